@@ -1,0 +1,8 @@
+//! Step 1: reading what users and analysis wrote — images.yaml, settings and
+//! state files — into typed, checked values.
+
+pub mod enrollment;
+pub mod load;
+pub mod parse;
+pub mod settings;
+pub mod state;

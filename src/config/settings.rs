@@ -1,0 +1,250 @@
+//! Settings that differ between organisations: the Kargo project, the
+//! analysis Job, where tokens live, API hosts, intervals.
+//!
+//! They come from an optional `settings.yaml` beside images.yaml, then from
+//! command-line overrides; everything has a default, and nothing names a
+//! particular user, organisation or repository.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::config::parse::Locator;
+use crate::diagnostic::Diagnostic;
+use crate::values;
+
+/// The settings file's name inside `--dir`.
+pub const SETTINGS_FILE: &str = "settings.yaml";
+
+/// `settings.yaml` as written; every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SettingsFile {
+    pub project: Option<String>,
+    #[serde(default)]
+    pub namespace_labels: BTreeMap<String, String>,
+    pub enrollment_path: Option<String>,
+    #[serde(default)]
+    pub intervals: IntervalsFile,
+    #[serde(default)]
+    pub analysis: AnalysisFile,
+    #[serde(default)]
+    pub github: GithubFile,
+    #[serde(default)]
+    pub gitlab: GitlabFile,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IntervalsFile {
+    pub managed: Option<String>,
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AnalysisFile {
+    pub image: Option<String>,
+    pub service_account: Option<String>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<String>,
+    #[serde(rename = "stateRepoURL")]
+    pub state_repo_url: Option<String>,
+    pub state_branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GithubFile {
+    #[serde(rename = "apiURL")]
+    pub api_url: Option<String>,
+    #[serde(rename = "webURL")]
+    pub web_url: Option<String>,
+    pub token_secret: Option<SecretRef>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GitlabFile {
+    pub url: Option<String>,
+    pub token_secret: Option<SecretRef>,
+}
+
+/// A key in a Secret of the project namespace.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub name: String,
+    pub key: String,
+}
+
+/// Command-line overrides (they win over the file).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub project: Option<String>,
+    pub analysis_image: Option<String>,
+}
+
+/// Resolved settings: every value present and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The Kargo Project and the Namespace it owns.
+    pub project: String,
+    pub namespace_labels: BTreeMap<String, String>,
+    /// The directory of images.yaml inside the repository that holds it
+    /// (watched by managed Warehouses, passed to the analysis Job).
+    pub enrollment_path: String,
+    pub managed_interval: String,
+    pub base_interval: String,
+    pub analysis_image: String,
+    /// Whether `analysis_image` is the built-in placeholder.
+    pub analysis_image_is_default: bool,
+    pub service_account: String,
+    pub image_pull_secrets: Vec<String>,
+    pub state_repo_url: Option<String>,
+    pub state_branch: String,
+    pub github_api: String,
+    pub github_web: String,
+    pub github_token: SecretRef,
+    pub gitlab_url: String,
+    pub gitlab_token: SecretRef,
+}
+
+impl Settings {
+    /// The defaults, for a project directory named `dir_name`.
+    pub fn defaults(dir_name: &str) -> Settings {
+        Settings {
+            project: "image-factory".into(),
+            namespace_labels: BTreeMap::new(),
+            enrollment_path: format!("{}/", dir_name.trim_end_matches('/')),
+            managed_interval: "5m".into(),
+            base_interval: "24h".into(),
+            analysis_image: format!("imgf:{}", env!("CARGO_PKG_VERSION")),
+            analysis_image_is_default: true,
+            service_account: "image-factory".into(),
+            image_pull_secrets: Vec::new(),
+            state_repo_url: None,
+            state_branch: "main".into(),
+            github_api: "https://api.github.com".into(),
+            github_web: "https://github.com".into(),
+            github_token: SecretRef {
+                name: "github-workflow-token".into(),
+                key: "token".into(),
+            },
+            gitlab_url: "https://gitlab.com".into(),
+            gitlab_token: SecretRef {
+                name: "gitlab-trigger-token".into(),
+                key: "token".into(),
+            },
+        }
+    }
+
+    /// Applies the file and the overrides to the defaults, checking every
+    /// value; `text` is the file's source, for positions in errors.
+    pub fn resolve(
+        dir_name: &str,
+        file: SettingsFile,
+        overrides: &Overrides,
+        path: &Path,
+        text: &str,
+    ) -> Result<Settings, Vec<Diagnostic>> {
+        let loc = Locator::new(text);
+        let mut s = Settings::defaults(dir_name);
+        let mut errors = Vec::new();
+        let mut label_errors = Vec::new();
+        let mut check = |key: &str, value: &str, rule: fn(&str) -> Result<(), String>| {
+            if let Err(why) = rule(value) {
+                errors.push(
+                    Diagnostic::error(format!(
+                        "settings: invalid {key} `{}`: {why}",
+                        value.escape_debug()
+                    ))
+                    .in_file(path)
+                    .at(loc.top_key(key.split('.').next().unwrap_or(key))),
+                );
+            }
+        };
+        if let Some(p) = overrides.project.clone().or(file.project) {
+            check("project", &p, |v| {
+                if crate::names::is_dns1123_label(v) {
+                    Ok(())
+                } else {
+                    Err("a project name becomes a Namespace: lowercase letters, digits and `-`, at most 63".into())
+                }
+            });
+            s.project = p;
+        }
+        for (k, v) in &file.namespace_labels {
+            if let Err(why) = values::label(k, v) {
+                label_errors.push(
+                    Diagnostic::error(format!("settings: namespaceLabels: {why}"))
+                        .in_file(path)
+                        .at(loc.top_key("namespaceLabels")),
+                );
+            }
+        }
+        s.namespace_labels = file.namespace_labels;
+        if let Some(p) = file.enrollment_path {
+            check("enrollmentPath", &p, values::repo_path);
+            s.enrollment_path = if p.ends_with('/') { p } else { format!("{p}/") };
+        }
+        if let Some(v) = file.intervals.managed {
+            check("intervals.managed", &v, values::interval);
+            s.managed_interval = v;
+        }
+        if let Some(v) = file.intervals.base {
+            check("intervals.base", &v, values::interval);
+            s.base_interval = v;
+        }
+        if let Some(img) = overrides.analysis_image.clone().or(file.analysis.image) {
+            check("analysis.image", &img, values::container_image);
+            s.analysis_image = img;
+            s.analysis_image_is_default = false;
+        }
+        if let Some(sa) = file.analysis.service_account {
+            check("analysis.serviceAccount", &sa, values::object_name);
+            s.service_account = sa;
+        }
+        for p in &file.analysis.image_pull_secrets {
+            check("analysis.imagePullSecrets", p, values::object_name);
+        }
+        s.image_pull_secrets = file.analysis.image_pull_secrets;
+        if let Some(u) = file.analysis.state_repo_url {
+            check("analysis.stateRepoURL", &u, values::https_url);
+            s.state_repo_url = Some(u);
+        }
+        if let Some(b) = file.analysis.state_branch {
+            check("analysis.stateBranch", &b, values::branch);
+            s.state_branch = b;
+        }
+        if let Some(u) = file.github.api_url {
+            check("github.apiURL", &u, values::https_url);
+            s.github_api = u.trim_end_matches('/').to_string();
+        }
+        if let Some(u) = file.github.web_url {
+            check("github.webURL", &u, values::https_url);
+            s.github_web = u.trim_end_matches('/').to_string();
+        }
+        if let Some(t) = file.github.token_secret {
+            check("github.tokenSecret.name", &t.name, values::object_name);
+            check("github.tokenSecret.key", &t.key, values::secret_key);
+            s.github_token = t;
+        }
+        if let Some(u) = file.gitlab.url {
+            check("gitlab.url", &u, values::https_url);
+            s.gitlab_url = u.trim_end_matches('/').to_string();
+        }
+        if let Some(t) = file.gitlab.token_secret {
+            check("gitlab.tokenSecret.name", &t.name, values::object_name);
+            check("gitlab.tokenSecret.key", &t.key, values::secret_key);
+            s.gitlab_token = t;
+        }
+        errors.extend(label_errors);
+        if errors.is_empty() {
+            Ok(s)
+        } else {
+            Err(errors)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Names: the one place that decides what a generated object is called.
+//!
+//! Kargo turns Stage and Warehouse names into label values and Job names, so
+//! every `metadata.name` imgf emits is a DNS-1123 subdomain of at most 63
+//! characters. Names are a pure function of their parts: the same parts give
+//! the same name on every run and every machine, and adding other images never
+//! renames an object. When the readable form would be too long, or had to be
+//! altered to be valid, a short stable hash of the *original* parts is
+//! appended, so two different inputs never end up with one name.
+
+/// The longest name imgf emits: the Kubernetes label-value limit.
+pub const MAX_NAME_LEN: usize = 63;
+/// Hex digits of the hash suffix (40 bits).
+const HASH_LEN: usize = 10;
+
+/// A DNS-1123 label: lowercase alphanumerics and `-`, starting and ending
+/// with an alphanumeric, at most 63 characters (Namespaces, Projects).
+pub fn is_dns1123_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_NAME_LEN
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+}
+
+/// A DNS-1123 subdomain: dot-separated labels, at most 253 characters.
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+        })
+}
+
+/// The rule for every name imgf emits: a subdomain that fits in a label value.
+pub fn is_valid_object_name(s: &str) -> bool {
+    s.len() <= MAX_NAME_LEN && is_dns1123_subdomain(s)
+}
+
+/// A valid Kubernetes label value (at most 63 characters).
+pub fn is_valid_label_value(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.is_empty()
+        || (b.len() <= MAX_NAME_LEN
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.')))
+}
+
+/// The name for an object made of `parts` joined by `-`
+/// (`["rebuild-trigger", "uv", "from", "python-3.12-slim"]`).
+///
+/// The readable join is used as it is when it is already valid and short
+/// enough; otherwise it is made valid, cut, and given a hash suffix.
+pub fn object_name(parts: &[&str]) -> String {
+    let joined = parts.join("-");
+    fit(&joined)
+}
+
+/// Makes `raw` a valid object name, keeping it as it is when it already is one.
+pub fn fit(raw: &str) -> String {
+    let clean = sanitize(raw);
+    if !clean.is_empty() && clean == raw && clean.len() <= MAX_NAME_LEN {
+        return clean;
+    }
+    let hash = short_hash(raw);
+    let keep = MAX_NAME_LEN - HASH_LEN - 1;
+    let mut head: String = clean.chars().take(keep).collect();
+    while head.ends_with(|c: char| !c.is_ascii_alphanumeric()) {
+        head.pop();
+    }
+    if head.is_empty() {
+        hash
+    } else {
+        format!("{head}-{hash}")
+    }
+}
+
+/// Lowercases, replaces every character a subdomain cannot hold with `-`,
+/// and repairs dots and dashes at label edges.
+fn sanitize(raw: &str) -> String {
+    let mapped: Vec<u8> = raw
+        .bytes()
+        .map(|c| match c {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' => c,
+            b'A'..=b'Z' => c.to_ascii_lowercase(),
+            _ => b'-',
+        })
+        .collect();
+    // A dot must sit between two alphanumerics, or it starts/ends an empty or
+    // dash-edged label.
+    let mut out = Vec::with_capacity(mapped.len());
+    for (i, &c) in mapped.iter().enumerate() {
+        if c == b'.' {
+            let prev_ok = out.last().is_some_and(|p: &u8| p.is_ascii_alphanumeric());
+            let next_ok = mapped.get(i + 1).is_some_and(u8::is_ascii_alphanumeric);
+            out.push(if prev_ok && next_ok { b'.' } else { b'-' });
+        } else {
+            out.push(c);
+        }
+    }
+    let s = String::from_utf8(out).unwrap_or_default();
+    s.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
+}
+
+/// FNV-1a, 64 bit, as lowercase hex cut to [`HASH_LEN`] digits. Chosen for
+/// being tiny and fixed forever: names must not change when a dependency does.
+pub fn short_hash(s: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")[..HASH_LEN].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn keeps_valid_short_names() {
+        assert_eq!(
+            object_name(&["analyze-dockerfile", "uv"]),
+            "analyze-dockerfile-uv"
+        );
+        assert_eq!(fit("python-3.12-slim"), "python-3.12-slim");
+    }
+
+    #[test]
+    fn shortens_the_old_tools_79_character_stage_name() {
+        let n = object_name(&[
+            "rebuild-trigger",
+            "e2e-test-runner",
+            "from",
+            "mcr.microsoft.com-playwright-v1.40.0-focal",
+        ]);
+        assert!(n.len() <= 63, "{n} is {} long", n.len());
+        assert!(is_valid_object_name(&n));
+        assert!(n.starts_with("rebuild-trigger-e2e-test-runner-from-mcr"));
+    }
+
+    #[test]
+    fn altered_names_get_a_hash_so_they_stay_distinct() {
+        let a = fit("redis_7.2");
+        let b = fit("redis-7.2");
+        assert_ne!(a, b);
+        assert!(is_valid_object_name(&a));
+        assert_eq!(b, "redis-7.2");
+    }
+
+    #[test]
+    fn label_and_subdomain_rules() {
+        assert!(is_dns1123_label("image-factory"));
+        assert!(!is_dns1123_label("image.factory"));
+        assert!(!is_dns1123_label("-a"));
+        assert!(is_dns1123_subdomain("a.b-c.d"));
+        assert!(!is_dns1123_subdomain("a..b"));
+        assert!(!is_dns1123_subdomain("A"));
+        assert!(is_valid_label_value("node-22.x_y"));
+        assert!(!is_valid_label_value("-x"));
+    }
+
+    proptest! {
+        #[test]
+        fn every_generated_name_satisfies_the_rules(parts in proptest::collection::vec(".{0,80}", 1..5)) {
+            let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let name = object_name(&refs);
+            prop_assert!(is_valid_object_name(&name), "{name:?} from {parts:?}");
+            prop_assert!(is_valid_label_value(&name));
+            prop_assert_eq!(&name, &object_name(&refs), "not deterministic");
+        }
+
+        #[test]
+        fn distinct_inputs_get_distinct_names(a in "[a-zA-Z0-9._/:@-]{1,90}", b in "[a-zA-Z0-9._/:@-]{1,90}") {
+            prop_assume!(a != b);
+            prop_assert_ne!(fit(&a), fit(&b));
+        }
+
+        #[test]
+        fn fitting_is_idempotent(s in ".{0,100}") {
+            let once = fit(&s);
+            prop_assert_eq!(fit(&once), once.clone());
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Analysis: the AnalysisTemplate whose Job runs `imgf analyze`, and one
+//! Stage per managed image that verifies each new build with it.
+//!
+//! The Job's command is an argument vector — no `sh -c`, so no value can
+//! become shell syntax. Only three values vary per run (image, tag, digest);
+//! everything else is fixed at synth time from the settings.
+
+use std::collections::BTreeMap;
+
+use super::kargo::{
+    AnalysisTemplate, AnalysisTemplateSpec, Container, EnvVar, EnvVarSource, FreightOrigin,
+    FreightRequest, FreightSources, JobMetric, JobSpec, Metric, MetricProvider, NameRef, NameValue,
+    PodSpec, PodTemplate, PromotionStep, PromotionTemplate, PromotionTemplateSpec,
+    SecretKeySelector, Stage, StageSpec, StepConfig, Verification, KARGO_API, ROLLOUTS_API,
+};
+use super::{analysis_stage_name, meta, AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL};
+use crate::config::settings::{SecretRef, Settings};
+use crate::expr::{image_from, ImageField};
+use crate::model::Managed;
+
+/// The AnalysisTemplate's name.
+pub const TEMPLATE_NAME: &str = "analyze-dockerfile";
+/// The args the template declares; Stages pass exactly these.
+pub const ARGS: [&str; 3] = ["imageName", "imageTag", "imageDigest"];
+
+pub(super) fn template(settings: &Settings) -> AnalysisTemplate {
+    let mut args: Vec<String> = vec![
+        "analyze".into(),
+        "--dir".into(),
+        settings.enrollment_path.trim_end_matches('/').to_string(),
+        "--image".into(),
+        "{{args.imageName}}".into(),
+        "--tag".into(),
+        "{{args.imageTag}}".into(),
+        "--digest".into(),
+        "{{args.imageDigest}}".into(),
+    ];
+    if let Some(url) = &settings.state_repo_url {
+        args.extend([
+            "--state-repo".into(),
+            url.clone(),
+            "--state-branch".into(),
+            settings.state_branch.clone(),
+            "--commit".into(),
+            "--push".into(),
+        ]);
+    }
+    let env_from = |name: &str, s: &SecretRef| EnvVar {
+        name: name.into(),
+        value_from: EnvVarSource {
+            secret_key_ref: SecretKeySelector {
+                name: s.name.clone(),
+                key: s.key.clone(),
+                optional: true,
+            },
+        },
+    };
+    AnalysisTemplate {
+        api_version: ROLLOUTS_API,
+        kind: "AnalysisTemplate",
+        metadata: meta(TEMPLATE_NAME.into(), settings, &[]),
+        spec: AnalysisTemplateSpec {
+            args: ARGS.iter().map(|a| NameRef { name: (*a).into() }).collect(),
+            metrics: vec![Metric {
+                name: "analyze".into(),
+                provider: MetricProvider {
+                    job: JobMetric {
+                        spec: JobSpec {
+                            backoff_limit: 1,
+                            active_deadline_seconds: 900,
+                            template: PodTemplate {
+                                spec: PodSpec {
+                                    service_account_name: settings.service_account.clone(),
+                                    restart_policy: "Never",
+                                    image_pull_secrets: settings
+                                        .image_pull_secrets
+                                        .iter()
+                                        .map(|n| NameRef { name: n.clone() })
+                                        .collect(),
+                                    containers: vec![Container {
+                                        name: "imgf".into(),
+                                        image: settings.analysis_image.clone(),
+                                        args,
+                                        env: vec![
+                                            env_from("GITHUB_TOKEN", &settings.github_token),
+                                            env_from("GITLAB_TOKEN", &settings.gitlab_token),
+                                        ],
+                                    }],
+                                },
+                            },
+                        },
+                    },
+                },
+            }],
+        },
+    }
+}
+
+/// The Stage that analyses each new build of `m`. It auto-promotes: analysis
+/// only records what was built and changes nothing else.
+pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
+    let tag = image_from(&m.repo_url, ImageField::Tag);
+    let digest = image_from(&m.repo_url, ImageField::Digest);
+    Stage {
+        api_version: KARGO_API,
+        kind: "Stage",
+        metadata: meta(
+            analysis_stage_name(&m.name),
+            settings,
+            &[
+                (AUTO_PROMOTE_LABEL, "true"),
+                (IMAGE_LABEL, &m.name),
+                (ROLE_LABEL, "analysis"),
+            ],
+        ),
+        spec: StageSpec {
+            requested_freight: vec![FreightRequest {
+                origin: FreightOrigin {
+                    kind: "Warehouse",
+                    name: m.name.clone(),
+                },
+                sources: FreightSources {
+                    direct: true,
+                    stages: Vec::new(),
+                    required_soak_time: None,
+                },
+            }],
+            promotion_template: Some(PromotionTemplate {
+                spec: PromotionTemplateSpec {
+                    steps: vec![PromotionStep {
+                        uses: "compose-output",
+                        alias: "built".into(),
+                        config: StepConfig::ComposeOutput(BTreeMap::from([
+                            ("digest".to_string(), digest.clone()),
+                            ("tag".to_string(), tag.clone()),
+                        ])),
+                    }],
+                },
+            }),
+            verification: Some(Verification {
+                analysis_templates: vec![NameRef {
+                    name: TEMPLATE_NAME.into(),
+                }],
+                args: vec![
+                    NameValue {
+                        name: ARGS[0].into(),
+                        value: m.name.clone(),
+                    },
+                    NameValue {
+                        name: ARGS[1].into(),
+                        value: tag,
+                    },
+                    NameValue {
+                        name: ARGS[2].into(),
+                        value: digest,
+                    },
+                ],
+            }),
+        },
+    }
+}

@@ -1,0 +1,69 @@
+//! The project's own objects: Namespace, Project, ProjectConfig and the
+//! ServiceAccount the analysis Job runs as.
+
+use std::collections::BTreeMap;
+
+use super::kargo::{
+    Namespace, ObjectMeta, Project, ProjectConfig, ProjectConfigSpec, PromotionPolicy, Resource,
+    ServiceAccount, Stage, StageSelector, KARGO_API,
+};
+use super::{meta, AUTO_PROMOTE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
+use crate::config::settings::Settings;
+
+/// Namespace, Project, ProjectConfig (only when some Stage auto-promotes) and
+/// ServiceAccount. The ProjectConfig's policy selects exactly the Stages
+/// that carry the auto-promote label, so it can never name a Stage that does
+/// not exist.
+pub(super) fn objects(settings: &Settings, stages: &[Stage]) -> Vec<Resource> {
+    let mut ns_labels: BTreeMap<String, String> = settings.namespace_labels.clone();
+    ns_labels.insert("kargo.akuity.io/project".into(), "true".into());
+    ns_labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
+    let cluster_meta = |labels: BTreeMap<String, String>| ObjectMeta {
+        name: settings.project.clone(),
+        namespace: None,
+        labels,
+    };
+    let mut out = vec![
+        Resource::Namespace(Namespace {
+            api_version: "v1",
+            kind: "Namespace",
+            metadata: cluster_meta(ns_labels),
+        }),
+        Resource::Project(Project {
+            api_version: KARGO_API,
+            kind: "Project",
+            metadata: cluster_meta(BTreeMap::from([(
+                MANAGED_BY_LABEL.into(),
+                MANAGED_BY.into(),
+            )])),
+        }),
+    ];
+    let auto = stages.iter().any(|s| {
+        s.metadata
+            .labels
+            .get(AUTO_PROMOTE_LABEL)
+            .is_some_and(|v| v == "true")
+    });
+    if auto {
+        out.push(Resource::ProjectConfig(ProjectConfig {
+            api_version: KARGO_API,
+            kind: "ProjectConfig",
+            metadata: meta(settings.project.clone(), settings, &[]),
+            spec: ProjectConfigSpec {
+                promotion_policies: vec![PromotionPolicy {
+                    stage_selector: StageSelector {
+                        name: None,
+                        match_labels: BTreeMap::from([(AUTO_PROMOTE_LABEL.into(), "true".into())]),
+                    },
+                    auto_promotion_enabled: true,
+                }],
+            },
+        }));
+    }
+    out.push(Resource::ServiceAccount(ServiceAccount {
+        api_version: "v1",
+        kind: "ServiceAccount",
+        metadata: meta(settings.service_account.clone(), settings, &[]),
+    }));
+    out
+}

@@ -1,0 +1,44 @@
+//! The synth pipeline, end to end and pure: inputs → merge → graph →
+//! resources → YAML. Usable as a library call without the CLI.
+
+use crate::config::load::Inputs;
+use crate::diagnostic::{Diagnostic, Error};
+use crate::graph::Graph;
+use crate::model::Model;
+use crate::resources::kargo::Resource;
+
+/// The outcome of a synth run.
+#[derive(Debug, Clone)]
+pub struct Synthesis {
+    pub model: Model,
+    pub graph: Graph,
+    pub resources: Vec<Resource>,
+    /// The YAML stream, exactly as written.
+    pub yaml: String,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Runs every step on what `load` read.
+pub fn synthesize(inputs: &Inputs) -> Result<Synthesis, Error> {
+    let (model, mut warnings) = crate::merge::merge(inputs)?;
+    let graph =
+        crate::graph::build(&model).map_err(|d| Error::input(d.in_file(&inputs.images_file)))?;
+    let resources = crate::resources::build(&model, &graph, &inputs.settings)?;
+    if inputs.settings.analysis_image_is_default && !model.managed.is_empty() {
+        warnings.push(
+            Diagnostic::warning(format!(
+                "the analysis Job uses the placeholder image `{}`",
+                inputs.settings.analysis_image
+            ))
+            .help("set `analysis.image` in settings.yaml (or pass --analysis-image) to the imgf image you publish"),
+        );
+    }
+    let yaml = crate::emit::to_yaml(&resources)?;
+    Ok(Synthesis {
+        model,
+        graph,
+        resources,
+        yaml,
+        warnings,
+    })
+}

@@ -1,0 +1,361 @@
+//! Value rules: what a user-supplied string may contain before imgf puts it
+//! into a URL, a JSON body, a Kargo expression, a YAML document or a command
+//! line.
+//!
+//! The rules are allow-lists, deliberately narrower than what each system
+//! would technically accept: no value a user writes can carry `${{`, `}}`,
+//! quotes, backslashes, whitespace or control characters into the output, so
+//! nothing downstream ever has to guess how to escape it. Each check returns
+//! the reason a value is refused, phrased to be shown to the user.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("valid built-in pattern"))
+}
+
+/// Characters that, anywhere, would let a value escape its context.
+fn forbidden_char(s: &str) -> Option<char> {
+    s.chars().find(|c| {
+        c.is_control()
+            || c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\'' | '`' | '\\' | '$' | '{' | '}' | ';' | '|' | '&' | '<' | '>'
+            )
+    })
+}
+
+fn describe(c: char) -> String {
+    match c {
+        '\n' => "a newline".into(),
+        '\t' => "a tab".into(),
+        ' ' => "a space".into(),
+        c if c.is_control() => format!("the control character U+{:04X}", c as u32),
+        c => format!("`{c}`"),
+    }
+}
+
+fn no_forbidden(s: &str) -> Result<(), String> {
+    match forbidden_char(s) {
+        Some(c) => Err(format!("it contains {}", describe(c))),
+        None => Ok(()),
+    }
+}
+
+/// A registry host, optionally with a port: `ghcr.io`, `localhost:5000`.
+pub fn registry(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if re(
+        &R,
+        r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$",
+    )
+    .is_match(s)
+    {
+        Ok(())
+    } else {
+        Err("a registry is a lowercase host name with an optional port, like `ghcr.io` or `registry.local:5000`".into())
+    }
+}
+
+/// A repository path in Docker's reference grammar: lowercase components
+/// separated by `/` (`library/node`, `org/team/app`).
+pub fn repository(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if s.len() <= 255
+        && re(
+            &R,
+            r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$",
+        )
+        .is_match(s)
+    {
+        Ok(())
+    } else {
+        Err("a repository is lowercase letters, digits and `._-` in `/`-separated parts, like `org/app` (Docker's reference grammar)".into())
+    }
+}
+
+/// A tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}` (Docker's reference grammar).
+pub fn tag(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if re(&R, r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").is_match(s) {
+        Ok(())
+    } else {
+        Err("a tag is up to 128 letters, digits and `_.-`, not starting with `.` or `-`".into())
+    }
+}
+
+/// A source repository path: `owner/name` on GitHub, `group/subgroup/name`
+/// on GitLab.
+pub fn source_repo(s: &str, nested_groups: bool) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    let parts: Vec<&str> = s.split('/').collect();
+    let seg = re(&R, r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$");
+    let ok_count = if nested_groups {
+        parts.len() >= 2
+    } else {
+        parts.len() == 2
+    };
+    if ok_count
+        && parts
+            .iter()
+            .all(|p| seg.is_match(p) && !p.ends_with(".git") && *p != ".." && *p != ".")
+    {
+        Ok(())
+    } else if nested_groups {
+        Err(
+            "a GitLab project is `group/project` or `group/subgroup/project` (no `.git`, no URL)"
+                .into(),
+        )
+    } else {
+        Err("a GitHub repository is `owner/name` (no `.git`, no URL)".into())
+    }
+}
+
+/// A branch name: git's ref-name rules, narrowed to characters that are safe
+/// in every output context.
+pub fn branch(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if s.is_empty() || s.len() > 255 {
+        return Err("a branch name must be 1 to 255 characters".into());
+    }
+    if !re(&R, r"^[A-Za-z0-9._/+@#%=,-]+$").is_match(s) {
+        return Err("a branch name may contain letters, digits and `._/+@#%=,-`".into());
+    }
+    let bad = s.starts_with('-')
+        || s.starts_with('/')
+        || s.ends_with('/')
+        || s.ends_with('.')
+        || s.ends_with(".lock")
+        || s.contains("..")
+        || s.contains("//")
+        || s.contains("@{")
+        || s == "@"
+        || s.split('/').any(|p| p.starts_with('.'));
+    if bad {
+        Err("it is not a valid git branch name (see `git check-ref-format`)".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A GitHub workflow: its file name (`build.yml`) or numeric id.
+pub fn workflow(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if re(&R, r"^([A-Za-z0-9_][A-Za-z0-9_.-]*\.ya?ml|[0-9]+)$").is_match(s) {
+        Ok(())
+    } else {
+        Err("a workflow is the file name under .github/workflows (like `build.yml`) or its numeric id".into())
+    }
+}
+
+/// A path inside a repository: relative, no `..`, no empty parts.
+pub fn repo_path(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if s.starts_with('/') {
+        return Err("it is an absolute path; give the path relative to the repository root".into());
+    }
+    if s.split('/').any(|p| p == "..") {
+        return Err("it leaves the repository with `..`".into());
+    }
+    if s.is_empty() || s.split('/').any(str::is_empty) && !s.ends_with('/') {
+        return Err("it has an empty path component".into());
+    }
+    if re(&R, r"^[A-Za-z0-9._/@+=,-]+$").is_match(s) {
+        Ok(())
+    } else {
+        Err("a path may contain letters, digits and `._/@+=,-`".into())
+    }
+}
+
+/// A duration with day, hour, minute and second units: `7d`, `36h`, `1d12h`,
+/// `0`. Returns the number of seconds.
+pub fn duration(s: &str) -> Result<u64, String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    static PART: OnceLock<Regex> = OnceLock::new();
+    if s == "0" {
+        return Ok(0);
+    }
+    if !re(&R, r"^([0-9]+[dhms])+$").is_match(s) {
+        return Err(
+            "a duration is a number with a unit d, h, m or s, like `7d`, `36h` or `1d12h`, or `0`"
+                .into(),
+        );
+    }
+    let mut total: u64 = 0;
+    for c in re(&PART, r"([0-9]+)([dhms])").captures_iter(s) {
+        let n: u64 = c[1]
+            .parse()
+            .map_err(|_| "the number is too large".to_string())?;
+        let unit = match &c[2] {
+            "d" => 86_400,
+            "h" => 3_600,
+            "m" => 60,
+            _ => 1,
+        };
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| "the duration is too large".to_string())?;
+    }
+    Ok(total)
+}
+
+/// A Kubernetes/Kargo interval in Go duration syntax restricted to what the
+/// Warehouse CRD accepts: `5m`, `24h`, `1h30m`.
+pub fn interval(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    if re(&R, r"^([0-9]+(\.[0-9]+)?(s|m|h))+$").is_match(s) {
+        Ok(())
+    } else {
+        Err("an interval is a number with a unit s, m or h, like `5m` or `24h`".into())
+    }
+}
+
+/// An https URL without credentials, query or fragment.
+pub fn https_url(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if re(
+        &R,
+        r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+-]*)?$",
+    )
+    .is_match(s)
+    {
+        Ok(())
+    } else {
+        Err("expected an https URL like `https://github.example.com/api/v3` (no user, query or fragment)".into())
+    }
+}
+
+/// A Secret or other object name (DNS-1123 subdomain).
+pub fn object_name(s: &str) -> Result<(), String> {
+    if crate::names::is_dns1123_subdomain(s) {
+        Ok(())
+    } else {
+        Err("a Kubernetes object name is lowercase letters, digits, `-` and `.`".into())
+    }
+}
+
+/// A key inside a Secret's data.
+pub fn secret_key(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    if re(&R, r"^[-._a-zA-Z0-9]{1,253}$").is_match(s) {
+        Ok(())
+    } else {
+        Err("a Secret key is letters, digits and `-._`".into())
+    }
+}
+
+/// An image reference used as a container image: `registry/repo:tag` or
+/// `@sha256:…`, no shell or template characters.
+pub fn container_image(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if re(&R, r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$").is_match(s) {
+        Ok(())
+    } else {
+        Err("expected an image reference like `ghcr.io/org/imgf:0.1.0`".into())
+    }
+}
+
+/// A name of a workflow input or pipeline variable.
+pub fn input_name(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    if re(&R, r"^[A-Za-z_][A-Za-z0-9_-]{0,99}$").is_match(s) {
+        Ok(())
+    } else {
+        Err("an input name is letters, digits, `_` and `-`, starting with a letter or `_`".into())
+    }
+}
+
+/// A Kubernetes label key or value of the user's (Namespace labels).
+pub fn label(key: &str, value: &str) -> Result<(), String> {
+    static K: OnceLock<Regex> = OnceLock::new();
+    let key_ok = re(
+        &K,
+        r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+    )
+    .is_match(key);
+    if !key_ok {
+        return Err(format!("`{key}` is not a valid label key"));
+    }
+    if !crate::names::is_valid_label_value(value) {
+        return Err(format!("`{value}` is not a valid label value"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_values_are_refused_everywhere() {
+        let hostile = [
+            "a\"b",
+            "x}}y",
+            "${{ secret('x') }}",
+            "a\nb",
+            "a;rm -rf /",
+            "a b",
+            "a'b",
+            "a\\b",
+            "{{args.x}}",
+        ];
+        for h in hostile {
+            assert!(registry(h).is_err(), "registry {h:?}");
+            assert!(repository(h).is_err(), "repository {h:?}");
+            assert!(source_repo(h, true).is_err(), "repo {h:?}");
+            assert!(branch(h).is_err(), "branch {h:?}");
+            assert!(workflow(h).is_err(), "workflow {h:?}");
+            assert!(repo_path(h).is_err(), "path {h:?}");
+            assert!(tag(h).is_err(), "tag {h:?}");
+            assert!(https_url(h).is_err(), "url {h:?}");
+            assert!(container_image(h).is_err(), "image {h:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_values_pass() {
+        registry("ghcr.io").unwrap();
+        registry("localhost:5000").unwrap();
+        repository("craigedmunds/market-making/metrics-service").unwrap();
+        source_repo("CraigEdmunds/argocd-eda", false).unwrap();
+        source_repo("group/sub/project", true).unwrap();
+        assert!(source_repo("group/sub/project", false).is_err());
+        branch("feature/backstage-events").unwrap();
+        branch("release-1.2").unwrap();
+        assert!(branch("a..b").is_err());
+        assert!(branch("x.lock").is_err());
+        workflow("e2e-runner.yml").unwrap();
+        workflow("12345").unwrap();
+        repo_path("backstage/app/packages/backend/Dockerfile").unwrap();
+        assert!(repo_path("../etc/passwd").is_err());
+        assert!(repo_path("/abs/Dockerfile").is_err());
+        tag("22-bookworm-slim").unwrap();
+        https_url("https://api.github.com").unwrap();
+        https_url("https://ghe.example.com/api/v3").unwrap();
+        container_image("ghcr.io/org/imgf:0.1.0").unwrap();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("7d"), Ok(604_800));
+        assert_eq!(duration("36h"), Ok(129_600));
+        assert_eq!(duration("1d12h"), Ok(129_600));
+        assert_eq!(duration("0"), Ok(0));
+        assert!(duration("7 days").is_err());
+        assert!(duration("").is_err());
+        assert!(duration("99999999999999999999d").is_err());
+    }
+}
