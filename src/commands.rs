@@ -61,11 +61,12 @@ pub fn synth(
         };
     }
     if to_stdout {
-        out.write_all(result.yaml.as_bytes())
-            .and_then(|()| out.flush())
+        result
+            .yaml
+            .write_to(out)
             .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
     } else {
-        emit::write_atomic(&args.output, result.yaml.as_bytes())?;
+        emit::write_stream(&args.output, &result.yaml)?;
     }
     Ok(ExitStatus::Success)
 }

@@ -17,7 +17,7 @@ pub mod graph;
 pub mod merge;
 pub mod model;
 pub mod names;
-mod par;
+pub(crate) mod par;
 pub mod resources;
 pub mod synth;
 pub mod values;

@@ -237,9 +237,11 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
             });
     }
 
+    let enrolled: std::collections::HashSet<&str> =
+        inputs.enrollments.iter().map(|e| e.name.as_str()).collect();
     for s in &inputs.image_states {
         let name = s.data.name.as_deref().unwrap_or(&s.stem);
-        if !inputs.enrollments.iter().any(|e| e.name == name) {
+        if !enrolled.contains(name) {
             diags.push(
                 Diagnostic::warning(format!(
                     "state for `{name}` has no entry in images.yaml; it is ignored"

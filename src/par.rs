@@ -28,6 +28,34 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     })
 }
 
+/// Splits `items` into one contiguous chunk per thread and applies `f` to
+/// each chunk in parallel; results are in chunk order.
+pub fn map_chunks<T: Sync, R: Send>(
+    items: &[T],
+    min_chunk: usize,
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if threads <= 1 || items.len() < min_chunk.max(1) * 2 {
+        return vec![f(items)];
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || f(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -35,5 +63,10 @@ mod tests {
         let items: Vec<u32> = (0..10_000).collect();
         let out = super::map(&items, |x| x * 2);
         assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        let sums = super::map_chunks(&items, 10, |c| c.iter().map(|x| u64::from(*x)).sum::<u64>());
+        assert_eq!(
+            sums.iter().sum::<u64>(),
+            items.iter().map(|x| u64::from(*x)).sum::<u64>()
+        );
     }
 }

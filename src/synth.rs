@@ -14,7 +14,7 @@ pub struct Synthesis {
     pub graph: Graph,
     pub resources: Vec<Resource>,
     /// The YAML stream, exactly as written.
-    pub yaml: String,
+    pub yaml: crate::emit::Stream,
     pub warnings: Vec<Diagnostic>,
 }
 

@@ -125,46 +125,45 @@ pub fn load_enrollments(path: &Path) -> Result<(String, Vec<Enrollment>), Error>
         ));
     }
     let text = parse::read_text(path)?;
-    let value = parse::parse_value(path, &text).map_err(Error::input)?;
-    match value {
-        Value::Null => {
-            return Err(Error::input(
-                Diagnostic::error("images.yaml is empty: nothing is enrolled")
-                    .in_file(path)
-                    .help("add at least one image: `- name: app`, `registry: ghcr.io`, `repository: org/app`, and a `source`"),
-            ))
-        }
-        Value::Sequence(ref items) if items.is_empty() => {
-            return Err(Error::input(
-                Diagnostic::error("images.yaml is an empty list: nothing is enrolled")
-                    .in_file(path)
-                    .help("add at least one image entry"),
-            ))
-        }
-        Value::Sequence(_) => {}
-        Value::Mapping(ref m) => {
-            let help = if m.contains_key("images") {
-                "images.yaml is a list at the top level: move the entries under `images:` to the top level"
-            } else {
-                "images.yaml must be a list of images, each starting with `- name:`"
-            };
-            return Err(Error::input(
-                Diagnostic::error("images.yaml is a mapping, not a list of images")
-                    .in_file(path)
-                    .at(Some(Location { line: 1, column: 1 }))
-                    .help(help),
-            ));
-        }
-        _ => {
-            return Err(Error::input(
-                Diagnostic::error("images.yaml is a single value, not a list of images")
-                    .in_file(path)
-                    .help("images.yaml must be a list of images, each starting with `- name:`"),
-            ))
+    // Parse once into the typed form; only when that fails, look at the
+    // document's shape to explain what is wrong with it.
+    let typed = parse::parse::<Vec<Enrollment>>(path, &text);
+    if let Ok(entries) = &typed {
+        if !entries.is_empty() {
+            return typed.map(|e| (text, e)).map_err(Error::input);
         }
     }
-    let entries: Vec<Enrollment> = parse::parse(path, &text).map_err(Error::input)?;
-    Ok((text, entries))
+    let shape = match parse::parse_value(path, &text).map_err(Error::input)? {
+        Value::Null => Some((
+            "images.yaml is empty: nothing is enrolled",
+            "add at least one image: `- name: app`, `registry: ghcr.io`, `repository: org/app`, and a `source`",
+        )),
+        Value::Sequence(items) if items.is_empty() => {
+            Some(("images.yaml is an empty list: nothing is enrolled", "add at least one image entry"))
+        }
+        Value::Sequence(_) => None,
+        Value::Mapping(m) if m.contains_key("images") => Some((
+            "images.yaml is a mapping, not a list of images",
+            "images.yaml is a list at the top level: move the entries under `images:` to the top level",
+        )),
+        Value::Mapping(_) => Some((
+            "images.yaml is a mapping, not a list of images",
+            "images.yaml must be a list of images, each starting with `- name:`",
+        )),
+        _ => Some((
+            "images.yaml is a single value, not a list of images",
+            "images.yaml must be a list of images, each starting with `- name:`",
+        )),
+    };
+    match shape {
+        Some((message, help)) => Err(Error::input(
+            Diagnostic::error(message)
+                .in_file(path)
+                .at(Some(Location { line: 1, column: 1 }))
+                .help(help),
+        )),
+        None => typed.map(|e| (text, e)).map_err(Error::input),
+    }
 }
 
 fn load_settings(

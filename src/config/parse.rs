@@ -60,7 +60,7 @@ fn diagnose(path: &Path, err: &yaml_serde::Error) -> Diagnostic {
     static AT: OnceLock<Regex> = OnceLock::new();
     let at = AT.get_or_init(|| Regex::new(r" at line \d+ column \d+$").expect("valid regex"));
     let full = err.to_string();
-    let message = at.replace(&full, "").into_owned();
+    let message = humanize_path(&at.replace(&full, ""));
     let location = err.location().map(|l| Location {
         line: l.line(),
         column: l.column(),
@@ -74,6 +74,22 @@ fn diagnose(path: &Path, err: &yaml_serde::Error) -> Diagnostic {
         d = d.help("the file expands YAML aliases without bound; write the values out instead of using anchors");
     }
     d
+}
+
+/// `.[2].source: msg` → `entry 3, source: msg`: where in the file, in words.
+fn humanize_path(message: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"^\.?\[(\d+)\]\.?([^:\s]*): ").expect("valid regex"));
+    let Some(c) = re.captures(message) else {
+        return message.to_string();
+    };
+    let n: usize = c[1].parse().unwrap_or(0);
+    let rest = &message[c.get(0).map_or(0, |m| m.end())..];
+    if c[2].is_empty() {
+        format!("entry {}: {rest}", n + 1)
+    } else {
+        format!("entry {}, {}: {rest}", n + 1, &c[2])
+    }
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (or "expected

@@ -9,25 +9,14 @@
 //! the output reads the same in every parser. Being tiny, it is also fast.
 //!
 //! Layout: block style, two-space indent, sequences indented under their key,
-//! `{}`/`[]` for empty collections, one trailing newline.
+//! `{}`/`[]` for empty collections, one trailing newline. It writes straight
+//! into a `String` as serde walks the value: no intermediate tree.
 
 use std::fmt::Write as _;
 
 use serde::ser::{self, Serialize};
 
-/// A serialised value.
-#[derive(Debug, Clone, PartialEq)]
-enum Node {
-    Null,
-    Bool(bool),
-    /// A number, already formatted.
-    Number(String),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(String, Node)>),
-}
-
-/// Error from serialising: only map keys that are not strings can fail.
+/// Error from serialising: non-string map keys and enum shapes imgf never emits.
 #[derive(Debug)]
 pub struct Error(String);
 
@@ -47,82 +36,43 @@ impl ser::Error for Error {
 
 /// Serialises `value` as one YAML document (no `---`), ending in a newline.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
-    let node = value.serialize(NodeSerializer)?;
     let mut out = String::with_capacity(1024);
-    match &node {
-        Node::Map(entries) if !entries.is_empty() => write_map(&mut out, entries, 0, false),
-        Node::Seq(items) if !items.is_empty() => write_seq(&mut out, items, 0),
-        other => {
-            write_inline(&mut out, other);
-            out.push('\n');
+    write(&mut out, value)?;
+    Ok(out)
+}
+
+/// Appends `value` as one YAML document to `out`.
+pub fn write<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), Error> {
+    value.serialize(Ser {
+        out,
+        ctx: Ctx::Root,
+    })
+}
+
+/// Where the value being written sits.
+#[derive(Clone, Copy)]
+enum Ctx {
+    /// The document itself.
+    Root,
+    /// After `key:` whose key is indented by the given amount.
+    MapValue(usize),
+    /// After `- ` written at the given indent.
+    SeqItem(usize),
+}
+
+impl Ctx {
+    /// The indent of the entries of a collection written here.
+    fn child_indent(self) -> usize {
+        match self {
+            Ctx::Root => 0,
+            Ctx::MapValue(i) | Ctx::SeqItem(i) => i + 2,
         }
     }
-    Ok(out)
 }
 
 fn indent(out: &mut String, n: usize) {
     for _ in 0..n {
         out.push(' ');
-    }
-}
-
-/// Writes a mapping at `ind`; with `first_inline` the first key follows a
-/// `- ` already written.
-fn write_map(out: &mut String, entries: &[(String, Node)], ind: usize, first_inline: bool) {
-    for (i, (k, v)) in entries.iter().enumerate() {
-        if !(i == 0 && first_inline) {
-            indent(out, ind);
-        }
-        write_scalar(out, k);
-        out.push(':');
-        write_value_after_key(out, v, ind);
-    }
-}
-
-fn write_value_after_key(out: &mut String, v: &Node, ind: usize) {
-    match v {
-        Node::Map(e) if !e.is_empty() => {
-            out.push('\n');
-            write_map(out, e, ind + 2, false);
-        }
-        Node::Seq(items) if !items.is_empty() => {
-            out.push('\n');
-            write_seq(out, items, ind + 2);
-        }
-        other => {
-            out.push(' ');
-            write_inline(out, other);
-            out.push('\n');
-        }
-    }
-}
-
-fn write_seq(out: &mut String, items: &[Node], ind: usize) {
-    for item in items {
-        indent(out, ind);
-        out.push_str("- ");
-        match item {
-            Node::Map(e) if !e.is_empty() => write_map(out, e, ind + 2, true),
-            Node::Seq(s) if !s.is_empty() => {
-                out.push('\n');
-                write_seq(out, s, ind + 2);
-            }
-            other => {
-                write_inline(out, other);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-fn write_inline(out: &mut String, node: &Node) {
-    match node {
-        Node::Null => out.push_str("null"),
-        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Node::Number(n) => out.push_str(n),
-        Node::Str(s) => write_scalar(out, s),
-        Node::Seq(_) => out.push_str("[]"),
-        Node::Map(_) => out.push_str("{}"),
     }
 }
 
@@ -134,27 +84,25 @@ const RESERVED: [&str; 14] = [
 /// Whether `s` can be written without quotes and still read back as this
 /// exact string by YAML 1.1 and 1.2 parsers alike.
 pub fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
         return false;
     };
     // Start with a letter or `/`: no number, date, time, sign, indicator or
     // special float can begin that way.
-    if !(first.is_ascii_alphabetic() || first == '/') {
+    if !(first.is_ascii_alphabetic() || first == b'/') {
         return false;
     }
-    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
-        return false;
-    }
-    let bytes = s.as_bytes();
     for (i, &c) in bytes.iter().enumerate() {
-        let ok = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-' | b'+' | b'@' | b'%' | b'=' | b',')
+        let ok = c.is_ascii_alphanumeric()
+            || matches!(c, b'_' | b'.' | b'/' | b'-' | b'+' | b'@' | b'%' | b'=' | b',')
             // `:` only when not followed by a space or the end (`https://…`).
             || (c == b':' && i + 1 < bytes.len() && bytes[i + 1] != b' ');
         if !ok {
             return false;
         }
     }
-    true
+    bytes.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
 }
 
 fn write_scalar(out: &mut String, s: &str) {
@@ -187,117 +135,130 @@ fn write_scalar(out: &mut String, s: &str) {
     }
 }
 
-/// Builds a [`Node`] tree from any `Serialize` value.
-struct NodeSerializer;
-
-struct SeqBuilder(Vec<Node>);
-struct MapBuilder {
-    entries: Vec<(String, Node)>,
-    key: Option<String>,
-}
-struct VariantBuilder {
-    variant: &'static str,
-    /// A tuple variant collects `items`, a struct variant `entries`.
-    tuple: bool,
-    entries: Vec<(String, Node)>,
-    items: Vec<Node>,
+struct Ser<'a> {
+    out: &'a mut String,
+    ctx: Ctx,
 }
 
-fn key_of(node: Node) -> Result<String, Error> {
-    match node {
-        Node::Str(s) | Node::Number(s) => Ok(s),
-        Node::Bool(b) => Ok(b.to_string()),
-        _ => Err(Error("map keys must be strings".into())),
+impl Ser<'_> {
+    fn scalar_raw(self, s: &str) -> Result<(), Error> {
+        if let Ctx::MapValue(_) = self.ctx {
+            self.out.push(' ');
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+        Ok(())
+    }
+
+    fn scalar_str(self, s: &str) -> Result<(), Error> {
+        if let Ctx::MapValue(_) = self.ctx {
+            self.out.push(' ');
+        }
+        write_scalar(self.out, s);
+        self.out.push('\n');
+        Ok(())
     }
 }
 
-impl ser::Serializer for NodeSerializer {
-    type Ok = Node;
+struct MapSer<'a> {
+    out: &'a mut String,
+    ctx: Ctx,
+    started: bool,
+}
+
+struct SeqSer<'a> {
+    out: &'a mut String,
+    ctx: Ctx,
+    started: bool,
+}
+
+impl<'a> ser::Serializer for Ser<'a> {
+    type Ok = ();
     type Error = Error;
-    type SerializeSeq = SeqBuilder;
-    type SerializeTuple = SeqBuilder;
-    type SerializeTupleStruct = SeqBuilder;
-    type SerializeTupleVariant = VariantBuilder;
-    type SerializeMap = MapBuilder;
-    type SerializeStruct = MapBuilder;
-    type SerializeStructVariant = VariantBuilder;
+    type SerializeSeq = SeqSer<'a>;
+    type SerializeTuple = SeqSer<'a>;
+    type SerializeTupleStruct = SeqSer<'a>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = MapSer<'a>;
+    type SerializeStruct = MapSer<'a>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
 
-    fn serialize_bool(self, v: bool) -> Result<Node, Error> {
-        Ok(Node::Bool(v))
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.scalar_raw(if v { "true" } else { "false" })
     }
-    fn serialize_i8(self, v: i8) -> Result<Node, Error> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
     }
-    fn serialize_i16(self, v: i16) -> Result<Node, Error> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
     }
-    fn serialize_i32(self, v: i32) -> Result<Node, Error> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
     }
-    fn serialize_i64(self, v: i64) -> Result<Node, Error> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.scalar_raw(&v.to_string())
     }
-    fn serialize_u8(self, v: u8) -> Result<Node, Error> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
     }
-    fn serialize_u16(self, v: u16) -> Result<Node, Error> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
     }
-    fn serialize_u32(self, v: u32) -> Result<Node, Error> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
     }
-    fn serialize_u64(self, v: u64) -> Result<Node, Error> {
-        Ok(Node::Number(v.to_string()))
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.scalar_raw(&v.to_string())
     }
-    fn serialize_f32(self, v: f32) -> Result<Node, Error> {
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.serialize_f64(f64::from(v))
     }
-    fn serialize_f64(self, v: f64) -> Result<Node, Error> {
-        if v.is_finite() {
-            let s = format!("{v:?}");
-            Ok(Node::Number(s))
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        let s = if v.is_finite() {
+            format!("{v:?}")
         } else if v.is_nan() {
-            Ok(Node::Number(".nan".into()))
+            ".nan".into()
         } else if v > 0.0 {
-            Ok(Node::Number(".inf".into()))
+            ".inf".into()
         } else {
-            Ok(Node::Number("-.inf".into()))
-        }
+            "-.inf".into()
+        };
+        self.scalar_raw(&s)
     }
-    fn serialize_char(self, v: char) -> Result<Node, Error> {
-        Ok(Node::Str(v.to_string()))
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.scalar_str(v.encode_utf8(&mut [0; 4]))
     }
-    fn serialize_str(self, v: &str) -> Result<Node, Error> {
-        Ok(Node::Str(v.to_string()))
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.scalar_str(v)
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<Node, Error> {
+    fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {
         Err(Error("bytes cannot be written as YAML".into()))
     }
-    fn serialize_none(self) -> Result<Node, Error> {
-        Ok(Node::Null)
+    fn serialize_none(self) -> Result<(), Error> {
+        self.scalar_raw("null")
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Node, Error> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result<Node, Error> {
-        Ok(Node::Null)
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.scalar_raw("null")
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Node, Error> {
-        Ok(Node::Null)
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        self.scalar_raw("null")
     }
     fn serialize_unit_variant(
         self,
         _n: &'static str,
         _i: u32,
         variant: &'static str,
-    ) -> Result<Node, Error> {
-        Ok(Node::Str(variant.to_string()))
+    ) -> Result<(), Error> {
+        self.scalar_str(variant)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _n: &'static str,
         value: &T,
-    ) -> Result<Node, Error> {
+    ) -> Result<(), Error> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -306,19 +267,22 @@ impl ser::Serializer for NodeSerializer {
         _i: u32,
         variant: &'static str,
         value: &T,
-    ) -> Result<Node, Error> {
-        Ok(Node::Map(vec![(
-            variant.to_string(),
-            value.serialize(NodeSerializer)?,
-        )]))
+    ) -> Result<(), Error> {
+        let mut map = self.serialize_map(Some(1))?;
+        ser::SerializeMap::serialize_entry(&mut map, variant, value)?;
+        ser::SerializeMap::end(map)
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder, Error> {
-        Ok(SeqBuilder(Vec::with_capacity(len.unwrap_or(0))))
+    fn serialize_seq(self, _len: Option<usize>) -> Result<SeqSer<'a>, Error> {
+        Ok(SeqSer {
+            out: self.out,
+            ctx: self.ctx,
+            started: false,
+        })
     }
-    fn serialize_tuple(self, len: usize) -> Result<SeqBuilder, Error> {
+    fn serialize_tuple(self, len: usize) -> Result<SeqSer<'a>, Error> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _n: &'static str, len: usize) -> Result<SeqBuilder, Error> {
+    fn serialize_tuple_struct(self, _n: &'static str, len: usize) -> Result<SeqSer<'a>, Error> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -327,21 +291,19 @@ impl ser::Serializer for NodeSerializer {
         _i: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<VariantBuilder, Error> {
-        Ok(VariantBuilder {
-            variant,
-            tuple: true,
-            entries: Vec::new(),
-            items: Vec::new(),
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(Error(format!(
+            "tuple variant `{variant}` has no YAML form here"
+        )))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<MapSer<'a>, Error> {
+        Ok(MapSer {
+            out: self.out,
+            ctx: self.ctx,
+            started: false,
         })
     }
-    fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder, Error> {
-        Ok(MapBuilder {
-            entries: Vec::with_capacity(len.unwrap_or(0)),
-            key: None,
-        })
-    }
-    fn serialize_struct(self, _n: &'static str, len: usize) -> Result<MapBuilder, Error> {
+    fn serialize_struct(self, _n: &'static str, len: usize) -> Result<MapSer<'a>, Error> {
         self.serialize_map(Some(len))
     }
     fn serialize_struct_variant(
@@ -350,125 +312,270 @@ impl ser::Serializer for NodeSerializer {
         _i: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<VariantBuilder, Error> {
-        Ok(VariantBuilder {
-            variant,
-            tuple: false,
-            entries: Vec::new(),
-            items: Vec::new(),
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(Error(format!(
+            "struct variant `{variant}` has no YAML form here"
+        )))
+    }
+}
+
+impl MapSer<'_> {
+    fn key(&mut self, key: &str) {
+        if self.started {
+            indent(self.out, self.ctx.child_indent());
+        } else {
+            self.started = true;
+            match self.ctx {
+                Ctx::MapValue(_) => {
+                    self.out.push('\n');
+                    indent(self.out, self.ctx.child_indent());
+                }
+                // The first key of a map in a list follows its `- `.
+                Ctx::SeqItem(_) | Ctx::Root => {}
+            }
+        }
+        write_scalar(self.out, key);
+        self.out.push(':');
+    }
+
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(Ser {
+            out: self.out,
+            ctx: Ctx::MapValue(self.ctx.child_indent()),
         })
     }
-}
 
-impl ser::SerializeSeq for SeqBuilder {
-    type Ok = Node;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.0.push(value.serialize(NodeSerializer)?);
+    fn finish(self) -> Result<(), Error> {
+        if !self.started {
+            self.out.push_str(match self.ctx {
+                Ctx::MapValue(_) => " {}\n",
+                _ => "{}\n",
+            });
+        }
         Ok(())
     }
-    fn end(self) -> Result<Node, Error> {
-        Ok(Node::Seq(self.0))
-    }
 }
 
-impl ser::SerializeTuple for SeqBuilder {
-    type Ok = Node;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<Node, Error> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeTupleStruct for SeqBuilder {
-    type Ok = Node;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<Node, Error> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeMap for MapBuilder {
-    type Ok = Node;
+impl ser::SerializeMap for MapSer<'_> {
+    type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        self.key = Some(key_of(key.serialize(NodeSerializer)?)?);
+        let k = key.serialize(KeySer)?;
+        self.key(&k);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        let key = self
-            .key
-            .take()
-            .ok_or_else(|| Error("a map value came without its key".into()))?;
-        self.entries.push((key, value.serialize(NodeSerializer)?));
-        Ok(())
+        self.value(value)
     }
-    fn end(self) -> Result<Node, Error> {
-        Ok(Node::Map(self.entries))
+    fn end(self) -> Result<(), Error> {
+        self.finish()
     }
 }
 
-impl ser::SerializeStruct for MapBuilder {
-    type Ok = Node;
+impl ser::SerializeStruct for MapSer<'_> {
+    type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.entries
-            .push((key.to_string(), value.serialize(NodeSerializer)?));
+        self.key(key);
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeSeq for SeqSer<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if !self.started {
+            self.started = true;
+            if !matches!(self.ctx, Ctx::Root) {
+                self.out.push('\n');
+            }
+        }
+        let at = self.ctx.child_indent();
+        indent(self.out, at);
+        self.out.push_str("- ");
+        value.serialize(Ser {
+            out: self.out,
+            ctx: Ctx::SeqItem(at),
+        })
+    }
+    fn end(self) -> Result<(), Error> {
+        if !self.started {
+            self.out.push_str(match self.ctx {
+                Ctx::MapValue(_) => " []\n",
+                _ => "[]\n",
+            });
+        }
         Ok(())
     }
-    fn end(self) -> Result<Node, Error> {
-        Ok(Node::Map(self.entries))
+}
+
+impl ser::SerializeTuple for SeqSer<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<(), Error> {
+        ser::SerializeSeq::end(self)
     }
 }
 
-impl VariantBuilder {
-    fn finish(self) -> Node {
-        let inner = if self.tuple {
-            Node::Seq(self.items)
-        } else {
-            Node::Map(self.entries)
-        };
-        Node::Map(vec![(self.variant.to_string(), inner)])
-    }
-}
-
-impl ser::SerializeTupleVariant for VariantBuilder {
-    type Ok = Node;
+impl ser::SerializeTupleStruct for SeqSer<'_> {
+    type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.items.push(value.serialize(NodeSerializer)?);
-        Ok(())
+        ser::SerializeSeq::serialize_element(self, value)
     }
-    fn end(self) -> Result<Node, Error> {
-        Ok(self.finish())
+    fn end(self) -> Result<(), Error> {
+        ser::SerializeSeq::end(self)
     }
 }
 
-impl ser::SerializeStructVariant for VariantBuilder {
-    type Ok = Node;
+/// Map keys: strings (and numbers or booleans, written as strings).
+struct KeySer;
+
+impl ser::Serializer for KeySer {
+    type Ok = String;
     type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
+    type SerializeSeq = ser::Impossible<String, Error>;
+    type SerializeTuple = ser::Impossible<String, Error>;
+    type SerializeTupleStruct = ser::Impossible<String, Error>;
+    type SerializeTupleVariant = ser::Impossible<String, Error>;
+    type SerializeMap = ser::Impossible<String, Error>;
+    type SerializeStruct = ser::Impossible<String, Error>;
+    type SerializeStructVariant = ser::Impossible<String, Error>;
+
+    fn serialize_str(self, v: &str) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_char(self, v: char) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_bool(self, v: bool) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i8(self, v: i8) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i16(self, v: i16) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i32(self, v: i32) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i64(self, v: i64) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u8(self, v: u8) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u16(self, v: u16) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u32(self, v: u32) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u64(self, v: u64) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_f32(self, _v: f32) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_f64(self, _v: f64) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_none(self) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String, Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_unit_struct(self, _n: &'static str) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_unit_variant(
+        self,
+        _n: &'static str,
+        _i: u32,
+        variant: &'static str,
+    ) -> Result<String, Error> {
+        Ok(variant.to_string())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _n: &'static str,
         value: &T,
-    ) -> Result<(), Error> {
-        self.entries
-            .push((key.to_string(), value.serialize(NodeSerializer)?));
-        Ok(())
+    ) -> Result<String, Error> {
+        value.serialize(self)
     }
-    fn end(self) -> Result<Node, Error> {
-        Ok(self.finish())
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _n: &'static str,
+        _i: u32,
+        _v: &'static str,
+        _value: &T,
+    ) -> Result<String, Error> {
+        Err(key_error())
     }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _n: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _n: &'static str,
+        _i: u32,
+        _v: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(key_error())
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct(
+        self,
+        _n: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct_variant(
+        self,
+        _n: &'static str,
+        _i: u32,
+        _v: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(key_error())
+    }
+}
+
+fn key_error() -> Error {
+    Error("map keys must be strings".into())
 }
 
 #[cfg(test)]

@@ -36,17 +36,16 @@ pub const IMAGE_LABEL: &str = "imgf/image";
 
 /// Builds every object, in output order.
 pub fn build(model: &Model, graph: &Graph, settings: &Settings) -> Result<Vec<Resource>, Error> {
-    let mut stages = Vec::new();
-    for m in &model.managed {
-        stages.push(analysis::stage(m, settings));
-    }
-    for (base, dep) in &graph.edges {
+    // Independent per image and per edge: built in parallel, kept in order.
+    let mut stages: Vec<kargo::Stage> =
+        crate::par::map(&model.managed, |m| analysis::stage(m, settings));
+    stages.extend(crate::par::map(&graph.edges, |(base, dep)| {
         let base = match base {
             crate::graph::Node::Managed(i) => BaseRef::Managed(*i),
             crate::graph::Node::Upstream(i) => BaseRef::Upstream(*i),
         };
-        stages.push(rebuild::stage(model, *dep, base, settings));
-    }
+        rebuild::stage(model, *dep, base, settings)
+    }));
 
     let mut out = project::objects(settings, &stages);
     if !model.managed.is_empty() {

@@ -1,0 +1,525 @@
+//! `imgf synth` and `imgf graph` end to end.
+
+use crate::support::{docs, of_kind, Project, NODE_STATE, ONE_IMAGE};
+
+#[test]
+fn synth_writes_the_default_output_file() {
+    let p = Project::new();
+    p.images(ONE_IMAGE);
+    let r = p.run(&["synth"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = std::fs::read_to_string(p.path("dist/image-factory.k8s.yaml")).unwrap();
+    assert!(out.contains("kind: Warehouse"));
+    assert!(out.ends_with('\n') && !out.ends_with("\n\n"));
+}
+
+#[test]
+fn two_runs_give_identical_bytes() {
+    let p = Project::new();
+    p.images(ONE_IMAGE)
+        .file(
+            "state/images/app.yaml",
+            "name: app\nbaseImages: [node-22]\ncurrentVersion: 1.2.3\n",
+        )
+        .file("state/base-images/node-22.yaml", NODE_STATE);
+    let a = p.synth_stdout();
+    let b = p.synth_stdout();
+    assert_eq!(a, b);
+    assert!(
+        !a.contains("202") || !a.contains("T0"),
+        "no timestamps expected"
+    );
+}
+
+#[test]
+fn check_passes_when_up_to_date_and_fails_with_a_diff_otherwise() {
+    let p = Project::new();
+    p.images(ONE_IMAGE);
+    let missing = p.run(&["synth", "--check"]);
+    assert_eq!(missing.code, 1, "missing output counts as drift");
+    assert!(
+        !p.path("dist/image-factory.k8s.yaml").exists(),
+        "--check writes nothing"
+    );
+
+    assert_eq!(p.run(&["synth"]).code, 0);
+    let ok = p.run(&["synth", "--check"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stdout.is_empty());
+
+    p.images(&ONE_IMAGE.replace("branch: main", "branch: develop"));
+    let drift = p.run(&["synth", "--check"]);
+    assert_eq!(drift.code, 1);
+    let changed: Vec<&str> = drift
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(['-', '+']) && !l.starts_with("---") && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(changed.len(), 2, "{}", drift.stdout);
+    assert!(
+        changed[0].starts_with('-') && changed[0].trim_end().ends_with("branch: main"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        changed[1].starts_with('+') && changed[1].trim_end().ends_with("branch: develop"),
+        "{}",
+        drift.stdout
+    );
+    assert!(drift.stderr.contains("out of date"), "{}", drift.stderr);
+    let after = std::fs::read_to_string(p.path("dist/image-factory.k8s.yaml")).unwrap();
+    assert!(
+        after.contains("branch: main"),
+        "--check must not rewrite the file"
+    );
+}
+
+#[test]
+fn check_with_stdout_is_a_usage_error() {
+    let p = Project::new();
+    p.images(ONE_IMAGE);
+    let r = p.run(&["synth", "--check", "--output", "-"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--check"), "{}", r.stderr);
+}
+
+#[test]
+fn a_newly_enrolled_image_appears_before_any_analysis() {
+    let p = Project::new();
+    p.images(ONE_IMAGE);
+    let d = docs(&p.synth_stdout());
+    let wh = of_kind(&d, "Warehouse");
+    assert_eq!(wh.len(), 1);
+    assert_eq!(wh[0]["metadata"]["name"].as_str(), Some("app"));
+    let img = &wh[0]["spec"]["subscriptions"][0]["image"];
+    assert_eq!(img["imageSelectionStrategy"].as_str(), Some("Digest"));
+    assert_eq!(img["constraint"].as_str(), Some("latest"));
+    let stages = of_kind(&d, "Stage");
+    assert_eq!(stages.len(), 1);
+    assert_eq!(
+        stages[0]["metadata"]["name"].as_str(),
+        Some("analyze-dockerfile-app")
+    );
+}
+
+#[test]
+fn versioned_images_use_a_constraint_that_admits_0_0_x() {
+    let p = Project::new();
+    p.images(ONE_IMAGE).file(
+        "state/images/app.yaml",
+        "name: app\ncurrentVersion: 0.0.5\n",
+    );
+    let d = docs(&p.synth_stdout());
+    let img = &of_kind(&d, "Warehouse")[0]["spec"]["subscriptions"][0]["image"];
+    assert_eq!(img["imageSelectionStrategy"].as_str(), Some("SemVer"));
+    assert_eq!(img["constraint"].as_str(), Some(">=0.0.0"));
+    assert!(img.get("semverConstraint").is_none());
+}
+
+#[test]
+fn git_subscription_watches_the_dockerfile_directory_and_enrollment() {
+    let p = Project::new();
+    p.images(ONE_IMAGE);
+    let d = docs(&p.synth_stdout());
+    let git = &of_kind(&d, "Warehouse")[0]["spec"]["subscriptions"][1]["git"];
+    assert_eq!(
+        git["repoURL"].as_str(),
+        Some("https://github.com/org/app.git")
+    );
+    assert_eq!(git["branch"].as_str(), Some("main"));
+    let paths: Vec<&str> = git["includePaths"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["docker/", "image-factory/"]);
+}
+
+#[test]
+fn rebuild_trigger_posts_a_json_dispatch_with_context() {
+    let p = Project::new();
+    p.images(ONE_IMAGE)
+        .file(
+            "state/images/app.yaml",
+            "name: app\nbaseImages: [node-22]\n",
+        )
+        .file("state/base-images/node-22.yaml", NODE_STATE);
+    let d = docs(&p.synth_stdout());
+    let stage = of_kind(&d, "Stage")
+        .into_iter()
+        .find(|s| s["metadata"]["name"].as_str() == Some("rebuild-trigger-app-from-node-22"))
+        .expect("rebuild stage");
+    assert_eq!(
+        stage["spec"]["requestedFreight"][0]["origin"]["name"].as_str(),
+        Some("node-22")
+    );
+    let step = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0];
+    assert_eq!(step["uses"].as_str(), Some("http"));
+    let cfg = &step["config"];
+    assert_eq!(
+        cfg["url"].as_str(),
+        Some("https://api.github.com/repos/org/app/actions/workflows/build.yml/dispatches")
+    );
+    assert_eq!(cfg["method"].as_str(), Some("POST"));
+    assert_eq!(
+        cfg["successExpression"].as_str(),
+        Some("response.status == 204")
+    );
+    let auth = cfg["headers"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"].as_str() == Some("Authorization"))
+        .unwrap();
+    assert_eq!(
+        auth["value"].as_str(),
+        Some("Bearer ${{ secret('github-workflow-token').token }}")
+    );
+    let body: serde_json::Value = serde_json::from_str(cfg["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["ref"], "main");
+    assert_eq!(body["inputs"]["version_bump"], "patch");
+    assert_eq!(
+        body["inputs"]["triggered_by"],
+        "kargo/rebuild-trigger-app-from-node-22"
+    );
+    assert_eq!(body["inputs"]["base_image"], "docker.io/library/node:22");
+    assert_eq!(
+        body["inputs"]["base_digest"],
+        "${{ imageFrom('docker.io/library/node').Digest }}"
+    );
+}
+
+#[test]
+fn declared_workflow_inputs_narrow_the_dispatch_with_a_warning() {
+    let p = Project::new();
+    p.images(ONE_IMAGE)
+        .file(
+            "state/images/app.yaml",
+            "name: app\nbaseImages: [node-22]\nworkflowInputs:\n  - name: version_bump\n    required: true\n",
+        )
+        .file("state/base-images/node-22.yaml", NODE_STATE);
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("does not declare input(s) triggered_by, base_image, base_digest"),
+        "{}",
+        r.stderr
+    );
+    let d = docs(&r.stdout);
+    let stage = of_kind(&d, "Stage")
+        .into_iter()
+        .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(
+        stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"]["body"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body["inputs"], serde_json::json!({"version_bump": "patch"}));
+}
+
+#[test]
+fn inputs_are_configurable_per_image() {
+    let p = Project::new();
+    p.images(&ONE_IMAGE.replace(
+        "workflow: build.yml",
+        "workflow: build.yml\n    inputs: [base_digest]\n    versionBump: minor",
+    ))
+    .file(
+        "state/images/app.yaml",
+        "name: app\nbaseImages: [node-22]\n",
+    )
+    .file("state/base-images/node-22.yaml", NODE_STATE);
+    let out = p.synth_stdout();
+    assert!(
+        out.contains(r#"{"ref":"main","inputs":{"base_digest":"#),
+        "{out}"
+    );
+    assert!(!out.contains("version_bump"));
+}
+
+#[test]
+fn gitlab_images_use_the_pipeline_trigger_api() {
+    let p = Project::new();
+    p.images(
+        "- name: worker\n  registry: registry.gitlab.com\n  repository: grp/sub/worker\n  source:\n    provider: gitlab\n    repo: grp/sub/worker\n    branch: dev\n    dockerfile: Dockerfile\n",
+    )
+    .file("state/images/worker.yaml", "name: worker\nbaseImages: [node-22]\n")
+    .file("state/base-images/node-22.yaml", NODE_STATE);
+    let d = docs(&p.synth_stdout());
+    let git = &of_kind(&d, "Warehouse")[0]["spec"]["subscriptions"][1]["git"];
+    assert_eq!(
+        git["repoURL"].as_str(),
+        Some("https://gitlab.com/grp/sub/worker.git")
+    );
+    assert!(
+        git.get("includePaths").is_none(),
+        "a root Dockerfile watches the whole repository"
+    );
+    let stage = of_kind(&d, "Stage")
+        .into_iter()
+        .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
+        .unwrap();
+    let cfg = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"];
+    assert_eq!(
+        cfg["url"].as_str(),
+        Some("https://gitlab.com/api/v4/projects/grp%2Fsub%2Fworker/trigger/pipeline")
+    );
+    assert_eq!(
+        cfg["successExpression"].as_str(),
+        Some("response.status == 201")
+    );
+    let body: serde_json::Value = serde_json::from_str(cfg["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["ref"], "dev");
+    assert_eq!(body["token"], "${{ secret('gitlab-trigger-token').token }}");
+    assert_eq!(body["variables"]["BASE_IMAGE"], "docker.io/library/node:22");
+}
+
+#[test]
+fn auto_promotion_follows_the_generated_stages() {
+    let p = Project::new();
+    p.images(&format!(
+        "{ONE_IMAGE}- name: manual\n  registry: ghcr.io\n  repository: org/manual\n  autoRebuild: false\n  source:\n    repo: org/manual\n    dockerfile: Dockerfile\n    workflow: b.yml\n"
+    ))
+    .file("state/images/app.yaml", "name: app\nbaseImages: [node-22]\n")
+    .file("state/images/manual.yaml", "name: manual\nbaseImages: [node-22]\n")
+    .file("state/base-images/node-22.yaml", NODE_STATE);
+    let d = docs(&p.synth_stdout());
+    let pc = &of_kind(&d, "ProjectConfig")[0];
+    assert_eq!(pc["metadata"]["name"], pc["metadata"]["namespace"]);
+    let selector = &pc["spec"]["promotionPolicies"][0]["stageSelector"]["matchLabels"];
+    assert_eq!(selector["imgf/auto-promote"].as_str(), Some("true"));
+    let auto: Vec<&str> = of_kind(&d, "Stage")
+        .into_iter()
+        .filter(|s| s["metadata"]["labels"]["imgf/auto-promote"].as_str() == Some("true"))
+        .map(|s| s["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        auto,
+        [
+            "analyze-dockerfile-app",
+            "analyze-dockerfile-manual",
+            "rebuild-trigger-app-from-node-22"
+        ],
+        "the autoRebuild: false image's rebuild Stage is not auto-promoted"
+    );
+}
+
+#[test]
+fn a_managed_image_as_a_base_cascades_from_its_own_warehouse() {
+    let p = Project::new();
+    p.images(&format!(
+        "{ONE_IMAGE}- name: child\n  registry: ghcr.io\n  repository: org/child\n  source:\n    repo: org/child\n    dockerfile: Dockerfile\n    workflow: b.yml\n"
+    ))
+    .file("state/images/app.yaml", "name: app\nbaseImages: [node-22]\n")
+    .file("state/images/child.yaml", "name: child\nbaseImages: [app-1]\n")
+    // Analysis recorded the enrolled image as a base-image state: it is recognised by repository.
+    .file("state/base-images/app-1.yaml", "name: app-1\nrepoURL: ghcr.io/org/app\ntag: '1'\n")
+    .file("state/base-images/node-22.yaml", NODE_STATE);
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = docs(&r.stdout);
+    let names: Vec<&str> = of_kind(&d, "Warehouse")
+        .iter()
+        .map(|w| w["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["app", "child", "node-22"],
+        "no upstream Warehouse for an enrolled image"
+    );
+    let stage = of_kind(&d, "Stage")
+        .into_iter()
+        .find(|s| s["metadata"]["name"].as_str() == Some("rebuild-trigger-child-from-app"))
+        .expect("cascade stage");
+    assert_eq!(
+        stage["spec"]["requestedFreight"][0]["origin"]["name"].as_str(),
+        Some("app")
+    );
+
+    let g = p.run(&["graph", "--format", "json"]);
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    let j: serde_json::Value = serde_json::from_str(&g.stdout).unwrap();
+    assert_eq!(j["rebuildOrder"], serde_json::json!(["app", "child"]));
+    assert!(j["edges"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!({"base": "app", "dependent": "child"})));
+}
+
+#[test]
+fn cycles_are_errors_that_name_the_cycle() {
+    let p = Project::new();
+    let img = |n: &str| {
+        format!("- name: {n}\n  registry: ghcr.io\n  repository: org/{n}\n  source:\n    repo: org/{n}\n    dockerfile: Dockerfile\n    workflow: b.yml\n")
+    };
+    p.images(&format!("{}{}{}", img("a"), img("b"), img("c")))
+        .file("state/images/a.yaml", "name: a\nbaseImages: [c]\n")
+        .file("state/images/b.yaml", "name: b\nbaseImages: [a]\n")
+        .file("state/images/c.yaml", "name: c\nbaseImages: [b]\n");
+    let r = p.run(&["synth"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cycle: a → c → b → a") || r.stderr.contains("cycle"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("a") && r.stderr.contains("b") && r.stderr.contains("c"));
+    assert!(!p.path("dist").exists(), "nothing written on error");
+    assert_eq!(p.run(&["graph"]).code, 2);
+}
+
+#[test]
+fn graph_formats() {
+    let p = Project::new();
+    p.images(ONE_IMAGE)
+        .file(
+            "state/images/app.yaml",
+            "name: app\nbaseImages: [node-22]\n",
+        )
+        .file("state/base-images/node-22.yaml", NODE_STATE);
+    let m = p.run(&["graph"]);
+    assert_eq!(m.code, 0);
+    assert_eq!(
+        m.stdout,
+        "graph LR\n  u0([\"docker.io/library/node:22\"])\n  m0[\"app\"]\n  u0 --> m0\n"
+    );
+    let d = p.run(&["graph", "--format", "dot"]);
+    assert!(
+        d.stdout.starts_with("digraph images {") && d.stdout.contains("u0 -> m0;"),
+        "{}",
+        d.stdout
+    );
+}
+
+#[test]
+fn old_cdk8s_layout_is_read_too() {
+    let p = Project::new();
+    p.images(ONE_IMAGE)
+        .file("images/app.yaml", "name: app\nbaseImages: [node-22]\n")
+        .file("base-images/node-22.yaml", NODE_STATE)
+        .file(
+            "base-images/node-22.example.yaml",
+            "this: [is not even valid",
+        )
+        .file("images/other.example.yaml", "name: other\n");
+    let d = docs(&p.synth_stdout());
+    assert_eq!(of_kind(&d, "Warehouse").len(), 2);
+    assert_eq!(of_kind(&d, "Stage").len(), 2);
+}
+
+#[test]
+fn both_layouts_at_once_is_an_error() {
+    let p = Project::new();
+    p.images(ONE_IMAGE)
+        .file("images/app.yaml", "name: app\n")
+        .file("state/images/app.yaml", "name: app\n");
+    let r = p.run(&["synth"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("both"), "{}", r.stderr);
+}
+
+#[test]
+fn settings_and_flags_change_organisation_values() {
+    let p = Project::new();
+    p.images(ONE_IMAGE).file(
+        "settings.yaml",
+        "project: platform\nintervals:\n  base: 48h\ngithub:\n  apiURL: https://ghe.example.com/api/v3\n  webURL: https://ghe.example.com\n  tokenSecret: {name: gh, key: pat}\nanalysis:\n  serviceAccount: analyzer\n  imagePullSecrets: [regcred]\n",
+    )
+    .file("state/images/app.yaml", "name: app\nbaseImages: [node-22]\n")
+    .file("state/base-images/node-22.yaml", NODE_STATE);
+    let r = p.run(&[
+        "synth",
+        "--output",
+        "-",
+        "--analysis-image",
+        "registry.example.com/imgf:1.0.0",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = docs(&r.stdout);
+    assert_eq!(
+        of_kind(&d, "Project")[0]["metadata"]["name"].as_str(),
+        Some("platform")
+    );
+    assert!(
+        of_kind(&d, "Project")[0]["metadata"]
+            .get("namespace")
+            .is_none(),
+        "cluster-scoped"
+    );
+    assert_eq!(
+        of_kind(&d, "Warehouse")[0]["metadata"]["namespace"].as_str(),
+        Some("platform")
+    );
+    assert_eq!(
+        of_kind(&d, "Warehouse")[1]["spec"]["interval"].as_str(),
+        Some("48h")
+    );
+    assert!(r.stdout.contains(
+        "https://ghe.example.com/api/v3/repos/org/app/actions/workflows/build.yml/dispatches"
+    ));
+    assert!(r.stdout.contains("https://ghe.example.com/org/app.git"));
+    assert!(
+        r.stdout.contains("Bearer ${{ secret(''gh'').pat }}"),
+        "single-quoted YAML doubles the quote"
+    );
+    let stage = of_kind(&d, "Stage")
+        .into_iter()
+        .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
+        .unwrap();
+    let headers = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"]["headers"];
+    assert_eq!(
+        headers[1]["value"].as_str(),
+        Some("Bearer ${{ secret('gh').pat }}")
+    );
+    assert!(r.stdout.contains("image: registry.example.com/imgf:1.0.0"));
+    assert!(r.stdout.contains("serviceAccountName: analyzer"));
+    assert!(!r.stderr.contains("placeholder"), "{}", r.stderr);
+}
+
+#[test]
+fn analysis_job_is_an_argument_vector_not_a_shell() {
+    let p = Project::new();
+    p.images(ONE_IMAGE);
+    let d = docs(&p.synth_stdout());
+    let c = &of_kind(&d, "AnalysisTemplate")[0]["spec"]["metrics"][0]["provider"]["job"]["spec"]
+        ["template"]["spec"]["containers"][0];
+    assert!(c.get("command").is_none());
+    let args: Vec<&str> = c["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[0], "analyze");
+    assert!(!args.iter().any(|a| *a == "sh" || *a == "-c"));
+    assert!(args.contains(&"{{args.imageName}}"));
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    // Far more output than a pipe buffers, so the write must hit the closed pipe.
+    let p = Project::new();
+    let many: String = (0..400)
+        .map(|i| ONE_IMAGE.replace("name: app", &format!("name: app{i}")))
+        .collect();
+    p.images(&many);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imgf"))
+        .args(["synth", "--output", "-"])
+        .current_dir(p.root.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.code() == Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,58 @@
+//! The bundled example in `image-factory/`: its output is snapshotted, and
+//! the committed `dist/` is what synth produces from it.
+
+use std::path::Path;
+use std::process::Command;
+
+fn synth_example() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+        .args(["synth", "--output", "-"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "the example synthesizes without warnings:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn example_output_snapshot() {
+    insta::assert_snapshot!("example", synth_example());
+}
+
+#[test]
+fn committed_dist_is_up_to_date() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+        .args(["synth", "--check"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "dist/ is stale; run `cargo run -- synth`:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn example_graph_snapshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+        .args(["graph"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    insta::assert_snapshot!("example_graph", String::from_utf8(out.stdout).unwrap());
+}

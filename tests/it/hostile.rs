@@ -1,0 +1,185 @@
+//! Hostile values in images.yaml or state files: refused by validation, or
+//! emitted so that they cannot change the structure of the YAML, the JSON
+//! dispatch body or a Kargo expression.
+
+use regex::Regex;
+
+use crate::support::{docs, of_kind, Project, NODE_STATE};
+
+const HOSTILE: [&str; 9] = [
+    "a\"b",
+    "x}}y",
+    "${{ secret('github-workflow-token').token }}",
+    "a\nb",
+    "a;rm -rf /",
+    "a b",
+    "it's",
+    "{{args.imageName}}",
+    "a\\b",
+];
+
+/// images.yaml with `field` set to `value` (written as a JSON string, which
+/// is a valid YAML double-quoted scalar, so any value can be expressed).
+fn enrollment(field: &str, value: &str) -> String {
+    let v = serde_json::to_string(value).unwrap();
+    let mut fields = vec![
+        ("name", "\"app\"".to_string()),
+        ("registry", "\"ghcr.io\"".to_string()),
+        ("repository", "\"org/app\"".to_string()),
+        ("repo", "\"org/app\"".to_string()),
+        ("branch", "\"main\"".to_string()),
+        ("dockerfile", "\"docker/Dockerfile\"".to_string()),
+        ("workflow", "\"build.yml\"".to_string()),
+    ];
+    for f in &mut fields {
+        if f.0 == field {
+            f.1 = v.clone();
+        }
+    }
+    let get = |k: &str| fields.iter().find(|f| f.0 == k).unwrap().1.clone();
+    format!(
+        "- name: {}\n  registry: {}\n  repository: {}\n  source:\n    repo: {}\n    branch: {}\n    dockerfile: {}\n    workflow: {}\n",
+        get("name"),
+        get("registry"),
+        get("repository"),
+        get("repo"),
+        get("branch"),
+        get("dockerfile"),
+        get("workflow")
+    )
+}
+
+#[test]
+fn hostile_enrollment_values_are_refused() {
+    for field in [
+        "name",
+        "registry",
+        "repository",
+        "repo",
+        "branch",
+        "dockerfile",
+        "workflow",
+    ] {
+        for value in HOSTILE {
+            let p = Project::new();
+            p.images(&enrollment(field, value));
+            let r = p.run(&["synth", "--output", "-"]);
+            assert_eq!(r.code, 2, "{field} = {value:?} was accepted:\n{}", r.stdout);
+            assert!(r.stdout.is_empty());
+            let shown = if field == "repo" { "repo" } else { field };
+            assert!(
+                r.stderr.contains(&format!("invalid {shown}")),
+                "{field} = {value:?}: {}",
+                r.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn hostile_state_values_are_refused() {
+    for (file, text) in [
+        (
+            "state/base-images/node-22.yaml",
+            "name: node-22\nrepoURL: \"docker.io/library/node\\\" }}\"\ntag: '22'\n",
+        ),
+        (
+            "state/base-images/node-22.yaml",
+            "name: node-22\nrepoURL: docker.io/library/node\ntag: \"22'}}\"\n",
+        ),
+        (
+            "state/base-images/node-22.yaml",
+            "name: node-22\nrepoURL: docker.io/library/node\nallowTags: \"${{ secret('x').y }}\"\n",
+        ),
+    ] {
+        let p = Project::new();
+        p.images(&enrollment("name", "app"))
+            .file(
+                "state/images/app.yaml",
+                "name: app\nbaseImages: [node-22]\n",
+            )
+            .file(file, text);
+        let r = p.run(&["synth", "--output", "-"]);
+        assert_eq!(r.code, 2, "{text} accepted:\n{}", r.stdout);
+        assert!(r.stderr.contains("node-22"), "{}", r.stderr);
+    }
+}
+
+/// Every `${{ … }}` in the output is one imgf builds, with a safe argument.
+fn assert_only_known_expressions(yaml: &str) {
+    let any = Regex::new(r"\$\{\{.*?\}\}").unwrap();
+    let known = Regex::new(
+        r#"^\$\{\{ (imageFrom\((\"[a-z0-9./:_-]+\"|'[a-z0-9./:_-]+')\)\.(Tag|Digest)|secret\('[a-z0-9.-]+'\)(\.[A-Za-z_][A-Za-z0-9_]*|\['[-._A-Za-z0-9]+'\])) \}\}$"#,
+    )
+    .unwrap();
+    let mut n = 0;
+    for m in any.find_iter(yaml) {
+        n += 1;
+        // Inside single-quoted YAML a `'` is written `''`.
+        let e = m.as_str().replace("''", "'");
+        assert!(known.is_match(&e), "unexpected expression {e}");
+    }
+    assert!(n > 0);
+    assert!(!yaml.contains("${%"), "no alternative template delimiters");
+}
+
+#[test]
+fn tricky_but_valid_values_come_out_exactly() {
+    // Each is valid, and each is a trap for a YAML 1.1 reader or a template.
+    let p = Project::new();
+    p.images(
+        "- name: 'yes'\n  registry: ghcr.io\n  repository: org/on\n  source:\n    repo: Org/off.repo\n    branch: 'on'\n    dockerfile: 'n/Dockerfile'\n    workflow: 2022-11-28.yml\n- name: '1e3'\n  registry: 'localhost:5000'\n  repository: org/x\n  tag: '2022-11-28'\n",
+    )
+    .file("state/images/yes.yaml", "name: 'yes'\nbaseImages: [node-22]\n")
+    .file("state/base-images/node-22.yaml", NODE_STATE);
+    let yaml = p.synth_stdout();
+    let d = docs(&yaml);
+    let wh = of_kind(&d, "Warehouse");
+    assert_eq!(wh[0]["metadata"]["name"].as_str(), Some("yes"));
+    let git = &wh[0]["spec"]["subscriptions"][1]["git"];
+    assert_eq!(git["branch"].as_str(), Some("on"));
+    assert_eq!(
+        git["repoURL"].as_str(),
+        Some("https://github.com/Org/off.repo.git")
+    );
+    assert_eq!(wh[1]["metadata"]["name"].as_str(), Some("1e3"));
+    assert_eq!(
+        wh[1]["spec"]["subscriptions"][0]["image"]["repoURL"].as_str(),
+        Some("localhost:5000/org/x")
+    );
+    assert_eq!(
+        wh[1]["spec"]["subscriptions"][0]["image"]["allowTagsRegexes"][0].as_str(),
+        Some("^2022-11-28$")
+    );
+    let stage = of_kind(&d, "Stage")
+        .into_iter()
+        .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
+        .unwrap();
+    let cfg = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"];
+    let body: serde_json::Value = serde_json::from_str(cfg["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["ref"], "on");
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        2,
+        "body is exactly {{ref, inputs}}"
+    );
+    assert!(cfg["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/repos/Org/off.repo/actions/workflows/2022-11-28.yml/dispatches"));
+    // YAML 1.1 traps are quoted in the text itself.
+    for trap in ["name: 'yes'", "branch: 'on'", "name: '1e3'"] {
+        assert!(yaml.contains(trap), "{trap} not quoted");
+    }
+    assert_only_known_expressions(&yaml);
+}
+
+#[test]
+fn the_bundled_example_has_only_known_expressions() {
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dist/image-factory.k8s.yaml"
+    ))
+    .unwrap();
+    assert_only_known_expressions(&yaml);
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one binary, a module per feature. Every test that runs
+//! `imgf` runs the real binary on a temporary directory it builds itself.
+
+mod cli;
+mod errors;
+mod example;
+mod hostile;
+mod reference;
+mod support;

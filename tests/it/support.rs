@@ -1,0 +1,128 @@
+//! Test helpers: a temporary project directory and a way to run `imgf` in it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary directory laid out like a repository with an `image-factory/`.
+pub struct Project {
+    pub root: tempfile::TempDir,
+}
+
+/// What a run of the binary did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Project {
+    pub fn new() -> Project {
+        Project {
+            root: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.root.path().join("image-factory")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    /// Writes `contents` to `image-factory/<rel>`.
+    pub fn file(&self, rel: &str, contents: &str) -> &Project {
+        let p = self.dir().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, contents).unwrap();
+        self
+    }
+
+    pub fn images(&self, yaml: &str) -> &Project {
+        self.file("images.yaml", yaml)
+    }
+
+    /// Runs `imgf ARGS…` in the project root.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(
+            Command::new(env!("CARGO_BIN_EXE_imgf"))
+                .args(args)
+                .current_dir(self.root.path())
+                .output()
+                .expect("run imgf"),
+        )
+    }
+
+    /// `imgf synth --output -`, expecting success; returns stdout.
+    pub fn synth_stdout(&self) -> String {
+        let r = self.run(&["synth", "--output", "-"]);
+        assert_eq!(r.code, 0, "synth failed:\n{}", r.stderr);
+        r.stdout
+    }
+}
+
+/// One managed GitHub image, enrolled.
+pub const ONE_IMAGE: &str = "\
+- name: app
+  registry: ghcr.io
+  repository: org/app
+  source:
+    repo: org/app
+    branch: main
+    dockerfile: docker/Dockerfile
+    workflow: build.yml
+";
+
+/// A base-image state file for `node:22`.
+pub const NODE_STATE: &str = "\
+name: node-22
+fullImage: node:22
+registry: docker.io
+repository: library/node
+tag: '22'
+repoURL: docker.io/library/node
+";
+
+/// The path of `../shared` beside this repository, if it is there.
+pub fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    p.is_dir().then(|| p.canonicalize().unwrap())
+}
+
+/// Parses a YAML stream into documents.
+pub fn docs(yaml: &str) -> Vec<yaml_serde::Value> {
+    yaml.split("\n---\n")
+        .map(|d| yaml_serde::from_str(d).expect("output parses"))
+        .collect()
+}
+
+/// The documents of a kind.
+pub fn of_kind<'a>(docs: &'a [yaml_serde::Value], kind: &str) -> Vec<&'a yaml_serde::Value> {
+    docs.iter()
+        .filter(|d| d["kind"].as_str() == Some(kind))
+        .collect()
+}
+
+/// Copies a directory tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
