@@ -5,14 +5,12 @@ use crate::config::load::Inputs;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::graph::Graph;
 use crate::model::Model;
-use crate::resources::kargo::Resource;
 
 /// The outcome of a synth run.
 #[derive(Debug, Clone)]
 pub struct Synthesis {
     pub model: Model,
     pub graph: Graph,
-    pub resources: Vec<Resource>,
     /// The YAML stream, exactly as written.
     pub yaml: crate::emit::Stream,
     pub warnings: Vec<Diagnostic>,
@@ -23,7 +21,7 @@ pub fn synthesize(inputs: &Inputs) -> Result<Synthesis, Error> {
     let (model, mut warnings) = crate::merge::merge(inputs)?;
     let graph =
         crate::graph::build(&model).map_err(|d| Error::input(d.in_file(&inputs.images_file)))?;
-    let resources = crate::resources::build(&model, &graph, &inputs.settings)?;
+    let plan = crate::resources::Plan::new(&model, &graph, &inputs.settings)?;
     if inputs.settings.analysis_image_is_default && !model.managed.is_empty() {
         warnings.push(
             Diagnostic::warning(format!(
@@ -33,11 +31,11 @@ pub fn synthesize(inputs: &Inputs) -> Result<Synthesis, Error> {
             .help("set `analysis.image` in settings.yaml (or pass --analysis-image) to the imgf image you publish"),
         );
     }
-    let yaml = crate::emit::to_yaml(&resources)?;
+    let yaml = crate::emit::render(plan.len(), |i| plan.get(i))?;
+    drop(plan);
     Ok(Synthesis {
         model,
         graph,
-        resources,
         yaml,
         warnings,
     })

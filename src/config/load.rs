@@ -127,7 +127,7 @@ pub fn load_enrollments(path: &Path) -> Result<(String, Vec<Enrollment>), Error>
     let text = parse::read_text(path)?;
     // Parse once into the typed form; only when that fails, look at the
     // document's shape to explain what is wrong with it.
-    let typed = parse::parse::<Vec<Enrollment>>(path, &text);
+    let typed = parse_entries(path, &text);
     if let Ok(entries) = &typed {
         if !entries.is_empty() {
             return typed.map(|e| (text, e)).map_err(Error::input);
@@ -164,6 +164,60 @@ pub fn load_enrollments(path: &Path) -> Result<(String, Vec<Enrollment>), Error>
         )),
         None => typed.map(|e| (text, e)).map_err(Error::input),
     }
+}
+
+/// Parses the list of entries. A large file that is a plain block sequence
+/// (no anchors, aliases or directives) is split at its top-level `- ` items
+/// and the pieces are parsed in parallel; if any piece fails, the whole file
+/// is parsed again so the error carries its true position.
+fn parse_entries(path: &Path, text: &str) -> Result<Vec<Enrollment>, Diagnostic> {
+    const SPLIT_ABOVE: usize = 256 * 1024;
+    let splittable = text.len() > SPLIT_ABOVE
+        && !text.contains(['&', '*', '%', '\t'])
+        && !text.contains("\n---");
+    if splittable {
+        let pieces = split_items(
+            text,
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        );
+        if pieces.len() > 1 {
+            let parsed = crate::par::map_chunks(&pieces, 1, |p| {
+                p.iter()
+                    .map(|t| parse::parse::<Vec<Enrollment>>(path, t))
+                    .collect::<Vec<_>>()
+            });
+            let mut all = Vec::new();
+            let mut ok = true;
+            for r in parsed.into_iter().flatten() {
+                match r {
+                    Ok(mut v) => all.append(&mut v),
+                    Err(_) => ok = false,
+                }
+            }
+            if ok {
+                return Ok(all);
+            }
+        }
+    }
+    parse::parse::<Vec<Enrollment>>(path, text)
+}
+
+/// Cuts `text` into about `n` pieces, each starting at a line that begins a
+/// top-level list item (`- ` in column 0).
+fn split_items(text: &str, n: usize) -> Vec<&str> {
+    let target = text.len() / n.max(1) + 1;
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if pos - start >= target && line.starts_with("- ") {
+            pieces.push(&text[start..pos]);
+            start = pos;
+        }
+        pos += line.len();
+    }
+    pieces.push(&text[start..]);
+    pieces
 }
 
 fn load_settings(
@@ -297,4 +351,40 @@ fn stem(path: &Path) -> String {
         .or_else(|| name.strip_suffix(".yml"))
         .unwrap_or(&name)
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_parse_equals_whole_parse() {
+        let mut text = String::from("# header\n");
+        for i in 0..4000 {
+            text.push_str(&format!(
+                "- name: app-{i}\n  registry: ghcr.io\n  repository: org/app-{i}\n  source:\n    repo: org/app\n    dockerfile: d/Dockerfile  # comment\n    workflow: w.yml\n    buildArgs:\n      A: \"- x\"\n"
+            ));
+        }
+        assert!(text.len() > 256 * 1024);
+        let pieces = split_items(&text, 3);
+        assert_eq!(pieces.concat(), text);
+        assert!(pieces.len() > 1 && pieces[1..].iter().all(|p| p.starts_with("- name:")));
+        let whole: Vec<Enrollment> = parse::parse(Path::new("x"), &text).unwrap();
+        let split = parse_entries(Path::new("x"), &text).unwrap();
+        assert_eq!(whole, split);
+    }
+
+    #[test]
+    fn split_parse_reports_errors_at_their_true_line() {
+        let mut text = String::new();
+        for i in 0..4000 {
+            text.push_str(&format!(
+                "- name: app-{i}\n  registry: ghcr.io\n  repository: org/app\n"
+            ));
+        }
+        text.push_str("- name: bad\n  registry: ghcr.io\n  repository: org/app\n  colour: blue\n");
+        let d = parse_entries(Path::new("x"), &text).unwrap_err();
+        assert_eq!(d.location.map(|l| l.line), Some(12_004));
+        assert!(d.message.starts_with("entry 4001"), "{}", d.message);
+    }
 }

@@ -74,11 +74,19 @@ impl Stream {
 /// Serialises `docs` as a multi-document YAML stream: the header comment,
 /// then the documents separated by `---`.
 pub fn to_yaml<T: Serialize + Sync>(docs: &[T]) -> Result<Stream, Error> {
-    let per_chunk = crate::par::map_chunks(docs, 256, |part| -> Result<String, Error> {
+    render(docs.len(), |i| &docs[i])
+}
+
+/// Like [`to_yaml`] for documents made on demand: `make(i)` produces
+/// document `i`, which is serialised and dropped at once, so a large output
+/// never holds all its objects in memory.
+pub fn render<D: Serialize>(len: usize, make: impl Fn(usize) -> D + Sync) -> Result<Stream, Error> {
+    let indices: Vec<usize> = (0..len).collect();
+    let per_chunk = crate::par::map_chunks(&indices, 256, |part| -> Result<String, Error> {
         let mut out = String::with_capacity(part.len() * 1200);
-        for d in part {
+        for &i in part {
             out.push_str("---\n");
-            yaml::write(&mut out, d)
+            yaml::write(&mut out, &make(i))
                 .map_err(|e| Error::Internal(format!("cannot serialise an object: {e}")))?;
         }
         Ok(out)

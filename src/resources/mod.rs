@@ -34,39 +34,151 @@ pub const ROLE_LABEL: &str = "imgf/role";
 /// The managed image a Stage belongs to.
 pub const IMAGE_LABEL: &str = "imgf/image";
 
+/// The output, object by object, built on demand.
+///
+/// `get(i)` builds object `i` from the model; nothing is kept. Emitting a
+/// large enrollment builds and serialises objects a chunk at a time on each
+/// thread, so the typed objects never all exist at once.
+pub struct Plan<'a> {
+    model: &'a Model,
+    graph: &'a Graph,
+    settings: &'a Settings,
+    /// Namespace, Project, ProjectConfig, ServiceAccount, AnalysisTemplate.
+    front: Vec<Resource>,
+}
+
+impl<'a> Plan<'a> {
+    /// Plans the output; fails if two objects of a kind would share a name.
+    pub fn new(
+        model: &'a Model,
+        graph: &'a Graph,
+        settings: &'a Settings,
+    ) -> Result<Plan<'a>, Error> {
+        // Analysis Stages always auto-promote, so a policy is needed exactly
+        // when there is a managed image.
+        let mut front = project::objects(settings, !model.managed.is_empty());
+        if !model.managed.is_empty() {
+            front.push(Resource::AnalysisTemplate(analysis::template(settings)));
+        }
+        let plan = Plan {
+            model,
+            graph,
+            settings,
+            front,
+        };
+        plan.check_unique()?;
+        Ok(plan)
+    }
+
+    /// How many objects the output holds.
+    pub fn len(&self) -> usize {
+        self.front.len()
+            + self.model.managed.len()
+            + self.model.upstream.len()
+            + self.model.managed.len()
+            + self.graph.edges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Object `i` of the output (`i < len()`).
+    pub fn get(&self, i: usize) -> Resource {
+        let (m, s) = (self.model, self.settings);
+        let mut i = i;
+        if i < self.front.len() {
+            return self.front[i].clone();
+        }
+        i -= self.front.len();
+        if i < m.managed.len() {
+            return Resource::Warehouse(warehouse::managed(&m.managed[i], s));
+        }
+        i -= m.managed.len();
+        if i < m.upstream.len() {
+            return Resource::Warehouse(warehouse::upstream(&m.upstream[i], s));
+        }
+        i -= m.upstream.len();
+        if i < m.managed.len() {
+            return Resource::Stage(analysis::stage(&m.managed[i], s));
+        }
+        i -= m.managed.len();
+        let (base, dep) = self.graph.edges[i];
+        Resource::Stage(rebuild::stage(m, dep, base_ref(base), s))
+    }
+
+    /// Every object, built at once (for library users and tests).
+    pub fn build_all(&self) -> Vec<Resource> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+
+    /// `(kind, name)` of every object, in output order, without building them.
+    fn names(&self) -> Vec<(&'static str, String)> {
+        let m = self.model;
+        let mut out: Vec<(&'static str, String)> = self
+            .front
+            .iter()
+            .map(|r| (r.kind(), r.name().to_string()))
+            .collect();
+        out.extend(m.managed.iter().map(|x| ("Warehouse", x.name.clone())));
+        out.extend(
+            m.upstream
+                .iter()
+                .map(|u| ("Warehouse", names::fit(&u.name))),
+        );
+        out.extend(
+            m.managed
+                .iter()
+                .map(|x| ("Stage", analysis_stage_name(&x.name))),
+        );
+        out.extend(self.graph.edges.iter().map(|(b, d)| {
+            (
+                "Stage",
+                rebuild_stage_name(&m.managed[*d].name, m.base_name(base_ref(*b))),
+            )
+        }));
+        out
+    }
+
+    fn check_unique(&self) -> Result<(), Error> {
+        let names = self.names();
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(names.len());
+        let mut problems = Vec::new();
+        for (i, (kind, name)) in names.iter().enumerate() {
+            if !names::is_valid_object_name(name) {
+                return Err(Error::Internal(format!(
+                    "generated an invalid name `{name}`"
+                )));
+            }
+            if let Some(first) = seen.insert((kind, name), i) {
+                problems.push(
+                    Diagnostic::error(format!(
+                        "two generated {kind}s would both be named `{name}` (objects {} and {} of the output)",
+                        first + 1,
+                        i + 1
+                    ))
+                    .help("an image name and a base-image name combine into the same Stage name; rename one of the images"),
+                );
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Input(problems))
+        }
+    }
+}
+
+fn base_ref(node: crate::graph::Node) -> BaseRef {
+    match node {
+        crate::graph::Node::Managed(i) => BaseRef::Managed(i),
+        crate::graph::Node::Upstream(i) => BaseRef::Upstream(i),
+    }
+}
+
 /// Builds every object, in output order.
 pub fn build(model: &Model, graph: &Graph, settings: &Settings) -> Result<Vec<Resource>, Error> {
-    // Independent per image and per edge: built in parallel, kept in order.
-    let mut stages: Vec<kargo::Stage> =
-        crate::par::map(&model.managed, |m| analysis::stage(m, settings));
-    stages.extend(crate::par::map(&graph.edges, |(base, dep)| {
-        let base = match base {
-            crate::graph::Node::Managed(i) => BaseRef::Managed(*i),
-            crate::graph::Node::Upstream(i) => BaseRef::Upstream(*i),
-        };
-        rebuild::stage(model, *dep, base, settings)
-    }));
-
-    let mut out = project::objects(settings, &stages);
-    if !model.managed.is_empty() {
-        out.push(Resource::AnalysisTemplate(analysis::template(settings)));
-    }
-    out.extend(
-        model
-            .managed
-            .iter()
-            .map(|m| Resource::Warehouse(warehouse::managed(m, settings))),
-    );
-    out.extend(
-        model
-            .upstream
-            .iter()
-            .map(|u| Resource::Warehouse(warehouse::upstream(u, settings))),
-    );
-    out.extend(stages.into_iter().map(Resource::Stage));
-
-    check_unique(&out)?;
-    Ok(out)
+    Ok(Plan::new(model, graph, settings)?.build_all())
 }
 
 /// Metadata for a namespaced object of the project.
@@ -96,39 +208,4 @@ pub fn analysis_stage_name(image: &str) -> String {
 /// The Stage that rebuilds `image` when `base` changes.
 pub fn rebuild_stage_name(image: &str, base: &str) -> String {
     names::object_name(&["rebuild-trigger", image, "from", base])
-}
-
-fn check_unique(objects: &[Resource]) -> Result<(), Error> {
-    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut problems = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        if let Some(first) = seen.insert((o.kind(), o.name()), i) {
-            problems.push(
-                Diagnostic::error(format!(
-                    "two generated {}s would both be named `{}` (objects {} and {} of the output)",
-                    o.kind(),
-                    o.name(),
-                    first + 1,
-                    i + 1
-                ))
-                .help("an image name and a base-image name combine into the same Stage name; rename one of the images"),
-            );
-        }
-        debug_assert!(
-            names::is_valid_object_name(o.name()),
-            "invalid name {}",
-            o.name()
-        );
-        if !names::is_valid_object_name(o.name()) {
-            return Err(Error::Internal(format!(
-                "generated an invalid name `{}`",
-                o.name()
-            )));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Input(problems))
-    }
 }

@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 
 use super::kargo::{
     Namespace, ObjectMeta, Project, ProjectConfig, ProjectConfigSpec, PromotionPolicy, Resource,
-    ServiceAccount, Stage, StageSelector, KARGO_API,
+    ServiceAccount, StageSelector, KARGO_API,
 };
 use super::{meta, AUTO_PROMOTE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
 use crate::config::settings::Settings;
 
-/// Namespace, Project, ProjectConfig (only when some Stage auto-promotes) and
-/// ServiceAccount. The ProjectConfig's policy selects exactly the Stages
+/// Namespace, Project, ProjectConfig (only when some Stage auto-promotes:
+/// `auto`) and ServiceAccount. The ProjectConfig's policy selects exactly the Stages
 /// that carry the auto-promote label, so it can never name a Stage that does
 /// not exist.
-pub(super) fn objects(settings: &Settings, stages: &[Stage]) -> Vec<Resource> {
+pub(super) fn objects(settings: &Settings, auto: bool) -> Vec<Resource> {
     let mut ns_labels: BTreeMap<String, String> = settings.namespace_labels.clone();
     ns_labels.insert("kargo.akuity.io/project".into(), "true".into());
     ns_labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
@@ -38,12 +38,6 @@ pub(super) fn objects(settings: &Settings, stages: &[Stage]) -> Vec<Resource> {
             )])),
         }),
     ];
-    let auto = stages.iter().any(|s| {
-        s.metadata
-            .labels
-            .get(AUTO_PROMOTE_LABEL)
-            .is_some_and(|v| v == "true")
-    });
     if auto {
         out.push(Resource::ProjectConfig(ProjectConfig {
             api_version: KARGO_API,
