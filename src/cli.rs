@@ -20,6 +20,47 @@ pub enum Command {
     Synth(SynthArgs),
     /// Print the base-image dependency graph.
     Graph(GraphArgs),
+    /// Show exactly what analysis sees in a Dockerfile or an image reference.
+    #[command(subcommand)]
+    Inspect(InspectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InspectCommand {
+    /// The base images of a Dockerfile.
+    Dockerfile(InspectDockerfileArgs),
+    /// How an image reference is normalised and named.
+    Ref(InspectRefArgs),
+}
+
+/// Output formats of `imgf inspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InspectFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectDockerfileArgs {
+    /// The Dockerfile.
+    pub path: PathBuf,
+    /// A build argument, overriding an ARG default (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// The target platform for TARGETOS, TARGETARCH and friends (without it,
+    /// an image that differs per platform is reported as unresolved).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: InspectFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectRefArgs {
+    /// The image reference, like `node:22` or `ghcr.io/org/app@sha256:…`.
+    pub reference: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: InspectFormat,
 }
 
 /// Where the enrollment lives and the settings that override it.

@@ -11,9 +11,11 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
+pub mod dockerfile;
 pub mod emit;
 pub mod expr;
 pub mod graph;
+pub mod image_ref;
 pub mod merge;
 pub mod model;
 pub mod names;
@@ -40,5 +42,9 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
     match cli.command {
         cli::Command::Synth(args) => commands::synth(&args, out, err),
         cli::Command::Graph(args) => commands::graph(&args, out, err),
+        cli::Command::Inspect(cli::InspectCommand::Dockerfile(args)) => {
+            commands::inspect_dockerfile(&args, out)
+        }
+        cli::Command::Inspect(cli::InspectCommand::Ref(args)) => commands::inspect_ref(&args, out),
     }
 }

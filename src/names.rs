@@ -111,6 +111,55 @@ fn sanitize(raw: &str) -> String {
         .to_string()
 }
 
+/// The stable name of a base image (its state file and Warehouse): a pure
+/// function of what is watched — registry, repository and tag; a pinned
+/// digest is recorded in the state, not in the name.
+///
+/// An official Docker Hub image with a one-word name keeps the familiar form
+/// (`node:22-bookworm-slim` → `node-22-bookworm-slim`): the first `-`
+/// separates name and tag, so such names cannot collide. Every other
+/// reference is written out readably and given a hash of its canonical form,
+/// so `bitnami/redis:7.2` and `bitnami-redis:7.2`, or `ghcr.io/o/i:1` and
+/// `quay.io/o/i:1`, never share a name.
+pub fn base_image_name(image: &crate::image_ref::ImageRef) -> String {
+    let watched = image.watched().unwrap_or_else(|| image.clone());
+    let canonical = watched.canonical();
+    if let (Some(name), Some(tag)) = (
+        watched
+            .repository
+            .strip_prefix("library/")
+            .filter(|_| watched.registry == crate::image_ref::DEFAULT_REGISTRY),
+        watched.tag.as_deref(),
+    ) {
+        let simple = format!("{name}-{tag}");
+        if name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && is_valid_object_name(&simple)
+        {
+            return simple;
+        }
+    }
+    let readable = watched.familiar().replace(['/', ':', '@'], "-");
+    with_hash(&readable, &canonical)
+}
+
+/// `readable` made valid and cut to fit, always followed by a hash of `key`.
+pub fn with_hash(readable: &str, key: &str) -> String {
+    let clean = sanitize(readable);
+    let keep = MAX_NAME_LEN - HASH_LEN - 1;
+    let mut head: String = clean.chars().take(keep).collect();
+    while head.ends_with(|c: char| !c.is_ascii_alphanumeric()) {
+        head.pop();
+    }
+    let hash = short_hash(key);
+    if head.is_empty() {
+        hash
+    } else {
+        format!("{head}-{hash}")
+    }
+}
+
 /// FNV-1a, 64 bit, as lowercase hex cut to [`HASH_LEN`] digits. Chosen for
 /// being tiny and fixed forever: names must not change when a dependency does.
 pub fn short_hash(s: &str) -> String {
@@ -159,6 +208,26 @@ mod tests {
     }
 
     #[test]
+    fn base_image_names() {
+        let n = |s: &str| base_image_name(&crate::image_ref::ImageRef::parse(s).unwrap());
+        assert_eq!(n("node:22-bookworm-slim"), "node-22-bookworm-slim");
+        assert_eq!(n("python:3.12-slim"), "python-3.12-slim");
+        assert_eq!(n("node"), n("docker.io/library/node:latest"));
+        assert_eq!(n("node"), "node-latest");
+        assert_ne!(n("bitnami/redis:7.2"), n("bitnami-redis:7.2"));
+        assert_ne!(n("ghcr.io/o/i:1"), n("quay.io/o/i:1"));
+        assert_ne!(n("eclipse-temurin:21"), n("eclipse:temurin-21"));
+        assert!(n("ghcr.io/o/i:1").starts_with("ghcr.io-o-i-1-"));
+        let d = format!("sha256:{}", "b".repeat(64));
+        assert_eq!(
+            n(&format!("node:22@{d}")),
+            n("node:22"),
+            "the pin is state, not identity"
+        );
+        assert!(is_valid_object_name(&n(&format!("node@{d}"))));
+    }
+
+    #[test]
     fn label_and_subdomain_rules() {
         assert!(is_dns1123_label("image-factory"));
         assert!(!is_dns1123_label("image.factory"));
@@ -184,6 +253,19 @@ mod tests {
         fn distinct_inputs_get_distinct_names(a in "[a-zA-Z0-9._/:@-]{1,90}", b in "[a-zA-Z0-9._/:@-]{1,90}") {
             prop_assume!(a != b);
             prop_assert_ne!(fit(&a), fit(&b));
+        }
+
+        #[test]
+        fn base_image_names_are_valid_and_distinct(
+            a in "[a-z0-9]{1,6}([-/][a-z0-9]{1,6}){0,2}(:[a-z0-9][a-z0-9.-]{0,10})?",
+            b in "[a-z0-9]{1,6}([-/][a-z0-9]{1,6}){0,2}(:[a-z0-9][a-z0-9.-]{0,10})?",
+        ) {
+            let (Ok(ra), Ok(rb)) = (crate::image_ref::ImageRef::parse(&a), crate::image_ref::ImageRef::parse(&b)) else {
+                return Ok(());
+            };
+            let (na, nb) = (base_image_name(&ra), base_image_name(&rb));
+            prop_assert!(is_valid_object_name(&na), "{na}");
+            prop_assert_eq!(ra == rb, na == nb, "{} {} -> {} {}", a, b, na, nb);
         }
 
         #[test]

@@ -83,7 +83,7 @@ pub fn repository(s: &str) -> Result<(), String> {
 pub fn tag(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
-    if re(&R, r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").is_match(s) {
+    if s.len() <= 128 && re(&R, r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$").is_match(s) {
         Ok(())
     } else {
         Err("a tag is up to 128 letters, digits and `_.-`, not starting with `.` or `-`".into())
@@ -249,7 +249,7 @@ pub fn object_name(s: &str) -> Result<(), String> {
 /// A key inside a Secret's data.
 pub fn secret_key(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
-    if re(&R, r"^[-._a-zA-Z0-9]{1,253}$").is_match(s) {
+    if (1..=253).contains(&s.len()) && re(&R, r"^[-._a-zA-Z0-9]+$").is_match(s) {
         Ok(())
     } else {
         Err("a Secret key is letters, digits and `-._`".into())
@@ -261,7 +261,7 @@ pub fn secret_key(s: &str) -> Result<(), String> {
 pub fn container_image(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
-    if re(&R, r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$").is_match(s) {
+    if s.len() <= 512 && re(&R, r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[a-f0-9]+)?$").is_match(s) {
         Ok(())
     } else {
         Err("expected an image reference like `ghcr.io/org/imgf:0.1.0`".into())
@@ -271,7 +271,7 @@ pub fn container_image(s: &str) -> Result<(), String> {
 /// A name of a workflow input or pipeline variable.
 pub fn input_name(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
-    if re(&R, r"^[A-Za-z_][A-Za-z0-9_-]{0,99}$").is_match(s) {
+    if s.len() <= 100 && re(&R, r"^[A-Za-z_][A-Za-z0-9_-]*$").is_match(s) {
         Ok(())
     } else {
         Err("an input name is letters, digits, `_` and `-`, starting with a letter or `_`".into())
@@ -283,9 +283,10 @@ pub fn label(key: &str, value: &str) -> Result<(), String> {
     static K: OnceLock<Regex> = OnceLock::new();
     let key_ok = re(
         &K,
-        r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+        r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
     )
-    .is_match(key);
+    .is_match(key)
+        && key.rsplit('/').next().is_some_and(|n| n.len() <= 63);
     if !key_ok {
         return Err(format!("`{key}` is not a valid label key"));
     }

@@ -2,6 +2,7 @@
 //! `imgf` runs the real binary on a temporary directory it builds itself.
 
 mod cli;
+mod corpus;
 mod errors;
 mod example;
 mod hostile;

@@ -1,0 +1,117 @@
+//! `imgf inspect dockerfile` against the real-world Dockerfiles in
+//! `../shared/corpus/dockerfiles/` and their `expected.json`: same base images
+//! (canonical form, first-seen order) and the same unresolved FROMs.
+//! Skipped, saying so, when `../shared` is absent.
+
+use std::process::Command;
+
+use crate::support::shared;
+
+#[test]
+fn corpus_agrees_with_expected_json() {
+    let Some(shared) = shared() else {
+        eprintln!("SKIPPED: ../shared is absent, so the Dockerfile corpus cannot be checked");
+        return;
+    };
+    let dir = shared.join("corpus/dockerfiles");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (file, exp) in expected.as_object().unwrap() {
+        let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+            .args(["inspect", "dockerfile", "--format", "json"])
+            .arg(dir.join(file))
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            failures.push(format!(
+                "{file}: exit {:?}: {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        }
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let canonical = |b: &serde_json::Value| {
+            let mut s = format!(
+                "{}/{}",
+                b["registry"].as_str().unwrap(),
+                b["repository"].as_str().unwrap()
+            );
+            if let Some(t) = b["tag"].as_str() {
+                s.push_str(&format!(":{t}"));
+            }
+            if let Some(d) = b["digest"].as_str() {
+                s.push_str(&format!("@{d}"));
+            }
+            s
+        };
+        let want: Vec<String> = exp["base_images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| !b["unresolved"].as_bool().unwrap_or(false))
+            .map(|b| {
+                b["canonical"]
+                    .as_str()
+                    .map_or_else(|| canonical(b), str::to_string)
+            })
+            .collect();
+        let have: Vec<String> = got["base_images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(canonical)
+            .collect();
+        if want != have {
+            failures.push(format!(
+                "{file}: base images\n  expected {want:?}\n  imgf     {have:?}"
+            ));
+        }
+        let mut want_unresolved: Vec<Vec<String>> = exp["base_images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["unresolved"].as_bool().unwrap_or(false))
+            .map(|b| {
+                b["unresolved_args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect()
+            })
+            .collect();
+        let mut have_unresolved: Vec<Vec<String>> = got["unresolved"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| {
+                u["args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect()
+            })
+            .collect();
+        want_unresolved.iter_mut().for_each(|v| v.sort());
+        have_unresolved.iter_mut().for_each(|v| v.sort());
+        if want_unresolved != have_unresolved {
+            failures.push(format!(
+                "{file}: unresolved\n  expected {want_unresolved:?}\n  imgf     {have_unresolved:?}\n  {}",
+                got["unresolved"]
+            ));
+        }
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} corpus files checked");
+    assert!(
+        failures.is_empty(),
+        "{} of {} files disagree:\n{}",
+        failures.len(),
+        expected.as_object().unwrap().len(),
+        failures.join("\n")
+    );
+}
