@@ -20,9 +20,80 @@ pub enum Command {
     Synth(SynthArgs),
     /// Print the base-image dependency graph.
     Graph(GraphArgs),
+    /// Discover each enrolled image's base images and write the state files.
+    Analyze(Box<AnalyzeArgs>),
+    /// Record a new digest of a base image (run when its Warehouse sees one).
+    RecordUpdate(RecordUpdateArgs),
     /// Show exactly what analysis sees in a Dockerfile or an image reference.
     #[command(subcommand)]
     Inspect(InspectCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The directory holding images.yaml and the state files.
+    #[arg(
+        long,
+        default_value = "image-factory",
+        value_name = "DIR",
+        alias = "image-factory-dir"
+    )]
+    pub dir: PathBuf,
+    /// Where the source repositories' files are found (default: the directory above --dir).
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Analyse only this image.
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+    /// The tag Kargo just built (recorded as currentVersion when it is a version).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// The digest Kargo just built (recorded as currentDigest).
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<String>,
+    /// Where to fetch source repositories from when a Dockerfile is not in the
+    /// workspace (default: github.webURL / gitlab.url from the settings).
+    #[arg(long, value_name = "URL")]
+    pub source_base_url: Option<String>,
+    /// Clone this repository (the one holding --dir) first and work in the clone.
+    #[arg(long, value_name = "URL")]
+    pub state_repo: Option<String>,
+    /// The branch of --state-repo.
+    #[arg(long, value_name = "BRANCH", default_value = "main")]
+    pub state_branch: String,
+    /// Commit every state change of the run in one commit.
+    #[arg(long)]
+    pub commit: bool,
+    /// Push the commit, retrying on a concurrent push (implies --commit).
+    #[arg(long)]
+    pub push: bool,
+    /// A settings file to use instead of DIR/settings.yaml.
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Accepted for AnalysisTemplates written for the cdk8s app; imgf reads these from images.yaml.
+    #[arg(long, hide = true)]
+    pub dockerfile: Option<String>,
+    #[arg(long, hide = true)]
+    pub source_repo: Option<String>,
+    #[arg(long, hide = true)]
+    pub source_provider: Option<String>,
+    #[arg(long, hide = true)]
+    pub git_repo: Option<String>,
+    #[arg(long, hide = true)]
+    pub git_branch: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordUpdateArgs {
+    /// The directory holding images.yaml and the state files.
+    #[arg(long, default_value = "image-factory", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The base image (its state file name, or a reference like `node:22`).
+    #[arg(long, value_name = "NAME")]
+    pub base: String,
+    /// The new digest behind its tag.
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: String,
 }
 
 #[derive(Debug, Subcommand)]

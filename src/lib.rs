@@ -7,6 +7,7 @@
 //! naming rule, [`values`] every rule about what a user value may contain,
 //! and [`expr`] every Kargo expression.
 
+pub mod analyze;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod names;
 pub(crate) mod par;
 pub mod resources;
 pub mod synth;
+pub mod timestamp;
 pub mod values;
 
 use std::io::Write;
@@ -42,6 +44,8 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
     match cli.command {
         cli::Command::Synth(args) => commands::synth(&args, out, err),
         cli::Command::Graph(args) => commands::graph(&args, out, err),
+        cli::Command::Analyze(args) => commands::analyze::run(&args, err),
+        cli::Command::RecordUpdate(args) => commands::analyze::record_update(&args, err),
         cli::Command::Inspect(cli::InspectCommand::Dockerfile(args)) => {
             commands::inspect_dockerfile(&args, out)
         }

@@ -140,7 +140,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
         let mut seen = BTreeSet::new();
         if let Some(st) = state {
             model.managed[mi].current_version = st.data.current_version.clone();
-            let names = st.data.base_images.clone().unwrap_or_default();
+            let names = st.data.base_images.clone();
             for (k, name) in names.iter().enumerate() {
                 if !seen.insert(name.clone()) {
                     diags.push(

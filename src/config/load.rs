@@ -251,7 +251,7 @@ fn io_diag(e: Error, path: &Path) -> Diagnostic {
     }
 }
 
-fn detect_layout(dir: &Path) -> Result<Layout, Error> {
+pub fn detect_layout(dir: &Path) -> Result<Layout, Error> {
     let new = dir.join("state/images").is_dir() || dir.join("state/base-images").is_dir();
     let old = dir.join("images").is_dir() || dir.join("base-images").is_dir();
     match (new, old) {

@@ -10,25 +10,43 @@
 
 use std::fmt;
 
+use std::collections::BTreeMap;
+
 use serde::de::{self, Deserializer, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::config::parse::Value;
 
 /// `state/images/<name>.yaml`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageState {
     #[serde(default, deserialize_with = "opt_scalar")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_scalar")]
+    pub enrolled_at: Option<String>,
+    /// `success`, `failed`, `pending` or `external`.
+    #[serde(default, deserialize_with = "opt_scalar")]
     pub discovery_status: Option<String>,
+    /// Why the last discovery failed.
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub discovery_error: Option<String>,
+    /// When the discovered base images last changed.
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub last_discovery: Option<String>,
     /// Names of the images this one is built on: base-image state names, or
     /// names of other enrolled images.
-    #[serde(default)]
-    pub base_images: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_list")]
+    pub base_images: Vec<String>,
+    /// FROM lines analysis could not resolve (`line N: FROM x: reason`).
+    #[serde(default, deserialize_with = "opt_list")]
+    pub unresolved: Vec<String>,
     #[serde(default, deserialize_with = "opt_scalar")]
     pub current_version: Option<String>,
     #[serde(default, deserialize_with = "opt_scalar")]
     pub current_digest: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub last_built: Option<String>,
     /// The `workflow_dispatch` inputs the build workflow declares, when
     /// analysis could read it.
     #[serde(default)]
@@ -42,10 +60,19 @@ pub struct ImageState {
     pub image_selection_strategy: Option<String>,
     #[serde(default, deserialize_with = "opt_scalar")]
     pub tag: Option<String>,
+    /// Emergency rebuilds and other recorded decisions.
+    #[serde(default, deserialize_with = "opt_list")]
+    pub audit: Vec<AuditEntry>,
+    /// Anything else the file holds (kept as it is).
+    #[serde(skip)]
+    pub extra: Extra,
 }
 
+/// Keys of a state file that imgf does not model, in file order.
+pub type Extra = Vec<(String, Value)>;
+
 /// One `on.workflow_dispatch.inputs` entry of a GitHub workflow.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowInput {
     pub name: String,
@@ -53,12 +80,25 @@ pub struct WorkflowInput {
     pub required: bool,
 }
 
+/// A recorded decision (an emergency rebuild, for now).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub action: String,
+    pub at: String,
+    pub actor: String,
+    pub reason: String,
+    #[serde(default)]
+    pub images: Vec<String>,
+}
+
 /// `state/base-images/<name>.yaml`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BaseImageState {
     #[serde(default, deserialize_with = "opt_scalar")]
     pub name: Option<String>,
+    /// The reference as a Dockerfile wrote it (`node:22-bookworm-slim`).
     #[serde(default, deserialize_with = "opt_scalar")]
     pub full_image: Option<String>,
     #[serde(default, deserialize_with = "opt_scalar")]
@@ -67,9 +107,10 @@ pub struct BaseImageState {
     pub repository: Option<String>,
     #[serde(default, deserialize_with = "opt_scalar")]
     pub tag: Option<String>,
+    /// The digest a FROM line pins, if any.
     #[serde(default, deserialize_with = "opt_scalar")]
     pub digest: Option<String>,
-    /// The old tool's tag filter (a regex, often double-escaped).
+    /// A regex of the watched tag (the old tool's, often double-escaped).
     #[serde(default, deserialize_with = "opt_scalar")]
     pub allow_tags: Option<String>,
     #[serde(default, deserialize_with = "opt_scalar")]
@@ -77,7 +118,100 @@ pub struct BaseImageState {
     #[serde(default, rename = "repoURL", deserialize_with = "opt_scalar")]
     pub repo_url: Option<String>,
     #[serde(default, deserialize_with = "opt_scalar")]
+    pub first_discovered: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub last_checked: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
     pub current_digest: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub previous_digest: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub last_updated: Option<String>,
+    /// When each dependent may rebuild for the current digest.
+    #[serde(default)]
+    pub rebuild_eligible_at: Option<BTreeMap<String, Option<String>>>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    /// The last digest changes, newest last (at most 10).
+    #[serde(default, deserialize_with = "opt_list")]
+    pub update_history: Vec<Update>,
+    #[serde(skip)]
+    pub extra: Extra,
+}
+
+/// One observed digest change of a base image.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Update {
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub digest: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub previous_digest: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub at: Option<String>,
+}
+
+/// The keys each state type models; the rest go to `extra`.
+pub const IMAGE_KEYS: [&str; 16] = [
+    "name",
+    "enrolledAt",
+    "discoveryStatus",
+    "discoveryError",
+    "lastDiscovery",
+    "baseImages",
+    "unresolved",
+    "currentVersion",
+    "currentDigest",
+    "lastBuilt",
+    "workflowInputs",
+    "repoURL",
+    "allowTags",
+    "imageSelectionStrategy",
+    "tag",
+    "audit",
+];
+pub const BASE_KEYS: [&str; 17] = [
+    "name",
+    "fullImage",
+    "registry",
+    "repository",
+    "tag",
+    "digest",
+    "allowTags",
+    "imageSelectionStrategy",
+    "repoURL",
+    "firstDiscovered",
+    "lastChecked",
+    "currentDigest",
+    "previousDigest",
+    "lastUpdated",
+    "rebuildEligibleAt",
+    "metadata",
+    "updateHistory",
+];
+
+/// Reads the keys of a state file that `known` does not list.
+pub fn extra_keys(
+    path: &std::path::Path,
+    text: &str,
+    known: &[&str],
+) -> Result<Extra, crate::diagnostic::Diagnostic> {
+    let value: Value = crate::config::parse::parse_value(path, text)?;
+    let Value::Mapping(map) = value else {
+        return Ok(Vec::new());
+    };
+    Ok(map
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let k = k.as_str()?.to_string();
+            (!known.contains(&k.as_str())).then_some((k, v))
+        })
+        .collect())
+}
+
+/// A list that may be written as `null` (absent and null read as empty).
+fn opt_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A scalar of any type as a string; null, `~`, empty and the old tool's
@@ -119,6 +253,9 @@ fn opt_scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
         fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
             d.deserialize_any(V)
         }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _a: A) -> Result<Self::Value, A::Error> {
+            Err(de::Error::invalid_type(de::Unexpected::Seq, &self))
+        }
     }
     d.deserialize_option(V)
 }
@@ -134,7 +271,7 @@ mod tests {
         let s: ImageState = crate::config::parse::parse(Path::new("x.yaml"), text).unwrap();
         assert_eq!(s.current_digest, None);
         assert_eq!(s.current_version.as_deref(), Some("0.1"));
-        assert_eq!(s.base_images, Some(vec!["a".to_string()]));
+        assert_eq!(s.base_images, vec!["a".to_string()]);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::diagnostic::Error;
 
+pub mod state;
 pub mod yaml;
 
 /// The first lines of every generated stream.

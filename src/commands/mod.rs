@@ -5,6 +5,9 @@
 use std::io::Write;
 use std::path::Path;
 
+pub mod analyze;
+pub mod git;
+
 use crate::cli::{GraphArgs, InputArgs, SynthArgs};
 use crate::config::load::{self, Inputs};
 use crate::config::settings::Overrides;

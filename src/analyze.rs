@@ -1,0 +1,532 @@
+//! Analysis: what each enrolled image is built on, recorded in state files
+//! that keep their history. Pure: the command layer reads Dockerfiles,
+//! workflows and the clock, and writes what this returns.
+//!
+//! Rules:
+//! - runtime history (digests, versions, timestamps, update history,
+//!   metadata, audit) is never dropped; a timestamp moves only when what it
+//!   describes changed, so a second run with nothing new changes nothing;
+//! - one image failing keeps its last known base images, records
+//!   `discoveryStatus: failed` and the reason, and does not stop the others;
+//! - a base that is an enrolled image is recorded by that image's name (a
+//!   cascade); an existing base-image state is found by its full reference
+//!   and keeps its name; a new one is named by [`names::base_image_name`];
+//! - lifecycle: a state whose image left images.yaml moves to
+//!   `state/_archive/` untouched (dependents then watch it as a base image);
+//!   a base image that became an enrolled image is archived likewise (its
+//!   history kept there); re-enrolling restores an archived state after
+//!   checking it is the same repository.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::config::enrollment::Enrollment;
+use crate::config::state::{BaseImageState, ImageState, Update, WorkflowInput};
+use crate::image_ref::ImageRef;
+use crate::merge::exact_tag_regex;
+use crate::names;
+use crate::timestamp::Timestamp;
+
+/// How many digest changes a base image keeps.
+pub const HISTORY_LEN: usize = 10;
+
+/// What analysis found for one managed image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discovery {
+    /// Base images, in first-seen order, with the text each FROM resolved to.
+    pub bases: Vec<(String, ImageRef)>,
+    /// FROM lines that could not be resolved.
+    pub unresolved: Vec<String>,
+    /// The workflow's declared inputs, when it could be read.
+    pub workflow_inputs: Option<Vec<WorkflowInput>>,
+}
+
+/// A build Kargo just finished (`--tag`, `--digest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub image: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+/// Everything analysis works from.
+#[derive(Debug, Clone)]
+pub struct Input<'a> {
+    pub enrollments: &'a [Enrollment],
+    /// Existing image states, by file stem.
+    pub images: &'a BTreeMap<String, ImageState>,
+    /// Existing base-image states, by file stem.
+    pub bases: &'a BTreeMap<String, BaseImageState>,
+    /// Archived image states, by file stem.
+    pub archived_images: &'a BTreeMap<String, ImageState>,
+    /// Results for the images analysed this run (the others keep their state).
+    pub discovered: &'a BTreeMap<String, Result<Discovery, String>>,
+    pub built: Option<&'a Built>,
+    /// Whether every enrolled image was analysed (lifecycle runs only then).
+    pub full_run: bool,
+    pub now: Timestamp,
+}
+
+/// A file move the command layer performs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Move {
+    ArchiveImage(String),
+    ArchiveBase(String),
+    RestoreImage(String),
+}
+
+/// What analysis decided.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// The image states to hold after the run, by stem.
+    pub images: BTreeMap<String, ImageState>,
+    /// The base-image states to hold after the run, by stem.
+    pub bases: BTreeMap<String, BaseImageState>,
+    pub moves: Vec<Move>,
+    /// What happened, for the user (and the commit message).
+    pub notes: Vec<String>,
+    /// Images whose analysis failed, with the reason.
+    pub failures: Vec<(String, String)>,
+}
+
+/// The watch identity of a base-image state: `registry/repository:tag`.
+fn state_reference(s: &BaseImageState) -> Option<String> {
+    let repo_url = s.repo_url.clone().or_else(|| {
+        Some(format!(
+            "{}/{}",
+            s.registry.as_ref()?,
+            s.repository.as_ref()?
+        ))
+    })?;
+    let tag = s.tag.clone().or_else(|| {
+        s.full_image
+            .as_deref()
+            .and_then(|f| ImageRef::parse(f).ok())
+            .and_then(|r| r.tag)
+    })?;
+    Some(format!("{repo_url}:{tag}"))
+}
+
+/// Whether a version tag looks like a release (`1.2.3`, `v0.4`).
+fn is_version(tag: &str) -> bool {
+    let t = tag.strip_prefix('v').unwrap_or(tag);
+    let core = t.split(['-', '+']).next().unwrap_or(t);
+    !core.is_empty()
+        && core
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Runs the analysis rules.
+pub fn apply(input: &Input<'_>) -> Outcome {
+    let now = input.now.to_string();
+    let mut out = Outcome {
+        bases: input.bases.clone(),
+        ..Outcome::default()
+    };
+    let managed_repos: BTreeMap<String, &str> = input
+        .enrollments
+        .iter()
+        .filter(|e| e.source.is_some())
+        .map(|e| (format!("{}/{}", e.registry, e.repository), e.name.as_str()))
+        .collect();
+    let mut by_reference: BTreeMap<String, String> = input
+        .bases
+        .iter()
+        .filter_map(|(stem, s)| Some((state_reference(s)?, stem.clone())))
+        .collect();
+
+    for e in input.enrollments {
+        let repo_url = format!("{}/{}", e.registry, e.repository);
+        let mut state = match input.images.get(&e.name) {
+            Some(s) => s.clone(),
+            None => restore_or_new(e, &repo_url, input, &now, &mut out),
+        };
+        state.name = Some(e.name.clone());
+        state.repo_url = Some(repo_url.clone())
+            .filter(|_| e.source.is_some())
+            .or(state.repo_url);
+        if e.source.is_none() {
+            state.discovery_status = Some("external".into());
+        } else if let Some(result) = input.discovered.get(&e.name) {
+            match result {
+                Ok(d) => {
+                    let mut names = Vec::new();
+                    let mut unresolved = d.unresolved.clone();
+                    for (written, r) in &d.bases {
+                        if r.tag.is_none() {
+                            unresolved.push(format!(
+                                "FROM {written}: pinned by digest only, so there is no tag to watch for updates (write it as image:tag@digest)"
+                            ));
+                            continue;
+                        }
+                        let name = match managed_repos.get(&r.repo_url()) {
+                            Some(m) if *m != e.name => (*m).to_string(),
+                            _ => base_state_for(written, r, &mut out, &mut by_reference, &now),
+                        };
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                    if state.base_images != names
+                        || state.unresolved != d.unresolved
+                        || state.discovery_status.as_deref() != Some("success")
+                    {
+                        if state.base_images != names {
+                            out.notes.push(format!(
+                                "{}: built on {}",
+                                e.name,
+                                if names.is_empty() {
+                                    "nothing (scratch)".into()
+                                } else {
+                                    names.join(", ")
+                                }
+                            ));
+                        }
+                        state.base_images = names;
+                        state.unresolved = unresolved;
+                        state.last_discovery = Some(now.clone());
+                    }
+                    state.discovery_status = Some("success".into());
+                    state.discovery_error = None;
+                    if let Some(w) = &d.workflow_inputs {
+                        state.workflow_inputs = Some(w.clone());
+                    }
+                }
+                Err(reason) => {
+                    if state.discovery_status.as_deref() != Some("failed")
+                        || state.discovery_error.as_deref() != Some(reason)
+                    {
+                        state.last_discovery = Some(now.clone());
+                    }
+                    state.discovery_status = Some("failed".into());
+                    state.discovery_error = Some(reason.clone());
+                    out.failures.push((e.name.clone(), reason.clone()));
+                }
+            }
+        } else if state.discovery_status.is_none() {
+            state.discovery_status = Some("pending".into());
+        }
+        if let Some(b) = input.built.filter(|b| b.image == e.name) {
+            let version = b.tag.clone().filter(|t| is_version(t));
+            let changed = (version.is_some() && version != state.current_version)
+                || (b.digest.is_some() && b.digest != state.current_digest);
+            if changed {
+                if version.is_some() {
+                    state.current_version = version;
+                }
+                if b.digest.is_some() {
+                    state.current_digest = b.digest.clone();
+                }
+                state.last_built = Some(now.clone());
+                out.notes.push(format!(
+                    "{}: built {}{}",
+                    e.name,
+                    b.tag.as_deref().unwrap_or("?"),
+                    b.digest
+                        .as_deref()
+                        .map_or(String::new(), |d| format!(" ({d})"))
+                ));
+            }
+        }
+        out.images.insert(e.name.clone(), state);
+    }
+
+    if input.full_run {
+        lifecycle(input, &mut out, &managed_repos);
+    }
+    out
+}
+
+/// The state of a newly enrolled image: restored from the archive when it
+/// is the same repository, else new.
+fn restore_or_new(
+    e: &Enrollment,
+    repo_url: &str,
+    input: &Input<'_>,
+    now: &str,
+    out: &mut Outcome,
+) -> ImageState {
+    if let Some(archived) = input.archived_images.get(&e.name) {
+        let same = archived.repo_url.as_deref().is_none_or(|r| r == repo_url);
+        if same {
+            out.moves.push(Move::RestoreImage(e.name.clone()));
+            out.notes.push(format!(
+                "{}: enrolled again; restored its state from state/_archive/images/",
+                e.name
+            ));
+            return archived.clone();
+        }
+        out.notes.push(format!(
+            "{}: an archived state exists for another repository ({}); starting afresh and leaving the archive alone",
+            e.name,
+            archived.repo_url.as_deref().unwrap_or("?")
+        ));
+    } else {
+        out.notes.push(format!("{}: newly enrolled", e.name));
+    }
+    ImageState {
+        name: Some(e.name.clone()),
+        enrolled_at: Some(now.to_string()),
+        discovery_status: Some("pending".into()),
+        ..ImageState::default()
+    }
+}
+
+/// The base-image state for `r`: the existing one with the same reference,
+/// updated, or a new one.
+fn base_state_for(
+    written: &str,
+    r: &ImageRef,
+    out: &mut Outcome,
+    by_reference: &mut BTreeMap<String, String>,
+    now: &str,
+) -> String {
+    let watched = r.watched();
+    let key = watched.as_ref().map_or_else(
+        || r.canonical(),
+        |w| format!("{}:{}", w.repo_url(), w.tag.as_deref().unwrap_or_default()),
+    );
+    let stem = by_reference
+        .get(&key)
+        .cloned()
+        .unwrap_or_else(|| names::base_image_name(r));
+    let state = out.bases.entry(stem.clone()).or_insert_with(|| {
+        out.notes
+            .push(format!("new base image {stem} ({})", r.familiar()));
+        BaseImageState {
+            name: Some(stem.clone()),
+            first_discovered: Some(now.to_string()),
+            ..BaseImageState::default()
+        }
+    });
+    state.name = Some(stem.clone());
+    state.full_image.get_or_insert_with(|| written.to_string());
+    state.registry = Some(r.registry.clone());
+    state.repository = Some(r.repository.clone());
+    state.repo_url = Some(r.repo_url());
+    state.tag = r.tag.clone();
+    state.digest = r.digest.clone();
+    state.allow_tags = r.tag.as_deref().map(exact_tag_regex);
+    if state.image_selection_strategy.is_none() {
+        state.image_selection_strategy = Some("Lexical".into());
+    }
+    by_reference.insert(key, stem.clone());
+    stem
+}
+
+/// Archives states whose image left images.yaml, and base states that are
+/// now enrolled images or used by nothing.
+fn lifecycle(input: &Input<'_>, out: &mut Outcome, managed_repos: &BTreeMap<String, &str>) {
+    let enrolled: BTreeSet<&str> = input.enrollments.iter().map(|e| e.name.as_str()).collect();
+    let used: BTreeSet<String> = out
+        .images
+        .values()
+        .flat_map(|s| s.base_images.iter().cloned())
+        .collect();
+    for (stem, s) in input.images {
+        if enrolled.contains(stem.as_str()) {
+            continue;
+        }
+        let still_used: Vec<&str> = out
+            .images
+            .iter()
+            .filter(|(_, st)| {
+                st.base_images.iter().any(|b| {
+                    out.bases.get(b).and_then(|bs| bs.repo_url.clone()) == s.repo_url
+                        && s.repo_url.is_some()
+                })
+            })
+            .map(|(n, _)| n.as_str())
+            .collect();
+        out.moves.push(Move::ArchiveImage(stem.clone()));
+        if still_used.is_empty() {
+            out.notes.push(format!(
+                "{stem}: no longer enrolled; state moved to state/_archive/images/"
+            ));
+        } else {
+            out.notes.push(format!(
+                "{stem}: no longer enrolled, but {} still build on it, so it is watched as a base image now; state moved to state/_archive/images/",
+                still_used.join(", ")
+            ));
+        }
+    }
+    let stems: Vec<String> = out.bases.keys().cloned().collect();
+    for stem in stems {
+        if used.contains(&stem) {
+            continue;
+        }
+        let repo = out.bases[&stem].repo_url.clone().unwrap_or_default();
+        if let Some(m) = managed_repos.get(&repo) {
+            out.notes.push(format!(
+                "base image {stem} is now the enrolled image {m}: its upstream watch is removed; history kept in state/_archive/base-images/"
+            ));
+        } else {
+            out.notes.push(format!(
+                "base image {stem} is no longer used; moved to state/_archive/base-images/"
+            ));
+        }
+        out.bases.remove(&stem);
+        out.moves.push(Move::ArchiveBase(stem));
+    }
+}
+
+/// Records a new digest of a base image: shifts the current digest to the
+/// previous one, appends to the history (last [`HISTORY_LEN`]), and computes
+/// when each dependent may rebuild (`lastUpdated` + its `rebuildDelay`).
+/// Returns `false` when the digest is already current (nothing changes).
+pub fn record_update(
+    base: &mut BaseImageState,
+    digest: &str,
+    dependents: &[(String, u64)],
+    now: Timestamp,
+) -> bool {
+    if base.current_digest.as_deref() == Some(digest) {
+        return false;
+    }
+    let at = now.to_string();
+    base.previous_digest = base.current_digest.take();
+    base.current_digest = Some(digest.to_string());
+    base.last_updated = Some(at.clone());
+    base.update_history.push(Update {
+        digest: Some(digest.to_string()),
+        previous_digest: base.previous_digest.clone(),
+        at: Some(at),
+    });
+    let excess = base.update_history.len().saturating_sub(HISTORY_LEN);
+    base.update_history.drain(..excess);
+    let eligible = base.rebuild_eligible_at.get_or_insert_with(BTreeMap::new);
+    eligible.remove("default");
+    for (name, delay) in dependents {
+        eligible.insert(name.clone(), Some(now.plus_secs(*delay).to_string()));
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn versions() {
+        assert!(is_version("1.2.3"));
+        assert!(is_version("v0.4"));
+        assert!(is_version("1.2.3-rc.1"));
+        assert!(!is_version("latest"));
+        assert!(!is_version("sha-abc"));
+    }
+
+    #[test]
+    fn record_update_shifts_and_keeps_ten() {
+        let mut b = BaseImageState::default();
+        for i in 0..12 {
+            assert!(record_update(
+                &mut b,
+                &format!("sha256:{i}"),
+                &[("app".into(), 3600)],
+                Timestamp(i * 100)
+            ));
+        }
+        assert!(!record_update(&mut b, "sha256:11", &[], Timestamp(5000)));
+        assert_eq!(b.current_digest.as_deref(), Some("sha256:11"));
+        assert_eq!(b.previous_digest.as_deref(), Some("sha256:10"));
+        assert_eq!(b.update_history.len(), 10);
+        assert_eq!(b.update_history[0].digest.as_deref(), Some("sha256:2"));
+        let at = b.rebuild_eligible_at.unwrap()["app"].clone().unwrap();
+        assert_eq!(Timestamp::parse(&at), Some(Timestamp(1100 + 3600)));
+    }
+
+    fn enrollment(name: &str) -> Enrollment {
+        crate::config::parse::parse::<Vec<Enrollment>>(
+            std::path::Path::new("images.yaml"),
+            &format!("- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: b.yml\n"),
+        )
+        .unwrap()
+        .remove(0)
+    }
+
+    proptest! {
+        /// Whatever analysis finds (or fails to find), the runtime fields of
+        /// existing state survive.
+        #[test]
+        fn analysis_never_loses_a_runtime_field(
+            version in proptest::option::of("[0-9]\\.[0-9]"),
+            digest in proptest::option::of("sha256:[a-f0-9]{8}"),
+            built in proptest::option::of("2025-0[1-9]-1[0-9]T00:00:00Z"),
+            enrolled in proptest::option::of("2024-0[1-9]-0[1-9]T00:00:00Z"),
+            fails in any::<bool>(),
+            tags in proptest::collection::vec("[a-z0-9]{1,5}", 0..3),
+        ) {
+            let e = vec![enrollment("app")];
+            let old = ImageState {
+                name: Some("app".into()),
+                enrolled_at: enrolled.clone(),
+                current_version: version.clone(),
+                current_digest: digest.clone(),
+                last_built: built.clone(),
+                base_images: vec!["old-base".into()],
+                audit: vec![crate::config::state::AuditEntry { action: "emergency".into(), at: "t".into(), actor: "a".into(), reason: "r".into(), images: vec![] }],
+                extra: vec![("custom".into(), crate::config::parse::Value::from(1))],
+                ..ImageState::default()
+            };
+            let images = BTreeMap::from([("app".to_string(), old.clone())]);
+            let base = BaseImageState { name: Some("old-base".into()), repo_url: Some("docker.io/library/x".into()), tag: Some("1".into()), current_digest: Some("sha256:keep".into()), ..BaseImageState::default() };
+            let bases = BTreeMap::from([("old-base".to_string(), base)]);
+            let result = if fails {
+                Err("no Dockerfile".to_string())
+            } else {
+                Ok(Discovery {
+                    bases: tags.iter().map(|t| (format!("x:{t}"), ImageRef::parse(&format!("x:{t}")).unwrap())).collect(),
+                    unresolved: vec![],
+                    workflow_inputs: None,
+                })
+            };
+            let discovered = BTreeMap::from([("app".to_string(), result)]);
+            let out = apply(&Input {
+                enrollments: &e,
+                images: &images,
+                bases: &bases,
+                archived_images: &BTreeMap::new(),
+                discovered: &discovered,
+                built: None,
+                full_run: true,
+                now: Timestamp(1_700_000_000),
+            });
+            let new = &out.images["app"];
+            prop_assert_eq!(&new.enrolled_at, &enrolled);
+            prop_assert_eq!(&new.current_version, &version);
+            prop_assert_eq!(&new.current_digest, &digest);
+            prop_assert_eq!(&new.last_built, &built);
+            prop_assert_eq!(&new.audit, &old.audit);
+            prop_assert_eq!(&new.extra, &old.extra);
+            if fails {
+                prop_assert_eq!(&new.base_images, &old.base_images);
+            }
+            // A base still in use keeps its history; `x:1` is the same reference as old-base.
+            if let Some(b) = out.bases.get("old-base") {
+                prop_assert_eq!(b.current_digest.as_deref(), Some("sha256:keep"));
+            }
+        }
+
+        /// Whatever the updates, no runtime field is lost: the newest digest
+        /// is current, the one before it previous, and the history holds the
+        /// last ten in order.
+        #[test]
+        fn updates_never_lose_runtime_fields(digests in proptest::collection::vec("[a-f0-9]{4}", 1..30)) {
+            let mut b = BaseImageState { metadata: Some(crate::config::parse::Value::from("kept")), ..BaseImageState::default() };
+            let mut applied = Vec::new();
+            for (i, d) in digests.iter().enumerate() {
+                if record_update(&mut b, d, &[], Timestamp(i as i64)) {
+                    applied.push(d.clone());
+                }
+            }
+            prop_assert_eq!(b.current_digest.as_ref(), applied.last());
+            if applied.len() > 1 {
+                prop_assert_eq!(b.previous_digest.as_ref(), applied.get(applied.len() - 2));
+            }
+            let tail: Vec<_> = applied.iter().rev().take(HISTORY_LEN).rev().cloned().map(Some).collect();
+            prop_assert_eq!(b.update_history.iter().map(|u| u.digest.clone()).collect::<Vec<_>>(), tail);
+            prop_assert_eq!(b.metadata, Some(crate::config::parse::Value::from("kept")));
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The git operations analysis needs, through the `git` command.
+//!
+//! Tokens (`GITHUB_TOKEN`, `GITLAB_TOKEN`) reach git only through the child
+//! process's environment (`GIT_CONFIG_*` → an `http.extraHeader`), never in a
+//! URL, an argument, a log line or a file; error output is scrubbed of them
+//! before it is shown.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A credential for HTTPS git remotes.
+#[derive(Clone)]
+pub struct Token {
+    user: &'static str,
+    secret: String,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl Token {
+    /// The token for a provider from the environment, if set.
+    pub fn from_env(gitlab: bool) -> Option<Token> {
+        let (var, user) = if gitlab {
+            ("GITLAB_TOKEN", "oauth2")
+        } else {
+            ("GITHUB_TOKEN", "x-access-token")
+        };
+        std::env::var(var)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(|secret| Token { user, secret })
+    }
+}
+
+fn base64(input: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Runs `git ARGS` in `dir`; returns stdout, or stderr (scrubbed) as the error.
+pub fn git(dir: &Path, args: &[&str], token: Option<&Token>) -> Result<String, String> {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir).args(args);
+    cmd.env("GIT_TERMINAL_PROMPT", "0");
+    if let Some(t) = token {
+        let header = format!(
+            "Authorization: Basic {}",
+            base64(format!("{}:{}", t.user, t.secret).as_bytes())
+        );
+        cmd.env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+            .env("GIT_CONFIG_VALUE_0", header);
+    }
+    let out = cmd.output().map_err(|e| format!("cannot run git: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        let mut msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if let Some(t) = token {
+            msg = msg.replace(&t.secret, "<redacted>");
+        }
+        Err(format!("git {}: {msg}", args.first().unwrap_or(&"")))
+    }
+}
+
+/// Fetches just `paths` of `branch` from `url` (shallow, sparse, blobless)
+/// into `cache`, and returns the checkout's root.
+pub fn fetch_sparse(
+    url: &str,
+    branch: &str,
+    paths: &[&str],
+    cache: &Path,
+    token: Option<&Token>,
+) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(cache)
+        .map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
+    if !cache.join(".git").exists() {
+        git(cache, &["init", "-q"], None)?;
+    }
+    let mut sparse = vec!["sparse-checkout", "set", "--no-cone"];
+    let rooted: Vec<String> = paths.iter().map(|p| format!("/{p}")).collect();
+    sparse.extend(rooted.iter().map(String::as_str));
+    git(cache, &sparse, None)?;
+    git(
+        cache,
+        &[
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "--filter=blob:none",
+            "--",
+            url,
+            branch,
+        ],
+        token,
+    )?;
+    git(cache, &["checkout", "-q", "--force", "FETCH_HEAD"], token)?;
+    Ok(cache.to_path_buf())
+}
+
+/// The root of the work tree holding `dir`.
+pub fn toplevel(dir: &Path) -> Result<PathBuf, String> {
+    git(dir, &["rev-parse", "--show-toplevel"], None).map(|s| PathBuf::from(s.trim()))
+}
+
+/// Stages `paths` and commits them with `message`; `false` when there was
+/// nothing to commit.
+pub fn commit(repo: &Path, paths: &[&str], message: &str) -> Result<bool, String> {
+    let mut add = vec!["add", "-A", "--"];
+    add.extend(paths);
+    git(repo, &add, None)?;
+    let staged = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["diff", "--cached", "--quiet"])
+        .status()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if staged.success() {
+        return Ok(false);
+    }
+    git(
+        repo,
+        &[
+            "-c",
+            "user.name=imgf",
+            "-c",
+            "user.email=imgf@localhost",
+            "commit",
+            "-q",
+            "-m",
+            message,
+        ],
+        None,
+    )?;
+    Ok(true)
+}
+
+/// Whether a failed push was refused because the remote moved on.
+pub fn is_non_fast_forward(err: &str) -> bool {
+    [
+        "non-fast-forward",
+        "fetch first",
+        "rejected",
+        "failed to update ref",
+        "cannot lock ref",
+    ]
+    .iter()
+    .any(|m| err.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(
+            super::base64(b"x-access-token:abc"),
+            "eC1hY2Nlc3MtdG9rZW46YWJj"
+        );
+    }
+}
