@@ -523,3 +523,35 @@ fn broken_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn inspect_dockerfile_and_ref_json_shapes() {
+    let p = Project::new();
+    p.file("Dockerfile", "ARG V\nFROM node:22-bookworm-slim AS b\nFROM b\nFROM golang:${V}\n");
+    let r = p.run(&["inspect", "dockerfile", "image-factory/Dockerfile", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        j["base_images"],
+        serde_json::json!([{"reference":"node:22-bookworm-slim","registry":"docker.io","repository":"library/node",
+            "tag":"22-bookworm-slim","digest":null,"name":"node-22-bookworm-slim"}])
+    );
+    assert_eq!(j["unresolved"][0]["line"], 4);
+    assert_eq!(j["unresolved"][0]["args"], serde_json::json!(["V"]));
+
+    let r = p.run(&["inspect", "dockerfile", "image-factory/Dockerfile", "--build-arg", "V=1.23"]);
+    assert!(r.stdout.contains("docker.io/library/golang:1.23"), "{}", r.stdout);
+
+    let r = p.run(&["inspect", "ref", "docker.io/library/node:latest", "--format", "json"]);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        j,
+        serde_json::json!({"reference":"docker.io/library/node:latest","registry":"docker.io","repository":"library/node",
+            "tag":"latest","digest":null,"name":"node-latest"})
+    );
+    let bad = p.run(&["inspect", "ref", "Org/App:1"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("must be lowercase"), "{}", bad.stderr);
+    let missing = p.run(&["inspect", "dockerfile", "nope/Dockerfile"]);
+    assert_eq!(missing.code, 2);
+}
