@@ -27,6 +27,38 @@ pub enum Command {
     /// Show exactly what analysis sees in a Dockerfile or an image reference.
     #[command(subcommand)]
     Inspect(InspectCommand),
+    /// Explain how an image is rebuilt, and what it is waiting for.
+    Explain(ExplainArgs),
+    /// Rebuild now, skipping the rebuild delay (a critical CVE): prints the
+    /// Kargo commands and records an audit entry in the state files.
+    Emergency(EmergencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The managed image.
+    pub image: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["image", "base"])))]
+pub struct EmergencyArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Rebuild this managed image (and what is built on it).
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+    /// Rebuild every image built on this base image (state name or enrolled image).
+    #[arg(long, value_name = "NAME")]
+    pub base: Option<String>,
+    /// Why (recorded in the audit trail). Required.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Who (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Args)]

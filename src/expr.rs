@@ -62,6 +62,17 @@ pub fn image_from_in_json(repo_url: &str, field: ImageField) -> String {
     )
 }
 
+/// The same, for a Stage that may not hold Freight from `repo_url` yet (a
+/// Stage with several origins): `fallback` instead of an error.
+pub fn image_from_in_json_or(repo_url: &str, field: ImageField, fallback: &str) -> String {
+    format!(
+        "${{{{ imageFrom({})?.{} ?? {} }}}}",
+        literal_single(repo_url),
+        field.as_str(),
+        literal_single(fallback)
+    )
+}
+
 /// A key of a Secret in the project namespace.
 pub fn secret(s: &SecretRef) -> String {
     let is_ident = s

@@ -21,6 +21,7 @@ pub mod merge;
 pub mod model;
 pub mod names;
 pub(crate) mod par;
+pub mod policy;
 pub mod resources;
 pub mod synth;
 pub mod timestamp;
@@ -46,6 +47,8 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
         cli::Command::Graph(args) => commands::graph(&args, out, err),
         cli::Command::Analyze(args) => commands::analyze::run(&args, err),
         cli::Command::RecordUpdate(args) => commands::analyze::record_update(&args, err),
+        cli::Command::Explain(args) => commands::policy::explain(&args, out, err),
+        cli::Command::Emergency(args) => commands::policy::emergency(&args, out, err),
         cli::Command::Inspect(cli::InspectCommand::Dockerfile(args)) => {
             commands::inspect_dockerfile(&args, out)
         }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 pub mod analyze;
 pub mod git;
+pub mod policy;
 
 use crate::cli::{GraphArgs, InputArgs, SynthArgs};
 use crate::config::load::{self, Inputs};
@@ -14,7 +15,7 @@ use crate::config::settings::Overrides;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::{emit, synth, ExitStatus};
 
-fn read_inputs(args: &InputArgs) -> Result<Inputs, Error> {
+pub(crate) fn read_inputs(args: &InputArgs) -> Result<Inputs, Error> {
     let overrides = Overrides {
         project: args.project.clone(),
         analysis_image: args.analysis_image.clone(),
@@ -22,7 +23,7 @@ fn read_inputs(args: &InputArgs) -> Result<Inputs, Error> {
     load::load(&args.dir, args.settings.as_deref(), &overrides)
 }
 
-fn print_warnings(warnings: &[Diagnostic], err: &mut dyn Write) -> Result<(), Error> {
+pub(crate) fn print_warnings(warnings: &[Diagnostic], err: &mut dyn Write) -> Result<(), Error> {
     for w in warnings {
         writeln!(err, "{w}").map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
     }

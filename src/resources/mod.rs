@@ -5,15 +5,16 @@
 //!
 //! Output order: Namespace, Project, ProjectConfig, ServiceAccount,
 //! AnalysisTemplate, Warehouses (managed in images.yaml order, then upstream),
-//! analysis Stages, rebuild-trigger Stages (dependents in images.yaml order,
-//! each image's bases in the order analysis found them).
+//! soak Stages (one per upstream base in use), analysis Stages, rebuild
+//! Stages (one per managed image with bases, in images.yaml order).
 
 pub mod kargo;
 
 mod analysis;
 mod project;
-mod rebuild;
-mod warehouse;
+pub mod rebuild;
+mod soak;
+pub mod warehouse;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,17 +42,21 @@ pub const IMAGE_LABEL: &str = "imgf/image";
 /// thread, so the typed objects never all exist at once.
 pub struct Plan<'a> {
     model: &'a Model,
-    graph: &'a Graph,
     settings: &'a Settings,
     /// Namespace, Project, ProjectConfig, ServiceAccount, AnalysisTemplate.
     front: Vec<Resource>,
+    /// Upstream images that some managed image is built on: each gets a soak Stage.
+    soaks: Vec<usize>,
+    /// Managed images with at least one base: each gets a rebuild Stage.
+    rebuilds: Vec<usize>,
 }
 
 impl<'a> Plan<'a> {
     /// Plans the output; fails if two objects of a kind would share a name.
+    /// (`graph` proves the model acyclic; objects come from the model.)
     pub fn new(
         model: &'a Model,
-        graph: &'a Graph,
+        _graph: &Graph,
         settings: &'a Settings,
     ) -> Result<Plan<'a>, Error> {
         // Analysis Stages always auto-promote, so a policy is needed exactly
@@ -60,11 +65,22 @@ impl<'a> Plan<'a> {
         if !model.managed.is_empty() {
             front.push(Resource::AnalysisTemplate(analysis::template(settings)));
         }
+        let mut used = vec![false; model.upstream.len()];
+        for m in &model.managed {
+            for b in &m.bases {
+                if let BaseRef::Upstream(u) = b {
+                    used[*u] = true;
+                }
+            }
+        }
         let plan = Plan {
             model,
-            graph,
             settings,
             front,
+            soaks: (0..model.upstream.len()).filter(|u| used[*u]).collect(),
+            rebuilds: (0..model.managed.len())
+                .filter(|m| !model.managed[*m].bases.is_empty())
+                .collect(),
         };
         plan.check_unique()?;
         Ok(plan)
@@ -75,8 +91,9 @@ impl<'a> Plan<'a> {
         self.front.len()
             + self.model.managed.len()
             + self.model.upstream.len()
+            + self.soaks.len()
             + self.model.managed.len()
-            + self.graph.edges.len()
+            + self.rebuilds.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -99,12 +116,15 @@ impl<'a> Plan<'a> {
             return Resource::Warehouse(warehouse::upstream(&m.upstream[i], s));
         }
         i -= m.upstream.len();
+        if i < self.soaks.len() {
+            return Resource::Stage(soak::stage(m, self.soaks[i], s));
+        }
+        i -= self.soaks.len();
         if i < m.managed.len() {
             return Resource::Stage(analysis::stage(&m.managed[i], s));
         }
         i -= m.managed.len();
-        let (base, dep) = self.graph.edges[i];
-        Resource::Stage(rebuild::stage(m, dep, base_ref(base), s))
+        Resource::Stage(rebuild::stage(m, self.rebuilds[i], s))
     }
 
     /// Every object, built at once (for library users and tests).
@@ -127,16 +147,20 @@ impl<'a> Plan<'a> {
                 .map(|u| ("Warehouse", names::fit(&u.name))),
         );
         out.extend(
+            self.soaks
+                .iter()
+                .map(|u| ("Stage", soak_stage_name(&m.upstream[*u].name))),
+        );
+        out.extend(
             m.managed
                 .iter()
                 .map(|x| ("Stage", analysis_stage_name(&x.name))),
         );
-        out.extend(self.graph.edges.iter().map(|(b, d)| {
-            (
-                "Stage",
-                rebuild_stage_name(&m.managed[*d].name, m.base_name(base_ref(*b))),
-            )
-        }));
+        out.extend(
+            self.rebuilds
+                .iter()
+                .map(|i| ("Stage", rebuild_stage_name(&m.managed[*i].name))),
+        );
         out
     }
 
@@ -157,7 +181,7 @@ impl<'a> Plan<'a> {
                         first + 1,
                         i + 1
                     ))
-                    .help("an image name and a base-image name combine into the same Stage name; rename one of the images"),
+                    .help("two images or base images map to the same generated name; rename one of the images"),
                 );
             }
         }
@@ -166,13 +190,6 @@ impl<'a> Plan<'a> {
         } else {
             Err(Error::Input(problems))
         }
-    }
-}
-
-fn base_ref(node: crate::graph::Node) -> BaseRef {
-    match node {
-        crate::graph::Node::Managed(i) => BaseRef::Managed(i),
-        crate::graph::Node::Upstream(i) => BaseRef::Upstream(i),
     }
 }
 
@@ -205,7 +222,12 @@ pub fn analysis_stage_name(image: &str) -> String {
     names::object_name(&["analyze-dockerfile", image])
 }
 
-/// The Stage that rebuilds `image` when `base` changes.
-pub fn rebuild_stage_name(image: &str, base: &str) -> String {
-    names::object_name(&["rebuild-trigger", image, "from", base])
+/// The Stage that rebuilds `image` when any of its bases changes.
+pub fn rebuild_stage_name(image: &str) -> String {
+    names::object_name(&["rebuild", image])
+}
+
+/// The control-flow Stage where new Freight of an upstream base soaks.
+pub fn soak_stage_name(base: &str) -> String {
+    names::object_name(&["soak", base])
 }

@@ -1,6 +1,13 @@
-//! Rebuild triggers: a Stage per (dependent, base) pair whose `http` step
-//! asks the dependent's CI to rebuild — GitHub's workflow_dispatch or
-//! GitLab's pipeline trigger.
+//! Rebuild triggers: one Stage per managed image whose `http` step asks the
+//! image's CI to rebuild — GitHub's workflow_dispatch or GitLab's pipeline
+//! trigger — whichever of its bases changed.
+//!
+//! The Stage requests Freight from every base: an upstream base through that
+//! base's soak Stage with `requiredSoakTime` = the image's `rebuildDelay` (so a
+//! new digest must have been out that long), an enrolled base (a cascade)
+//! through that image's analysis Stage, so the dependent rebuilds only after
+//! the new build of its base is published and analysed. The dispatch lists
+//! every base and the digest it incorporates.
 //!
 //! The request body is produced by a JSON serializer from typed values, and
 //! the only expressions in it are the ones [`crate::expr`] builds, so no
@@ -14,29 +21,75 @@ use super::kargo::{
     PromotionTemplate, PromotionTemplateSpec, Stage, StageSpec, StepConfig, KARGO_API,
 };
 use super::{
-    meta, rebuild_stage_name, warehouse_name, AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL,
+    analysis_stage_name, meta, rebuild_stage_name, soak_stage_name, warehouse_name,
+    AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL,
 };
 use crate::config::enrollment::Provider;
 use crate::config::settings::Settings;
-use crate::expr::{image_from_in_json, secret, ImageField};
+use crate::expr::{image_from_in_json_or, secret, ImageField};
 use crate::model::{BaseRef, Managed, Model};
 
 /// GitHub's REST API version the request is written against.
 pub const GITHUB_API_VERSION: &str = "2022-11-28";
 
-pub(super) fn stage(model: &Model, dependent: usize, base: BaseRef, settings: &Settings) -> Stage {
+/// A duration as Kargo's `requiredSoakTime` accepts it (hours, minutes and
+/// seconds only: `7d` becomes `168h`).
+pub fn soak_time(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// The rebuild Stage of managed image `dependent`.
+pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Stage {
     let m = &model.managed[dependent];
-    let base_name = model.base_name(base);
-    let warehouse = warehouse_name(model, base);
-    let name = rebuild_stage_name(&m.name, base_name);
+    let name = rebuild_stage_name(&m.name);
     let mut labels = vec![(IMAGE_LABEL, m.name.as_str()), (ROLE_LABEL, "rebuild")];
     if m.auto_rebuild {
         labels.push((AUTO_PROMOTE_LABEL, "true"));
     }
+    let soak = (m.rebuild_delay_secs > 0).then(|| soak_time(m.rebuild_delay_secs));
+    let requested_freight = m
+        .bases
+        .iter()
+        .map(|b| FreightRequest {
+            origin: FreightOrigin {
+                kind: "Warehouse",
+                name: warehouse_name(model, *b),
+            },
+            sources: FreightSources {
+                direct: false,
+                stages: vec![match b {
+                    BaseRef::Upstream(_) => soak_stage_name(model.base_name(*b)),
+                    BaseRef::Managed(i) => analysis_stage_name(&model.managed[*i].name),
+                }],
+                required_soak_time: soak.clone(),
+            },
+        })
+        .collect();
     let context = Context {
         stage: &name,
-        base_ref: base_reference(model, base),
-        base_digest: image_from_in_json(model.base_repo_url(base), ImageField::Digest),
+        base_refs: m
+            .bases
+            .iter()
+            .map(|b| base_reference(model, *b))
+            .collect::<Vec<_>>()
+            .join(","),
+        base_digests: m
+            .bases
+            .iter()
+            .map(|b| image_from_in_json_or(model.base_repo_url(*b), ImageField::Digest, "none"))
+            .collect::<Vec<_>>()
+            .join(","),
     };
     let config = match m.provider {
         Provider::Github => github(m, &context, settings),
@@ -47,17 +100,7 @@ pub(super) fn stage(model: &Model, dependent: usize, base: BaseRef, settings: &S
         kind: "Stage",
         metadata: meta(name.clone(), settings, &labels),
         spec: StageSpec {
-            requested_freight: vec![FreightRequest {
-                origin: FreightOrigin {
-                    kind: "Warehouse",
-                    name: warehouse,
-                },
-                sources: FreightSources {
-                    direct: true,
-                    stages: Vec::new(),
-                    required_soak_time: None,
-                },
-            }],
+            requested_freight,
             promotion_template: Some(PromotionTemplate {
                 spec: PromotionTemplateSpec {
                     steps: vec![PromotionStep {
@@ -75,9 +118,10 @@ pub(super) fn stage(model: &Model, dependent: usize, base: BaseRef, settings: &S
 /// What a dispatch can tell the build about why it runs.
 struct Context<'a> {
     stage: &'a str,
-    /// `repo:tag` of the base, the tag as an expression for managed bases.
-    base_ref: String,
-    base_digest: String,
+    /// `repo:tag` of every base, comma-separated, tags of managed bases as expressions.
+    base_refs: String,
+    /// The digest of every base in the same order, as expressions.
+    base_digests: String,
 }
 
 /// The base as a reference a person recognises: `docker.io/library/node:22`.
@@ -92,7 +136,7 @@ fn base_reference(model: &Model, base: BaseRef) -> String {
         }
         BaseRef::Managed(i) => {
             let r = &model.managed[i].repo_url;
-            format!("{r}:{}", image_from_in_json(r, ImageField::Tag))
+            format!("{r}:{}", image_from_in_json_or(r, ImageField::Tag, "none"))
         }
     }
 }
@@ -105,8 +149,8 @@ fn inputs(m: &Managed, ctx: &Context<'_>, upper: bool) -> IndexMap<String, Strin
             let value = match *name {
                 "version_bump" => m.version_bump.clone(),
                 "triggered_by" => format!("kargo/{}", ctx.stage),
-                "base_image" => ctx.base_ref.clone(),
-                _ => ctx.base_digest.clone(),
+                "base_image" => ctx.base_refs.clone(),
+                _ => ctx.base_digests.clone(),
             };
             let key = if upper {
                 name.to_ascii_uppercase()

@@ -57,6 +57,50 @@ pub(super) fn managed(m: &Managed, settings: &Settings) -> Warehouse {
     }
 }
 
+/// How far apart, at most, the polls of one registry's Warehouses are spread.
+pub const STAGGER_WINDOW_SECS: u64 = 3600;
+
+/// The polling interval of an upstream Warehouse: the configured minimum
+/// plus a stable offset within an hour, from a hash of the registry and the
+/// image, so 200 Docker Hub images do not all poll at the same minute. Never
+/// shorter than the minimum; the same image always gets the same interval.
+pub fn polite_interval(u: &Upstream, settings: &Settings) -> String {
+    let min = interval_secs(&settings.base_interval);
+    let registry = u.repo_url.split('/').next().unwrap_or_default();
+    let hash = u64::from_str_radix(
+        &crate::names::short_hash(&format!("{registry}/{}", u.name)),
+        16,
+    )
+    .unwrap_or(0);
+    let offset = (hash % (STAGGER_WINDOW_SECS / 60)) * 60;
+    crate::resources::rebuild::soak_time(min + offset)
+}
+
+/// Seconds of a Kubernetes-style interval (`24h`, `1h30m`, `1.5h`).
+pub fn interval_secs(s: &str) -> u64 {
+    let mut total = 0.0f64;
+    let mut num = String::new();
+    for c in s.chars() {
+        match c {
+            '0'..='9' | '.' => num.push(c),
+            'h' | 'm' | 's' => {
+                let n: f64 = num.parse().unwrap_or(0.0);
+                total += n * match c {
+                    'h' => 3600.0,
+                    'm' => 60.0,
+                    _ => 1.0,
+                };
+                num.clear();
+            }
+            _ => {}
+        }
+    }
+    // Intervals are at most days long: the float is exact enough.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let secs = total.round() as u64;
+    secs
+}
+
 pub(super) fn upstream(u: &Upstream, settings: &Settings) -> Warehouse {
     let constraint = match (u.strategy, &u.tag) {
         (Strategy::Digest, Some(tag)) => Some(tag.clone()),
@@ -67,7 +111,7 @@ pub(super) fn upstream(u: &Upstream, settings: &Settings) -> Warehouse {
         kind: "Warehouse",
         metadata: meta(crate::names::fit(&u.name), settings, &[]),
         spec: WarehouseSpec {
-            interval: settings.base_interval.clone(),
+            interval: polite_interval(u, settings),
             subscriptions: vec![Subscription::Image(ImageSubscription {
                 repo_url: u.repo_url.clone(),
                 image_selection_strategy: u.strategy.as_str(),

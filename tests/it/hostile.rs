@@ -109,7 +109,7 @@ fn hostile_state_values_are_refused() {
 fn assert_only_known_expressions(yaml: &str) {
     let any = Regex::new(r"\$\{\{.*?\}\}").unwrap();
     let known = Regex::new(
-        r#"^\$\{\{ (imageFrom\((\"[a-z0-9./:_-]+\"|'[a-z0-9./:_-]+')\)\.(Tag|Digest)|secret\('[a-z0-9.-]+'\)(\.[A-Za-z_][A-Za-z0-9_]*|\['[-._A-Za-z0-9]+'\])) \}\}$"#,
+        r#"^\$\{\{ (imageFrom\((\"[a-z0-9./:_-]+\"|'[a-z0-9./:_-]+')\)(\.(Tag|Digest)|\?\.(Tag|Digest) \?\? 'none')|secret\('[a-z0-9.-]+'\)(\.[A-Za-z_][A-Za-z0-9_]*|\['[-._A-Za-z0-9]+'\])) \}\}$"#,
     )
     .unwrap();
     let mut n = 0;

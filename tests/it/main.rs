@@ -7,5 +7,6 @@ mod corpus;
 mod errors;
 mod example;
 mod hostile;
+mod policy;
 mod reference;
 mod support;

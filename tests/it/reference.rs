@@ -168,6 +168,8 @@ fn reference_fixtures_have_every_counterpart() {
         }
 
         // Rebuild triggers: the same workflow dispatched for the same base → dependent pair.
+        // (imgf has one rebuild Stage per image that requests every base, each
+        // through its soak Stage, where the old tool had a Stage per pair.)
         let url_of = |s: &Value| {
             s["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"]["url"]
                 .as_str()
@@ -182,7 +184,14 @@ fn reference_fixtures_have_every_counterpart() {
                 .into_iter()
                 .filter(|o| {
                     url_of(o).as_deref() == Some(url.as_str())
-                        && image_repo(warehouse(&ours, origin(o))) == Some(base_repo)
+                        && o["spec"]["requestedFreight"]
+                            .as_sequence()
+                            .unwrap()
+                            .iter()
+                            .any(|r| {
+                                let wh = r["origin"]["name"].as_str().unwrap();
+                                image_repo(warehouse(&ours, wh)) == Some(base_repo)
+                            })
                 })
                 .count();
             assert_eq!(n, 1, "{label}: rebuild of {url} from {base_repo}");
