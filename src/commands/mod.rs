@@ -23,6 +23,17 @@ pub(crate) fn read_inputs(args: &InputArgs) -> Result<Inputs, Error> {
     load::load(&args.dir, args.settings.as_deref(), &overrides)
 }
 
+/// Reads `--dir` and merges it into the model, printing merge warnings.
+pub(crate) fn load_model(
+    args: &InputArgs,
+    err: &mut dyn Write,
+) -> Result<(Inputs, crate::model::Model), Error> {
+    let inputs = read_inputs(args)?;
+    let (model, warnings) = crate::merge::merge(&inputs)?;
+    print_warnings(&warnings, err)?;
+    Ok((inputs, model))
+}
+
 pub(crate) fn print_warnings(warnings: &[Diagnostic], err: &mut dyn Write) -> Result<(), Error> {
     for w in warnings {
         writeln!(err, "{w}").map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
@@ -81,12 +92,9 @@ pub fn graph(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let inputs = read_inputs(&args.input)?;
-    let (model, warnings) = crate::merge::merge(&inputs)?;
-    print_warnings(&warnings, err)?;
+    let (_, model) = load_model(&args.input, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
-    out.write_all(graph.render(&model, args.format).as_bytes())
-        .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
+    write_out(out, &graph.render(&model, args.format))?;
     Ok(ExitStatus::Success)
 }
 
@@ -127,7 +135,7 @@ impl RefView {
     }
 }
 
-fn write_out(out: &mut dyn Write, text: &str) -> Result<(), Error> {
+pub(crate) fn write_out(out: &mut dyn Write, text: &str) -> Result<(), Error> {
     out.write_all(text.as_bytes())
         .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))
 }

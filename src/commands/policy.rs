@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use super::{print_warnings, read_inputs};
+use super::{load_model, write_out};
 use crate::cli::{EmergencyArgs, ExplainArgs};
 use crate::config::state::{BaseImageState, ImageState};
 use crate::diagnostic::{Diagnostic, Error};
@@ -39,9 +39,7 @@ pub fn explain(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let inputs = read_inputs(&args.input)?;
-    let (model, warnings) = crate::merge::merge(&inputs)?;
-    print_warnings(&warnings, err)?;
+    let (inputs, model) = load_model(&args.input, err)?;
     let Some(i) = model.managed.iter().position(|m| m.name == args.image) else {
         let external = model.upstream.iter().any(|u| u.name == args.image);
         return Err(Error::input(
@@ -66,8 +64,7 @@ pub fn explain(
         &bases,
         Timestamp::now(),
     );
-    out.write_all(text.as_bytes())
-        .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
+    write_out(out, &text)?;
     Ok(ExitStatus::Success)
 }
 
@@ -77,9 +74,7 @@ pub fn emergency(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let inputs = read_inputs(&args.input)?;
-    let (model, warnings) = crate::merge::merge(&inputs)?;
-    print_warnings(&warnings, err)?;
+    let (inputs, model) = load_model(&args.input, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let target = match (&args.image, &args.base) {
         (Some(i), _) => Target::Image(i.clone()),
@@ -137,7 +132,6 @@ pub fn emergency(
         plan.images.join(", ")
     )
     .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
-    out.write_all(plan.script.as_bytes())
-        .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
+    write_out(out, &plan.script)?;
     Ok(ExitStatus::Success)
 }

@@ -590,3 +590,37 @@ fn inspect_dockerfile_and_ref_json_shapes() {
     let missing = p.run(&["inspect", "dockerfile", "nope/Dockerfile"]);
     assert_eq!(missing.code, 2);
 }
+
+#[test]
+fn the_analysis_job_arguments_are_accepted_by_imgf_analyze() {
+    use clap::Parser;
+    let p = Project::new();
+    p.images(ONE_IMAGE).file(
+        "settings.yaml",
+        "analysis:\n  image: ghcr.io/org/imgf:1.0.0\n  stateRepoURL: https://github.com/org/state.git\n",
+    );
+    let d = docs(&p.synth_stdout());
+    let c = &of_kind(&d, "AnalysisTemplate")[0]["spec"]["metrics"][0]["provider"]["job"]["spec"]
+        ["template"]["spec"]["containers"][0];
+    let mut argv = vec!["imgf".to_string()];
+    argv.extend(c["args"].as_sequence().unwrap().iter().map(|a| {
+        a.as_str()
+            .unwrap()
+            .replace("{{args.imageName}}", "app")
+            .replace("{{args.imageTag}}", "1.2.3")
+            .replace(
+                "{{args.imageDigest}}",
+                &format!("sha256:{}", "a".repeat(64)),
+            )
+    }));
+    let cli = imgf::cli::Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    let imgf::cli::Command::Analyze(a) = cli.command else {
+        panic!("not analyze")
+    };
+    assert_eq!(a.image.as_deref(), Some("app"));
+    assert_eq!(
+        a.state_repo.as_deref(),
+        Some("https://github.com/org/state.git")
+    );
+    assert!(a.commit && a.push);
+}
