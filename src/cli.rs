@@ -83,6 +83,10 @@ pub struct AnalyzeArgs {
     /// The digest Kargo just built (recorded as currentDigest).
     #[arg(long, value_name = "DIGEST")]
     pub digest: Option<String>,
+    /// The target platform for TARGETOS, TARGETARCH and friends in FROM lines
+    /// (without it, an image that differs per platform is reported as unresolved).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
     /// Where to fetch source repositories from when a Dockerfile is not in the
     /// workspace (default: github.webURL / gitlab.url from the settings).
     #[arg(long, value_name = "URL")]

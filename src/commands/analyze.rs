@@ -444,7 +444,7 @@ fn discover(
         .map_err(|e| format!("cannot read {}: {e}", src.dockerfile))?;
     let opts = crate::dockerfile::Options {
         build_args: src.build_args.clone(),
-        platform: None,
+        platform: args.platform.clone(),
     };
     let analysis = crate::dockerfile::analyze(&text, &opts)
         .map_err(|p| format!("{}:{}:{}: {}", src.dockerfile, p.line, p.column, p.message))?;
