@@ -858,6 +858,14 @@ FROM golang:1.22
         );
     }
 
+    proptest::proptest! {
+        /// No Dockerfile text, however broken, makes analysis panic.
+        #[test]
+        fn never_panics(text in "(ARG|FROM|arg|from|RUN|#|<<|\\$|\\{|\\}|:|-|=|\\\\|`|\"|'|\n|\r| |[a-zA-Z0-9_./@])*") {
+            let _ = analyze(&text, &Options::default());
+        }
+    }
+
     #[test]
     fn glob_matching() {
         assert!(glob("*.", "1."));

@@ -259,6 +259,12 @@ mod tests {
     }
 
     proptest! {
+        /// Any string either parses or says why; nothing panics.
+        #[test]
+        fn never_panics(s in "\\PC{0,80}|[a-zA-Z0-9:/@._-]{0,80}") {
+            let _ = ImageRef::parse(&s);
+        }
+
         #[test]
         fn normalising_a_normalised_reference_changes_nothing(
             reg in proptest::option::of("(ghcr\\.io|quay\\.io|localhost:5000|docker\\.io|registry\\.example\\.com)"),

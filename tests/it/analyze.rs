@@ -608,7 +608,7 @@ fn old_tool_state_files_load_without_loss() {
 #[test]
 fn analyze_keeps_every_runtime_field_of_old_state() {
     let Some(shared) = crate::support::shared() else {
-        eprintln!("SKIPPED: ../shared is absent");
+        eprintln!("SKIPPED: ../shared is absent, so the old tool's state cannot be re-analysed");
         return;
     };
     let fixture = shared.join("fixtures/reference/eda-mesh-d793a8f/image-factory");
