@@ -91,18 +91,8 @@ pub struct AnalyzeArgs {
     /// workspace (default: github.webURL / gitlab.url from the settings).
     #[arg(long, value_name = "URL")]
     pub source_base_url: Option<String>,
-    /// Clone this repository (the one holding --dir) first and work in the clone.
-    #[arg(long, value_name = "URL")]
-    pub state_repo: Option<String>,
-    /// The branch of --state-repo.
-    #[arg(long, value_name = "BRANCH", default_value = "main")]
-    pub state_branch: String,
-    /// Commit every state change of the run in one commit.
-    #[arg(long)]
-    pub commit: bool,
-    /// Push the commit, retrying on a concurrent push (implies --commit).
-    #[arg(long)]
-    pub push: bool,
+    #[command(flatten)]
+    pub state: StateRepoArgs,
     /// A settings file to use instead of DIR/settings.yaml.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
@@ -119,6 +109,23 @@ pub struct AnalyzeArgs {
     pub git_branch: Option<String>,
 }
 
+/// Where state changes are recorded.
+#[derive(Debug, Clone, Args)]
+pub struct StateRepoArgs {
+    /// Clone this repository (the one holding --dir) first and work in the clone.
+    #[arg(long, value_name = "URL")]
+    pub state_repo: Option<String>,
+    /// The branch of --state-repo.
+    #[arg(long, value_name = "BRANCH", default_value = "main")]
+    pub state_branch: String,
+    /// Commit every state change of the run in one commit.
+    #[arg(long)]
+    pub commit: bool,
+    /// Push the commit, retrying on a concurrent push (implies --commit).
+    #[arg(long)]
+    pub push: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct RecordUpdateArgs {
     /// The directory holding images.yaml and the state files.
@@ -130,6 +137,8 @@ pub struct RecordUpdateArgs {
     /// The new digest behind its tag.
     #[arg(long, value_name = "DIGEST")]
     pub digest: String,
+    #[command(flatten)]
+    pub state: StateRepoArgs,
 }
 
 #[derive(Debug, Subcommand)]

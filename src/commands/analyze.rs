@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::git::{self, Token};
 use crate::analyze::{Built, Discovery, Input, Move, Outcome};
-use crate::cli::{AnalyzeArgs, RecordUpdateArgs};
+use crate::cli::{AnalyzeArgs, RecordUpdateArgs, StateRepoArgs};
 use crate::config::enrollment::{self, Enrollment, Provider};
 use crate::config::load::{self, Layout};
 use crate::config::parse;
@@ -123,23 +123,37 @@ fn load_settings(dir: &Path, file: Option<&Path>) -> Result<Settings, Error> {
     Settings::resolve(&name, parsed, &Overrides::default(), &path, &text).map_err(Error::Input)
 }
 
-/// `imgf analyze`.
-pub fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
-    let now = Timestamp::now();
-    let (dir, workspace) = match &args.state_repo {
-        Some(url) => clone_state_repo(args, url)?,
-        None => (args.dir.clone(), args.workspace.clone()),
+/// What one pass over the state directory did.
+struct Done {
+    /// The commit message, when there is something to commit.
+    message: String,
+    notes: Vec<String>,
+    failures: Vec<Diagnostic>,
+}
+
+/// Runs `op` on the state directory (cloning `--state-repo` first), then
+/// commits and pushes as asked; after a rejected push it fetches, resets and
+/// runs `op` again, up to [`PUSH_ATTEMPTS`] times.
+fn with_state_repo(
+    dir: &Path,
+    repo_args: &StateRepoArgs,
+    workspace: Option<&Path>,
+    err: &mut dyn Write,
+    mut op: impl FnMut(&Path, Option<&Path>, &mut dyn Write) -> Result<Done, Error>,
+) -> Result<ExitStatus, Error> {
+    let (dir, workspace) = match &repo_args.state_repo {
+        Some(url) => clone_state_repo(dir, workspace, &repo_args.state_branch, url)?,
+        None => (dir.to_path_buf(), workspace.map(Path::to_path_buf)),
     };
-    let push = args.push;
+    let push = repo_args.push;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let outcome = analyze_once(args, &dir, workspace.as_deref(), now, err)?;
-        if !(args.commit || push) {
-            return finish(&outcome, err);
+        let done = op(&dir, workspace.as_deref(), err)?;
+        if !(repo_args.commit || push) {
+            return finish(done, err);
         }
         let repo = git::toplevel(&dir).map_err(git_error)?;
-        let message = commit_message(&outcome);
         let state_path = dir
             .canonicalize()
             .map_err(|e| Error::io("cannot read", &dir, e))?;
@@ -149,17 +163,20 @@ pub fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus, Error>
             .to_string_lossy()
             .into_owned();
         let rel = if rel.is_empty() { ".".to_string() } else { rel };
-        let committed = git::commit(&repo, &[&rel], &message).map_err(git_error)?;
+        let committed = git::commit(&repo, &[&rel], &done.message).map_err(git_error)?;
         if !committed {
             io(err, "nothing changed: no commit")?;
-            return finish(&outcome, err);
+            return finish(done, err);
         }
         io(
             err,
-            &format!("committed: {}", message.lines().next().unwrap_or_default()),
+            &format!(
+                "committed: {}",
+                done.message.lines().next().unwrap_or_default()
+            ),
         )?;
         if !push {
-            return finish(&outcome, err);
+            return finish(done, err);
         }
         let branch =
             git::git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"], None).map_err(git_error)?;
@@ -172,7 +189,7 @@ pub fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus, Error>
         ) {
             Ok(_) => {
                 io(err, &format!("pushed to origin/{branch}"))?;
-                return finish(&outcome, err);
+                return finish(done, err);
             }
             Err(e) if git::is_non_fast_forward(&e) && attempt < PUSH_ATTEMPTS => {
                 io(err, &format!("push rejected (attempt {attempt} of {PUSH_ATTEMPTS}): the remote moved on; fetching and re-applying"))?;
@@ -186,6 +203,32 @@ pub fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus, Error>
     }
 }
 
+/// `imgf analyze`.
+pub fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+    let now = Timestamp::now();
+    with_state_repo(
+        &args.dir,
+        &args.state,
+        args.workspace.as_deref(),
+        err,
+        |dir, workspace, err| {
+            let outcome = analyze_once(args, dir, workspace, now, err)?;
+            Ok(Done {
+            message: commit_message(&outcome),
+            notes: outcome.notes.clone(),
+            failures: outcome
+                .failures
+                .iter()
+                .map(|(image, why)| {
+                    Diagnostic::error(format!("analysis of `{image}` failed: {why}"))
+                        .help("its state records discoveryStatus: failed and keeps its last known base images")
+                })
+                .collect(),
+        })
+        },
+    )
+}
+
 fn git_error(e: String) -> Error {
     Error::input(
         Diagnostic::error(e)
@@ -193,8 +236,13 @@ fn git_error(e: String) -> Error {
     )
 }
 
-fn clone_state_repo(args: &AnalyzeArgs, url: &str) -> Result<(PathBuf, Option<PathBuf>), Error> {
-    let root = match &args.workspace {
+fn clone_state_repo(
+    dir: &Path,
+    workspace: Option<&Path>,
+    branch: &str,
+    url: &str,
+) -> Result<(PathBuf, Option<PathBuf>), Error> {
+    let root = match workspace {
         Some(w) => w.join("state-repo"),
         None => std::env::temp_dir().join(format!("imgf-state-{}", std::process::id())),
     };
@@ -203,20 +251,11 @@ fn clone_state_repo(args: &AnalyzeArgs, url: &str) -> Result<(PathBuf, Option<Pa
         let token = Token::from_env(false);
         git::git(&root, &["init", "-q"], None).map_err(git_error)?;
         git::git(&root, &["remote", "add", "origin", url], None).map_err(git_error)?;
-        git::git(
-            &root,
-            &["fetch", "-q", "origin", &args.state_branch],
-            token.as_ref(),
-        )
-        .map_err(git_error)?;
-        git::git(
-            &root,
-            &["checkout", "-q", "-B", &args.state_branch, "FETCH_HEAD"],
-            None,
-        )
-        .map_err(git_error)?;
+        git::git(&root, &["fetch", "-q", "origin", branch], token.as_ref()).map_err(git_error)?;
+        git::git(&root, &["checkout", "-q", "-B", branch, "FETCH_HEAD"], None)
+            .map_err(git_error)?;
     }
-    Ok((root.join(&args.dir), Some(root)))
+    Ok((root.join(dir), Some(root)))
 }
 
 fn commit_message(o: &Outcome) -> String {
@@ -235,23 +274,15 @@ fn commit_message(o: &Outcome) -> String {
     m
 }
 
-fn finish(o: &Outcome, err: &mut dyn Write) -> Result<ExitStatus, Error> {
-    for n in &o.notes {
+fn finish(done: Done, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+    for n in &done.notes {
         io(err, n)?;
     }
-    if o.failures.is_empty() {
-        return Ok(ExitStatus::Success);
+    if done.failures.is_empty() {
+        Ok(ExitStatus::Success)
+    } else {
+        Err(Error::Input(done.failures))
     }
-    let diags = o
-        .failures
-        .iter()
-        .map(|(image, why)| {
-            Diagnostic::error(format!("analysis of `{image}` failed: {why}")).help(
-                "its state records discoveryStatus: failed and keeps its last known base images",
-            )
-        })
-        .collect();
-    Err(Error::Input(diags))
 }
 
 /// One pass: read, discover, decide, write.
@@ -534,7 +565,23 @@ pub fn read_workflow_inputs(path: &Path) -> Result<Vec<WorkflowInput>, String> {
 
 /// `imgf record-update`.
 pub fn record_update(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
-    let dirs = Dirs::new(&args.dir)?;
+    if !(args.digest.starts_with("sha256:")
+        && args.digest.len() == 71
+        && args.digest[7..].bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(Error::input(
+            Diagnostic::error(format!("`{}` is not a sha256 digest", args.digest))
+                .help("pass it like sha256:<64 hex digits>"),
+        ));
+    }
+    let now = Timestamp::now();
+    with_state_repo(&args.dir, &args.state, None, err, |dir, _, _| {
+        record_once(args, dir, now)
+    })
+}
+
+fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Done, Error> {
+    let dirs = Dirs::new(dir)?;
     let bases = read_bases(&dirs.bases)?;
     let name = if bases.contains_key(&args.base) {
         args.base.clone()
@@ -565,16 +612,7 @@ pub fn record_update(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<Exi
                 )
             })?
     };
-    if !(args.digest.starts_with("sha256:")
-        && args.digest.len() == 71
-        && args.digest[7..].bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return Err(Error::input(
-            Diagnostic::error(format!("`{}` is not a sha256 digest", args.digest))
-                .help("pass it like sha256:<64 hex digits>"),
-        ));
-    }
-    let images_file = args.dir.join(load::IMAGES_FILE);
+    let images_file = dir.join(load::IMAGES_FILE);
     let (_, enrollments) = load::load_enrollments(&images_file)?;
     let images = read_images(&dirs.images)?;
     let dependents: Vec<(String, u64)> = images
@@ -590,28 +628,26 @@ pub fn record_update(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<Exi
         })
         .collect();
     let (mut state, text) = bases[&name].clone();
-    if crate::analyze::record_update(&mut state, &args.digest, &dependents, Timestamp::now()) {
+    let note = if crate::analyze::record_update(&mut state, &args.digest, &dependents, now) {
         write_if_changed(
             &dirs.bases.join(format!("{name}.yaml")),
             Some(&text),
             &emit::state::base_image_state(&state)?,
         )?;
-        io(
-            err,
-            &format!(
-                "{name}: digest {} recorded; {} dependent(s) scheduled",
-                args.digest,
-                dependents.len()
-            ),
-        )?;
+        format!(
+            "{name}: digest {} recorded; {} dependent(s) scheduled",
+            args.digest,
+            dependents.len()
+        )
     } else {
-        io(
-            err,
-            &format!(
-                "{name}: {} is already the current digest; nothing changed",
-                args.digest
-            ),
-        )?;
-    }
-    Ok(ExitStatus::Success)
+        format!(
+            "{name}: {} is already the current digest; nothing changed",
+            args.digest
+        )
+    };
+    Ok(Done {
+        message: format!("imgf record-update: {name} is now {}", args.digest),
+        notes: vec![note],
+        failures: Vec::new(),
+    })
 }

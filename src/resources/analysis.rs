@@ -96,6 +96,99 @@ pub(super) fn template(settings: &Settings) -> AnalysisTemplate {
     }
 }
 
+/// The AnalysisTemplate that records a base image's new digest.
+pub const RECORD_TEMPLATE_NAME: &str = "record-base-update";
+
+/// The Job that runs `imgf record-update` in the state repository (only
+/// generated when `analysis.stateRepoURL` says where that is).
+pub(super) fn record_template(settings: &Settings, state_repo: &str) -> AnalysisTemplate {
+    let mut t = template(settings);
+    t.metadata.name = RECORD_TEMPLATE_NAME.into();
+    t.spec.args = ["baseName", "digest"]
+        .iter()
+        .map(|a| NameRef { name: (*a).into() })
+        .collect();
+    let metric = &mut t.spec.metrics[0];
+    metric.name = "record".into();
+    let container = &mut metric.provider.job.spec.template.spec.containers[0];
+    container.args = vec![
+        "record-update".into(),
+        "--dir".into(),
+        settings.enrollment_path.trim_end_matches('/').to_string(),
+        "--base".into(),
+        "{{args.baseName}}".into(),
+        "--digest".into(),
+        "{{args.digest}}".into(),
+        "--state-repo".into(),
+        state_repo.to_string(),
+        "--state-branch".into(),
+        settings.state_branch.clone(),
+        "--commit".into(),
+        "--push".into(),
+    ];
+    t
+}
+
+/// The Stage that records each new digest of an upstream base in its state
+/// file (for `imgf explain` and the audit trail), beside the soak Stage.
+pub(super) fn record_stage(
+    base_name: &str,
+    warehouse: &str,
+    repo_url: &str,
+    settings: &Settings,
+) -> Stage {
+    let digest = image_from(repo_url, ImageField::Digest);
+    Stage {
+        api_version: KARGO_API,
+        kind: "Stage",
+        metadata: meta(
+            super::record_stage_name(base_name),
+            settings,
+            &[(AUTO_PROMOTE_LABEL, "true"), (ROLE_LABEL, "record")],
+        ),
+        spec: StageSpec {
+            requested_freight: vec![FreightRequest {
+                origin: FreightOrigin {
+                    kind: "Warehouse",
+                    name: warehouse.to_string(),
+                },
+                sources: FreightSources {
+                    direct: true,
+                    stages: Vec::new(),
+                    required_soak_time: None,
+                },
+            }],
+            promotion_template: Some(PromotionTemplate {
+                spec: PromotionTemplateSpec {
+                    steps: vec![PromotionStep {
+                        uses: "compose-output",
+                        alias: "seen".into(),
+                        config: StepConfig::ComposeOutput(BTreeMap::from([(
+                            "digest".to_string(),
+                            digest.clone(),
+                        )])),
+                    }],
+                },
+            }),
+            verification: Some(Verification {
+                analysis_templates: vec![NameRef {
+                    name: RECORD_TEMPLATE_NAME.into(),
+                }],
+                args: vec![
+                    NameValue {
+                        name: "baseName".into(),
+                        value: base_name.to_string(),
+                    },
+                    NameValue {
+                        name: "digest".into(),
+                        value: digest,
+                    },
+                ],
+            }),
+        },
+    }
+}
+
 /// The Stage that analyses each new build of `m`. It auto-promotes: analysis
 /// only records what was built and changes nothing else.
 pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {

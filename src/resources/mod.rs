@@ -49,6 +49,8 @@ pub struct Plan<'a> {
     soaks: Vec<usize>,
     /// Managed images with at least one base: each gets a rebuild Stage.
     rebuilds: Vec<usize>,
+    /// Upstream bases whose digests are recorded in state (needs a state repository).
+    records: Vec<usize>,
 }
 
 impl<'a> Plan<'a> {
@@ -73,11 +75,22 @@ impl<'a> Plan<'a> {
                 }
             }
         }
+        let soaks: Vec<usize> = (0..model.upstream.len()).filter(|u| used[*u]).collect();
+        let records = match &settings.state_repo_url {
+            Some(url) if !soaks.is_empty() => {
+                front.push(Resource::AnalysisTemplate(analysis::record_template(
+                    settings, url,
+                )));
+                soaks.clone()
+            }
+            _ => Vec::new(),
+        };
         let plan = Plan {
             model,
             settings,
             front,
-            soaks: (0..model.upstream.len()).filter(|u| used[*u]).collect(),
+            records,
+            soaks,
             rebuilds: (0..model.managed.len())
                 .filter(|m| !model.managed[*m].bases.is_empty())
                 .collect(),
@@ -92,6 +105,7 @@ impl<'a> Plan<'a> {
             + self.model.managed.len()
             + self.model.upstream.len()
             + self.soaks.len()
+            + self.records.len()
             + self.model.managed.len()
             + self.rebuilds.len()
     }
@@ -120,6 +134,16 @@ impl<'a> Plan<'a> {
             return Resource::Stage(soak::stage(m, self.soaks[i], s));
         }
         i -= self.soaks.len();
+        if i < self.records.len() {
+            let b = BaseRef::Upstream(self.records[i]);
+            return Resource::Stage(analysis::record_stage(
+                m.base_name(b),
+                &warehouse_name(m, b),
+                m.base_repo_url(b),
+                s,
+            ));
+        }
+        i -= self.records.len();
         if i < m.managed.len() {
             return Resource::Stage(analysis::stage(&m.managed[i], s));
         }
@@ -225,6 +249,11 @@ pub fn analysis_stage_name(image: &str) -> String {
 /// The Stage that rebuilds `image` when any of its bases changes.
 pub fn rebuild_stage_name(image: &str) -> String {
     names::object_name(&["rebuild", image])
+}
+
+/// The Stage that records an upstream base's new digests in its state file.
+pub fn record_stage_name(base: &str) -> String {
+    names::object_name(&["record", base])
 }
 
 /// The control-flow Stage where new Freight of an upstream base soaks.

@@ -638,3 +638,37 @@ fn analyze_keeps_every_runtime_field_of_old_state() {
         .join("state/base-images/node-22-bookworm-slim.example.yaml")
         .exists());
 }
+
+#[test]
+fn record_update_commits_and_pushes_like_analyze() {
+    let (tmp, remote) = state_remote();
+    let work = tmp.path().join("work");
+    clone(&remote, &work);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_imgf"))
+            .args(args)
+            .current_dir(&work)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["analyze", "--push"]).status.success());
+    let d = format!("sha256:{}", "e".repeat(64));
+    let out = run(&[
+        "record-update",
+        "--base",
+        "node-22",
+        "--digest",
+        &d,
+        "--push",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = git(&remote, &["log", "--format=%s", "-1"]);
+    assert!(
+        log.starts_with(&format!("imgf record-update: node-22 is now {d}")),
+        "{log}"
+    );
+}

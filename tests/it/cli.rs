@@ -619,8 +619,64 @@ fn the_analysis_job_arguments_are_accepted_by_imgf_analyze() {
     };
     assert_eq!(a.image.as_deref(), Some("app"));
     assert_eq!(
-        a.state_repo.as_deref(),
+        a.state.state_repo.as_deref(),
         Some("https://github.com/org/state.git")
     );
-    assert!(a.commit && a.push);
+    assert!(a.state.commit && a.state.push);
+}
+
+#[test]
+fn base_digests_are_recorded_by_a_stage_when_the_state_repository_is_known() {
+    use clap::Parser;
+    let p = Project::new();
+    p.images(ONE_IMAGE)
+        .file(
+            "state/images/app.yaml",
+            "name: app\nbaseImages: [node-22]\n",
+        )
+        .file("state/base-images/node-22.yaml", NODE_STATE);
+    let without = docs(&p.synth_stdout());
+    assert!(!of_kind(&without, "Stage")
+        .iter()
+        .any(|s| s["metadata"]["name"].as_str() == Some("record-node-22")));
+    p.file(
+        "settings.yaml",
+        "analysis:\n  stateRepoURL: https://github.com/org/state.git\n",
+    );
+    let d = docs(&p.synth_stdout());
+    let stage = of_kind(&d, "Stage")
+        .into_iter()
+        .find(|s| s["metadata"]["name"].as_str() == Some("record-node-22"))
+        .expect("record stage");
+    assert_eq!(
+        stage["spec"]["requestedFreight"][0]["origin"]["name"].as_str(),
+        Some("node-22")
+    );
+    assert_eq!(
+        stage["spec"]["verification"]["analysisTemplates"][0]["name"].as_str(),
+        Some("record-base-update")
+    );
+    assert_eq!(
+        stage["spec"]["verification"]["args"][0]["value"].as_str(),
+        Some("node-22")
+    );
+    let t = of_kind(&d, "AnalysisTemplate")
+        .into_iter()
+        .find(|t| t["metadata"]["name"].as_str() == Some("record-base-update"))
+        .unwrap();
+    let c =
+        &t["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"]["containers"][0];
+    let mut argv = vec!["imgf".to_string()];
+    argv.extend(c["args"].as_sequence().unwrap().iter().map(|a| {
+        a.as_str()
+            .unwrap()
+            .replace("{{args.baseName}}", "node-22")
+            .replace("{{args.digest}}", &format!("sha256:{}", "b".repeat(64)))
+    }));
+    let cli = imgf::cli::Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    let imgf::cli::Command::RecordUpdate(r) = cli.command else {
+        panic!("not record-update")
+    };
+    assert_eq!(r.base, "node-22");
+    assert!(r.state.commit && r.state.push);
 }
