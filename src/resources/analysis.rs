@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use super::kargo::{
-    AnalysisTemplate, AnalysisTemplateSpec, Container, EnvVar, EnvVarSource, FreightOrigin,
-    FreightRequest, FreightSources, JobMetric, JobSpec, Metric, MetricProvider, NameRef, NameValue,
-    PodSpec, PodTemplate, PromotionStep, PromotionTemplate, PromotionTemplateSpec,
-    SecretKeySelector, Stage, StageSpec, StepConfig, Verification, KARGO_API, ROLLOUTS_API,
+    AnalysisTemplate, AnalysisTemplateSpec, Container, EnvVar, EnvVarSource, FreightRequest,
+    JobMetric, JobSpec, Metric, MetricProvider, NameRef, NameValue, PodSpec, PodTemplate,
+    PromotionStep, PromotionTemplate, PromotionTemplateSpec, SecretKeySelector, Stage, StageSpec,
+    StepConfig, Verification, KARGO_API, ROLLOUTS_API,
 };
 use super::{analysis_stage_name, meta, AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL};
 use crate::config::settings::{SecretRef, Settings};
@@ -147,17 +147,7 @@ pub(super) fn record_stage(
             &[(AUTO_PROMOTE_LABEL, "true"), (ROLE_LABEL, "record")],
         ),
         spec: StageSpec {
-            requested_freight: vec![FreightRequest {
-                origin: FreightOrigin {
-                    kind: "Warehouse",
-                    name: warehouse.to_string(),
-                },
-                sources: FreightSources {
-                    direct: true,
-                    stages: Vec::new(),
-                    required_soak_time: None,
-                },
-            }],
+            requested_freight: vec![FreightRequest::direct(warehouse.to_string())],
             promotion_template: Some(PromotionTemplate {
                 spec: PromotionTemplateSpec {
                     steps: vec![PromotionStep {
@@ -207,17 +197,7 @@ pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
             ],
         ),
         spec: StageSpec {
-            requested_freight: vec![FreightRequest {
-                origin: FreightOrigin {
-                    kind: "Warehouse",
-                    name: m.name.clone(),
-                },
-                sources: FreightSources {
-                    direct: true,
-                    stages: Vec::new(),
-                    required_soak_time: None,
-                },
-            }],
+            requested_freight: vec![FreightRequest::direct(m.name.clone())],
             promotion_template: Some(PromotionTemplate {
                 spec: PromotionTemplateSpec {
                     steps: vec![PromotionStep {

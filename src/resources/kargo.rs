@@ -211,6 +211,23 @@ pub struct FreightRequest {
     pub sources: FreightSources,
 }
 
+impl FreightRequest {
+    /// Freight taken straight from a Warehouse.
+    pub fn direct(warehouse: String) -> FreightRequest {
+        FreightRequest {
+            origin: FreightOrigin {
+                kind: "Warehouse",
+                name: warehouse,
+            },
+            sources: FreightSources {
+                direct: true,
+                stages: Vec::new(),
+                required_soak_time: None,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct FreightOrigin {

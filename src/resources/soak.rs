@@ -5,7 +5,7 @@
 //! (`requiredSoakTime`). A manual approval supersedes the soak time: that is
 //! how an emergency rebuild skips it.
 
-use super::kargo::{FreightOrigin, FreightRequest, FreightSources, Stage, StageSpec, KARGO_API};
+use super::kargo::{FreightRequest, Stage, StageSpec, KARGO_API};
 use super::{meta, soak_stage_name, warehouse_name, AUTO_PROMOTE_LABEL, ROLE_LABEL};
 use crate::config::settings::Settings;
 use crate::model::{BaseRef, Model};
@@ -21,17 +21,7 @@ pub(super) fn stage(model: &Model, upstream: usize, settings: &Settings) -> Stag
             &[(AUTO_PROMOTE_LABEL, "true"), (ROLE_LABEL, "soak")],
         ),
         spec: StageSpec {
-            requested_freight: vec![FreightRequest {
-                origin: FreightOrigin {
-                    kind: "Warehouse",
-                    name: warehouse_name(model, base),
-                },
-                sources: FreightSources {
-                    direct: true,
-                    stages: Vec::new(),
-                    required_soak_time: None,
-                },
-            }],
+            requested_freight: vec![FreightRequest::direct(warehouse_name(model, base))],
             promotion_template: None,
             verification: None,
         },

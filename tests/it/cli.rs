@@ -1,6 +1,6 @@
 //! `imgf synth` and `imgf graph` end to end.
 
-use crate::support::{docs, of_kind, Project, NODE_STATE, ONE_IMAGE};
+use crate::support::{docs, of_kind, stage_named, Project, NODE_STATE, ONE_IMAGE};
 
 #[test]
 fn synth_writes_the_default_output_file() {
@@ -146,10 +146,7 @@ fn rebuild_trigger_posts_a_json_dispatch_with_context() {
         )
         .file("state/base-images/node-22.yaml", NODE_STATE);
     let d = docs(&p.synth_stdout());
-    let stage = of_kind(&d, "Stage")
-        .into_iter()
-        .find(|s| s["metadata"]["name"].as_str() == Some("rebuild-app"))
-        .expect("rebuild stage");
+    let stage = stage_named(&d, "rebuild-app");
     assert_eq!(
         stage["spec"]["requestedFreight"][0]["origin"]["name"].as_str(),
         Some("node-22")
@@ -336,10 +333,7 @@ fn a_managed_image_as_a_base_cascades_from_its_own_warehouse() {
         ["app", "child", "node-22"],
         "no upstream Warehouse for an enrolled image"
     );
-    let stage = of_kind(&d, "Stage")
-        .into_iter()
-        .find(|s| s["metadata"]["name"].as_str() == Some("rebuild-child"))
-        .expect("cascade stage");
+    let stage = stage_named(&d, "rebuild-child");
     assert_eq!(
         stage["spec"]["requestedFreight"][0]["origin"]["name"].as_str(),
         Some("app")
@@ -644,10 +638,7 @@ fn base_digests_are_recorded_by_a_stage_when_the_state_repository_is_known() {
         "analysis:\n  stateRepoURL: https://github.com/org/state.git\n",
     );
     let d = docs(&p.synth_stdout());
-    let stage = of_kind(&d, "Stage")
-        .into_iter()
-        .find(|s| s["metadata"]["name"].as_str() == Some("record-node-22"))
-        .expect("record stage");
+    let stage = stage_named(&d, "record-node-22");
     assert_eq!(
         stage["spec"]["requestedFreight"][0]["origin"]["name"].as_str(),
         Some("node-22")

@@ -15,10 +15,7 @@ fn base(name: &str, repo: &str, tag: &str) -> String {
 }
 
 fn stage<'a>(d: &'a [Value], name: &str) -> &'a Value {
-    of_kind(d, "Stage")
-        .into_iter()
-        .find(|s| s["metadata"]["name"].as_str() == Some(name))
-        .unwrap_or_else(|| panic!("no Stage {name}"))
+    crate::support::stage_named(d, name)
 }
 
 fn requests(s: &Value) -> Vec<(String, Vec<String>, Option<String>)> {

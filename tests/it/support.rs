@@ -113,6 +113,14 @@ pub fn of_kind<'a>(docs: &'a [yaml_serde::Value], kind: &str) -> Vec<&'a yaml_se
         .collect()
 }
 
+/// The Stage called `name`.
+pub fn stage_named<'a>(docs: &'a [yaml_serde::Value], name: &str) -> &'a yaml_serde::Value {
+    of_kind(docs, "Stage")
+        .into_iter()
+        .find(|s| s["metadata"]["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no Stage {name}"))
+}
+
 /// Copies a directory tree.
 pub fn copy_tree(from: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(from) {
