@@ -27,11 +27,26 @@ pub enum Command {
     /// Show exactly what analysis sees in a Dockerfile or an image reference.
     #[command(subcommand)]
     Inspect(InspectCommand),
+    /// Print the JSON Schema of images.yaml or settings.yaml (for editors).
+    Schema(SchemaArgs),
     /// Explain how an image is rebuilt, and what it is waiting for.
     Explain(ExplainArgs),
     /// Rebuild now, skipping the rebuild delay (a critical CVE): prints the
     /// Kargo commands and records an audit entry in the state files.
     Emergency(EmergencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which file.
+    #[arg(value_enum, default_value = "images")]
+    pub file: SchemaFile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaFile {
+    Images,
+    Settings,
 }
 
 #[derive(Debug, Args)]

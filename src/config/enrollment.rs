@@ -15,11 +15,14 @@ use crate::diagnostic::Diagnostic;
 use crate::values;
 
 /// One entry of images.yaml.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Enrollment {
+    /// The image's name: a DNS-1123 label, used for its Warehouse and Stages.
     pub name: String,
+    /// The registry host, like `ghcr.io` or `registry.local:5000`.
     pub registry: String,
+    /// The path inside the registry, like `org/app`.
     pub repository: String,
     /// Where the image is built. Without it the image is *external*: watched
     /// upstream, never rebuilt.
@@ -47,14 +50,17 @@ pub struct Enrollment {
 }
 
 /// Where and how a managed image is built.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Source {
     #[serde(default)]
     pub provider: Option<Provider>,
+    /// `owner/name` (GitHub) or `group/…/project` (GitLab).
     pub repo: String,
+    /// The branch built and watched (default `main`).
     #[serde(default)]
     pub branch: Option<String>,
+    /// The Dockerfile's path from the repository root.
     pub dockerfile: String,
     /// GitHub: the workflow file (or id) to dispatch.
     #[serde(default)]
@@ -70,7 +76,9 @@ pub struct Source {
     pub version_bump: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Github,
@@ -87,7 +95,7 @@ impl Provider {
 }
 
 /// Where a built image is deployed, for update steps.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Update {
     pub repo: String,
@@ -96,7 +104,7 @@ pub struct Update {
     pub kind: UpdateKind,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpdateKind {
     KustomizeSetImage,

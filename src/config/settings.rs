@@ -18,7 +18,7 @@ use crate::values;
 pub const SETTINGS_FILE: &str = "settings.yaml";
 
 /// `settings.yaml` as written; every field optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SettingsFile {
     pub project: Option<String>,
@@ -35,14 +35,14 @@ pub struct SettingsFile {
     pub gitlab: GitlabFile,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IntervalsFile {
     pub managed: Option<String>,
     pub base: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AnalysisFile {
     pub image: Option<String>,
@@ -54,7 +54,7 @@ pub struct AnalysisFile {
     pub state_branch: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GithubFile {
     #[serde(rename = "apiURL")]
@@ -64,7 +64,7 @@ pub struct GithubFile {
     pub token_secret: Option<SecretRef>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GitlabFile {
     pub url: Option<String>,
@@ -72,7 +72,7 @@ pub struct GitlabFile {
 }
 
 /// A key in a Secret of the project namespace.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRef {
     pub name: String,

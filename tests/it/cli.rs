@@ -671,3 +671,39 @@ fn base_digests_are_recorded_by_a_stage_when_the_state_repository_is_known() {
     assert_eq!(r.base, "node-22");
     assert!(r.state.commit && r.state.push);
 }
+
+#[test]
+fn json_schemas_accept_the_bundled_example_and_reject_unknown_keys() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let deps = std::process::Command::new("python3")
+        .args(["-c", "import yaml, jsonschema"])
+        .output();
+    if !deps.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: checking the schemas needs python3 with pyyaml and jsonschema (.ci/run installs them)");
+        return;
+    }
+    let p = Project::new();
+    let check = |schema: &str, file: &std::path::Path| -> bool {
+        let s = p.run(&["schema", schema]);
+        assert_eq!(s.code, 0);
+        let schema_path = p.root.path().join(format!("{schema}.json"));
+        std::fs::write(&schema_path, &s.stdout).unwrap();
+        std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import json,sys,yaml,jsonschema; jsonschema.validate(yaml.safe_load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
+            ])
+            .arg(&schema_path)
+            .arg(file)
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(check("images", &root.join("image-factory/images.yaml")));
+    assert!(check("settings", &root.join("image-factory/settings.yaml")));
+    p.images(&format!("{ONE_IMAGE}  rebuildDelya: 7d\n"));
+    assert!(
+        !check("images", &p.dir().join("images.yaml")),
+        "unknown keys are rejected"
+    );
+}
