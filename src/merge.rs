@@ -444,6 +444,8 @@ fn external(
 fn base_image(file: &StateFile<BaseImageState>) -> Result<(Upstream, Vec<Diagnostic>), Diagnostic> {
     let s = &file.data;
     let here = |d: Diagnostic| d.in_file(&file.path);
+    let loc = Locator::new(&file.text);
+    let at = |key: &str| loc.top_key(key);
     let repo_url = match (&s.repo_url, &s.registry, &s.repository) {
         (Some(u), _, _) => u.clone(),
         (None, Some(r), Some(p)) => format!("{r}/{p}"),
@@ -458,11 +460,18 @@ fn base_image(file: &StateFile<BaseImageState>) -> Result<(Upstream, Vec<Diagnos
         }
     };
     if let Err(why) = check_repo_url(&repo_url) {
+        let key = if s.repo_url.is_some() {
+            "repoURL"
+        } else {
+            "repository"
+        };
         return Err(here(Diagnostic::error(format!(
             "base image `{}`: invalid repoURL `{}`: {why}",
             file.stem,
             repo_url.escape_debug()
-        ))));
+        )))
+        .at(at(key))
+        .help("run `imgf analyze` to write the state file again from the Dockerfile"));
     }
     let from_full = s.full_image.as_deref().and_then(tag_of_reference);
     let tag = s.tag.clone().or(from_full);
@@ -477,15 +486,19 @@ fn base_image(file: &StateFile<BaseImageState>) -> Result<(Upstream, Vec<Diagnos
                 .help("pin the FROM line to a tag as well (`image:tag@sha256:…`), then run `imgf analyze`"),
         ));
     }
-    let (tag, tag_regex, warnings) =
-        tag_filter(&file.stem, tag, s.allow_tags.clone()).map_err(here)?;
-    let strategy = strategy(s.image_selection_strategy.as_deref()).map_err(here)?;
+    let (tag, tag_regex, warnings) = tag_filter(&file.stem, tag, s.allow_tags.clone())
+        .map_err(|d| here(d).at(at("tag").or_else(|| at("allowTags"))))?;
+    let strategy = strategy(s.image_selection_strategy.as_deref())
+        .map_err(|d| here(d).at(at("imageSelectionStrategy")))?;
     let name = if crate::names::is_valid_object_name(&file.stem) {
         file.stem.clone()
     } else {
         crate::names::fit(&file.stem)
     };
-    let mut warnings: Vec<Diagnostic> = warnings.into_iter().map(here).collect();
+    let mut warnings: Vec<Diagnostic> = warnings
+        .into_iter()
+        .map(|d| here(d).at(at("allowTags")))
+        .collect();
     if name != file.stem {
         warnings.push(here(Diagnostic::warning(format!(
             "base image `{}` is not a valid Kubernetes name; its Warehouse is named `{name}`",

@@ -102,6 +102,11 @@ fn hostile_state_values_are_refused() {
         let r = p.run(&["synth", "--output", "-"]);
         assert_eq!(r.code, 2, "{text} accepted:\n{}", r.stdout);
         assert!(r.stderr.contains("node-22"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("node-22.yaml:"),
+            "the error points into the state file: {}",
+            r.stderr
+        );
     }
 }
 
