@@ -469,13 +469,7 @@ fn commit_records_every_change_in_one_commit_and_push_publishes_it() {
     let (tmp, remote) = state_remote();
     let work = tmp.path().join("work");
     clone(&remote, &work);
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_imgf"))
-            .args(args)
-            .current_dir(&work)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| crate::support::imgf_in(&work, args);
     let out = run(&["analyze", "--push"]);
     assert!(
         out.status.success(),
@@ -644,13 +638,7 @@ fn record_update_commits_and_pushes_like_analyze() {
     let (tmp, remote) = state_remote();
     let work = tmp.path().join("work");
     clone(&remote, &work);
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_imgf"))
-            .args(args)
-            .current_dir(&work)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| crate::support::imgf_in(&work, args);
     assert!(run(&["analyze", "--push"]).status.success());
     let d = format!("sha256:{}", "e".repeat(64));
     let out = run(&[

@@ -1,6 +1,6 @@
 //! `imgf synth` and `imgf graph` end to end.
 
-use crate::support::{docs, of_kind, stage_named, Project, NODE_STATE, ONE_IMAGE};
+use crate::support::{docs, of_kind, rebuild_stage, stage_named, Project, NODE_STATE, ONE_IMAGE};
 
 #[test]
 fn synth_writes_the_default_output_file() {
@@ -206,10 +206,7 @@ fn declared_workflow_inputs_narrow_the_dispatch_with_a_warning() {
         r.stderr
     );
     let d = docs(&r.stdout);
-    let stage = of_kind(&d, "Stage")
-        .into_iter()
-        .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
-        .unwrap();
+    let stage = rebuild_stage(&d);
     let body: serde_json::Value = serde_json::from_str(
         stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"]["body"]
             .as_str()
@@ -257,10 +254,7 @@ fn gitlab_images_use_the_pipeline_trigger_api() {
         git.get("includePaths").is_none(),
         "a root Dockerfile watches the whole repository"
     );
-    let stage = of_kind(&d, "Stage")
-        .into_iter()
-        .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
-        .unwrap();
+    let stage = rebuild_stage(&d);
     let cfg = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"];
     assert_eq!(
         cfg["url"].as_str(),
@@ -470,10 +464,7 @@ fn settings_and_flags_change_organisation_values() {
         r.stdout.contains("Bearer ${{ secret(''gh'').pat }}"),
         "single-quoted YAML doubles the quote"
     );
-    let stage = of_kind(&d, "Stage")
-        .into_iter()
-        .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
-        .unwrap();
+    let stage = rebuild_stage(&d);
     let headers = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"]["headers"];
     assert_eq!(
         headers[1]["value"].as_str(),

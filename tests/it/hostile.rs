@@ -4,7 +4,7 @@
 
 use regex::Regex;
 
-use crate::support::{docs, of_kind, Project, NODE_STATE};
+use crate::support::{docs, of_kind, rebuild_stage, Project, NODE_STATE};
 
 const HOSTILE: [&str; 9] = [
     "a\"b",
@@ -156,10 +156,7 @@ fn tricky_but_valid_values_come_out_exactly() {
         wh[1]["spec"]["subscriptions"][0]["image"]["allowTagsRegexes"][0].as_str(),
         Some("^2022-11-28$")
     );
-    let stage = of_kind(&d, "Stage")
-        .into_iter()
-        .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
-        .unwrap();
+    let stage = rebuild_stage(&d);
     let cfg = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"];
     let body: serde_json::Value = serde_json::from_str(cfg["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["ref"], "on");

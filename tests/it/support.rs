@@ -121,6 +121,23 @@ pub fn stage_named<'a>(docs: &'a [yaml_serde::Value], name: &str) -> &'a yaml_se
         .unwrap_or_else(|| panic!("no Stage {name}"))
 }
 
+/// The first rebuild Stage (label `imgf/role: rebuild`).
+pub fn rebuild_stage(docs: &[yaml_serde::Value]) -> &yaml_serde::Value {
+    of_kind(docs, "Stage")
+        .into_iter()
+        .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
+        .expect("a rebuild Stage")
+}
+
+/// Runs `imgf ARGS…` in `dir`.
+pub fn imgf_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imgf"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run imgf")
+}
+
 /// Copies a directory tree.
 pub fn copy_tree(from: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(from) {
