@@ -89,7 +89,7 @@ pub struct Outcome {
 }
 
 /// The watch identity of a base-image state: `registry/repository:tag`.
-fn state_reference(s: &BaseImageState) -> Option<String> {
+pub fn state_reference(s: &BaseImageState) -> Option<String> {
     let repo_url = s.repo_url.clone().or_else(|| {
         Some(format!(
             "{}/{}",

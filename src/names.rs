@@ -70,17 +70,7 @@ pub fn fit(raw: &str) -> String {
     if !clean.is_empty() && clean == raw && clean.len() <= MAX_NAME_LEN {
         return clean;
     }
-    let hash = short_hash(raw);
-    let keep = MAX_NAME_LEN - HASH_LEN - 1;
-    let mut head: String = clean.chars().take(keep).collect();
-    while head.ends_with(|c: char| !c.is_ascii_alphanumeric()) {
-        head.pop();
-    }
-    if head.is_empty() {
-        hash
-    } else {
-        format!("{head}-{hash}")
-    }
+    with_hash(raw, raw)
 }
 
 /// Lowercases, replaces every character a subdomain cannot hold with `-`,

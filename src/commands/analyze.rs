@@ -13,7 +13,7 @@ use crate::cli::{AnalyzeArgs, RecordUpdateArgs, StateRepoArgs};
 use crate::config::enrollment::{self, Enrollment, Provider};
 use crate::config::load::{self, Layout};
 use crate::config::parse;
-use crate::config::settings::{Overrides, Settings, SettingsFile};
+use crate::config::settings::{Overrides, Settings};
 use crate::config::state::{self, BaseImageState, ImageState, WorkflowInput};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::timestamp::Timestamp;
@@ -61,15 +61,7 @@ fn read_all<T: serde::de::DeserializeOwned + Send>(
     let mut problems = Vec::new();
     for path in load::list_state_files(dir)? {
         let text = parse::read_text(&path)?;
-        let stem = path
-            .file_name()
-            .map(|n| {
-                n.to_string_lossy()
-                    .trim_end_matches(".yaml")
-                    .trim_end_matches(".yml")
-                    .to_string()
-            })
-            .unwrap_or_default();
+        let stem = load::stem(&path);
         match parse::parse::<T>(&path, &text).and_then(|mut v| {
             set_extra(&mut v, state::extra_keys(&path, &text, known)?);
             Ok(v)
@@ -97,30 +89,6 @@ fn read_bases(dir: &Path) -> Result<BTreeMap<String, (BaseImageState, String)>, 
     read_all(dir, &state::BASE_KEYS, |s: &mut BaseImageState, e| {
         s.extra = e
     })
-}
-
-fn load_settings(dir: &Path, file: Option<&Path>) -> Result<Settings, Error> {
-    let name = dir
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "image-factory".into());
-    let path = file.map_or_else(
-        || dir.join(crate::config::settings::SETTINGS_FILE),
-        Path::to_path_buf,
-    );
-    let (text, parsed) = if path.is_file() {
-        let text = parse::read_text(&path)?;
-        let parsed: SettingsFile = if text.trim().is_empty() {
-            SettingsFile::default()
-        } else {
-            parse::parse(&path, &text).map_err(Error::input)?
-        };
-        (text, parsed)
-    } else {
-        (String::new(), SettingsFile::default())
-    };
-    Settings::resolve(&name, parsed, &Overrides::default(), &path, &text).map_err(Error::Input)
 }
 
 /// What one pass over the state directory did.
@@ -297,7 +265,8 @@ fn analyze_once(
     let (text, enrollments) = load::load_enrollments(&images_file)?;
     let problems = enrollment::validate(&enrollments, &images_file, &text);
     crate::diagnostic::into_result(problems)?;
-    let settings = load_settings(dir, args.settings.as_deref())?;
+    let settings = load::load_settings(dir, args.settings.as_deref(), &Overrides::default())
+        .map_err(Error::Input)?;
     if let Some(name) = &args.image {
         if !enrollments.iter().any(|e| &e.name == name) {
             return Err(Error::input(
@@ -593,11 +562,7 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
                 bases
                     .iter()
                     .find(|(_, (s, _))| {
-                        s.repo_url
-                            .as_deref()
-                            .zip(s.tag.as_deref())
-                            .map(|(u, t)| format!("{u}:{t}"))
-                            == Some(key.clone())
+                        crate::analyze::state_reference(s).as_deref() == Some(key.as_str())
                     })
                     .map(|(k, _)| k.clone())
             })

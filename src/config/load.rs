@@ -220,7 +220,7 @@ fn split_items(text: &str, n: usize) -> Vec<&str> {
     pieces
 }
 
-fn load_settings(
+pub(crate) fn load_settings(
     dir: &Path,
     explicit: Option<&Path>,
     overrides: &Overrides,
@@ -342,7 +342,7 @@ fn read_states<T: serde::de::DeserializeOwned + Send>(
     Ok(out)
 }
 
-fn stem(path: &Path) -> String {
+pub(crate) fn stem(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
