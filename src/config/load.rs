@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::enrollment::{self, Enrollment};
-use crate::config::parse::{self, Locator, Value};
+use crate::config::parse::{self, Value};
 use crate::config::settings::{Overrides, Settings, SettingsFile, SETTINGS_FILE};
 use crate::config::state::{BaseImageState, ImageState};
 use crate::diagnostic::{Diagnostic, Error, Location};
@@ -62,13 +62,6 @@ pub struct Inputs {
     pub base_states: Vec<StateFile<BaseImageState>>,
     pub settings: Settings,
     pub layout: Layout,
-}
-
-impl Inputs {
-    /// Where entry `index` of images.yaml starts.
-    pub fn enrollment_location(&self, index: usize, key: &str) -> Option<Location> {
-        Locator::new(&self.images_text).key(index, key)
-    }
 }
 
 /// Reads `dir` (images.yaml, settings, state files). Collects every problem

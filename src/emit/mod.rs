@@ -29,11 +29,6 @@ pub struct Stream {
 }
 
 impl Stream {
-    /// The stream's bytes, in pieces.
-    pub fn chunks(&self) -> impl Iterator<Item = &str> {
-        self.chunks.iter().map(String::as_str)
-    }
-
     /// The whole stream as one string.
     pub fn to_text(&self) -> String {
         self.chunks.concat()
@@ -102,11 +97,6 @@ pub fn render<D: Serialize>(len: usize, make: impl Fn(usize) -> D + Sync) -> Res
         first.replace_range(..4, "");
     }
     Ok(Stream { chunks })
-}
-
-/// Serialises one value as a YAML document (state files, reports).
-pub fn to_yaml_one<T: Serialize>(doc: &T) -> Result<String, Error> {
-    yaml::to_string(doc).map_err(|e| Error::Internal(format!("cannot serialise: {e}")))
 }
 
 /// Replaces `path` with `stream` atomically; creates the parent directory.
