@@ -69,35 +69,19 @@ fn corpus_agrees_with_expected_json() {
                 "{file}: base images\n  expected {want:?}\n  imgf     {have:?}"
             ));
         }
-        let mut want_unresolved: Vec<Vec<String>> = exp["base_images"]
+        let want_unresolved: Vec<Vec<String>> = exp["base_images"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|b| b["unresolved"].as_bool().unwrap_or(false))
-            .map(|b| {
-                b["unresolved_args"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect()
-            })
+            .map(|b| sorted_strings(&b["unresolved_args"]))
             .collect();
-        let mut have_unresolved: Vec<Vec<String>> = got["unresolved"]
+        let have_unresolved: Vec<Vec<String>> = got["unresolved"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|u| {
-                u["args"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect()
-            })
+            .map(|u| sorted_strings(&u["args"]))
             .collect();
-        want_unresolved.iter_mut().for_each(|v| v.sort());
-        have_unresolved.iter_mut().for_each(|v| v.sort());
         if want_unresolved != have_unresolved {
             failures.push(format!(
                 "{file}: unresolved\n  expected {want_unresolved:?}\n  imgf     {have_unresolved:?}\n  {}",
@@ -114,4 +98,16 @@ fn corpus_agrees_with_expected_json() {
         expected.as_object().unwrap().len(),
         failures.join("\n")
     );
+}
+
+/// A JSON array of strings, sorted.
+fn sorted_strings(v: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
 }
