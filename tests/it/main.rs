@@ -7,6 +7,8 @@ mod corpus;
 mod errors;
 mod example;
 mod hostile;
+mod kargo_eval;
 mod policy;
 mod reference;
+mod runtime;
 mod support;
