@@ -139,6 +139,11 @@ pub struct StateRepoArgs {
     /// Push the commit, retrying on a concurrent push (implies --commit).
     #[arg(long)]
     pub push: bool,
+    /// After writing state, regenerate the manifests into FILE (relative to
+    /// the state repository's root with --state-repo) and commit them with the
+    /// state, so GitOps applies what the new state says.
+    #[arg(long, value_name = "FILE")]
+    pub synth_output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

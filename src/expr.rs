@@ -1,30 +1,46 @@
 //! Kargo expressions (`${{ … }}`), built in one place.
 //!
 //! Kargo evaluates `${{ … }}` anywhere in a step's config and in verification
-//! args, so every expression imgf writes is made here, with its string
-//! literals escaped for expr-lang. Values reach this module only after
-//! [`crate::values`] has refused anything with quotes, braces, `$` or control
-//! characters; the escaping is a second wall, not the first.
+//! args, then *re-types* the whole value: text that parses as a number, a
+//! boolean or JSON becomes one (`pkg/expressions/json_templates.go:116-211`
+//! in Kargo v1.11.2). So every value imgf writes that must arrive as a string
+//! is one template whose expression yields a string wrapped in `quote()`,
+//! whose quotes Kargo strips again (`json_templates.go:181-187`): a dispatch
+//! body is `${{ quote({…}) }}` (a map, JSON-encoded by `quote`), a tag is
+//! `${{ quote(imageFrom(…).Tag) }}`.
+//!
+//! Expressions are built from string literals escaped for expr-lang, so no
+//! value can end the template (`}}`), open another (`${`), or leave its
+//! literal. Values reach this module only after [`crate::values`] has
+//! refused anything with quotes, braces, `$` or control characters; the
+//! escaping is a second wall, not the first.
 
 use crate::config::settings::SecretRef;
 
+/// `expr` as a template: `${{ expr }}`.
+///
+/// Kargo ends an expression at the first `}}` (`nextExpression`), so an
+/// expression built here never contains one: literals escape braces and
+/// [`map`] closes with `} }`.
+pub fn template(expr: &str) -> String {
+    debug_assert!(!expr.contains("}}"), "`}}` would end the template: {expr}");
+    format!("${{{{ {expr} }}}}")
+}
+
+/// `quote(expr)`: the value stays a string whatever it looks like after
+/// evaluation (a map becomes its JSON text; `1.2` stays `"1.2"`).
+pub fn quote(expr: &str) -> String {
+    format!("quote({expr})")
+}
+
 /// An expr-lang string literal in double quotes.
 pub fn literal(s: &str) -> String {
-    quoted(s, '"')
-}
-
-/// An expr-lang string literal in single quotes: for expressions that sit
-/// inside a JSON string, where a double quote would need JSON escaping.
-pub fn literal_single(s: &str) -> String {
-    quoted(s, '\'')
-}
-
-fn quoted(s: &str, q: char) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push(q);
+    out.push('"');
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -32,49 +48,93 @@ fn quoted(s: &str, q: char) -> String {
             '}' => out.push_str("\\u007d"),
             '{' => out.push_str("\\u007b"),
             '$' => out.push_str("\\u0024"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c);
-            }
             c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
-    out.push(q);
+    out.push('"');
     out
 }
 
-/// A field of the image Freight from `repo_url`: `Tag` or `Digest`.
-pub fn image_from(repo_url: &str, field: ImageField) -> String {
+/// A map literal `{"key": value, …}` from keys and expressions. A nested map
+/// closes with `} }`, never `}}`.
+pub fn map(entries: &[(&str, String)]) -> String {
+    let body = entries
+        .iter()
+        .map(|(k, v)| format!("{}: {v}", literal(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if body.ends_with('}') {
+        format!("{{{body} }}")
+    } else {
+        format!("{{{body}}}")
+    }
+}
+
+/// A piece of a string built at promotion time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Known now.
+    Text(String),
+    /// An expression that yields a string.
+    Expr(String),
+}
+
+/// The expression that concatenates `pieces` (adjacent text merged).
+pub fn concat(pieces: &[Piece]) -> String {
+    let mut merged: Vec<Piece> = Vec::new();
+    for p in pieces {
+        match (merged.last_mut(), p) {
+            (Some(Piece::Text(a)), Piece::Text(b)) => a.push_str(b),
+            _ => merged.push(p.clone()),
+        }
+    }
+    if merged.is_empty() {
+        return literal("");
+    }
+    merged
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => literal(t),
+            Piece::Expr(e) => e.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// A field of the image from `repo_url` in the Freight that came from
+/// Warehouse `warehouse`. The origin is always named: without it Kargo fails
+/// when two requested Warehouses watch the same repository
+/// (`pkg/controller/freight/finder.go:97-165`).
+pub fn image_field(repo_url: &str, warehouse: &str, field: ImageField) -> String {
     format!(
-        "${{{{ imageFrom({}).{} }}}}",
+        "imageFrom({}, warehouse({})).{}",
         literal(repo_url),
+        literal(warehouse),
         field.as_str()
     )
 }
 
-/// The same, with a single-quoted literal (for use inside JSON strings).
-pub fn image_from_in_json(repo_url: &str, field: ImageField) -> String {
-    format!(
-        "${{{{ imageFrom({}).{} }}}}",
-        literal_single(repo_url),
-        field.as_str()
-    )
-}
-
-/// The same, for a Stage that may not hold Freight from `repo_url` yet (a
+/// The same, for a Stage that may not hold Freight from that origin yet (a
 /// Stage with several origins): `fallback` instead of an error.
-pub fn image_from_in_json_or(repo_url: &str, field: ImageField, fallback: &str) -> String {
+pub fn image_field_or(
+    repo_url: &str,
+    warehouse: &str,
+    field: ImageField,
+    fallback: &str,
+) -> String {
     format!(
-        "${{{{ imageFrom({})?.{} ?? {} }}}}",
-        literal_single(repo_url),
+        "(imageFrom({}, warehouse({}))?.{} ?? {})",
+        literal(repo_url),
+        literal(warehouse),
         field.as_str(),
-        literal_single(fallback)
+        literal(fallback)
     )
 }
 
-/// A key of a Secret in the project namespace.
-pub fn secret(s: &SecretRef) -> String {
+/// A key of a Secret in the project namespace (`secret()` returns its data
+/// as a map; a missing Secret is `{}`).
+pub fn secret_field(s: &SecretRef) -> String {
     let is_ident = s
         .key
         .chars()
@@ -84,9 +144,9 @@ pub fn secret(s: &SecretRef) -> String {
     let access = if is_ident {
         format!(".{}", s.key)
     } else {
-        format!("[{}]", literal_single(&s.key))
+        format!("[{}]", literal(&s.key))
     };
-    format!("${{{{ secret({}){access} }}}}", literal_single(&s.name))
+    format!("secret({}){access}", literal(&s.name))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -112,19 +172,48 @@ mod tests {
     #[test]
     fn builds_the_documented_forms() {
         assert_eq!(
-            image_from("ghcr.io/org/app", ImageField::Tag),
-            r#"${{ imageFrom("ghcr.io/org/app").Tag }}"#
+            template(&quote(&image_field(
+                "ghcr.io/org/app",
+                "app",
+                ImageField::Tag
+            ))),
+            r#"${{ quote(imageFrom("ghcr.io/org/app", warehouse("app")).Tag) }}"#
         );
         let s = SecretRef {
             name: "github-workflow-token".into(),
             key: "token".into(),
         };
-        assert_eq!(secret(&s), "${{ secret('github-workflow-token').token }}");
+        assert_eq!(
+            template(&secret_field(&s)),
+            r#"${{ secret("github-workflow-token").token }}"#
+        );
         let s = SecretRef {
             name: "t".into(),
             key: "api-key".into(),
         };
-        assert_eq!(secret(&s), "${{ secret('t')['api-key'] }}");
+        assert_eq!(secret_field(&s), r#"secret("t")["api-key"]"#);
+    }
+
+    #[test]
+    fn nested_maps_never_close_with_double_braces() {
+        let inner = map(&[("a", literal("b"))]);
+        let outer = map(&[("ref", literal("main")), ("inputs", inner)]);
+        assert_eq!(outer, r#"{"ref": "main", "inputs": {"a": "b"} }"#);
+        assert!(!template(&quote(&outer))
+            .trim_end_matches("}}")
+            .contains("}}"));
+    }
+
+    #[test]
+    fn concat_merges_text() {
+        let e = concat(&[
+            Piece::Text("a:".into()),
+            Piece::Expr("x".into()),
+            Piece::Text(",".into()),
+            Piece::Text("b".into()),
+        ]);
+        assert_eq!(e, r#""a:" + x + ",b""#);
+        assert_eq!(concat(&[]), r#""""#);
     }
 
     proptest! {
@@ -133,19 +222,28 @@ mod tests {
         /// surrounding `${{ }}` template.
         #[test]
         fn literals_cannot_break_out(s in ".*") {
-            for (lit, q) in [(literal(&s), '"'), (literal_single(&s), '\'')] {
-                prop_assert!(lit.starts_with(q) && lit.ends_with(q));
-                prop_assert!(!lit.contains("}}"), "closes the template: {}", lit);
-                prop_assert!(!lit.contains("${"), "opens a template: {}", lit);
-                prop_assert!(!lit.chars().any(char::is_control));
-                let inner: Vec<char> = lit[1..lit.len() - 1].chars().collect();
-                let mut i = 0;
-                while i < inner.len() {
-                    if inner[i] == '\\' { i += 2; continue; }
-                    prop_assert!(inner[i] != q, "unescaped quote in {lit}");
-                    i += 1;
-                }
+            let lit = literal(&s);
+            prop_assert!(lit.starts_with('"') && lit.ends_with('"'));
+            prop_assert!(!lit.contains("}}"), "closes the template: {}", lit);
+            prop_assert!(!lit.contains("${"), "opens a template: {}", lit);
+            prop_assert!(!lit.chars().any(char::is_control));
+            let inner: Vec<char> = lit[1..lit.len() - 1].chars().collect();
+            let mut i = 0;
+            while i < inner.len() {
+                if inner[i] == '\\' { i += 2; continue; }
+                prop_assert!(inner[i] != '"', "unescaped quote in {lit}");
+                i += 1;
             }
+        }
+
+        /// Maps of arbitrary keys and literal values never contain `}}`.
+        #[test]
+        fn maps_never_contain_template_end(k in ".*", v in ".*", nest in 0usize..3) {
+            let mut e = map(&[(k.as_str(), literal(&v))]);
+            for _ in 0..nest {
+                e = map(&[(k.as_str(), e)]);
+            }
+            prop_assert!(!e.contains("}}"), "{}", e);
         }
     }
 }

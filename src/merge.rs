@@ -26,7 +26,6 @@ pub const DEFAULT_REBUILD_DELAY: &str = "7d";
 /// Merges everything read into the model; returns it with the warnings.
 pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
     let mut diags = Vec::new();
-    let settings = &inputs.settings;
 
     let states: HashMap<&str, &StateFile<ImageState>> = inputs
         .image_states
@@ -43,11 +42,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
             let provider = src.provider.unwrap_or(Provider::Github);
             let branch = src.branch.clone().unwrap_or_else(|| "main".into());
             let delay = e.rebuild_delay.as_deref().unwrap_or(DEFAULT_REBUILD_DELAY);
-            let include_paths = include_paths(
-                &src.dockerfile,
-                &settings.enrollment_path,
-                same_repo(settings, provider, &src.repo),
-            );
+            let source_paths = source_paths(provider, &src.dockerfile, src.workflow.as_deref());
             managed_by_name.insert(&e.name, model.managed.len());
             model.managed.push(Managed {
                 name: e.name.clone(),
@@ -63,7 +58,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
                 auto_rebuild: e.auto_rebuild.unwrap_or(true),
                 current_version: None,
                 bases: Vec::new(),
-                include_paths,
+                source_paths,
             });
         } else {
             let state = states.get(e.name.as_str()).copied();
@@ -129,6 +124,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
         .map(|(i, (f, _))| (f.stem.as_str(), i))
         .collect();
     let mut resolved: Vec<Vec<Result<Ref, ()>>> = Vec::with_capacity(model.managed.len());
+    let mut unknown_inputs: Vec<String> = Vec::new();
     for (mi, e) in inputs
         .enrollments
         .iter()
@@ -190,11 +186,27 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
                 };
                 refs.push(r);
             }
-            inputs_for(&mut model.managed[mi], e, st, &mut diags);
+            inputs_for(
+                &mut model.managed[mi],
+                e,
+                Some(st),
+                &mut unknown_inputs,
+                &mut diags,
+            );
         } else {
-            inputs_for_default(&mut model.managed[mi], e);
+            inputs_for(
+                &mut model.managed[mi],
+                e,
+                None,
+                &mut unknown_inputs,
+                &mut diags,
+            );
         }
         resolved.push(refs);
+    }
+
+    if !unknown_inputs.is_empty() {
+        diags.push(unknown_inputs_warning(&unknown_inputs));
     }
 
     for (file, _) in &bases {
@@ -265,49 +277,26 @@ enum Ref {
     External(usize),
 }
 
-/// Whether the repository that holds images.yaml is the image's source
-/// repository (so the enrollment directory is worth watching there).
-fn same_repo(settings: &crate::config::settings::Settings, provider: Provider, repo: &str) -> bool {
-    match &settings.state_repo_url {
-        None => true,
-        Some(url) => {
-            let web = match provider {
-                Provider::Github => &settings.github_web,
-                Provider::Gitlab => &settings.gitlab_url,
-            };
-            let trimmed = url.trim_end_matches(".git");
-            trimmed == format!("{web}/{repo}")
+/// The files in the source repository whose changes can change what
+/// analysis finds: the Dockerfile, and the GitHub workflow (its declared
+/// inputs shape the dispatch). Nothing else: a commit of state files or of
+/// generated output must never make Freight (Kargo matches these paths as
+/// base directories, so a directory here would cover the state directory).
+fn source_paths(provider: Provider, dockerfile: &str, workflow: Option<&str>) -> Vec<String> {
+    let mut paths = vec![dockerfile.trim_start_matches("./").to_string()];
+    if let (Provider::Github, Some(w)) = (provider, workflow) {
+        if !w.bytes().all(|b| b.is_ascii_digit()) {
+            paths.push(format!(".github/workflows/{w}"));
         }
     }
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
-/// includePaths of a managed Warehouse's git subscription: the Dockerfile's
-/// directory and the enrollment directory. A Dockerfile at the repository
-/// root means every change matters: no filter.
-fn include_paths(dockerfile: &str, enrollment_path: &str, watch_enrollment: bool) -> Vec<String> {
-    let Some((dir, _)) = dockerfile.rsplit_once('/') else {
-        return Vec::new();
-    };
-    let dockerfile_dir = format!("{dir}/");
-    if !watch_enrollment {
-        return vec![dockerfile_dir];
-    }
-    // A directory inside another adds nothing: Kargo matches by prefix.
-    if dockerfile_dir.starts_with(enrollment_path) {
-        vec![enrollment_path.to_string()]
-    } else if enrollment_path.starts_with(&dockerfile_dir) {
-        vec![dockerfile_dir]
-    } else {
-        let mut paths = vec![dockerfile_dir, enrollment_path.to_string()];
-        paths.sort();
-        paths
-    }
-}
-
-/// The dispatch inputs for an image whose state records nothing.
-fn inputs_for_default(m: &mut Managed, e: &Enrollment) {
-    m.inputs = wanted_inputs(e);
-}
+/// The inputs every workflow accepts that imgf dispatches: the old tool sent
+/// only this one, and GitHub answers 422 to an undeclared input.
+pub const SAFE_INPUTS: [&str; 1] = ["version_bump"];
 
 fn wanted_inputs(e: &Enrollment) -> Vec<&'static str> {
     let wanted = e.source.as_ref().and_then(|s| s.inputs.clone());
@@ -318,23 +307,36 @@ fn wanted_inputs(e: &Enrollment) -> Vec<&'static str> {
         .collect()
 }
 
-/// The dispatch inputs, narrowed to what the workflow declares when analysis
-/// recorded that (GitHub answers 422 to an undeclared input).
+/// The dispatch inputs. GitLab accepts any variable: all of them. GitHub
+/// answers 422 to an input the workflow does not declare, and Kargo never
+/// retries a failed promotion, so: what the workflow declares when analysis
+/// recorded that; what `source.inputs` lists when the user said so; else
+/// only [`SAFE_INPUTS`], and the image goes on the `unknown` list for one
+/// warning.
 fn inputs_for(
     m: &mut Managed,
     e: &Enrollment,
-    st: &StateFile<ImageState>,
+    st: Option<&StateFile<ImageState>>,
+    unknown: &mut Vec<String>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let wanted = wanted_inputs(e);
-    let Some(declared) = &st.data.workflow_inputs else {
-        m.inputs = wanted;
+    let declared = st.and_then(|st| st.data.workflow_inputs.as_ref().map(|d| (st, d)));
+    let Some((st, declared)) = declared.filter(|_| m.provider == Provider::Github) else {
+        let listed = e.source.as_ref().is_some_and(|s| s.inputs.is_some());
+        m.inputs = if m.provider == Provider::Github && !listed {
+            if wanted.iter().any(|i| !SAFE_INPUTS.contains(i)) {
+                unknown.push(m.name.clone());
+            }
+            wanted
+                .into_iter()
+                .filter(|i| SAFE_INPUTS.contains(i))
+                .collect()
+        } else {
+            wanted
+        };
         return;
     };
-    if m.provider == Provider::Gitlab {
-        m.inputs = wanted;
-        return;
-    }
     let (keep, drop): (Vec<_>, Vec<_>) = wanted
         .into_iter()
         .partition(|i| declared.iter().any(|d| d.name == *i));
@@ -364,6 +366,26 @@ fn inputs_for(
         );
     }
     m.inputs = keep;
+}
+
+/// One warning for every GitHub image whose workflow inputs are unknown.
+fn unknown_inputs_warning(images: &[String]) -> Diagnostic {
+    let left_out: Vec<&str> = CONTEXT_INPUTS
+        .iter()
+        .copied()
+        .filter(|i| !SAFE_INPUTS.contains(i))
+        .collect();
+    let shown: Vec<&str> = images.iter().take(5).map(String::as_str).collect();
+    let more = images.len().saturating_sub(shown.len());
+    Diagnostic::warning(format!(
+        "{} image(s) dispatch only `{}`: their workflows' inputs are unknown, so {} are left out ({}{})",
+        images.len(),
+        SAFE_INPUTS.join(", "),
+        left_out.join(", "),
+        shown.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() }
+    ))
+    .help("declare the inputs under on.workflow_dispatch.inputs and run `imgf analyze` (it records them), or list them in the image's `source.inputs`")
 }
 
 /// The line of `baseImages` entry `k` in a state file.
@@ -674,26 +696,25 @@ mod tests {
     }
 
     #[test]
-    fn include_paths_cover_dockerfile_dir_and_enrollment() {
+    fn source_paths_are_the_dockerfile_and_workflow_files() {
         assert_eq!(
-            include_paths(
-                "backstage/app/packages/backend/Dockerfile",
-                "image-factory/",
-                true
+            source_paths(
+                Provider::Github,
+                "image-factory/sources/api/Dockerfile",
+                Some("api.yml")
             ),
-            vec!["backstage/app/packages/backend/", "image-factory/"]
+            vec![
+                ".github/workflows/api.yml",
+                "image-factory/sources/api/Dockerfile"
+            ]
         );
         assert_eq!(
-            include_paths("Dockerfile", "image-factory/", true),
-            Vec::<String>::new()
+            source_paths(Provider::Github, "./Dockerfile", Some("1234")),
+            vec!["Dockerfile"]
         );
         assert_eq!(
-            include_paths("apps/uv/Dockerfile", "image-factory/", false),
-            vec!["apps/uv/"]
-        );
-        assert_eq!(
-            include_paths("image-factory/src/x/Dockerfile", "image-factory/", true),
-            vec!["image-factory/"]
+            source_paths(Provider::Gitlab, "docker/Dockerfile", None),
+            vec!["docker/Dockerfile"]
         );
     }
 

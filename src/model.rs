@@ -38,8 +38,8 @@ pub struct Managed {
     pub current_version: Option<String>,
     /// The images this one is built on, de-duplicated, in discovery order.
     pub bases: Vec<BaseRef>,
-    /// Paths in the source repository whose changes make new Freight.
-    pub include_paths: Vec<String>,
+    /// Files in the source repository whose changes call for a new analysis.
+    pub source_paths: Vec<String>,
 }
 
 /// What a managed image is built on.

@@ -94,7 +94,7 @@ pub fn explain(
                 w(
                     &mut o,
                     format!(
-                        "    → Stage {} (control flow, promoted at once)",
+                        "    → Stage {} (promoted at once; soak restarts when a newer digest replaces it)",
                         soak_stage_name(base_name)
                     ),
                 );
@@ -104,6 +104,11 @@ pub fn explain(
                 );
                 if let Some(state) = bases.get(base_name) {
                     o.push_str(&base_status(state, &m.name, now));
+                    if let Some(warning) =
+                        starvation(state, base_name, &m.name, m.rebuild_delay_secs)
+                    {
+                        o.push_str(&warning);
+                    }
                 }
             }
             BaseRef::Managed(i) => {
@@ -161,6 +166,25 @@ pub fn explain(
             ),
         );
     }
+    if !m.bases.is_empty() {
+        let p = &settings.project;
+        w(
+            &mut o,
+            "  if a dispatch failed (a 401 after a token rotation, a 422, a timeout), Kargo does not".into(),
+        );
+        w(
+            &mut o,
+            "  promote that Freight again by itself; after fixing the cause, find it and promote it again:".into(),
+        );
+        w(
+            &mut o,
+            format!("    kargo get promotions --project {p} --stage {rebuild}"),
+        );
+        w(
+            &mut o,
+            format!("    kargo promote --project {p} --stage {rebuild} --freight <FREIGHT of the failed promotion>"),
+        );
+    }
     if let Some(s) = image_state {
         w(
             &mut o,
@@ -214,6 +238,37 @@ fn base_status(state: &BaseImageState, image: &str, now: Timestamp) -> String {
         None => {}
     }
     s
+}
+
+/// A warning when `base` publishes new digests more often than `image`'s
+/// rebuild delay: each new digest replaces the soaking Freight and restarts
+/// its soak, so the image may never rebuild without an approval. Judged from
+/// the recorded update history (the median of the recent gaps).
+fn starvation(state: &BaseImageState, base: &str, image: &str, delay_secs: u64) -> Option<String> {
+    if delay_secs == 0 {
+        return None;
+    }
+    let mut times: Vec<i64> = state
+        .update_history
+        .iter()
+        .filter_map(|u| u.at.as_deref().and_then(Timestamp::parse))
+        .map(|t| t.0)
+        .collect();
+    times.sort_unstable();
+    let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    if gaps.len() < 2 {
+        return None;
+    }
+    gaps.sort_unstable();
+    let median = gaps[gaps.len() / 2];
+    let delay = i64::try_from(delay_secs).unwrap_or(i64::MAX);
+    (median < delay).then(|| {
+        format!(
+            "    warning: {base} has published a new digest about every {} recently, more often than the rebuild delay ({}):\n      each new digest restarts the soak, so {image} may never rebuild by itself; shorten rebuildDelay, or approve with `imgf emergency`\n",
+            soak_time(u64::try_from(median).unwrap_or(0)),
+            soak_time(delay_secs)
+        )
+    })
 }
 
 /// `s` on one line, trimmed: control characters become spaces, so text a

@@ -31,6 +31,15 @@ pub fn synthesize(inputs: &Inputs) -> Result<Synthesis, Error> {
             .help("set `analysis.image` in settings.yaml (or pass --analysis-image) to the imgf image you publish"),
         );
     }
+    if inputs.settings.state_repo_url.is_none() && !model.managed.is_empty() {
+        warnings.push(
+            Diagnostic::warning(format!(
+                "{} managed image(s), but no `analysis.stateRepoURL`: the analysis Job cannot record new builds or base images, so cascades and new bases never reach the cluster",
+                model.managed.len()
+            ))
+            .help("set `analysis.stateRepoURL` in settings.yaml to the https URL of the repository that holds this directory (the Job commits state and regenerated manifests there)"),
+        );
+    }
     let yaml = crate::emit::render(plan.len(), |i| plan.get(i))?;
     drop(plan);
     Ok(Synthesis {

@@ -109,29 +109,37 @@ fn with_state_repo(
     err: &mut dyn Write,
     mut op: impl FnMut(&Path, Option<&Path>, &mut dyn Write) -> Result<Done, Error>,
 ) -> Result<ExitStatus, Error> {
-    let (dir, workspace) = match &repo_args.state_repo {
-        Some(url) => clone_state_repo(dir, workspace, &repo_args.state_branch, url)?,
-        None => (dir.to_path_buf(), workspace.map(Path::to_path_buf)),
+    let (dir, workspace, root) = match &repo_args.state_repo {
+        Some(url) => {
+            let (d, w) = clone_state_repo(dir, workspace, &repo_args.state_branch, url)?;
+            let root = w.clone();
+            (d, w, root)
+        }
+        None => (dir.to_path_buf(), workspace.map(Path::to_path_buf), None),
     };
+    // The regenerated manifests: in the clone with --state-repo, else as given.
+    let synth_output = repo_args.synth_output.as_ref().map(|o| match &root {
+        Some(r) => r.join(o),
+        None => o.clone(),
+    });
     let push = repo_args.push;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let done = op(&dir, workspace.as_deref(), err)?;
+        if let Some(out) = &synth_output {
+            regenerate(&dir, out, err)?;
+        }
         if !(repo_args.commit || push) {
             return finish(done, err);
         }
         let repo = git::toplevel(&dir).map_err(git_error)?;
-        let state_path = dir
-            .canonicalize()
-            .map_err(|e| Error::io("cannot read", &dir, e))?;
-        let rel = state_path
-            .strip_prefix(&repo)
-            .unwrap_or(Path::new(""))
-            .to_string_lossy()
-            .into_owned();
-        let rel = if rel.is_empty() { ".".to_string() } else { rel };
-        let committed = git::commit(&repo, &[&rel], &done.message).map_err(git_error)?;
+        let mut paths = vec![repo_relative(&repo, &dir)?];
+        if let Some(out) = &synth_output {
+            paths.push(repo_relative(&repo, out)?);
+        }
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let committed = git::commit(&repo, &paths, &done.message).map_err(git_error)?;
         if !committed {
             io(err, "nothing changed: no commit")?;
             return finish(done, err);
@@ -169,6 +177,49 @@ fn with_state_repo(
             Err(e) => return Err(git_error(e)),
         }
     }
+}
+
+/// `path` relative to the work tree `repo` (`.` for the root itself).
+fn repo_relative(repo: &Path, path: &Path) -> Result<String, Error> {
+    let (dir, file) = if path.is_dir() {
+        (path, None)
+    } else {
+        (path.parent().unwrap_or(Path::new(".")), path.file_name())
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let abs = dir
+        .canonicalize()
+        .map_err(|e| Error::io("cannot read", dir, e))?;
+    let mut rel = abs.strip_prefix(repo).map(Path::to_path_buf).map_err(|_| {
+        Error::input(
+            Diagnostic::error(format!(
+                "{} is outside the repository {}",
+                path.display(),
+                repo.display()
+            ))
+            .help("give --synth-output a path inside the state repository"),
+        )
+    })?;
+    if let Some(f) = file {
+        rel.push(f);
+    }
+    let rel = rel.to_string_lossy().into_owned();
+    Ok(if rel.is_empty() { ".".into() } else { rel })
+}
+
+/// Regenerates the manifests of `dir` into `out`, as `imgf synth` would.
+fn regenerate(dir: &Path, out: &Path, err: &mut dyn Write) -> Result<(), Error> {
+    let inputs = load::load(dir, None, &Overrides::default())?;
+    let result = crate::synth::synthesize(&inputs)?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+    }
+    emit::write_stream(out, &result.yaml)?;
+    io(err, &format!("regenerated {}", out.display()))
 }
 
 /// `imgf analyze`.
@@ -299,14 +350,18 @@ fn analyze_once(
         let result = discover(e, &root, dir, args, &settings, err);
         discovered.insert(e.name.clone(), result);
     }
+    // Empty values mean "no build": the analysis Stage passes `""` when it
+    // was promoted with a source commit before any build of the image.
+    let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let (tag, digest) = (given(&args.tag), given(&args.digest));
     let built = args
         .image
         .as_ref()
-        .filter(|_| args.tag.is_some() || args.digest.is_some())
+        .filter(|_| tag.is_some() || digest.is_some())
         .map(|image| Built {
             image: image.clone(),
-            tag: args.tag.clone(),
-            digest: args.digest.clone(),
+            tag,
+            digest,
         });
     let image_states: BTreeMap<String, ImageState> = images
         .iter()

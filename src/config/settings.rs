@@ -17,6 +17,9 @@ use crate::values;
 /// The settings file's name inside `--dir`.
 pub const SETTINGS_FILE: &str = "settings.yaml";
 
+/// Where `imgf synth` writes, and where the Job regenerates the output.
+pub const DEFAULT_OUTPUT: &str = "dist/image-factory.k8s.yaml";
+
 /// `settings.yaml` as written; every field optional.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -52,6 +55,9 @@ pub struct AnalysisFile {
     #[serde(rename = "stateRepoURL")]
     pub state_repo_url: Option<String>,
     pub state_branch: Option<String>,
+    /// The generated manifests, relative to the state repository's root: the
+    /// Job regenerates and commits them with the state.
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -104,6 +110,8 @@ pub struct Settings {
     pub image_pull_secrets: Vec<String>,
     pub state_repo_url: Option<String>,
     pub state_branch: String,
+    /// Where the manifests live in the state repository (`analysis.output`).
+    pub output: String,
     pub github_api: String,
     pub github_web: String,
     pub github_token: SecretRef,
@@ -126,6 +134,7 @@ impl Settings {
             image_pull_secrets: Vec::new(),
             state_repo_url: None,
             state_branch: "main".into(),
+            output: DEFAULT_OUTPUT.into(),
             github_api: "https://api.github.com".into(),
             github_web: "https://github.com".into(),
             github_token: SecretRef {
@@ -217,6 +226,10 @@ impl Settings {
         if let Some(b) = file.analysis.state_branch {
             check("analysis.stateBranch", &b, values::branch);
             s.state_branch = b;
+        }
+        if let Some(o) = file.analysis.output {
+            check("analysis.output", &o, values::repo_path);
+            s.output = o;
         }
         if let Some(u) = file.github.api_url {
             check("github.apiURL", &u, values::https_url);

@@ -13,9 +13,11 @@ use super::kargo::{
     PromotionStep, PromotionTemplate, PromotionTemplateSpec, SecretKeySelector, Stage, StageSpec,
     StepConfig, Verification, KARGO_API, ROLLOUTS_API,
 };
-use super::{analysis_stage_name, meta, AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL};
+use super::{
+    analysis_stage_name, meta, source_warehouse_name, AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL,
+};
 use crate::config::settings::{SecretRef, Settings};
-use crate::expr::{image_from, ImageField};
+use crate::expr::{self, ImageField};
 use crate::model::Managed;
 
 /// The AnalysisTemplate's name.
@@ -43,6 +45,8 @@ pub(super) fn template(settings: &Settings) -> AnalysisTemplate {
             settings.state_branch.clone(),
             "--commit".into(),
             "--push".into(),
+            "--synth-output".into(),
+            settings.output.clone(),
         ]);
     }
     let env_from = |name: &str, s: &SecretRef| EnvVar {
@@ -125,6 +129,8 @@ pub(super) fn record_template(settings: &Settings, state_repo: &str) -> Analysis
         settings.state_branch.clone(),
         "--commit".into(),
         "--push".into(),
+        "--synth-output".into(),
+        settings.output.clone(),
     ];
     t
 }
@@ -137,7 +143,7 @@ pub(super) fn record_stage(
     repo_url: &str,
     settings: &Settings,
 ) -> Stage {
-    let digest = image_from(repo_url, ImageField::Digest);
+    let digest = expr::template(&expr::image_field(repo_url, warehouse, ImageField::Digest));
     Stage {
         api_version: KARGO_API,
         kind: "Stage",
@@ -153,6 +159,7 @@ pub(super) fn record_stage(
                     steps: vec![PromotionStep {
                         uses: "compose-output",
                         alias: "seen".into(),
+                        retry: None,
                         config: StepConfig::ComposeOutput(BTreeMap::from([(
                             "digest".to_string(),
                             digest.clone(),
@@ -179,11 +186,26 @@ pub(super) fn record_stage(
     }
 }
 
-/// The Stage that analyses each new build of `m`. It auto-promotes: analysis
-/// only records what was built and changes nothing else.
+/// The Stage that analyses each new build of `m`, and each change of its
+/// Dockerfile or workflow. It auto-promotes: analysis only records what was
+/// built and changes nothing else.
+///
+/// It requests two origins that promote independently: the image Warehouse
+/// (new builds; what cascades take from here once verified) and the source
+/// Warehouse (commits). Until a build has been promoted, the image fields are
+/// empty and the Job re-reads the Dockerfile without recording a build. Each
+/// value is quoted: a tag such as `1.2` must reach the Job as a string
+/// (`pkg/rollouts/analysis_run_builder.go:226-233`).
 pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
-    let tag = image_from(&m.repo_url, ImageField::Tag);
-    let digest = image_from(&m.repo_url, ImageField::Digest);
+    let field = |f| {
+        expr::template(&expr::quote(&expr::image_field_or(
+            &m.repo_url,
+            &m.name,
+            f,
+            "",
+        )))
+    };
+    let (tag, digest) = (field(ImageField::Tag), field(ImageField::Digest));
     Stage {
         api_version: KARGO_API,
         kind: "Stage",
@@ -197,12 +219,16 @@ pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
             ],
         ),
         spec: StageSpec {
-            requested_freight: vec![FreightRequest::direct(m.name.clone())],
+            requested_freight: vec![
+                FreightRequest::direct(m.name.clone()),
+                FreightRequest::direct(source_warehouse_name(&m.name)),
+            ],
             promotion_template: Some(PromotionTemplate {
                 spec: PromotionTemplateSpec {
                     steps: vec![PromotionStep {
                         uses: "compose-output",
                         alias: "built".into(),
+                        retry: None,
                         config: StepConfig::ComposeOutput(BTreeMap::from([
                             ("digest".to_string(), digest.clone()),
                             ("tag".to_string(), tag.clone()),

@@ -180,8 +180,12 @@ pub struct GitSubscription {
     pub repo_url: String,
     pub commit_selection_strategy: &'static str,
     pub branch: String,
+    /// Base directories or files (Kargo matches a path by prefix:
+    /// `pkg/pattern/matcher.go` `BaseDirMatcher`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub include_paths: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude_paths: Vec<String>,
     pub discovery_limit: u32,
 }
 
@@ -264,7 +268,18 @@ pub struct PromotionStep {
     pub uses: &'static str,
     #[serde(rename = "as")]
     pub alias: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<StepRetry>,
     pub config: StepConfig,
+}
+
+/// A step's `retry`: how long a Running or failing step is retried, and how
+/// many consecutive errors end it (`pkg/promotion/local_orchestrator.go:300-345`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRetry {
+    pub timeout: &'static str,
+    pub error_threshold: u32,
 }
 
 /// A step's `config`, typed per step kind.
@@ -285,6 +300,8 @@ pub struct HttpConfig {
     pub headers: Vec<NameValue>,
     pub body: String,
     pub timeout: &'static str,
+    /// How often a step that matched neither expression (a 429 or a 5xx) is sent again.
+    pub poll_interval: &'static str,
     /// Raw expr-lang, not wrapped in `${{ }}`.
     pub success_expression: String,
     /// Raw expr-lang, not wrapped in `${{ }}`.

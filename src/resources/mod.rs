@@ -4,9 +4,11 @@
 //! checks that no two objects of a kind share a name.
 //!
 //! Output order: Namespace, Project, ProjectConfig, ServiceAccount,
-//! AnalysisTemplate, Warehouses (managed in images.yaml order, then upstream),
-//! soak Stages (one per upstream base in use), analysis Stages, rebuild
-//! Stages (one per managed image with bases, in images.yaml order).
+//! AnalysisTemplates, Warehouses (managed images, their sources — both in
+//! images.yaml order — then upstream), soak Stages (one per upstream base in
+//! use), record Stages (the same bases, with a state repository), analysis
+//! Stages, rebuild Stages (one per managed image with bases, in images.yaml
+//! order).
 
 pub mod kargo;
 
@@ -103,6 +105,7 @@ impl<'a> Plan<'a> {
     pub fn len(&self) -> usize {
         self.front.len()
             + self.model.managed.len()
+            + self.model.managed.len()
             + self.model.upstream.len()
             + self.soaks.len()
             + self.records.len()
@@ -124,6 +127,10 @@ impl<'a> Plan<'a> {
         i -= self.front.len();
         if i < m.managed.len() {
             return Resource::Warehouse(warehouse::managed(&m.managed[i], s));
+        }
+        i -= m.managed.len();
+        if i < m.managed.len() {
+            return Resource::Warehouse(warehouse::source(&m.managed[i], s));
         }
         i -= m.managed.len();
         if i < m.upstream.len() {
@@ -166,6 +173,11 @@ impl<'a> Plan<'a> {
             .collect();
         out.extend(m.managed.iter().map(|x| ("Warehouse", x.name.clone())));
         out.extend(
+            m.managed
+                .iter()
+                .map(|x| ("Warehouse", source_warehouse_name(&x.name))),
+        );
+        out.extend(
             m.upstream
                 .iter()
                 .map(|u| ("Warehouse", names::fit(&u.name))),
@@ -174,6 +186,11 @@ impl<'a> Plan<'a> {
             self.soaks
                 .iter()
                 .map(|u| ("Stage", soak_stage_name(&m.upstream[*u].name))),
+        );
+        out.extend(
+            self.records
+                .iter()
+                .map(|u| ("Stage", record_stage_name(&m.upstream[*u].name))),
         );
         out.extend(
             m.managed
@@ -241,6 +258,11 @@ pub fn warehouse_name(model: &Model, base: BaseRef) -> String {
     names::fit(model.base_name(base))
 }
 
+/// The Warehouse of a managed image's source files.
+pub fn source_warehouse_name(image: &str) -> String {
+    names::object_name(&[image, "source"])
+}
+
 /// The analysis Stage of a managed image.
 pub fn analysis_stage_name(image: &str) -> String {
     names::object_name(&["analyze-dockerfile", image])
@@ -256,7 +278,7 @@ pub fn record_stage_name(base: &str) -> String {
     names::object_name(&["record", base])
 }
 
-/// The control-flow Stage where new Freight of an upstream base soaks.
+/// The Stage where new Freight of an upstream base soaks.
 pub fn soak_stage_name(base: &str) -> String {
     names::object_name(&["soak", base])
 }

@@ -9,16 +9,21 @@
 //! the new build of its base is published and analysed. The dispatch lists
 //! every base and the digest it incorporates.
 //!
-//! The request body is produced by a JSON serializer from typed values, and
-//! the only expressions in it are the ones [`crate::expr`] builds, so no
-//! branch, name or digest can change its structure.
-
-use indexmap::IndexMap;
-use serde::Serialize;
+//! Kargo evaluates the step config and re-types each value after
+//! substitution, so the body is one expression, `${{ quote({…}) }}`: a map
+//! that `quote` turns into its JSON text, which stays a string. Every value
+//! in it is a string literal escaped by [`crate::expr`] or an expression that
+//! yields a string, so no branch, name or digest can change its structure.
+//! Every base is read with its Warehouse named (`warehouse(…)`): two bases
+//! from one repository (`python:3.12` and `python:3.12-slim`) stay apart.
+//!
+//! A 4xx other than 429 fails at once (GitHub's 422 for an undeclared input
+//! will not go away by itself); a 429 or a 5xx matches neither expression, so
+//! Kargo sends the request again every `pollInterval` until `retry.timeout`.
 
 use super::kargo::{
     FreightOrigin, FreightRequest, FreightSources, HttpConfig, NameValue, PromotionStep,
-    PromotionTemplate, PromotionTemplateSpec, Stage, StageSpec, StepConfig, KARGO_API,
+    PromotionTemplate, PromotionTemplateSpec, Stage, StageSpec, StepConfig, StepRetry, KARGO_API,
 };
 use super::{
     analysis_stage_name, meta, rebuild_stage_name, soak_stage_name, warehouse_name,
@@ -26,11 +31,20 @@ use super::{
 };
 use crate::config::enrollment::Provider;
 use crate::config::settings::Settings;
-use crate::expr::{image_from_in_json_or, secret, ImageField};
+use crate::expr::{self, ImageField, Piece};
 use crate::model::{BaseRef, Managed, Model};
 
 /// GitHub's REST API version the request is written against.
 pub const GITHUB_API_VERSION: &str = "2022-11-28";
+/// How long a dispatch is retried after a 429, a 5xx or a network error.
+pub const DISPATCH_TIMEOUT: &str = "1h";
+/// How often it is retried meanwhile.
+pub const DISPATCH_POLL_INTERVAL: &str = "1m";
+/// Consecutive network errors tolerated before the promotion fails.
+pub const DISPATCH_ERROR_THRESHOLD: u32 = 5;
+/// The failure condition: a client error that a retry cannot fix.
+pub const FAILURE_EXPRESSION: &str =
+    "response.status >= 400 && response.status < 500 && response.status != 429";
 
 /// A duration as Kargo's `requiredSoakTime` accepts it (hours, minutes and
 /// seconds only: `7d` becomes `168h`).
@@ -78,18 +92,20 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
         .collect();
     let context = Context {
         stage: &name,
-        base_refs: m
-            .bases
-            .iter()
-            .map(|b| base_reference(model, *b))
-            .collect::<Vec<_>>()
-            .join(","),
-        base_digests: m
-            .bases
-            .iter()
-            .map(|b| image_from_in_json_or(model.base_repo_url(*b), ImageField::Digest, "none"))
-            .collect::<Vec<_>>()
-            .join(","),
+        base_refs: join(m.bases.iter().map(|b| base_reference(model, *b)).collect()),
+        base_digests: join(
+            m.bases
+                .iter()
+                .map(|b| {
+                    vec![Piece::Expr(expr::image_field_or(
+                        model.base_repo_url(*b),
+                        &warehouse_name(model, *b),
+                        ImageField::Digest,
+                        "none",
+                    ))]
+                })
+                .collect(),
+        ),
     };
     let config = match m.provider {
         Provider::Github => github(m, &context, settings),
@@ -106,6 +122,10 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
                     steps: vec![PromotionStep {
                         uses: "http",
                         alias: "dispatch".into(),
+                        retry: Some(StepRetry {
+                            timeout: DISPATCH_TIMEOUT,
+                            error_threshold: DISPATCH_ERROR_THRESHOLD,
+                        }),
                         config: StepConfig::Http(config),
                     }],
                 },
@@ -118,39 +138,59 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
 /// What a dispatch can tell the build about why it runs.
 struct Context<'a> {
     stage: &'a str,
-    /// `repo:tag` of every base, comma-separated, tags of managed bases as expressions.
-    base_refs: String,
-    /// The digest of every base in the same order, as expressions.
-    base_digests: String,
+    /// `repo:tag` of every base, comma-separated (tags of managed bases read at promotion time).
+    base_refs: Vec<Piece>,
+    /// The digest of every base in the same order.
+    base_digests: Vec<Piece>,
+}
+
+/// `lists` joined with commas.
+fn join(lists: Vec<Vec<Piece>>) -> Vec<Piece> {
+    let mut out = Vec::new();
+    for (i, l) in lists.into_iter().enumerate() {
+        if i > 0 {
+            out.push(Piece::Text(",".into()));
+        }
+        out.extend(l);
+    }
+    out
 }
 
 /// The base as a reference a person recognises: `docker.io/library/node:22`.
-fn base_reference(model: &Model, base: BaseRef) -> String {
+fn base_reference(model: &Model, base: BaseRef) -> Vec<Piece> {
     match base {
         BaseRef::Upstream(i) => {
             let u = &model.upstream[i];
-            match &u.tag {
+            vec![Piece::Text(match &u.tag {
                 Some(t) => format!("{}:{t}", u.repo_url),
                 None => u.repo_url.clone(),
-            }
+            })]
         }
         BaseRef::Managed(i) => {
             let r = &model.managed[i].repo_url;
-            format!("{r}:{}", image_from_in_json_or(r, ImageField::Tag, "none"))
+            vec![
+                Piece::Text(format!("{r}:")),
+                Piece::Expr(expr::image_field_or(
+                    r,
+                    &warehouse_name(model, base),
+                    ImageField::Tag,
+                    "none",
+                )),
+            ]
         }
     }
 }
 
-/// The inputs sent, in the image's chosen subset and a fixed order.
-fn inputs(m: &Managed, ctx: &Context<'_>, upper: bool) -> IndexMap<String, String> {
+/// The inputs sent, as expressions, in the image's chosen subset and a fixed order.
+fn inputs(m: &Managed, ctx: &Context<'_>, upper: bool) -> Vec<(String, String)> {
     m.inputs
         .iter()
         .map(|name| {
             let value = match *name {
-                "version_bump" => m.version_bump.clone(),
-                "triggered_by" => format!("kargo/{}", ctx.stage),
-                "base_image" => ctx.base_refs.clone(),
-                _ => ctx.base_digests.clone(),
+                "version_bump" => expr::literal(&m.version_bump),
+                "triggered_by" => expr::literal(&format!("kargo/{}", ctx.stage)),
+                "base_image" => expr::concat(&ctx.base_refs),
+                _ => expr::concat(&ctx.base_digests),
             };
             let key = if upper {
                 name.to_ascii_uppercase()
@@ -162,17 +202,20 @@ fn inputs(m: &Managed, ctx: &Context<'_>, upper: bool) -> IndexMap<String, Strin
         .collect()
 }
 
-fn json<T: Serialize>(body: &T) -> String {
-    serde_json::to_string(body).expect("a struct of strings always serializes")
+/// `${{ quote({…}) }}`: the body as JSON text that stays a string.
+fn body(entries: &[(&str, String)]) -> String {
+    expr::template(&expr::quote(&expr::map(entries)))
+}
+
+fn map_of(entries: &[(String, String)]) -> String {
+    let borrowed: Vec<(&str, String)> = entries
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    expr::map(&borrowed)
 }
 
 fn github(m: &Managed, ctx: &Context<'_>, settings: &Settings) -> HttpConfig {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        #[serde(rename = "ref")]
-        git_ref: &'a str,
-        inputs: IndexMap<String, String>,
-    }
     let workflow = m.workflow.as_deref().unwrap_or_default();
     HttpConfig {
         url: format!(
@@ -184,29 +227,26 @@ fn github(m: &Managed, ctx: &Context<'_>, settings: &Settings) -> HttpConfig {
             header("Accept", "application/vnd.github+json"),
             header(
                 "Authorization",
-                &format!("Bearer {}", secret(&settings.github_token)),
+                &format!(
+                    "Bearer {}",
+                    expr::template(&expr::secret_field(&settings.github_token))
+                ),
             ),
             header("Content-Type", "application/json"),
             header("X-GitHub-Api-Version", GITHUB_API_VERSION),
         ],
-        body: json(&Body {
-            git_ref: &m.branch,
-            inputs: inputs(m, ctx, false),
-        }),
+        body: body(&[
+            ("ref", expr::literal(&m.branch)),
+            ("inputs", map_of(&inputs(m, ctx, false))),
+        ]),
         timeout: "30s",
+        poll_interval: DISPATCH_POLL_INTERVAL,
         success_expression: "response.status == 204".into(),
-        failure_expression: "response.status >= 400 && response.status < 500".into(),
+        failure_expression: FAILURE_EXPRESSION.into(),
     }
 }
 
 fn gitlab(m: &Managed, ctx: &Context<'_>, settings: &Settings) -> HttpConfig {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        token: String,
-        #[serde(rename = "ref")]
-        git_ref: &'a str,
-        variables: IndexMap<String, String>,
-    }
     HttpConfig {
         url: format!(
             "{}/api/v4/projects/{}/trigger/pipeline",
@@ -215,14 +255,15 @@ fn gitlab(m: &Managed, ctx: &Context<'_>, settings: &Settings) -> HttpConfig {
         ),
         method: "POST",
         headers: vec![header("Content-Type", "application/json")],
-        body: json(&Body {
-            token: secret(&settings.gitlab_token),
-            git_ref: &m.branch,
-            variables: inputs(m, ctx, true),
-        }),
+        body: body(&[
+            ("token", expr::secret_field(&settings.gitlab_token)),
+            ("ref", expr::literal(&m.branch)),
+            ("variables", map_of(&inputs(m, ctx, true))),
+        ]),
         timeout: "30s",
+        poll_interval: DISPATCH_POLL_INTERVAL,
         success_expression: "response.status == 201".into(),
-        failure_expression: "response.status >= 400 && response.status < 500".into(),
+        failure_expression: FAILURE_EXPRESSION.into(),
     }
 }
 

@@ -1,17 +1,36 @@
-//! Soak Stages: one control-flow Stage (no promotion steps) per upstream base
-//! image, between its Warehouse and the rebuild Stages. New Freight is
-//! promoted into it at once; each rebuild Stage then takes the Freight from
-//! here only after it has soaked for that image's `rebuildDelay`
-//! (`requiredSoakTime`). A manual approval supersedes the soak time: that is
-//! how an emergency rebuild skips it.
+//! Soak Stages: one regular Stage per upstream base image, between its
+//! Warehouse and the rebuild Stages. New Freight is promoted into it at once
+//! (auto-promotion); each rebuild Stage then takes the Freight from here only
+//! after it has soaked for that image's `rebuildDelay` (`requiredSoakTime`).
+//!
+//! It must be a *regular* Stage: Kargo counts soak time only while Freight is
+//! "currently in" a Stage or from the time it spent there
+//! (`api/v1alpha1/freight_types.go:170-183`), and Freight is never in a
+//! control-flow Stage (one without steps). The single `compose-output` step
+//! does nothing but make the Stage regular; with no verification the Freight
+//! counts as verified once promoted. Soak restarts when newer Freight
+//! replaces it here. A manual approval supersedes the soak time: that is how
+//! an emergency rebuild skips it.
 
-use super::kargo::{FreightRequest, Stage, StageSpec, KARGO_API};
+use std::collections::BTreeMap;
+
+use super::kargo::{
+    FreightRequest, PromotionStep, PromotionTemplate, PromotionTemplateSpec, Stage, StageSpec,
+    StepConfig, KARGO_API,
+};
 use super::{meta, soak_stage_name, warehouse_name, AUTO_PROMOTE_LABEL, ROLE_LABEL};
 use crate::config::settings::Settings;
+use crate::expr::{self, ImageField};
 use crate::model::{BaseRef, Model};
 
 pub(super) fn stage(model: &Model, upstream: usize, settings: &Settings) -> Stage {
     let base = BaseRef::Upstream(upstream);
+    let warehouse = warehouse_name(model, base);
+    let digest = expr::template(&expr::image_field(
+        model.base_repo_url(base),
+        &warehouse,
+        ImageField::Digest,
+    ));
     Stage {
         api_version: KARGO_API,
         kind: "Stage",
@@ -21,8 +40,20 @@ pub(super) fn stage(model: &Model, upstream: usize, settings: &Settings) -> Stag
             &[(AUTO_PROMOTE_LABEL, "true"), (ROLE_LABEL, "soak")],
         ),
         spec: StageSpec {
-            requested_freight: vec![FreightRequest::direct(warehouse_name(model, base))],
-            promotion_template: None,
+            requested_freight: vec![FreightRequest::direct(warehouse)],
+            promotion_template: Some(PromotionTemplate {
+                spec: PromotionTemplateSpec {
+                    steps: vec![PromotionStep {
+                        uses: "compose-output",
+                        alias: "soaking".into(),
+                        retry: None,
+                        config: StepConfig::ComposeOutput(BTreeMap::from([(
+                            "digest".to_string(),
+                            digest,
+                        )])),
+                    }],
+                },
+            }),
             verification: None,
         },
     }

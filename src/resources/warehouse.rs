@@ -1,9 +1,16 @@
 //! Warehouses: where Freight comes from.
 //!
-//! A managed image's Warehouse watches its own registry repository (new
-//! builds) and its source repository (changes to the Dockerfile's directory
-//! or the enrollment). An upstream image's Warehouse watches exactly one tag,
-//! polled rarely because public registries rate-limit.
+//! A managed image has two: `<image>` watches its registry repository (new
+//! builds: what the analysis Stage verifies and cascades take), and
+//! `<image>-source` watches the files in its source repository whose changes
+//! call for a new analysis (the Dockerfile and the workflow). They are apart
+//! so that a commit can never reach a dependent's rebuild Stage: Freight from
+//! a Warehouse with both subscriptions carries image *and* commit, and every
+//! new commit would make new Freight of the same image. The git paths are
+//! files, not directories, because Kargo matches them as base directories
+//! (`pkg/pattern/matcher.go`): the state files and generated output that the
+//! analysis Job commits never match. An upstream image's Warehouse watches
+//! exactly one tag, polled rarely because public registries rate-limit.
 
 use super::kargo::{
     GitSubscription, ImageSubscription, Subscription, Warehouse, WarehouseSpec, KARGO_API,
@@ -39,20 +46,37 @@ pub(super) fn managed(m: &Managed, settings: &Settings) -> Warehouse {
             discovery_limit: 10,
         }
     };
-    let git = GitSubscription {
-        repo_url: git_url(m, settings),
-        commit_selection_strategy: "NewestFromBranch",
-        branch: m.branch.clone(),
-        include_paths: m.include_paths.clone(),
-        discovery_limit: 5,
-    };
     Warehouse {
         api_version: KARGO_API,
         kind: "Warehouse",
         metadata: meta(m.name.clone(), settings, &[(super::IMAGE_LABEL, &m.name)]),
         spec: WarehouseSpec {
             interval: settings.managed_interval.clone(),
-            subscriptions: vec![Subscription::Image(image), Subscription::Git(git)],
+            subscriptions: vec![Subscription::Image(image)],
+        },
+    }
+}
+
+/// The Warehouse of a managed image's source files.
+pub(super) fn source(m: &Managed, settings: &Settings) -> Warehouse {
+    Warehouse {
+        api_version: KARGO_API,
+        kind: "Warehouse",
+        metadata: meta(
+            super::source_warehouse_name(&m.name),
+            settings,
+            &[(super::IMAGE_LABEL, &m.name)],
+        ),
+        spec: WarehouseSpec {
+            interval: settings.managed_interval.clone(),
+            subscriptions: vec![Subscription::Git(GitSubscription {
+                repo_url: git_url(m, settings),
+                commit_selection_strategy: "NewestFromBranch",
+                branch: m.branch.clone(),
+                include_paths: m.source_paths.clone(),
+                exclude_paths: Vec::new(),
+                discovery_limit: 5,
+            })],
         },
     }
 }

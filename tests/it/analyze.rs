@@ -496,6 +496,59 @@ fn commit_records_every_change_in_one_commit_and_push_publishes_it() {
     assert_eq!(before, git(&remote, &["rev-parse", "HEAD"]));
 }
 
+/// Issue 7 rule 8: the Job regenerates the manifests and commits them with
+/// the state, in one commit, so GitOps applies what the new state says.
+#[test]
+fn the_job_commits_state_and_regenerated_manifests_together() {
+    let (tmp, remote) = state_remote();
+    let workspace = tmp.path().join("job");
+    std::fs::create_dir_all(&workspace).unwrap();
+    let out = crate::support::imgf_in(
+        &workspace,
+        &[
+            "analyze",
+            "--dir",
+            "image-factory",
+            "--workspace",
+            workspace.to_str().unwrap(),
+            "--image",
+            "web",
+            "--tag",
+            "",
+            "--digest",
+            "",
+            "--state-repo",
+            remote.to_str().unwrap(),
+            "--push",
+            "--synth-output",
+            "dist/image-factory.k8s.yaml",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("regenerated"), "{stderr}");
+    let files = git(&remote, &["show", "--name-only", "--format=", "HEAD"]);
+    assert!(
+        files.contains("image-factory/state/images/web.yaml")
+            && files.contains("dist/image-factory.k8s.yaml"),
+        "one commit holds state and output: {files}"
+    );
+    // What was committed is exactly what synth makes of the committed state.
+    let check = tmp.path().join("check");
+    clone(&remote, &check);
+    let synth = crate::support::imgf_in(&check, &["synth", "--check"]);
+    assert!(
+        synth.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synth.stdout)
+    );
+    let web = read(&check, "image-factory/state/images/web.yaml");
+    assert!(
+        web.contains("currentDigest: null"),
+        "empty --tag/--digest (no build promoted yet) record no build:\n{web}"
+    );
+}
+
 #[test]
 fn two_concurrent_pushers_both_land() {
     let (tmp, remote) = state_remote();

@@ -1,5 +1,6 @@
 //! `imgf synth` and `imgf graph` end to end.
 
+use crate::runtime::received_body;
 use crate::support::{docs, of_kind, rebuild_stage, stage_named, Project, NODE_STATE, ONE_IMAGE};
 
 #[test]
@@ -89,8 +90,9 @@ fn a_newly_enrolled_image_appears_before_any_analysis() {
     p.images(ONE_IMAGE);
     let d = docs(&p.synth_stdout());
     let wh = of_kind(&d, "Warehouse");
-    assert_eq!(wh.len(), 1);
+    assert_eq!(wh.len(), 2, "the image's builds and its sources");
     assert_eq!(wh[0]["metadata"]["name"].as_str(), Some("app"));
+    assert_eq!(wh[1]["metadata"]["name"].as_str(), Some("app-source"));
     let img = &wh[0]["spec"]["subscriptions"][0]["image"];
     assert_eq!(img["imageSelectionStrategy"].as_str(), Some("Digest"));
     assert_eq!(img["constraint"].as_str(), Some("latest"));
@@ -117,11 +119,22 @@ fn versioned_images_use_a_constraint_that_admits_0_0_x() {
 }
 
 #[test]
-fn git_subscription_watches_the_dockerfile_directory_and_enrollment() {
+fn builds_and_sources_are_separate_warehouses_and_sources_watch_files() {
+    // Issue 7 rule 3: a commit must never make Freight a rebuild Stage can take, and
+    // Kargo matches includePaths as base directories, so only files are watched.
     let p = Project::new();
     p.images(ONE_IMAGE);
     let d = docs(&p.synth_stdout());
-    let git = &of_kind(&d, "Warehouse")[0]["spec"]["subscriptions"][1]["git"];
+    let wh = of_kind(&d, "Warehouse");
+    let subs = wh[0]["spec"]["subscriptions"].as_sequence().unwrap();
+    assert_eq!(subs.len(), 1);
+    assert!(
+        subs[0].get("image").is_some(),
+        "the build Warehouse has no git subscription"
+    );
+    let subs = wh[1]["spec"]["subscriptions"].as_sequence().unwrap();
+    assert_eq!(subs.len(), 1);
+    let git = &subs[0]["git"];
     assert_eq!(
         git["repoURL"].as_str(),
         Some("https://github.com/org/app.git")
@@ -133,18 +146,49 @@ fn git_subscription_watches_the_dockerfile_directory_and_enrollment() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert_eq!(paths, ["docker/", "image-factory/"]);
+    assert_eq!(paths, [".github/workflows/build.yml", "docker/Dockerfile"]);
+    for state_commit in [
+        "image-factory/state/images/app.yaml",
+        "image-factory/state/base-images/node-22.yaml",
+        "dist/image-factory.k8s.yaml",
+        "image-factory/images.yaml",
+    ] {
+        assert!(
+            !paths
+                .iter()
+                .any(|p| kargo_base_dir_matches(p, state_commit)),
+            "{state_commit} would make Freight"
+        );
+    }
+    assert!(kargo_base_dir_matches(paths[1], "docker/Dockerfile"));
+}
+
+/// Kargo's `BaseDirMatcher.Matches` (pkg/pattern/matcher.go): `filepath.Rel`
+/// of the path to the base must not contain `..`.
+fn kargo_base_dir_matches(base: &str, path: &str) -> bool {
+    let base: Vec<&str> = base
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let path: Vec<&str> = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    path.len() >= base.len() && path[..base.len()] == base[..]
 }
 
 #[test]
 fn rebuild_trigger_posts_a_json_dispatch_with_context() {
     let p = Project::new();
-    p.images(ONE_IMAGE)
-        .file(
-            "state/images/app.yaml",
-            "name: app\nbaseImages: [node-22]\n",
-        )
-        .file("state/base-images/node-22.yaml", NODE_STATE);
+    p.images(&ONE_IMAGE.replace(
+        "workflow: build.yml",
+        "workflow: build.yml\n    inputs: [version_bump, triggered_by, base_image, base_digest]",
+    ))
+    .file(
+        "state/images/app.yaml",
+        "name: app\nbaseImages: [node-22]\n",
+    )
+    .file("state/base-images/node-22.yaml", NODE_STATE);
     let d = docs(&p.synth_stdout());
     let stage = stage_named(&d, "rebuild-app");
     assert_eq!(
@@ -175,16 +219,17 @@ fn rebuild_trigger_posts_a_json_dispatch_with_context() {
         .unwrap();
     assert_eq!(
         auth["value"].as_str(),
-        Some("Bearer ${{ secret('github-workflow-token').token }}")
+        Some(r#"Bearer ${{ secret("github-workflow-token").token }}"#)
     );
-    let body: serde_json::Value = serde_json::from_str(cfg["body"].as_str().unwrap()).unwrap();
+    // As GitHub receives it, after Kargo's evaluation (the image lists its inputs).
+    let body = received_body(&d, stage, Some("22.1"));
     assert_eq!(body["ref"], "main");
     assert_eq!(body["inputs"]["version_bump"], "patch");
     assert_eq!(body["inputs"]["triggered_by"], "kargo/rebuild-app");
     assert_eq!(body["inputs"]["base_image"], "docker.io/library/node:22");
     assert_eq!(
         body["inputs"]["base_digest"],
-        "${{ imageFrom('docker.io/library/node')?.Digest ?? 'none' }}"
+        "sha256:0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e"
     );
 }
 
@@ -206,13 +251,7 @@ fn declared_workflow_inputs_narrow_the_dispatch_with_a_warning() {
         r.stderr
     );
     let d = docs(&r.stdout);
-    let stage = rebuild_stage(&d);
-    let body: serde_json::Value = serde_json::from_str(
-        stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"]["body"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let body = received_body(&d, rebuild_stage(&d), Some("1.2"));
     assert_eq!(body["inputs"], serde_json::json!({"version_bump": "patch"}));
 }
 
@@ -228,12 +267,10 @@ fn inputs_are_configurable_per_image() {
         "name: app\nbaseImages: [node-22]\n",
     )
     .file("state/base-images/node-22.yaml", NODE_STATE);
-    let out = p.synth_stdout();
-    assert!(
-        out.contains(r#"{"ref":"main","inputs":{"base_digest":"#),
-        "{out}"
-    );
-    assert!(!out.contains("version_bump"));
+    let d = docs(&p.synth_stdout());
+    let body = received_body(&d, rebuild_stage(&d), Some("1.2"));
+    let keys: Vec<&String> = body["inputs"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["base_digest"], "exactly the listed inputs: {body}");
 }
 
 #[test]
@@ -245,14 +282,15 @@ fn gitlab_images_use_the_pipeline_trigger_api() {
     .file("state/images/worker.yaml", "name: worker\nbaseImages: [node-22]\n")
     .file("state/base-images/node-22.yaml", NODE_STATE);
     let d = docs(&p.synth_stdout());
-    let git = &of_kind(&d, "Warehouse")[0]["spec"]["subscriptions"][1]["git"];
+    let git = &of_kind(&d, "Warehouse")[1]["spec"]["subscriptions"][0]["git"];
     assert_eq!(
         git["repoURL"].as_str(),
         Some("https://gitlab.com/grp/sub/worker.git")
     );
-    assert!(
-        git.get("includePaths").is_none(),
-        "a root Dockerfile watches the whole repository"
+    assert_eq!(
+        git["includePaths"][0].as_str(),
+        Some("Dockerfile"),
+        "a root Dockerfile is watched as a file, not the whole repository"
     );
     let stage = rebuild_stage(&d);
     let cfg = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"];
@@ -264,10 +302,17 @@ fn gitlab_images_use_the_pipeline_trigger_api() {
         cfg["successExpression"].as_str(),
         Some("response.status == 201")
     );
-    let body: serde_json::Value = serde_json::from_str(cfg["body"].as_str().unwrap()).unwrap();
+    let body = received_body(&d, stage, Some("1.2"));
     assert_eq!(body["ref"], "dev");
-    assert_eq!(body["token"], "${{ secret('gitlab-trigger-token').token }}");
+    assert_eq!(
+        body["token"], "glptt-s3cr3t",
+        "the token comes from the Secret at runtime"
+    );
     assert_eq!(body["variables"]["BASE_IMAGE"], "docker.io/library/node:22");
+    assert!(
+        !cfg["body"].as_str().unwrap().contains("glptt"),
+        "never in the generated YAML"
+    );
 }
 
 #[test]
@@ -324,13 +369,22 @@ fn a_managed_image_as_a_base_cascades_from_its_own_warehouse() {
         .collect();
     assert_eq!(
         names,
-        ["app", "child", "node-22"],
+        ["app", "child", "app-source", "child-source", "node-22"],
         "no upstream Warehouse for an enrolled image"
     );
     let stage = stage_named(&d, "rebuild-child");
     assert_eq!(
+        stage["spec"]["requestedFreight"]
+            .as_sequence()
+            .unwrap()
+            .len(),
+        1,
+        "never the base's source Warehouse"
+    );
+    assert_eq!(
         stage["spec"]["requestedFreight"][0]["origin"]["name"].as_str(),
-        Some("app")
+        Some("app"),
+        "the cascade takes only the base's image Freight, never a commit"
     );
     assert_eq!(
         stage["spec"]["requestedFreight"][0]["sources"]["stages"][0].as_str(),
@@ -405,7 +459,7 @@ fn old_cdk8s_layout_is_read_too() {
         )
         .file("images/other.example.yaml", "name: other\n");
     let d = docs(&p.synth_stdout());
-    assert_eq!(of_kind(&d, "Warehouse").len(), 2);
+    assert_eq!(of_kind(&d, "Warehouse").len(), 3, "build, source, base");
     assert_eq!(of_kind(&d, "Stage").len(), 3, "soak, analysis, rebuild");
 }
 
@@ -452,7 +506,7 @@ fn settings_and_flags_change_organisation_values() {
         of_kind(&d, "Warehouse")[0]["metadata"]["namespace"].as_str(),
         Some("platform")
     );
-    let interval = of_kind(&d, "Warehouse")[1]["spec"]["interval"]
+    let interval = of_kind(&d, "Warehouse")[2]["spec"]["interval"]
         .as_str()
         .unwrap();
     assert!(interval.starts_with("48h"), "{interval}");
@@ -461,14 +515,15 @@ fn settings_and_flags_change_organisation_values() {
     ));
     assert!(r.stdout.contains("https://ghe.example.com/org/app.git"));
     assert!(
-        r.stdout.contains("Bearer ${{ secret(''gh'').pat }}"),
-        "single-quoted YAML doubles the quote"
+        r.stdout.contains(r#"Bearer ${{ secret("gh").pat }}"#),
+        "{}",
+        r.stdout
     );
     let stage = rebuild_stage(&d);
     let headers = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"]["headers"];
     assert_eq!(
         headers[1]["value"].as_str(),
-        Some("Bearer ${{ secret('gh').pat }}")
+        Some(r#"Bearer ${{ secret("gh").pat }}"#)
     );
     assert!(r.stdout.contains("image: registry.example.com/imgf:1.0.0"));
     assert!(r.stdout.contains("serviceAccountName: analyzer"));

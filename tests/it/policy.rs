@@ -39,7 +39,7 @@ fn requests(s: &Value) -> Vec<(String, Vec<String>, Option<String>)> {
 }
 
 #[test]
-fn rule_1_rebuild_delay_is_a_soak_time_behind_a_control_flow_stage() {
+fn rule_1_rebuild_delay_is_a_soak_time_behind_a_regular_soak_stage() {
     let p = Project::new();
     p.images(
         &(image("week", "  rebuildDelay: 7d\n")
@@ -77,11 +77,18 @@ fn rule_1_rebuild_delay_is_a_soak_time_behind_a_control_flow_stage() {
         None,
         "0 means no soak"
     );
-    // One soak Stage per base, shared, a control-flow Stage fed straight from the Warehouse.
+    // One soak Stage per base, shared, fed straight from the Warehouse. It must be a
+    // *regular* Stage (a step): Kargo accrues soak time only for Freight currently in a
+    // Stage (api/v1alpha1/freight_types.go:170-183), never in a control-flow one.
     let soak = stage(&d, "soak-node-22");
+    let steps = soak["spec"]["promotionTemplate"]["spec"]["steps"]
+        .as_sequence()
+        .expect("a soak Stage without steps is control flow: soak would never elapse");
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0]["uses"].as_str(), Some("compose-output"));
     assert!(
-        soak["spec"].get("promotionTemplate").is_none(),
-        "no steps: control flow"
+        soak["spec"].get("verification").is_none(),
+        "nothing to wait for"
     );
     assert_eq!(
         soak["spec"]["requestedFreight"][0]["origin"]["name"].as_str(),
@@ -138,16 +145,19 @@ fn rule_2_auto_rebuild_false_is_not_auto_promoted() {
 #[test]
 fn rule_3_one_rebuild_per_image_whatever_triggered_it() {
     let p = Project::new();
-    p.images(&image("web", "  rebuildDelay: 2d\n"))
-        .file(
-            "state/images/web.yaml",
-            "name: web\nbaseImages: [node-22, nginx-1]\n",
-        )
-        .file("state/base-images/node-22.yaml", NODE_STATE)
-        .file(
-            "state/base-images/nginx-1.yaml",
-            &base("nginx-1", "docker.io/library/nginx", "1"),
-        );
+    p.images(&image("web", "  rebuildDelay: 2d\n").replace(
+        "workflow: build.yml",
+        "workflow: build.yml\n    inputs: [version_bump, base_image, base_digest]",
+    ))
+    .file(
+        "state/images/web.yaml",
+        "name: web\nbaseImages: [node-22, nginx-1]\n",
+    )
+    .file("state/base-images/node-22.yaml", NODE_STATE)
+    .file(
+        "state/base-images/nginx-1.yaml",
+        &base("nginx-1", "docker.io/library/nginx", "1"),
+    );
     let d = docs(&p.synth_stdout());
     let rebuilds: Vec<&Value> = of_kind(&d, "Stage")
         .into_iter()
@@ -160,21 +170,14 @@ fn rule_3_one_rebuild_per_image_whatever_triggered_it() {
         req.iter().all(|r| r.2.as_deref() == Some("48h")),
         "the image's delay governs every base"
     );
-    let body: serde_json::Value = serde_json::from_str(
-        rebuilds[0]["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"]["body"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let body = crate::runtime::received_body(&d, rebuilds[0], Some("1.2"));
     assert_eq!(
         body["inputs"]["base_image"],
         "docker.io/library/node:22,docker.io/library/nginx:1"
     );
     let digests = body["inputs"]["base_digest"].as_str().unwrap();
-    assert!(
-        digests.contains("imageFrom('docker.io/library/node')")
-            && digests.contains("imageFrom('docker.io/library/nginx')")
-    );
+    assert_eq!(digests.split(',').count(), 2, "{digests}");
+    assert!(digests.split(',').all(|d| d.starts_with("sha256:")));
 }
 
 #[test]

@@ -126,7 +126,10 @@ fn reference_fixtures_have_every_counterpart() {
             assert_eq!(mine.len(), 1, "{label}: Warehouse for {repo}");
             let mine = mine[0];
             if let Some(g) = git_sub(w) {
-                let mg = git_sub(mine)
+                // The git subscription moved to the image's source Warehouse.
+                let name = mine["metadata"]["name"].as_str().unwrap();
+                let source = warehouse(&ours, &format!("{name}-source"));
+                let mg = git_sub(source)
                     .unwrap_or_else(|| panic!("{label}: {repo} lost its git subscription"));
                 assert_eq!(mg["repoURL"], g["repoURL"], "{label}: {repo}");
                 assert_eq!(mg["branch"], g["branch"], "{label}: {repo}");
