@@ -7,11 +7,11 @@
 //! naming rule, [`values`] every rule about what a user value may contain,
 //! and [`expr`] every Kargo expression.
 
-pub mod analyze;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
+pub mod discovery;
 pub mod dockerfile;
 pub mod emit;
 pub mod expr;

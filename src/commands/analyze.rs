@@ -1,5 +1,5 @@
 //! `imgf analyze` and `imgf record-update`: read Dockerfiles and workflows
-//! (from the workspace, or fetched with git), run [`crate::analyze`], and
+//! (from the workspace, or fetched with git), run [`crate::discovery`], and
 //! write the state files that changed — atomically, only inside `--dir`,
 //! never a file imgf does not own.
 
@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::git::{self, Token};
-use crate::analyze::{Built, Discovery, Input, Move, Outcome};
 use crate::cli::{AnalyzeArgs, RecordUpdateArgs, StateRepoArgs};
 use crate::config::enrollment::{self, Enrollment, Provider};
 use crate::config::load::{self, Layout};
@@ -16,6 +15,7 @@ use crate::config::parse;
 use crate::config::settings::{Overrides, Settings};
 use crate::config::state::{self, BaseImageState, ImageState, WorkflowInput};
 use crate::diagnostic::{Diagnostic, Error};
+use crate::discovery::{Built, Discovery, Input, Move, Outcome};
 use crate::timestamp::Timestamp;
 use crate::{emit, ExitStatus};
 
@@ -375,7 +375,7 @@ fn analyze_once(
         .iter()
         .map(|(k, (v, _))| (k.clone(), v.clone()))
         .collect();
-    let outcome = crate::analyze::apply(&Input {
+    let outcome = crate::discovery::apply(&Input {
         enrollments: &enrollments,
         images: &image_states,
         bases: &base_states,
@@ -501,7 +501,7 @@ fn discover(
         build_args: src.build_args.clone(),
         platform: args.platform.clone(),
     };
-    let analysis = crate::dockerfile::analyze(&text, &opts)
+    let analysis = crate::dockerfile::read_bases(&text, &opts)
         .map_err(|p| format!("{}:{}:{}: {}", src.dockerfile, p.line, p.column, p.message))?;
     let workflow_inputs = match (&workflow_path, provider) {
         (Some(w), Provider::Github) => match read_workflow_inputs(&source_root.join(w)) {
@@ -617,7 +617,7 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
                 bases
                     .iter()
                     .find(|(_, (s, _))| {
-                        crate::analyze::state_reference(s).as_deref() == Some(key.as_str())
+                        crate::discovery::state_reference(s).as_deref() == Some(key.as_str())
                     })
                     .map(|(k, _)| k.clone())
             })
@@ -648,7 +648,7 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
         })
         .collect();
     let (mut state, text) = bases[&name].clone();
-    let note = if crate::analyze::record_update(&mut state, &args.digest, &dependents, now) {
+    let note = if crate::discovery::record_update(&mut state, &args.digest, &dependents, now) {
         write_if_changed(
             &dirs.bases.join(format!("{name}.yaml")),
             Some(&text),

@@ -176,7 +176,7 @@ pub fn inspect_dockerfile(
         build_args: parse_build_args(&args.build_args)?,
         platform: args.platform.clone(),
     };
-    let analysis = crate::dockerfile::analyze(&text, &opts).map_err(|e| {
+    let analysis = crate::dockerfile::read_bases(&text, &opts).map_err(|e| {
         Error::input(
             Diagnostic::error(format!("cannot parse the Dockerfile: {}", e.message))
                 .in_file(&args.path)

@@ -1,4 +1,4 @@
-//! Analysis: what each enrolled image is built on, recorded in state files
+//! Discovery: what each enrolled image is built on, recorded in state files
 //! that keep their history. Pure: the command layer reads Dockerfiles,
 //! workflows and the clock, and writes what this returns.
 //!

@@ -1,0 +1,347 @@
+//! ARG values: the platform built-ins, and shell parameter expansion as
+//! BuildKit's shell lexer does it (`$V`, `${V:-w}`, trimming, nesting).
+
+use std::collections::HashMap;
+
+/// The platform built-ins BuildKit defines in the global scope.
+pub(super) fn platform_args(platform: &str) -> Vec<(&'static str, String)> {
+    let mut parts = platform.splitn(3, '/');
+    let os = parts.next().unwrap_or("linux").to_string();
+    let arch = parts.next().unwrap_or("amd64").to_string();
+    let variant = parts.next().unwrap_or("").to_string();
+    let mut v = Vec::new();
+    for prefix in ["TARGET", "BUILD"] {
+        let (p, o, a, var) = match prefix {
+            "TARGET" => ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"),
+            _ => ("BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"),
+        };
+        v.push((p, platform.to_string()));
+        v.push((o, os.clone()));
+        v.push((a, arch.clone()));
+        v.push((var, variant.clone()));
+    }
+    v
+}
+
+/// Variables in scope: `None` is declared without a value (unset).
+#[derive(Debug, Default)]
+pub(super) struct Env {
+    pub(super) vars: HashMap<String, Option<String>>,
+    /// The platform built-ins not re-declared by the Dockerfile.
+    pub(super) platform: Vec<&'static str>,
+}
+
+impl Env {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).and_then(|v| v.as_deref())
+    }
+}
+
+/// The result of expanding a word.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Expansion {
+    pub(super) value: String,
+    /// Variables whose (missing) value the result depends on.
+    pub(super) unset: Vec<String>,
+    /// Platform built-ins whose value the result depends on.
+    pub(super) platform: Vec<String>,
+}
+
+/// Splits ARG arguments into words (`A=1 B="x y"`), keeping quotes for
+/// [`expand`] to remove.
+pub(super) fn split_words(s: &str, escape: char) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, c) if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                cur.push(c);
+            }
+            (_, c) if c == escape => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            (_, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Expands `$V`/`${…}` in `word` and removes shell quotes, as BuildKit's
+/// shell lexer does for FROM and ARG values.
+pub(super) fn expand(word: &str, env: &Env, escape: char) -> Expansion {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = Expansion::default();
+    let mut i = 0;
+    let mut in_double = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == escape && i + 1 < chars.len() {
+            // In double quotes only `$`, `"`, the escape and newline are escaped.
+            let n = chars[i + 1];
+            if !in_double || n == '$' || n == '"' || n == escape {
+                out.value.push(n);
+                i += 2;
+                continue;
+            }
+            out.value.push(c);
+            i += 1;
+            continue;
+        }
+        match c {
+            '\'' if !in_double => {
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&x| x == '\'')
+                    .map_or(chars.len(), |p| i + 1 + p);
+                out.value.extend(&chars[i + 1..end]);
+                i = end + 1;
+            }
+            '"' => {
+                in_double = !in_double;
+                i += 1;
+            }
+            '$' => {
+                let (consumed, part) = parameter(&chars[i + 1..], env, escape);
+                if consumed == 0 {
+                    out.value.push('$');
+                    i += 1;
+                } else {
+                    out.value.push_str(&part.value);
+                    for u in part.unset {
+                        if !out.unset.contains(&u) {
+                            out.unset.push(u);
+                        }
+                    }
+                    for p in part.platform {
+                        if !out.platform.contains(&p) {
+                            out.platform.push(p);
+                        }
+                    }
+                    i += 1 + consumed;
+                }
+            }
+            c => {
+                out.value.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Expands one parameter after a `$`; returns the characters consumed.
+fn parameter(rest: &[char], env: &Env, escape: char) -> (usize, Expansion) {
+    let unset_var = |name: &str| Expansion {
+        value: String::new(),
+        unset: vec![name.to_string()],
+        platform: Vec::new(),
+    };
+    let value_of = |name: &str| match env.get(name) {
+        Some(v) => Expansion {
+            value: v.to_string(),
+            unset: Vec::new(),
+            platform: if env.platform.contains(&name) {
+                vec![name.to_string()]
+            } else {
+                Vec::new()
+            },
+        },
+        None => unset_var(name),
+    };
+    match rest.first() {
+        Some(&c) if is_name_start(c) => {
+            let len = rest.iter().take_while(|c| is_name_char(**c)).count();
+            let name: String = rest[..len].iter().collect();
+            (len, value_of(&name))
+        }
+        Some('{') => {
+            // Find the matching `}` (nested braces allowed in the word).
+            let mut depth = 0;
+            let mut end = None;
+            let mut k = 1;
+            while k < rest.len() {
+                match rest[k] {
+                    c if c == escape => k += 1,
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        end = Some(k);
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+                k += 1;
+            }
+            let Some(end) = end else {
+                return (0, Expansion::default());
+            };
+            let inner: String = rest[1..end].iter().collect();
+            let name_len = inner.chars().take_while(|c| is_name_char(*c)).count();
+            let name = &inner[..name_len];
+            let op = &inner[name_len..];
+            let current = env.get(name);
+            let declared_nonempty = current.is_some_and(|v| !v.is_empty());
+            let word = |w: &str| expand(w, env, escape);
+            let result = if op.is_empty() {
+                value_of(name)
+            } else if let Some(w) = op.strip_prefix(":-") {
+                if declared_nonempty {
+                    value_of(name)
+                } else {
+                    word(w)
+                }
+            } else if let Some(w) = op.strip_prefix(":+") {
+                if declared_nonempty {
+                    word(w)
+                } else {
+                    Expansion::default()
+                }
+            } else if let Some(w) = op.strip_prefix(":?") {
+                if declared_nonempty {
+                    value_of(name)
+                } else {
+                    let _ = w;
+                    unset_var(name)
+                }
+            } else if let Some(w) = op.strip_prefix('-') {
+                if current.is_some() {
+                    value_of(name)
+                } else {
+                    word(w)
+                }
+            } else if let Some(w) = op.strip_prefix('+') {
+                if current.is_some() {
+                    word(w)
+                } else {
+                    Expansion::default()
+                }
+            } else if let Some(p) = op.strip_prefix("##") {
+                trim(current, name, &word(p).value, Trim::LongestPrefix)
+            } else if let Some(p) = op.strip_prefix('#') {
+                trim(current, name, &word(p).value, Trim::ShortestPrefix)
+            } else if let Some(p) = op.strip_prefix("%%") {
+                trim(current, name, &word(p).value, Trim::LongestSuffix)
+            } else if let Some(p) = op.strip_prefix('%') {
+                trim(current, name, &word(p).value, Trim::ShortestSuffix)
+            } else if let Some(p) = op.strip_prefix('/') {
+                let (pat, rep) = p.split_once('/').unwrap_or((p, ""));
+                match current {
+                    Some(v) => Expansion {
+                        value: replace_first(v, &word(pat).value, &word(rep).value),
+                        ..Expansion::default()
+                    },
+                    None => unset_var(name),
+                }
+            } else {
+                // Unknown operator: BuildKit fails; treat the whole thing as unresolved.
+                unset_var(name)
+            };
+            (end + 1, result)
+        }
+        _ => (0, Expansion::default()),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Trim {
+    ShortestPrefix,
+    LongestPrefix,
+    ShortestSuffix,
+    LongestSuffix,
+}
+
+fn trim(current: Option<&str>, name: &str, pattern: &str, how: Trim) -> Expansion {
+    let Some(v) = current else {
+        return Expansion {
+            unset: vec![name.to_string()],
+            ..Expansion::default()
+        };
+    };
+    let idx: Vec<usize> = v
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(v.len()))
+        .collect();
+    let value = match how {
+        Trim::ShortestPrefix => idx
+            .iter()
+            .find(|&&i| glob(pattern, &v[..i]))
+            .map_or(v, |&i| &v[i..]),
+        Trim::LongestPrefix => idx
+            .iter()
+            .rev()
+            .find(|&&i| glob(pattern, &v[..i]))
+            .map_or(v, |&i| &v[i..]),
+        Trim::ShortestSuffix => idx
+            .iter()
+            .rev()
+            .find(|&&i| glob(pattern, &v[i..]))
+            .map_or(v, |&i| &v[..i]),
+        Trim::LongestSuffix => idx
+            .iter()
+            .find(|&&i| glob(pattern, &v[i..]))
+            .map_or(v, |&i| &v[..i]),
+    };
+    Expansion {
+        value: value.to_string(),
+        ..Expansion::default()
+    }
+}
+
+fn replace_first(v: &str, pattern: &str, rep: &str) -> String {
+    let idx: Vec<usize> = v
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(v.len()))
+        .collect();
+    for &s in &idx {
+        for &e in idx.iter().rev() {
+            if e >= s && e > s && glob(pattern, &v[s..e]) {
+                return format!("{}{rep}{}", &v[..s], &v[e..]);
+            }
+        }
+    }
+    v.to_string()
+}
+
+/// Shell glob match of the whole of `s` against `pattern` (`*`, `?`, `\x`).
+pub(super) fn glob(pattern: &str, s: &str) -> bool {
+    fn go(p: &[char], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('*') => (0..=s.len()).any(|k| go(&p[1..], &s[k..])),
+            Some('?') => !s.is_empty() && go(&p[1..], &s[1..]),
+            Some('\\') if p.len() > 1 => s.first() == Some(&p[1]) && go(&p[2..], &s[1..]),
+            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let s: Vec<char> = s.chars().collect();
+    go(&p, &s)
+}
