@@ -46,7 +46,7 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
         cli::Command::Synth(args) => commands::synth(&args, out, err),
         cli::Command::Graph(args) => commands::graph(&args, out, err),
         cli::Command::Analyze(args) => commands::analyze::run(&args, err),
-        cli::Command::RecordUpdate(args) => commands::analyze::record_update(&args, err),
+        cli::Command::RecordUpdate(args) => commands::record_update::run(&args, err),
         cli::Command::Schema(args) => commands::schema(&args, out),
         cli::Command::Explain(args) => commands::policy::explain(&args, out, err),
         cli::Command::Emergency(args) => commands::policy::emergency(&args, out, err),

@@ -13,9 +13,10 @@ use std::path::Path;
 use regex::Regex;
 
 use crate::config::enrollment::{Enrollment, Provider, CONTEXT_INPUTS, STRATEGIES};
-use crate::config::load::{Inputs, StateFile};
+use crate::config::load::Inputs;
 use crate::config::parse::Locator;
 use crate::config::state::{BaseImageState, ImageState};
+use crate::config::store::StateFile;
 use crate::diagnostic::{did_you_mean, Diagnostic, Error};
 use crate::model::{BaseRef, Managed, Model, Strategy, Upstream, UpstreamKind};
 use crate::values;

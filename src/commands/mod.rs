@@ -8,6 +8,8 @@ use std::path::Path;
 pub mod analyze;
 pub mod git;
 pub mod policy;
+pub mod record_update;
+mod state_repo;
 
 use crate::cli::{GraphArgs, InputArgs, SynthArgs};
 use crate::config::load::{self, Inputs};

@@ -100,12 +100,9 @@ pub fn emergency(
     .map_err(|why| Error::input(Diagnostic::error(why).help("see `imgf explain IMAGE`")))?;
 
     // Record the audit entry before printing what to run.
-    let images_dir = match inputs.layout {
-        crate::config::load::Layout::Legacy => args.input.dir.join("images"),
-        _ => args.input.dir.join("state/images"),
-    };
+    let store = crate::config::store::Store::open(&args.input.dir)?;
     for name in &plan.images {
-        let path = images_dir.join(format!("{name}.yaml"));
+        let path = store.image_path(name);
         let mut state = match inputs.image_states.iter().find(|s| &s.stem == name) {
             Some(s) => {
                 let mut st = s.data.clone();

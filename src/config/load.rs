@@ -1,11 +1,6 @@
-//! Step 1 of synth: find and read everything in `--dir`.
-//!
-//! Two layouts are recognised automatically: this project's
-//! (`state/images/*.yaml`, `state/base-images/*.yaml`) and the old cdk8s
-//! app's (`images/*.yaml`, `base-images/*.yaml` beside images.yaml).
-//! `*.example.yaml` files are skipped. Directories are walked in sorted
-//! order, so what is read — and so what is emitted — never depends on the
-//! file system's listing order.
+//! Step 1 of synth: read everything in `--dir` — images.yaml, the settings,
+//! and the state files (through [`crate::config::store`], their owner) —
+//! collecting every problem before failing.
 
 use std::path::{Path, PathBuf};
 
@@ -13,44 +8,11 @@ use crate::config::enrollment::{self, Enrollment};
 use crate::config::parse::{self, Value};
 use crate::config::settings::{Overrides, Settings, SettingsFile, SETTINGS_FILE};
 use crate::config::state::{BaseImageState, ImageState};
+use crate::config::store::{Layout, StateFile, Store};
 use crate::diagnostic::{Diagnostic, Error, Location};
 
 /// The enrollment file's name inside `--dir`.
 pub const IMAGES_FILE: &str = "images.yaml";
-
-/// Where state files live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
-    /// `state/images/`, `state/base-images/` (imgf).
-    State,
-    /// `images/`, `base-images/` beside images.yaml (the cdk8s app).
-    Legacy,
-    /// No state directory yet (nothing analysed).
-    Empty,
-}
-
-impl Layout {
-    /// The directories of image and base-image state files under `dir`.
-    pub fn dirs(self, dir: &Path) -> (PathBuf, PathBuf) {
-        match self {
-            Layout::Legacy => (dir.join("images"), dir.join("base-images")),
-            Layout::State | Layout::Empty => {
-                (dir.join("state/images"), dir.join("state/base-images"))
-            }
-        }
-    }
-}
-
-/// A parsed state file and where it came from.
-#[derive(Debug, Clone)]
-pub struct StateFile<T> {
-    pub path: PathBuf,
-    /// The file name without `.yaml`: the state's key.
-    pub stem: String,
-    pub data: T,
-    /// The source, for positions in later errors.
-    pub text: String,
-}
 
 /// Everything synth reads, parsed and checked for shape.
 #[derive(Debug, Clone)]
@@ -89,10 +51,10 @@ pub fn load(
         }
     };
 
-    let layout = detect_layout(dir)?;
-    let (image_dir, base_dir) = layout.dirs(dir);
-    let image_states = read_states::<ImageState>(&image_dir, &mut problems)?;
-    let base_states = read_states::<BaseImageState>(&base_dir, &mut problems)?;
+    let store = Store::open(dir)?;
+    let image_states = store.read_images(&mut problems)?;
+    let base_states = store.read_bases(&mut problems)?;
+    let layout = store.layout;
 
     match settings {
         Some(settings) if problems.is_empty() => Ok(Inputs {
@@ -242,108 +204,6 @@ fn io_diag(e: Error, path: &Path) -> Diagnostic {
         Error::Input(mut d) if !d.is_empty() => d.remove(0),
         other => Diagnostic::error(other.to_string()).in_file(path),
     }
-}
-
-pub fn detect_layout(dir: &Path) -> Result<Layout, Error> {
-    let new = dir.join("state/images").is_dir() || dir.join("state/base-images").is_dir();
-    let old = dir.join("images").is_dir() || dir.join("base-images").is_dir();
-    match (new, old) {
-        (true, true) => Err(Error::input(
-            Diagnostic::error(format!(
-                "`{}` holds both state/images (imgf layout) and images/ (cdk8s layout)",
-                dir.display()
-            ))
-            .help("keep one layout: move the cdk8s app's images/ and base-images/ into state/, or remove them"),
-        )),
-        (true, false) => Ok(Layout::State),
-        (false, true) => Ok(Layout::Legacy),
-        (false, false) => Ok(Layout::Empty),
-    }
-}
-
-/// The state files of one directory, sorted by name.
-pub fn list_state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .max_depth(1)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(dir).to_path_buf();
-            Error::io("cannot list", &path, e.into())
-        })?;
-        let name = entry.file_name().to_string_lossy();
-        let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-        let is_example = name.ends_with(".example.yaml") || name.ends_with(".example.yml");
-        if entry.file_type().is_file() && is_yaml && !is_example && !name.starts_with('.') {
-            files.push(entry.into_path());
-        }
-    }
-    Ok(files)
-}
-
-fn read_states<T: serde::de::DeserializeOwned + Send>(
-    dir: &Path,
-    problems: &mut Vec<Diagnostic>,
-) -> Result<Vec<StateFile<T>>, Error> {
-    let files = list_state_files(dir)?;
-    let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
-    let parsed = crate::par::map(
-        &files,
-        |path| -> Result<Result<StateFile<T>, Diagnostic>, Error> {
-            let text = parse::read_text(path)?;
-            let stem = stem(path);
-            if text.trim().is_empty() {
-                return Ok(Err(Diagnostic::error("state file is empty")
-                    .in_file(path)
-                    .help("delete it, or run `imgf analyze` to write it again")));
-            }
-            Ok(parse::parse::<T>(path, &text).map(|data| StateFile {
-                path: path.clone(),
-                stem,
-                data,
-                text,
-            }))
-        },
-    );
-    let mut seen = std::collections::HashMap::new();
-    for p in parsed {
-        match p? {
-            Ok(s) => {
-                if let Some(first) = seen.insert(s.stem.clone(), s.path.clone()) {
-                    problems.push(
-                        Diagnostic::error(format!("two state files for `{}`", s.stem))
-                            .in_file(&s.path)
-                            .help(format!(
-                                "remove one of {} and {}",
-                                first.display(),
-                                s.path.display()
-                            )),
-                    );
-                }
-                out.push(s);
-            }
-            Err(d) => problems.push(
-                d.help("fix the file, or delete it and run `imgf analyze` to write it again"),
-            ),
-        }
-    }
-    Ok(out)
-}
-
-pub(crate) fn stem(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    name.strip_suffix(".yaml")
-        .or_else(|| name.strip_suffix(".yml"))
-        .unwrap_or(&name)
-        .to_string()
 }
 
 #[cfg(test)]

@@ -6,3 +6,4 @@ pub mod load;
 pub mod parse;
 pub mod settings;
 pub mod state;
+pub mod store;

@@ -151,6 +151,29 @@ pub struct Update {
     pub at: Option<String>,
 }
 
+/// A kind of state file: the keys it models; every other key is kept in
+/// `extra`, so someone's data survives a rewrite.
+pub trait StateDoc: serde::de::DeserializeOwned + Send {
+    /// The keys this type models.
+    const KEYS: &'static [&'static str];
+    /// Keeps the keys it does not model.
+    fn set_extra(&mut self, extra: Extra);
+}
+
+impl StateDoc for ImageState {
+    const KEYS: &'static [&'static str] = &IMAGE_KEYS;
+    fn set_extra(&mut self, extra: Extra) {
+        self.extra = extra;
+    }
+}
+
+impl StateDoc for BaseImageState {
+    const KEYS: &'static [&'static str] = &BASE_KEYS;
+    fn set_extra(&mut self, extra: Extra) {
+        self.extra = extra;
+    }
+}
+
 /// The keys each state type models; the rest go to `extra`.
 pub const IMAGE_KEYS: [&str; 16] = [
     "name",

@@ -1,0 +1,99 @@
+//! `imgf record-update`: a base image's new digest into its state file
+//! (history, dependents' eligibility), inside the state-repository
+//! transaction.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use super::state_repo::{with_state_repo, Done};
+use crate::cli::RecordUpdateArgs;
+use crate::config::load;
+use crate::config::state::{BaseImageState, ImageState};
+use crate::config::store::{self, Store};
+use crate::diagnostic::{Diagnostic, Error};
+use crate::timestamp::Timestamp;
+use crate::ExitStatus;
+
+/// `imgf record-update`.
+pub fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+    if !(args.digest.starts_with("sha256:")
+        && args.digest.len() == 71
+        && args.digest[7..].bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(Error::input(
+            Diagnostic::error(format!("`{}` is not a sha256 digest", args.digest))
+                .help("pass it like sha256:<64 hex digits>"),
+        ));
+    }
+    let now = Timestamp::now();
+    with_state_repo(&args.dir, &args.state, None, err, |dir, _, _| {
+        record_once(args, dir, now)
+    })
+}
+
+fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Done, Error> {
+    let store = Store::open(dir)?;
+    let bases: BTreeMap<String, (BaseImageState, String)> =
+        store::keyed(store::read_or_fail(&store.bases)?);
+    let name = if bases.contains_key(&args.base) {
+        args.base.clone()
+    } else {
+        crate::image_ref::ImageRef::parse(&args.base)
+            .ok()
+            .and_then(|r| {
+                let key = format!("{}:{}", r.repo_url(), r.tag.clone().unwrap_or_default());
+                bases
+                    .iter()
+                    .find(|(_, (s, _))| {
+                        crate::discovery::state_reference(s).as_deref() == Some(key.as_str())
+                    })
+                    .map(|(k, _)| k.clone())
+            })
+            .ok_or_else(|| {
+                Error::input(
+                    Diagnostic::error(format!(
+                        "no base image `{}` in {}",
+                        args.base,
+                        store.bases.display()
+                    ))
+                    .help("give the state file's name (without .yaml) or the image reference"),
+                )
+            })?
+    };
+    let images_file = dir.join(load::IMAGES_FILE);
+    let (_, enrollments) = load::load_enrollments(&images_file)?;
+    let images: BTreeMap<String, (ImageState, String)> =
+        store::keyed(store::read_or_fail(&store.images)?);
+    let dependents: Vec<(String, u64)> = images
+        .iter()
+        .filter(|(_, (s, _))| s.base_images.contains(&name))
+        .filter_map(|(n, _)| {
+            let e = enrollments.iter().find(|e| &e.name == n)?;
+            let delay = e
+                .rebuild_delay
+                .as_deref()
+                .unwrap_or(crate::merge::DEFAULT_REBUILD_DELAY);
+            Some((n.clone(), crate::values::duration(delay).unwrap_or(0)))
+        })
+        .collect();
+    let (mut state, text) = bases[&name].clone();
+    let note = if crate::discovery::record_update(&mut state, &args.digest, &dependents, now) {
+        store.write_base(&name, Some(&text), &state)?;
+        format!(
+            "{name}: digest {} recorded; {} dependent(s) scheduled",
+            args.digest,
+            dependents.len()
+        )
+    } else {
+        format!(
+            "{name}: {} is already the current digest; nothing changed",
+            args.digest
+        )
+    };
+    Ok(Done {
+        message: format!("imgf record-update: {name} is now {}", args.digest),
+        notes: vec![note],
+        failures: Vec::new(),
+    })
+}

@@ -1,0 +1,193 @@
+//! The git transaction around a state change: clone the state repository
+//! (`--state-repo`), run the change, regenerate the manifests
+//! (`--synth-output`), commit exactly what was written, push — and after a
+//! rejected push fetch, reset and run the change again.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::git::{self, Token};
+use crate::cli::StateRepoArgs;
+use crate::config::load;
+use crate::config::settings::Overrides;
+use crate::diagnostic::{Diagnostic, Error};
+use crate::{emit, ExitStatus};
+
+/// How many times a push is retried after the remote moved on.
+pub const PUSH_ATTEMPTS: usize = 5;
+
+/// A line on stderr.
+pub(super) fn io(out: &mut dyn Write, line: &str) -> Result<(), Error> {
+    writeln!(out, "{line}").map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))
+}
+
+/// What one pass over the state directory did.
+pub(super) struct Done {
+    /// The commit message, when there is something to commit.
+    pub(super) message: String,
+    pub(super) notes: Vec<String>,
+    pub(super) failures: Vec<Diagnostic>,
+}
+
+/// Runs `op` on the state directory (cloning `--state-repo` first), then
+/// commits and pushes as asked; after a rejected push it fetches, resets and
+/// runs `op` again, up to [`PUSH_ATTEMPTS`] times.
+pub(super) fn with_state_repo(
+    dir: &Path,
+    repo_args: &StateRepoArgs,
+    workspace: Option<&Path>,
+    err: &mut dyn Write,
+    mut op: impl FnMut(&Path, Option<&Path>, &mut dyn Write) -> Result<Done, Error>,
+) -> Result<ExitStatus, Error> {
+    let (dir, workspace, root) = match &repo_args.state_repo {
+        Some(url) => {
+            let (d, w) = clone_state_repo(dir, workspace, &repo_args.state_branch, url)?;
+            let root = w.clone();
+            (d, w, root)
+        }
+        None => (dir.to_path_buf(), workspace.map(Path::to_path_buf), None),
+    };
+    // The regenerated manifests: in the clone with --state-repo, else as given.
+    let synth_output = repo_args.synth_output.as_ref().map(|o| match &root {
+        Some(r) => r.join(o),
+        None => o.clone(),
+    });
+    let push = repo_args.push;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let done = op(&dir, workspace.as_deref(), err)?;
+        if let Some(out) = &synth_output {
+            regenerate(&dir, out, err)?;
+        }
+        if !(repo_args.commit || push) {
+            return finish(done, err);
+        }
+        let repo = git::toplevel(&dir).map_err(git_error)?;
+        let mut paths = vec![repo_relative(&repo, &dir)?];
+        if let Some(out) = &synth_output {
+            paths.push(repo_relative(&repo, out)?);
+        }
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let committed = git::commit(&repo, &paths, &done.message).map_err(git_error)?;
+        if !committed {
+            io(err, "nothing changed: no commit")?;
+            return finish(done, err);
+        }
+        io(
+            err,
+            &format!(
+                "committed: {}",
+                done.message.lines().next().unwrap_or_default()
+            ),
+        )?;
+        if !push {
+            return finish(done, err);
+        }
+        let branch =
+            git::git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"], None).map_err(git_error)?;
+        let branch = branch.trim().to_string();
+        let token = Token::from_env(false);
+        match git::git(
+            &repo,
+            &["push", "-q", "origin", &format!("HEAD:{branch}")],
+            token.as_ref(),
+        ) {
+            Ok(_) => {
+                io(err, &format!("pushed to origin/{branch}"))?;
+                return finish(done, err);
+            }
+            Err(e) if git::is_non_fast_forward(&e) && attempt < PUSH_ATTEMPTS => {
+                io(err, &format!("push rejected (attempt {attempt} of {PUSH_ATTEMPTS}): the remote moved on; fetching and re-applying"))?;
+                git::git(&repo, &["fetch", "-q", "origin", &branch], token.as_ref())
+                    .map_err(git_error)?;
+                git::git(&repo, &["reset", "-q", "--hard", "FETCH_HEAD"], None)
+                    .map_err(git_error)?;
+            }
+            Err(e) => return Err(git_error(e)),
+        }
+    }
+}
+
+/// `path` relative to the work tree `repo` (`.` for the root itself).
+fn repo_relative(repo: &Path, path: &Path) -> Result<String, Error> {
+    let (dir, file) = if path.is_dir() {
+        (path, None)
+    } else {
+        (path.parent().unwrap_or(Path::new(".")), path.file_name())
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let abs = dir
+        .canonicalize()
+        .map_err(|e| Error::io("cannot read", dir, e))?;
+    let mut rel = abs.strip_prefix(repo).map(Path::to_path_buf).map_err(|_| {
+        Error::input(
+            Diagnostic::error(format!(
+                "{} is outside the repository {}",
+                path.display(),
+                repo.display()
+            ))
+            .help("give --synth-output a path inside the state repository"),
+        )
+    })?;
+    if let Some(f) = file {
+        rel.push(f);
+    }
+    let rel = rel.to_string_lossy().into_owned();
+    Ok(if rel.is_empty() { ".".into() } else { rel })
+}
+
+/// Regenerates the manifests of `dir` into `out`, as `imgf synth` would.
+fn regenerate(dir: &Path, out: &Path, err: &mut dyn Write) -> Result<(), Error> {
+    let inputs = load::load(dir, None, &Overrides::default())?;
+    let result = crate::synth::synthesize(&inputs)?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+    }
+    emit::write_stream(out, &result.yaml)?;
+    io(err, &format!("regenerated {}", out.display()))
+}
+
+pub(super) fn git_error(e: String) -> Error {
+    Error::input(
+        Diagnostic::error(e)
+            .help("check the repository, the branch and the token (GITHUB_TOKEN / GITLAB_TOKEN)"),
+    )
+}
+
+fn clone_state_repo(
+    dir: &Path,
+    workspace: Option<&Path>,
+    branch: &str,
+    url: &str,
+) -> Result<(PathBuf, Option<PathBuf>), Error> {
+    let root = match workspace {
+        Some(w) => w.join("state-repo"),
+        None => std::env::temp_dir().join(format!("imgf-state-{}", std::process::id())),
+    };
+    if !root.join(".git").exists() {
+        std::fs::create_dir_all(&root).map_err(|e| Error::io("cannot create", &root, e))?;
+        let token = Token::from_env(false);
+        git::git(&root, &["init", "-q"], None).map_err(git_error)?;
+        git::git(&root, &["remote", "add", "origin", url], None).map_err(git_error)?;
+        git::git(&root, &["fetch", "-q", "origin", branch], token.as_ref()).map_err(git_error)?;
+        git::git(&root, &["checkout", "-q", "-B", branch, "FETCH_HEAD"], None)
+            .map_err(git_error)?;
+    }
+    Ok((root.join(dir), Some(root)))
+}
+
+fn finish(done: Done, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+    for n in &done.notes {
+        io(err, n)?;
+    }
+    if done.failures.is_empty() {
+        Ok(ExitStatus::Success)
+    } else {
+        Err(Error::Input(done.failures))
+    }
+}

@@ -1,0 +1,296 @@
+//! The state store: the only owner of the state files on disk — the two
+//! layouts (imgf's `state/` and the cdk8s app's directories), where each kind
+//! of file lives, the one reader every command uses, the archive moves and
+//! the writes.
+//!
+//! Directories are walked in sorted order, so what is read — and so what is
+//! emitted — never depends on the file system's listing order.
+//! `*.example.yaml` files and dot files are skipped.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::parse;
+use crate::config::state::{self, BaseImageState, ImageState, StateDoc};
+use crate::diagnostic::{Diagnostic, Error};
+use crate::discovery::Move;
+
+/// Where state files live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `state/images/`, `state/base-images/` (imgf).
+    State,
+    /// `images/`, `base-images/` beside images.yaml (the cdk8s app).
+    Legacy,
+    /// No state directory yet (nothing analysed).
+    Empty,
+}
+
+/// A parsed state file and where it came from.
+#[derive(Debug, Clone)]
+pub struct StateFile<T> {
+    pub path: PathBuf,
+    /// The file name without `.yaml`: the state's key.
+    pub stem: String,
+    pub data: T,
+    /// The source, for positions in later errors and to skip identical writes.
+    pub text: String,
+}
+
+/// The state directories of one enrollment directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub layout: Layout,
+    pub images: PathBuf,
+    pub bases: PathBuf,
+    pub archive_images: PathBuf,
+    pub archive_bases: PathBuf,
+}
+
+impl Store {
+    /// The store of `dir` (the directory holding images.yaml).
+    pub fn open(dir: &Path) -> Result<Store, Error> {
+        let layout = detect_layout(dir)?;
+        let (images, bases, archive) = match layout {
+            Layout::Legacy => (
+                dir.join("images"),
+                dir.join("base-images"),
+                dir.join("_archive"),
+            ),
+            Layout::State | Layout::Empty => (
+                dir.join("state/images"),
+                dir.join("state/base-images"),
+                dir.join("state/_archive"),
+            ),
+        };
+        Ok(Store {
+            layout,
+            images,
+            bases,
+            archive_images: archive.join("images"),
+            archive_bases: archive.join("base-images"),
+        })
+    }
+
+    /// The file of image `name`'s state.
+    pub fn image_path(&self, name: &str) -> PathBuf {
+        self.images.join(format!("{name}.yaml"))
+    }
+
+    /// The file of base image `name`'s state.
+    pub fn base_path(&self, name: &str) -> PathBuf {
+        self.bases.join(format!("{name}.yaml"))
+    }
+
+    /// Every image state; problems with single files are added to `problems`.
+    pub fn read_images(
+        &self,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<StateFile<ImageState>>, Error> {
+        read(&self.images, problems)
+    }
+
+    /// Every base-image state; problems with single files are added to `problems`.
+    pub fn read_bases(
+        &self,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<StateFile<BaseImageState>>, Error> {
+        read(&self.bases, problems)
+    }
+
+    /// Every archived image state.
+    pub fn read_archived_images(
+        &self,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<StateFile<ImageState>>, Error> {
+        read(&self.archive_images, problems)
+    }
+
+    /// Carries out a lifecycle move (archive or restore); a file that is not
+    /// there is nothing to move.
+    pub fn apply(&self, m: &Move) -> Result<(), Error> {
+        let (from, to) = match m {
+            Move::ArchiveImage(n) => (
+                self.image_path(n),
+                self.archive_images.join(format!("{n}.yaml")),
+            ),
+            Move::ArchiveBase(n) => (
+                self.base_path(n),
+                self.archive_bases.join(format!("{n}.yaml")),
+            ),
+            Move::RestoreImage(n) => (
+                self.archive_images.join(format!("{n}.yaml")),
+                self.image_path(n),
+            ),
+        };
+        if from.is_file() {
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::io("cannot create", parent, e))?;
+            }
+            std::fs::rename(&from, &to).map_err(|e| Error::io("cannot move", &from, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes image `name`'s state unless the file already says exactly that.
+    pub fn write_image(&self, name: &str, old: Option<&str>, s: &ImageState) -> Result<(), Error> {
+        write_if_changed(
+            &self.image_path(name),
+            old,
+            &crate::emit::state::image_state(s)?,
+        )
+    }
+
+    /// Writes base image `name`'s state unless the file already says exactly that.
+    pub fn write_base(
+        &self,
+        name: &str,
+        old: Option<&str>,
+        s: &BaseImageState,
+    ) -> Result<(), Error> {
+        write_if_changed(
+            &self.base_path(name),
+            old,
+            &crate::emit::state::base_image_state(s)?,
+        )
+    }
+}
+
+/// Reads every state file of `dir`, failing on the first problem list.
+pub fn read_or_fail<T: StateDoc>(dir: &Path) -> Result<Vec<StateFile<T>>, Error> {
+    let mut problems = Vec::new();
+    let files = read(dir, &mut problems)?;
+    if problems.is_empty() {
+        Ok(files)
+    } else {
+        Err(Error::Input(problems))
+    }
+}
+
+/// State files by key, each with its source text.
+pub fn keyed<T>(files: Vec<StateFile<T>>) -> std::collections::BTreeMap<String, (T, String)> {
+    files
+        .into_iter()
+        .map(|f| (f.stem, (f.data, f.text)))
+        .collect()
+}
+
+fn write_if_changed(path: &Path, old: Option<&str>, new: &str) -> Result<(), Error> {
+    let current = match old {
+        Some(t) => Some(t.to_string()),
+        None => std::fs::read_to_string(path).ok(),
+    };
+    if current.as_deref() == Some(new) {
+        return Ok(());
+    }
+    crate::emit::write_atomic(path, new.as_bytes())
+}
+
+/// Which layout `dir` uses; both at once is an error.
+pub fn detect_layout(dir: &Path) -> Result<Layout, Error> {
+    let new = dir.join("state/images").is_dir() || dir.join("state/base-images").is_dir();
+    let old = dir.join("images").is_dir() || dir.join("base-images").is_dir();
+    match (new, old) {
+        (true, true) => Err(Error::input(
+            Diagnostic::error(format!(
+                "`{}` holds both state/images (imgf layout) and images/ (cdk8s layout)",
+                dir.display()
+            ))
+            .help("keep one layout: move the cdk8s app's images/ and base-images/ into state/, or remove them"),
+        )),
+        (true, false) => Ok(Layout::State),
+        (false, true) => Ok(Layout::Legacy),
+        (false, false) => Ok(Layout::Empty),
+    }
+}
+
+/// The state files of one directory, sorted by name.
+fn list_state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_path_buf();
+            Error::io("cannot list", &path, e.into())
+        })?;
+        let name = entry.file_name().to_string_lossy();
+        let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+        let is_example = name.ends_with(".example.yaml") || name.ends_with(".example.yml");
+        if entry.file_type().is_file() && is_yaml && !is_example && !name.starts_with('.') {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
+
+/// The one reader of state files: parsed in parallel, the keys the type does
+/// not model kept, a file's problems collected (I/O errors are fatal).
+fn read<T: StateDoc>(
+    dir: &Path,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<Vec<StateFile<T>>, Error> {
+    let files = list_state_files(dir)?;
+    let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
+    let parsed = crate::par::map(
+        &files,
+        |path| -> Result<Result<StateFile<T>, Diagnostic>, Error> {
+            let text = parse::read_text(path)?;
+            let stem = stem(path);
+            if text.trim().is_empty() {
+                return Ok(Err(Diagnostic::error("state file is empty")
+                    .in_file(path)
+                    .help("delete it, or run `imgf analyze` to write it again")));
+            }
+            Ok(parse::parse::<T>(path, &text).and_then(|mut data| {
+                data.set_extra(state::extra_keys(path, &text, T::KEYS)?);
+                Ok(StateFile {
+                    path: path.clone(),
+                    stem,
+                    data,
+                    text,
+                })
+            }))
+        },
+    );
+    let mut seen = std::collections::HashMap::new();
+    for p in parsed {
+        match p? {
+            Ok(s) => {
+                if let Some(first) = seen.insert(s.stem.clone(), s.path.clone()) {
+                    problems.push(
+                        Diagnostic::error(format!("two state files for `{}`", s.stem))
+                            .in_file(&s.path)
+                            .help(format!(
+                                "remove one of {} and {}",
+                                first.display(),
+                                s.path.display()
+                            )),
+                    );
+                }
+                out.push(s);
+            }
+            Err(d) => problems.push(
+                d.help("fix the file, or delete it and run `imgf analyze` to write it again"),
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// A state file's key: its name without `.yaml`/`.yml`.
+pub fn stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".yml"))
+        .unwrap_or(&name)
+        .to_string()
+}
