@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::graph::Format;
-
 #[derive(Debug, Parser)]
 #[command(name = "imgf", version, about = "Keep container images fresh with Kargo", long_about = None)]
 pub struct Cli {
@@ -236,11 +234,29 @@ pub struct SynthArgs {
     pub quiet: bool,
 }
 
+/// The formats of `imgf graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+    Json,
+}
+
+impl From<GraphFormat> for crate::targets::diagram::Format {
+    fn from(f: GraphFormat) -> Self {
+        match f {
+            GraphFormat::Mermaid => Self::Mermaid,
+            GraphFormat::Dot => Self::Dot,
+            GraphFormat::Json => Self::Json,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "mermaid")]
-    pub format: Format,
+    pub format: GraphFormat,
 }

@@ -1,11 +1,12 @@
 //! imgf keeps container images fresh with Kargo.
 //!
 //! The synth pipeline, one module per step:
-//! [`config`] (load) → [`merge`] → [`graph`] → [`resources`] → [`emit`].
-//! Merge, graph and resources are pure functions of their inputs; only
-//! `config::load`, `emit` and [`commands`] touch files. [`names`] owns every
-//! naming rule, [`values`] every rule about what a user value may contain,
-//! and [`expr`] every Kargo expression.
+//! [`config`] (load) → [`merge`] → [`graph`] → [`targets`] (objects per
+//! output) → [`emit`]. Merge, graph and targets are pure functions of their
+//! inputs; only `config`, `emit` and [`commands`] touch files. [`names`]
+//! owns every naming rule, [`values`] every rule about what a user value may
+//! contain. Analysis: [`dockerfile`] reads FROM lines, [`discovery`] decides
+//! what the state files say.
 
 pub mod cli;
 pub mod commands;
@@ -13,17 +14,16 @@ pub mod config;
 pub mod diagnostic;
 pub mod discovery;
 pub mod dockerfile;
+pub mod duration;
 pub mod emit;
-pub mod expr;
 pub mod graph;
 pub mod image_ref;
 pub mod merge;
 pub mod model;
 pub mod names;
 pub(crate) mod par;
-pub mod policy;
-pub mod resources;
 pub mod synth;
+pub mod targets;
 pub mod timestamp;
 pub mod values;
 
@@ -43,16 +43,18 @@ pub enum ExitStatus {
 /// Runs a parsed command line, writing data to `out` and messages to `err`.
 pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Error> {
     match cli.command {
-        cli::Command::Synth(args) => commands::synth(&args, out, err),
-        cli::Command::Graph(args) => commands::graph(&args, out, err),
+        cli::Command::Synth(args) => commands::synth::run(&args, out, err),
+        cli::Command::Graph(args) => commands::graph::run(&args, out, err),
         cli::Command::Analyze(args) => commands::analyze::run(&args, err),
         cli::Command::RecordUpdate(args) => commands::record_update::run(&args, err),
-        cli::Command::Schema(args) => commands::schema(&args, out),
-        cli::Command::Explain(args) => commands::policy::explain(&args, out, err),
-        cli::Command::Emergency(args) => commands::policy::emergency(&args, out, err),
+        cli::Command::Schema(args) => commands::schema::run(&args, out),
+        cli::Command::Explain(args) => commands::explain::run(&args, out, err),
+        cli::Command::Emergency(args) => commands::emergency::run(&args, out, err),
         cli::Command::Inspect(cli::InspectCommand::Dockerfile(args)) => {
-            commands::inspect_dockerfile(&args, out)
+            commands::inspect::dockerfile(&args, out)
         }
-        cli::Command::Inspect(cli::InspectCommand::Ref(args)) => commands::inspect_ref(&args, out),
+        cli::Command::Inspect(cli::InspectCommand::Ref(args)) => {
+            commands::inspect::reference(&args, out)
+        }
     }
 }

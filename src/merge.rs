@@ -21,9 +21,6 @@ use crate::diagnostic::{did_you_mean, Diagnostic, Error};
 use crate::model::{BaseRef, Managed, Model, Strategy, Upstream, UpstreamKind};
 use crate::values;
 
-/// The rebuild delay when images.yaml gives none.
-pub const DEFAULT_REBUILD_DELAY: &str = "7d";
-
 /// Merges everything read into the model; returns it with the warnings.
 pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
     let mut diags = Vec::new();
@@ -42,7 +39,6 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
         if let Some(src) = &e.source {
             let provider = src.provider.unwrap_or(Provider::Github);
             let branch = src.branch.clone().unwrap_or_else(|| "main".into());
-            let delay = e.rebuild_delay.as_deref().unwrap_or(DEFAULT_REBUILD_DELAY);
             let source_paths = source_paths(provider, &src.dockerfile, src.workflow.as_deref());
             managed_by_name.insert(&e.name, model.managed.len());
             model.managed.push(Managed {
@@ -55,7 +51,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
                 workflow: src.workflow.clone(),
                 inputs: Vec::new(),
                 version_bump: src.version_bump.clone().unwrap_or_else(|| "patch".into()),
-                rebuild_delay_secs: values::duration(delay).unwrap_or(0),
+                rebuild_delay_secs: e.rebuild_delay_secs(),
                 auto_rebuild: e.auto_rebuild.unwrap_or(true),
                 current_version: None,
                 bases: Vec::new(),

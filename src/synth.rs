@@ -1,10 +1,11 @@
-//! The synth pipeline, end to end and pure: inputs → merge → graph →
-//! resources → YAML. Usable as a library call without the CLI.
+//! The synth pipeline, end to end and pure: inputs → merge → graph → the
+//! objects of a target → YAML. Usable as a library call without the CLI.
 
 use crate::config::load::Inputs;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::graph::Graph;
 use crate::model::Model;
+use crate::targets::Target;
 
 /// The outcome of a synth run.
 #[derive(Debug, Clone)]
@@ -16,12 +17,29 @@ pub struct Synthesis {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Runs every step on what `load` read.
-pub fn synthesize(inputs: &Inputs) -> Result<Synthesis, Error> {
+/// Runs every step on what `load` read, for `target`.
+pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
     let (model, mut warnings) = crate::merge::merge(inputs)?;
     let graph =
         crate::graph::build(&model).map_err(|d| Error::input(d.in_file(&inputs.images_file)))?;
-    let plan = crate::resources::Plan::new(&model, &graph, &inputs.settings)?;
+    let yaml = match target {
+        Target::Kargo => {
+            let out = crate::targets::kargo::output(&model, &graph, &inputs.settings)?;
+            crate::emit::render(out.len(), |i| out.get(i))?
+        }
+    };
+    warnings.extend(kargo_warnings(inputs, &model));
+    Ok(Synthesis {
+        model,
+        graph,
+        yaml,
+        warnings,
+    })
+}
+
+/// What the Kargo output cannot do with these settings.
+fn kargo_warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
+    let mut warnings = Vec::new();
     if inputs.settings.analysis_image_is_default && !model.managed.is_empty() {
         warnings.push(
             Diagnostic::warning(format!(
@@ -40,12 +58,5 @@ pub fn synthesize(inputs: &Inputs) -> Result<Synthesis, Error> {
             .help("set `analysis.stateRepoURL` in settings.yaml to the https URL of the repository that holds this directory (the Job commits state and regenerated manifests there)"),
         );
     }
-    let yaml = crate::emit::render(plan.len(), |i| plan.get(i))?;
-    drop(plan);
-    Ok(Synthesis {
-        model,
-        graph,
-        yaml,
-        warnings,
-    })
+    warnings
 }

@@ -177,41 +177,6 @@ pub fn repo_path(s: &str) -> Result<(), String> {
     }
 }
 
-/// A duration with day, hour, minute and second units: `7d`, `36h`, `1d12h`,
-/// `0`. Returns the number of seconds.
-pub fn duration(s: &str) -> Result<u64, String> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    static PART: OnceLock<Regex> = OnceLock::new();
-    if s == "0" {
-        return Ok(0);
-    }
-    if !re(&R, r"^([0-9]+[dhms])+$").is_match(s) {
-        return Err(
-            "a duration is a number with a unit d, h, m or s, like `7d`, `36h` or `1d12h`, or `0`"
-                .into(),
-        );
-    }
-    let mut total: u64 = 0;
-    for c in re(&PART, r"([0-9]+)([dhms])").captures_iter(s) {
-        let n: u64 = c[1]
-            .parse()
-            .map_err(|_| "the number is too large".to_string())?;
-        let unit = match &c[2] {
-            "d" => 86_400,
-            "h" => 3_600,
-            "m" => 60,
-            _ => 1,
-        };
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| "the duration is too large".to_string())?;
-    }
-    Ok(total)
-}
-
-/// A Kubernetes/Kargo interval in Go duration syntax restricted to what the
-/// Warehouse CRD accepts: `5m`, `24h`, `1h30m`.
 pub fn interval(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     if re(&R, r"^([0-9]+(\.[0-9]+)?(s|m|h))+$").is_match(s) {
@@ -347,16 +312,5 @@ mod tests {
         https_url("https://api.github.com").unwrap();
         https_url("https://ghe.example.com/api/v3").unwrap();
         container_image("ghcr.io/org/imgf:0.1.0").unwrap();
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration("7d"), Ok(604_800));
-        assert_eq!(duration("36h"), Ok(129_600));
-        assert_eq!(duration("1d12h"), Ok(129_600));
-        assert_eq!(duration("0"), Ok(0));
-        assert!(duration("7 days").is_err());
-        assert!(duration("").is_err());
-        assert!(duration("99999999999999999999d").is_err());
     }
 }

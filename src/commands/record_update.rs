@@ -70,11 +70,7 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
         .filter(|(_, (s, _))| s.base_images.contains(&name))
         .filter_map(|(n, _)| {
             let e = enrollments.iter().find(|e| &e.name == n)?;
-            let delay = e
-                .rebuild_delay
-                .as_deref()
-                .unwrap_or(crate::merge::DEFAULT_REBUILD_DELAY);
-            Some((n.clone(), crate::values::duration(delay).unwrap_or(0)))
+            Some((n.clone(), e.rebuild_delay_secs()))
         })
         .collect();
     let (mut state, text) = bases[&name].clone();

@@ -144,7 +144,7 @@ fn repo_relative(repo: &Path, path: &Path) -> Result<String, Error> {
 /// Regenerates the manifests of `dir` into `out`, as `imgf synth` would.
 fn regenerate(dir: &Path, out: &Path, err: &mut dyn Write) -> Result<(), Error> {
     let inputs = load::load(dir, None, &Overrides::default())?;
-    let result = crate::synth::synthesize(&inputs)?;
+    let result = crate::synth::synthesize(&inputs, crate::targets::Target::Kargo)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
     }

@@ -111,6 +111,22 @@ pub enum UpdateKind {
     YamlUpdate,
 }
 
+/// The rebuild delay when images.yaml gives none.
+pub const DEFAULT_REBUILD_DELAY: &str = "7d";
+
+impl Enrollment {
+    /// The rebuild delay in seconds (validated entries only: an invalid
+    /// delay has already been reported).
+    pub fn rebuild_delay_secs(&self) -> u64 {
+        crate::duration::parse(
+            self.rebuild_delay
+                .as_deref()
+                .unwrap_or(DEFAULT_REBUILD_DELAY),
+        )
+        .unwrap_or(0)
+    }
+}
+
 /// The context a rebuild dispatch can pass to the build workflow.
 pub const CONTEXT_INPUTS: [&str; 4] = ["version_bump", "triggered_by", "base_image", "base_digest"];
 /// The values `imageSelectionStrategy` may take (Kargo v1.11).
@@ -199,7 +215,7 @@ fn validate_entry(e: &Enrollment, c: &mut Check<'_>) {
         );
     }
     if let Some(d) = &e.rebuild_delay {
-        if let Err(why) = values::duration(d) {
+        if let Err(why) = crate::duration::parse(d) {
             c.bad("rebuildDelay", d, why, "write it like `7d` or `36h`");
         }
     }

@@ -354,7 +354,7 @@ fn rule_6_registry_politeness_staggers_intervals_deterministically() {
                 let s = w["spec"]["interval"].as_str().unwrap().to_string();
                 (
                     w["metadata"]["name"].as_str().unwrap().to_string(),
-                    imgf::resources::warehouse::interval_secs(&s),
+                    imgf::duration::parse_interval(&s),
                 )
             })
             .collect()

@@ -2,7 +2,7 @@
 //! `imgf emergency`. Pure: the command layer supplies the state and the clock.
 //!
 //! The policy itself lives in the generated objects (see
-//! [`crate::resources`]): soak Stages and `requiredSoakTime` enforce
+//! [`crate::targets::kargo`]): soak Stages and `requiredSoakTime` enforce
 //! `rebuildDelay`, the ProjectConfig enforces `autoRebuild`, one rebuild
 //! Stage per image coalesces its bases, cascades go through the base
 //! image's analysis Stage. This module tells a person which of those applies
@@ -16,9 +16,7 @@ use crate::config::settings::Settings;
 use crate::config::state::{AuditEntry, BaseImageState, ImageState};
 use crate::graph::Graph;
 use crate::model::{BaseRef, Model};
-use crate::resources::{
-    analysis_stage_name, rebuild::soak_time, rebuild_stage_name, soak_stage_name, warehouse,
-};
+use crate::targets::kargo::{analysis_stage_name, rebuild_stage_name, soak_stage_name, warehouse};
 use crate::timestamp::Timestamp;
 
 /// Explains how `image` is rebuilt: Warehouse → Stages → dispatch, with
@@ -33,7 +31,7 @@ pub fn explain(
 ) -> String {
     let m = &model.managed[image];
     let mut o = String::new();
-    let delay = soak_time(m.rebuild_delay_secs);
+    let delay = crate::duration::hms(m.rebuild_delay_secs);
     let w = |o: &mut String, s: String| {
         o.push_str(&s);
         o.push('\n');
@@ -50,11 +48,7 @@ pub fn explain(
         &mut o,
         format!(
             "  policy: rebuildDelay {} (requiredSoakTime {delay}); autoRebuild {}",
-            match m.rebuild_delay_secs {
-                0 => "0".to_string(),
-                d if d % 86_400 == 0 => format!("{}d", d / 86_400),
-                _ => delay.clone(),
-            },
+            crate::duration::human(m.rebuild_delay_secs),
             if m.auto_rebuild {
                 "true: the ProjectConfig promotes rebuilds automatically"
             } else {
@@ -265,8 +259,8 @@ fn starvation(state: &BaseImageState, base: &str, image: &str, delay_secs: u64) 
     (median < delay).then(|| {
         format!(
             "    warning: {base} has published a new digest about every {} recently, more often than the rebuild delay ({}):\n      each new digest restarts the soak, so {image} may never rebuild by itself; shorten rebuildDelay, or approve with `imgf emergency`\n",
-            soak_time(u64::try_from(median).unwrap_or(0)),
-            soak_time(delay_secs)
+            crate::duration::hms(u64::try_from(median).unwrap_or(0)),
+            crate::duration::hms(delay_secs)
         )
     })
 }
@@ -283,7 +277,7 @@ fn one_line(s: &str) -> String {
 
 /// What an emergency rebuild touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum Scope {
     /// Rebuild this managed image now (and what is built on it).
     Image(String),
     /// Rebuild everything built on this base image now.
@@ -306,7 +300,7 @@ pub fn emergency(
     model: &Model,
     graph: &Graph,
     settings: &Settings,
-    target: &Target,
+    scope: &Scope,
     reason: &str,
     actor: &str,
     now: Timestamp,
@@ -318,8 +312,8 @@ pub fn emergency(
     if reason.is_empty() {
         return Err("an emergency rebuild needs a reason (--reason), for the audit trail".into());
     }
-    let (direct, origin): (Vec<usize>, BaseRef) = match target {
-        Target::Image(name) => {
+    let (direct, origin): (Vec<usize>, BaseRef) = match scope {
+        Scope::Image(name) => {
             let i = model
                 .managed
                 .iter()
@@ -329,7 +323,7 @@ pub fn emergency(
                 })?;
             (vec![i], BaseRef::Managed(i))
         }
-        Target::Base(name) => {
+        Scope::Base(name) => {
             let base = (0..model.upstream.len())
                 .map(BaseRef::Upstream)
                 .chain((0..model.managed.len()).map(BaseRef::Managed))
@@ -382,9 +376,9 @@ pub fn emergency(
         let stage = rebuild_stage_name(&m.name);
         let _ = writeln!(script);
         let from: Vec<BaseRef> = if direct.contains(i) {
-            match target {
-                Target::Image(_) => m.bases.clone(),
-                Target::Base(_) => vec![origin],
+            match scope {
+                Scope::Image(_) => m.bases.clone(),
+                Scope::Base(_) => vec![origin],
             }
         } else {
             let _ = writeln!(
@@ -409,7 +403,7 @@ pub fn emergency(
             let _ = writeln!(script, "# {}. {}: now", step + 1, m.name);
         }
         for (n, b) in from.iter().enumerate() {
-            let wh = crate::resources::warehouse_name(model, *b);
+            let wh = crate::targets::kargo::warehouse_name(model, *b);
             let var = format!("f{}_{n}", step + 1);
             let _ = writeln!(script, "{var}=$(latest {wh})");
             let _ = writeln!(

@@ -12,10 +12,10 @@
 //! analysis Job commits never match. An upstream image's Warehouse watches
 //! exactly one tag, polled rarely because public registries rate-limit.
 
-use super::kargo::{
+use super::meta;
+use super::objects::{
     GitSubscription, ImageSubscription, Subscription, Warehouse, WarehouseSpec, KARGO_API,
 };
-use super::meta;
 use crate::config::enrollment::Provider;
 use crate::config::settings::Settings;
 use crate::model::{Managed, Strategy, Upstream};
@@ -89,7 +89,7 @@ pub const STAGGER_WINDOW_SECS: u64 = 3600;
 /// image, so 200 Docker Hub images do not all poll at the same minute. Never
 /// shorter than the minimum; the same image always gets the same interval.
 pub fn polite_interval(u: &Upstream, settings: &Settings) -> String {
-    let min = interval_secs(&settings.base_interval);
+    let min = crate::duration::parse_interval(&settings.base_interval);
     let registry = u.repo_url.split('/').next().unwrap_or_default();
     let hash = u64::from_str_radix(
         &crate::names::short_hash(&format!("{registry}/{}", u.name)),
@@ -97,32 +97,7 @@ pub fn polite_interval(u: &Upstream, settings: &Settings) -> String {
     )
     .unwrap_or(0);
     let offset = (hash % (STAGGER_WINDOW_SECS / 60)) * 60;
-    crate::resources::rebuild::soak_time(min + offset)
-}
-
-/// Seconds of a Kubernetes-style interval (`24h`, `1h30m`, `1.5h`).
-pub fn interval_secs(s: &str) -> u64 {
-    let mut total = 0.0f64;
-    let mut num = String::new();
-    for c in s.chars() {
-        match c {
-            '0'..='9' | '.' => num.push(c),
-            'h' | 'm' | 's' => {
-                let n: f64 = num.parse().unwrap_or(0.0);
-                total += n * match c {
-                    'h' => 3600.0,
-                    'm' => 60.0,
-                    _ => 1.0,
-                };
-                num.clear();
-            }
-            _ => {}
-        }
-    }
-    // Intervals are at most days long: the float is exact enough.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let secs = total.round() as u64;
-    secs
+    crate::duration::hms(min + offset)
 }
 
 pub(super) fn upstream(u: &Upstream, settings: &Settings) -> Warehouse {

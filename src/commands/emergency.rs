@@ -1,84 +1,29 @@
-//! `imgf explain` and `imgf emergency`: read the enrollment and state, ask
-//! [`crate::policy`], print; `emergency` also appends its audit entry to the
-//! affected images' state files.
+//! `imgf emergency`: plan an emergency rebuild with the Kargo runbook,
+//! append its audit entry to the affected images' state files, print the
+//! commands.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 use super::{load_model, write_out};
-use crate::cli::{EmergencyArgs, ExplainArgs};
-use crate::config::state::{BaseImageState, ImageState};
+use crate::cli::EmergencyArgs;
+use crate::config::state::ImageState;
 use crate::diagnostic::{Diagnostic, Error};
-use crate::policy::Target;
+use crate::targets::kargo::runbook::Scope;
 use crate::timestamp::Timestamp;
 use crate::{emit, ExitStatus};
 
-fn full_states(
-    inputs: &crate::config::load::Inputs,
-) -> (
-    BTreeMap<String, ImageState>,
-    BTreeMap<String, BaseImageState>,
-) {
-    let images = inputs
-        .image_states
-        .iter()
-        .map(|s| (s.stem.clone(), s.data.clone()))
-        .collect();
-    let bases = inputs
-        .base_states
-        .iter()
-        .map(|s| (s.stem.clone(), s.data.clone()))
-        .collect();
-    (images, bases)
-}
-
-/// `imgf explain IMAGE`.
-pub fn explain(
-    args: &ExplainArgs,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
-    let (inputs, model) = load_model(&args.input, err)?;
-    let Some(i) = model.managed.iter().position(|m| m.name == args.image) else {
-        let external = model.upstream.iter().any(|u| u.name == args.image);
-        return Err(Error::input(
-            Diagnostic::error(format!(
-                "`{}` is {}",
-                args.image,
-                if external {
-                    "watched upstream only: imgf never rebuilds it"
-                } else {
-                    "not a managed image"
-                }
-            ))
-            .help("explain takes an image enrolled with a `source`"),
-        ));
-    };
-    let (images, bases) = full_states(&inputs);
-    let text = crate::policy::explain(
-        &model,
-        &inputs.settings,
-        i,
-        images.get(&args.image),
-        &bases,
-        Timestamp::now(),
-    );
-    write_out(out, &text)?;
-    Ok(ExitStatus::Success)
-}
-
 /// `imgf emergency`.
-pub fn emergency(
+pub fn run(
     args: &EmergencyArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let (inputs, model) = load_model(&args.input, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
-    let target = match (&args.image, &args.base) {
-        (Some(i), _) => Target::Image(i.clone()),
-        (None, Some(b)) => Target::Base(b.clone()),
+    let scope = match (&args.image, &args.base) {
+        (Some(i), _) => Scope::Image(i.clone()),
+        (None, Some(b)) => Scope::Base(b.clone()),
         (None, None) => unreachable!("clap requires --image or --base"),
     };
     let actor = args
@@ -88,11 +33,11 @@ pub fn emergency(
         .filter(|a| !a.trim().is_empty())
         .unwrap_or_else(|| "unknown".into());
     let now = Timestamp::now();
-    let plan = crate::policy::emergency(
+    let plan = crate::targets::kargo::runbook::emergency(
         &model,
         &graph,
         &inputs.settings,
-        &target,
+        &scope,
         &args.reason,
         &actor,
         now,

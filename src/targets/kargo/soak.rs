@@ -14,14 +14,14 @@
 
 use std::collections::BTreeMap;
 
-use super::kargo::{
+use super::objects::{
     FreightRequest, PromotionStep, PromotionTemplate, PromotionTemplateSpec, Stage, StageSpec,
     StepConfig, KARGO_API,
 };
 use super::{meta, soak_stage_name, warehouse_name, AUTO_PROMOTE_LABEL, ROLE_LABEL};
 use crate::config::settings::Settings;
-use crate::expr::{self, ImageField};
 use crate::model::{BaseRef, Model};
+use crate::targets::kargo::expr::{self, ImageField};
 
 pub(super) fn stage(model: &Model, upstream: usize, settings: &Settings) -> Stage {
     let base = BaseRef::Upstream(upstream);

@@ -12,7 +12,7 @@
 //! Kargo evaluates the step config and re-types each value after
 //! substitution, so the body is one expression, `${{ quote({…}) }}`: a map
 //! that `quote` turns into its JSON text, which stays a string. Every value
-//! in it is a string literal escaped by [`crate::expr`] or an expression that
+//! in it is a string literal escaped by [`crate::targets::kargo::expr`] or an expression that
 //! yields a string, so no branch, name or digest can change its structure.
 //! Every base is read with its Warehouse named (`warehouse(…)`): two bases
 //! from one repository (`python:3.12` and `python:3.12-slim`) stay apart.
@@ -21,7 +21,7 @@
 //! will not go away by itself); a 429 or a 5xx matches neither expression, so
 //! Kargo sends the request again every `pollInterval` until `retry.timeout`.
 
-use super::kargo::{
+use super::objects::{
     FreightOrigin, FreightRequest, FreightSources, HttpConfig, NameValue, PromotionStep,
     PromotionTemplate, PromotionTemplateSpec, Stage, StageSpec, StepConfig, StepRetry, KARGO_API,
 };
@@ -31,8 +31,8 @@ use super::{
 };
 use crate::config::enrollment::Provider;
 use crate::config::settings::Settings;
-use crate::expr::{self, ImageField, Piece};
 use crate::model::{BaseRef, Managed, Model};
+use crate::targets::kargo::expr::{self, ImageField, Piece};
 
 /// GitHub's REST API version the request is written against.
 pub const GITHUB_API_VERSION: &str = "2022-11-28";
@@ -46,23 +46,6 @@ pub const DISPATCH_ERROR_THRESHOLD: u32 = 5;
 pub const FAILURE_EXPRESSION: &str =
     "response.status >= 400 && response.status < 500 && response.status != 429";
 
-/// A duration as Kargo's `requiredSoakTime` accepts it (hours, minutes and
-/// seconds only: `7d` becomes `168h`).
-pub fn soak_time(secs: u64) -> String {
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 || out.is_empty() {
-        out.push_str(&format!("{s}s"));
-    }
-    out
-}
-
 /// The rebuild Stage of managed image `dependent`.
 pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Stage {
     let m = &model.managed[dependent];
@@ -71,7 +54,7 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
     if m.auto_rebuild {
         labels.push((AUTO_PROMOTE_LABEL, "true"));
     }
-    let soak = (m.rebuild_delay_secs > 0).then(|| soak_time(m.rebuild_delay_secs));
+    let soak = (m.rebuild_delay_secs > 0).then(|| crate::duration::hms(m.rebuild_delay_secs));
     let requested_freight = m
         .bases
         .iter()

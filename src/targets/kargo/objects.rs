@@ -1,4 +1,4 @@
-//! The Kubernetes objects imgf emits, as typed structs.
+//! The Kargo and Argo Rollouts objects imgf emits, as typed structs.
 //!
 //! Only the fields imgf sets exist here, each spelled as the Kargo v1.11 /
 //! Argo Rollouts v1.9 CRDs spell it, so a typo or a removed field
@@ -9,18 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use crate::targets::k8s::{Namespace, ObjectMeta, ServiceAccount};
+
 pub const KARGO_API: &str = "kargo.akuity.io/v1alpha1";
 pub const ROLLOUTS_API: &str = "argoproj.io/v1alpha1";
-
-/// `metadata`: name, namespace (absent for cluster-scoped kinds), labels.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ObjectMeta {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-}
 
 /// Any emitted object.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -65,26 +57,10 @@ impl Resource {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Namespace {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub metadata: ObjectMeta,
-}
-
 /// A Kargo Project: no spec since v1.7.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Project {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub metadata: ObjectMeta,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceAccount {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub metadata: ObjectMeta,

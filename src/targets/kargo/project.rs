@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use super::kargo::{
+use super::objects::{
     Namespace, ObjectMeta, Project, ProjectConfig, ProjectConfigSpec, PromotionPolicy, Resource,
     ServiceAccount, StageSelector, KARGO_API,
 };
-use super::{meta, AUTO_PROMOTE_LABEL, MANAGED_BY, MANAGED_BY_LABEL};
+use super::{meta, AUTO_PROMOTE_LABEL};
 use crate::config::settings::Settings;
+use crate::targets::k8s::{MANAGED_BY, MANAGED_BY_LABEL};
 
 /// Namespace, Project, ProjectConfig (only when some Stage auto-promotes:
 /// `auto`) and ServiceAccount. The ProjectConfig's policy selects exactly the Stages

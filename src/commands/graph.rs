@@ -1,0 +1,23 @@
+//! `imgf graph`: the dependency graph, drawn.
+
+use std::io::Write;
+
+use super::{load_model, write_out};
+use crate::cli::GraphArgs;
+use crate::diagnostic::Error;
+use crate::ExitStatus;
+
+/// `imgf graph`.
+pub fn run(
+    args: &GraphArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    let (_, model) = load_model(&args.input, err)?;
+    let graph = crate::graph::build(&model).map_err(Error::input)?;
+    write_out(
+        out,
+        &crate::targets::diagram::render(&graph, &model, args.format.into()),
+    )?;
+    Ok(ExitStatus::Success)
+}

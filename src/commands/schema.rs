@@ -1,0 +1,22 @@
+//! `imgf schema`: the JSON Schema of images.yaml or settings.yaml.
+
+use std::io::Write;
+
+use super::{json_line, write_out};
+use crate::diagnostic::Error;
+use crate::ExitStatus;
+
+/// `imgf schema`: the JSON Schema of an input file, from the same types the
+/// loader uses, so it cannot drift from what imgf accepts.
+pub fn run(args: &crate::cli::SchemaArgs, out: &mut dyn Write) -> Result<ExitStatus, Error> {
+    let schema = match args.file {
+        crate::cli::SchemaFile::Images => {
+            schemars::schema_for!(Vec<crate::config::enrollment::Enrollment>)
+        }
+        crate::cli::SchemaFile::Settings => {
+            schemars::schema_for!(crate::config::settings::SettingsFile)
+        }
+    };
+    write_out(out, &json_line(&schema))?;
+    Ok(ExitStatus::Success)
+}

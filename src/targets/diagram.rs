@@ -1,0 +1,153 @@
+//! A target that draws rather than deploys: the dependency graph as
+//! Mermaid, Graphviz dot or JSON (`imgf graph`).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::graph::{Graph, Node};
+use crate::model::{Model, UpstreamKind};
+
+/// The diagram formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Mermaid,
+    Dot,
+    Json,
+}
+
+/// Renders the graph; deterministic for a given model.
+pub fn render(graph: &Graph, model: &Model, format: Format) -> String {
+    let d = Diagram { graph };
+    match format {
+        Format::Mermaid => d.mermaid(model),
+        Format::Dot => d.dot(model),
+        Format::Json => d.json(model),
+    }
+}
+
+struct Diagram<'a> {
+    graph: &'a Graph,
+}
+
+impl Diagram<'_> {
+    fn label(model: &Model, node: Node) -> (String, String, &'static str) {
+        match node {
+            Node::Managed(i) => (format!("m{i}"), model.managed[i].name.clone(), "managed"),
+            Node::Upstream(i) => {
+                let u = &model.upstream[i];
+                let kind = match u.kind {
+                    UpstreamKind::Base => "base",
+                    UpstreamKind::External => "external",
+                };
+                let tag = u.tag.as_deref().map_or(String::new(), |t| format!(":{t}"));
+                (format!("u{i}"), format!("{}{tag}", u.repo_url), kind)
+            }
+        }
+    }
+
+    fn nodes(&self, model: &Model) -> Vec<Node> {
+        let mut nodes: Vec<Node> = (0..model.upstream.len()).map(Node::Upstream).collect();
+        nodes.extend((0..model.managed.len()).map(Node::Managed));
+        nodes
+    }
+
+    fn mermaid(&self, model: &Model) -> String {
+        let mut out = String::from("graph LR\n");
+        for node in self.nodes(model) {
+            let (id, label, kind) = Self::label(model, node);
+            let label = label.replace('"', "#quot;");
+            match kind {
+                "managed" => writeln!(out, "  {id}[\"{label}\"]"),
+                _ => writeln!(out, "  {id}([\"{label}\"])"),
+            }
+            .expect("writing to a String cannot fail");
+        }
+        for (base, dep) in &self.graph.edges {
+            let (from, ..) = Self::label(model, *base);
+            writeln!(out, "  {from} --> m{dep}").expect("writing to a String cannot fail");
+        }
+        out
+    }
+
+    fn dot(&self, model: &Model) -> String {
+        let mut out = String::from("digraph images {\n  rankdir=LR;\n");
+        for node in self.nodes(model) {
+            let (id, label, kind) = Self::label(model, node);
+            let shape = if kind == "managed" { "box" } else { "ellipse" };
+            let label = label.replace('\\', "\\\\").replace('"', "\\\"");
+            writeln!(out, "  {id} [label=\"{label}\", shape={shape}];")
+                .expect("writing to a String cannot fail");
+        }
+        for (base, dep) in &self.graph.edges {
+            let (from, ..) = Self::label(model, *base);
+            writeln!(out, "  {from} -> m{dep};").expect("writing to a String cannot fail");
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    fn json(&self, model: &Model) -> String {
+        #[derive(Serialize)]
+        struct J<'a> {
+            nodes: Vec<JNode<'a>>,
+            edges: Vec<JEdge<'a>>,
+            #[serde(rename = "rebuildOrder")]
+            rebuild_order: Vec<&'a str>,
+        }
+        #[derive(Serialize)]
+        struct JNode<'a> {
+            name: &'a str,
+            kind: &'static str,
+            #[serde(rename = "repoURL")]
+            repo_url: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tag: Option<&'a str>,
+        }
+        #[derive(Serialize)]
+        struct JEdge<'a> {
+            base: &'a str,
+            dependent: &'a str,
+        }
+        let node = |n: Node| -> JNode<'_> {
+            match n {
+                Node::Managed(i) => JNode {
+                    name: &model.managed[i].name,
+                    kind: "managed",
+                    repo_url: &model.managed[i].repo_url,
+                    tag: None,
+                },
+                Node::Upstream(i) => JNode {
+                    name: &model.upstream[i].name,
+                    kind: match model.upstream[i].kind {
+                        UpstreamKind::Base => "base",
+                        UpstreamKind::External => "external",
+                    },
+                    repo_url: &model.upstream[i].repo_url,
+                    tag: model.upstream[i].tag.as_deref(),
+                },
+            }
+        };
+        let j = J {
+            nodes: self.nodes(model).into_iter().map(node).collect(),
+            edges: self
+                .graph
+                .edges
+                .iter()
+                .map(|(b, d)| JEdge {
+                    base: node(*b).name,
+                    dependent: &model.managed[*d].name,
+                })
+                .collect(),
+            rebuild_order: self
+                .graph
+                .order
+                .iter()
+                .map(|i| model.managed[*i].name.as_str())
+                .collect(),
+        };
+        let mut s = serde_json::to_string_pretty(&j).expect("graph JSON is always serializable");
+        s.push('\n');
+        s
+    }
+}

@@ -1,0 +1,90 @@
+//! Analysis Stages: one per managed image, verifying each new build (and
+//! each change of its Dockerfile or workflow) with the `analyze-dockerfile`
+//! Job.
+
+use std::collections::BTreeMap;
+
+use super::objects::{
+    FreightRequest, NameRef, NameValue, PromotionStep, PromotionTemplate, PromotionTemplateSpec,
+    Stage, StageSpec, StepConfig, Verification, KARGO_API,
+};
+use super::verification::{ARGS, TEMPLATE_NAME};
+use super::{
+    analysis_stage_name, meta, source_warehouse_name, AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL,
+};
+use crate::config::settings::Settings;
+use crate::model::Managed;
+use crate::targets::kargo::expr::{self, ImageField};
+
+/// The Stage that analyses each new build of `m`, and each change of its
+/// Dockerfile or workflow. It auto-promotes: analysis only records what was
+/// built and changes nothing else.
+///
+/// It requests two origins that promote independently: the image Warehouse
+/// (new builds; what cascades take from here once verified) and the source
+/// Warehouse (commits). Until a build has been promoted, the image fields are
+/// empty and the Job re-reads the Dockerfile without recording a build. Each
+/// value is quoted: a tag such as `1.2` must reach the Job as a string
+/// (`pkg/rollouts/analysis_run_builder.go:226-233`).
+pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
+    let field = |f| {
+        expr::template(&expr::quote(&expr::image_field_or(
+            &m.repo_url,
+            &m.name,
+            f,
+            "",
+        )))
+    };
+    let (tag, digest) = (field(ImageField::Tag), field(ImageField::Digest));
+    Stage {
+        api_version: KARGO_API,
+        kind: "Stage",
+        metadata: meta(
+            analysis_stage_name(&m.name),
+            settings,
+            &[
+                (AUTO_PROMOTE_LABEL, "true"),
+                (IMAGE_LABEL, &m.name),
+                (ROLE_LABEL, "analysis"),
+            ],
+        ),
+        spec: StageSpec {
+            requested_freight: vec![
+                FreightRequest::direct(m.name.clone()),
+                FreightRequest::direct(source_warehouse_name(&m.name)),
+            ],
+            promotion_template: Some(PromotionTemplate {
+                spec: PromotionTemplateSpec {
+                    steps: vec![PromotionStep {
+                        uses: "compose-output",
+                        alias: "built".into(),
+                        retry: None,
+                        config: StepConfig::ComposeOutput(BTreeMap::from([
+                            ("digest".to_string(), digest.clone()),
+                            ("tag".to_string(), tag.clone()),
+                        ])),
+                    }],
+                },
+            }),
+            verification: Some(Verification {
+                analysis_templates: vec![NameRef {
+                    name: TEMPLATE_NAME.into(),
+                }],
+                args: vec![
+                    NameValue {
+                        name: ARGS[0].into(),
+                        value: m.name.clone(),
+                    },
+                    NameValue {
+                        name: ARGS[1].into(),
+                        value: tag,
+                    },
+                    NameValue {
+                        name: ARGS[2].into(),
+                        value: digest,
+                    },
+                ],
+            }),
+        },
+    }
+}

@@ -1,0 +1,206 @@
+//! The Kargo target: model + graph → Kargo Warehouses, Stages and the
+//! Argo Rollouts AnalysisTemplates they verify with. Pure.
+//!
+//! One file per object family; [`families`] is the table that fixes their
+//! order in the output:
+//! Namespace, Project, ProjectConfig, ServiceAccount, AnalysisTemplates
+//! ([`project`], [`verification`]) · Warehouses of managed images, of their
+//! sources — both in images.yaml order — and of upstream images
+//! ([`warehouse`]) · soak Stages, one per upstream base in use ([`soak`]) ·
+//! record Stages, the same bases when a state repository is set ([`record`])
+//! · analysis Stages ([`analysis`]) · rebuild Stages, one per managed image
+//! with bases ([`rebuild`]). [`expr`] builds every Kargo expression and
+//! [`runbook`] tells people how the pipeline treats an image (`explain`,
+//! `emergency`).
+
+mod analysis;
+pub mod expr;
+pub mod objects;
+mod project;
+pub mod rebuild;
+mod record;
+pub mod runbook;
+mod soak;
+mod verification;
+pub mod warehouse;
+
+use crate::config::settings::Settings;
+use crate::diagnostic::Error;
+use crate::graph::Graph;
+use crate::model::{BaseRef, Model};
+use crate::names;
+use crate::targets::{k8s, Family, Output};
+use objects::{ObjectMeta, Resource};
+
+/// Label on the Stages the ProjectConfig auto-promotes.
+pub const AUTO_PROMOTE_LABEL: &str = "imgf/auto-promote";
+/// What a Stage is for: `soak`, `record`, `analysis` or `rebuild`.
+pub const ROLE_LABEL: &str = "imgf/role";
+/// The managed image a Stage belongs to.
+pub const IMAGE_LABEL: &str = "imgf/image";
+
+/// What the families are built from, with the selections made once.
+pub struct Plan<'a> {
+    model: &'a Model,
+    settings: &'a Settings,
+    /// Namespace, Project, ProjectConfig, ServiceAccount, AnalysisTemplates.
+    front: Vec<Resource>,
+    /// Upstream images that some managed image is built on: each gets a soak Stage.
+    soaks: Vec<usize>,
+    /// Upstream bases whose digests are recorded in state (needs a state repository).
+    records: Vec<usize>,
+    /// Managed images with at least one base: each gets a rebuild Stage.
+    rebuilds: Vec<usize>,
+}
+
+/// The output's object families, in output order: one row per family.
+pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
+    vec![
+        Family {
+            count: |p| p.front.len(),
+            name: |p, i| (p.front[i].kind(), p.front[i].name().to_string()),
+            build: |p, i| p.front[i].clone(),
+        },
+        Family {
+            count: |p| p.model.managed.len(),
+            name: |p, i| ("Warehouse", names::fit(&p.model.managed[i].name)),
+            build: |p, i| Resource::Warehouse(warehouse::managed(&p.model.managed[i], p.settings)),
+        },
+        Family {
+            count: |p| p.model.managed.len(),
+            name: |p, i| ("Warehouse", source_warehouse_name(&p.model.managed[i].name)),
+            build: |p, i| Resource::Warehouse(warehouse::source(&p.model.managed[i], p.settings)),
+        },
+        Family {
+            count: |p| p.model.upstream.len(),
+            name: |p, i| ("Warehouse", names::fit(&p.model.upstream[i].name)),
+            build: |p, i| {
+                Resource::Warehouse(warehouse::upstream(&p.model.upstream[i], p.settings))
+            },
+        },
+        Family {
+            count: |p| p.soaks.len(),
+            name: |p, i| ("Stage", soak_stage_name(&p.model.upstream[p.soaks[i]].name)),
+            build: |p, i| Resource::Stage(soak::stage(p.model, p.soaks[i], p.settings)),
+        },
+        Family {
+            count: |p| p.records.len(),
+            name: |p, i| {
+                (
+                    "Stage",
+                    record_stage_name(&p.model.upstream[p.records[i]].name),
+                )
+            },
+            build: |p, i| {
+                let b = BaseRef::Upstream(p.records[i]);
+                Resource::Stage(record::record_stage(
+                    p.model.base_name(b),
+                    &warehouse_name(p.model, b),
+                    p.model.base_repo_url(b),
+                    p.settings,
+                ))
+            },
+        },
+        Family {
+            count: |p| p.model.managed.len(),
+            name: |p, i| ("Stage", analysis_stage_name(&p.model.managed[i].name)),
+            build: |p, i| Resource::Stage(analysis::stage(&p.model.managed[i], p.settings)),
+        },
+        Family {
+            count: |p| p.rebuilds.len(),
+            name: |p, i| {
+                (
+                    "Stage",
+                    rebuild_stage_name(&p.model.managed[p.rebuilds[i]].name),
+                )
+            },
+            build: |p, i| Resource::Stage(rebuild::stage(p.model, p.rebuilds[i], p.settings)),
+        },
+    ]
+}
+
+/// The Kargo output of a model; fails if two objects of a kind would share
+/// a name. (`graph` proves the model acyclic; objects come from the model.)
+pub fn output<'a>(
+    model: &'a Model,
+    _graph: &Graph,
+    settings: &'a Settings,
+) -> Result<Output<Plan<'a>, Resource>, Error> {
+    // Analysis Stages always auto-promote, so a policy is needed exactly
+    // when there is a managed image.
+    let mut front = project::objects(settings, !model.managed.is_empty());
+    if !model.managed.is_empty() {
+        front.push(Resource::AnalysisTemplate(verification::analyze_template(
+            settings,
+        )));
+    }
+    let mut used = vec![false; model.upstream.len()];
+    for m in &model.managed {
+        for b in &m.bases {
+            if let BaseRef::Upstream(u) = b {
+                used[*u] = true;
+            }
+        }
+    }
+    let soaks: Vec<usize> = (0..model.upstream.len()).filter(|u| used[*u]).collect();
+    let records = match &settings.state_repo_url {
+        Some(url) if !soaks.is_empty() => {
+            front.push(Resource::AnalysisTemplate(verification::record_template(
+                settings, url,
+            )));
+            soaks.clone()
+        }
+        _ => Vec::new(),
+    };
+    let plan = Plan {
+        model,
+        settings,
+        front,
+        soaks,
+        records,
+        rebuilds: (0..model.managed.len())
+            .filter(|m| !model.managed[*m].bases.is_empty())
+            .collect(),
+    };
+    Output::new(plan, families())
+}
+
+/// Builds every object, in output order.
+pub fn build(model: &Model, graph: &Graph, settings: &Settings) -> Result<Vec<Resource>, Error> {
+    Ok(output(model, graph, settings)?.build_all())
+}
+
+/// Metadata for a namespaced object of the project.
+fn meta(name: String, settings: &Settings, labels: &[(&str, &str)]) -> ObjectMeta {
+    k8s::namespaced(name, &settings.project, labels)
+}
+
+/// The Warehouse of an image used as a base.
+pub fn warehouse_name(model: &Model, base: BaseRef) -> String {
+    names::fit(model.base_name(base))
+}
+
+/// The Warehouse of a managed image's source files.
+pub fn source_warehouse_name(image: &str) -> String {
+    names::object_name(&[image, "source"])
+}
+
+/// The analysis Stage of a managed image.
+pub fn analysis_stage_name(image: &str) -> String {
+    names::object_name(&["analyze-dockerfile", image])
+}
+
+/// The Stage that rebuilds `image` when any of its bases changes.
+pub fn rebuild_stage_name(image: &str) -> String {
+    names::object_name(&["rebuild", image])
+}
+
+/// The Stage that records an upstream base's new digests in its state file.
+pub fn record_stage_name(base: &str) -> String {
+    names::object_name(&["record", base])
+}
+
+/// The Stage where new Freight of an upstream base soaks.
+pub fn soak_stage_name(base: &str) -> String {
+    names::object_name(&["soak", base])
+}

@@ -1,0 +1,130 @@
+//! Verification: the Argo Rollouts AnalysisTemplates whose Jobs run imgf in
+//! the cluster — `analyze-dockerfile` (`imgf analyze`, for each new build)
+//! and `record-base-update` (`imgf record-update`, for each new base digest).
+//!
+//! The Job's command is an argument vector — no `sh -c`, so no value can
+//! become shell syntax. Only the args vary per run; everything else is fixed
+//! at synth time from the settings. With a state repository the Jobs commit
+//! state and regenerated manifests there (`--synth-output`).
+
+use super::meta;
+use super::objects::{
+    AnalysisTemplate, AnalysisTemplateSpec, Container, EnvVar, EnvVarSource, JobMetric, JobSpec,
+    Metric, MetricProvider, NameRef, PodSpec, PodTemplate, SecretKeySelector, ROLLOUTS_API,
+};
+use crate::config::settings::{SecretRef, Settings};
+
+/// The AnalysisTemplate's name.
+pub const TEMPLATE_NAME: &str = "analyze-dockerfile";
+/// The args the template declares; Stages pass exactly these.
+pub const ARGS: [&str; 3] = ["imageName", "imageTag", "imageDigest"];
+
+pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
+    let mut args: Vec<String> = vec![
+        "analyze".into(),
+        "--dir".into(),
+        settings.enrollment_path.trim_end_matches('/').to_string(),
+        "--image".into(),
+        "{{args.imageName}}".into(),
+        "--tag".into(),
+        "{{args.imageTag}}".into(),
+        "--digest".into(),
+        "{{args.imageDigest}}".into(),
+    ];
+    if let Some(url) = &settings.state_repo_url {
+        args.extend([
+            "--state-repo".into(),
+            url.clone(),
+            "--state-branch".into(),
+            settings.state_branch.clone(),
+            "--commit".into(),
+            "--push".into(),
+            "--synth-output".into(),
+            settings.output.clone(),
+        ]);
+    }
+    let env_from = |name: &str, s: &SecretRef| EnvVar {
+        name: name.into(),
+        value_from: EnvVarSource {
+            secret_key_ref: SecretKeySelector {
+                name: s.name.clone(),
+                key: s.key.clone(),
+                optional: true,
+            },
+        },
+    };
+    AnalysisTemplate {
+        api_version: ROLLOUTS_API,
+        kind: "AnalysisTemplate",
+        metadata: meta(TEMPLATE_NAME.into(), settings, &[]),
+        spec: AnalysisTemplateSpec {
+            args: ARGS.iter().map(|a| NameRef { name: (*a).into() }).collect(),
+            metrics: vec![Metric {
+                name: "analyze".into(),
+                provider: MetricProvider {
+                    job: JobMetric {
+                        spec: JobSpec {
+                            backoff_limit: 1,
+                            active_deadline_seconds: 900,
+                            template: PodTemplate {
+                                spec: PodSpec {
+                                    service_account_name: settings.service_account.clone(),
+                                    restart_policy: "Never",
+                                    image_pull_secrets: settings
+                                        .image_pull_secrets
+                                        .iter()
+                                        .map(|n| NameRef { name: n.clone() })
+                                        .collect(),
+                                    containers: vec![Container {
+                                        name: "imgf".into(),
+                                        image: settings.analysis_image.clone(),
+                                        args,
+                                        env: vec![
+                                            env_from("GITHUB_TOKEN", &settings.github_token),
+                                            env_from("GITLAB_TOKEN", &settings.gitlab_token),
+                                        ],
+                                    }],
+                                },
+                            },
+                        },
+                    },
+                },
+            }],
+        },
+    }
+}
+
+/// The AnalysisTemplate that records a base image's new digest.
+pub const RECORD_TEMPLATE_NAME: &str = "record-base-update";
+
+/// The Job that runs `imgf record-update` in the state repository (only
+/// generated when `analysis.stateRepoURL` says where that is).
+pub(super) fn record_template(settings: &Settings, state_repo: &str) -> AnalysisTemplate {
+    let mut t = analyze_template(settings);
+    t.metadata.name = RECORD_TEMPLATE_NAME.into();
+    t.spec.args = ["baseName", "digest"]
+        .iter()
+        .map(|a| NameRef { name: (*a).into() })
+        .collect();
+    let metric = &mut t.spec.metrics[0];
+    metric.name = "record".into();
+    let container = &mut metric.provider.job.spec.template.spec.containers[0];
+    container.args = vec![
+        "record-update".into(),
+        "--dir".into(),
+        settings.enrollment_path.trim_end_matches('/').to_string(),
+        "--base".into(),
+        "{{args.baseName}}".into(),
+        "--digest".into(),
+        "{{args.digest}}".into(),
+        "--state-repo".into(),
+        state_repo.to_string(),
+        "--state-branch".into(),
+        settings.state_branch.clone(),
+        "--commit".into(),
+        "--push".into(),
+        "--synth-output".into(),
+        settings.output.clone(),
+    ];
+    t
+}

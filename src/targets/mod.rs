@@ -1,0 +1,111 @@
+//! Step 4 of synth: from the model and the graph to the objects of one output
+//! target. Pure: no I/O, clock or environment.
+//!
+//! A target is a folder (or a file) here: [`kargo`] (Warehouses and Stages),
+//! [`diagram`] (the graph drawn for people). Each declares its output as a
+//! table of object [`Family`] rows; [`Output`] derives the length, the i-th
+//! object and the names to check from that table, so they can never disagree.
+//! Adding a family is one file and one row; adding a target is one folder
+//! and a row in [`Target`].
+
+pub mod diagram;
+pub mod k8s;
+pub mod kargo;
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Diagnostic, Error};
+
+/// The output targets of `imgf synth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Kargo Warehouses and Stages (with Argo Rollouts AnalysisTemplates).
+    Kargo,
+}
+
+/// One family of objects: how many the plan holds, the kind and name of
+/// each (known before anything is built), and how to build one.
+pub struct Family<P, O> {
+    pub count: fn(&P) -> usize,
+    pub name: fn(&P, usize) -> (&'static str, String),
+    pub build: fn(&P, usize) -> O,
+}
+
+/// A target's output, built on demand: object `i` is made when asked for,
+/// so a large enrollment never holds all its typed objects at once.
+pub struct Output<P, O> {
+    plan: P,
+    families: Vec<Family<P, O>>,
+}
+
+impl<P, O> Output<P, O> {
+    /// The output of `plan`, in the order of `families`; fails if two objects
+    /// of a kind would share a name.
+    pub fn new(plan: P, families: Vec<Family<P, O>>) -> Result<Output<P, O>, Error> {
+        let out = Output { plan, families };
+        out.check_unique()?;
+        Ok(out)
+    }
+
+    /// How many objects the output holds.
+    pub fn len(&self) -> usize {
+        self.families.iter().map(|f| (f.count)(&self.plan)).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Object `i` (`i < len()`).
+    pub fn get(&self, mut i: usize) -> O {
+        for f in &self.families {
+            let n = (f.count)(&self.plan);
+            if i < n {
+                return (f.build)(&self.plan, i);
+            }
+            i -= n;
+        }
+        panic!("object index out of range")
+    }
+
+    /// Every object, built at once (for library users and tests).
+    pub fn build_all(&self) -> Vec<O> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+
+    /// `(kind, name)` of every object, in output order, without building them.
+    pub fn names(&self) -> Vec<(&'static str, String)> {
+        self.families
+            .iter()
+            .flat_map(|f| (0..(f.count)(&self.plan)).map(move |i| (f.name)(&self.plan, i)))
+            .collect()
+    }
+
+    fn check_unique(&self) -> Result<(), Error> {
+        let names = self.names();
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(names.len());
+        let mut problems = Vec::new();
+        for (i, (kind, name)) in names.iter().enumerate() {
+            if !crate::names::is_valid_object_name(name) {
+                return Err(Error::Internal(format!(
+                    "generated an invalid name `{name}`"
+                )));
+            }
+            if let Some(first) = seen.insert((kind, name), i) {
+                problems.push(
+                    Diagnostic::error(format!(
+                        "two generated {kind}s would both be named `{name}` (objects {} and {} of the output)",
+                        first + 1,
+                        i + 1
+                    ))
+                    .help("two images or base images map to the same generated name; rename one of the images"),
+                );
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Input(problems))
+        }
+    }
+}
