@@ -18,7 +18,7 @@ use crate::config::parse::Locator;
 use crate::config::state::{BaseImageState, ImageState};
 use crate::config::store::StateFile;
 use crate::diagnostic::{did_you_mean, Diagnostic, Error};
-use crate::model::{BaseRef, Managed, Model, Strategy, Upstream, UpstreamKind};
+use crate::model::{BaseRef, Managed, Model, TagPolicy, Upstream, UpstreamKind};
 use crate::values;
 
 /// Merges everything read into the model; returns it with the warnings.
@@ -56,6 +56,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
                 current_version: None,
                 bases: Vec::new(),
                 source_paths,
+                updates: e.updates.clone(),
             });
         } else {
             let state = states.get(e.name.as_str()).copied();
@@ -444,7 +445,7 @@ fn external(
         .or_else(|| st.and_then(|s| s.image_selection_strategy.clone()));
     let here = |d: Diagnostic| d.in_file(file).at(loc.key(index, "name"));
     let (tag, tag_regex, warnings) = tag_filter(&e.name, tag, allow).map_err(here)?;
-    let strategy = strategy(strategy_name.as_deref()).map_err(here)?;
+    let policy = tag_policy(strategy_name.as_deref()).map_err(here)?;
     let warnings = warnings.into_iter().map(here).collect();
     Ok((
         Upstream {
@@ -453,7 +454,7 @@ fn external(
             repo_url,
             tag,
             tag_regex,
-            strategy,
+            policy,
         },
         warnings,
     ))
@@ -507,7 +508,7 @@ fn base_image(file: &StateFile<BaseImageState>) -> Result<(Upstream, Vec<Diagnos
     }
     let (tag, tag_regex, warnings) = tag_filter(&file.stem, tag, s.allow_tags.clone())
         .map_err(|d| here(d).at(at("tag").or_else(|| at("allowTags"))))?;
-    let strategy = strategy(s.image_selection_strategy.as_deref())
+    let policy = tag_policy(s.image_selection_strategy.as_deref())
         .map_err(|d| here(d).at(at("imageSelectionStrategy")))?;
     let name = if crate::names::is_valid_object_name(&file.stem) {
         file.stem.clone()
@@ -531,7 +532,7 @@ fn base_image(file: &StateFile<BaseImageState>) -> Result<(Upstream, Vec<Diagnos
             repo_url,
             tag,
             tag_regex,
-            strategy,
+            policy,
         },
         warnings,
     ))
@@ -546,10 +547,19 @@ fn tag_of_reference(reference: &str) -> Option<String> {
         .filter(|t| values::tag(t).is_ok())
 }
 
-fn strategy(name: Option<&str>) -> Result<Strategy, Diagnostic> {
+/// The tag policy an `imageSelectionStrategy` key (images.yaml or a state
+/// file) names; absent means the exact tag, compared lexically.
+fn tag_policy(name: Option<&str>) -> Result<TagPolicy, Diagnostic> {
+    let parse = |s: &str| match s {
+        "SemVer" => Some(TagPolicy::Semver),
+        "Lexical" => Some(TagPolicy::Lexical),
+        "Digest" => Some(TagPolicy::Digest),
+        "NewestBuild" => Some(TagPolicy::NewestBuild),
+        _ => None,
+    };
     match name {
-        None => Ok(Strategy::Lexical),
-        Some(s) => Strategy::parse(s).ok_or_else(|| {
+        None => Ok(TagPolicy::Lexical),
+        Some(s) => parse(s).ok_or_else(|| {
             let help = match did_you_mean(s, &STRATEGIES) {
                 Some(m) => format!("did you mean `{m}`?"),
                 None => format!("use one of {}", STRATEGIES.join(", ")),

@@ -40,6 +40,8 @@ pub struct Managed {
     pub bases: Vec<BaseRef>,
     /// Files in the source repository whose changes call for a new analysis.
     pub source_paths: Vec<String>,
+    /// The places that deploy the image (images.yaml `updates`).
+    pub updates: Vec<crate::config::enrollment::Update>,
 }
 
 /// What a managed image is built on.
@@ -71,37 +73,21 @@ pub struct Upstream {
     pub tag: Option<String>,
     /// A regex that matches exactly the watched tag(s).
     pub tag_regex: String,
-    pub strategy: Strategy,
+    pub policy: TagPolicy,
 }
 
-/// Kargo's `imageSelectionStrategy`.
+/// Which image behind a watched tag counts as the newest. Each target maps
+/// this to its own terms (Kargo's `imageSelectionStrategy`, Flux's policy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    SemVer,
+pub enum TagPolicy {
+    /// The highest semantic version.
+    Semver,
+    /// The lexically greatest tag.
     Lexical,
+    /// One mutable tag, followed by digest.
     Digest,
+    /// The most recently pushed.
     NewestBuild,
-}
-
-impl Strategy {
-    pub fn parse(s: &str) -> Option<Strategy> {
-        match s {
-            "SemVer" => Some(Strategy::SemVer),
-            "Lexical" => Some(Strategy::Lexical),
-            "Digest" => Some(Strategy::Digest),
-            "NewestBuild" => Some(Strategy::NewestBuild),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::SemVer => "SemVer",
-            Strategy::Lexical => "Lexical",
-            Strategy::Digest => "Digest",
-            Strategy::NewestBuild => "NewestBuild",
-        }
-    }
 }
 
 impl Model {

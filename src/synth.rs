@@ -40,16 +40,16 @@ pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
 /// What the Kargo output cannot do with these settings.
 fn kargo_warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
-    if inputs.settings.analysis_image_is_default && !model.managed.is_empty() {
+    if inputs.settings.kargo.analysis_image_is_default && !model.managed.is_empty() {
         warnings.push(
             Diagnostic::warning(format!(
                 "the analysis Job uses the placeholder image `{}`",
-                inputs.settings.analysis_image
+                inputs.settings.kargo.analysis_image
             ))
             .help("set `analysis.image` in settings.yaml (or pass --analysis-image) to the imgf image you publish"),
         );
     }
-    if inputs.settings.state_repo_url.is_none() && !model.managed.is_empty() {
+    if inputs.settings.state_repo.url.is_none() && !model.managed.is_empty() {
         warnings.push(
             Diagnostic::warning(format!(
                 "{} managed image(s), but no `analysis.stateRepoURL`: the analysis Job cannot record new builds or base images, so cascades and new bases never reach the cluster",

@@ -193,14 +193,10 @@ fn discover(
         }
         root.to_path_buf()
     } else {
-        let base = args
-            .source_base_url
-            .clone()
-            .unwrap_or_else(|| match provider {
-                Provider::Github => settings.github_web.clone(),
-                Provider::Gitlab => settings.gitlab_url.clone(),
-            });
-        let url = format!("{}/{}.git", base.trim_end_matches('/'), src.repo);
+        let url = match &args.source_base_url {
+            Some(base) => format!("{}/{}.git", base.trim_end_matches('/'), src.repo),
+            None => settings.providers.clone_url(provider, &src.repo),
+        };
         let branch = src.branch.as_deref().unwrap_or("main");
         let cache = dir
             .join(".imgf-cache")

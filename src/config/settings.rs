@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::config::enrollment::Provider;
 use crate::config::parse::Locator;
 use crate::diagnostic::Diagnostic;
 use crate::values;
@@ -92,26 +93,42 @@ pub struct Overrides {
     pub analysis_image: Option<String>,
 }
 
-/// Resolved settings: every value present and checked.
+/// Resolved settings: every value present and checked, in sections — what
+/// every target shares, and a section per target that only it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// The Kargo Project and the Namespace it owns.
-    pub project: String,
-    pub namespace_labels: BTreeMap<String, String>,
-    /// The directory of images.yaml inside the repository that holds it
-    /// (watched by managed Warehouses, passed to the analysis Job).
+    /// The directory of images.yaml inside the repository that holds it.
     pub enrollment_path: String,
-    pub managed_interval: String,
-    pub base_interval: String,
-    pub analysis_image: String,
-    /// Whether `analysis_image` is the built-in placeholder.
-    pub analysis_image_is_default: bool,
-    pub service_account: String,
-    pub image_pull_secrets: Vec<String>,
-    pub state_repo_url: Option<String>,
-    pub state_branch: String,
-    /// Where the manifests live in the state repository (`analysis.output`).
+    /// How often registries and repositories are polled.
+    pub intervals: Intervals,
+    /// Where analysis records state (and the regenerated manifests).
+    pub state_repo: StateRepo,
+    /// The source-code hosts: API and web addresses, and the Secrets that
+    /// hold their tokens.
+    pub providers: Providers,
+    /// The Kargo target's own settings.
+    pub kargo: KargoSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intervals {
+    /// Managed images' registries and source repositories.
+    pub managed: String,
+    /// Upstream images (a minimum: each gets a stable stagger on top).
+    pub base: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateRepo {
+    /// The https URL of the repository holding the enrollment directory.
+    pub url: Option<String>,
+    pub branch: String,
+    /// The manifests' path in that repository (`analysis.output`).
     pub output: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Providers {
     pub github_api: String,
     pub github_web: String,
     pub github_token: SecretRef,
@@ -119,32 +136,85 @@ pub struct Settings {
     pub gitlab_token: SecretRef,
 }
 
+impl Providers {
+    /// The web address of `provider` (clone URLs are `<web>/<repo>.git`).
+    pub fn web(&self, provider: Provider) -> &str {
+        match provider {
+            Provider::Github => &self.github_web,
+            Provider::Gitlab => &self.gitlab_url,
+        }
+    }
+
+    /// The https clone URL of a source repository.
+    pub fn clone_url(&self, provider: Provider, repo: &str) -> String {
+        format!("{}/{repo}.git", self.web(provider))
+    }
+
+    /// The endpoint that starts a build: GitHub's workflow_dispatch or
+    /// GitLab's pipeline trigger (`workflow` is GitHub's file name or id).
+    pub fn dispatch_url(&self, provider: Provider, repo: &str, workflow: &str) -> String {
+        match provider {
+            Provider::Github => format!(
+                "{}/repos/{repo}/actions/workflows/{workflow}/dispatches",
+                self.github_api
+            ),
+            Provider::Gitlab => format!(
+                "{}/api/v4/projects/{}/trigger/pipeline",
+                self.gitlab_url,
+                repo.replace('/', "%2F")
+            ),
+        }
+    }
+}
+
+/// What only the Kargo target reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KargoSettings {
+    /// The Kargo Project and the Namespace it owns.
+    pub project: String,
+    pub namespace_labels: BTreeMap<String, String>,
+    /// The image the analysis Job runs.
+    pub analysis_image: String,
+    /// Whether `analysis_image` is the built-in placeholder.
+    pub analysis_image_is_default: bool,
+    pub service_account: String,
+    pub image_pull_secrets: Vec<String>,
+}
+
 impl Settings {
     /// The defaults, for a project directory named `dir_name`.
     pub fn defaults(dir_name: &str) -> Settings {
         Settings {
-            project: "image-factory".into(),
-            namespace_labels: BTreeMap::new(),
             enrollment_path: format!("{}/", dir_name.trim_end_matches('/')),
-            managed_interval: "5m".into(),
-            base_interval: "24h".into(),
-            analysis_image: format!("imgf:{}", env!("CARGO_PKG_VERSION")),
-            analysis_image_is_default: true,
-            service_account: "image-factory".into(),
-            image_pull_secrets: Vec::new(),
-            state_repo_url: None,
-            state_branch: "main".into(),
-            output: DEFAULT_OUTPUT.into(),
-            github_api: "https://api.github.com".into(),
-            github_web: "https://github.com".into(),
-            github_token: SecretRef {
-                name: "github-workflow-token".into(),
-                key: "token".into(),
+            intervals: Intervals {
+                managed: "5m".into(),
+                base: "24h".into(),
             },
-            gitlab_url: "https://gitlab.com".into(),
-            gitlab_token: SecretRef {
-                name: "gitlab-trigger-token".into(),
-                key: "token".into(),
+            state_repo: StateRepo {
+                url: None,
+                branch: "main".into(),
+                output: DEFAULT_OUTPUT.into(),
+            },
+            providers: Providers {
+                github_api: "https://api.github.com".into(),
+                github_web: "https://github.com".into(),
+                github_token: SecretRef {
+                    name: "github-workflow-token".into(),
+                    key: "token".into(),
+                },
+                gitlab_url: "https://gitlab.com".into(),
+                gitlab_token: SecretRef {
+                    name: "gitlab-trigger-token".into(),
+                    key: "token".into(),
+                },
+            },
+            kargo: KargoSettings {
+                project: "image-factory".into(),
+                namespace_labels: BTreeMap::new(),
+                analysis_image: format!("imgf:{}", env!("CARGO_PKG_VERSION")),
+                analysis_image_is_default: true,
+                service_account: "image-factory".into(),
+                image_pull_secrets: Vec::new(),
             },
         }
     }
@@ -182,7 +252,7 @@ impl Settings {
                     Err("a project name becomes a Namespace: lowercase letters, digits and `-`, at most 63".into())
                 }
             });
-            s.project = p;
+            s.kargo.project = p;
         }
         for (k, v) in &file.namespace_labels {
             if let Err(why) = values::label(k, v) {
@@ -193,65 +263,65 @@ impl Settings {
                 );
             }
         }
-        s.namespace_labels = file.namespace_labels;
+        s.kargo.namespace_labels = file.namespace_labels;
         if let Some(p) = file.enrollment_path {
             check("enrollmentPath", &p, values::repo_path);
             s.enrollment_path = if p.ends_with('/') { p } else { format!("{p}/") };
         }
         if let Some(v) = file.intervals.managed {
             check("intervals.managed", &v, values::interval);
-            s.managed_interval = v;
+            s.intervals.managed = v;
         }
         if let Some(v) = file.intervals.base {
             check("intervals.base", &v, values::interval);
-            s.base_interval = v;
+            s.intervals.base = v;
         }
         if let Some(img) = overrides.analysis_image.clone().or(file.analysis.image) {
             check("analysis.image", &img, values::container_image);
-            s.analysis_image = img;
-            s.analysis_image_is_default = false;
+            s.kargo.analysis_image = img;
+            s.kargo.analysis_image_is_default = false;
         }
         if let Some(sa) = file.analysis.service_account {
             check("analysis.serviceAccount", &sa, values::object_name);
-            s.service_account = sa;
+            s.kargo.service_account = sa;
         }
         for p in &file.analysis.image_pull_secrets {
             check("analysis.imagePullSecrets", p, values::object_name);
         }
-        s.image_pull_secrets = file.analysis.image_pull_secrets;
+        s.kargo.image_pull_secrets = file.analysis.image_pull_secrets;
         if let Some(u) = file.analysis.state_repo_url {
             check("analysis.stateRepoURL", &u, values::https_url);
-            s.state_repo_url = Some(u);
+            s.state_repo.url = Some(u);
         }
         if let Some(b) = file.analysis.state_branch {
             check("analysis.stateBranch", &b, values::branch);
-            s.state_branch = b;
+            s.state_repo.branch = b;
         }
         if let Some(o) = file.analysis.output {
             check("analysis.output", &o, values::repo_path);
-            s.output = o;
+            s.state_repo.output = o;
         }
         if let Some(u) = file.github.api_url {
             check("github.apiURL", &u, values::https_url);
-            s.github_api = u.trim_end_matches('/').to_string();
+            s.providers.github_api = u.trim_end_matches('/').to_string();
         }
         if let Some(u) = file.github.web_url {
             check("github.webURL", &u, values::https_url);
-            s.github_web = u.trim_end_matches('/').to_string();
+            s.providers.github_web = u.trim_end_matches('/').to_string();
         }
         if let Some(t) = file.github.token_secret {
             check("github.tokenSecret.name", &t.name, values::object_name);
             check("github.tokenSecret.key", &t.key, values::secret_key);
-            s.github_token = t;
+            s.providers.github_token = t;
         }
         if let Some(u) = file.gitlab.url {
             check("gitlab.url", &u, values::https_url);
-            s.gitlab_url = u.trim_end_matches('/').to_string();
+            s.providers.gitlab_url = u.trim_end_matches('/').to_string();
         }
         if let Some(t) = file.gitlab.token_secret {
             check("gitlab.tokenSecret.name", &t.name, values::object_name);
             check("gitlab.tokenSecret.key", &t.key, values::secret_key);
-            s.gitlab_token = t;
+            s.providers.gitlab_token = t;
         }
         errors.extend(label_errors);
         if errors.is_empty() {

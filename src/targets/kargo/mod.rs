@@ -143,7 +143,7 @@ pub fn output<'a>(
         }
     }
     let soaks: Vec<usize> = (0..model.upstream.len()).filter(|u| used[*u]).collect();
-    let records = match &settings.state_repo_url {
+    let records = match &settings.state_repo.url {
         Some(url) if !soaks.is_empty() => {
             front.push(Resource::AnalysisTemplate(verification::record_template(
                 settings, url,
@@ -172,7 +172,7 @@ pub fn build(model: &Model, graph: &Graph, settings: &Settings) -> Result<Vec<Re
 
 /// Metadata for a namespaced object of the project.
 fn meta(name: String, settings: &Settings, labels: &[(&str, &str)]) -> ObjectMeta {
-    k8s::namespaced(name, &settings.project, labels)
+    k8s::namespaced(name, &settings.kargo.project, labels)
 }
 
 /// The Warehouse of an image used as a base.

@@ -16,11 +16,11 @@ use crate::targets::k8s::{MANAGED_BY, MANAGED_BY_LABEL};
 /// that carry the auto-promote label, so it can never name a Stage that does
 /// not exist.
 pub(super) fn objects(settings: &Settings, auto: bool) -> Vec<Resource> {
-    let mut ns_labels: BTreeMap<String, String> = settings.namespace_labels.clone();
+    let mut ns_labels: BTreeMap<String, String> = settings.kargo.namespace_labels.clone();
     ns_labels.insert("kargo.akuity.io/project".into(), "true".into());
     ns_labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
     let cluster_meta = |labels: BTreeMap<String, String>| ObjectMeta {
-        name: settings.project.clone(),
+        name: settings.kargo.project.clone(),
         namespace: None,
         labels,
     };
@@ -43,7 +43,7 @@ pub(super) fn objects(settings: &Settings, auto: bool) -> Vec<Resource> {
         out.push(Resource::ProjectConfig(ProjectConfig {
             api_version: KARGO_API,
             kind: "ProjectConfig",
-            metadata: meta(settings.project.clone(), settings, &[]),
+            metadata: meta(settings.kargo.project.clone(), settings, &[]),
             spec: ProjectConfigSpec {
                 promotion_policies: vec![PromotionPolicy {
                     stage_selector: StageSelector {
@@ -58,7 +58,7 @@ pub(super) fn objects(settings: &Settings, auto: bool) -> Vec<Resource> {
     out.push(Resource::ServiceAccount(ServiceAccount {
         api_version: "v1",
         kind: "ServiceAccount",
-        metadata: meta(settings.service_account.clone(), settings, &[]),
+        metadata: meta(settings.kargo.service_account.clone(), settings, &[]),
     }));
     out
 }

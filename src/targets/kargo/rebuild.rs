@@ -199,12 +199,8 @@ fn map_of(entries: &[(String, String)]) -> String {
 }
 
 fn github(m: &Managed, ctx: &Context<'_>, settings: &Settings) -> HttpConfig {
-    let workflow = m.workflow.as_deref().unwrap_or_default();
     HttpConfig {
-        url: format!(
-            "{}/repos/{}/actions/workflows/{workflow}/dispatches",
-            settings.github_api, m.source_repo
-        ),
+        url: dispatch_url(m, settings),
         method: "POST",
         headers: vec![
             header("Accept", "application/vnd.github+json"),
@@ -212,7 +208,7 @@ fn github(m: &Managed, ctx: &Context<'_>, settings: &Settings) -> HttpConfig {
                 "Authorization",
                 &format!(
                     "Bearer {}",
-                    expr::template(&expr::secret_field(&settings.github_token))
+                    expr::template(&expr::secret_field(&settings.providers.github_token))
                 ),
             ),
             header("Content-Type", "application/json"),
@@ -231,15 +227,14 @@ fn github(m: &Managed, ctx: &Context<'_>, settings: &Settings) -> HttpConfig {
 
 fn gitlab(m: &Managed, ctx: &Context<'_>, settings: &Settings) -> HttpConfig {
     HttpConfig {
-        url: format!(
-            "{}/api/v4/projects/{}/trigger/pipeline",
-            settings.gitlab_url,
-            m.source_repo.replace('/', "%2F")
-        ),
+        url: dispatch_url(m, settings),
         method: "POST",
         headers: vec![header("Content-Type", "application/json")],
         body: body(&[
-            ("token", expr::secret_field(&settings.gitlab_token)),
+            (
+                "token",
+                expr::secret_field(&settings.providers.gitlab_token),
+            ),
             ("ref", expr::literal(&m.branch)),
             ("variables", map_of(&inputs(m, ctx, true))),
         ]),
@@ -248,6 +243,15 @@ fn gitlab(m: &Managed, ctx: &Context<'_>, settings: &Settings) -> HttpConfig {
         success_expression: "response.status == 201".into(),
         failure_expression: FAILURE_EXPRESSION.into(),
     }
+}
+
+/// Where the dispatch goes.
+pub fn dispatch_url(m: &Managed, settings: &Settings) -> String {
+    settings.providers.dispatch_url(
+        m.provider,
+        &m.source_repo,
+        m.workflow.as_deref().unwrap_or_default(),
+    )
 }
 
 fn header(name: &str, value: &str) -> NameValue {

@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::config::enrollment::Provider;
 use crate::config::settings::Settings;
 use crate::config::state::{AuditEntry, BaseImageState, ImageState};
 use crate::graph::Graph;
@@ -131,21 +130,11 @@ pub fn explain(
             }
         }
     }
-    let target = match m.provider {
-        Provider::Github => format!(
-            "POST {}/repos/{}/actions/workflows/{}/dispatches (ref {})",
-            settings.github_api,
-            m.source_repo,
-            m.workflow.as_deref().unwrap_or("?"),
-            m.branch
-        ),
-        Provider::Gitlab => format!(
-            "POST {}/api/v4/projects/{}/trigger/pipeline (ref {})",
-            settings.gitlab_url,
-            m.source_repo.replace('/', "%2F"),
-            m.branch
-        ),
-    };
+    let target = format!(
+        "POST {} (ref {})",
+        super::rebuild::dispatch_url(m, settings),
+        m.branch
+    );
     if !m.bases.is_empty() {
         w(&mut o, format!("  dispatch from Stage {rebuild}: {target}"));
         w(
@@ -161,7 +150,7 @@ pub fn explain(
         );
     }
     if !m.bases.is_empty() {
-        let p = &settings.project;
+        let p = &settings.kargo.project;
         w(
             &mut o,
             "  if a dispatch failed (a 401 after a token rotation, a 422, a timeout), Kargo does not".into(),
@@ -356,7 +345,7 @@ pub fn emergency(
         .copied()
         .filter(|i| affected.contains(i))
         .collect();
-    let p = &settings.project;
+    let p = &settings.kargo.project;
     let mut script = String::new();
     let _ = writeln!(script, "#!/bin/sh");
     let _ = writeln!(script, "# Emergency rebuild, {now}, by {actor}: {reason}");

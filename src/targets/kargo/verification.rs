@@ -31,16 +31,16 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
         "--digest".into(),
         "{{args.imageDigest}}".into(),
     ];
-    if let Some(url) = &settings.state_repo_url {
+    if let Some(url) = &settings.state_repo.url {
         args.extend([
             "--state-repo".into(),
             url.clone(),
             "--state-branch".into(),
-            settings.state_branch.clone(),
+            settings.state_repo.branch.clone(),
             "--commit".into(),
             "--push".into(),
             "--synth-output".into(),
-            settings.output.clone(),
+            settings.state_repo.output.clone(),
         ]);
     }
     let env_from = |name: &str, s: &SecretRef| EnvVar {
@@ -68,20 +68,27 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
                             active_deadline_seconds: 900,
                             template: PodTemplate {
                                 spec: PodSpec {
-                                    service_account_name: settings.service_account.clone(),
+                                    service_account_name: settings.kargo.service_account.clone(),
                                     restart_policy: "Never",
                                     image_pull_secrets: settings
+                                        .kargo
                                         .image_pull_secrets
                                         .iter()
                                         .map(|n| NameRef { name: n.clone() })
                                         .collect(),
                                     containers: vec![Container {
                                         name: "imgf".into(),
-                                        image: settings.analysis_image.clone(),
+                                        image: settings.kargo.analysis_image.clone(),
                                         args,
                                         env: vec![
-                                            env_from("GITHUB_TOKEN", &settings.github_token),
-                                            env_from("GITLAB_TOKEN", &settings.gitlab_token),
+                                            env_from(
+                                                "GITHUB_TOKEN",
+                                                &settings.providers.github_token,
+                                            ),
+                                            env_from(
+                                                "GITLAB_TOKEN",
+                                                &settings.providers.gitlab_token,
+                                            ),
                                         ],
                                     }],
                                 },
@@ -120,11 +127,11 @@ pub(super) fn record_template(settings: &Settings, state_repo: &str) -> Analysis
         "--state-repo".into(),
         state_repo.to_string(),
         "--state-branch".into(),
-        settings.state_branch.clone(),
+        settings.state_repo.branch.clone(),
         "--commit".into(),
         "--push".into(),
         "--synth-output".into(),
-        settings.output.clone(),
+        settings.state_repo.output.clone(),
     ];
     t
 }

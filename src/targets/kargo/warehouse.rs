@@ -16,9 +16,8 @@ use super::meta;
 use super::objects::{
     GitSubscription, ImageSubscription, Subscription, Warehouse, WarehouseSpec, KARGO_API,
 };
-use crate::config::enrollment::Provider;
 use crate::config::settings::Settings;
-use crate::model::{Managed, Strategy, Upstream};
+use crate::model::{Managed, TagPolicy, Upstream};
 
 /// The semver range a managed image's Warehouse accepts once the image has
 /// versions: every release, `0.0.x` included (the old `>=0.1.0` hid those).
@@ -30,7 +29,7 @@ pub(super) fn managed(m: &Managed, settings: &Settings) -> Warehouse {
     let image = if m.current_version.is_some() {
         ImageSubscription {
             repo_url: m.repo_url.clone(),
-            image_selection_strategy: Strategy::SemVer.as_str(),
+            image_selection_strategy: selection_strategy(TagPolicy::Semver),
             constraint: Some(MANAGED_CONSTRAINT.into()),
             allow_tags_regexes: Vec::new(),
             strict_semvers: Some(false),
@@ -39,7 +38,7 @@ pub(super) fn managed(m: &Managed, settings: &Settings) -> Warehouse {
     } else {
         ImageSubscription {
             repo_url: m.repo_url.clone(),
-            image_selection_strategy: Strategy::Digest.as_str(),
+            image_selection_strategy: selection_strategy(TagPolicy::Digest),
             constraint: Some(UNVERSIONED_TAG.into()),
             allow_tags_regexes: Vec::new(),
             strict_semvers: None,
@@ -51,7 +50,7 @@ pub(super) fn managed(m: &Managed, settings: &Settings) -> Warehouse {
         kind: "Warehouse",
         metadata: meta(m.name.clone(), settings, &[(super::IMAGE_LABEL, &m.name)]),
         spec: WarehouseSpec {
-            interval: settings.managed_interval.clone(),
+            interval: settings.intervals.managed.clone(),
             subscriptions: vec![Subscription::Image(image)],
         },
     }
@@ -68,9 +67,9 @@ pub(super) fn source(m: &Managed, settings: &Settings) -> Warehouse {
             &[(super::IMAGE_LABEL, &m.name)],
         ),
         spec: WarehouseSpec {
-            interval: settings.managed_interval.clone(),
+            interval: settings.intervals.managed.clone(),
             subscriptions: vec![Subscription::Git(GitSubscription {
-                repo_url: git_url(m, settings),
+                repo_url: settings.providers.clone_url(m.provider, &m.source_repo),
                 commit_selection_strategy: "NewestFromBranch",
                 branch: m.branch.clone(),
                 include_paths: m.source_paths.clone(),
@@ -78,6 +77,16 @@ pub(super) fn source(m: &Managed, settings: &Settings) -> Warehouse {
                 discovery_limit: 5,
             })],
         },
+    }
+}
+
+/// Kargo's `imageSelectionStrategy` for a tag policy.
+pub fn selection_strategy(p: TagPolicy) -> &'static str {
+    match p {
+        TagPolicy::Semver => "SemVer",
+        TagPolicy::Lexical => "Lexical",
+        TagPolicy::Digest => "Digest",
+        TagPolicy::NewestBuild => "NewestBuild",
     }
 }
 
@@ -89,7 +98,7 @@ pub const STAGGER_WINDOW_SECS: u64 = 3600;
 /// image, so 200 Docker Hub images do not all poll at the same minute. Never
 /// shorter than the minimum; the same image always gets the same interval.
 pub fn polite_interval(u: &Upstream, settings: &Settings) -> String {
-    let min = crate::duration::parse_interval(&settings.base_interval);
+    let min = crate::duration::parse_interval(&settings.intervals.base);
     let registry = u.repo_url.split('/').next().unwrap_or_default();
     let hash = u64::from_str_radix(
         &crate::names::short_hash(&format!("{registry}/{}", u.name)),
@@ -101,8 +110,8 @@ pub fn polite_interval(u: &Upstream, settings: &Settings) -> String {
 }
 
 pub(super) fn upstream(u: &Upstream, settings: &Settings) -> Warehouse {
-    let constraint = match (u.strategy, &u.tag) {
-        (Strategy::Digest, Some(tag)) => Some(tag.clone()),
+    let constraint = match (u.policy, &u.tag) {
+        (TagPolicy::Digest, Some(tag)) => Some(tag.clone()),
         _ => None,
     };
     Warehouse {
@@ -113,21 +122,12 @@ pub(super) fn upstream(u: &Upstream, settings: &Settings) -> Warehouse {
             interval: polite_interval(u, settings),
             subscriptions: vec![Subscription::Image(ImageSubscription {
                 repo_url: u.repo_url.clone(),
-                image_selection_strategy: u.strategy.as_str(),
+                image_selection_strategy: selection_strategy(u.policy),
                 constraint,
                 allow_tags_regexes: vec![u.tag_regex.clone()],
-                strict_semvers: (u.strategy == Strategy::SemVer).then_some(false),
+                strict_semvers: (u.policy == TagPolicy::Semver).then_some(false),
                 discovery_limit: 10,
             })],
         },
     }
-}
-
-/// The https clone URL of a managed image's source repository.
-pub(crate) fn git_url(m: &Managed, settings: &Settings) -> String {
-    let host = match m.provider {
-        Provider::Github => &settings.github_web,
-        Provider::Gitlab => &settings.gitlab_url,
-    };
-    format!("{host}/{}.git", m.source_repo)
 }
