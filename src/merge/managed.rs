@@ -1,0 +1,146 @@
+//! Managed images: what images.yaml says about how each is built, and
+//! what its rebuild dispatch may send.
+
+use crate::config::enrollment::{Enrollment, Provider, CONTEXT_INPUTS};
+use crate::config::state::ImageState;
+use crate::config::store::StateFile;
+use crate::diagnostic::Diagnostic;
+use crate::model::Managed;
+
+/// A managed image as images.yaml enrolls it (bases and version come later).
+pub(super) fn from_enrollment(e: &Enrollment) -> Option<Managed> {
+    let src = e.source.as_ref()?;
+    let provider = src.provider.unwrap_or(Provider::Github);
+    Some(Managed {
+        name: e.name.clone(),
+        repo_url: format!("{}/{}", e.registry, e.repository),
+        provider,
+        source_repo: src.repo.clone(),
+        branch: src.branch.clone().unwrap_or_else(|| "main".into()),
+        dockerfile: src.dockerfile.clone(),
+        workflow: src.workflow.clone(),
+        inputs: Vec::new(),
+        version_bump: src.version_bump.clone().unwrap_or_else(|| "patch".into()),
+        rebuild_delay_secs: e.rebuild_delay_secs(),
+        auto_rebuild: e.auto_rebuild.unwrap_or(true),
+        current_version: None,
+        bases: Vec::new(),
+        source_paths: source_paths(provider, &src.dockerfile, src.workflow.as_deref()),
+        updates: e.updates.clone(),
+    })
+}
+
+/// The files in the source repository whose changes can change what
+/// analysis finds: the Dockerfile, and the GitHub workflow (its declared
+/// inputs shape the dispatch). Nothing else: a commit of state files or of
+/// generated output must never make Freight (Kargo matches these paths as
+/// base directories, so a directory here would cover the state directory).
+pub(super) fn source_paths(
+    provider: Provider,
+    dockerfile: &str,
+    workflow: Option<&str>,
+) -> Vec<String> {
+    let mut paths = vec![dockerfile.trim_start_matches("./").to_string()];
+    if let (Provider::Github, Some(w)) = (provider, workflow) {
+        if !w.bytes().all(|b| b.is_ascii_digit()) {
+            paths.push(format!(".github/workflows/{w}"));
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The inputs every workflow accepts that imgf dispatches: the old tool sent
+/// only this one, and GitHub answers 422 to an undeclared input.
+pub const SAFE_INPUTS: [&str; 1] = ["version_bump"];
+
+pub(super) fn wanted_inputs(e: &Enrollment) -> Vec<&'static str> {
+    let wanted = e.source.as_ref().and_then(|s| s.inputs.clone());
+    CONTEXT_INPUTS
+        .iter()
+        .copied()
+        .filter(|i| wanted.as_ref().is_none_or(|w| w.iter().any(|x| x == i)))
+        .collect()
+}
+
+/// The dispatch inputs. GitLab accepts any variable: all of them. GitHub
+/// answers 422 to an input the workflow does not declare, and Kargo never
+/// retries a failed promotion, so: what the workflow declares when analysis
+/// recorded that; what `source.inputs` lists when the user said so; else
+/// only [`SAFE_INPUTS`], and the image goes on the `unknown` list for one
+/// warning.
+pub(super) fn inputs_for(
+    m: &mut Managed,
+    e: &Enrollment,
+    st: Option<&StateFile<ImageState>>,
+    unknown: &mut Vec<String>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let wanted = wanted_inputs(e);
+    let declared = st.and_then(|st| st.data.workflow_inputs.as_ref().map(|d| (st, d)));
+    let Some((st, declared)) = declared.filter(|_| m.provider == Provider::Github) else {
+        let listed = e.source.as_ref().is_some_and(|s| s.inputs.is_some());
+        m.inputs = if m.provider == Provider::Github && !listed {
+            if wanted.iter().any(|i| !SAFE_INPUTS.contains(i)) {
+                unknown.push(m.name.clone());
+            }
+            wanted
+                .into_iter()
+                .filter(|i| SAFE_INPUTS.contains(i))
+                .collect()
+        } else {
+            wanted
+        };
+        return;
+    };
+    let (keep, drop): (Vec<_>, Vec<_>) = wanted
+        .into_iter()
+        .partition(|i| declared.iter().any(|d| d.name == *i));
+    if !drop.is_empty() {
+        diags.push(
+            Diagnostic::warning(format!(
+                "image `{}`: workflow `{}` does not declare input(s) {}; the rebuild dispatch leaves them out",
+                m.name,
+                m.workflow.as_deref().unwrap_or_default(),
+                drop.join(", ")
+            ))
+            .in_file(&st.path)
+            .help("declare them under on.workflow_dispatch.inputs to receive the base image and digest that triggered a rebuild"),
+        );
+    }
+    for d in declared
+        .iter()
+        .filter(|d| d.required && !keep.contains(&d.name.as_str()))
+    {
+        diags.push(
+            Diagnostic::warning(format!(
+                "image `{}`: workflow input `{}` is required, but imgf does not send it; GitHub will reject the dispatch (422)",
+                m.name, d.name
+            ))
+            .in_file(&st.path)
+            .help("give the input a default in the workflow, or make it optional"),
+        );
+    }
+    m.inputs = keep;
+}
+
+/// One warning for every GitHub image whose workflow inputs are unknown.
+pub(super) fn unknown_inputs_warning(images: &[String]) -> Diagnostic {
+    let left_out: Vec<&str> = CONTEXT_INPUTS
+        .iter()
+        .copied()
+        .filter(|i| !SAFE_INPUTS.contains(i))
+        .collect();
+    let shown: Vec<&str> = images.iter().take(5).map(String::as_str).collect();
+    let more = images.len().saturating_sub(shown.len());
+    Diagnostic::warning(format!(
+        "{} image(s) dispatch only `{}`: their workflows' inputs are unknown, so {} are left out ({}{})",
+        images.len(),
+        SAFE_INPUTS.join(", "),
+        left_out.join(", "),
+        shown.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() }
+    ))
+    .help("declare the inputs under on.workflow_dispatch.inputs and run `imgf analyze` (it records them), or list them in the image's `source.inputs`")
+}

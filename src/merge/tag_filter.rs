@@ -1,0 +1,95 @@
+//! Tag filters: the regex that matches exactly the watched tag, and the
+//! repair of filters the old tool stored escaped twice.
+
+use regex::Regex;
+
+use crate::diagnostic::Diagnostic;
+use crate::values;
+
+/// The regex that matches exactly `tag`, in RE2 syntax (Go's `QuoteMeta`).
+pub fn exact_tag_regex(tag: &str) -> String {
+    let mut out = String::with_capacity(tag.len() + 4);
+    out.push('^');
+    for c in tag.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('$');
+    out
+}
+
+/// Decides the tag filter: the stored one when it works, else one derived
+/// from the tag, with a warning saying why.
+pub(super) fn tag_filter(
+    name: &str,
+    tag: Option<String>,
+    stored: Option<String>,
+) -> Result<(Option<String>, String, Vec<Diagnostic>), Diagnostic> {
+    let mut warnings = Vec::new();
+    if let Some(t) = &tag {
+        values::tag(t).map_err(|why| {
+            Diagnostic::error(format!(
+                "`{name}`: invalid tag `{}`: {why}",
+                t.escape_debug()
+            ))
+        })?;
+    }
+    let compiled = stored.as_deref().map(Regex::new);
+    match (tag, stored, compiled) {
+        (Some(t), Some(s), Some(Ok(re))) if re.is_match(&t) && is_safe_regex(&s) => {
+            Ok((Some(t), s, warnings))
+        }
+        (Some(t), Some(s), _) => {
+            let derived = exact_tag_regex(&t);
+            warnings.push(Diagnostic::warning(format!(
+                "`{name}`: stored tag filter `{s}` can never match its own tag `{t}` (the cdk8s app escaped it twice); using `{derived}`"
+            )).help("`imgf analyze` rewrites the state file with the corrected filter"));
+            Ok((Some(t), derived, warnings))
+        }
+        (Some(t), None, _) => {
+            let derived = exact_tag_regex(&t);
+            Ok((Some(t), derived, warnings))
+        }
+        (None, Some(s), compiled) => {
+            // Recover the tag the filter was meant for: `^3\\.12-slim$` → `3.12-slim`.
+            let inner = s
+                .trim_start_matches('^')
+                .trim_end_matches('$')
+                .replace("\\\\", "\\")
+                .replace("\\.", ".");
+            if values::tag(&inner).is_ok() {
+                let derived = exact_tag_regex(&inner);
+                if compiled.is_some_and(|c| c.is_ok_and(|re| re.is_match(&inner)))
+                    && is_safe_regex(&s)
+                {
+                    return Ok((Some(inner), s, warnings));
+                }
+                warnings.push(Diagnostic::warning(format!(
+                    "`{name}`: stored tag filter `{s}` can never match the tag `{inner}` it was written for; using `{derived}`"
+                )));
+                Ok((Some(inner), derived, warnings))
+            } else if compiled.is_some_and(|c| c.is_ok()) && is_safe_regex(&s) {
+                Ok((None, s, warnings))
+            } else {
+                Err(Diagnostic::error(format!(
+                    "`{name}`: tag filter `{}` is not a usable regular expression",
+                    s.escape_debug()
+                ))
+                .help("set `tag:` to the tag to watch instead"))
+            }
+        }
+        (None, None, _) => Err(Diagnostic::error(format!("`{name}` has no tag to watch"))
+            .help("add `tag: <tag>` to the image in images.yaml, like `tag: 22-bookworm-slim`")),
+    }
+}
+
+/// A stored regex goes into YAML and a Kargo field, never into an
+/// expression; still, refuse ones carrying template or control characters.
+fn is_safe_regex(s: &str) -> bool {
+    !s.contains("${")
+        && !s.contains("{{")
+        && !s.chars().any(char::is_control)
+        && !s.contains(['"', '\''])
+}

@@ -1,0 +1,175 @@
+//! Upstream images: external enrollments (watched at a tag, never built
+//! here) and the base images analysis discovered, from their state files.
+
+use std::path::Path;
+
+use super::tag_filter::tag_filter;
+use crate::config::enrollment::{Enrollment, STRATEGIES};
+use crate::config::parse::Locator;
+use crate::config::state::{BaseImageState, ImageState};
+use crate::config::store::StateFile;
+use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::model::{TagPolicy, Upstream, UpstreamKind};
+use crate::values;
+
+/// Checks a `registry/repository` string from a state file.
+fn check_repo_url(url: &str) -> Result<(), String> {
+    match url.split_once('/') {
+        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => {
+            values::registry(host)?;
+            values::repository(rest)
+        }
+        _ => values::repository(url),
+    }
+}
+
+/// An external image: enrolled without a source, watched at a tag.
+pub(super) fn external(
+    e: &Enrollment,
+    state: Option<&StateFile<ImageState>>,
+    file: &Path,
+    loc: &Locator<'_>,
+    index: usize,
+) -> Result<(Upstream, Vec<Diagnostic>), Diagnostic> {
+    let st = state.map(|s| &s.data);
+    let repo_url = format!("{}/{}", e.registry, e.repository);
+    let tag = e.tag.clone().or_else(|| st.and_then(|s| s.tag.clone()));
+    let allow = e
+        .allow_tags
+        .clone()
+        .or_else(|| st.and_then(|s| s.allow_tags.clone()));
+    let strategy_name = e
+        .image_selection_strategy
+        .clone()
+        .or_else(|| st.and_then(|s| s.image_selection_strategy.clone()));
+    let here = |d: Diagnostic| d.in_file(file).at(loc.key(index, "name"));
+    let (tag, tag_regex, warnings) = tag_filter(&e.name, tag, allow).map_err(here)?;
+    let policy = tag_policy(strategy_name.as_deref()).map_err(here)?;
+    let warnings = warnings.into_iter().map(here).collect();
+    Ok((
+        Upstream {
+            name: e.name.clone(),
+            kind: UpstreamKind::External,
+            repo_url,
+            tag,
+            tag_regex,
+            policy,
+        },
+        warnings,
+    ))
+}
+
+/// A discovered base image from its state file.
+pub(super) fn base_image(
+    file: &StateFile<BaseImageState>,
+) -> Result<(Upstream, Vec<Diagnostic>), Diagnostic> {
+    let s = &file.data;
+    let here = |d: Diagnostic| d.in_file(&file.path);
+    let loc = Locator::new(&file.text);
+    let at = |key: &str| loc.top_key(key);
+    let repo_url = match (&s.repo_url, &s.registry, &s.repository) {
+        (Some(u), _, _) => u.clone(),
+        (None, Some(r), Some(p)) => format!("{r}/{p}"),
+        _ => {
+            return Err(here(
+                Diagnostic::error(format!(
+                    "base image `{}` has neither repoURL nor registry and repository",
+                    file.stem
+                ))
+                .help("run `imgf analyze` to write the state file again"),
+            ))
+        }
+    };
+    if let Err(why) = check_repo_url(&repo_url) {
+        let key = if s.repo_url.is_some() {
+            "repoURL"
+        } else {
+            "repository"
+        };
+        return Err(here(Diagnostic::error(format!(
+            "base image `{}`: invalid repoURL `{}`: {why}",
+            file.stem,
+            repo_url.escape_debug()
+        )))
+        .at(at(key))
+        .help("run `imgf analyze` to write the state file again from the Dockerfile"));
+    }
+    let from_full = s.full_image.as_deref().and_then(tag_of_reference);
+    let tag = s.tag.clone().or(from_full);
+    if tag.is_none() && s.allow_tags.is_none() {
+        let why = if s.digest.is_some() {
+            "it is pinned by digest only, so there is no tag whose updates could be watched"
+        } else {
+            "it records no tag to watch"
+        };
+        return Err(here(
+            Diagnostic::error(format!("base image `{}` cannot be watched: {why}", file.stem))
+                .help("pin the FROM line to a tag as well (`image:tag@sha256:…`), then run `imgf analyze`"),
+        ));
+    }
+    let (tag, tag_regex, warnings) = tag_filter(&file.stem, tag, s.allow_tags.clone())
+        .map_err(|d| here(d).at(at("tag").or_else(|| at("allowTags"))))?;
+    let policy = tag_policy(s.image_selection_strategy.as_deref())
+        .map_err(|d| here(d).at(at("imageSelectionStrategy")))?;
+    let name = if crate::names::is_valid_object_name(&file.stem) {
+        file.stem.clone()
+    } else {
+        crate::names::fit(&file.stem)
+    };
+    let mut warnings: Vec<Diagnostic> = warnings
+        .into_iter()
+        .map(|d| here(d).at(at("allowTags")))
+        .collect();
+    if name != file.stem {
+        warnings.push(here(Diagnostic::warning(format!(
+            "base image `{}` is not a valid Kubernetes name; its Warehouse is named `{name}`",
+            file.stem
+        ))));
+    }
+    Ok((
+        Upstream {
+            name,
+            kind: UpstreamKind::Base,
+            repo_url,
+            tag,
+            tag_regex,
+            policy,
+        },
+        warnings,
+    ))
+}
+
+/// The tag of `registry/repo:tag[@digest]`, if it has one.
+pub(super) fn tag_of_reference(reference: &str) -> Option<String> {
+    let no_digest = reference.split('@').next().unwrap_or(reference);
+    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
+    last.split_once(':')
+        .map(|(_, t)| t.to_string())
+        .filter(|t| values::tag(t).is_ok())
+}
+
+/// The tag policy an `imageSelectionStrategy` key (images.yaml or a state
+/// file) names; absent means the exact tag, compared lexically.
+fn tag_policy(name: Option<&str>) -> Result<TagPolicy, Diagnostic> {
+    let parse = |s: &str| match s {
+        "SemVer" => Some(TagPolicy::Semver),
+        "Lexical" => Some(TagPolicy::Lexical),
+        "Digest" => Some(TagPolicy::Digest),
+        "NewestBuild" => Some(TagPolicy::NewestBuild),
+        _ => None,
+    };
+    match name {
+        None => Ok(TagPolicy::Lexical),
+        Some(s) => parse(s).ok_or_else(|| {
+            let help = match did_you_mean(s, &STRATEGIES) {
+                Some(m) => format!("did you mean `{m}`?"),
+                None => format!("use one of {}", STRATEGIES.join(", ")),
+            };
+            Diagnostic::error(format!(
+                "unknown imageSelectionStrategy `{}`",
+                s.escape_debug()
+            ))
+            .help(help)
+        }),
+    }
+}
