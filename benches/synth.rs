@@ -106,6 +106,7 @@ pub fn generate(root: &Path, n: usize) {
 }
 
 /// Runs the binary once; returns wall time and peak RSS in KiB.
+#[allow(unsafe_code)] // wait4 for the child's peak RSS; each block says why it is sound
 fn run_once(bin: &str, root: &Path) -> (Duration, i64) {
     let start = Instant::now();
     let child = Command::new(bin)

@@ -27,11 +27,11 @@ use crate::names;
 use crate::timestamp::Timestamp;
 
 /// How many digest changes a base image keeps.
-pub const HISTORY_LEN: usize = 10;
+pub(crate) const HISTORY_LEN: usize = 10;
 
 /// What analysis found for one managed image.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Discovery {
+pub(crate) struct Discovery {
     /// Base images, in first-seen order, with the text each FROM resolved to.
     pub bases: Vec<(String, ImageRef)>,
     /// FROM lines that could not be resolved.
@@ -42,7 +42,7 @@ pub struct Discovery {
 
 /// A build Kargo just finished (`--tag`, `--digest`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Built {
+pub(crate) struct Built {
     pub image: String,
     pub tag: Option<String>,
     pub digest: Option<String>,
@@ -50,7 +50,7 @@ pub struct Built {
 
 /// Everything analysis works from.
 #[derive(Debug, Clone)]
-pub struct Input<'a> {
+pub(crate) struct Input<'a> {
     pub enrollments: &'a [Enrollment],
     /// Existing image states, by file stem.
     pub images: &'a BTreeMap<String, ImageState>,
@@ -76,7 +76,7 @@ pub enum Move {
 
 /// What analysis decided.
 #[derive(Debug, Clone, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The image states to hold after the run, by stem.
     pub images: BTreeMap<String, ImageState>,
     /// The base-image states to hold after the run, by stem.
@@ -89,7 +89,7 @@ pub struct Outcome {
 }
 
 /// The watch identity of a base-image state: `registry/repository:tag`.
-pub fn state_reference(s: &BaseImageState) -> Option<String> {
+pub(crate) fn state_reference(s: &BaseImageState) -> Option<String> {
     let repo_url = s.repo_url.clone().or_else(|| {
         Some(format!(
             "{}/{}",
@@ -117,7 +117,7 @@ fn is_version(tag: &str) -> bool {
 }
 
 /// Runs the analysis rules.
-pub fn apply(input: &Input<'_>) -> Outcome {
+pub(crate) fn apply(input: &Input<'_>) -> Outcome {
     let now = input.now.to_string();
     let mut out = Outcome {
         bases: input.bases.clone(),
@@ -374,7 +374,7 @@ fn lifecycle(input: &Input<'_>, out: &mut Outcome, managed_repos: &BTreeMap<Stri
 /// previous one, appends to the history (last [`HISTORY_LEN`]), and computes
 /// when each dependent may rebuild (`lastUpdated` + its `rebuildDelay`).
 /// Returns `false` when the digest is already current (nothing changes).
-pub fn record_update(
+pub(crate) fn record_update(
     base: &mut BaseImageState,
     digest: &str,
     dependents: &[(String, u64)],

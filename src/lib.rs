@@ -9,10 +9,10 @@
 //! what the state files say.
 
 pub mod cli;
-pub mod commands;
+pub(crate) mod commands;
 pub mod config;
 pub mod diagnostic;
-pub mod discovery;
+pub(crate) mod discovery;
 pub mod dockerfile;
 pub mod duration;
 pub mod emit;
@@ -20,12 +20,12 @@ pub mod graph;
 pub mod image_ref;
 pub mod merge;
 pub mod model;
-pub mod names;
+pub(crate) mod names;
 pub(crate) mod par;
 pub mod synth;
 pub mod targets;
-pub mod timestamp;
-pub mod values;
+pub(crate) mod timestamp;
+pub(crate) mod values;
 
 use std::io::Write;
 

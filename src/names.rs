@@ -9,13 +9,13 @@
 //! appended, so two different inputs never end up with one name.
 
 /// The longest name imgf emits: the Kubernetes label-value limit.
-pub const MAX_NAME_LEN: usize = 63;
+pub(crate) const MAX_NAME_LEN: usize = 63;
 /// Hex digits of the hash suffix (40 bits).
 const HASH_LEN: usize = 10;
 
 /// A DNS-1123 label: lowercase alphanumerics and `-`, starting and ending
 /// with an alphanumeric, at most 63 characters (Namespaces, Projects).
-pub fn is_dns1123_label(s: &str) -> bool {
+pub(crate) fn is_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= MAX_NAME_LEN
@@ -26,7 +26,7 @@ pub fn is_dns1123_label(s: &str) -> bool {
 }
 
 /// A DNS-1123 subdomain: dot-separated labels, at most 253 characters.
-pub fn is_dns1123_subdomain(s: &str) -> bool {
+pub(crate) fn is_dns1123_subdomain(s: &str) -> bool {
     s.len() <= 253
         && s.split('.').all(|label| {
             let b = label.as_bytes();
@@ -39,12 +39,12 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
 }
 
 /// The rule for every name imgf emits: a subdomain that fits in a label value.
-pub fn is_valid_object_name(s: &str) -> bool {
+pub(crate) fn is_valid_object_name(s: &str) -> bool {
     s.len() <= MAX_NAME_LEN && is_dns1123_subdomain(s)
 }
 
 /// A valid Kubernetes label value (at most 63 characters).
-pub fn is_valid_label_value(s: &str) -> bool {
+pub(crate) fn is_valid_label_value(s: &str) -> bool {
     let b = s.as_bytes();
     b.is_empty()
         || (b.len() <= MAX_NAME_LEN
@@ -59,13 +59,13 @@ pub fn is_valid_label_value(s: &str) -> bool {
 ///
 /// The readable join is used as it is when it is already valid and short
 /// enough; otherwise it is made valid, cut, and given a hash suffix.
-pub fn object_name(parts: &[&str]) -> String {
+pub(crate) fn object_name(parts: &[&str]) -> String {
     let joined = parts.join("-");
     fit(&joined)
 }
 
 /// Makes `raw` a valid object name, keeping it as it is when it already is one.
-pub fn fit(raw: &str) -> String {
+pub(crate) fn fit(raw: &str) -> String {
     let clean = sanitize(raw);
     if !clean.is_empty() && clean == raw && clean.len() <= MAX_NAME_LEN {
         return clean;
@@ -111,7 +111,7 @@ fn sanitize(raw: &str) -> String {
 /// reference is written out readably and given a hash of its canonical form,
 /// so `bitnami/redis:7.2` and `bitnami-redis:7.2`, or `ghcr.io/o/i:1` and
 /// `quay.io/o/i:1`, never share a name.
-pub fn base_image_name(image: &crate::image_ref::ImageRef) -> String {
+pub(crate) fn base_image_name(image: &crate::image_ref::ImageRef) -> String {
     let watched = image.watched().unwrap_or_else(|| image.clone());
     let canonical = watched.canonical();
     if let (Some(name), Some(tag)) = (
@@ -135,7 +135,7 @@ pub fn base_image_name(image: &crate::image_ref::ImageRef) -> String {
 }
 
 /// `readable` made valid and cut to fit, always followed by a hash of `key`.
-pub fn with_hash(readable: &str, key: &str) -> String {
+pub(crate) fn with_hash(readable: &str, key: &str) -> String {
     let clean = sanitize(readable);
     let keep = MAX_NAME_LEN - HASH_LEN - 1;
     let mut head: String = clean.chars().take(keep).collect();
@@ -152,7 +152,7 @@ pub fn with_hash(readable: &str, key: &str) -> String {
 
 /// FNV-1a, 64 bit, as lowercase hex cut to [`HASH_LEN`] digits. Chosen for
 /// being tiny and fixed forever: names must not change when a dependency does.
-pub fn short_hash(s: &str) -> String {
+pub(crate) fn short_hash(s: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);

@@ -6,7 +6,7 @@
 
 /// Applies `f` to every item, using up to the machine's parallelism, and
 /// returns the results in the order of `items`.
-pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     if threads <= 1 || items.len() < 64 {
         return items.iter().map(f).collect();
@@ -30,7 +30,7 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 
 /// Splits `items` into one contiguous chunk per thread and applies `f` to
 /// each chunk in parallel; results are in chunk order.
-pub fn map_chunks<T: Sync, R: Send>(
+pub(crate) fn map_chunks<T: Sync, R: Send>(
     items: &[T],
     min_chunk: usize,
     f: impl Fn(&[T]) -> R + Sync,

@@ -46,7 +46,7 @@ fn no_forbidden(s: &str) -> Result<(), String> {
 }
 
 /// A registry host, optionally with a port: `ghcr.io`, `localhost:5000`.
-pub fn registry(s: &str) -> Result<(), String> {
+pub(crate) fn registry(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
     if re(
@@ -63,7 +63,7 @@ pub fn registry(s: &str) -> Result<(), String> {
 
 /// A repository path in Docker's reference grammar: lowercase components
 /// separated by `/` (`library/node`, `org/team/app`).
-pub fn repository(s: &str) -> Result<(), String> {
+pub(crate) fn repository(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
     if s.len() <= 255
@@ -80,7 +80,7 @@ pub fn repository(s: &str) -> Result<(), String> {
 }
 
 /// A tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}` (Docker's reference grammar).
-pub fn tag(s: &str) -> Result<(), String> {
+pub(crate) fn tag(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
     if s.len() <= 128 && re(&R, r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$").is_match(s) {
@@ -92,7 +92,7 @@ pub fn tag(s: &str) -> Result<(), String> {
 
 /// A source repository path: `owner/name` on GitHub, `group/subgroup/name`
 /// on GitLab.
-pub fn source_repo(s: &str, nested_groups: bool) -> Result<(), String> {
+pub(crate) fn source_repo(s: &str, nested_groups: bool) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
     let parts: Vec<&str> = s.split('/').collect();
@@ -120,7 +120,7 @@ pub fn source_repo(s: &str, nested_groups: bool) -> Result<(), String> {
 
 /// A branch name: git's ref-name rules, narrowed to characters that are safe
 /// in every output context.
-pub fn branch(s: &str) -> Result<(), String> {
+pub(crate) fn branch(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
     if s.is_empty() || s.len() > 255 {
@@ -147,7 +147,7 @@ pub fn branch(s: &str) -> Result<(), String> {
 }
 
 /// A GitHub workflow: its file name (`build.yml`) or numeric id.
-pub fn workflow(s: &str) -> Result<(), String> {
+pub(crate) fn workflow(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
     if re(&R, r"^([A-Za-z0-9_][A-Za-z0-9_.-]*\.ya?ml|[0-9]+)$").is_match(s) {
@@ -158,7 +158,7 @@ pub fn workflow(s: &str) -> Result<(), String> {
 }
 
 /// A path inside a repository: relative, no `..`, no empty parts.
-pub fn repo_path(s: &str) -> Result<(), String> {
+pub(crate) fn repo_path(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
     if s.starts_with('/') {
@@ -177,7 +177,7 @@ pub fn repo_path(s: &str) -> Result<(), String> {
     }
 }
 
-pub fn interval(s: &str) -> Result<(), String> {
+pub(crate) fn interval(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     if re(&R, r"^([0-9]+(\.[0-9]+)?(s|m|h))+$").is_match(s) {
         Ok(())
@@ -187,7 +187,7 @@ pub fn interval(s: &str) -> Result<(), String> {
 }
 
 /// An https URL without credentials, query or fragment.
-pub fn https_url(s: &str) -> Result<(), String> {
+pub(crate) fn https_url(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
     if re(
@@ -203,7 +203,7 @@ pub fn https_url(s: &str) -> Result<(), String> {
 }
 
 /// A Secret or other object name (DNS-1123 subdomain).
-pub fn object_name(s: &str) -> Result<(), String> {
+pub(crate) fn object_name(s: &str) -> Result<(), String> {
     if crate::names::is_dns1123_subdomain(s) {
         Ok(())
     } else {
@@ -212,7 +212,7 @@ pub fn object_name(s: &str) -> Result<(), String> {
 }
 
 /// A key inside a Secret's data.
-pub fn secret_key(s: &str) -> Result<(), String> {
+pub(crate) fn secret_key(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     if (1..=253).contains(&s.len()) && re(&R, r"^[-._a-zA-Z0-9]+$").is_match(s) {
         Ok(())
@@ -223,7 +223,7 @@ pub fn secret_key(s: &str) -> Result<(), String> {
 
 /// An image reference used as a container image: `registry/repo:tag` or
 /// `@sha256:…`, no shell or template characters.
-pub fn container_image(s: &str) -> Result<(), String> {
+pub(crate) fn container_image(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     no_forbidden(s)?;
     if s.len() <= 512 && re(&R, r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[a-f0-9]+)?$").is_match(s) {
@@ -234,7 +234,7 @@ pub fn container_image(s: &str) -> Result<(), String> {
 }
 
 /// A name of a workflow input or pipeline variable.
-pub fn input_name(s: &str) -> Result<(), String> {
+pub(crate) fn input_name(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
     if s.len() <= 100 && re(&R, r"^[A-Za-z_][A-Za-z0-9_-]*$").is_match(s) {
         Ok(())
@@ -244,7 +244,7 @@ pub fn input_name(s: &str) -> Result<(), String> {
 }
 
 /// A Kubernetes label key or value of the user's (Namespace labels).
-pub fn label(key: &str, value: &str) -> Result<(), String> {
+pub(crate) fn label(key: &str, value: &str) -> Result<(), String> {
     static K: OnceLock<Regex> = OnceLock::new();
     let key_ok = re(
         &K,

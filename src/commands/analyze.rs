@@ -22,7 +22,7 @@ use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 /// `imgf analyze`.
-pub fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
     let now = Timestamp::now();
     with_state_repo(
         &args.dir,
@@ -259,7 +259,7 @@ fn ensure_cache_ignored(dir: &Path) {
 }
 
 /// The `workflow_dispatch` inputs a GitHub workflow declares.
-pub fn read_workflow_inputs(path: &Path) -> Result<Vec<WorkflowInput>, String> {
+pub(crate) fn read_workflow_inputs(path: &Path) -> Result<Vec<WorkflowInput>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "not found".to_string(),
         _ => e.to_string(),

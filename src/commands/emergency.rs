@@ -14,7 +14,7 @@ use crate::timestamp::Timestamp;
 use crate::{emit, ExitStatus};
 
 /// `imgf emergency`.
-pub fn run(
+pub(crate) fn run(
     args: &EmergencyArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,

@@ -31,7 +31,7 @@ pub(super) fn full_states(
 }
 
 /// `imgf explain IMAGE`.
-pub fn run(
+pub(crate) fn run(
     args: &ExplainArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,

@@ -10,7 +10,7 @@ use std::process::Command;
 
 /// A credential for HTTPS git remotes.
 #[derive(Clone)]
-pub struct Token {
+pub(crate) struct Token {
     user: &'static str,
     secret: String,
 }
@@ -23,7 +23,7 @@ impl std::fmt::Debug for Token {
 
 impl Token {
     /// The token for a provider from the environment, if set.
-    pub fn from_env(gitlab: bool) -> Option<Token> {
+    pub(crate) fn from_env(gitlab: bool) -> Option<Token> {
         let (var, user) = if gitlab {
             ("GITLAB_TOKEN", "oauth2")
         } else {
@@ -58,7 +58,7 @@ fn base64(input: &[u8]) -> String {
 }
 
 /// Runs `git ARGS` in `dir`; returns stdout, or stderr (scrubbed) as the error.
-pub fn git(dir: &Path, args: &[&str], token: Option<&Token>) -> Result<String, String> {
+pub(crate) fn git(dir: &Path, args: &[&str], token: Option<&Token>) -> Result<String, String> {
     let mut cmd = Command::new("git");
     cmd.arg("-C").arg(dir).args(args);
     cmd.env("GIT_TERMINAL_PROMPT", "0");
@@ -85,7 +85,7 @@ pub fn git(dir: &Path, args: &[&str], token: Option<&Token>) -> Result<String, S
 
 /// Fetches just `paths` of `branch` from `url` (shallow, sparse, blobless)
 /// into `cache`, and returns the checkout's root.
-pub fn fetch_sparse(
+pub(crate) fn fetch_sparse(
     url: &str,
     branch: &str,
     paths: &[&str],
@@ -120,13 +120,13 @@ pub fn fetch_sparse(
 }
 
 /// The root of the work tree holding `dir`.
-pub fn toplevel(dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn toplevel(dir: &Path) -> Result<PathBuf, String> {
     git(dir, &["rev-parse", "--show-toplevel"], None).map(|s| PathBuf::from(s.trim()))
 }
 
 /// Stages `paths` and commits them with `message`; `false` when there was
 /// nothing to commit.
-pub fn commit(repo: &Path, paths: &[&str], message: &str) -> Result<bool, String> {
+pub(crate) fn commit(repo: &Path, paths: &[&str], message: &str) -> Result<bool, String> {
     let mut add = vec!["add", "-A", "--"];
     add.extend(paths);
     git(repo, &add, None)?;
@@ -157,7 +157,7 @@ pub fn commit(repo: &Path, paths: &[&str], message: &str) -> Result<bool, String
 }
 
 /// Whether a failed push was refused because the remote moved on.
-pub fn is_non_fast_forward(err: &str) -> bool {
+pub(crate) fn is_non_fast_forward(err: &str) -> bool {
     [
         "non-fast-forward",
         "fetch first",

@@ -8,7 +8,7 @@ use crate::diagnostic::Error;
 use crate::ExitStatus;
 
 /// `imgf graph`.
-pub fn run(
+pub(crate) fn run(
     args: &GraphArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,

@@ -44,7 +44,7 @@ impl RefView {
 }
 
 /// `KEY=VALUE` build arguments.
-pub fn parse_build_args(
+pub(crate) fn parse_build_args(
     args: &[String],
 ) -> Result<std::collections::BTreeMap<String, String>, Error> {
     args.iter()
@@ -63,7 +63,7 @@ pub fn parse_build_args(
 }
 
 /// `imgf inspect dockerfile`.
-pub fn dockerfile(
+pub(crate) fn dockerfile(
     args: &crate::cli::InspectDockerfileArgs,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -124,7 +124,7 @@ pub fn dockerfile(
 }
 
 /// `imgf inspect ref`.
-pub fn reference(
+pub(crate) fn reference(
     args: &crate::cli::InspectRefArgs,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {

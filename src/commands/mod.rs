@@ -5,16 +5,16 @@
 use std::io::Write;
 use std::path::Path;
 
-pub mod analyze;
-pub mod emergency;
-pub mod explain;
-pub mod git;
-pub mod graph;
-pub mod inspect;
-pub mod record_update;
-pub mod schema;
+pub(crate) mod analyze;
+pub(crate) mod emergency;
+pub(crate) mod explain;
+pub(crate) mod git;
+pub(crate) mod graph;
+pub(crate) mod inspect;
+pub(crate) mod record_update;
+pub(crate) mod schema;
 mod state_repo;
-pub mod synth;
+pub(crate) mod synth;
 
 use crate::cli::InputArgs;
 use crate::config::load::{self, Inputs};

@@ -16,7 +16,7 @@ use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 /// `imgf record-update`.
-pub fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
     if !(args.digest.starts_with("sha256:")
         && args.digest.len() == 71
         && args.digest[7..].bytes().all(|b| b.is_ascii_hexdigit()))

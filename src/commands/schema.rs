@@ -8,7 +8,7 @@ use crate::ExitStatus;
 
 /// `imgf schema`: the JSON Schema of an input file, from the same types the
 /// loader uses, so it cannot drift from what imgf accepts.
-pub fn run(args: &crate::cli::SchemaArgs, out: &mut dyn Write) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &crate::cli::SchemaArgs, out: &mut dyn Write) -> Result<ExitStatus, Error> {
     let schema = match args.file {
         crate::cli::SchemaFile::Images => {
             schemars::schema_for!(Vec<crate::config::enrollment::Enrollment>)

@@ -14,7 +14,7 @@ use crate::diagnostic::{Diagnostic, Error};
 use crate::{emit, ExitStatus};
 
 /// How many times a push is retried after the remote moved on.
-pub const PUSH_ATTEMPTS: usize = 5;
+pub(super) const PUSH_ATTEMPTS: usize = 5;
 
 /// A line on stderr.
 pub(super) fn io(out: &mut dyn Write, line: &str) -> Result<(), Error> {

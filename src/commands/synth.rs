@@ -10,7 +10,7 @@ use crate::diagnostic::{Diagnostic, Error};
 use crate::{emit, synth, ExitStatus};
 
 /// `imgf synth`.
-pub fn run(
+pub(crate) fn run(
     args: &SynthArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,

@@ -53,7 +53,7 @@ pub(super) fn source_paths(
 
 /// The inputs every workflow accepts that imgf dispatches: the old tool sent
 /// only this one, and GitHub answers 422 to an undeclared input.
-pub const SAFE_INPUTS: [&str; 1] = ["version_bump"];
+pub(super) const SAFE_INPUTS: [&str; 1] = ["version_bump"];
 
 pub(super) fn wanted_inputs(e: &Enrollment) -> Vec<&'static str> {
     let wanted = e.source.as_ref().and_then(|s| s.inputs.clone());

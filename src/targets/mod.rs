@@ -109,3 +109,45 @@ impl<P, O> Output<P, O> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Plan(Vec<&'static str>, Vec<&'static str>);
+
+    fn output(a: Vec<&'static str>, b: Vec<&'static str>) -> Result<Output<Plan, String>, Error> {
+        Output::new(
+            Plan(a, b),
+            vec![
+                Family {
+                    count: |p| p.0.len(),
+                    name: |p, i| ("Stage", p.0[i].to_string()),
+                    build: |p, i| p.0[i].to_string(),
+                },
+                Family {
+                    count: |p| p.1.len(),
+                    name: |p, i| ("Stage", p.1[i].to_string()),
+                    build: |p, i| p.1[i].to_string(),
+                },
+            ],
+        )
+    }
+
+    #[test]
+    fn length_order_and_names_come_from_the_table() {
+        let out = output(vec!["a", "b"], vec!["c"]).unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(out.build_all(), ["a", "b", "c"]);
+        assert_eq!(out.names()[2], ("Stage", "c".to_string()));
+    }
+
+    #[test]
+    fn a_name_two_families_share_is_an_error() {
+        let Err(Error::Input(d)) = output(vec!["a", "record-x"], vec!["record-x"]) else {
+            panic!("duplicate accepted");
+        };
+        assert!(d[0].message.contains("`record-x`"), "{}", d[0].message);
+        assert!(d[0].message.contains("objects 2 and 3"), "{}", d[0].message);
+    }
+}

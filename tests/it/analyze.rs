@@ -604,8 +604,8 @@ fn read_base(path: &Path) -> imgf::config::state::BaseImageState {
 
 #[test]
 fn old_tool_state_files_load_without_loss() {
-    let Some(shared) = crate::support::shared() else {
-        eprintln!("SKIPPED: ../shared is absent, so the old tool's state files cannot be checked");
+    let Some(shared) = crate::support::shared("the old tool's state files cannot be checked")
+    else {
         return;
     };
     let mut n = 0;
@@ -654,8 +654,7 @@ fn old_tool_state_files_load_without_loss() {
 
 #[test]
 fn analyze_keeps_every_runtime_field_of_old_state() {
-    let Some(shared) = crate::support::shared() else {
-        eprintln!("SKIPPED: ../shared is absent, so the old tool's state cannot be re-analysed");
+    let Some(shared) = crate::support::shared("the old tool's state cannot be re-analysed") else {
         return;
     };
     let fixture = shared.join("fixtures/reference/eda-mesh-d793a8f/image-factory");

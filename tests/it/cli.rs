@@ -721,11 +721,7 @@ fn base_digests_are_recorded_by_a_stage_when_the_state_repository_is_known() {
 #[test]
 fn json_schemas_accept_the_bundled_example_and_reject_unknown_keys() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let deps = std::process::Command::new("python3")
-        .args(["-c", "import yaml, jsonschema"])
-        .output();
-    if !deps.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: checking the schemas needs python3 with pyyaml and jsonschema (.ci/run installs them)");
+    if !crate::support::python_deps("checking the schemas") {
         return;
     }
     let p = Project::new();

@@ -55,7 +55,7 @@ use std::fmt::{self, Write as _};
 use serde_json::{Map, Value as Json};
 
 /// How every error that marks a limit of this port starts.
-pub const UNSUPPORTED: &str = "kargo_eval does not support";
+pub(crate) const UNSUPPORTED: &str = "kargo_eval does not support";
 
 fn unsupported(what: impl fmt::Display) -> String {
     format!("{UNSUPPORTED} {what}")
@@ -69,7 +69,7 @@ fn unsupported(what: impl fmt::Display) -> String {
 /// Warehouse) and has promoted, the project's Secrets, and plain environment
 /// entries such as `ctx` or `vars`.
 #[derive(Clone, Debug, Default)]
-pub struct Env {
+pub(crate) struct Env {
     /// The Warehouses the Stage requests Freight from, in request order.
     warehouses: Vec<Warehouse>,
     secrets: BTreeMap<String, BTreeMap<String, String>>,
@@ -99,14 +99,14 @@ struct Image {
 }
 
 impl Env {
-    pub fn new() -> Env {
+    pub(crate) fn new() -> Env {
         Env::default()
     }
 
     /// The Stage requests Freight from `warehouse`, which subscribes to
     /// `repo`, and the promoted Freight holds `repo` at `tag` and `digest`.
     /// A second call for the same Warehouse and repository replaces the image.
-    pub fn image(mut self, warehouse: &str, repo: &str, tag: &str, digest: &str) -> Env {
+    pub(crate) fn image(mut self, warehouse: &str, repo: &str, tag: &str, digest: &str) -> Env {
         self.subscription_mut(warehouse, repo).image = Some(Image {
             repo_url: repo.to_string(),
             tag: tag.to_string(),
@@ -118,13 +118,13 @@ impl Env {
     /// Like [`Env::image`], but no Freight holding `repo` has been promoted:
     /// `imageFrom(repo, warehouse(..))` is nil, while the subscription still
     /// counts when `imageFrom(repo)` looks for the one Warehouse providing it.
-    pub fn subscription(mut self, warehouse: &str, repo: &str) -> Env {
+    pub(crate) fn subscription(mut self, warehouse: &str, repo: &str) -> Env {
         self.subscription_mut(warehouse, repo);
         self
     }
 
     /// A key of a Secret in the project's namespace, as `secret(name)` sees it.
-    pub fn secret(mut self, name: &str, key: &str, value: &str) -> Env {
+    pub(crate) fn secret(mut self, name: &str, key: &str, value: &str) -> Env {
         let data = self.secrets.entry(name.to_string()).or_default();
         data.insert(key.to_string(), value.to_string());
         self
@@ -133,7 +133,7 @@ impl Env {
     /// A top-level entry of the expression environment (`ctx`, `vars`,
     /// `outputs`…). Objects become Go `map[string]any`s, and numbers Go `int`s
     /// when they fit an i64 and `float64`s otherwise.
-    pub fn var(mut self, name: &str, value: Json) -> Env {
+    pub(crate) fn var(mut self, name: &str, value: Json) -> Env {
         self.vars.insert(name.to_string(), value);
         self
     }
@@ -208,7 +208,7 @@ const DELIMITERS: [(&str, &str); 2] = [("${{", "}}"), ("${%", "%}")];
 /// expression, then re-types the result the way Kargo does (a number, a
 /// bool, any JSON value, or else the string). A string without delimiters is
 /// returned unchanged.
-pub fn evaluate_template(template: &str, env: &Env) -> Result<Json, String> {
+pub(crate) fn evaluate_template(template: &str, env: &Env) -> Result<Json, String> {
     if !DELIMITERS.iter().any(|(start, _)| template.contains(start)) {
         return Ok(Json::String(template.to_string()));
     }
@@ -218,7 +218,7 @@ pub fn evaluate_template(template: &str, env: &Env) -> Result<Json, String> {
 /// Kargo's `EvaluateJSONTemplate`, which evaluates a step's `config`: every
 /// string value inside the JSON object `json` goes through
 /// [`evaluate_template`]; keys are left alone.
-pub fn evaluate_json_template(json: &str, env: &Env) -> Result<Json, String> {
+pub(crate) fn evaluate_json_template(json: &str, env: &Env) -> Result<Json, String> {
     for reserved in ["quote", "asYAML", "asJSON"] {
         if env.vars.contains_key(reserved) {
             return Err(format!(
@@ -316,7 +316,7 @@ fn next_expression(template: &str) -> Result<(&str, &str, &str), String> {
 /// A bare expr-lang expression, as the http step runs `successExpression` and
 /// `failureExpression` (`expr.Compile` + `expr.Run` on the response env): the
 /// result as JSON.
-pub fn evaluate_raw_expression(expression: &str, env: &Env) -> Result<Json, String> {
+pub(crate) fn evaluate_raw_expression(expression: &str, env: &Env) -> Result<Json, String> {
     let expr = Parser::parse(expression)?;
     check(&expr)?;
     let value = (Evaluator { env }).run(&expr)?;

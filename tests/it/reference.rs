@@ -15,10 +15,7 @@ use yaml_serde::Value;
 use crate::support::{copy_tree, docs, of_kind, shared};
 
 fn fixtures() -> Option<Vec<PathBuf>> {
-    let Some(shared) = shared() else {
-        eprintln!("SKIPPED: ../shared is absent, so the reference fixtures cannot be checked");
-        return None;
-    };
+    let shared = shared("the reference fixtures cannot be checked")?;
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(shared.join("fixtures/reference"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -223,11 +220,7 @@ fn reference_fixtures_give_the_same_output_in_the_cdk8s_layout() {
 
 /// Runs `../shared/tools/validate-manifests --check-refs` on a file.
 fn validate(shared: &Path, file: &Path) -> Option<String> {
-    let deps = Command::new("python3")
-        .args(["-c", "import yaml, jsonschema"])
-        .output();
-    if !deps.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: schema validation needs python3 with pyyaml and jsonschema (.ci/run installs them)");
+    if !crate::support::python_deps("schema validation") {
         return None;
     }
     let out = Command::new("python3")
@@ -247,8 +240,7 @@ fn validate(shared: &Path, file: &Path) -> Option<String> {
 
 #[test]
 fn output_passes_the_schema_check() {
-    let Some(shared) = shared() else {
-        eprintln!("SKIPPED: ../shared is absent, so the schema check cannot run");
+    let Some(shared) = shared("the schema check cannot run") else {
         return;
     };
     let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("image-factory")];

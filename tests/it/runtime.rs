@@ -16,7 +16,7 @@ const DIGEST: &str = "sha256:0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5
 /// The environment of a promotion to `stage`: every requested Warehouse's
 /// image subscriptions hold Freight tagged `tag` (or, with `tag` None, none
 /// has been promoted yet), and the token Secrets exist.
-pub fn stage_env(all: &[Value], stage: &Value, tag: Option<&str>) -> Env {
+pub(crate) fn stage_env(all: &[Value], stage: &Value, tag: Option<&str>) -> Env {
     let mut env = Env::new()
         .secret("github-workflow-token", "token", "ghp_s3cr3t")
         .secret("gitlab-trigger-token", "token", "glptt-s3cr3t");
@@ -53,7 +53,7 @@ fn rebuild_stages(all: &[Value]) -> Vec<&Value> {
 
 /// The body of a rebuild Stage's dispatch as the API receives it: evaluated
 /// as Kargo does, it must be a string, and that string must be JSON.
-pub fn received_body(all: &[Value], stage: &Value, tag: Option<&str>) -> serde_json::Value {
+pub(crate) fn received_body(all: &[Value], stage: &Value, tag: Option<&str>) -> serde_json::Value {
     let body = steps(stage)[0]["config"]["body"].as_str().unwrap();
     let evaluated = evaluate_template(body, &stage_env(all, stage, tag))
         .unwrap_or_else(|e| panic!("Kargo fails to evaluate {body}: {e}"));

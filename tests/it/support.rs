@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A temporary directory laid out like a repository with an `image-factory/`.
-pub struct Project {
+pub(crate) struct Project {
     pub root: tempfile::TempDir,
 }
 
 /// What a run of the binary did.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -26,34 +26,34 @@ impl Run {
 }
 
 impl Project {
-    pub fn new() -> Project {
+    pub(crate) fn new() -> Project {
         Project {
             root: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    pub fn dir(&self) -> PathBuf {
+    pub(crate) fn dir(&self) -> PathBuf {
         self.root.path().join("image-factory")
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.root.path().join(rel)
     }
 
     /// Writes `contents` to `image-factory/<rel>`.
-    pub fn file(&self, rel: &str, contents: &str) -> &Project {
+    pub(crate) fn file(&self, rel: &str, contents: &str) -> &Project {
         let p = self.dir().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, contents).unwrap();
         self
     }
 
-    pub fn images(&self, yaml: &str) -> &Project {
+    pub(crate) fn images(&self, yaml: &str) -> &Project {
         self.file("images.yaml", yaml)
     }
 
     /// Runs `imgf ARGS…` in the project root.
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::from(
             Command::new(env!("CARGO_BIN_EXE_imgf"))
                 .args(args)
@@ -64,7 +64,7 @@ impl Project {
     }
 
     /// `imgf synth --output -`, expecting success; returns stdout.
-    pub fn synth_stdout(&self) -> String {
+    pub(crate) fn synth_stdout(&self) -> String {
         let r = self.run(&["synth", "--output", "-"]);
         assert_eq!(r.code, 0, "synth failed:\n{}", r.stderr);
         r.stdout
@@ -72,7 +72,7 @@ impl Project {
 }
 
 /// One managed GitHub image, enrolled.
-pub const ONE_IMAGE: &str = "\
+pub(crate) const ONE_IMAGE: &str = "\
 - name: app
   registry: ghcr.io
   repository: org/app
@@ -84,7 +84,7 @@ pub const ONE_IMAGE: &str = "\
 ";
 
 /// A base-image state file for `node:22`.
-pub const NODE_STATE: &str = "\
+pub(crate) const NODE_STATE: &str = "\
 name: node-22
 fullImage: node:22
 registry: docker.io
@@ -93,28 +93,57 @@ tag: '22'
 repoURL: docker.io/library/node
 ";
 
-/// The path of `../shared` beside this repository, if it is there.
-pub fn shared() -> Option<PathBuf> {
+/// The path of `../shared` beside this repository. When it is absent the
+/// test is skipped, visibly — except in CI (`CI` set), where it fails: a
+/// check that cannot run must not pass silently there.
+pub(crate) fn shared(what: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    p.is_dir().then(|| p.canonicalize().unwrap())
+    if p.is_dir() {
+        return Some(p.canonicalize().unwrap());
+    }
+    skip_or_fail(&format!("../shared is absent, so {what}"));
+    None
+}
+
+/// Whether python3 with pyyaml and jsonschema is there (for
+/// validate-manifests); skipped visibly without, failing in CI.
+pub(crate) fn python_deps(what: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import yaml, jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip_or_fail(&format!(
+            "{what} needs python3 with pyyaml and jsonschema (.ci/run installs them)"
+        ));
+    }
+    ok
+}
+
+fn skip_or_fail(why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{why}; CI is set, so this is a failure, not a skip"
+    );
+    eprintln!("SKIPPED: {why}");
 }
 
 /// Parses a YAML stream into documents.
-pub fn docs(yaml: &str) -> Vec<yaml_serde::Value> {
+pub(crate) fn docs(yaml: &str) -> Vec<yaml_serde::Value> {
     yaml.split("\n---\n")
         .map(|d| yaml_serde::from_str(d).expect("output parses"))
         .collect()
 }
 
 /// The documents of a kind.
-pub fn of_kind<'a>(docs: &'a [yaml_serde::Value], kind: &str) -> Vec<&'a yaml_serde::Value> {
+pub(crate) fn of_kind<'a>(docs: &'a [yaml_serde::Value], kind: &str) -> Vec<&'a yaml_serde::Value> {
     docs.iter()
         .filter(|d| d["kind"].as_str() == Some(kind))
         .collect()
 }
 
 /// The Stage called `name`.
-pub fn stage_named<'a>(docs: &'a [yaml_serde::Value], name: &str) -> &'a yaml_serde::Value {
+pub(crate) fn stage_named<'a>(docs: &'a [yaml_serde::Value], name: &str) -> &'a yaml_serde::Value {
     of_kind(docs, "Stage")
         .into_iter()
         .find(|s| s["metadata"]["name"].as_str() == Some(name))
@@ -122,7 +151,7 @@ pub fn stage_named<'a>(docs: &'a [yaml_serde::Value], name: &str) -> &'a yaml_se
 }
 
 /// The first rebuild Stage (label `imgf/role: rebuild`).
-pub fn rebuild_stage(docs: &[yaml_serde::Value]) -> &yaml_serde::Value {
+pub(crate) fn rebuild_stage(docs: &[yaml_serde::Value]) -> &yaml_serde::Value {
     of_kind(docs, "Stage")
         .into_iter()
         .find(|s| s["metadata"]["labels"]["imgf/role"].as_str() == Some("rebuild"))
@@ -130,7 +159,7 @@ pub fn rebuild_stage(docs: &[yaml_serde::Value]) -> &yaml_serde::Value {
 }
 
 /// Runs `imgf ARGS…` in `dir`.
-pub fn imgf_in(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn imgf_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imgf"))
         .args(args)
         .current_dir(dir)
@@ -139,7 +168,7 @@ pub fn imgf_in(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// Copies a directory tree.
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(from) {
         let e = e.unwrap();
         let rel = e.path().strip_prefix(from).unwrap();

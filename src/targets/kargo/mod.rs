@@ -204,3 +204,59 @@ pub fn record_stage_name(base: &str) -> String {
 pub fn soak_stage_name(base: &str) -> String {
     names::object_name(&["soak", base])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::enrollment::Provider;
+    use crate::model::{Managed, TagPolicy, Upstream, UpstreamKind};
+
+    fn model() -> Model {
+        Model {
+            managed: vec![Managed {
+                name: "app".into(),
+                repo_url: "ghcr.io/org/app".into(),
+                provider: Provider::Github,
+                source_repo: "org/app".into(),
+                branch: "main".into(),
+                dockerfile: "Dockerfile".into(),
+                workflow: Some("build.yml".into()),
+                inputs: vec!["version_bump"],
+                version_bump: "patch".into(),
+                rebuild_delay_secs: 3600,
+                auto_rebuild: true,
+                current_version: None,
+                bases: vec![BaseRef::Upstream(0)],
+                source_paths: vec!["Dockerfile".into()],
+                updates: Vec::new(),
+            }],
+            upstream: vec![Upstream {
+                name: "node-22".into(),
+                kind: UpstreamKind::Base,
+                repo_url: "docker.io/library/node".into(),
+                tag: Some("22".into()),
+                tag_regex: "^22$".into(),
+                policy: TagPolicy::Lexical,
+            }],
+        }
+    }
+
+    /// Every family — record Stages included — is named from the same table
+    /// that builds it, so every name is checked for uniqueness.
+    #[test]
+    fn names_are_derived_from_every_family() {
+        let mut settings = Settings::defaults("image-factory");
+        settings.state_repo.url = Some("https://github.com/org/state.git".into());
+        let m = model();
+        let graph = crate::graph::build(&m).unwrap();
+        let out = output(&m, &graph, &settings).unwrap();
+        let names = out.names();
+        assert_eq!(names.len(), out.len());
+        for (i, (kind, name)) in names.iter().enumerate() {
+            let o = out.get(i);
+            assert_eq!((o.kind(), o.name()), (*kind, name.as_str()), "object {i}");
+        }
+        assert!(names.contains(&("Stage", "record-node-22".to_string())));
+        assert!(names.contains(&("Stage", "soak-node-22".to_string())));
+    }
+}

@@ -15,9 +15,9 @@ use super::objects::{
 use crate::config::settings::{SecretRef, Settings};
 
 /// The AnalysisTemplate's name.
-pub const TEMPLATE_NAME: &str = "analyze-dockerfile";
+pub(super) const TEMPLATE_NAME: &str = "analyze-dockerfile";
 /// The args the template declares; Stages pass exactly these.
-pub const ARGS: [&str; 3] = ["imageName", "imageTag", "imageDigest"];
+pub(super) const ARGS: [&str; 3] = ["imageName", "imageTag", "imageDigest"];
 
 pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
     let mut args: Vec<String> = vec![
@@ -102,7 +102,7 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
 }
 
 /// The AnalysisTemplate that records a base image's new digest.
-pub const RECORD_TEMPLATE_NAME: &str = "record-base-update";
+pub(super) const RECORD_TEMPLATE_NAME: &str = "record-base-update";
 
 /// The Job that runs `imgf record-update` in the state repository (only
 /// generated when `analysis.stateRepoURL` says where that is).
