@@ -101,6 +101,13 @@ pub enum Error {
     /// The input is wrong; each diagnostic says where and how to fix it.
     #[error("{}", render_all(.0))]
     Input(Vec<Diagnostic>),
+    /// Some work failed after other work was done: the diagnostics, then a
+    /// summary of what was written all the same.
+    #[error("{}\nerror: {summary}", render_each(.diagnostics))]
+    Partial {
+        diagnostics: Vec<Diagnostic>,
+        summary: String,
+    },
     /// A file could not be read or written.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -130,13 +137,13 @@ impl Error {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Input(_) | Error::Io { .. } => 2,
+            Error::Input(_) | Error::Partial { .. } | Error::Io { .. } => 2,
             Error::Internal(_) => 3,
         }
     }
 }
 
-fn render_all(diags: &[Diagnostic]) -> String {
+fn render_each(diags: &[Diagnostic]) -> String {
     let mut out = String::new();
     for (i, d) in diags.iter().enumerate() {
         if i > 0 {
@@ -144,6 +151,11 @@ fn render_all(diags: &[Diagnostic]) -> String {
         }
         out.push_str(&d.to_string());
     }
+    out
+}
+
+fn render_all(diags: &[Diagnostic]) -> String {
+    let mut out = render_each(diags);
     let errors = diags.iter().filter(|d| d.is_error()).count();
     if errors > 1 {
         out.push_str(&format!(

@@ -58,6 +58,8 @@ pub(crate) struct Input<'a> {
     pub bases: &'a BTreeMap<String, BaseImageState>,
     /// Archived image states, by file stem.
     pub archived_images: &'a BTreeMap<String, ImageState>,
+    /// Archived base-image states, by file stem.
+    pub archived_bases: &'a BTreeMap<String, BaseImageState>,
     /// Results for the images analysed this run (the others keep their state).
     pub discovered: &'a BTreeMap<String, Result<Discovery, String>>,
     pub built: Option<&'a Built>,
@@ -72,6 +74,7 @@ pub enum Move {
     ArchiveImage(String),
     ArchiveBase(String),
     RestoreImage(String),
+    RestoreBase(String),
 }
 
 /// What analysis decided.
@@ -148,7 +151,16 @@ pub(crate) fn apply(input: &Input<'_>) -> Outcome {
         if e.source.is_none() {
             state.discovery_status = Some("external".into());
         } else if let Some(result) = input.discovered.get(&e.name) {
-            match result {
+            // A FROM that names no valid image would silently drop the
+            // rebuild trigger: that is a failed discovery, not a success.
+            let result = match result {
+                Ok(d) if !d.unresolved.is_empty() => Err(format!(
+                    "a FROM line cannot be resolved to an image reference: {}",
+                    d.unresolved.join("; ")
+                )),
+                other => other.clone(),
+            };
+            match &result {
                 Ok(d) => {
                     let mut names = Vec::new();
                     let mut unresolved = d.unresolved.clone();
@@ -161,7 +173,9 @@ pub(crate) fn apply(input: &Input<'_>) -> Outcome {
                         }
                         let name = match managed_repos.get(&r.repo_url()) {
                             Some(m) if *m != e.name => (*m).to_string(),
-                            _ => base_state_for(written, r, &mut out, &mut by_reference, &now),
+                            _ => {
+                                base_state_for(written, r, input, &mut out, &mut by_reference, &now)
+                            }
                         };
                         if !names.contains(&name) {
                             names.push(name);
@@ -193,6 +207,9 @@ pub(crate) fn apply(input: &Input<'_>) -> Outcome {
                     }
                 }
                 Err(reason) => {
+                    if let Some(Ok(d)) = input.discovered.get(&e.name) {
+                        state.unresolved.clone_from(&d.unresolved);
+                    }
                     if state.discovery_status.as_deref() != Some("failed")
                         || state.discovery_error.as_deref() != Some(reason)
                     {
@@ -237,6 +254,53 @@ pub(crate) fn apply(input: &Input<'_>) -> Outcome {
     out
 }
 
+/// A cycle among managed images in what analysis would record, as image
+/// names from the first back to itself.
+pub(crate) fn cycle(out: &Outcome, enrollments: &[Enrollment]) -> Option<Vec<String>> {
+    let managed: BTreeSet<&str> = enrollments
+        .iter()
+        .filter(|e| e.source.is_some())
+        .map(|e| e.name.as_str())
+        .collect();
+    let deps = |n: &str| -> Vec<String> {
+        out.images.get(n).map_or_else(Vec::new, |s| {
+            s.base_images
+                .iter()
+                .filter(|b| managed.contains(b.as_str()))
+                .cloned()
+                .collect()
+        })
+    };
+    // Depth-first search from each image, in name order (deterministic).
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    for start in &managed {
+        let mut path: Vec<String> = Vec::new();
+        let mut stack: Vec<(String, usize)> = vec![((*start).to_string(), 0)];
+        while let Some((node, next)) = stack.pop() {
+            if next == 0 {
+                if let Some(at) = path.iter().position(|p| *p == node) {
+                    let mut c = path[at..].to_vec();
+                    c.push(node);
+                    return Some(c);
+                }
+                if done.contains(&node) {
+                    continue;
+                }
+                path.push(node.clone());
+            }
+            let children = deps(&node);
+            if next < children.len() {
+                stack.push((node, next + 1));
+                stack.push((children[next].clone(), 0));
+            } else {
+                path.pop();
+                done.insert(node);
+            }
+        }
+    }
+    None
+}
+
 /// The state of a newly enrolled image: restored from the archive when it
 /// is the same repository, else new.
 fn restore_or_new(
@@ -277,6 +341,7 @@ fn restore_or_new(
 fn base_state_for(
     written: &str,
     r: &ImageRef,
+    input: &Input<'_>,
     out: &mut Outcome,
     by_reference: &mut BTreeMap<String, String>,
     now: &str,
@@ -286,10 +351,30 @@ fn base_state_for(
         || r.canonical(),
         |w| format!("{}:{}", w.repo_url(), w.tag.as_deref().unwrap_or_default()),
     );
-    let stem = by_reference
-        .get(&key)
-        .cloned()
-        .unwrap_or_else(|| names::base_image_name(r));
+    // A base that comes back into use keeps its archived history.
+    let archived = || {
+        input
+            .archived_bases
+            .iter()
+            .find(|(stem, s)| {
+                !out.bases.contains_key(*stem) && state_reference(s).as_deref() == Some(&key)
+            })
+            .map(|(stem, s)| (stem.clone(), s.clone()))
+    };
+    let stem = match by_reference.get(&key).cloned() {
+        Some(stem) => stem,
+        None => match archived() {
+            Some((stem, s)) => {
+                out.moves.push(Move::RestoreBase(stem.clone()));
+                out.notes.push(format!(
+                    "base image {stem} is used again; restored its state and history from state/_archive/base-images/"
+                ));
+                out.bases.insert(stem.clone(), s);
+                stem
+            }
+            None => names::base_image_name(r),
+        },
+    };
     let state = out.bases.entry(stem.clone()).or_insert_with(|| {
         out.notes
             .push(format!("new base image {stem} ({})", r.familiar()));
@@ -487,6 +572,7 @@ mod tests {
                 images: &images,
                 bases: &bases,
                 archived_images: &BTreeMap::new(),
+                archived_bases: &BTreeMap::new(),
                 discovered: &discovered,
                 built: None,
                 full_run: true,

@@ -30,31 +30,37 @@ pub(crate) fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus,
         args.workspace.as_deref(),
         err,
         |dir, workspace, err| {
-            let outcome = analyze_once(args, dir, workspace, now, err)?;
+            let (outcome, written) = analyze_once(args, dir, workspace, now, err)?;
             Ok(Done {
-            message: commit_message(&outcome),
-            notes: outcome.notes.clone(),
-            failures: outcome
-                .failures
-                .iter()
-                .map(|(image, why)| {
-                    Diagnostic::error(format!("analysis of `{image}` failed: {why}"))
-                        .help("its state records discoveryStatus: failed and keeps its last known base images")
-                })
-                .collect(),
-        })
+                message: commit_message(args.image.as_deref(), &outcome, &written),
+                notes: outcome.notes.clone(),
+                written,
+                failures: outcome
+                    .failures
+                    .iter()
+                    .map(|(image, why)| {
+                        Diagnostic::error(format!("analysis of `{image}` failed: {why}"))
+                            .help("its state records discoveryStatus: failed and keeps its last known base images; fix the Dockerfile and run `imgf analyze` again")
+                    })
+                    .collect(),
+            })
         },
     )
 }
 
-fn commit_message(o: &Outcome) -> String {
-    let images: Vec<&str> = o.images.keys().map(String::as_str).collect();
-    let mut m = format!(
-        "imgf analyze: {} image(s), {} base image(s)",
-        images.len(),
-        o.bases.len()
-    );
-    if !o.notes.is_empty() {
+/// The commit message: a subject that says what this run changed, and
+/// every note in the body.
+fn commit_message(image: Option<&str>, o: &Outcome, written: &[PathBuf]) -> String {
+    let scope = image.map_or(String::new(), |i| format!(" {i}"));
+    let subject = match o.notes.as_slice() {
+        [one] => format!("imgf analyze{scope}: {one}"),
+        _ => format!(
+            "imgf analyze{scope}: {} state file(s) changed",
+            written.len()
+        ),
+    };
+    let mut m = subject;
+    if o.notes.len() > 1 {
         m.push_str("\n\n");
         for n in &o.notes {
             m.push_str(&format!("- {n}\n"));
@@ -70,7 +76,7 @@ fn analyze_once(
     workspace: Option<&Path>,
     now: Timestamp,
     err: &mut dyn Write,
-) -> Result<Outcome, Error> {
+) -> Result<(Outcome, Vec<PathBuf>), Error> {
     let images_file = dir.join(load::IMAGES_FILE);
     let (text, enrollments) = load::load_enrollments(&images_file)?;
     let problems = enrollment::validate(&enrollments, &images_file, &text);
@@ -95,6 +101,11 @@ fn analyze_once(
         store::keyed(store::read_or_fail(&store.bases)?);
     let archived: BTreeMap<String, (ImageState, String)> =
         store::keyed(store::read_or_fail(&store.archive_images)?);
+    let archived_bases: BTreeMap<String, BaseImageState> =
+        store::keyed(store::read_or_fail(&store.archive_bases)?)
+            .into_iter()
+            .map(|(k, (v, _))| (k, v))
+            .collect();
 
     let root = match workspace {
         Some(w) => w.to_path_buf(),
@@ -142,23 +153,36 @@ fn analyze_once(
         images: &image_states,
         bases: &base_states,
         archived_images: &archived_states,
+        archived_bases: &archived_bases,
         discovered: &discovered,
         built: built.as_ref(),
         full_run: args.image.is_none(),
         now,
     });
 
+    // A base built FROM its own dependent would break synth for everyone:
+    // refuse it before anything is written.
+    if let Some(cycle) = crate::discovery::cycle(&outcome, &enrollments) {
+        return Err(Error::input(
+            Diagnostic::error(format!(
+                "analysis found a dependency cycle: {} (each is built FROM the next); nothing was written",
+                cycle.join(" → ")
+            ))
+            .help("an image cannot be built on its own dependent: fix the FROM line that closes the cycle"),
+        ));
+    }
     // Moves first (a restored state is then rewritten in place).
+    let mut written = Vec::new();
     for m in &outcome.moves {
-        store.apply(m)?;
+        written.extend(store.apply(m)?);
     }
     for (name, s) in &outcome.images {
-        store.write_image(name, images.get(name).map(|(_, t)| t.as_str()), s)?;
+        written.extend(store.write_image(name, images.get(name).map(|(_, t)| t.as_str()), s)?);
     }
     for (name, s) in &outcome.bases {
-        store.write_base(name, bases.get(name).map(|(_, t)| t.as_str()), s)?;
+        written.extend(store.write_base(name, bases.get(name).map(|(_, t)| t.as_str()), s)?);
     }
-    Ok(outcome)
+    Ok((outcome, written))
 }
 
 /// Finds and analyses one managed image's Dockerfile (and workflow).

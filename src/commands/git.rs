@@ -124,35 +124,36 @@ pub(crate) fn toplevel(dir: &Path) -> Result<PathBuf, String> {
     git(dir, &["rev-parse", "--show-toplevel"], None).map(|s| PathBuf::from(s.trim()))
 }
 
-/// Stages `paths` and commits them with `message`; `false` when there was
-/// nothing to commit.
+/// Commits exactly `paths` (whatever else is staged stays staged and out of
+/// the commit) with `message`; `false` when they hold no change. The author
+/// is git's own configuration when it names one, else imgf.
 pub(crate) fn commit(repo: &Path, paths: &[&str], message: &str) -> Result<bool, String> {
+    if paths.is_empty() {
+        return Ok(false);
+    }
     let mut add = vec!["add", "-A", "--"];
     add.extend(paths);
     git(repo, &add, None)?;
+    let mut diff = vec!["diff", "--cached", "--quiet", "--"];
+    diff.extend(paths);
     let staged = Command::new("git")
         .arg("-C")
         .arg(repo)
-        .args(["diff", "--cached", "--quiet"])
+        .args(&diff)
         .status()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if staged.success() {
         return Ok(false);
     }
-    git(
-        repo,
-        &[
-            "-c",
-            "user.name=imgf",
-            "-c",
-            "user.email=imgf@localhost",
-            "commit",
-            "-q",
-            "-m",
-            message,
-        ],
-        None,
-    )?;
+    let configured =
+        |key: &str| git(repo, &["config", "--get", key], None).is_ok_and(|v| !v.trim().is_empty());
+    let mut args: Vec<&str> = Vec::new();
+    if !(configured("user.name") && configured("user.email")) {
+        args.extend(["-c", "user.name=imgf", "-c", "user.email=imgf@localhost"]);
+    }
+    args.extend(["commit", "-q", "-m", message, "--only", "--"]);
+    args.extend(paths);
+    git(repo, &args, None)?;
     Ok(true)
 }
 

@@ -74,8 +74,9 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
         })
         .collect();
     let (mut state, text) = bases[&name].clone();
+    let mut written = Vec::new();
     let note = if crate::discovery::record_update(&mut state, &args.digest, &dependents, now) {
-        store.write_base(&name, Some(&text), &state)?;
+        written.extend(store.write_base(&name, Some(&text), &state)?);
         format!(
             "{name}: digest {} recorded; {} dependent(s) scheduled",
             args.digest,
@@ -90,6 +91,7 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
     Ok(Done {
         message: format!("imgf record-update: {name} is now {}", args.digest),
         notes: vec![note],
+        written,
         failures: Vec::new(),
     })
 }

@@ -26,6 +26,8 @@ pub(super) struct Done {
     /// The commit message, when there is something to commit.
     pub(super) message: String,
     pub(super) notes: Vec<String>,
+    /// Every file the pass wrote, moved or removed: exactly what is committed.
+    pub(super) written: Vec<PathBuf>,
     pub(super) failures: Vec<Diagnostic>,
 }
 
@@ -64,9 +66,9 @@ pub(super) fn with_state_repo(
             return finish(done, err);
         }
         let repo = git::toplevel(&dir).map_err(git_error)?;
-        let mut paths = vec![repo_relative(&repo, &dir)?];
-        if let Some(out) = &synth_output {
-            paths.push(repo_relative(&repo, out)?);
+        let mut paths = Vec::new();
+        for p in done.written.iter().chain(&synth_output) {
+            paths.push(repo_relative(&repo, p)?);
         }
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
         let committed = git::commit(&repo, &paths, &done.message).map_err(git_error)?;
@@ -186,8 +188,14 @@ fn finish(done: Done, err: &mut dyn Write) -> Result<ExitStatus, Error> {
         io(err, n)?;
     }
     if done.failures.is_empty() {
-        Ok(ExitStatus::Success)
-    } else {
-        Err(Error::Input(done.failures))
+        return Ok(ExitStatus::Success);
     }
+    let written = match done.written.len() {
+        0 => "nothing was written".to_string(),
+        n => format!("{n} state file(s) written, recording each failure"),
+    };
+    Err(Error::Partial {
+        summary: format!("{} image(s) failed; {written}", done.failures.len()),
+        diagnostics: done.failures,
+    })
 }

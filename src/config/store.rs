@@ -106,8 +106,8 @@ impl Store {
     }
 
     /// Carries out a lifecycle move (archive or restore); a file that is not
-    /// there is nothing to move.
-    pub fn apply(&self, m: &Move) -> Result<(), Error> {
+    /// there is nothing to move. Returns the paths it changed.
+    pub fn apply(&self, m: &Move) -> Result<Vec<PathBuf>, Error> {
         let (from, to) = match m {
             Move::ArchiveImage(n) => (
                 self.image_path(n),
@@ -121,6 +121,10 @@ impl Store {
                 self.archive_images.join(format!("{n}.yaml")),
                 self.image_path(n),
             ),
+            Move::RestoreBase(n) => (
+                self.archive_bases.join(format!("{n}.yaml")),
+                self.base_path(n),
+            ),
         };
         if from.is_file() {
             if let Some(parent) = to.parent() {
@@ -128,12 +132,19 @@ impl Store {
                     .map_err(|e| Error::io("cannot create", parent, e))?;
             }
             std::fs::rename(&from, &to).map_err(|e| Error::io("cannot move", &from, e))?;
+            return Ok(vec![from, to]);
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
-    /// Writes image `name`'s state unless the file already says exactly that.
-    pub fn write_image(&self, name: &str, old: Option<&str>, s: &ImageState) -> Result<(), Error> {
+    /// Writes image `name`'s state unless the file already says exactly that;
+    /// the path when it wrote.
+    pub fn write_image(
+        &self,
+        name: &str,
+        old: Option<&str>,
+        s: &ImageState,
+    ) -> Result<Option<PathBuf>, Error> {
         write_if_changed(
             &self.image_path(name),
             old,
@@ -141,13 +152,14 @@ impl Store {
         )
     }
 
-    /// Writes base image `name`'s state unless the file already says exactly that.
+    /// Writes base image `name`'s state unless the file already says exactly
+    /// that; the path when it wrote.
     pub fn write_base(
         &self,
         name: &str,
         old: Option<&str>,
         s: &BaseImageState,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<PathBuf>, Error> {
         write_if_changed(
             &self.base_path(name),
             old,
@@ -175,15 +187,16 @@ pub fn keyed<T>(files: Vec<StateFile<T>>) -> std::collections::BTreeMap<String, 
         .collect()
 }
 
-fn write_if_changed(path: &Path, old: Option<&str>, new: &str) -> Result<(), Error> {
+fn write_if_changed(path: &Path, old: Option<&str>, new: &str) -> Result<Option<PathBuf>, Error> {
     let current = match old {
         Some(t) => Some(t.to_string()),
         None => std::fs::read_to_string(path).ok(),
     };
     if current.as_deref() == Some(new) {
-        return Ok(());
+        return Ok(None);
     }
-    crate::emit::write_atomic(path, new.as_bytes())
+    crate::emit::write_atomic(path, new.as_bytes())?;
+    Ok(Some(path.to_path_buf()))
 }
 
 /// Which layout `dir` uses; both at once is an error.

@@ -92,6 +92,16 @@ pub(super) fn resolve(
         let mut refs = Vec::new();
         let mut seen = BTreeSet::new();
         if let Some(st) = state {
+            if st.data.discovery_status.as_deref() == Some("failed") {
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "the last analysis of `{image}` failed ({}); its rebuild trigger uses the base images found before",
+                        st.data.discovery_error.as_deref().unwrap_or("no reason recorded")
+                    ))
+                    .in_file(&st.path)
+                    .help("fix the Dockerfile and run `imgf analyze` again"),
+                );
+            }
             model.managed[mi].current_version = st.data.current_version.clone();
             let names = st.data.base_images.clone();
             for (k, name) in names.iter().enumerate() {

@@ -8,23 +8,23 @@ use crate::support::Project;
 
 const DOCKERFILE: &str = "ARG NODE=22\nFROM node:${NODE}-bookworm-slim AS build\nFROM nginx:1.27-alpine\nCOPY --from=build /a /b\n";
 
-fn enroll(name: &str, dockerfile: &str) -> String {
+pub(crate) fn enroll(name: &str, dockerfile: &str) -> String {
     format!(
         "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: {dockerfile}\n    workflow: build.yml\n"
     )
 }
 
-fn write(root: &Path, rel: &str, text: &str) {
+pub(crate) fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, text).unwrap();
 }
 
-fn read(root: &Path, rel: &str) -> String {
+pub(crate) fn read(root: &Path, rel: &str) -> String {
     std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -478,7 +478,7 @@ fn commit_records_every_change_in_one_commit_and_push_publishes_it() {
     );
     let log = git(&remote, &["log", "--format=%s%n%b", "-1"]);
     assert!(
-        log.starts_with("imgf analyze: 2 image(s), 2 base image(s)"),
+        log.starts_with("imgf analyze: 4 state file(s) changed"),
         "{log}"
     );
     assert!(log.contains("web: built on node-22"), "{log}");

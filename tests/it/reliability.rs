@@ -1,0 +1,169 @@
+//! Issue 9: bad input and faults in analysis handled as a user expects —
+//! each test failed before its fix.
+
+use crate::analyze::{enroll, git, read, write};
+use crate::support::Project;
+
+/// Item 1: a FROM that resolves to no valid reference is a failed discovery
+/// (exit 2, the line and the reason) that keeps the previous bases; synth
+/// and explain say so.
+#[test]
+fn an_unusable_from_is_a_failed_discovery_that_keeps_the_bases() {
+    let p = Project::new();
+    p.images(&enroll("web", "web/Dockerfile"));
+    write(p.root.path(), "web/Dockerfile", "FROM node:22\n");
+    assert_eq!(p.run(&["analyze"]).code, 0);
+    write(p.root.path(), "web/Dockerfile", "ARG BASE\nFROM ${BASE}\n");
+    let r = p.run(&["analyze"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("analysis of `web` failed"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("line 2"), "the line: {}", r.stderr);
+    assert!(
+        r.stderr.contains("BASE"),
+        "the reason names the ARG: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("1 image(s) failed; 1 state file(s) written"),
+        "the summary says what was written: {}",
+        r.stderr
+    );
+    let state = read(p.root.path(), "image-factory/state/images/web.yaml");
+    assert!(state.contains("discoveryStatus: failed"), "{state}");
+    assert!(
+        state.contains("baseImages:\n  - node-22\n"),
+        "bases kept:\n{state}"
+    );
+    let s = p.run(&["synth", "--output", "-"]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    assert!(
+        s.stderr.contains("the last analysis of `web` failed"),
+        "synth says it: {}",
+        s.stderr
+    );
+    assert!(s.stdout.contains("name: rebuild-web"), "the trigger stays");
+    let e = p.run(&["explain", "web"]);
+    assert!(e.stdout.contains("analysis: failed"), "{}", e.stdout);
+}
+
+/// Item 4: a base built FROM its own dependent is refused before anything
+/// is written.
+#[test]
+fn analyze_refuses_a_dependency_cycle_and_writes_nothing() {
+    let p = Project::new();
+    p.images(&(enroll("a", "a/Dockerfile") + &enroll("b", "b/Dockerfile")));
+    write(p.root.path(), "a/Dockerfile", "FROM ghcr.io/org/b:1\n");
+    write(p.root.path(), "b/Dockerfile", "FROM ghcr.io/org/a:1\n");
+    let r = p.run(&["analyze"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("dependency cycle: a → b → a"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.dir().join("state").exists(), "nothing written");
+}
+
+/// Item 5: with two failing images the summary says what was written, not
+/// "nothing was written".
+#[test]
+fn the_summary_of_failures_says_what_was_written() {
+    let p = Project::new();
+    p.images(&(enroll("a", "a/Dockerfile") + &enroll("b", "b/Dockerfile")));
+    let r = p.run(&["analyze", "--source-base-url", "file:///nonexistent"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!r.stderr.contains("nothing was written"), "{}", r.stderr);
+    assert!(
+        r.stderr.ends_with(
+            "error: 2 image(s) failed; 2 state file(s) written, recording each failure\n"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Item 6: --commit commits only the files imgf wrote, with git's own
+/// author, and a subject that says what this run did.
+#[test]
+fn commit_takes_only_what_imgf_wrote_with_the_configured_author() {
+    let p = Project::new();
+    let root = p.root.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    p.images(&(enroll("web", "web/Dockerfile") + &enroll("api", "api/Dockerfile")));
+    write(root, "web/Dockerfile", "FROM node:22\n");
+    write(root, "api/Dockerfile", "FROM python:3.12\n");
+    write(root, "unrelated.txt", "staged by the user\n");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "seed"]);
+    git(root, &["config", "user.name", "Dana Developer"]);
+    git(root, &["config", "user.email", "dana@example.org"]);
+    write(root, "unrelated.txt", "changed and staged, not imgf's\n");
+    git(root, &["add", "unrelated.txt"]);
+    let r = p.run(&["analyze", "--image", "api", "--commit"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let files = git(
+        root,
+        &["show", "--name-only", "--format=%an <%ae>%n%s", "HEAD"],
+    );
+    let mut lines = files.lines();
+    assert_eq!(lines.next(), Some("Dana Developer <dana@example.org>"));
+    let subject = lines.next().unwrap();
+    assert!(subject.starts_with("imgf analyze api: "), "{subject}");
+    let changed: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+    assert!(!changed.contains(&"unrelated.txt"), "{changed:?}");
+    assert!(
+        changed
+            .iter()
+            .all(|f| f.starts_with("image-factory/state/")),
+        "{changed:?}"
+    );
+    let status = git(root, &["status", "--porcelain"]);
+    assert!(
+        status.contains("M  unrelated.txt"),
+        "still staged: {status}"
+    );
+}
+
+/// Item 7: a base image that comes back into use gets its archived state
+/// and digest history back.
+#[test]
+fn an_archived_base_is_restored_with_its_history() {
+    let p = Project::new();
+    p.images(&enroll("web", "web/Dockerfile"));
+    write(p.root.path(), "web/Dockerfile", "FROM node:22\n");
+    assert_eq!(p.run(&["analyze"]).code, 0);
+    let digest = format!("sha256:{}", "a".repeat(64));
+    assert_eq!(
+        p.run(&["record-update", "--base", "node-22", "--digest", &digest])
+            .code,
+        0
+    );
+    write(p.root.path(), "web/Dockerfile", "FROM node:23\n");
+    assert_eq!(p.run(&["analyze"]).code, 0);
+    assert!(p
+        .dir()
+        .join("state/_archive/base-images/node-22.yaml")
+        .is_file());
+    write(p.root.path(), "web/Dockerfile", "FROM node:22\n");
+    let r = p.run(&["analyze"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("restored its state and history"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p
+        .dir()
+        .join("state/_archive/base-images/node-22.yaml")
+        .exists());
+    let node = read(
+        p.root.path(),
+        "image-factory/state/base-images/node-22.yaml",
+    );
+    assert!(node.contains(&digest), "history kept:\n{node}");
+}
