@@ -95,17 +95,19 @@ fn analyze_once(
         }
     }
     let store = Store::open(dir)?;
+    let mut warnings = Vec::new();
     let images: BTreeMap<String, (ImageState, String)> =
-        store::keyed(store::read_or_fail(&store.images)?);
+        store::keyed(store::read_or_fail(&store.images, &mut warnings)?);
     let bases: BTreeMap<String, (BaseImageState, String)> =
-        store::keyed(store::read_or_fail(&store.bases)?);
+        store::keyed(store::read_or_fail(&store.bases, &mut warnings)?);
     let archived: BTreeMap<String, (ImageState, String)> =
-        store::keyed(store::read_or_fail(&store.archive_images)?);
+        store::keyed(store::read_or_fail(&store.archive_images, &mut warnings)?);
     let archived_bases: BTreeMap<String, BaseImageState> =
-        store::keyed(store::read_or_fail(&store.archive_bases)?)
+        store::keyed(store::read_or_fail(&store.archive_bases, &mut warnings)?)
             .into_iter()
             .map(|(k, (v, _))| (k, v))
             .collect();
+    super::print_warnings(&warnings, err)?;
 
     let root = match workspace {
         Some(w) => w.to_path_buf(),

@@ -34,8 +34,9 @@ pub(crate) fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitSt
 
 fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Done, Error> {
     let store = Store::open(dir)?;
+    let mut warnings = Vec::new();
     let bases: BTreeMap<String, (BaseImageState, String)> =
-        store::keyed(store::read_or_fail(&store.bases)?);
+        store::keyed(store::read_or_fail(&store.bases, &mut warnings)?);
     let name = if bases.contains_key(&args.base) {
         args.base.clone()
     } else {
@@ -64,7 +65,7 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
     let images_file = dir.join(load::IMAGES_FILE);
     let (_, enrollments) = load::load_enrollments(&images_file)?;
     let images: BTreeMap<String, (ImageState, String)> =
-        store::keyed(store::read_or_fail(&store.images)?);
+        store::keyed(store::read_or_fail(&store.images, &mut warnings)?);
     let dependents: Vec<(String, u64)> = images
         .iter()
         .filter(|(_, (s, _))| s.base_images.contains(&name))
@@ -90,7 +91,11 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
     };
     Ok(Done {
         message: format!("imgf record-update: {name} is now {}", args.digest),
-        notes: vec![note],
+        notes: warnings
+            .iter()
+            .map(ToString::to_string)
+            .chain([note])
+            .collect(),
         written,
         failures: Vec::new(),
     })

@@ -24,6 +24,8 @@ pub struct Inputs {
     pub base_states: Vec<StateFile<BaseImageState>>,
     pub settings: Settings,
     pub layout: Layout,
+    /// What reading found worth saying (e.g. a likely typo in a state file).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Reads `dir` (images.yaml, settings, state files). Collects every problem
@@ -56,8 +58,9 @@ pub fn load(
     let base_states = store.read_bases(&mut problems)?;
     let layout = store.layout;
 
+    let has_errors = problems.iter().any(Diagnostic::is_error);
     match settings {
-        Some(settings) if problems.is_empty() => Ok(Inputs {
+        Some(settings) if !has_errors => Ok(Inputs {
             images_file,
             images_text,
             enrollments,
@@ -65,6 +68,7 @@ pub fn load(
             base_states,
             settings,
             layout,
+            warnings: problems,
         }),
         _ => Err(Error::Input(problems)),
     }

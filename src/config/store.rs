@@ -168,15 +168,16 @@ impl Store {
     }
 }
 
-/// Reads every state file of `dir`, failing on the first problem list.
-pub fn read_or_fail<T: StateDoc>(dir: &Path) -> Result<Vec<StateFile<T>>, Error> {
+/// Reads every state file of `dir`: fails when a file has an error, adds
+/// the warnings to `warnings`.
+pub fn read_or_fail<T: StateDoc>(
+    dir: &Path,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Vec<StateFile<T>>, Error> {
     let mut problems = Vec::new();
     let files = read(dir, &mut problems)?;
-    if problems.is_empty() {
-        Ok(files)
-    } else {
-        Err(Error::Input(problems))
-    }
+    warnings.extend(crate::diagnostic::into_result(problems)?);
+    Ok(files)
 }
 
 /// State files by key, each with its source text.
@@ -252,7 +253,7 @@ fn read<T: StateDoc>(
     let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
     let parsed = crate::par::map(
         &files,
-        |path| -> Result<Result<StateFile<T>, Diagnostic>, Error> {
+        |path| -> Result<Result<(StateFile<T>, Vec<Diagnostic>), Diagnostic>, Error> {
             let text = parse::read_text(path)?;
             let stem = stem(path);
             if text.trim().is_empty() {
@@ -261,20 +262,26 @@ fn read<T: StateDoc>(
                     .help("delete it, or run `imgf analyze` to write it again")));
             }
             Ok(parse::parse::<T>(path, &text).and_then(|mut data| {
-                data.set_extra(state::extra_keys(path, &text, T::KEYS)?);
-                Ok(StateFile {
-                    path: path.clone(),
-                    stem,
-                    data,
-                    text,
-                })
+                let extra = state::extra_keys(path, &text, T::KEYS)?;
+                let typos = typos(path, &text, &extra, T::KEYS);
+                data.set_extra(extra);
+                Ok((
+                    StateFile {
+                        path: path.clone(),
+                        stem,
+                        data,
+                        text,
+                    },
+                    typos,
+                ))
             }))
         },
     );
     let mut seen = std::collections::HashMap::new();
     for p in parsed {
         match p? {
-            Ok(s) => {
+            Ok((s, mut typos)) => {
+                problems.append(&mut typos);
                 if let Some(first) = seen.insert(s.stem.clone(), s.path.clone()) {
                     problems.push(
                         Diagnostic::error(format!("two state files for `{}`", s.stem))
@@ -294,6 +301,29 @@ fn read<T: StateDoc>(
         }
     }
     Ok(out)
+}
+
+/// Unknown keys are kept (they may be someone's data), but one that is a
+/// single edit away from a key imgf reads is almost surely a typo that
+/// silently drops what it meant to say (`baseImage:` for `baseImages:`).
+fn typos(path: &Path, text: &str, extra: &state::Extra, known: &[&str]) -> Vec<Diagnostic> {
+    let locator = parse::Locator::new(text);
+    extra
+        .iter()
+        .filter_map(|(key, _)| {
+            let near = known
+                .iter()
+                .find(|k| crate::diagnostic::edit_distance(key, k) == 1)?;
+            Some(
+                Diagnostic::warning(format!(
+                    "unknown key `{key}` is one edit away from `{near}`; imgf keeps it but does not read it"
+                ))
+                .in_file(path)
+                .at(locator.top_key(key))
+                .help(format!("if you meant `{near}`, rename the key")),
+            )
+        })
+        .collect()
 }
 
 /// A state file's key: its name without `.yaml`/`.yml`.

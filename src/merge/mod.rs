@@ -29,7 +29,7 @@ pub use tag_filter::exact_tag_regex;
 
 /// Merges everything read into the model; returns it with the warnings.
 pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
-    let mut diags = Vec::new();
+    let mut diags = inputs.warnings.clone();
     let states: HashMap<&str, &StateFile<ImageState>> = inputs
         .image_states
         .iter()

@@ -167,3 +167,35 @@ fn an_archived_base_is_restored_with_its_history() {
     );
     assert!(node.contains(&digest), "history kept:\n{node}");
 }
+
+/// Item 3: a key one edit away from a known one (`baseImage:`) is kept but
+/// warned about with file:line; synth and analyze read state files the
+/// same way (one reader), so both say it.
+#[test]
+fn a_state_key_typo_is_warned_about_with_its_line() {
+    let p = Project::new();
+    p.images(&enroll("web", "web/Dockerfile")).file(
+        "state/images/web.yaml",
+        "name: web\nbaseImage:\n  - node-22\nmyTeamNote: keep me\n",
+    );
+    let r = p.run(&["synth", "--output", "-", "--quiet"]);
+    assert_eq!(r.code, 0);
+    let r = p.run(&["synth", "--output", "/dev/stdout"]);
+    let stderr = r.stderr.replace(p.root.path().to_str().unwrap(), "[ROOT]");
+    insta::assert_snapshot!("state_key_typo", format!("exit {}\n{stderr}", r.code));
+    assert!(
+        !stderr.contains("myTeamNote"),
+        "a key far from every known one is just kept"
+    );
+    // analyze reads through the same reader and keeps the key.
+    write(p.root.path(), "web/Dockerfile", "FROM node:22\n");
+    let a = p.run(&["analyze"]);
+    assert!(
+        a.stderr
+            .contains("unknown key `baseImage` is one edit away from `baseImages`"),
+        "{}",
+        a.stderr
+    );
+    let state = read(p.root.path(), "image-factory/state/images/web.yaml");
+    assert!(state.contains("myTeamNote: 'keep me'"), "{state}");
+}
