@@ -243,6 +243,9 @@ fn list_state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
+/// A file read: the state and the warnings about it.
+type Read<T> = (StateFile<T>, Vec<Diagnostic>);
+
 /// The one reader of state files: parsed in parallel, the keys the type does
 /// not model kept, a file's problems collected (I/O errors are fatal).
 fn read<T: StateDoc>(
@@ -253,7 +256,7 @@ fn read<T: StateDoc>(
     let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
     let parsed = crate::par::map(
         &files,
-        |path| -> Result<Result<(StateFile<T>, Vec<Diagnostic>), Diagnostic>, Error> {
+        |path| -> Result<Result<Read<T>, Diagnostic>, Error> {
             let text = parse::read_text(path)?;
             let stem = stem(path);
             if text.trim().is_empty() {
