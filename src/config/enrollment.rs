@@ -164,7 +164,7 @@ pub fn validate(entries: &[Enrollment], file: &Path, text: &str) -> Vec<Diagnost
     let mut out = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
     for (i, e) in entries.iter().enumerate() {
-        if crate::names::is_dns1123_label(&e.name) && !seen.insert(&e.name) {
+        if crate::names::is_dns1123_subdomain(&e.name) && !seen.insert(&e.name) {
             let first = entries.iter().position(|o| o.name == e.name).unwrap_or(0);
             let first_line = loc
                 .item(first)
@@ -189,12 +189,12 @@ pub fn validate(entries: &[Enrollment], file: &Path, text: &str) -> Vec<Diagnost
 }
 
 fn validate_entry(e: &Enrollment, c: &mut Check<'_>) {
-    if !crate::names::is_dns1123_label(&e.name) {
+    if !crate::names::is_dns1123_subdomain(&e.name) {
         let suggestion = crate::names::fit(&e.name.to_ascii_lowercase());
         c.bad(
             "name",
             &e.name,
-            "an image name becomes a Kubernetes object name: lowercase letters, digits and `-`, at most 63 characters",
+            "an image name becomes part of Kubernetes object names: a DNS-1123 subdomain (lowercase letters, digits, `-` and `.`, at most 253 characters)",
             format!("rename it, for example to `{suggestion}`"),
         );
     }

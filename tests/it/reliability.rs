@@ -199,3 +199,70 @@ fn a_state_key_typo_is_warned_about_with_its_line() {
     let state = read(p.root.path(), "image-factory/state/images/web.yaml");
     assert!(state.contains("myTeamNote: 'keep me'"), "{state}");
 }
+
+/// Item 15: an image name longer than 63 characters (a real one) is a valid
+/// DNS-1123 subdomain, as the old tool accepted; every derived name that
+/// must be a label is shortened with the stable hash, and they agree.
+#[test]
+fn long_image_names_are_accepted_and_derived_names_fit() {
+    let long = "customer-identity-verification-document-processing-service-worker";
+    assert!(long.len() > 63);
+    let p = Project::new();
+    p.images(&(enroll(long, "w/Dockerfile") + &enroll("api.v2", "a/Dockerfile")))
+        .file(
+            &format!("state/images/{long}.yaml"),
+            &format!("name: {long}\nbaseImages: [node-22]\n"),
+        )
+        .file(
+            "state/images/api.v2.yaml",
+            &format!("name: api.v2\nbaseImages: [{long}]\n"),
+        )
+        .file("state/base-images/node-22.yaml", crate::support::NODE_STATE);
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let all = crate::support::docs(&r.stdout);
+    let mut names = std::collections::BTreeSet::new();
+    for d in &all {
+        let name = d["metadata"]["name"].as_str().unwrap();
+        assert!(name.len() <= 63, "{name}");
+        names.insert(name.to_string());
+        for (_, v) in d["metadata"]["labels"].as_mapping().into_iter().flatten() {
+            let v = v.as_str().unwrap();
+            assert!(v.len() <= 63, "label value {v}");
+        }
+        // Every Warehouse a Stage requests exists under exactly that name.
+        for req in d["spec"]["requestedFreight"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            let wh = req["origin"]["name"].as_str().unwrap();
+            assert!(
+                all.iter().any(|w| w["kind"].as_str() == Some("Warehouse")
+                    && w["metadata"]["name"].as_str() == Some(wh)),
+                "no Warehouse {wh}"
+            );
+        }
+    }
+    assert!(names
+        .iter()
+        .any(|n| n.starts_with("rebuild-customer-identity-")));
+    // The cascade reads its long-named base with the Warehouse's real name.
+    let api = crate::support::stage_named(&all, "rebuild-api.v2");
+    let body = api["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"]["body"]
+        .as_str()
+        .unwrap();
+    let wh = api["spec"]["requestedFreight"][0]["origin"]["name"]
+        .as_str()
+        .unwrap();
+    assert!(wh.len() <= 63 && wh != long, "{wh}");
+    let _ = body;
+    let body = crate::runtime::received_body(&all, api, Some("1.2"));
+    assert_eq!(body["ref"], "main");
+    // The analysis Job still receives the full name (the state file's name).
+    let analysis = all.iter().find(|d| {
+        d["metadata"]["labels"]["imgf/role"].as_str() == Some("analysis")
+            && d["spec"]["verification"]["args"][0]["value"].as_str() == Some(long)
+    });
+    assert!(analysis.is_some());
+}

@@ -10,7 +10,8 @@ use super::objects::{
 };
 use super::verification::{ARGS, TEMPLATE_NAME};
 use super::{
-    analysis_stage_name, meta, source_warehouse_name, AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL,
+    analysis_stage_name, image_label, image_warehouse_name, meta, source_warehouse_name,
+    AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL,
 };
 use crate::config::settings::Settings;
 use crate::model::Managed;
@@ -27,10 +28,12 @@ use crate::targets::kargo::expr::{self, ImageField};
 /// value is quoted: a tag such as `1.2` must reach the Job as a string
 /// (`pkg/rollouts/analysis_run_builder.go:226-233`).
 pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
+    let warehouse = image_warehouse_name(&m.name);
+    let label = image_label(&m.name);
     let field = |f| {
         expr::template(&expr::quote(&expr::image_field_or(
             &m.repo_url,
-            &m.name,
+            &warehouse,
             f,
             "",
         )))
@@ -44,13 +47,13 @@ pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
             settings,
             &[
                 (AUTO_PROMOTE_LABEL, "true"),
-                (IMAGE_LABEL, &m.name),
+                (IMAGE_LABEL, &label),
                 (ROLE_LABEL, "analysis"),
             ],
         ),
         spec: StageSpec {
             requested_freight: vec![
-                FreightRequest::direct(m.name.clone()),
+                FreightRequest::direct(warehouse.clone()),
                 FreightRequest::direct(source_warehouse_name(&m.name)),
             ],
             promotion_template: Some(PromotionTemplate {

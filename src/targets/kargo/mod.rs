@@ -63,7 +63,7 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
         },
         Family {
             count: |p| p.model.managed.len(),
-            name: |p, i| ("Warehouse", names::fit(&p.model.managed[i].name)),
+            name: |p, i| ("Warehouse", image_warehouse_name(&p.model.managed[i].name)),
             build: |p, i| Resource::Warehouse(warehouse::managed(&p.model.managed[i], p.settings)),
         },
         Family {
@@ -173,6 +173,17 @@ pub fn build(model: &Model, graph: &Graph, settings: &Settings) -> Result<Vec<Re
 /// Metadata for a namespaced object of the project.
 fn meta(name: String, settings: &Settings, labels: &[(&str, &str)]) -> ObjectMeta {
     k8s::namespaced(name, &settings.kargo.project, labels)
+}
+
+/// The Warehouse of a managed image's builds.
+pub(crate) fn image_warehouse_name(image: &str) -> String {
+    names::fit(image)
+}
+
+/// An image name as the value of [`IMAGE_LABEL`] (a label value holds at
+/// most 63 characters; an image name may be a longer subdomain).
+pub(crate) fn image_label(image: &str) -> String {
+    names::fit(image)
 }
 
 /// The Warehouse of an image used as a base.

@@ -26,7 +26,7 @@ use super::objects::{
     PromotionTemplate, PromotionTemplateSpec, Stage, StageSpec, StepConfig, StepRetry, KARGO_API,
 };
 use super::{
-    analysis_stage_name, meta, rebuild_stage_name, soak_stage_name, warehouse_name,
+    analysis_stage_name, image_label, meta, rebuild_stage_name, soak_stage_name, warehouse_name,
     AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL,
 };
 use crate::config::enrollment::Provider;
@@ -50,7 +50,8 @@ pub const FAILURE_EXPRESSION: &str =
 pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Stage {
     let m = &model.managed[dependent];
     let name = rebuild_stage_name(&m.name);
-    let mut labels = vec![(IMAGE_LABEL, m.name.as_str()), (ROLE_LABEL, "rebuild")];
+    let label = image_label(&m.name);
+    let mut labels = vec![(IMAGE_LABEL, label.as_str()), (ROLE_LABEL, "rebuild")];
     if m.auto_rebuild {
         labels.push((AUTO_PROMOTE_LABEL, "true"));
     }

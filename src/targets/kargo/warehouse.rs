@@ -48,7 +48,11 @@ pub(super) fn managed(m: &Managed, settings: &Settings) -> Warehouse {
     Warehouse {
         api_version: KARGO_API,
         kind: "Warehouse",
-        metadata: meta(m.name.clone(), settings, &[(super::IMAGE_LABEL, &m.name)]),
+        metadata: meta(
+            super::image_warehouse_name(&m.name),
+            settings,
+            &[(super::IMAGE_LABEL, &super::image_label(&m.name))],
+        ),
         spec: WarehouseSpec {
             interval: settings.intervals.managed.clone(),
             subscriptions: vec![Subscription::Image(image)],
@@ -64,7 +68,7 @@ pub(super) fn source(m: &Managed, settings: &Settings) -> Warehouse {
         metadata: meta(
             super::source_warehouse_name(&m.name),
             settings,
-            &[(super::IMAGE_LABEL, &m.name)],
+            &[(super::IMAGE_LABEL, &super::image_label(&m.name))],
         ),
         spec: WarehouseSpec {
             interval: settings.intervals.managed.clone(),
