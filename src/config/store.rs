@@ -264,11 +264,10 @@ fn read<T: StateDoc>(
                     .in_file(path)
                     .help("delete it, or run `imgf analyze` to write it again")));
             }
-            Ok(parse::parse::<T>(path, &text).and_then(|mut data| {
-                let extra = state::extra_keys(path, &text, T::KEYS)?;
+            Ok(parse_state::<T>(path, &text).map(|(mut data, extra)| {
                 let typos = typos(path, &text, &extra, T::KEYS);
                 data.set_extra(extra);
-                Ok((
+                (
                     StateFile {
                         path: path.clone(),
                         stem,
@@ -276,7 +275,7 @@ fn read<T: StateDoc>(
                         text,
                     },
                     typos,
-                ))
+                )
             }))
         },
     );
@@ -304,6 +303,30 @@ fn read<T: StateDoc>(
         }
     }
     Ok(out)
+}
+
+/// Parses a state file once: the typed state and the keys it does not
+/// model. A shape error is reported from a second, positioned parse (rare,
+/// and only on the error path).
+fn parse_state<T: StateDoc>(path: &Path, text: &str) -> Result<(T, state::Extra), Diagnostic> {
+    let value = parse::parse_value(path, text)?;
+    let extra = match &value {
+        parse::Value::Mapping(map) => map
+            .iter()
+            .filter_map(|(k, v)| {
+                let k = k.as_str()?;
+                (!T::KEYS.contains(&k)).then(|| (k.to_string(), v.clone()))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    match yaml_serde::from_value::<T>(value) {
+        Ok(data) => Ok((data, extra)),
+        Err(e) => Err(parse::parse::<T>(path, text).err().unwrap_or_else(|| {
+            Diagnostic::error(format!("state file does not have the expected shape: {e}"))
+                .in_file(path)
+        })),
+    }
 }
 
 /// Unknown keys are kept (they may be someone's data), but one that is a
