@@ -111,8 +111,14 @@ fn write_scalar(out: &mut String, s: &str) {
     } else if s.chars().all(|c| {
         !c.is_control() && c != '\u{feff}' && c != '\u{85}' && c != '\u{2028}' && c != '\u{2029}'
     }) {
+        out.reserve(s.len() + 2);
         out.push('\'');
-        out.push_str(&s.replace('\'', "''"));
+        for (i, part) in s.split('\'').enumerate() {
+            if i > 0 {
+                out.push_str("''");
+            }
+            out.push_str(part);
+        }
         out.push('\'');
     } else {
         out.push('"');
