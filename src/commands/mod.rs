@@ -232,10 +232,13 @@ pub fn inspect_ref(
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let image = crate::image_ref::ImageRef::parse(&args.reference).map_err(|why| {
-        Error::input(Diagnostic::error(format!(
-            "`{}` is not a valid image reference: {why}",
-            args.reference
-        )))
+        Error::input(
+            Diagnostic::error(format!(
+                "`{}` is not a valid image reference: {why}",
+                args.reference
+            ))
+            .help(why.fix),
+        )
     })?;
     let view = RefView::new(&args.reference, &image);
     match args.format {

@@ -4,6 +4,7 @@
 mod analyze;
 mod cli;
 mod corpus;
+mod docker_reference;
 mod errors;
 mod example;
 mod hostile;
