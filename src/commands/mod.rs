@@ -183,7 +183,8 @@ pub fn inspect_dockerfile(
                 .at(Some(crate::diagnostic::Location {
                     line: e.line,
                     column: e.column,
-                })),
+                }))
+                .help(e.help),
         )
     })?;
     let bases: Vec<RefView> = analysis

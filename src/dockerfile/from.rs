@@ -41,10 +41,12 @@ pub(super) fn resolve(scanned: &Scanned, opts: &Options) -> Result<Bases, ParseE
             "from" => {
                 out.stage_count += 1;
                 let Some(from) = FromArgs::parse(&ins.args) else {
+                    let (line, column) = ins.position(ins.args.len());
                     return Err(ParseError {
-                        line: ins.line,
-                        column: 1,
+                        line,
+                        column,
                         message: "FROM needs an image".into(),
+                        help: "write the base image after FROM, like `FROM alpine:3.20`".into(),
                     });
                 };
                 let ex = expand(&from.image, &env, escape);
@@ -104,6 +106,7 @@ pub(super) fn resolve(scanned: &Scanned, opts: &Options) -> Result<Bases, ParseE
             line: 1,
             column: 1,
             message: "the Dockerfile has no FROM instruction".into(),
+            help: "start the build with `FROM <image>`, like `FROM alpine:3.20`".into(),
         });
     }
     Ok(out)

@@ -3,7 +3,7 @@
 //!
 //! [`scan`] splits the file the way BuildKit's parser does — parser
 //! directives (`# escape=`), line continuations, comment and blank lines
-//! inside them, heredocs after any `<<` of RUN/COPY/ADD, any instruction
+//! inside them, heredocs after any `<<` word of RUN/COPY/ADD, any instruction
 //! name in any case, CRLF and a UTF-8 BOM — and only ARG and FROM are looked
 //! at. (`parse-dockerfile` was tried first: it rejects real Dockerfiles that
 //! BuildKit accepts — `RUN cat <<EOF > file`, instructions it does not know —
@@ -24,7 +24,7 @@
 //!   order.
 
 //!
-//! Modules: [`scan`] (text → instructions), [`expand`] (ARG values and shell
+//! Modules: [`scan`] (text → instructions, with positions), [`expand`] (ARG values and shell
 //! parameter expansion), [`from`] (what each FROM names).
 
 mod expand;
@@ -81,12 +81,28 @@ pub struct Bases {
     pub stage_count: usize,
 }
 
-/// A Dockerfile that cannot be parsed.
+/// A Dockerfile BuildKit would refuse to build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
+    /// 1-based line of the offending word.
     pub line: usize,
+    /// 1-based column (in characters) of the offending word.
     pub column: usize,
+    /// What is wrong, naming the offending value, with BuildKit's own
+    /// message in parentheses.
     pub message: String,
+    /// How to fix it.
+    pub help: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}: {} (help: {})",
+            self.line, self.column, self.message, self.help
+        )
+    }
 }
 
 /// The base images of Dockerfile source text, with BuildKit's semantics.
