@@ -5,6 +5,7 @@ mod analyze;
 mod cli;
 mod corpus;
 mod docker_reference;
+mod dockerfile_errors;
 mod errors;
 mod example;
 mod hostile;
