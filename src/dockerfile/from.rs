@@ -1,9 +1,10 @@
 //! What each FROM names, with BuildKit's rules.
 //!
-//! First every FROM line is checked as BuildKit's `instructions.parseFrom`
-//! does (`frontend/dockerfile/instructions/parse.go`, `bflag.go`): flags come
-//! first and only `--platform=<value>` is known; then exactly one argument
-//! (the image) or three (`image AS name`), the stage name matching
+//! First the instructions are checked in order as BuildKit's
+//! `instructions.Parse` does (`frontend/dockerfile/instructions/parse.go`,
+//! `bflag.go`): only ARG before the first FROM; in a FROM, flags come first
+//! and only `--platform=<value>` is known; then exactly one argument (the
+//! image) or three (`image AS name`), the stage name matching
 //! `^[a-z][a-z0-9-_.]*$` once lower-cased. Then, in order, the image is
 //! expanded with the ARGs declared before the first FROM and is:
 //!
@@ -33,12 +34,13 @@ pub(super) fn resolve(scanned: &Scanned, opts: &Options) -> Result<Bases, ParseE
     let escape = scanned.escape;
     // BuildKit parses every instruction before it expands any: a malformed
     // FROM anywhere is reported first.
-    let froms = scanned
-        .instructions
-        .iter()
-        .filter(|i| i.keyword == "from")
-        .map(|i| FromLine::parse(i, escape))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut froms = Vec::new();
+    for ins in &scanned.instructions {
+        check_before_first_from(ins, !froms.is_empty())?;
+        if ins.keyword == "from" {
+            froms.push(FromLine::parse(ins, escape)?);
+        }
+    }
     if froms.is_empty() {
         return Err(ParseError {
             line: 1,
@@ -148,6 +150,55 @@ pub(super) fn resolve(scanned: &Scanned, opts: &Options) -> Result<Bases, ParseE
         Some(e) => Err(e),
         None => Ok(out),
     }
+}
+
+/// BuildKit's instructions (`frontend/dockerfile/command/command.go`).
+const INSTRUCTIONS: [&str; 18] = [
+    "add",
+    "arg",
+    "cmd",
+    "copy",
+    "entrypoint",
+    "env",
+    "expose",
+    "from",
+    "healthcheck",
+    "label",
+    "maintainer",
+    "onbuild",
+    "run",
+    "shell",
+    "stopsignal",
+    "user",
+    "volume",
+    "workdir",
+];
+
+/// What BuildKit's `instructions.Parse` refuses before the first FROM: any
+/// instruction but ARG ("no build stage in current context").
+///
+/// BuildKit also refuses a name it does not know ("unknown instruction");
+/// imgf does not check that (yet): the shared corpus expects its
+/// 139.Dockerfile, a BuildKit parser fixture with an `other foo bar` line,
+/// to be analysed.
+fn check_before_first_from(ins: &Instruction, in_stage: bool) -> Result<(), ParseError> {
+    if in_stage
+        || matches!(ins.keyword.as_str(), "arg" | "from")
+        || !INSTRUCTIONS.contains(&ins.keyword.as_str())
+    {
+        return Ok(());
+    }
+    let (line, column) = ins.name_position();
+    Err(ParseError {
+        line,
+        column,
+        message: format!(
+            "`{}` comes before the first FROM (BuildKit: no build stage in current context)",
+            ins.name
+        ),
+        help: "only ARG may come before the first FROM: move it below the FROM it belongs to"
+            .into(),
+    })
 }
 
 /// The error for a FROM whose value Docker refuses as a reference.

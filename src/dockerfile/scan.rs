@@ -16,11 +16,18 @@ use super::ParseError;
 pub(super) struct Instruction {
     /// Lower-cased instruction name.
     pub(super) keyword: String,
+    /// The instruction name as written.
+    pub(super) name: String,
     /// Everything after the name and the whitespace that follows it.
     pub(super) args: String,
     /// 1-based line where it starts.
     pub(super) line: usize,
-    /// Where the pieces of `args` come from: `(byte offset in args, line,
+    /// The instruction with its continuations joined, as BuildKit sees it.
+    logical: String,
+    /// Where the name and the arguments start in `logical`.
+    name_at: usize,
+    args_at: usize,
+    /// Where the pieces of `logical` come from: `(byte offset, line,
     /// column)`, one per physical line, in order.
     pieces: Vec<(usize, usize, usize)>,
 }
@@ -29,12 +36,20 @@ impl Instruction {
     /// The 1-based line and column of byte `offset` of [`Instruction::args`]
     /// (the end of the instruction when `offset` is past it).
     pub(super) fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.args.len());
+        self.locate(self.args_at + offset.min(self.args.len()))
+    }
+
+    /// The 1-based line and column of the instruction's name.
+    pub(super) fn name_position(&self) -> (usize, usize) {
+        self.locate(self.name_at)
+    }
+
+    fn locate(&self, offset: usize) -> (usize, usize) {
         let Some(&(start, line, column)) = self.pieces.iter().rev().find(|p| p.0 <= offset) else {
             return (self.line, 1);
         };
         let chars = self
-            .args
+            .logical
             .get(start..offset)
             .map_or(0, |s| s.chars().count());
         (line, column + chars)
@@ -211,30 +226,16 @@ pub(super) fn scan(text: &str) -> Result<Scanned, ParseError> {
         let args = logical[args_at.min(logical.len())..]
             .trim_end_matches(is_go_space)
             .to_string();
+        let name = keyword.to_string();
         let keyword = keyword.to_ascii_lowercase();
-        let pieces = pieces
-            .into_iter()
-            .filter_map(|(at, line, col): (usize, usize, usize)| {
-                if at >= args_at {
-                    Some((at - args_at, line, col))
-                } else {
-                    // The first piece starts before the arguments: move its
-                    // column forward to where they begin.
-                    let skipped = logical.get(at..args_at)?.chars().count();
-                    Some((0, line, col + skipped))
-                }
-            })
-            .fold(Vec::<(usize, usize, usize)>::new(), |mut acc, p| {
-                if acc.last().is_some_and(|l| l.0 == p.0) {
-                    acc.pop();
-                }
-                acc.push(p);
-                acc
-            });
         let instruction = Instruction {
             keyword,
+            name,
             args,
             line: start + 1,
+            logical,
+            name_at: trimmed_start,
+            args_at,
             pieces,
         };
         i = skip_heredocs(&instruction, &lines, i)?;

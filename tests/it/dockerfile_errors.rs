@@ -21,7 +21,8 @@ fn inspect(dockerfile: &str, extra: &[&str]) -> String {
     transcript(dockerfile, &p.run(&args))
 }
 
-/// FROM lines BuildKit's `parseFrom` refuses.
+/// FROM lines BuildKit's `parseFrom` refuses, and an instruction before the
+/// first FROM.
 #[test]
 fn malformed_from_lines() {
     for (name, dockerfile) in [
@@ -42,6 +43,10 @@ fn malformed_from_lines() {
         (
             "stage_name_on_a_continuation_line",
             "FROM golang:1.22 \\\n    # the build stage\n    AS my@stage\n",
+        ),
+        (
+            "instruction_before_the_first_from",
+            "ARG V=1\n  RUN echo $V\nFROM alpine\n",
         ),
     ] {
         insta::assert_snapshot!(name, inspect(dockerfile, &[]));
