@@ -272,3 +272,27 @@ fn an_image_that_is_its_own_base() {
         .file("state/images/app.yaml", "name: app\nbaseImages: [app]\n");
     assert!(fails(&p).contains("lists itself as its own base"));
 }
+
+/// `imgf synth` as the user sees it: exit code, stdout and the whole stderr.
+fn synth_transcript(p: &Project) -> String {
+    let r = p.run(&["synth", "--output", "-"]);
+    format!(
+        "----- exit code: {} -----\n----- stdout -----\n{}----- stderr -----\n{}",
+        r.code, r.stdout, r.stderr
+    )
+}
+
+/// An invalid image name gets a valid, readable name as a suggestion: not
+/// itself back (`api.v2`), not a hashed name where `my-api` would do.
+#[test]
+fn invalid_names_get_valid_readable_suggestions() {
+    let p = Project::new();
+    p.images(&format!(
+        "{}{}",
+        ONE_IMAGE.replace("name: app", "name: api.v2"),
+        ONE_IMAGE
+            .replace("name: app", "name: my_api")
+            .replace("org/app", "org/my-api")
+    ));
+    insta::assert_snapshot!("invalid_name_suggestions", synth_transcript(&p));
+}
