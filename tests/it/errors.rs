@@ -296,3 +296,43 @@ fn invalid_names_get_valid_readable_suggestions() {
     ));
     insta::assert_snapshot!("invalid_name_suggestions", synth_transcript(&p));
 }
+
+/// YAML syntax errors say what the mistake is and how to fix it, at the
+/// file, line and column (not libyaml's "found character that cannot start
+/// any token").
+#[test]
+fn yaml_syntax_errors_are_explained() {
+    for (name, yaml) in [
+        (
+            "yaml_tab_indentation",
+            ONE_IMAGE.replace("  registry:", "\tregistry:"),
+        ),
+        (
+            "yaml_indented_less",
+            ONE_IMAGE.replace("  repository:", " repository:"),
+        ),
+        (
+            "yaml_indented_more",
+            ONE_IMAGE.replace("  repository:", "    repository:"),
+        ),
+        (
+            "yaml_unclosed_quote",
+            ONE_IMAGE.replace("branch: main", "branch: \"main"),
+        ),
+        (
+            "yaml_duplicate_key",
+            ONE_IMAGE.replace("    branch: main\n", "    branch: main\n    branch: dev\n"),
+        ),
+        (
+            "yaml_colon_in_value",
+            ONE_IMAGE.replace("workflow: build.yml", "workflow: build: yml"),
+        ),
+    ] {
+        let p = Project::new();
+        p.images(&yaml);
+        insta::assert_snapshot!(
+            name,
+            format!("----- images.yaml -----\n{yaml}{}", synth_transcript(&p))
+        );
+    }
+}
