@@ -73,6 +73,30 @@ pub(crate) fn fit(raw: &str) -> String {
     with_hash(raw, raw)
 }
 
+/// A valid name to suggest for a name the user wrote that is not a DNS-1123
+/// label (an image name): readable, not hashed — `api.v2` → `api-v2`,
+/// `My_App` → `my-app`. Letters are lower-cased, every other character
+/// becomes `-`, runs of `-` collapse, and the result is cut to 63
+/// characters; a name with nothing usable in it becomes `image`.
+pub(crate) fn suggest_label(raw: &str) -> String {
+    let mut out = String::new();
+    for c in raw.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.truncate(MAX_NAME_LEN);
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "image".to_string()
+    } else {
+        out.to_string()
+    }
+}
+
 /// Lowercases, replaces every character a subdomain cannot hold with `-`,
 /// and repairs dots and dashes at label edges.
 fn sanitize(raw: &str) -> String {
@@ -218,6 +242,16 @@ mod tests {
     }
 
     #[test]
+    fn suggestions_are_readable_labels() {
+        assert_eq!(suggest_label("api.v2"), "api-v2");
+        assert_eq!(suggest_label("my_api"), "my-api");
+        assert_eq!(suggest_label("My_App"), "my-app");
+        assert_eq!(suggest_label("-web--front-"), "web-front");
+        assert_eq!(suggest_label("__"), "image");
+        assert_eq!(suggest_label(&"a.".repeat(40)).len(), 63);
+    }
+
+    #[test]
     fn label_and_subdomain_rules() {
         assert!(is_dns1123_label("image-factory"));
         assert!(!is_dns1123_label("image.factory"));
@@ -256,6 +290,17 @@ mod tests {
             let (na, nb) = (base_image_name(&ra), base_image_name(&rb));
             prop_assert!(is_valid_object_name(&na), "{na}");
             prop_assert_eq!(ra == rb, na == nb, "{} {} -> {} {}", a, b, na, nb);
+        }
+
+        /// Every suggested name is a valid image name (a DNS-1123 label),
+        /// and a valid name is suggested as it is.
+        #[test]
+        fn every_suggestion_is_a_valid_label(s in ".{0,100}|[a-zA-Z0-9._ -]{0,100}") {
+            let suggestion = suggest_label(&s);
+            prop_assert!(is_dns1123_label(&suggestion), "{s:?} -> {suggestion:?}");
+            if is_dns1123_label(&s) && !s.contains("--") {
+                prop_assert_eq!(&suggestion, &s);
+            }
         }
 
         #[test]

@@ -244,8 +244,12 @@ fn discover(
         build_args: src.build_args.clone(),
         platform: args.platform.clone(),
     };
-    let analysis = crate::dockerfile::read_bases(&text, &opts)
-        .map_err(|p| format!("{}:{}:{}: {}", src.dockerfile, p.line, p.column, p.message))?;
+    let analysis = crate::dockerfile::read_bases(&text, &opts).map_err(|p| {
+        format!(
+            "{}:{}:{}: {} ({})",
+            src.dockerfile, p.line, p.column, p.message, p.help
+        )
+    })?;
     let workflow_inputs = match (&workflow_path, provider) {
         (Some(w), Provider::Github) => match read_workflow_inputs(&source_root.join(w)) {
             Ok(inputs) => Some(inputs),

@@ -80,7 +80,8 @@ pub(crate) fn dockerfile(
                 .at(Some(crate::diagnostic::Location {
                     line: e.line,
                     column: e.column,
-                })),
+                }))
+                .help(e.help),
         )
     })?;
     let bases: Vec<RefView> = analysis
@@ -129,10 +130,13 @@ pub(crate) fn reference(
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let image = crate::image_ref::ImageRef::parse(&args.reference).map_err(|why| {
-        Error::input(Diagnostic::error(format!(
-            "`{}` is not a valid image reference: {why}",
-            args.reference
-        )))
+        Error::input(
+            Diagnostic::error(format!(
+                "`{}` is not a valid image reference: {why}",
+                args.reference
+            ))
+            .help(why.fix),
+        )
     })?;
     let view = RefView::new(&args.reference, &image);
     match args.format {

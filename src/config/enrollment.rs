@@ -190,7 +190,7 @@ pub fn validate(entries: &[Enrollment], file: &Path, text: &str) -> Vec<Diagnost
 
 fn validate_entry(e: &Enrollment, c: &mut Check<'_>) {
     if !crate::names::is_dns1123_subdomain(&e.name) {
-        let suggestion = crate::names::fit(&e.name.to_ascii_lowercase());
+        let suggestion = crate::names::suggest_label(&e.name);
         c.bad(
             "name",
             &e.name,

@@ -272,3 +272,67 @@ fn an_image_that_is_its_own_base() {
         .file("state/images/app.yaml", "name: app\nbaseImages: [app]\n");
     assert!(fails(&p).contains("lists itself as its own base"));
 }
+
+/// `imgf synth` as the user sees it: exit code, stdout and the whole stderr.
+fn synth_transcript(p: &Project) -> String {
+    let r = p.run(&["synth", "--output", "-"]);
+    format!(
+        "----- exit code: {} -----\n----- stdout -----\n{}----- stderr -----\n{}",
+        r.code, r.stdout, r.stderr
+    )
+}
+
+/// An invalid image name gets a valid, readable name as a suggestion: not
+/// itself back (`api.v2`), not a hashed name where `my-api` would do.
+#[test]
+fn invalid_names_get_valid_readable_suggestions() {
+    let p = Project::new();
+    p.images(&format!(
+        "{}{}",
+        ONE_IMAGE.replace("name: app", "name: Api_v2"),
+        ONE_IMAGE
+            .replace("name: app", "name: my_api")
+            .replace("org/app", "org/my-api")
+    ));
+    insta::assert_snapshot!("invalid_name_suggestions", synth_transcript(&p));
+}
+
+/// YAML syntax errors say what the mistake is and how to fix it, at the
+/// file, line and column (not libyaml's "found character that cannot start
+/// any token").
+#[test]
+fn yaml_syntax_errors_are_explained() {
+    for (name, yaml) in [
+        (
+            "yaml_tab_indentation",
+            ONE_IMAGE.replace("  registry:", "\tregistry:"),
+        ),
+        (
+            "yaml_indented_less",
+            ONE_IMAGE.replace("  repository:", " repository:"),
+        ),
+        (
+            "yaml_indented_more",
+            ONE_IMAGE.replace("  repository:", "    repository:"),
+        ),
+        (
+            "yaml_unclosed_quote",
+            ONE_IMAGE.replace("branch: main", "branch: \"main"),
+        ),
+        (
+            "yaml_duplicate_key",
+            ONE_IMAGE.replace("    branch: main\n", "    branch: main\n    branch: dev\n"),
+        ),
+        (
+            "yaml_colon_in_value",
+            ONE_IMAGE.replace("workflow: build.yml", "workflow: build: yml"),
+        ),
+    ] {
+        let p = Project::new();
+        p.images(&yaml);
+        insta::assert_snapshot!(
+            name,
+            format!("----- images.yaml -----\n{yaml}{}", synth_transcript(&p))
+        );
+    }
+}

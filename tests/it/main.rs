@@ -4,6 +4,8 @@
 mod analyze;
 mod cli;
 mod corpus;
+mod docker_reference;
+mod dockerfile_errors;
 mod errors;
 mod example;
 mod hostile;

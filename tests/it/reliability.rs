@@ -180,7 +180,7 @@ fn a_state_key_typo_is_warned_about_with_its_line() {
     );
     let r = p.run(&["synth", "--output", "-", "--quiet"]);
     assert_eq!(r.code, 0);
-    let r = p.run(&["synth", "--output", "/dev/stdout"]);
+    let r = p.run(&["synth", "--output", "-"]);
     let stderr = r.stderr.replace(p.root.path().to_str().unwrap(), "[ROOT]");
     insta::assert_snapshot!("state_key_typo", format!("exit {}\n{stderr}", r.code));
     assert!(
