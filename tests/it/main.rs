@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod errors;
 mod example;
+mod files;
 mod hostile;
 mod kargo_eval;
 mod policy;
