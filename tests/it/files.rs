@@ -1,5 +1,5 @@
 //! The files imgf writes: their modes, writes through symlinks, devices and
-//! FIFOs.
+//! FIFOs, where synth writes by default, and the line it prints about it.
 //!
 //! Every run here goes through `sh -c 'umask …; exec imgf …'`, so the modes
 //! of new files do not depend on the umask of whoever runs the tests.
@@ -9,7 +9,7 @@
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::support::{Project, Run, NODE_STATE};
 
@@ -62,6 +62,17 @@ fn imgf_umask(cwd: &Path, umask: &str, args: &[&str]) -> Run {
 /// Runs `imgf ARGS…` in `cwd` with umask 022.
 fn imgf(cwd: &Path, args: &[&str]) -> Run {
     imgf_umask(cwd, "022", args)
+}
+
+/// A run as one text (as uv's tests show one): exit code, stdout, stderr.
+fn show(r: &Run) -> String {
+    format!(
+        "success: {}\nexit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+        r.code == 0,
+        r.code,
+        r.stdout,
+        r.stderr
+    )
 }
 
 fn mode(path: &Path) -> u32 {
@@ -167,6 +178,14 @@ fn output_through_a_symlink_replaces_the_target_and_keeps_the_link() {
     assert_eq!(mode(&target), 0o640, "the target keeps its mode");
     assert_eq!(names(&p.path("dist")), ["image-factory.k8s.yaml"]);
     assert_eq!(names(&p.path("real")), ["manifests.yaml"], "no temp file");
+    insta::assert_snapshot!(show(&r), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+
+    ----- stderr -----
+    wrote dist/image-factory.k8s.yaml (8 objects)
+    ");
 
     // A link whose target does not exist yet: the target is created.
     std::os::unix::fs::symlink("real/new.yaml", p.path("new-link.yaml")).unwrap();
@@ -220,6 +239,14 @@ fn output_to_a_device_writes_to_it_and_keeps_it() {
     let meta = std::fs::symlink_metadata("/dev/null").unwrap();
     assert!(meta.file_type().is_char_device(), "/dev/null survives");
     assert_eq!(meta.rdev(), 0x103, "and is still 1:3");
+    insta::assert_snapshot!(show(&r), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+
+    ----- stderr -----
+    wrote /dev/null (8 objects)
+    ");
 
     // A device that refuses the write is an error, reported as one.
     let r = imgf(p.root.path(), &["synth", "-o", "/dev/full"]);
@@ -280,6 +307,10 @@ fn output_to_stdout_by_name_writes_into_it() {
         .output()
         .unwrap();
     assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "wrote /proc/self/fd/1 (8 objects)\n"
+    );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), expected);
     assert_eq!(std::fs::metadata(&out).unwrap().ino(), inode);
     assert_eq!(names(p.root.path()), ["image-factory", "out.yaml"]);
@@ -298,4 +329,109 @@ fn output_that_is_a_directory_is_an_error_and_leaves_nothing() {
     );
     assert_eq!(names(&p.path("dist")), ["image-factory.k8s.yaml"]);
     assert!(names(&p.path("dist/image-factory.k8s.yaml")).is_empty());
+}
+
+// Item 10: the default output path and what synth says.
+
+#[test]
+fn default_output_is_beside_the_dir_not_in_the_current_directory() {
+    let p = project();
+    let elsewhere = p.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+
+    let r = imgf(&elsewhere, &["synth", "--dir", "../image-factory"]);
+    insta::assert_snapshot!(show(&r), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+
+    ----- stderr -----
+    wrote ../dist/image-factory.k8s.yaml (8 objects)
+    ");
+    assert!(p.path("dist/image-factory.k8s.yaml").is_file());
+    assert_eq!(names(&elsewhere), Vec::<String>::new(), "no stray dist/");
+
+    // --check finds the same file.
+    let r = imgf(
+        &elsewhere,
+        &["synth", "--check", "--dir", "../image-factory"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    // `--dir .` from inside the enrollment directory: dist/ beside it.
+    let r = imgf(&p.dir(), &["synth", "--dir", "."]);
+    insta::assert_snapshot!(show(&r), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+
+    ----- stderr -----
+    ../dist/image-factory.k8s.yaml is up to date (8 objects)
+    ");
+    assert!(!p.dir().join("dist").exists());
+
+    // An explicit --output is relative to the current directory.
+    let r = imgf(
+        &elsewhere,
+        &["synth", "--dir", "../image-factory", "-o", "out.yaml"],
+    );
+    insta::assert_snapshot!(show(&r), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+
+    ----- stderr -----
+    wrote out.yaml (8 objects)
+    ");
+    assert_eq!(names(&elsewhere), ["out.yaml"]);
+}
+
+#[test]
+fn synth_says_what_it_wrote_and_leaves_an_identical_file_alone() {
+    let p = project();
+    let out = p.path("dist/image-factory.k8s.yaml");
+    let r = imgf(p.root.path(), &["synth"]);
+    insta::assert_snapshot!(show(&r), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+
+    ----- stderr -----
+    wrote dist/image-factory.k8s.yaml (8 objects)
+    ");
+
+    let past = SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800);
+    std::fs::File::options()
+        .write(true)
+        .open(&out)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    let inode = std::fs::metadata(&out).unwrap().ino();
+    let r = imgf(p.root.path(), &["synth"]);
+    insta::assert_snapshot!(show(&r), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+
+    ----- stderr -----
+    dist/image-factory.k8s.yaml is up to date (8 objects)
+    ");
+    let meta = std::fs::metadata(&out).unwrap();
+    assert_eq!(meta.modified().unwrap(), past, "not rewritten");
+    assert_eq!(meta.ino(), inode, "not replaced");
+
+    // --quiet says nothing; neither does writing to stdout.
+    let r = imgf(p.root.path(), &["synth", "--quiet"]);
+    insta::assert_snapshot!(show(&r), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+
+    ----- stderr -----
+    ");
+    let r = imgf(p.root.path(), &["synth", "-o", "-"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("kind: Warehouse"));
+    assert_eq!(r.stderr, "");
 }
