@@ -218,18 +218,14 @@ pub struct InputArgs {
 pub struct SynthArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Where to write the manifests; `-` for standard output.
-    #[arg(
-        long,
-        short,
-        default_value = "dist/image-factory.k8s.yaml",
-        value_name = "FILE|-"
-    )]
-    pub output: PathBuf,
+    /// Where to write the manifests; `-` for standard output [default:
+    /// dist/image-factory.k8s.yaml beside --dir, in the directory that holds it].
+    #[arg(long, short, value_name = "FILE|-")]
+    pub output: Option<PathBuf>,
     /// Write nothing; exit 1 with a diff if the output file is out of date.
     #[arg(long)]
     pub check: bool,
-    /// Do not print warnings.
+    /// Do not print warnings, nor the line saying what was written.
     #[arg(long, short)]
     pub quiet: bool,
 }

@@ -2,12 +2,17 @@
 //! stdout, or compared with the committed file (`--check`).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use super::{print_warnings, read_inputs};
 use crate::cli::SynthArgs;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::emit::Written;
 use crate::{emit, synth, ExitStatus};
+
+/// The output file's path relative to the project: the directory that holds
+/// `--dir`, so `image-factory/` and `dist/` sit side by side.
+const DEFAULT_OUTPUT: &str = "dist/image-factory.k8s.yaml";
 
 /// `imgf synth`.
 pub(crate) fn run(
@@ -15,7 +20,11 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let to_stdout = args.output.as_os_str() == "-";
+    let output = match &args.output {
+        Some(o) => o.clone(),
+        None => default_output(&args.input.dir),
+    };
+    let to_stdout = output.as_os_str() == "-";
     if args.check && to_stdout {
         return Err(Error::input(
             Diagnostic::error("--check compares with an output file, but --output is `-`")
@@ -28,7 +37,7 @@ pub(crate) fn run(
         print_warnings(&result.warnings, err)?;
     }
     if args.check {
-        return match emit::drift(&args.output, &result.yaml)? {
+        return match emit::drift(&output, &result.yaml)? {
             None => Ok(ExitStatus::Success),
             Some(diff) => {
                 out.write_all(diff.as_bytes())
@@ -36,7 +45,7 @@ pub(crate) fn run(
                 writeln!(
                     err,
                     "error: {} is out of date; run `imgf synth` and commit the result",
-                    args.output.display()
+                    output.display()
                 )
                 .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
                 Ok(ExitStatus::Drift)
@@ -48,8 +57,67 @@ pub(crate) fn run(
             .yaml
             .write_to(out)
             .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
-    } else {
-        emit::write_stream(&args.output, &result.yaml)?;
+        return Ok(ExitStatus::Success);
+    }
+    let written = emit::write_stream(&output, &result.yaml)?;
+    if !args.quiet {
+        let objects = match result.yaml.documents() {
+            1 => "1 object".to_string(),
+            n => format!("{n} objects"),
+        };
+        let line = match written {
+            Written::Changed => format!("wrote {} ({objects})", output.display()),
+            Written::Unchanged => format!("{} is up to date ({objects})", output.display()),
+        };
+        writeln!(err, "{line}")
+            .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// Where synth writes without `--output`: [`DEFAULT_OUTPUT`] in the directory
+/// that holds `dir`, spelt as the user would (`image-factory` →
+/// `dist/…`, `repo/image-factory` → `repo/dist/…`, `.` → `../dist/…`).
+fn default_output(dir: &Path) -> PathBuf {
+    let project = match dir.components().next_back() {
+        Some(Component::Normal(_)) => dir.parent().map(Path::to_path_buf).unwrap_or_default(),
+        // `..` and the like: one more level up.
+        Some(Component::ParentDir) => dir.join(".."),
+        // `.` (or an empty --dir, read as `.`): the current directory's parent.
+        Some(Component::CurDir) | None => PathBuf::from(".."),
+        // `/` has no parent: the output goes into it.
+        Some(Component::RootDir | Component::Prefix(_)) => dir.to_path_buf(),
+    };
+    project.join(DEFAULT_OUTPUT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_output_is_beside_dir() {
+        let cases = [
+            ("image-factory", "dist/image-factory.k8s.yaml"),
+            ("image-factory/", "dist/image-factory.k8s.yaml"),
+            ("./image-factory", "./dist/image-factory.k8s.yaml"),
+            (
+                "some/repo/image-factory",
+                "some/repo/dist/image-factory.k8s.yaml",
+            ),
+            ("/abs/repo/factory", "/abs/repo/dist/image-factory.k8s.yaml"),
+            (".", "../dist/image-factory.k8s.yaml"),
+            ("", "../dist/image-factory.k8s.yaml"),
+            ("..", "../../dist/image-factory.k8s.yaml"),
+            ("a/.", "dist/image-factory.k8s.yaml"),
+            ("/", "/dist/image-factory.k8s.yaml"),
+        ];
+        for (dir, want) in cases {
+            assert_eq!(
+                default_output(Path::new(dir)),
+                Path::new(want),
+                "--dir {dir:?}"
+            );
+        }
+    }
 }

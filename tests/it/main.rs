@@ -8,6 +8,7 @@ mod docker_reference;
 mod dockerfile_errors;
 mod errors;
 mod example;
+mod files;
 mod hostile;
 mod kargo_eval;
 mod policy;
