@@ -426,13 +426,7 @@ fn cycles_are_errors_that_name_the_cycle() {
 
 #[test]
 fn graph_formats() {
-    let p = Project::new();
-    p.images(ONE_IMAGE)
-        .file(
-            "state/images/app.yaml",
-            "name: app\nbaseImages: [node-22]\n",
-        )
-        .file("state/base-images/node-22.yaml", NODE_STATE);
+    let p = Project::app_on_node();
     let m = p.run(&["graph"]);
     assert_eq!(m.code, 0);
     assert_eq!(
@@ -668,13 +662,7 @@ fn the_analysis_job_arguments_are_accepted_by_imgf_analyze() {
 #[test]
 fn base_digests_are_recorded_by_a_stage_when_the_state_repository_is_known() {
     use clap::Parser;
-    let p = Project::new();
-    p.images(ONE_IMAGE)
-        .file(
-            "state/images/app.yaml",
-            "name: app\nbaseImages: [node-22]\n",
-        )
-        .file("state/base-images/node-22.yaml", NODE_STATE);
+    let p = Project::app_on_node();
     let without = docs(&p.synth_stdout());
     assert!(!of_kind(&without, "Stage")
         .iter()

@@ -7,7 +7,7 @@
 use yaml_serde::Value;
 
 use crate::kargo_eval::{evaluate_raw_expression, evaluate_template, Env};
-use crate::support::{docs, of_kind, stage_named, Project, NODE_STATE, ONE_IMAGE};
+use crate::support::{docs, of_kind, stage_named, Project, ONE_IMAGE};
 
 /// Tags Kargo would re-type if they were not quoted; digests are strings.
 const TRICKY_TAGS: [&str; 4] = ["1.2", "20240101", "true", "v1.2.3"];
@@ -304,13 +304,7 @@ fn rule_6_failures_are_bounded() {
 /// Rule 6: explain says how to re-promote after a failed dispatch.
 #[test]
 fn rule_6_explain_tells_how_to_retry_a_failed_dispatch() {
-    let p = Project::new();
-    p.images(ONE_IMAGE)
-        .file(
-            "state/images/app.yaml",
-            "name: app\nbaseImages: [node-22]\n",
-        )
-        .file("state/base-images/node-22.yaml", NODE_STATE);
+    let p = Project::app_on_node();
     let r = p.run(&["explain", "app"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
@@ -332,13 +326,7 @@ fn rule_6_explain_tells_how_to_retry_a_failed_dispatch() {
 /// what was left out and how to get it sent.
 #[test]
 fn rule_7_unknown_workflow_inputs_send_only_version_bump() {
-    let p = Project::new();
-    p.images(ONE_IMAGE)
-        .file(
-            "state/images/app.yaml",
-            "name: app\nbaseImages: [node-22]\n",
-        )
-        .file("state/base-images/node-22.yaml", NODE_STATE);
+    let p = Project::app_on_node();
     let r = p.run(&["synth", "--output", "-"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(

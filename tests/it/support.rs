@@ -52,6 +52,18 @@ impl Project {
         self.file("images.yaml", yaml)
     }
 
+    /// The common fixture: [`ONE_IMAGE`] (`app`), analysed as built on `node:22`.
+    pub(crate) fn app_on_node() -> Project {
+        let p = Project::new();
+        p.images(ONE_IMAGE)
+            .file(
+                "state/images/app.yaml",
+                "name: app\nbaseImages: [node-22]\n",
+            )
+            .file("state/base-images/node-22.yaml", NODE_STATE);
+        p
+    }
+
     /// Runs `imgf ARGS…` in the project root.
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::from(

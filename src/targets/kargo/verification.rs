@@ -32,16 +32,7 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
         "{{args.imageDigest}}".into(),
     ];
     if let Some(url) = &settings.state_repo.url {
-        args.extend([
-            "--state-repo".into(),
-            url.clone(),
-            "--state-branch".into(),
-            settings.state_repo.branch.clone(),
-            "--commit".into(),
-            "--push".into(),
-            "--synth-output".into(),
-            settings.state_repo.output.clone(),
-        ]);
+        args.extend(state_repo_args(settings, url));
     }
     let env_from = |name: &str, s: &SecretRef| EnvVar {
         name: name.into(),
@@ -124,14 +115,22 @@ pub(super) fn record_template(settings: &Settings, state_repo: &str) -> Analysis
         "{{args.baseName}}".into(),
         "--digest".into(),
         "{{args.digest}}".into(),
+    ];
+    container.args.extend(state_repo_args(settings, state_repo));
+    t
+}
+
+/// The Job's state-repository transaction: clone, commit, push, and the
+/// manifests regenerated into the same commit.
+fn state_repo_args(settings: &Settings, url: &str) -> [String; 8] {
+    [
         "--state-repo".into(),
-        state_repo.to_string(),
+        url.to_string(),
         "--state-branch".into(),
         settings.state_repo.branch.clone(),
         "--commit".into(),
         "--push".into(),
         "--synth-output".into(),
         settings.state_repo.output.clone(),
-    ];
-    t
+    ]
 }
