@@ -9,7 +9,7 @@ use super::{load_model, write_out};
 use crate::cli::EmergencyArgs;
 use crate::config::state::ImageState;
 use crate::diagnostic::{Diagnostic, Error};
-use crate::targets::kargo::runbook::Scope;
+use crate::targets::kargo::runbook::{self, Scope};
 use crate::timestamp::Timestamp;
 use crate::{emit, ExitStatus};
 
@@ -22,8 +22,19 @@ pub(crate) fn run(
     let (inputs, model) = load_model(&args.input, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let scope = match (&args.image, &args.base) {
-        (Some(i), _) => Scope::Image(i.clone()),
-        (None, Some(b)) => Scope::Base(b.clone()),
+        (Some(name), _) => match runbook::find_managed(&model, name) {
+            Ok(i) => Scope::Image(i),
+            Err(_) if runbook::upstream_named(&model, name).is_some() => {
+                return Err(Error::input(
+                    Diagnostic::error(format!("`{name}` is watched upstream, not built here"))
+                        .help(format!(
+                        "to rebuild what is built on it: `imgf emergency --base {name} --reason …`"
+                    )),
+                ));
+            }
+            Err(unknown) => return Err(Error::input(unknown)),
+        },
+        (None, Some(b)) => Scope::Base(runbook::find_base(&model, b).map_err(Error::input)?),
         (None, None) => unreachable!("clap requires --image or --base"),
     };
     let actor = args
@@ -33,7 +44,7 @@ pub(crate) fn run(
         .filter(|a| !a.trim().is_empty())
         .unwrap_or_else(|| "unknown".into());
     let now = Timestamp::now();
-    let plan = crate::targets::kargo::runbook::emergency(
+    let plan = runbook::emergency(
         &model,
         &graph,
         &inputs.settings,

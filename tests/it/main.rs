@@ -10,5 +10,6 @@ mod hostile;
 mod kargo_eval;
 mod policy;
 mod reference;
+mod runbook;
 mod runtime;
 mod support;

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 
 use crate::config::settings::Settings;
 use crate::config::state::{AuditEntry, BaseImageState, ImageState};
+use crate::diagnostic::{did_you_mean_any, nearest, Diagnostic};
 use crate::graph::Graph;
 use crate::model::{BaseRef, Model};
 use crate::targets::kargo::{analysis_stage_name, rebuild_stage_name, soak_stage_name, warehouse};
@@ -254,6 +255,76 @@ fn starvation(state: &BaseImageState, base: &str, image: &str, delay_secs: u64) 
     })
 }
 
+/// `names`, at most eight of them, for a help line.
+fn some_names(names: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    if names.is_empty() {
+        return "none".into();
+    }
+    let mut s = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        let _ = write!(s, ", … ({} in all)", names.len());
+    }
+    s
+}
+
+/// The upstream image called `name`, if there is one.
+pub fn upstream_named(model: &Model, name: &str) -> Option<usize> {
+    model.upstream.iter().position(|u| u.name == name)
+}
+
+/// The managed image called `name`; else an error that suggests the nearest
+/// names (an upstream image's name is the caller's to explain first).
+pub fn find_managed(model: &Model, name: &str) -> Result<usize, Diagnostic> {
+    if let Some(i) = model.managed.iter().position(|m| m.name == name) {
+        return Ok(i);
+    }
+    let names: Vec<&str> = model.managed.iter().map(|m| m.name.as_str()).collect();
+    let help = match did_you_mean_any(&nearest(name, &names, 3)) {
+        Some(guess) => format!("{guess} (a managed image is one enrolled with a `source`)"),
+        None => format!(
+            "a managed image is one enrolled with a `source`: {}",
+            some_names(&names)
+        ),
+    };
+    Err(Diagnostic::error(format!("no managed image `{}`", name.escape_debug())).help(help))
+}
+
+/// The base image `word` names: an upstream image's name (its state file's
+/// name) or an enrolled image's name. Else an error that suggests the
+/// nearest names.
+pub fn find_base(model: &Model, word: &str) -> Result<BaseRef, Diagnostic> {
+    let all: Vec<BaseRef> = (0..model.upstream.len())
+        .map(BaseRef::Upstream)
+        .chain((0..model.managed.len()).map(BaseRef::Managed))
+        .collect();
+    if let Some(b) = all.iter().find(|b| model.base_name(**b) == word) {
+        return Ok(*b);
+    }
+    let names: Vec<&str> = all.iter().map(|b| model.base_name(*b)).collect();
+    let guesses = nearest(word, &names, 3);
+    let in_use: Vec<&str> = (0..model.upstream.len())
+        .filter(|u| {
+            model
+                .managed
+                .iter()
+                .any(|m| m.bases.contains(&BaseRef::Upstream(*u)))
+        })
+        .map(|u| model.upstream[u].name.as_str())
+        .collect();
+    let takes = "--base takes a base image's name or an enrolled image's name";
+    let help = match did_you_mean_any(&guesses) {
+        Some(guess) => format!("{guess} ({takes})"),
+        None => format!("{takes}; base images: {}", some_names(&in_use)),
+    };
+    Err(Diagnostic::error(format!("no base image `{}`", word.escape_debug())).help(help))
+}
+
 /// `s` on one line, trimmed: control characters become spaces, so text a
 /// person typed cannot leave the comment it is printed in.
 fn one_line(s: &str) -> String {
@@ -268,9 +339,9 @@ fn one_line(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     /// Rebuild this managed image now (and what is built on it).
-    Image(String),
+    Image(usize),
     /// Rebuild everything built on this base image now.
-    Base(String),
+    Base(BaseRef),
 }
 
 /// The plan of an emergency rebuild.
@@ -302,29 +373,15 @@ pub fn emergency(
         return Err("an emergency rebuild needs a reason (--reason), for the audit trail".into());
     }
     let (direct, origin): (Vec<usize>, BaseRef) = match scope {
-        Scope::Image(name) => {
-            let i = model
-                .managed
-                .iter()
-                .position(|m| &m.name == name)
-                .ok_or_else(|| {
-                    format!("`{name}` is not a managed image (one with a source in images.yaml)")
-                })?;
-            (vec![i], BaseRef::Managed(i))
-        }
-        Scope::Base(name) => {
-            let base = (0..model.upstream.len())
-                .map(BaseRef::Upstream)
-                .chain((0..model.managed.len()).map(BaseRef::Managed))
-                .find(|b| model.base_name(*b) == name)
-                .ok_or_else(|| format!("no image called `{name}` (give a base-image state name or an enrolled image)"))?;
+        Scope::Image(i) => (vec![*i], BaseRef::Managed(*i)),
+        Scope::Base(base) => {
             let deps: Vec<usize> = (0..model.managed.len())
-                .filter(|i| model.managed[*i].bases.contains(&base))
+                .filter(|i| model.managed[*i].bases.contains(base))
                 .collect();
             if deps.is_empty() {
-                return Err(format!("nothing is built on `{name}`"));
+                return Err(format!("nothing is built on `{}`", model.base_name(*base)));
             }
-            (deps, base)
+            (deps, *base)
         }
     };
     // Everything built on the directly affected images, transitively.

@@ -1,0 +1,108 @@
+//! The runbook commands, `imgf explain` and `imgf emergency`, run as a person
+//! runs them: the real binary, whole outputs compared with snapshots.
+
+use crate::support::{Project, Run, NODE_STATE};
+
+fn image(name: &str, extra: &str) -> String {
+    format!(
+        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: build.yml\n    inputs: [version_bump]\n{extra}"
+    )
+}
+
+fn base(name: &str, repo: &str, tag: &str) -> String {
+    format!("name: {name}\nrepoURL: {repo}\ntag: '{tag}'\n")
+}
+
+/// `a` on node:22; `b` on `a`; `c` on `b` and nginx:1; `d` on `a` and
+/// node:22; `other` on nginx:1. Listed out of rebuild order (a, b, c, d).
+fn chain() -> Project {
+    let p = Project::new();
+    p.images(
+        &(image("c", "")
+            + &image("d", "")
+            + &image("b", "")
+            + &image("a", "  rebuildDelay: 7d\n")
+            + &image("other", "")),
+    )
+    .file("state/images/a.yaml", "name: a\nbaseImages: [node-22]\n")
+    .file("state/images/b.yaml", "name: b\nbaseImages: [a]\n")
+    .file("state/images/c.yaml", "name: c\nbaseImages: [b, nginx-1]\n")
+    .file("state/images/d.yaml", "name: d\nbaseImages: [a, node-22]\n")
+    .file(
+        "state/images/other.yaml",
+        "name: other\nbaseImages: [nginx-1]\n",
+    )
+    .file("state/base-images/node-22.yaml", NODE_STATE)
+    .file(
+        "state/base-images/nginx-1.yaml",
+        &base("nginx-1", "docker.io/library/nginx", "1"),
+    );
+    p
+}
+
+/// Exit code, stdout and stderr as one text for a snapshot, with the
+/// current time (in the script and the audit) replaced by `[NOW]`.
+fn transcript(r: &Run) -> String {
+    let text = format!(
+        "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        r.code, r.stdout, r.stderr
+    );
+    regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+        .unwrap()
+        .replace_all(&text, "[NOW]")
+        .into_owned()
+}
+
+fn state(p: &Project, name: &str) -> String {
+    std::fs::read_to_string(p.dir().join(format!("state/images/{name}.yaml"))).unwrap()
+}
+
+#[test]
+fn explain_an_unknown_image_suggests_the_nearest_names() {
+    let p = chain();
+    p.images(
+        &(std::fs::read_to_string(p.dir().join("images.yaml")).unwrap()
+            + &image("web", "")
+            + &image("web2", "")
+            + &image("worker", "")),
+    );
+    let r = p.run(&["explain", "webb"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("did you mean `web` or `web2`?"),
+        "{}",
+        r.stderr
+    );
+    insta::assert_snapshot!("explain_unknown", transcript(&r));
+
+    let r = p.run(&["explain", "zzzzzzzz"]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("explain_unknown_far", transcript(&r));
+
+    let r = p.run(&["explain", "node-22"]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("explain_upstream", transcript(&r));
+}
+
+#[test]
+fn emergency_with_an_unknown_name_suggests_the_nearest_and_records_nothing() {
+    let p = chain();
+    let before: Vec<String> = ["a", "b", "c", "d"].iter().map(|n| state(&p, n)).collect();
+
+    let r = p.run(&["emergency", "--image", "bb", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("did you mean"), "{}", r.stderr);
+    insta::assert_snapshot!("emergency_unknown_image", transcript(&r));
+
+    let r = p.run(&["emergency", "--image", "node-22", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("emergency_image_is_upstream", transcript(&r));
+
+    let r = p.run(&["emergency", "--base", "nodd-22", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("did you mean `node-22`?"), "{}", r.stderr);
+    insta::assert_snapshot!("emergency_unknown_base", transcript(&r));
+
+    let after: Vec<String> = ["a", "b", "c", "d"].iter().map(|n| state(&p, n)).collect();
+    assert_eq!(before, after, "a refused emergency records nothing");
+}
