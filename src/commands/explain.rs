@@ -69,6 +69,7 @@ pub(crate) fn run(
     let (images, bases) = full_states(&inputs);
     let text = runbook::explain(
         &model,
+        &graph,
         &inputs.settings,
         i,
         images.get(&args.image),

@@ -106,3 +106,27 @@ fn emergency_with_an_unknown_name_suggests_the_nearest_and_records_nothing() {
     let after: Vec<String> = ["a", "b", "c", "d"].iter().map(|n| state(&p, n)).collect();
     assert_eq!(before, after, "a refused emergency records nothing");
 }
+
+#[test]
+fn explain_lists_dependents_transitively_in_rebuild_order() {
+    let p = chain();
+    let r = p.run(&["explain", "a"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let at = |s: &str| {
+        r.stdout
+            .find(s)
+            .unwrap_or_else(|| panic!("no {s:?} in\n{}", r.stdout))
+    };
+    assert!(at("    b (on a)") < at("    c (on b)"));
+    assert!(at("    c (on b)") < at("    d (on a)"));
+    assert!(!r.stdout.contains("other"), "{}", r.stdout);
+    insta::assert_snapshot!("explain_dependents", transcript(&r));
+
+    let leaf = p.run(&["explain", "c"]);
+    assert_eq!(leaf.code, 0, "{}", leaf.stderr);
+    assert!(
+        leaf.stdout.contains("  no enrolled image is built on c\n"),
+        "{}",
+        leaf.stdout
+    );
+}

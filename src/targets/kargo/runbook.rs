@@ -20,9 +20,11 @@ use crate::targets::kargo::{analysis_stage_name, rebuild_stage_name, soak_stage_
 use crate::timestamp::Timestamp;
 
 /// Explains how `image` is rebuilt: Warehouse → Stages → dispatch, with
-/// the delay and policy, and — from the state files — what it is waiting for.
+/// the delay and policy, the images built on it, and — from the state
+/// files — what it is waiting for.
 pub fn explain(
     model: &Model,
+    graph: &Graph,
     settings: &Settings,
     image: usize,
     image_state: Option<&ImageState>,
@@ -169,6 +171,35 @@ pub fn explain(
             format!("    kargo promote --project {p} --stage {rebuild} --freight <FREIGHT of the failed promotion>"),
         );
     }
+    let below = dependents(model, graph, image);
+    if below.is_empty() {
+        w(
+            &mut o,
+            format!("  no enrolled image is built on {}", m.name),
+        );
+    } else {
+        w(
+            &mut o,
+            "  built on it, in rebuild order (each after the new build of its base is analysed):"
+                .into(),
+        );
+        for d in &below {
+            let on: Vec<&str> = model.managed[*d]
+                .bases
+                .iter()
+                .filter_map(|b| match b {
+                    BaseRef::Managed(x) if *x == image || below.contains(x) => {
+                        Some(model.managed[*x].name.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
+            w(
+                &mut o,
+                format!("    {} (on {})", model.managed[*d].name, on.join(", ")),
+            );
+        }
+    }
     if let Some(s) = image_state {
         w(
             &mut o,
@@ -271,6 +302,35 @@ fn some_names(names: &[&str]) -> String {
         let _ = write!(s, ", … ({} in all)", names.len());
     }
     s
+}
+
+/// Managed images built on `image`, directly or through other managed
+/// images, in rebuild order.
+pub fn dependents(model: &Model, graph: &Graph, image: usize) -> Vec<usize> {
+    let below = downstream(model, &[image]);
+    graph
+        .order
+        .iter()
+        .copied()
+        .filter(|i| *i != image && below[*i])
+        .collect()
+}
+
+/// Which managed images are `roots` or built on one of them, transitively.
+fn downstream(model: &Model, roots: &[usize]) -> Vec<bool> {
+    let mut marked = vec![false; model.managed.len()];
+    let mut todo: Vec<usize> = roots.to_vec();
+    while let Some(cur) = todo.pop() {
+        if std::mem::replace(&mut marked[cur], true) {
+            continue;
+        }
+        for (i, m) in model.managed.iter().enumerate() {
+            if !marked[i] && m.bases.contains(&BaseRef::Managed(cur)) {
+                todo.push(i);
+            }
+        }
+    }
+    marked
 }
 
 /// The upstream image called `name`, if there is one.
