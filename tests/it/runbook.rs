@@ -103,6 +103,11 @@ fn emergency_with_an_unknown_name_suggests_the_nearest_and_records_nothing() {
     assert!(r.stderr.contains("did you mean `node-22`?"), "{}", r.stderr);
     insta::assert_snapshot!("emergency_unknown_base", transcript(&r));
 
+    let r = p.run(&["emergency", "--base", "node:23", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("did you mean `node-22`?"), "{}", r.stderr);
+    insta::assert_snapshot!("emergency_unknown_base_reference", transcript(&r));
+
     let after: Vec<String> = ["a", "b", "c", "d"].iter().map(|n| state(&p, n)).collect();
     assert_eq!(before, after, "a refused emergency records nothing");
 }
@@ -128,5 +133,57 @@ fn explain_lists_dependents_transitively_in_rebuild_order() {
         leaf.stdout.contains("  no enrolled image is built on c\n"),
         "{}",
         leaf.stdout
+    );
+}
+
+#[test]
+fn emergency_base_accepts_an_image_reference() {
+    let p = Project::new();
+    p.images(&image("web", ""))
+        .file(
+            "state/images/web.yaml",
+            "name: web\nbaseImages: [node-22-bookworm-slim]\n",
+        )
+        .file(
+            "state/base-images/node-22-bookworm-slim.yaml",
+            "name: node-22-bookworm-slim\nfullImage: node:22-bookworm-slim\nregistry: docker.io\nrepository: library/node\ntag: 22-bookworm-slim\nrepoURL: docker.io/library/node\n",
+        );
+    for reference in [
+        "node:22-bookworm-slim",
+        "docker.io/library/node:22-bookworm-slim",
+        "node-22-bookworm-slim",
+    ] {
+        let r = p.run(&["emergency", "--base", reference, "--reason", "CVE"]);
+        assert_eq!(r.code, 0, "{reference}: {}", r.stderr);
+        assert!(r.stdout.contains("rebuild-web"), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("$(latest node-22-bookworm-slim)"),
+            "{}",
+            r.stdout
+        );
+    }
+    assert_eq!(state(&p, "web").matches("emergency-rebuild").count(), 3);
+
+    // An enrolled image's reference names it (its tag is its build's).
+    let r = p.run(&[
+        "emergency",
+        "--base",
+        "ghcr.io/org/web:1.2.3",
+        "--reason",
+        "CVE",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("nothing is built on `web`"),
+        "{}",
+        r.stderr
+    );
+
+    let r = p.run(&["emergency", "--base", "node:22-bookworm", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("did you mean `node-22-bookworm-slim`?"),
+        "{}",
+        r.stderr
     );
 }

@@ -356,8 +356,10 @@ pub fn find_managed(model: &Model, name: &str) -> Result<usize, Diagnostic> {
 }
 
 /// The base image `word` names: an upstream image's name (its state file's
-/// name) or an enrolled image's name. Else an error that suggests the
-/// nearest names.
+/// name), an enrolled image's name, or an image reference — `node:22`,
+/// `docker.io/library/node:22` — matched as `imgf record-update --base`
+/// matches one, on `registry/repository:tag` (an enrolled image on
+/// `registry/repository`). Else an error that suggests the nearest names.
 pub fn find_base(model: &Model, word: &str) -> Result<BaseRef, Diagnostic> {
     let all: Vec<BaseRef> = (0..model.upstream.len())
         .map(BaseRef::Upstream)
@@ -366,8 +368,53 @@ pub fn find_base(model: &Model, word: &str) -> Result<BaseRef, Diagnostic> {
     if let Some(b) = all.iter().find(|b| model.base_name(**b) == word) {
         return Ok(*b);
     }
+    let reference = |b: BaseRef| match b {
+        BaseRef::Upstream(u) => {
+            let up = &model.upstream[u];
+            up.tag.as_ref().map(|t| format!("{}:{t}", up.repo_url))
+        }
+        BaseRef::Managed(_) => None,
+    };
+    let parsed = crate::image_ref::ImageRef::parse(word).ok();
+    if let Some(r) = &parsed {
+        let key = format!("{}:{}", r.repo_url(), r.tag.clone().unwrap_or_default());
+        let by_tag = all.iter().find(|b| reference(**b).as_deref() == Some(&key));
+        let by_repo = || {
+            all.iter().find(
+                |b| matches!(b, BaseRef::Managed(i) if model.managed[*i].repo_url == r.repo_url()),
+            )
+        };
+        if let Some(b) = by_tag.or_else(by_repo) {
+            return Ok(*b);
+        }
+    }
     let names: Vec<&str> = all.iter().map(|b| model.base_name(*b)).collect();
-    let guesses = nearest(word, &names, 3);
+    let mut guesses = nearest(word, &names, 3);
+    if let Some(r) = &parsed {
+        // Compared in the short form people write (`node:22`), so the
+        // registry and `library/` they share do not make any two alike.
+        let short = |key: &str| {
+            crate::image_ref::ImageRef::parse(key)
+                .map_or_else(|_| key.to_string(), |r| r.familiar())
+        };
+        let word = short(&format!(
+            "{}:{}",
+            r.repo_url(),
+            r.tag.clone().unwrap_or_default()
+        ));
+        let refs: Vec<(String, &str)> = all
+            .iter()
+            .filter_map(|b| Some((short(&reference(*b)?), model.base_name(*b))))
+            .collect();
+        let keys: Vec<&str> = refs.iter().map(|(k, _)| k.as_str()).collect();
+        for k in nearest(&word, &keys, 3) {
+            let name = refs.iter().find(|(r, _)| r == k).map(|(_, n)| *n);
+            if let Some(n) = name.filter(|n| !guesses.contains(n)) {
+                guesses.push(n);
+            }
+        }
+        guesses.truncate(3);
+    }
     let in_use: Vec<&str> = (0..model.upstream.len())
         .filter(|u| {
             model
@@ -377,7 +424,7 @@ pub fn find_base(model: &Model, word: &str) -> Result<BaseRef, Diagnostic> {
         })
         .map(|u| model.upstream[u].name.as_str())
         .collect();
-    let takes = "--base takes a base image's name or an enrolled image's name";
+    let takes = "--base takes a base image's name, its reference such as `node:22`, or an enrolled image's name";
     let help = match did_you_mean_any(&guesses) {
         Some(guess) => format!("{guess} ({takes})"),
         None => format!("{takes}; base images: {}", some_names(&in_use)),
