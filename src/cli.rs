@@ -70,7 +70,7 @@ pub struct EmergencyArgs {
     /// Why (recorded in the audit trail). Required.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    /// Who (default: $USER).
+    /// Who (default: $USER, else $LOGNAME, else the login name of the user id).
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
 }

@@ -37,12 +37,7 @@ pub(crate) fn run(
         (None, Some(b)) => Scope::Base(runbook::find_base(&model, b).map_err(Error::input)?),
         (None, None) => unreachable!("clap requires --image or --base"),
     };
-    let actor = args
-        .actor
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(|| "unknown".into());
+    let actor = args.actor.clone().unwrap_or_else(login_name);
     let now = Timestamp::now();
     let plan = runbook::emergency(
         &model,
@@ -87,4 +82,34 @@ pub(crate) fn run(
     .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
     write_out(out, &plan.script)?;
     Ok(ExitStatus::Success)
+}
+
+/// Who is running imgf: `$USER`, else `$LOGNAME`, else the name of the
+/// process's user id in /etc/passwd, else "unknown".
+fn login_name() -> String {
+    let set = |v: &str| std::env::var(v).ok().filter(|s| !s.trim().is_empty());
+    set("USER")
+        .or_else(|| set("LOGNAME"))
+        .or_else(passwd_name)
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The /etc/passwd name of the user id that owns this process (the owner
+/// of /proc/self, on Linux; elsewhere `None`).
+fn passwd_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 2 && f[2] == uid && !f[0].is_empty())
+            .map(|f| f[0].to_string())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }

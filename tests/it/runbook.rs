@@ -1,6 +1,8 @@
 //! The runbook commands, `imgf explain` and `imgf emergency`, run as a person
 //! runs them: the real binary, whole outputs compared with snapshots.
 
+use std::process::Command;
+
 use crate::support::{Project, Run, NODE_STATE};
 
 fn image(name: &str, extra: &str) -> String {
@@ -38,6 +40,25 @@ fn chain() -> Project {
         &base("nginx-1", "docker.io/library/nginx", "1"),
     );
     p
+}
+
+/// Runs `imgf ARGS…` in the project root with `env` changed (`None`
+/// removes a variable).
+fn run_env(p: &Project, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgf"));
+    cmd.args(args).current_dir(p.root.path());
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let o = cmd.output().expect("run imgf");
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
 }
 
 /// Exit code, stdout and stderr as one text for a snapshot, with the
@@ -186,4 +207,40 @@ fn emergency_base_accepts_an_image_reference() {
         "{}",
         r.stderr
     );
+}
+
+/// The actor is `--actor`, else `$USER`, else `$LOGNAME`, else the name of
+/// the user id in /etc/passwd, else "unknown".
+#[test]
+fn emergency_actor_falls_back_to_the_login_name() {
+    let recorded = |env: &[(&str, Option<&str>)]| {
+        let p = chain();
+        let r = run_env(&p, &["emergency", "--image", "c", "--reason", "CVE"], env);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let s = state(&p, "c");
+        let line = s
+            .lines()
+            .find(|l| l.trim_start().starts_with("actor:"))
+            .unwrap();
+        line.trim_start()["actor:".len()..]
+            .trim()
+            .trim_matches('\'')
+            .to_string()
+    };
+    assert_eq!(
+        recorded(&[("USER", Some("alice")), ("LOGNAME", Some("bob"))]),
+        "alice"
+    );
+    assert_eq!(recorded(&[("USER", None), ("LOGNAME", Some("bob"))]), "bob");
+    assert_eq!(
+        recorded(&[("USER", Some(" ")), ("LOGNAME", Some("bob"))]),
+        "bob"
+    );
+    let id = Command::new("id").arg("-un").output().unwrap();
+    let expected = if id.status.success() {
+        String::from_utf8(id.stdout).unwrap().trim().to_string()
+    } else {
+        "unknown".to_string()
+    };
+    assert_eq!(recorded(&[("USER", None), ("LOGNAME", None)]), expected);
 }
