@@ -244,3 +244,18 @@ fn emergency_actor_falls_back_to_the_login_name() {
     };
     assert_eq!(recorded(&[("USER", None), ("LOGNAME", None)]), expected);
 }
+
+/// Each base the emergency concerns is approved *and* promoted: an image
+/// built on two bases is rebuilt from the new Freight of both.
+#[test]
+fn emergency_promotes_every_base_of_an_image() {
+    let p = chain();
+    let r = p.run(&["emergency", "--image", "c", "--reason", "CVE"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let promoted: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("kargo promote ") && l.ends_with(" rebuild-c"))
+        .collect();
+    assert_eq!(promoted.len(), 2, "{}", r.stdout);
+}

@@ -563,12 +563,10 @@ pub fn emergency(
                 script,
                 "kargo approve --project {p} --freight \"${var}\" --stage {stage}"
             );
-            if n == 0 {
-                let _ = writeln!(
-                    script,
-                    "kargo promote --project {p} --freight \"${var}\" --stage {stage}"
-                );
-            }
+            let _ = writeln!(
+                script,
+                "kargo promote --project {p} --freight \"${var}\" --stage {stage}"
+            );
         }
     }
     Ok(Emergency {
