@@ -76,7 +76,7 @@ pub(crate) fn run(
     }
     writeln!(
         err,
-        "emergency rebuild of {} recorded in the state files; commit them. Run the commands below (in order):",
+        "emergency rebuild of {} recorded in the state files; commit them. Then save the script below and run it with `sh FILE`: it waits for each new build before rebuilding what is built on it.",
         plan.images.join(", ")
     )
     .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
