@@ -63,13 +63,14 @@ pub struct EmergencyArgs {
     /// Rebuild this managed image (and what is built on it).
     #[arg(long, value_name = "NAME")]
     pub image: Option<String>,
-    /// Rebuild every image built on this base image (state name or enrolled image).
-    #[arg(long, value_name = "NAME")]
+    /// Rebuild every image built on this base image: its state name, its
+    /// reference (`node:22`, `docker.io/library/node:22`) or an enrolled image.
+    #[arg(long, value_name = "NAME|REF")]
     pub base: Option<String>,
     /// Why (recorded in the audit trail). Required.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    /// Who (default: $USER).
+    /// Who (default: $USER, else $LOGNAME, else the login name of the user id).
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
 }

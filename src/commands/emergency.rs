@@ -9,7 +9,7 @@ use super::{load_model, write_out};
 use crate::cli::EmergencyArgs;
 use crate::config::state::ImageState;
 use crate::diagnostic::{Diagnostic, Error};
-use crate::targets::kargo::runbook::Scope;
+use crate::targets::kargo::runbook::{self, Scope};
 use crate::timestamp::Timestamp;
 use crate::{emit, ExitStatus};
 
@@ -22,18 +22,24 @@ pub(crate) fn run(
     let (inputs, model) = load_model(&args.input, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let scope = match (&args.image, &args.base) {
-        (Some(i), _) => Scope::Image(i.clone()),
-        (None, Some(b)) => Scope::Base(b.clone()),
+        (Some(name), _) => match runbook::find_managed(&model, name) {
+            Ok(i) => Scope::Image(i),
+            Err(_) if runbook::upstream_named(&model, name).is_some() => {
+                return Err(Error::input(
+                    Diagnostic::error(format!("`{name}` is watched upstream, not built here"))
+                        .help(format!(
+                        "to rebuild what is built on it: `imgf emergency --base {name} --reason …`"
+                    )),
+                ));
+            }
+            Err(unknown) => return Err(Error::input(unknown)),
+        },
+        (None, Some(b)) => Scope::Base(runbook::find_base(&model, b).map_err(Error::input)?),
         (None, None) => unreachable!("clap requires --image or --base"),
     };
-    let actor = args
-        .actor
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(|| "unknown".into());
+    let actor = args.actor.clone().unwrap_or_else(login_name);
     let now = Timestamp::now();
-    let plan = crate::targets::kargo::runbook::emergency(
+    let plan = runbook::emergency(
         &model,
         &graph,
         &inputs.settings,
@@ -70,10 +76,40 @@ pub(crate) fn run(
     }
     writeln!(
         err,
-        "emergency rebuild of {} recorded in the state files; commit them. Run the commands below (in order):",
+        "emergency rebuild of {} recorded in the state files; commit them. Then save the script below and run it with `sh FILE`: it waits for each new build before rebuilding what is built on it.",
         plan.images.join(", ")
     )
     .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
     write_out(out, &plan.script)?;
     Ok(ExitStatus::Success)
+}
+
+/// Who is running imgf: `$USER`, else `$LOGNAME`, else the name of the
+/// process's user id in /etc/passwd, else "unknown".
+fn login_name() -> String {
+    let set = |v: &str| std::env::var(v).ok().filter(|s| !s.trim().is_empty());
+    set("USER")
+        .or_else(|| set("LOGNAME"))
+        .or_else(passwd_name)
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The /etc/passwd name of the user id that owns this process (the owner
+/// of /proc/self, on Linux; elsewhere `None`).
+fn passwd_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 2 && f[2] == uid && !f[0].is_empty())
+            .map(|f| f[0].to_string())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }

@@ -8,6 +8,8 @@ use super::{load_model, write_out};
 use crate::cli::ExplainArgs;
 use crate::config::state::{BaseImageState, ImageState};
 use crate::diagnostic::{Diagnostic, Error};
+use crate::model::BaseRef;
+use crate::targets::kargo::runbook;
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
@@ -37,24 +39,37 @@ pub(crate) fn run(
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let (inputs, model) = load_model(&args.input, err)?;
-    let Some(i) = model.managed.iter().position(|m| m.name == args.image) else {
-        let external = model.upstream.iter().any(|u| u.name == args.image);
-        return Err(Error::input(
-            Diagnostic::error(format!(
-                "`{}` is {}",
-                args.image,
-                if external {
-                    "watched upstream only: imgf never rebuilds it"
-                } else {
-                    "not a managed image"
-                }
-            ))
-            .help("explain takes an image enrolled with a `source`"),
-        ));
+    let graph = crate::graph::build(&model).map_err(Error::input)?;
+    let i = match runbook::find_managed(&model, &args.image) {
+        Ok(i) => i,
+        Err(unknown) => {
+            let Some(u) = runbook::upstream_named(&model, &args.image) else {
+                return Err(Error::input(unknown));
+            };
+            let on: Vec<String> = graph
+                .order
+                .iter()
+                .map(|i| &model.managed[*i])
+                .filter(|m| m.bases.contains(&BaseRef::Upstream(u)))
+                .map(|m| format!("`{}`", m.name))
+                .collect();
+            let mut help = "explain takes an image enrolled with a `source`".to_string();
+            if !on.is_empty() {
+                help.push_str(&format!("; built on it: {}", on.join(", ")));
+            }
+            return Err(Error::input(
+                Diagnostic::error(format!(
+                    "`{}` is watched upstream only: imgf never rebuilds it",
+                    args.image
+                ))
+                .help(help),
+            ));
+        }
     };
     let (images, bases) = full_states(&inputs);
-    let text = crate::targets::kargo::runbook::explain(
+    let text = runbook::explain(
         &model,
+        &graph,
         &inputs.settings,
         i,
         images.get(&args.image),

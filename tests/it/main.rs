@@ -14,5 +14,6 @@ mod kargo_eval;
 mod policy;
 mod reference;
 mod reliability;
+mod runbook;
 mod runtime;
 mod support;

@@ -279,13 +279,17 @@ fn rule_5_emergency_bypasses_the_delay_with_an_audit_trail() {
     );
     assert!(r.status.success(), "{stderr}");
     // The commands, in dependency order: a now, b after a's new build.
-    let a_at = stdout.find("--stage rebuild-a").unwrap();
-    let b_at = stdout.find("--stage rebuild-b").unwrap();
+    let a_at = stdout.find("--stage 'rebuild-a'").unwrap();
+    let b_at = stdout.find("--stage 'rebuild-b'").unwrap();
     assert!(a_at < b_at, "{stdout}");
     assert!(
-        stdout.contains(
-            "kargo approve --project image-factory --freight \"$f1_0\" --stage rebuild-a"
-        ),
+        stdout
+            .contains("kargo approve --project \"$project\" --freight \"$f1\" --stage 'rebuild-a'"),
+        "{stdout}"
+    );
+    // b is rebuilt only from a's new build, once it is verified.
+    assert!(
+        stdout.contains("  f1=$(wait_for_verified 'a' 'analyze-dockerfile-a')\n  kargo approve --project \"$project\" --freight \"$f1\" --stage 'rebuild-b'"),
         "{stdout}"
     );
     assert!(!stdout.contains("rebuild-other"));

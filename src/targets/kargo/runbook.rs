@@ -13,15 +13,20 @@ use std::fmt::Write as _;
 
 use crate::config::settings::Settings;
 use crate::config::state::{AuditEntry, BaseImageState, ImageState};
+use crate::diagnostic::{did_you_mean_any, nearest, Diagnostic};
 use crate::graph::Graph;
 use crate::model::{BaseRef, Model};
-use crate::targets::kargo::{analysis_stage_name, rebuild_stage_name, soak_stage_name, warehouse};
+use crate::targets::kargo::{
+    analysis_stage_name, rebuild_stage_name, soak_stage_name, warehouse, warehouse_name,
+};
 use crate::timestamp::Timestamp;
 
 /// Explains how `image` is rebuilt: Warehouse → Stages → dispatch, with
-/// the delay and policy, and — from the state files — what it is waiting for.
+/// the delay and policy, the images built on it, and — from the state
+/// files — what it is waiting for.
 pub fn explain(
     model: &Model,
+    graph: &Graph,
     settings: &Settings,
     image: usize,
     image_state: Option<&ImageState>,
@@ -168,6 +173,35 @@ pub fn explain(
             format!("    kargo promote --project {p} --stage {rebuild} --freight <FREIGHT of the failed promotion>"),
         );
     }
+    let below = dependents(model, graph, image);
+    if below.is_empty() {
+        w(
+            &mut o,
+            format!("  no enrolled image is built on {}", m.name),
+        );
+    } else {
+        w(
+            &mut o,
+            "  built on it, in rebuild order (each after the new build of its base is analysed):"
+                .into(),
+        );
+        for d in &below {
+            let on: Vec<&str> = model.managed[*d]
+                .bases
+                .iter()
+                .filter_map(|b| match b {
+                    BaseRef::Managed(x) if *x == image || below.contains(x) => {
+                        Some(model.managed[*x].name.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
+            w(
+                &mut o,
+                format!("    {} (on {})", model.managed[*d].name, on.join(", ")),
+            );
+        }
+    }
     if let Some(s) = image_state {
         w(
             &mut o,
@@ -254,23 +288,181 @@ fn starvation(state: &BaseImageState, base: &str, image: &str, delay_secs: u64) 
     })
 }
 
-/// `s` on one line, trimmed: control characters become spaces, so text a
-/// person typed cannot leave the comment it is printed in.
+/// `s` on one line, trimmed: control characters and Unicode line and
+/// paragraph separators become spaces, so text a person typed cannot leave
+/// the comment it is printed in.
 fn one_line(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect::<String>()
         .trim()
         .to_string()
+}
+
+/// `s` as one shell word, in single quotes: nothing in it is expanded.
+fn sh_word(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `names`, at most eight of them, for a help line.
+fn some_names(names: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    if names.is_empty() {
+        return "none".into();
+    }
+    let mut s = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        let _ = write!(s, ", … ({} in all)", names.len());
+    }
+    s
+}
+
+/// Managed images built on `image`, directly or through other managed
+/// images, in rebuild order.
+pub fn dependents(model: &Model, graph: &Graph, image: usize) -> Vec<usize> {
+    let below = downstream(model, &[image]);
+    graph
+        .order
+        .iter()
+        .copied()
+        .filter(|i| *i != image && below[*i])
+        .collect()
+}
+
+/// Which managed images are `roots` or built on one of them, transitively.
+fn downstream(model: &Model, roots: &[usize]) -> Vec<bool> {
+    let mut marked = vec![false; model.managed.len()];
+    let mut todo: Vec<usize> = roots.to_vec();
+    while let Some(cur) = todo.pop() {
+        if std::mem::replace(&mut marked[cur], true) {
+            continue;
+        }
+        for (i, m) in model.managed.iter().enumerate() {
+            if !marked[i] && m.bases.contains(&BaseRef::Managed(cur)) {
+                todo.push(i);
+            }
+        }
+    }
+    marked
+}
+
+/// The upstream image called `name`, if there is one.
+pub fn upstream_named(model: &Model, name: &str) -> Option<usize> {
+    model.upstream.iter().position(|u| u.name == name)
+}
+
+/// The managed image called `name`; else an error that suggests the nearest
+/// names (an upstream image's name is the caller's to explain first).
+pub fn find_managed(model: &Model, name: &str) -> Result<usize, Diagnostic> {
+    if let Some(i) = model.managed.iter().position(|m| m.name == name) {
+        return Ok(i);
+    }
+    let names: Vec<&str> = model.managed.iter().map(|m| m.name.as_str()).collect();
+    let help = match did_you_mean_any(&nearest(name, &names, 3)) {
+        Some(guess) => format!("{guess} (a managed image is one enrolled with a `source`)"),
+        None => format!(
+            "a managed image is one enrolled with a `source`: {}",
+            some_names(&names)
+        ),
+    };
+    Err(Diagnostic::error(format!("no managed image `{}`", name.escape_debug())).help(help))
+}
+
+/// The base image `word` names: an upstream image's name (its state file's
+/// name), an enrolled image's name, or an image reference — `node:22`,
+/// `docker.io/library/node:22` — matched as `imgf record-update --base`
+/// matches one, on `registry/repository:tag` (an enrolled image on
+/// `registry/repository`). Else an error that suggests the nearest names.
+pub fn find_base(model: &Model, word: &str) -> Result<BaseRef, Diagnostic> {
+    let all: Vec<BaseRef> = (0..model.upstream.len())
+        .map(BaseRef::Upstream)
+        .chain((0..model.managed.len()).map(BaseRef::Managed))
+        .collect();
+    if let Some(b) = all.iter().find(|b| model.base_name(**b) == word) {
+        return Ok(*b);
+    }
+    let reference = |b: BaseRef| match b {
+        BaseRef::Upstream(u) => {
+            let up = &model.upstream[u];
+            up.tag.as_ref().map(|t| format!("{}:{t}", up.repo_url))
+        }
+        BaseRef::Managed(_) => None,
+    };
+    let parsed = crate::image_ref::ImageRef::parse(word).ok();
+    if let Some(r) = &parsed {
+        let key = format!("{}:{}", r.repo_url(), r.tag.clone().unwrap_or_default());
+        let by_tag = all.iter().find(|b| reference(**b).as_deref() == Some(&key));
+        let by_repo = || {
+            all.iter().find(
+                |b| matches!(b, BaseRef::Managed(i) if model.managed[*i].repo_url == r.repo_url()),
+            )
+        };
+        if let Some(b) = by_tag.or_else(by_repo) {
+            return Ok(*b);
+        }
+    }
+    let names: Vec<&str> = all.iter().map(|b| model.base_name(*b)).collect();
+    let mut guesses = nearest(word, &names, 3);
+    if let Some(r) = &parsed {
+        // Compared in the short form people write (`node:22`), so the
+        // registry and `library/` they share do not make any two alike.
+        let short = |key: &str| {
+            crate::image_ref::ImageRef::parse(key)
+                .map_or_else(|_| key.to_string(), |r| r.familiar())
+        };
+        let word = short(&format!(
+            "{}:{}",
+            r.repo_url(),
+            r.tag.clone().unwrap_or_default()
+        ));
+        let refs: Vec<(String, &str)> = all
+            .iter()
+            .filter_map(|b| Some((short(&reference(*b)?), model.base_name(*b))))
+            .collect();
+        let keys: Vec<&str> = refs.iter().map(|(k, _)| k.as_str()).collect();
+        for k in nearest(&word, &keys, 3) {
+            let name = refs.iter().find(|(r, _)| r == k).map(|(_, n)| *n);
+            if let Some(n) = name.filter(|n| !guesses.contains(n)) {
+                guesses.push(n);
+            }
+        }
+        guesses.truncate(3);
+    }
+    let in_use: Vec<&str> = (0..model.upstream.len())
+        .filter(|u| {
+            model
+                .managed
+                .iter()
+                .any(|m| m.bases.contains(&BaseRef::Upstream(*u)))
+        })
+        .map(|u| model.upstream[u].name.as_str())
+        .collect();
+    let takes = "--base takes a base image's name, its reference such as `node:22`, or an enrolled image's name";
+    let help = match did_you_mean_any(&guesses) {
+        Some(guess) => format!("{guess} ({takes})"),
+        None => format!("{takes}; base images: {}", some_names(&in_use)),
+    };
+    Err(Diagnostic::error(format!("no base image `{}`", word.escape_debug())).help(help))
 }
 
 /// What an emergency rebuild touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     /// Rebuild this managed image now (and what is built on it).
-    Image(String),
+    Image(usize),
     /// Rebuild everything built on this base image now.
-    Base(String),
+    Base(BaseRef),
 }
 
 /// The plan of an emergency rebuild.
@@ -278,13 +470,78 @@ pub enum Scope {
 pub struct Emergency {
     /// Affected managed images, in dependency order.
     pub images: Vec<String>,
-    /// The shell commands to run, in order.
+    /// The shell script to run.
     pub script: String,
     /// The audit entry to append to each affected image's state.
     pub audit: AuditEntry,
 }
 
-/// Plans an emergency rebuild; `Err` names what is wrong with the request.
+/// How many seconds the script waits for a base's new build by default.
+const WAIT_SECONDS: u32 = 7200;
+/// How often it looks, in seconds.
+const POLL_SECONDS: u32 = 60;
+
+/// The script's helper functions. `$project` and `$since` are set before
+/// them; `$step` by each step.
+fn helpers(p: &mut String, gated: bool) {
+    let _ = writeln!(
+        p,
+        r#"# The newest Freight from Warehouse $1 created at or after $2 ('' for any), or nothing.
+newest() {{
+  kubectl -n "$project" get freight.kargo.akuity.io --sort-by=.metadata.creationTimestamp \
+    -o "jsonpath={{range .items[?(@.origin.name=='$1')]}}{{.metadata.creationTimestamp}}{{' '}}{{.metadata.name}}{{'\n'}}{{end}}" |
+    awk -v since="$2" '$1 >= since {{ f = $2 }} END {{ print f }}'
+}}
+# The newest Freight from Warehouse $1; fails when there is none.
+latest() {{
+  f=$(newest "$1" '')
+  if [ -z "$f" ]; then
+    echo "imgf: no Freight from Warehouse $1 in project $project" >&2
+    return 1
+  fi
+  echo "$f"
+}}"#
+    );
+    if !gated {
+        return;
+    }
+    let _ = writeln!(
+        p,
+        r#"# Whether Freight $1 is verified in Stage $2.
+verified_in() {{
+  [ -n "$(kubectl -n "$project" get freight.kargo.akuity.io "$1" -o "jsonpath={{.status.verifiedIn['$2']}}")" ]
+}}
+# Waits until Warehouse $1 has Freight created since the emergency and
+# verified in Stage $2, and prints it; fails after $wait_seconds.
+wait_for_verified() {{
+  waited=0
+  echo "imgf: step $step: waiting for a new build of $1 verified in Stage $2 (at most ${{wait_seconds}}s)" >&2
+  while :; do
+    f=$(newest "$1" "$since")
+    if [ -n "$f" ] && verified_in "$f" "$2"; then
+      echo "$f"
+      return 0
+    fi
+    if [ "$waited" -ge "$wait_seconds" ]; then
+      echo "imgf: step $step: no new build of $1 verified in Stage $2 after ${{waited}}s; stopped before approving anything built on it." >&2
+      echo "imgf: once \`kargo get freight --project $project --warehouse $1\` shows it verified, run this script again from step $step: sh FILE $step" >&2
+      return 1
+    fi
+    sleep "$poll_seconds"
+    waited=$((waited + poll_seconds))
+  done
+}}"#
+    );
+}
+
+/// Plans an emergency rebuild; `Err` says what is wrong with the request.
+///
+/// The script does at once only what is safe now: approving and promoting,
+/// into the rebuild Stages of the directly affected images, the newest
+/// Freight of the bases the emergency concerns. Each image built on an
+/// affected image gets a later step that first waits — polling, with a
+/// timeout — until the new build of that base exists and is verified in its
+/// analysis Stage, so piped to `sh` it never approves a dependent early.
 pub fn emergency(
     model: &Model,
     graph: &Graph,
@@ -296,132 +553,192 @@ pub fn emergency(
 ) -> Result<Emergency, String> {
     let reason = one_line(reason);
     let actor = one_line(actor);
-    let reason = reason.as_str();
-    let actor = actor.as_str();
     if reason.is_empty() {
         return Err("an emergency rebuild needs a reason (--reason), for the audit trail".into());
     }
-    let (direct, origin): (Vec<usize>, BaseRef) = match scope {
-        Scope::Image(name) => {
-            let i = model
-                .managed
-                .iter()
-                .position(|m| &m.name == name)
-                .ok_or_else(|| {
-                    format!("`{name}` is not a managed image (one with a source in images.yaml)")
-                })?;
-            (vec![i], BaseRef::Managed(i))
-        }
-        Scope::Base(name) => {
-            let base = (0..model.upstream.len())
-                .map(BaseRef::Upstream)
-                .chain((0..model.managed.len()).map(BaseRef::Managed))
-                .find(|b| model.base_name(*b) == name)
-                .ok_or_else(|| format!("no image called `{name}` (give a base-image state name or an enrolled image)"))?;
+    let direct: Vec<usize> = match scope {
+        Scope::Image(i) => vec![*i],
+        Scope::Base(base) => {
             let deps: Vec<usize> = (0..model.managed.len())
-                .filter(|i| model.managed[*i].bases.contains(&base))
+                .filter(|i| model.managed[*i].bases.contains(base))
                 .collect();
             if deps.is_empty() {
-                return Err(format!("nothing is built on `{name}`"));
+                return Err(format!("nothing is built on `{}`", model.base_name(*base)));
             }
-            (deps, base)
+            deps
         }
     };
-    // Everything built on the directly affected images, transitively.
-    let mut affected: Vec<usize> = direct.clone();
-    let mut k = 0;
-    while k < affected.len() {
-        let cur = affected[k];
-        for (i, m) in model.managed.iter().enumerate() {
-            if m.bases.contains(&BaseRef::Managed(cur)) && !affected.contains(&i) {
-                affected.push(i);
-            }
-        }
-        k += 1;
-    }
+    let affected = downstream(model, &direct);
     let order: Vec<usize> = graph
         .order
         .iter()
         .copied()
-        .filter(|i| affected.contains(i))
+        .filter(|i| affected[*i])
         .collect();
+    let names: Vec<String> = order
+        .iter()
+        .map(|i| model.managed[*i].name.clone())
+        .collect();
+
+    // Per image, the bases whose Freight it is rebuilt from, each with
+    // whether it is a new build to wait for.
+    let steps: Vec<(usize, Vec<(BaseRef, bool)>)> = order
+        .iter()
+        .map(|&i| {
+            let concerned = model.managed[i]
+                .bases
+                .iter()
+                .filter_map(|b| match (b, scope) {
+                    (BaseRef::Managed(x), _) if affected[*x] => Some((*b, true)),
+                    (_, Scope::Image(x)) if *x == i => Some((*b, false)),
+                    (_, Scope::Base(o)) if o == b => Some((*b, false)),
+                    _ => None,
+                })
+                .collect();
+            (i, concerned)
+        })
+        .collect();
+    let gated = steps.iter().any(|(_, c)| c.iter().any(|(_, wait)| *wait));
+
     let p = &settings.kargo.project;
-    let mut script = String::new();
-    let _ = writeln!(script, "#!/bin/sh");
-    let _ = writeln!(script, "# Emergency rebuild, {now}, by {actor}: {reason}");
+    let mut s = String::new();
+    let _ = writeln!(s, "#!/bin/sh");
+    let _ = writeln!(s, "# Emergency rebuild, {now}, by {actor}: {reason}");
+    let _ = writeln!(s, "# Images, in rebuild order: {}.", names.join(", "));
     let _ = writeln!(
-        script,
+        s,
         "# A manual approval supersedes requiredSoakTime; later updates soak as usual."
     );
-    let _ = writeln!(script, "set -eu");
-    let _ = writeln!(script, "latest() {{ # newest Freight from a Warehouse");
+    if gated {
+        let _ = writeln!(
+            s,
+            "#
+# Steps marked `now` run at once. Every other step first waits until each
+# new build it needs exists (Freight created since {now}) and is verified
+# in that image's analyze-dockerfile Stage: it looks every $IMGF_POLL_SECONDS
+# ({POLL_SECONDS}) seconds for at most $IMGF_WAIT_SECONDS ({WAIT_SECONDS}); if the build is not
+# there by then, the script stops without approving anything built on it.
+# Keep this file: `sh FILE N` runs it again from step N."
+        );
+    }
+    let _ = writeln!(s, "set -eu");
+    let _ = writeln!(s, "project={}", sh_word(p));
+    let _ = writeln!(s, "from=${{1:-1}}");
     let _ = writeln!(
-        script,
-        "  kubectl -n {p} get freight.kargo.akuity.io --sort-by=.metadata.creationTimestamp -o jsonpath=\"{{range .items[?(@.origin.name=='$1')]}}{{.metadata.name}}{{'\\n'}}{{end}}\" | tail -n 1"
+        s,
+        "case $from in ''|*[!0-9]*) echo \"usage: sh FILE [STEP]\" >&2; exit 2 ;; esac"
     );
-    let _ = writeln!(script, "}}");
-    for (step, i) in order.iter().enumerate() {
+    if gated {
+        let _ = writeln!(s, "since={}", sh_word(&now.to_string()));
+        let _ = writeln!(s, "wait_seconds=${{IMGF_WAIT_SECONDS:-{WAIT_SECONDS}}}");
+        let _ = writeln!(s, "poll_seconds=${{IMGF_POLL_SECONDS:-{POLL_SECONDS}}}");
+    }
+    helpers(&mut s, gated);
+
+    for (n, (i, concerned)) in steps.iter().enumerate() {
+        let step = n + 1;
         let m = &model.managed[*i];
         let stage = rebuild_stage_name(&m.name);
-        let _ = writeln!(script);
-        let from: Vec<BaseRef> = if direct.contains(i) {
-            match scope {
-                Scope::Image(_) => m.bases.clone(),
-                Scope::Base(_) => vec![origin],
-            }
+        let _ = writeln!(s);
+        if concerned.is_empty() {
+            let _ = writeln!(
+                s,
+                "# {step}. {}: no base images are recorded, so there is no rebuild Stage:\n#    start its build by hand (POST {}, ref {}).",
+                m.name,
+                super::rebuild::dispatch_url(m, settings),
+                m.branch
+            );
+            continue;
+        }
+        let waits: Vec<&str> = concerned
+            .iter()
+            .filter(|(_, wait)| *wait)
+            .map(|(b, _)| model.base_name(*b))
+            .collect();
+        let now_from: Vec<&str> = concerned
+            .iter()
+            .filter(|(_, wait)| !*wait)
+            .map(|(b, _)| model.base_name(*b))
+            .collect();
+        if waits.is_empty() {
+            let _ = writeln!(
+                s,
+                "# {step}. {}: now, from the newest Freight of {}",
+                m.name,
+                now_from.join(", ")
+            );
         } else {
             let _ = writeln!(
-                script,
-                "# {}. {}: after the new build of its base is published and verified (Stage {} shows the new Freight):",
-                step + 1,
+                s,
+                "# {step}. {}: once the new build of {} is verified in Stage {}{}",
                 m.name,
-                m.bases
+                waits.join(" and of "),
+                waits
                     .iter()
-                    .filter(|b| matches!(b, BaseRef::Managed(x) if order.contains(x)))
-                    .map(|b| analysis_stage_name(model.base_name(*b)))
+                    .map(|w| analysis_stage_name(w))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(" and "),
+                if now_from.is_empty() {
+                    String::new()
+                } else {
+                    format!(", with the newest Freight of {}", now_from.join(", "))
+                }
             );
-            m.bases
-                .iter()
-                .copied()
-                .filter(|b| matches!(b, BaseRef::Managed(x) if order.contains(x)))
-                .collect()
-        };
-        if direct.contains(i) {
-            let _ = writeln!(script, "# {}. {}: now", step + 1, m.name);
-        }
-        for (n, b) in from.iter().enumerate() {
-            let wh = crate::targets::kargo::warehouse_name(model, *b);
-            let var = format!("f{}_{n}", step + 1);
-            let _ = writeln!(script, "{var}=$(latest {wh})");
-            let _ = writeln!(
-                script,
-                "kargo approve --project {p} --freight \"${var}\" --stage {stage}"
-            );
-            if n == 0 {
+            for w in &waits {
                 let _ = writeln!(
-                    script,
-                    "kargo promote --project {p} --freight \"${var}\" --stage {stage}"
+                    s,
+                    "#    (to look: kargo get freight --project {p} --warehouse {})",
+                    crate::names::fit(w)
                 );
             }
         }
+        let _ = writeln!(s, "step={step}");
+        let _ = writeln!(s, "if [ \"$from\" -le {step} ]; then");
+        // Waits first, then the newest Freight of the rest: read last, it
+        // is the newest there is when the step runs.
+        let var = |k: usize| format!("f{}", k + 1);
+        for (k, (b, wait)) in concerned.iter().enumerate() {
+            if *wait {
+                let _ = writeln!(
+                    s,
+                    "  {}=$(wait_for_verified {} {})",
+                    var(k),
+                    sh_word(&warehouse_name(model, *b)),
+                    sh_word(&analysis_stage_name(model.base_name(*b)))
+                );
+            }
+        }
+        for (k, (b, wait)) in concerned.iter().enumerate() {
+            if !*wait {
+                let _ = writeln!(
+                    s,
+                    "  {}=$(latest {})",
+                    var(k),
+                    sh_word(&warehouse_name(model, *b))
+                );
+            }
+        }
+        for k in 0..concerned.len() {
+            for verb in ["approve", "promote"] {
+                let _ = writeln!(
+                    s,
+                    "  kargo {verb} --project \"$project\" --freight \"${}\" --stage {}",
+                    var(k),
+                    sh_word(&stage)
+                );
+            }
+        }
+        let _ = writeln!(s, "fi");
     }
     Ok(Emergency {
-        images: order
-            .iter()
-            .map(|i| model.managed[*i].name.clone())
-            .collect(),
-        script,
+        images: names.clone(),
+        script: s,
         audit: AuditEntry {
             action: "emergency-rebuild".into(),
             at: now.to_string(),
-            actor: actor.to_string(),
-            reason: reason.to_string(),
-            images: order
-                .iter()
-                .map(|i| model.managed[*i].name.clone())
-                .collect(),
+            actor,
+            reason,
+            images: names,
         },
     })
 }

@@ -1,0 +1,575 @@
+//! The runbook commands, `imgf explain` and `imgf emergency`, run as a person
+//! runs them: the real binary, whole outputs compared with snapshots, and the
+//! emergency script run with `sh` against fake `kargo` and `kubectl`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::support::{Project, Run, NODE_STATE};
+
+fn image(name: &str, extra: &str) -> String {
+    format!(
+        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: build.yml\n    inputs: [version_bump]\n{extra}"
+    )
+}
+
+fn base(name: &str, repo: &str, tag: &str) -> String {
+    format!("name: {name}\nrepoURL: {repo}\ntag: '{tag}'\n")
+}
+
+/// `a` on node:22; `b` on `a`; `c` on `b` and nginx:1; `d` on `a` and
+/// node:22; `other` on nginx:1. Listed out of rebuild order (a, b, c, d).
+fn chain() -> Project {
+    let p = Project::new();
+    p.images(
+        &(image("c", "")
+            + &image("d", "")
+            + &image("b", "")
+            + &image("a", "  rebuildDelay: 7d\n")
+            + &image("other", "")),
+    )
+    .file("state/images/a.yaml", "name: a\nbaseImages: [node-22]\n")
+    .file("state/images/b.yaml", "name: b\nbaseImages: [a]\n")
+    .file("state/images/c.yaml", "name: c\nbaseImages: [b, nginx-1]\n")
+    .file("state/images/d.yaml", "name: d\nbaseImages: [a, node-22]\n")
+    .file(
+        "state/images/other.yaml",
+        "name: other\nbaseImages: [nginx-1]\n",
+    )
+    .file("state/base-images/node-22.yaml", NODE_STATE)
+    .file(
+        "state/base-images/nginx-1.yaml",
+        &base("nginx-1", "docker.io/library/nginx", "1"),
+    );
+    p
+}
+
+/// Runs `imgf ARGS…` in the project root with `env` changed (`None`
+/// removes a variable).
+fn run_env(p: &Project, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgf"));
+    cmd.args(args).current_dir(p.root.path());
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let o = cmd.output().expect("run imgf");
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Exit code, stdout and stderr as one text for a snapshot, with the
+/// current time (in the script and the audit) replaced by `[NOW]`.
+fn transcript(r: &Run) -> String {
+    let text = format!(
+        "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        r.code, r.stdout, r.stderr
+    );
+    regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+        .unwrap()
+        .replace_all(&text, "[NOW]")
+        .into_owned()
+}
+
+fn state(p: &Project, name: &str) -> String {
+    std::fs::read_to_string(p.dir().join(format!("state/images/{name}.yaml"))).unwrap()
+}
+
+#[test]
+fn explain_an_unknown_image_suggests_the_nearest_names() {
+    let p = chain();
+    p.images(
+        &(std::fs::read_to_string(p.dir().join("images.yaml")).unwrap()
+            + &image("web", "")
+            + &image("web2", "")
+            + &image("worker", "")),
+    );
+    let r = p.run(&["explain", "webb"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("did you mean `web` or `web2`?"),
+        "{}",
+        r.stderr
+    );
+    insta::assert_snapshot!("explain_unknown", transcript(&r));
+
+    let r = p.run(&["explain", "zzzzzzzz"]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("explain_unknown_far", transcript(&r));
+
+    let r = p.run(&["explain", "node-22"]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("explain_upstream", transcript(&r));
+}
+
+#[test]
+fn emergency_with_an_unknown_name_suggests_the_nearest_and_records_nothing() {
+    let p = chain();
+    let before: Vec<String> = ["a", "b", "c", "d"].iter().map(|n| state(&p, n)).collect();
+
+    let r = p.run(&["emergency", "--image", "bb", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("did you mean"), "{}", r.stderr);
+    insta::assert_snapshot!("emergency_unknown_image", transcript(&r));
+
+    let r = p.run(&["emergency", "--image", "node-22", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("emergency_image_is_upstream", transcript(&r));
+
+    let r = p.run(&["emergency", "--base", "nodd-22", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("did you mean `node-22`?"), "{}", r.stderr);
+    insta::assert_snapshot!("emergency_unknown_base", transcript(&r));
+
+    let r = p.run(&["emergency", "--base", "node:23", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("did you mean `node-22`?"), "{}", r.stderr);
+    insta::assert_snapshot!("emergency_unknown_base_reference", transcript(&r));
+
+    let after: Vec<String> = ["a", "b", "c", "d"].iter().map(|n| state(&p, n)).collect();
+    assert_eq!(before, after, "a refused emergency records nothing");
+}
+
+#[test]
+fn explain_lists_dependents_transitively_in_rebuild_order() {
+    let p = chain();
+    let r = p.run(&["explain", "a"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let at = |s: &str| {
+        r.stdout
+            .find(s)
+            .unwrap_or_else(|| panic!("no {s:?} in\n{}", r.stdout))
+    };
+    assert!(at("    b (on a)") < at("    c (on b)"));
+    assert!(at("    c (on b)") < at("    d (on a)"));
+    assert!(!r.stdout.contains("other"), "{}", r.stdout);
+    insta::assert_snapshot!("explain_dependents", transcript(&r));
+
+    let leaf = p.run(&["explain", "c"]);
+    assert_eq!(leaf.code, 0, "{}", leaf.stderr);
+    assert!(
+        leaf.stdout.contains("  no enrolled image is built on c\n"),
+        "{}",
+        leaf.stdout
+    );
+}
+
+#[test]
+fn emergency_base_accepts_an_image_reference() {
+    let p = Project::new();
+    p.images(&image("web", ""))
+        .file(
+            "state/images/web.yaml",
+            "name: web\nbaseImages: [node-22-bookworm-slim]\n",
+        )
+        .file(
+            "state/base-images/node-22-bookworm-slim.yaml",
+            "name: node-22-bookworm-slim\nfullImage: node:22-bookworm-slim\nregistry: docker.io\nrepository: library/node\ntag: 22-bookworm-slim\nrepoURL: docker.io/library/node\n",
+        );
+    for reference in [
+        "node:22-bookworm-slim",
+        "docker.io/library/node:22-bookworm-slim",
+        "node-22-bookworm-slim",
+    ] {
+        let r = p.run(&["emergency", "--base", reference, "--reason", "CVE"]);
+        assert_eq!(r.code, 0, "{reference}: {}", r.stderr);
+        assert!(r.stdout.contains("rebuild-web"), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("latest 'node-22-bookworm-slim'"),
+            "{}",
+            r.stdout
+        );
+    }
+    assert_eq!(state(&p, "web").matches("emergency-rebuild").count(), 3);
+
+    // An enrolled image's reference names it (its tag is its build's).
+    let r = p.run(&[
+        "emergency",
+        "--base",
+        "ghcr.io/org/web:1.2.3",
+        "--reason",
+        "CVE",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("nothing is built on `web`"),
+        "{}",
+        r.stderr
+    );
+
+    let r = p.run(&["emergency", "--base", "node:22-bookworm", "--reason", "CVE"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("did you mean `node-22-bookworm-slim`?"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The actor is `--actor`, else `$USER`, else `$LOGNAME`, else the name of
+/// the user id in /etc/passwd, else "unknown".
+#[test]
+fn emergency_actor_falls_back_to_the_login_name() {
+    let recorded = |env: &[(&str, Option<&str>)]| {
+        let p = chain();
+        let r = run_env(&p, &["emergency", "--image", "c", "--reason", "CVE"], env);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let s = state(&p, "c");
+        let line = s
+            .lines()
+            .find(|l| l.trim_start().starts_with("actor:"))
+            .unwrap();
+        line.trim_start()["actor:".len()..]
+            .trim()
+            .trim_matches('\'')
+            .to_string()
+    };
+    assert_eq!(
+        recorded(&[("USER", Some("alice")), ("LOGNAME", Some("bob"))]),
+        "alice"
+    );
+    assert_eq!(recorded(&[("USER", None), ("LOGNAME", Some("bob"))]), "bob");
+    assert_eq!(
+        recorded(&[("USER", Some(" ")), ("LOGNAME", Some("bob"))]),
+        "bob"
+    );
+    let id = Command::new("id").arg("-un").output().unwrap();
+    let expected = if id.status.success() {
+        String::from_utf8(id.stdout).unwrap().trim().to_string()
+    } else {
+        "unknown".to_string()
+    };
+    assert_eq!(recorded(&[("USER", None), ("LOGNAME", None)]), expected);
+}
+
+/// A fake `kargo` and `kubectl` first on PATH: both log their argv to
+/// `log`. For Warehouse W, kubectl lists one old Freight `W-old` (created
+/// long ago, verified everywhere) and — when W is in `$FAKE_PUBLISH` and
+/// `rebuild-W` has been promoted — a new one, `W-new`, created after the
+/// emergency, verified in `analyze-dockerfile-W` when W is in
+/// `$FAKE_VERIFIED`.
+struct Fakes {
+    dir: tempfile::TempDir,
+}
+
+impl Fakes {
+    fn new() -> Fakes {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let log = dir.path().join("log");
+        std::fs::write(&log, "").unwrap();
+        let q = log.display().to_string();
+        let kargo = format!("#!/bin/sh\nprintf 'kargo %s\\n' \"$*\" >> '{q}'\n");
+        let kubectl = format!(
+            r#"#!/bin/sh
+log='{q}'
+printf 'kubectl %s\n' "$*" >> "$log"
+w=$(printf '%s\n' "$*" | sed -n "s/.*origin\.name=='\([^']*\)'.*/\1/p")
+if [ -n "$w" ]; then
+  echo "2000-01-01T00:00:00Z $w-old"
+  case " ${{FAKE_PUBLISH:-}} " in *" $w "*)
+    if grep -q "^kargo promote .*--stage rebuild-$w\$" "$log"; then
+      echo "2999-01-01T00:00:00Z $w-new"
+    fi ;;
+  esac
+  exit 0
+fi
+case "$*" in *verifiedIn*)
+  for a in "$@"; do
+    case "$a" in
+      *-old) echo '{{"verifiedAt":"2000-01-01T00:00:00Z"}}' ;;
+      *-new)
+        w=${{a%-new}}
+        case "$*" in *"verifiedIn['analyze-dockerfile-$w']"*) ;; *) continue ;; esac
+        case " ${{FAKE_VERIFIED:-}} " in *" $w "*) echo '{{"verifiedAt":"2999-01-01T00:00:00Z"}}' ;; esac ;;
+    esac
+  done ;;
+esac
+"#
+        );
+        for (name, text) in [("kargo", kargo), ("kubectl", kubectl)] {
+            let path = bin.join(name);
+            std::fs::write(&path, text).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Fakes { dir }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap()
+    }
+
+    /// The kargo commands run so far.
+    fn kargo(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| l.starts_with("kargo "))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn script(&self) -> PathBuf {
+        self.dir.path().join("emergency.sh")
+    }
+
+    /// Runs `sh SCRIPT ARGS…` (or pipes the script to `sh` when `pipe`),
+    /// waiting at most 2s for a base's build.
+    fn sh(&self, args: &[&str], publish: &str, verified: &str, pipe: bool) -> std::process::Output {
+        let path = format!(
+            "{}:{}",
+            self.dir.path().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new("sh");
+        cmd.env("PATH", path)
+            .env("IMGF_WAIT_SECONDS", "2")
+            .env("IMGF_POLL_SECONDS", "1")
+            .env("FAKE_PUBLISH", publish)
+            .env("FAKE_VERIFIED", verified)
+            .current_dir(self.dir.path());
+        if pipe {
+            cmd.stdin(std::fs::File::open(self.script()).unwrap());
+        } else {
+            cmd.arg(self.script()).args(args);
+        }
+        cmd.output().unwrap()
+    }
+}
+
+fn emergency_script(p: &Project, args: &[&str], fakes: &Fakes) {
+    let r = p.run(args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::fs::write(fakes.script(), &r.stdout).unwrap();
+}
+
+fn ran_for(kargo: &[String], stage: &str) -> Vec<String> {
+    kargo
+        .iter()
+        .filter(|l| l.ends_with(&format!("--stage {stage}")))
+        .cloned()
+        .collect()
+}
+
+/// The script, run by `sh`, approves and promotes an image built on an
+/// affected image only once that base's new build exists and is verified in
+/// its analysis Stage; until then it waits, and stops after the timeout.
+#[test]
+fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified() {
+    let p = chain();
+    let args = ["emergency", "--base", "node-22", "--reason", "CVE"];
+
+    // No new build of `a` ever appears: piped to sh, only `a` is touched,
+    // and the script fails after the wait.
+    let f = Fakes::new();
+    emergency_script(&p, &args, &f);
+    let o = f.sh(&[], "", "", true);
+    assert_eq!(
+        f.kargo(),
+        [
+            "kargo approve --project image-factory --freight node-22-old --stage rebuild-a",
+            "kargo promote --project image-factory --freight node-22-old --stage rebuild-a",
+        ],
+        "{}",
+        f.log()
+    );
+    assert!(!o.status.success(), "gave up");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("no new build of a verified in Stage analyze-dockerfile-a"),
+        "{stderr}"
+    );
+
+    // It appears but is not verified yet: the same.
+    let f = Fakes::new();
+    emergency_script(&p, &args, &f);
+    let o = f.sh(&[], "a", "", false);
+    assert!(!o.status.success());
+    assert!(
+        f.log().contains("a-new"),
+        "the new build was seen:\n{}",
+        f.log()
+    );
+    assert_eq!(f.kargo().len(), 2, "{}", f.log());
+
+    // `a`'s new build is verified, `b`'s never appears: `b` is rebuilt from
+    // it, `c` (on b) is not; `d` (on a) waits its turn, and resuming at its
+    // step approves it without repeating the others.
+    let f = Fakes::new();
+    emergency_script(&p, &args, &f);
+    let o = f.sh(&[], "a", "a", false);
+    assert!(!o.status.success());
+    let k = f.kargo();
+    assert_eq!(
+        ran_for(&k, "rebuild-b"),
+        [
+            "kargo approve --project image-factory --freight a-new --stage rebuild-b",
+            "kargo promote --project image-factory --freight a-new --stage rebuild-b",
+        ],
+        "{}",
+        f.log()
+    );
+    assert!(ran_for(&k, "rebuild-c").is_empty(), "{}", f.log());
+    assert!(ran_for(&k, "rebuild-d").is_empty(), "{}", f.log());
+    let o = f.sh(&["4"], "a", "a", false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let k2 = f.kargo();
+    assert_eq!(&k2[..k.len()], &k[..]);
+    assert_eq!(
+        &k2[k.len()..],
+        [
+            "kargo approve --project image-factory --freight a-new --stage rebuild-d",
+            "kargo promote --project image-factory --freight a-new --stage rebuild-d",
+            "kargo approve --project image-factory --freight node-22-old --stage rebuild-d",
+            "kargo promote --project image-factory --freight node-22-old --stage rebuild-d",
+        ]
+    );
+
+    // Every build appears and is verified: the whole cascade, in order.
+    let f = Fakes::new();
+    emergency_script(&p, &args, &f);
+    let o = f.sh(&[], "a b", "a b", true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kargo = f.kargo();
+    let stages: Vec<&str> = kargo
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "rebuild-a",
+            "rebuild-a",
+            "rebuild-b",
+            "rebuild-b",
+            "rebuild-c",
+            "rebuild-c",
+            "rebuild-d",
+            "rebuild-d",
+            "rebuild-d",
+            "rebuild-d"
+        ]
+    );
+    assert!(kargo[4].contains("--freight b-new"), "{}", f.log());
+}
+
+/// Each base the emergency concerns is approved *and* promoted: `c`, built
+/// on `b` and nginx:1, is rebuilt from the newest Freight of both.
+#[test]
+fn emergency_promotes_every_base_of_an_image() {
+    let p = chain();
+    let f = Fakes::new();
+    emergency_script(&p, &["emergency", "--image", "c", "--reason", "CVE"], &f);
+    let o = f.sh(&[], "", "", true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        f.kargo(),
+        [
+            "kargo approve --project image-factory --freight b-old --stage rebuild-c",
+            "kargo promote --project image-factory --freight b-old --stage rebuild-c",
+            "kargo approve --project image-factory --freight nginx-1-old --stage rebuild-c",
+            "kargo promote --project image-factory --freight nginx-1-old --stage rebuild-c",
+        ],
+        "{}",
+        f.log()
+    );
+}
+
+/// An image with no recorded base has no rebuild Stage: the script says to
+/// start its build by hand, and what is built on it still waits for it.
+#[test]
+fn emergency_of_an_image_without_bases_says_to_build_it_by_hand() {
+    let p = Project::new();
+    p.images(&(image("x", "") + &image("y", "")))
+        .file("state/images/y.yaml", "name: y\nbaseImages: [x]\n");
+    let r = p.run(&["emergency", "--image", "x", "--reason", "CVE"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "# 1. x: no base images are recorded, so there is no rebuild Stage:\n#    start its build by hand (POST https://api.github.com/repos/org/x/actions/workflows/build.yml/dispatches, ref main).\n\n# 2. y:"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("'rebuild-x'"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("  f1=$(wait_for_verified 'x' 'analyze-dockerfile-x')\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// One whole emergency script: `--base` by reference, a cascade of three
+/// gated steps, one of them also built on the base itself.
+#[test]
+fn emergency_script_snapshot() {
+    let p = chain();
+    let r = p.run(&[
+        "emergency",
+        "--base",
+        "node:22",
+        "--reason",
+        "CVE-2026-0001 in libssl",
+        "--actor",
+        "alice",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("emergency_script", transcript(&r));
+}
+
+/// The reason and the actor are text a person typed; names come from files.
+/// None of them can run a command or leave the comment or word they are in.
+#[test]
+fn emergency_script_is_injection_safe() {
+    let p = chain();
+    let f = Fakes::new();
+    let reason = "CVE $(touch pwned1) `touch pwned2` '; touch pwned3 #\n touch pwned4\r\u{2028}touch pwned5 \\";
+    emergency_script(
+        &p,
+        &[
+            "emergency",
+            "--base",
+            "node-22",
+            "--reason",
+            reason,
+            "--actor",
+            "eve'\n touch pwned6",
+        ],
+        &f,
+    );
+    let script = std::fs::read_to_string(f.script()).unwrap();
+    for line in script.lines() {
+        if line.contains("pwned") {
+            assert!(line.starts_with("# "), "{line:?} in\n{script}");
+        }
+        if let Some((_, rest)) = line.split_once("--stage ") {
+            assert!(
+                rest.starts_with('\'') && rest.ends_with('\''),
+                "the Stage is a quoted word: {line:?}"
+            );
+        }
+        if let Some((_, rest)) = line.split_once("--freight ") {
+            assert!(
+                rest.starts_with("\"$"),
+                "the Freight is a quoted word: {line:?}"
+            );
+        }
+    }
+    assert!(script.contains("project='image-factory'\n"), "{script}");
+    let o = f.sh(&[], "a b", "a b", true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for n in 1..=6 {
+        assert!(!f.dir.path().join(format!("pwned{n}")).exists(), "pwned{n}");
+        assert!(
+            !p.root.path().join(format!("pwned{n}")).exists(),
+            "pwned{n}"
+        );
+    }
+}
