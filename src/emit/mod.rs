@@ -59,6 +59,35 @@ impl Stream {
         w.flush()
     }
 
+    /// Whether what `r` holds is exactly this stream, read a block at a
+    /// time (a large file is never held in memory beside the stream).
+    pub fn matches_reader(&self, r: &mut dyn std::io::Read) -> std::io::Result<bool> {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut chunks = self.chunks.iter().map(String::as_bytes);
+        let mut pending: &[u8] = chunks.next().unwrap_or_default();
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                return Ok(pending.is_empty() && chunks.all(<[u8]>::is_empty));
+            }
+            let mut got = &buf[..n];
+            while !got.is_empty() {
+                while pending.is_empty() {
+                    match chunks.next() {
+                        Some(c) => pending = c,
+                        None => return Ok(false),
+                    }
+                }
+                let k = got.len().min(pending.len());
+                if got[..k] != pending[..k] {
+                    return Ok(false);
+                }
+                got = &got[k..];
+                pending = &pending[k..];
+            }
+        }
+    }
+
     /// Whether `bytes` are exactly this stream.
     pub fn matches(&self, bytes: &[u8]) -> bool {
         if bytes.len() != self.len() {
@@ -126,7 +155,7 @@ pub fn write_stream(path: &Path, stream: &Stream) -> Result<Written, Error> {
     write_with(
         path,
         stream.len(),
-        |current| stream.matches(current),
+        |current| stream.matches_reader(current),
         |f| stream.write_to(f),
     )
 }
@@ -148,7 +177,11 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     write_with(
         path,
         contents.len(),
-        |current| current == contents,
+        |current| {
+            let mut buf = Vec::with_capacity(contents.len());
+            current.read_to_end(&mut buf)?;
+            Ok(buf == contents)
+        },
         |f| f.write_all(contents),
     )
     .map(|_| ())
@@ -157,7 +190,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
 fn write_with(
     path: &Path,
     len: usize,
-    same: impl FnOnce(&[u8]) -> bool,
+    same: impl FnOnce(&mut dyn std::io::Read) -> std::io::Result<bool>,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<Written, Error> {
     let existing = match std::fs::metadata(path) {
@@ -181,8 +214,10 @@ fn write_with(
         return write_in_place(path, fill);
     }
     if meta.len() == len as u64 {
-        let current = std::fs::read(&target).map_err(|e| Error::io("cannot read", &target, e))?;
-        if same(&current) {
+        let unchanged = std::fs::File::open(&target)
+            .and_then(|f| same(&mut std::io::BufReader::new(f)))
+            .map_err(|e| Error::io("cannot read", &target, e))?;
+        if unchanged {
             return Ok(Written::Unchanged);
         }
     }
@@ -291,6 +326,19 @@ fn same_file(_: &std::fs::Metadata, target: &Path) -> bool {
 /// Compares `expected` with what is at `path`: `None` when equal, else a
 /// unified diff from the file to what synth would write.
 pub fn drift(path: &Path, expected: &Stream) -> Result<Option<String>, Error> {
+    // The common case, no drift, is decided without reading the file whole.
+    match std::fs::File::open(path) {
+        Ok(f) => {
+            let same = expected
+                .matches_reader(&mut std::io::BufReader::new(f))
+                .map_err(|e| Error::io("cannot read", path, e))?;
+            if same {
+                return Ok(None);
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    }
     let current = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -328,6 +376,19 @@ mod tests {
         assert_eq!(s.to_text(), format!("{HEADER}{}", expected.join("---\n")));
         assert!(s.matches(s.to_text().as_bytes()));
         assert!(!s.matches(b"a: 1\n"));
+        let text = s.to_text();
+        for cut in [0, 1, text.len() / 2, text.len() - 1] {
+            let (a, b) = text.split_at(cut);
+            let mut r = std::io::Read::chain(a.as_bytes(), b.as_bytes());
+            assert!(s.matches_reader(&mut r).unwrap());
+        }
+        assert!(!s.matches_reader(&mut &text.as_bytes()[1..]).unwrap());
+        assert!(!s
+            .matches_reader(&mut format!("{text}x").as_bytes())
+            .unwrap());
+        let mut wrong = text.clone().into_bytes();
+        wrong[text.len() / 2] ^= 1;
+        assert!(!s.matches_reader(&mut wrong.as_slice()).unwrap());
     }
 
     #[test]
@@ -349,7 +410,7 @@ mod tests {
         let failed = write_with(
             &p,
             4,
-            |_| false,
+            |_| Ok(false),
             |f| {
                 f.write_all(b"half")?;
                 Err(std::io::Error::other("disk full"))
