@@ -75,6 +75,7 @@ pub(super) fn inputs_for(
     e: &Enrollment,
     st: Option<&StateFile<ImageState>>,
     unknown: &mut Vec<String>,
+    narrowed: &mut Vec<Narrowed>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let wanted = wanted_inputs(e);
@@ -98,16 +99,12 @@ pub(super) fn inputs_for(
         .into_iter()
         .partition(|i| declared.iter().any(|d| d.name == *i));
     if !drop.is_empty() {
-        diags.push(
-            Diagnostic::warning(format!(
-                "image `{}`: workflow `{}` does not declare input(s) {}; the rebuild dispatch leaves them out",
-                m.name,
-                m.workflow.as_deref().unwrap_or_default(),
-                drop.join(", ")
-            ))
-            .in_file(&st.path)
-            .help("declare them under on.workflow_dispatch.inputs to receive the base image and digest that triggered a rebuild"),
-        );
+        narrowed.push(Narrowed {
+            image: m.name.clone(),
+            workflow: m.workflow.clone().unwrap_or_default(),
+            dropped: drop,
+            path: st.path.clone(),
+        });
     }
     for d in declared
         .iter()
@@ -123,6 +120,54 @@ pub(super) fn inputs_for(
         );
     }
     m.inputs = keep;
+}
+
+/// An image whose dispatch leaves out inputs its workflow does not declare.
+pub(super) struct Narrowed {
+    image: String,
+    workflow: String,
+    dropped: Vec<&'static str>,
+    path: std::path::PathBuf,
+}
+
+/// Warnings for the narrowed dispatches: one per image, with its state
+/// file, while there are few; one per set of left-out inputs beyond that, so
+/// a large enrollment is not buried in thousands of lines.
+pub(super) fn narrowed_warnings(narrowed: Vec<Narrowed>) -> Vec<Diagnostic> {
+    const HELP: &str = "declare them under on.workflow_dispatch.inputs to receive the base image and digest that triggered a rebuild";
+    let mut groups: std::collections::BTreeMap<Vec<&'static str>, Vec<Narrowed>> =
+        std::collections::BTreeMap::new();
+    for n in narrowed {
+        groups.entry(n.dropped.clone()).or_default().push(n);
+    }
+    let mut out = Vec::new();
+    for (dropped, images) in groups {
+        if images.len() <= 3 {
+            out.extend(images.into_iter().map(|n| {
+                Diagnostic::warning(format!(
+                    "image `{}`: workflow `{}` does not declare input(s) {}; the rebuild dispatch leaves them out",
+                    n.image,
+                    n.workflow,
+                    dropped.join(", ")
+                ))
+                .in_file(&n.path)
+                .help(HELP)
+            }));
+            continue;
+        }
+        let shown: Vec<&str> = images.iter().take(5).map(|n| n.image.as_str()).collect();
+        out.push(
+            Diagnostic::warning(format!(
+                "{} image(s): their workflows do not declare input(s) {}; the rebuild dispatch leaves them out ({} and {} more)",
+                images.len(),
+                dropped.join(", "),
+                shown.join(", "),
+                images.len() - shown.len()
+            ))
+            .help(HELP),
+        );
+    }
+    out
 }
 
 /// One warning for every GitHub image whose workflow inputs are unknown.

@@ -62,11 +62,13 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
 
     // 3. What each managed image's dispatch may send.
     let mut unknown_inputs: Vec<String> = Vec::new();
+    let mut narrowed = Vec::new();
     for (m, &index) in model.managed.iter_mut().zip(&enrollment_of) {
         let e = &inputs.enrollments[index];
         let state = states.get(e.name.as_str()).copied();
-        managed::inputs_for(m, e, state, &mut unknown_inputs, &mut diags);
+        managed::inputs_for(m, e, state, &mut unknown_inputs, &mut narrowed, &mut diags);
     }
+    diags.extend(managed::narrowed_warnings(narrowed));
     if !unknown_inputs.is_empty() {
         diags.push(managed::unknown_inputs_warning(&unknown_inputs));
     }
