@@ -158,11 +158,14 @@ pub(super) fn narrowed_warnings(narrowed: Vec<Narrowed>) -> Vec<Diagnostic> {
         let shown: Vec<&str> = images.iter().take(5).map(|n| n.image.as_str()).collect();
         out.push(
             Diagnostic::warning(format!(
-                "{} image(s): their workflows do not declare input(s) {}; the rebuild dispatch leaves them out ({} and {} more)",
+                "{} image(s): their workflows do not declare input(s) {}; the rebuild dispatch leaves them out ({}{})",
                 images.len(),
                 dropped.join(", "),
                 shown.join(", "),
-                images.len() - shown.len()
+                match images.len() - shown.len() {
+                    0 => String::new(),
+                    more => format!(" and {more} more"),
+                }
             ))
             .help(HELP),
         );

@@ -266,3 +266,36 @@ fn long_image_names_are_accepted_and_derived_names_fit() {
     });
     assert!(analysis.is_some());
 }
+
+/// A large enrollment is not buried in one warning per image: beyond three
+/// images, left-out dispatch inputs are one warning.
+#[test]
+fn narrowed_inputs_are_one_warning_for_many_images() {
+    let p = Project::new();
+    let mut images = String::new();
+    for i in 0..5 {
+        let name = format!("svc-{i}");
+        images.push_str(&enroll(&name, "Dockerfile"));
+        p.file(
+            &format!("state/images/{name}.yaml"),
+            &format!(
+                "name: {name}\nbaseImages: [node-22]\nworkflowInputs:\n  - name: version_bump\n"
+            ),
+        );
+    }
+    p.images(&images)
+        .file("state/base-images/node-22.yaml", crate::support::NODE_STATE);
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("declare input(s)").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("5 image(s): their workflows do not declare input(s) triggered_by, base_image, base_digest; the rebuild dispatch leaves them out (svc-0, svc-1, svc-2, svc-3, svc-4)"),
+        "{}",
+        r.stderr
+    );
+}
