@@ -16,3 +16,4 @@ mod reference;
 mod reliability;
 mod runtime;
 mod support;
+mod updates;
