@@ -11,7 +11,8 @@ use crate::support::{docs, of_kind, stage_named, Project, NODE_STATE, ONE_IMAGE}
 
 /// Tags Kargo would re-type if they were not quoted; digests are strings.
 const TRICKY_TAGS: [&str; 4] = ["1.2", "20240101", "true", "v1.2.3"];
-const DIGEST: &str = "sha256:0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e";
+pub(crate) const DIGEST: &str =
+    "sha256:0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e";
 
 /// The environment of a promotion to `stage`: every requested Warehouse's
 /// image subscriptions hold Freight tagged `tag` (or, with `tag` None, none

@@ -21,7 +21,8 @@ fn todays_three_keys_still_work() {
     let p = with_updates(
         "    - repo: org/deploy\n      path: apps/app/overlays/prod\n      type: kustomize-set-image\n",
     );
-    p.synth_stdout();
+    let out = p.synth_stdout();
+    assert!(out.contains("name: update-app-prod"), "{out}");
 }
 
 #[test]
@@ -118,5 +119,264 @@ fn schema_describes_the_update_keys() {
         "verify",
     ] {
         assert!(r.stdout.contains(key), "schema lacks {key}");
+    }
+}
+
+// ---- The update Stages, evaluated as Kargo evaluates them ----
+
+use crate::kargo_eval::{evaluate_template, Env};
+use crate::runtime::stage_env;
+use crate::support::{docs, of_kind};
+use serde_json::{json, Value as Json};
+use yaml_serde::Value;
+
+/// A commit ID that Go's ParseFloat would read as a number (`123e4567`…):
+/// it must still reach argocd-update as a string.
+const NUMERIC_SHA: &str = "1234567e89012345678901234567890123456789";
+
+/// What earlier steps hand on (`outputs`), as Kargo's step runners write it.
+fn outputs(env: Env) -> Env {
+    env.var(
+        "outputs",
+        json!({
+            "clone": {},
+            "update": {"commitMessage": "Updated ./repo/x to use new image\n- ghcr.io/org/app:1.20"},
+            "commit": {"commit": NUMERIC_SHA},
+            "push": {"branch": "kargo/promotion/update-app-prod.01j", "commit": NUMERIC_SHA},
+            "open-pr": {"pr": {"id": 42, "url": "https://github.com/org/deploy/pull/42", "open": true, "merged": false}},
+            "wait-for-pr": {"pr": {"id": 42, "merged": true}, "commit": NUMERIC_SHA},
+        }),
+    )
+}
+
+/// Every string in `config` evaluated as Kargo does (with its re-typing).
+fn evaluate(config: &Value, env: &Env) -> Json {
+    match config {
+        Value::String(s) => {
+            evaluate_template(s, env).unwrap_or_else(|e| panic!("Kargo fails to evaluate {s}: {e}"))
+        }
+        Value::Sequence(items) => Json::Array(items.iter().map(|v| evaluate(v, env)).collect()),
+        Value::Mapping(m) => Json::Object(
+            m.iter()
+                .map(|(k, v)| (k.as_str().unwrap().to_string(), evaluate(v, env)))
+                .collect(),
+        ),
+        other => serde_json::to_value(other).unwrap(),
+    }
+}
+
+/// Checks `config` against Kargo's schema for step `uses`
+/// (`../shared/schemas/kargo-steps/<uses>-config.json`); the error if not.
+fn schema_error(schemas: &std::path::Path, uses: &str, config: &Json) -> Option<String> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            r#"
+import json, sys, pathlib, jsonschema, referencing
+d = pathlib.Path(sys.argv[1])
+reg = referencing.Registry().with_resources(
+    (p.name, referencing.Resource.from_contents(json.loads(p.read_text()), default_specification=referencing.jsonschema.DRAFT202012))
+    for p in d.glob("*.json"))
+schema = json.loads((d / (sys.argv[2] + "-config.json")).read_text())
+v = jsonschema.Draft202012Validator(schema, registry=reg, format_checker=jsonschema.FormatChecker())
+errs = [f"{list(e.absolute_path)}: {e.message}" for e in v.iter_errors(json.loads(sys.argv[3]))]
+print("\n".join(errs)); sys.exit(1 if errs else 0)
+"#,
+        ])
+        .arg(schemas)
+        .arg(uses)
+        .arg(config.to_string())
+        .output()
+        .unwrap();
+    (!out.status.success()).then(|| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Every update Stage in `all`, with each step's config evaluated as Kargo
+/// would at promotion time (new build `1.20`).
+fn evaluated_steps(all: &[Value]) -> Vec<(String, String, Json)> {
+    let mut out = Vec::new();
+    for stage in of_kind(all, "Stage") {
+        if stage["metadata"]["labels"]["imgf/role"].as_str() != Some("update") {
+            continue;
+        }
+        let env = outputs(stage_env(all, stage, Some("1.20")));
+        let name = stage["metadata"]["name"].as_str().unwrap().to_string();
+        for step in stage["spec"]["promotionTemplate"]["spec"]["steps"]
+            .as_sequence()
+            .unwrap()
+        {
+            let uses = step["uses"].as_str().unwrap().to_string();
+            out.push((name.clone(), uses, evaluate(&step["config"], &env)));
+        }
+    }
+    out
+}
+
+const ALL_KINDS: &str = "    - name: staging
+      repo: org/deploy
+      path: apps/app/overlays/staging
+      type: kustomize-set-image
+    - name: digest
+      repo: org/deploy
+      path: apps/app/overlays/pinned
+      type: kustomize-set-image
+      value: digest
+      autoPromote: false
+    - name: manifest
+      repo: https://gitlab.example.com/group/deploy.git
+      provider: gitlab
+      branch: '1.0'
+      path: manifests/app.yaml
+      type: yaml-update
+      key: spec.template.spec.containers.0.image
+      value: pinned
+    - name: prod
+      repo: org/deploy
+      path: charts/app/values-prod.yaml
+      type: helm-update-image
+      key: image.tag
+      after: staging
+      soak: 24h
+      pullRequest: true
+      argocd: {app: app-prod}
+";
+
+#[test]
+fn every_step_config_survives_kargo_evaluation_and_matches_its_schema() {
+    let p = with_updates(ALL_KINDS);
+    let all = docs(&p.synth_stdout());
+    let steps = evaluated_steps(&all);
+    let uses: Vec<&str> = steps.iter().map(|(_, u, _)| u.as_str()).collect();
+    for want in [
+        "git-clone",
+        "kustomize-set-image",
+        "yaml-update",
+        "git-commit",
+        "git-push",
+        "git-open-pr",
+        "git-wait-for-pr",
+        "argocd-update",
+    ] {
+        assert!(uses.contains(&want), "no {want} step in {uses:?}");
+    }
+    let find = |stage: &str, uses: &str| -> &Json {
+        &steps
+            .iter()
+            .find(|(s, u, _)| s == stage && u == uses)
+            .unwrap_or_else(|| panic!("{stage} has no {uses}"))
+            .2
+    };
+    // Values stay strings, whatever they look like.
+    assert_eq!(
+        find("update-app-staging", "kustomize-set-image")["images"][0],
+        json!({"image": "ghcr.io/org/app", "tag": "1.20"})
+    );
+    assert_eq!(
+        find("update-app-digest", "kustomize-set-image")["images"][0]["digest"],
+        json!(crate::runtime::DIGEST)
+    );
+    assert_eq!(
+        find("update-app-manifest", "yaml-update")["updates"][0]["value"],
+        json!(format!("ghcr.io/org/app:1.20@{}", crate::runtime::DIGEST))
+    );
+    assert_eq!(
+        find("update-app-prod", "yaml-update")["updates"][0],
+        json!({"key": "image.tag", "value": "1.20"})
+    );
+    assert_eq!(
+        find("update-app-manifest", "git-clone")["checkout"][0]["branch"],
+        json!("1.0")
+    );
+    assert_eq!(
+        find("update-app-prod", "git-wait-for-pr")["prNumber"],
+        json!(42)
+    );
+    assert_eq!(
+        find("update-app-prod", "argocd-update")["apps"][0]["sources"][0]["desiredRevision"],
+        json!(NUMERIC_SHA)
+    );
+    let message = find("update-app-prod", "git-commit")["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message
+            .starts_with("imgf: update ghcr.io/org/app to 1.20 in charts/app/values-prod.yaml\n"),
+        "{message}"
+    );
+    let Some(shared) = crate::support::shared("the step schemas cannot be checked") else {
+        return;
+    };
+    if !crate::support::python_deps("checking step configs against Kargo's schemas") {
+        return;
+    }
+    let schemas = shared.join("schemas/kargo-steps");
+    let failures: Vec<String> = steps
+        .iter()
+        .filter_map(|(stage, uses, config)| {
+            schema_error(&schemas, uses, config).map(|e| format!("{stage} {uses}: {e}\n{config}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The check itself catches a wrong type.
+    assert!(schema_error(
+        &schemas,
+        "git-wait-for-pr",
+        &json!({"repoURL": "https://x.org/r", "prNumber": "42"})
+    )
+    .is_some());
+}
+
+#[test]
+fn the_stages_chain_and_every_polling_step_has_a_timeout() {
+    let p = with_updates(ALL_KINDS);
+    let all = docs(&p.synth_stdout());
+    let prod = crate::support::stage_named(&all, "update-app-prod");
+    let req = &prod["spec"]["requestedFreight"][0];
+    assert_eq!(req["origin"]["name"].as_str(), Some("app"));
+    assert_eq!(
+        req["sources"]["stages"][0].as_str(),
+        Some("update-app-staging")
+    );
+    assert_eq!(req["sources"]["requiredSoakTime"].as_str(), Some("24h"));
+    let staging = crate::support::stage_named(&all, "update-app-staging");
+    assert_eq!(
+        staging["spec"]["requestedFreight"][0]["sources"]["direct"].as_bool(),
+        Some(true)
+    );
+    // The image Warehouse has no git subscription: commits never bump deployments.
+    let wh = of_kind(&all, "Warehouse")
+        .into_iter()
+        .find(|w| w["metadata"]["name"].as_str() == Some("app"))
+        .unwrap();
+    for s in wh["spec"]["subscriptions"].as_sequence().unwrap() {
+        assert!(s.get("git").is_none());
+    }
+    let digest = crate::support::stage_named(&all, "update-app-digest");
+    assert!(digest["metadata"]["labels"]
+        .get("imgf/auto-promote")
+        .is_none());
+    assert_eq!(
+        staging["metadata"]["labels"]["imgf/auto-promote"].as_str(),
+        Some("true")
+    );
+    for stage in of_kind(&all, "Stage") {
+        for step in stage["spec"]["promotionTemplate"]["spec"]["steps"]
+            .as_sequence()
+            .unwrap()
+        {
+            let uses = step["uses"].as_str().unwrap();
+            if ["git-wait-for-pr", "argocd-update", "http"].contains(&uses) {
+                assert!(
+                    step["retry"]["timeout"].as_str().is_some(),
+                    "{uses} has no timeout"
+                );
+            }
+        }
     }
 }

@@ -61,6 +61,7 @@ pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
                     steps: vec![PromotionStep {
                         uses: "compose-output",
                         alias: "built".into(),
+                        condition: None,
                         retry: None,
                         config: StepConfig::ComposeOutput(BTreeMap::from([
                             ("digest".to_string(), digest.clone()),

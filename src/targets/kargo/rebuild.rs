@@ -106,6 +106,7 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
                     steps: vec![PromotionStep {
                         uses: "http",
                         alias: "dispatch".into(),
+                        condition: None,
                         retry: Some(StepRetry {
                             timeout: DISPATCH_TIMEOUT,
                             error_threshold: DISPATCH_ERROR_THRESHOLD,

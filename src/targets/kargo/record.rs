@@ -38,6 +38,7 @@ pub(super) fn record_stage(
                     steps: vec![PromotionStep {
                         uses: "compose-output",
                         alias: "seen".into(),
+                        condition: None,
                         retry: None,
                         config: StepConfig::ComposeOutput(BTreeMap::from([(
                             "digest".to_string(),
