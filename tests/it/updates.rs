@@ -222,6 +222,10 @@ const ALL_KINDS: &str = "    - name: staging
       repo: org/deploy
       path: apps/app/overlays/staging
       type: kustomize-set-image
+      verify:
+        - http: {url: 'https://app.staging.example.org/healthz', jsonPath: '{$.status}', expect: ok}
+        - job: {image: 'mcr.microsoft.com/playwright:v1.48.0', command: [npx, playwright, test],
+                env: {BASE_URL: 'https://app.staging.example.org'}}
     - name: digest
       repo: org/deploy
       path: apps/app/overlays/pinned
@@ -379,4 +383,69 @@ fn the_stages_chain_and_every_polling_step_has_a_timeout() {
             }
         }
     }
+}
+
+#[test]
+fn verified_updates_get_an_analysis_template_and_pass_on_only_verified_freight() {
+    let p = with_updates(ALL_KINDS);
+    let all = docs(&p.synth_stdout());
+    let staging = crate::support::stage_named(&all, "update-app-staging");
+    let v = &staging["spec"]["verification"];
+    assert_eq!(
+        v["analysisTemplates"][0]["name"].as_str(),
+        Some("verify-app-staging")
+    );
+    let arg = v["args"][0]["value"].as_str().unwrap();
+    assert_eq!(
+        evaluate_template(arg, &stage_env(&all, staging, Some("1.20"))).unwrap(),
+        json!("1.20"),
+        "the tag reaches the AnalysisRun as a string"
+    );
+    let t = of_kind(&all, "AnalysisTemplate")
+        .into_iter()
+        .find(|t| t["metadata"]["name"].as_str() == Some("verify-app-staging"))
+        .expect("a template for the verified update");
+    assert_eq!(t["spec"]["args"][0]["name"].as_str(), Some("tag"));
+    let health = &t["spec"]["metrics"][0];
+    assert_eq!(
+        health["provider"]["web"]["url"].as_str(),
+        Some("https://app.staging.example.org/healthz")
+    );
+    assert_eq!(
+        health["provider"]["web"]["jsonPath"].as_str(),
+        Some("{$.status}")
+    );
+    assert_eq!(
+        health["successCondition"].as_str(),
+        Some("string(result) == \"ok\"")
+    );
+    assert!(health["count"].as_u64().is_some() && health["interval"].as_str().is_some());
+    let e2e = &t["spec"]["metrics"][1]["provider"]["job"]["spec"];
+    let c = &e2e["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["image"].as_str(),
+        Some("mcr.microsoft.com/playwright:v1.48.0")
+    );
+    assert_eq!(c["command"][2].as_str(), Some("test"));
+    assert_eq!(
+        c["env"][0]["value"].as_str(),
+        Some("https://app.staging.example.org")
+    );
+    assert_eq!(c["env"][1]["value"].as_str(), Some("{{args.tag}}"));
+    assert_eq!(
+        e2e["template"]["spec"]["restartPolicy"].as_str(),
+        Some("Never")
+    );
+    // Unverified updates have no template and no verification.
+    let digest = crate::support::stage_named(&all, "update-app-digest");
+    assert!(digest["spec"].get("verification").is_none());
+    // prod takes only Freight verified in staging.
+    let prod = crate::support::stage_named(&all, "update-app-prod");
+    assert_eq!(
+        prod["spec"]["requestedFreight"][0]["sources"]["stages"][0].as_str(),
+        Some("update-app-staging")
+    );
+    assert!(prod["spec"]["requestedFreight"][0]["sources"]
+        .get("direct")
+        .is_none());
 }

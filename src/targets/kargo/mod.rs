@@ -168,6 +168,21 @@ pub fn output<'a>(
         }
         _ => Vec::new(),
     };
+    let updates: Vec<(usize, usize)> = model
+        .managed
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| (0..m.updates.len()).map(move |u| (i, u)))
+        .collect();
+    for &(m, u) in &updates {
+        if !model.managed[m].updates[u].verify.is_empty() {
+            front.push(Resource::AnalysisTemplate(update::verify_template(
+                &model.managed[m],
+                u,
+                settings,
+            )));
+        }
+    }
     let plan = Plan {
         model,
         settings,
@@ -177,12 +192,7 @@ pub fn output<'a>(
         rebuilds: (0..model.managed.len())
             .filter(|m| !model.managed[*m].bases.is_empty())
             .collect(),
-        updates: model
-            .managed
-            .iter()
-            .enumerate()
-            .flat_map(|(i, m)| (0..m.updates.len()).map(move |u| (i, u)))
-            .collect(),
+        updates,
     };
     Output::new(plan, families())
 }
@@ -236,6 +246,11 @@ pub fn record_stage_name(base: &str) -> String {
 /// The Stage that updates a place deploying `image` (images.yaml `updates[].name`).
 pub fn update_stage_name(image: &str, update: &str) -> String {
     names::object_name(&["update", image, update])
+}
+
+/// The AnalysisTemplate that verifies an update (images.yaml `updates[].verify`).
+pub fn verify_template_name(image: &str, update: &str) -> String {
+    names::object_name(&["verify", image, update])
 }
 
 /// The Stage where new Freight of an upstream base soaks.

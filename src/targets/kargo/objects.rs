@@ -449,13 +449,38 @@ pub struct AnalysisTemplateSpec {
 #[serde(rename_all = "camelCase")]
 pub struct Metric {
     pub name: String,
+    /// How many measurements (set whenever `interval` is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<&'static str>,
+    /// expr-lang over `result`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success_condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_limit: Option<u32>,
     pub provider: MetricProvider,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricProvider {
-    pub job: JobMetric,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobMetric>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebMetric>,
+}
+
+/// Argo Rollouts' `web` provider: a non-2xx answer is an Error (counted
+/// against `consecutiveErrorLimit`), a non-JSON body a Success whatever
+/// `successCondition` says (`metricproviders/webmetric/webmetric.go`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebMetric {
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+    pub timeout_seconds: u32,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -494,7 +519,11 @@ pub struct PodSpec {
 pub struct Container {
     pub name: String,
     pub image: String,
+    /// The entrypoint, as a vector (empty: the image's own).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
     /// An argument vector: never a shell command line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
@@ -504,7 +533,10 @@ pub struct Container {
 #[serde(rename_all = "camelCase")]
 pub struct EnvVar {
     pub name: String,
-    pub value_from: EnvVarSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<EnvVarSource>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

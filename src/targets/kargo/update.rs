@@ -21,6 +21,11 @@
 //! one `${{ quote(…) }}` template, so `1.20` stays `"1.20"`.
 
 use super::objects::{
+    AnalysisTemplate, AnalysisTemplateSpec, Container, EnvVar, JobMetric, JobSpec, Metric,
+    MetricProvider, NameRef, NameValue, PodSpec, PodTemplate, Verification, WebMetric,
+    ROLLOUTS_API,
+};
+use super::objects::{
     ArgocdApp, ArgocdSource, ArgocdUpdateConfig, FreightOrigin, FreightRequest, FreightSources,
     GitAuthor, GitCheckout, GitCloneConfig, GitCommitConfig, GitOpenPrConfig, GitPushConfig,
     GitWaitForPrConfig, KustomizeImage, KustomizeSetImageConfig, PromotionStep, PromotionTemplate,
@@ -28,12 +33,12 @@ use super::objects::{
     KARGO_API,
 };
 use super::{
-    image_label, image_warehouse_name, meta, update_stage_name, AUTO_PROMOTE_LABEL, IMAGE_LABEL,
-    ROLE_LABEL,
+    image_label, image_warehouse_name, meta, update_stage_name, verify_template_name,
+    AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL,
 };
 use crate::config::enrollment::UpdateValue;
 use crate::config::settings::Settings;
-use crate::model::{Managed, Update};
+use crate::model::{Check, Managed, Update};
 use crate::targets::kargo::expr::{self, ImageField, Piece};
 
 /// Where the repository is checked out in the promotion's workspace.
@@ -83,7 +88,129 @@ pub(super) fn stage(m: &Managed, u: usize, settings: &Settings) -> Stage {
                     steps: steps(m, up),
                 },
             }),
-            verification: None,
+            verification: (!up.verify.is_empty()).then(|| Verification {
+                analysis_templates: vec![NameRef {
+                    name: verify_template_name(&m.name, &up.name),
+                }],
+                args: vec![NameValue {
+                    name: VERIFY_ARG.into(),
+                    value: expr::template(&expr::quote(&field(m, ImageField::Tag))),
+                }],
+            }),
+        },
+    }
+}
+
+/// The arg an update's AnalysisTemplate takes: the tag just rolled out
+/// (`IMAGE_TAG` in an end-to-end Job).
+pub const VERIFY_ARG: &str = "tag";
+/// How many times a health check is measured, and how far apart.
+pub const HEALTH_COUNT: u32 = 3;
+pub const HEALTH_INTERVAL: &str = "20s";
+/// How long an end-to-end Job may run.
+pub const E2E_DEADLINE_SECONDS: i64 = 1800;
+
+/// The AnalysisTemplate that verifies `m.updates[u]`: one `web` metric per
+/// health check, one `job` metric per end-to-end test. Kargo runs it once
+/// the Stage is healthy after the promotion; Freight that fails it never
+/// reaches an update `after` this one.
+pub(super) fn verify_template(m: &Managed, u: usize, settings: &Settings) -> AnalysisTemplate {
+    let up = &m.updates[u];
+    let metrics = up
+        .verify
+        .iter()
+        .enumerate()
+        .map(|(i, check)| match check {
+            Check::Http {
+                url,
+                json_path,
+                expect,
+            } => Metric {
+                name: format!("health-{}", i + 1),
+                count: Some(HEALTH_COUNT),
+                interval: Some(HEALTH_INTERVAL),
+                // Compared as text: a JSON number comes back a float64.
+                success_condition: expect
+                    .as_ref()
+                    .map(|x| format!("string(result) == {}", expr::literal(x))),
+                failure_limit: None,
+                provider: MetricProvider {
+                    job: None,
+                    web: Some(WebMetric {
+                        url: url.clone(),
+                        json_path: json_path.clone(),
+                        timeout_seconds: 10,
+                    }),
+                },
+            },
+            Check::Job {
+                image,
+                command,
+                env,
+            } => {
+                let mut vars: Vec<EnvVar> = env
+                    .iter()
+                    .map(|(k, v)| EnvVar {
+                        name: k.clone(),
+                        value: Some(v.clone()),
+                        value_from: None,
+                    })
+                    .collect();
+                vars.push(EnvVar {
+                    name: "IMAGE_TAG".into(),
+                    value: Some(format!("{{{{args.{VERIFY_ARG}}}}}")),
+                    value_from: None,
+                });
+                Metric {
+                    name: format!("e2e-{}", i + 1),
+                    count: None,
+                    interval: None,
+                    success_condition: None,
+                    failure_limit: None,
+                    provider: MetricProvider {
+                        web: None,
+                        job: Some(JobMetric {
+                            spec: JobSpec {
+                                backoff_limit: 0,
+                                active_deadline_seconds: E2E_DEADLINE_SECONDS,
+                                template: PodTemplate {
+                                    spec: PodSpec {
+                                        service_account_name: settings
+                                            .kargo
+                                            .service_account
+                                            .clone(),
+                                        restart_policy: "Never",
+                                        image_pull_secrets: settings
+                                            .kargo
+                                            .image_pull_secrets
+                                            .iter()
+                                            .map(|n| NameRef { name: n.clone() })
+                                            .collect(),
+                                        containers: vec![Container {
+                                            name: "e2e".into(),
+                                            image: image.clone(),
+                                            command: command.clone(),
+                                            args: Vec::new(),
+                                            env: vars,
+                                        }],
+                                    },
+                                },
+                            },
+                        }),
+                    },
+                }
+            }
+        })
+        .collect();
+    AnalysisTemplate {
+        api_version: ROLLOUTS_API,
+        kind: "AnalysisTemplate",
+        metadata: meta(verify_template_name(&m.name, &up.name), settings, &[]),
+        spec: AnalysisTemplateSpec {
+            args: vec![NameRef {
+                name: VERIFY_ARG.into(),
+            }],
+            metrics,
         },
     }
 }
