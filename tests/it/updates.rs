@@ -135,7 +135,7 @@ use yaml_serde::Value;
 const NUMERIC_SHA: &str = "1234567e89012345678901234567890123456789";
 
 /// What earlier steps hand on (`outputs`), as Kargo's step runners write it.
-fn outputs(env: Env) -> Env {
+pub(crate) fn outputs(env: Env) -> Env {
     env.var(
         "outputs",
         json!({
@@ -448,4 +448,35 @@ fn verified_updates_get_an_analysis_template_and_pass_on_only_verified_freight()
     assert!(prod["spec"]["requestedFreight"][0]["sources"]
         .get("direct")
         .is_none());
+}
+
+/// The bundled example: every update Stage's step config, evaluated as
+/// Kargo evaluates it, matches Kargo's schema for its step.
+#[test]
+fn the_bundled_example_update_steps_match_kargos_schemas() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dist/image-factory.k8s.yaml"
+    ))
+    .unwrap();
+    let all = docs(&text);
+    let steps = evaluated_steps(&all);
+    let stages: std::collections::BTreeSet<&str> =
+        steps.iter().map(|(s, _, _)| s.as_str()).collect();
+    assert_eq!(
+        stages.into_iter().collect::<Vec<_>>(),
+        ["update-api-prod", "update-api-staging", "update-web-demo"]
+    );
+    let Some(shared) = crate::support::shared("the step schemas cannot be checked") else {
+        return;
+    };
+    if !crate::support::python_deps("checking step configs against Kargo's schemas") {
+        return;
+    }
+    let schemas = shared.join("schemas/kargo-steps");
+    for (stage, uses, config) in &steps {
+        if let Some(e) = schema_error(&schemas, uses, config) {
+            panic!("{stage} {uses}: {e}\n{config}");
+        }
+    }
 }

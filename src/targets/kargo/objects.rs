@@ -507,6 +507,8 @@ pub struct PodTemplate {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
+    /// Empty: the namespace's `default` ServiceAccount.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub service_account_name: String,
     pub restart_policy: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
