@@ -480,3 +480,25 @@ fn the_bundled_example_update_steps_match_kargos_schemas() {
         }
     }
 }
+
+#[test]
+fn explain_shows_each_update_stage_its_chain_and_the_authorized_stage_list() {
+    let p = with_updates(
+        &(ALL_KINDS.to_string()
+            + "    - {name: canary, repo: org/deploy, path: charts/app/values-canary.yaml, type: yaml-update, key: image.tag, argocd: {app: app-prod}}\n"),
+    );
+    let r = p.run(&["explain", "app"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let o = r.stdout;
+    for want in [
+        "Stage update-app-staging: kustomize-set-image apps/app/overlays/staging",
+        "from Stage update-app-staging once verified there and soaked 1d",
+        "open a pull request into main",
+        "verified by AnalysisTemplate verify-app-staging (2 check(s))",
+        "a person promotes each build (autoPromote false)",
+        // Two Stages sync app-prod: both are listed, comma-separated.
+        "argocd/app-prod: kargo.akuity.io/authorized-stage: \"image-factory:update-app-prod,image-factory:update-app-canary\"",
+    ] {
+        assert!(o.contains(want), "no `{want}` in:\n{o}");
+    }
+}
