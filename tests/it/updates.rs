@@ -502,3 +502,103 @@ fn explain_shows_each_update_stage_its_chain_and_the_authorized_stage_list() {
         assert!(o.contains(want), "no `{want}` in:\n{o}");
     }
 }
+
+// ---- imgf updates check ----
+
+/// The bundled example, with its deploy workspace, in a temporary directory.
+fn example_workspace() -> Project {
+    let p = Project::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate::support::copy_tree(&root.join("image-factory"), &p.dir());
+    crate::support::copy_tree(&root.join("examples/deploy"), &p.path("deploy"));
+    p
+}
+
+fn check(p: &Project) -> crate::support::Run {
+    p.run(&["updates", "check", "--workspace", "deploy"])
+}
+
+#[test]
+fn updates_check_passes_on_the_bundled_example() {
+    let p = example_workspace();
+    let r = check(&p);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("3 update target(s) checked: no problems"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn updates_check_breaks_each_target_once() {
+    let cases: [(&str, &str, &str, &str); 9] = [
+        // (file, new content or "" to delete, expected message, expected file:line)
+        ("apps/api/overlays/staging/kustomization.yaml", "", "update-api-staging: no kustomization in apps/api/overlays/staging", ""),
+        (
+            "apps/api/overlays/staging/kustomization.yaml",
+            "resources:\n  - ../../base\nimages:\n  - name: api\n    newTag: '1.4.1'\n",
+            "the kustomization names api `api`, but kustomize-set-image sets the entry named `ghcr.io/example-org/api`",
+            "kustomization.yaml:4:",
+        ),
+        (
+            "apps/api/overlays/staging/kustomization.yaml",
+            "resources:\n  - ../../base\n",
+            "the kustomization has no `images:` entry for `ghcr.io/example-org/api`",
+            "kustomization.yaml",
+        ),
+        (
+            "charts/api/values-prod.yaml",
+            "image:\n  repository: x\nreplicas: 3\n",
+            "update-api-prod: key `image.tag` does not exist: `image` has no `tag` (yaml-update cannot create keys)",
+            "values-prod.yaml:1:",
+        ),
+        (
+            "charts/api/values-prod.yaml",
+            "image:\n  tag:\n    name: x\n",
+            "key `image.tag` is a mapping, not a scalar",
+            "values-prod.yaml:2:",
+        ),
+        (
+            "charts/api/values-prod.yaml",
+            "image:\n  tag: [1\n",
+            "values-prod.yaml",
+            "values-prod.yaml:",
+        ),
+        (
+            "manifests/web/deployment.yaml",
+            "spec:\n  template:\n    spec:\n      containers:\n        - image: {{ .Values.image }}\n",
+            "update-web-demo: the target is a Helm template, not YAML",
+            "deployment.yaml:5:",
+        ),
+        (
+            "argocd/api-prod.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: api-prod\n  namespace: argocd\n  annotations:\n    kargo.akuity.io/authorized-stage: image-factory:update-api-staging\n",
+            "Argo CD Application `api-prod`: `kargo.akuity.io/authorized-stage` does not list image-factory:update-api-prod",
+            "api-prod.yaml:7:",
+        ),
+        (
+            "argocd/api-staging.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: api-staging\n  namespace: argocd\n  annotations:\n    kargo.akuity.io/authorized-stage: image-factory:*\n",
+            "holds a glob, which Kargo 1.11 rejects",
+            "api-staging.yaml:7:",
+        ),
+    ];
+    for (file, content, message, at) in cases {
+        let p = example_workspace();
+        let path = p.path("deploy").join(file);
+        if content.is_empty() {
+            std::fs::remove_file(&path).unwrap();
+        } else {
+            std::fs::write(&path, content).unwrap();
+        }
+        let r = check(&p);
+        assert_eq!(r.code, 2, "{file} broken, yet:\n{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains(message),
+            "{file}: no `{message}` in:\n{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(at), "{file}: no `{at}` in:\n{}", r.stderr);
+    }
+}
