@@ -140,6 +140,7 @@ pub(crate) fn outputs(env: Env) -> Env {
         "outputs",
         json!({
             "clone": {},
+            "current": {"value": "1.19"},
             "update": {"commitMessage": "Updated ./repo/x to use new image\n- ghcr.io/org/app:1.20"},
             "commit": {"commit": NUMERIC_SHA},
             "push": {"branch": "kargo/promotion/update-app-prod.01j", "commit": NUMERIC_SHA},
@@ -309,9 +310,37 @@ fn every_step_config_survives_kargo_evaluation_and_matches_its_schema() {
         .as_str()
         .unwrap();
     assert!(
-        message
-            .starts_with("imgf: update ghcr.io/org/app to 1.20 in charts/app/values-prod.yaml\n"),
+        message.starts_with(
+            "imgf: update ghcr.io/org/app from 1.19 to 1.20 in charts/app/values-prod.yaml\n\nUpdated "
+        ),
         "{message}"
+    );
+    // The old value is read by a yaml-parse step that may fail (continueOnError).
+    let prod = crate::support::stage_named(&all, "update-app-prod");
+    let parse = &prod["spec"]["promotionTemplate"]["spec"]["steps"][1];
+    assert_eq!(parse["uses"].as_str(), Some("yaml-parse"));
+    assert_eq!(parse["continueOnError"].as_bool(), Some(true));
+    assert_eq!(
+        parse["config"]["outputs"][0]["fromExpression"].as_str(),
+        Some(r#"string($env["image"]?.["tag"] ?? "")"#)
+    );
+    let staging = crate::support::stage_named(&all, "update-app-staging");
+    assert_eq!(
+        staging["spec"]["promotionTemplate"]["spec"]["steps"][1]["config"]["outputs"][0]
+            ["fromExpression"]
+            .as_str(),
+        Some(
+            r#"string(first(filter($env["images"] ?? [], {#?.name == "ghcr.io/org/app"}))?.["newTag"] ?? "")"#
+        )
+    );
+    let template = prod["spec"]["promotionTemplate"]["spec"]["steps"][3]["config"]["message"]
+        .as_str()
+        .unwrap();
+    let without = stage_env(&all, prod, Some("1.20"))
+        .var("outputs", json!({"update": {"commitMessage": "x"}}));
+    assert_eq!(
+        evaluate_template(template, &without).unwrap(),
+        json!("imgf: update ghcr.io/org/app from (unknown) to 1.20 in charts/app/values-prod.yaml\n\nx")
     );
     let Some(shared) = crate::support::shared("the step schemas cannot be checked") else {
         return;

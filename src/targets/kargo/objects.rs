@@ -247,6 +247,9 @@ pub struct PromotionStep {
     /// A condition (`${{ … }}`): the step is skipped when it is false.
     #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// A failure of this step does not fail the promotion.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub continue_on_error: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<StepRetry>,
     pub config: StepConfig,
@@ -269,6 +272,7 @@ pub enum StepConfig {
     /// `compose-output`: named values, each usually an expression.
     ComposeOutput(BTreeMap<String, String>),
     GitClone(GitCloneConfig),
+    YamlParse(YamlParseConfig),
     KustomizeSetImage(KustomizeSetImageConfig),
     YamlUpdate(YamlUpdateConfig),
     GitCommit(GitCommitConfig),
@@ -299,6 +303,21 @@ pub struct GitAuthor {
 pub struct GitCheckout {
     pub branch: String,
     pub path: String,
+}
+
+/// `yaml-parse` (`yaml_parser.go`): each output is an expr-lang program
+/// run over the parsed file (not a `${{ }}` template).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct YamlParseConfig {
+    pub path: String,
+    pub outputs: Vec<YamlParseOutput>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct YamlParseOutput {
+    pub name: String,
+    pub from_expression: String,
 }
 
 /// `kustomize-set-image` (`kustomize_image_setter.go`): exactly one of `tag`

@@ -39,6 +39,7 @@ pub(super) fn record_stage(
                         uses: "compose-output",
                         alias: "seen".into(),
                         condition: None,
+                        continue_on_error: false,
                         retry: None,
                         config: StepConfig::ComposeOutput(BTreeMap::from([(
                             "digest".to_string(),

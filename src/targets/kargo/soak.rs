@@ -47,6 +47,7 @@ pub(super) fn stage(model: &Model, upstream: usize, settings: &Settings) -> Stag
                         uses: "compose-output",
                         alias: "soaking".into(),
                         condition: None,
+                        continue_on_error: false,
                         retry: None,
                         config: StepConfig::ComposeOutput(BTreeMap::from([(
                             "digest".to_string(),

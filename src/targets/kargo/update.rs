@@ -6,10 +6,12 @@
 //! — with `after` — the Freight verified in that other update Stage, after
 //! `requiredSoakTime`. Steps (every config typed in [`super::objects`]):
 //!
-//! 1. `git-clone` the branch into `./repo`, author set there;
+//! 1. `git-clone` the branch into `./repo`, author set there, and
+//!    `yaml-parse` the value about to be replaced (`continueOnError`: it only
+//!    feeds the commit message);
 //! 2. `kustomize-set-image` (the kustomization's `images:` entry named after
 //!    the image's repository) or `yaml-update` (one existing key);
-//! 3. `git-commit` with a message naming the image, the path and the new tag
+//! 3. `git-commit` with a message naming the image, the old and new value and the path
 //!    (no commit when nothing changed, so a re-promotion is a no-op);
 //! 4. `git-push` to the branch — or, with `pullRequest`, to a generated
 //!    branch, then `git-open-pr` (Skipped when there is nothing to merge) and
@@ -29,8 +31,8 @@ use super::objects::{
     ArgocdApp, ArgocdSource, ArgocdUpdateConfig, FreightOrigin, FreightRequest, FreightSources,
     GitAuthor, GitCheckout, GitCloneConfig, GitCommitConfig, GitOpenPrConfig, GitPushConfig,
     GitWaitForPrConfig, KustomizeImage, KustomizeSetImageConfig, PromotionStep, PromotionTemplate,
-    PromotionTemplateSpec, Stage, StageSpec, StepConfig, StepRetry, YamlUpdate, YamlUpdateConfig,
-    KARGO_API,
+    PromotionTemplateSpec, Stage, StageSpec, StepConfig, StepRetry, YamlParseConfig,
+    YamlParseOutput, YamlUpdate, YamlUpdateConfig, KARGO_API,
 };
 use super::{
     image_label, image_warehouse_name, meta, update_stage_name, verify_template_name,
@@ -218,9 +220,42 @@ fn step(uses: &'static str, alias: &str, config: StepConfig) -> PromotionStep {
         uses,
         alias: alias.into(),
         condition: None,
+        continue_on_error: false,
         retry: None,
         config,
     }
+}
+
+/// The value the update replaces, read before it does (for the commit
+/// message; a failure here only leaves the message without it).
+fn current_value(m: &Managed, up: &Update, dir: &str) -> PromotionStep {
+    let (path, program) = match &up.yaml_key {
+        Some(key) => (dir.to_string(), expr::yaml_key_lookup(key)),
+        None => (
+            format!("{dir}/kustomization.yaml"),
+            expr::kustomize_image_lookup(
+                &m.repo_url,
+                if up.value == UpdateValue::Digest {
+                    "digest"
+                } else {
+                    "newTag"
+                },
+            ),
+        ),
+    };
+    let mut s = step(
+        "yaml-parse",
+        "current",
+        StepConfig::YamlParse(YamlParseConfig {
+            path,
+            outputs: vec![YamlParseOutput {
+                name: "value".into(),
+                from_expression: program,
+            }],
+        }),
+    );
+    s.continue_on_error = true;
+    s
 }
 
 /// The field of the image's new build, as an expression yielding a string.
@@ -264,6 +299,7 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
             }],
         }),
     )];
+    steps.push(current_value(m, up, &dir));
     let value = value_template(m, up.value);
     steps.push(match &up.yaml_key {
         Some(key) => step(
@@ -299,7 +335,13 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
     // Not quoted: `quote` would turn the newlines into `\n`, and a message
     // starting `imgf: ` is never re-typed.
     let message = expr::template(&expr::concat(&[
-        Piece::Text(format!("imgf: update {} to ", m.repo_url)),
+        Piece::Text(format!("imgf: update {} from ", m.repo_url)),
+        // `?.`: a failed yaml-parse leaves no output at all.
+        Piece::Expr(format!(
+            "(outputs[{}]?.value ?? \"(unknown)\")",
+            expr::literal("current")
+        )),
+        Piece::Text(" to ".into()),
         Piece::Expr(field(m, ImageField::Tag)),
         Piece::Text(format!(" in {}\n\n", up.path)),
         Piece::Expr(format!("({} ?? \"\")", output("update", "commitMessage"))),
