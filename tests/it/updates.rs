@@ -631,3 +631,48 @@ fn updates_check_breaks_each_target_once() {
         assert!(r.stderr.contains(at), "{file}: no `{at}` in:\n{}", r.stderr);
     }
 }
+
+/// No value a user writes in `updates:` can become Kargo or Rollouts syntax:
+/// each is refused with a reason before anything is built.
+#[test]
+fn hostile_update_values_are_refused() {
+    for (entry, key) in [
+        ("repo: 'org/d\"}}'", "repo"),
+        ("branch: 'main}}${{ secret(\"x\") }}'", "branch"),
+        ("path: 'a/${{ x }}.yaml'", "path"),
+        ("key: 'image.tag}}'", "key"),
+        ("verify: [{http: {url: 'https://x.org/{{args.x}}'}}]", "url"),
+        (
+            "verify: [{http: {url: 'https://x.org/h', jsonPath: '{$.a}', expect: 'ok\" || true'}}]",
+            "expect",
+        ),
+        (
+            "verify: [{job: {image: 'x:1', command: ['{{args.tag}}']}}]",
+            "command",
+        ),
+        ("verify: [{job: {image: 'x:1', env: {A: 'a\\nb'}}}]", "env"),
+        ("argocd: {app: 'App Prod'}", "app"),
+    ] {
+        let base = [
+            ("name", "u"),
+            ("repo", "org/deploy"),
+            ("path", "v.yaml"),
+            ("type", "yaml-update"),
+            ("key", "image.tag"),
+        ];
+        let field = entry.split(':').next().unwrap();
+        let mut yaml = String::from("    -");
+        for (k, v) in base.iter().filter(|(k, _)| *k != field) {
+            yaml.push_str(&format!(" {k}: {v}\n     "));
+        }
+        yaml.push_str(&format!(" {entry}\n"));
+        let p = with_updates(&yaml);
+        let r = p.run(&["synth", "--output", "-"]);
+        assert_eq!(r.code, 2, "{entry} accepted:\n{}", r.stdout);
+        assert!(
+            r.stderr.contains(&format!("invalid {key} ")),
+            "{entry}: {}",
+            r.stderr
+        );
+    }
+}
