@@ -676,3 +676,79 @@ fn hostile_update_values_are_refused() {
         );
     }
 }
+
+/// Without --workspace, each target repository is fetched (shallow and
+/// sparse). Here `https://github.com/example-org/` is redirected to a local
+/// repository through git's own `url.<base>.insteadOf`.
+#[test]
+fn updates_check_fetches_the_targets_without_a_workspace() {
+    let p = example_workspace();
+    let remotes = p.path("remotes");
+    let repo = remotes.join("deploy.git");
+    crate::support::copy_tree(&p.path("deploy"), &repo);
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "deploy",
+    ]);
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_imgf"))
+            .args(["updates", "check"])
+            .current_dir(p.root.path())
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITLAB_TOKEN")
+            .env("GIT_CONFIG_COUNT", "1")
+            .env(
+                "GIT_CONFIG_KEY_0",
+                format!("url.file://{}/.insteadOf", remotes.display()),
+            )
+            .env("GIT_CONFIG_VALUE_0", "https://github.com/example-org/")
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(
+        out.contains("3 update target(s) checked: no problems"),
+        "{out}"
+    );
+    // A broken target upstream is found the same way.
+    std::fs::write(repo.join("charts/api/values-prod.yaml"), "image: {}\n").unwrap();
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qam",
+        "break",
+    ]);
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("key `image.tag` does not exist"), "{err}");
+}
