@@ -73,11 +73,40 @@ pub(crate) fn check(
             let target = root.join(&u.path);
             let stage = format!("update-{}-{}", m.name, u.name);
             if u.yaml_key.is_none() {
-                let Some(file) = KUSTOMIZATION_FILES
+                // As Kargo finds it (`findKustomization`): regular files
+                // only (no links), exactly one of the recognised names.
+                let found: Vec<PathBuf> = KUSTOMIZATION_FILES
                     .iter()
                     .map(|f| target.join(f))
-                    .find(|f| f.is_file())
-                else {
+                    .filter(|f| std::fs::symlink_metadata(f).is_ok_and(|m| m.file_type().is_file()))
+                    .collect();
+                if found.len() > 1 {
+                    problems.push(
+                        Diagnostic::error(format!(
+                            "{stage}: {} holds more than one kustomization file ({}); Kargo refuses to choose",
+                            u.path,
+                            found
+                                .iter()
+                                .filter_map(|f| f.file_name())
+                                .map(|f| f.to_string_lossy().into_owned())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                        .help("keep one of them"),
+                    );
+                    continue;
+                }
+                let Some(file) = found.into_iter().next() else {
+                    if KUSTOMIZATION_FILES.iter().any(|f| target.join(f).exists()) {
+                        problems.push(
+                            Diagnostic::error(format!(
+                                "{stage}: the kustomization in {} is a link; Kargo reads only a regular file",
+                                u.path
+                            ))
+                            .help("replace the link with the file"),
+                        );
+                        continue;
+                    }
                     problems.push(
                         Diagnostic::error(format!(
                             "{stage}: no kustomization in {} ({})",

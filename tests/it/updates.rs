@@ -752,3 +752,37 @@ fn updates_check_fetches_the_targets_without_a_workspace() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("key `image.tag` does not exist"), "{err}");
 }
+
+#[test]
+fn updates_check_finds_the_kustomization_as_kargo_does() {
+    let p = example_workspace();
+    let dir = p.path("deploy/apps/api/overlays/staging");
+    std::fs::copy(
+        dir.join("kustomization.yaml"),
+        dir.join("kustomization.yml"),
+    )
+    .unwrap();
+    let r = check(&p);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(
+            "holds more than one kustomization file (kustomization.yaml, kustomization.yml)"
+        ),
+        "{}",
+        r.stderr
+    );
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(dir.join("kustomization.yml")).unwrap();
+        std::fs::rename(dir.join("kustomization.yaml"), dir.join("real.yaml")).unwrap();
+        std::os::unix::fs::symlink("real.yaml", dir.join("kustomization.yaml")).unwrap();
+        let r = check(&p);
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stderr
+                .contains("is a link; Kargo reads only a regular file"),
+            "{}",
+            r.stderr
+        );
+    }
+}
