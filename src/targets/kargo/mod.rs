@@ -4,7 +4,7 @@
 //! One file per object family; [`families`] is the table that fixes their
 //! order in the output:
 //! Namespace, Project, ProjectConfig, ServiceAccount, AnalysisTemplates
-//! ([`project`], [`verification`]) · Warehouses of managed images, of their
+//! ([`project`], [`verification`], one per verified update) · Warehouses of managed images, of their
 //! sources — both in images.yaml order — and of upstream images
 //! ([`warehouse`]) · soak Stages, one per upstream base in use ([`soak`]) ·
 //! record Stages, the same bases when a state repository is set ([`record`])
