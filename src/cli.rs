@@ -32,6 +32,26 @@ pub enum Command {
     /// Rebuild now, skipping the rebuild delay (a critical CVE): prints the
     /// Kargo commands and records an audit entry in the state files.
     Emergency(EmergencyArgs),
+    /// The places images are deployed (images.yaml `updates:`).
+    #[command(subcommand)]
+    Updates(UpdatesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpdatesCommand {
+    /// Read every update target and report what would fail at promotion
+    /// time (exit 2 on any problem).
+    Check(UpdatesCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpdatesCheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// A local checkout holding the targets (and any Argo CD Applications
+    /// to check); without it each target repository is fetched.
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ pub(crate) mod par;
 pub mod synth;
 pub mod targets;
 pub(crate) mod timestamp;
+pub mod update_check;
 pub(crate) mod values;
 
 use std::io::Write;
@@ -50,6 +51,9 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
         cli::Command::Schema(args) => commands::schema::run(&args, out),
         cli::Command::Explain(args) => commands::explain::run(&args, out, err),
         cli::Command::Emergency(args) => commands::emergency::run(&args, out, err),
+        cli::Command::Updates(cli::UpdatesCommand::Check(args)) => {
+            commands::updates::check(&args, out, err)
+        }
         cli::Command::Inspect(cli::InspectCommand::Dockerfile(args)) => {
             commands::inspect::dockerfile(&args, out)
         }

@@ -4,7 +4,9 @@
 //! string here has passed [`crate::values`], and every reference between
 //! images is an index that is known to exist.
 
-use crate::config::enrollment::Provider;
+use std::collections::BTreeMap;
+
+use crate::config::enrollment::{Provider, UpdateValue};
 
 /// All images, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,7 +43,50 @@ pub struct Managed {
     /// Files in the source repository whose changes call for a new analysis.
     pub source_paths: Vec<String>,
     /// The places that deploy the image (images.yaml `updates`).
-    pub updates: Vec<crate::config::enrollment::Update>,
+    pub updates: Vec<Update>,
+}
+
+/// A place that deploys a managed image, resolved: one update Stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    /// The Stage suffix (`update-<image>-<name>`).
+    pub name: String,
+    /// The https clone URL of the repository updated.
+    pub repo_url: String,
+    pub provider: Provider,
+    pub branch: String,
+    /// A kustomization directory or a YAML file, from the repository root.
+    pub path: String,
+    /// `Some(key)` for a yaml-update (Helm values, manifests); `None` for
+    /// kustomize-set-image.
+    pub yaml_key: Option<String>,
+    pub value: UpdateValue,
+    /// An index into the image's updates: Freight comes from that Stage.
+    pub after: Option<usize>,
+    /// With `after`: how long Freight must have been verified there.
+    pub soak_secs: u64,
+    pub pull_request: bool,
+    /// The Argo CD Application synced after the push: (namespace, name).
+    pub argocd: Option<(String, String)>,
+    pub verify: Vec<Check>,
+    pub auto_promote: bool,
+}
+
+/// A post-update verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// An HTTP health check: 2xx, and the value at `json_path` equals `expect`.
+    Http {
+        url: String,
+        json_path: Option<String>,
+        expect: Option<String>,
+    },
+    /// An end-to-end test Job: exit 0 passes.
+    Job {
+        image: String,
+        command: Vec<String>,
+        env: BTreeMap<String, String>,
+    },
 }
 
 /// What a managed image is built on.

@@ -202,6 +202,61 @@ pub(crate) fn https_url(s: &str) -> Result<(), String> {
     }
 }
 
+/// A URL a verification check calls: http or https, no credentials, no
+/// quotes, braces or whitespace.
+pub(crate) fn check_url(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if s.len() <= 2048
+        && re(
+            &R,
+            r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=?&,:@-]*)?$",
+        )
+        .is_match(s)
+        && !s.contains('@')
+    {
+        Ok(())
+    } else {
+        Err("expected a URL like `https://api.example.org/healthz` (no user or fragment)".into())
+    }
+}
+
+/// A JSONPath as Argo Rollouts' web provider reads it: `{$.status}`.
+pub(crate) fn json_path(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    if re(&R, r"^\{\$(\.[A-Za-z0-9_-]+|\[[0-9]+\])*\}$").is_match(s) {
+        Ok(())
+    } else {
+        Err("expected a JSONPath of fields and indexes in braces, like `{$.status}` or `{$.checks[0].state}`".into())
+    }
+}
+
+/// A plain one-line value compared or passed on: no control characters,
+/// quotes, backslashes or template braces.
+pub(crate) fn plain_value(s: &str) -> Result<(), String> {
+    match s
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '"' | '\\' | '`'))
+    {
+        Some(c) => Err(format!("it contains {}", describe(c))),
+        None if s.contains("{{") || s.contains("}}") => {
+            Err("it contains `{{` or `}}`, which Argo Rollouts and Kargo read as a template".into())
+        }
+        None if s.len() > 1024 => Err("it is longer than 1024 characters".into()),
+        None => Ok(()),
+    }
+}
+
+/// A `yaml-update` key: dot-separated fields and indexes (`image.tag`).
+pub(crate) fn yaml_key(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    if s.len() <= 256 && re(&R, r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$").is_match(s) {
+        Ok(())
+    } else {
+        Err("a key is dot-separated fields and list indexes, like `image.tag` or `spec.template.spec.containers.0.image`".into())
+    }
+}
+
 /// A Secret or other object name (DNS-1123 subdomain).
 pub(crate) fn object_name(s: &str) -> Result<(), String> {
     if crate::names::is_dns1123_subdomain(s) {

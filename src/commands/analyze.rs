@@ -280,7 +280,7 @@ fn discover(
 }
 
 /// Keeps the fetch cache out of git.
-fn ensure_cache_ignored(dir: &Path) {
+pub(crate) fn ensure_cache_ignored(dir: &Path) {
     let ignore = dir.join(".imgf-cache/.gitignore");
     if !ignore.exists() {
         let _ = std::fs::create_dir_all(dir.join(".imgf-cache"));

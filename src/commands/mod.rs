@@ -15,6 +15,7 @@ pub(crate) mod record_update;
 pub(crate) mod schema;
 mod state_repo;
 pub(crate) mod synth;
+pub(crate) mod updates;
 
 use crate::cli::InputArgs;
 use crate::config::load::{self, Inputs};

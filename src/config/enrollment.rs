@@ -35,7 +35,7 @@ pub struct Enrollment {
     /// Whether rebuilds are promoted automatically (default true).
     #[serde(default)]
     pub auto_rebuild: Option<bool>,
-    /// Where the built image is used (kept for the update steps; not emitted yet).
+    /// Where the built image is deployed: each gets an update Stage.
     #[serde(default)]
     pub updates: Vec<Update>,
     /// External images: the tag to watch.
@@ -94,14 +94,54 @@ impl Provider {
     }
 }
 
-/// Where a built image is deployed, for update steps.
+/// A place that deploys the image: a file or kustomization in a git
+/// repository that a Stage updates to each new build (`update-<image>-<name>`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Update {
+    /// Names the Stage `update-<image>-<name>` (a DNS-1123 label). Default:
+    /// the last segment of `path`, without its extension.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `owner/name` on the image's provider (or `provider:`), or a full https URL.
     pub repo: String,
+    /// The branch updated (default `main`).
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// A kustomization directory (`kustomize-set-image`) or a YAML file
+    /// (`yaml-update`), from the repository root.
     pub path: String,
+    /// How the path is updated.
     #[serde(rename = "type")]
     pub kind: UpdateKind,
+    /// `yaml-update`: the key to set, dot-separated (`image.tag`,
+    /// `spec.template.spec.containers.0.image`). It must already exist.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// What is written (default `tag`).
+    #[serde(default)]
+    pub value: Option<UpdateValue>,
+    /// Only Freight that passed this other update of the same image.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// With `after`: how long the Freight must have passed it (`24h`).
+    #[serde(default)]
+    pub soak: Option<String>,
+    /// Push to a generated branch, open a pull request and wait for its merge.
+    #[serde(default)]
+    pub pull_request: Option<bool>,
+    /// The Argo CD Application to sync and wait for.
+    #[serde(default)]
+    pub argocd: Option<ArgoCd>,
+    /// Checks run after the update; only verified Freight moves on.
+    #[serde(default)]
+    pub verify: Vec<Verify>,
+    /// Whether new builds are promoted automatically (default true).
+    #[serde(default)]
+    pub auto_promote: Option<bool>,
+    /// The git host of `repo` (default: the image's source provider).
+    #[serde(default)]
+    pub provider: Option<Provider>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
@@ -109,6 +149,102 @@ pub struct Update {
 pub enum UpdateKind {
     KustomizeSetImage,
     YamlUpdate,
+    /// Kargo removed `helm-update-image`; it is a `yaml-update` of a values file.
+    HelmUpdateImage,
+}
+
+/// What an update writes.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateValue {
+    /// The tag: `1.4.2`.
+    Tag,
+    /// The digest: `sha256:…`.
+    Digest,
+    /// `registry/repository:tag`.
+    Reference,
+    /// `registry/repository:tag@digest`.
+    Pinned,
+}
+
+impl UpdateValue {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateValue::Tag => "tag",
+            UpdateValue::Digest => "digest",
+            UpdateValue::Reference => "reference",
+            UpdateValue::Pinned => "pinned",
+        }
+    }
+}
+
+/// An Argo CD Application synced after the update.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ArgoCd {
+    /// The Application's name.
+    pub app: String,
+    /// Its namespace (default `argocd`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// One post-update check: exactly one of `http` or `job`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Verify {
+    #[serde(default)]
+    pub http: Option<HttpCheck>,
+    #[serde(default)]
+    pub job: Option<JobCheck>,
+}
+
+/// A health check (Argo Rollouts `web` provider): a non-2xx answer fails;
+/// with `expect`, the JSON value at `jsonPath` must equal it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpCheck {
+    pub url: String,
+    /// A JSONPath like `{$.status}` (default `{$}`).
+    #[serde(default)]
+    pub json_path: Option<String>,
+    /// The value expected at `jsonPath`.
+    #[serde(default)]
+    pub expect: Option<String>,
+}
+
+/// An end-to-end test (Argo Rollouts `job` provider): exit 0 passes.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobCheck {
+    pub image: String,
+    /// The command and its arguments (never a shell line).
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+impl Update {
+    /// The Stage suffix: `name`, or the last path segment without extension.
+    pub fn stage_name(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let last = self
+            .path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        let stem = last.split('.').next().unwrap_or(last);
+        crate::names::suggest_label(stem)
+    }
+
+    /// Whether Kargo's `yaml-update` step does it.
+    pub fn is_yaml(&self) -> bool {
+        self.kind != UpdateKind::KustomizeSetImage
+    }
 }
 
 /// The rebuild delay when images.yaml gives none.
@@ -155,6 +291,321 @@ impl Check<'_> {
             .at(self.loc.key(self.index, key))
             .help(help),
         );
+    }
+}
+
+impl Check<'_> {
+    /// A problem with key `key` of `updates[j]`.
+    fn bad_update(
+        &mut self,
+        j: usize,
+        key: &str,
+        value: &str,
+        why: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.out.push(
+            Diagnostic::error(format!(
+                "image `{}`: updates[{j}]: invalid {key} `{}`: {}",
+                self.name,
+                value.escape_debug(),
+                why.into()
+            ))
+            .in_file(self.file)
+            .at(self.loc.list_key(self.index, "updates", j, key))
+            .help(help),
+        );
+    }
+}
+
+/// Whether `path` is (inside) a Helm chart's `templates/` directory.
+pub fn is_helm_template(path: &str) -> bool {
+    path.split('/').any(|p| p == "templates")
+}
+
+fn validate_updates(e: &Enrollment, c: &mut Check<'_>) {
+    let names: Vec<String> = e.updates.iter().map(Update::stage_name).collect();
+    let image_provider = e
+        .source
+        .as_ref()
+        .and_then(|s| s.provider)
+        .unwrap_or(Provider::Github);
+    if !e.updates.is_empty() && e.source.is_none() {
+        c.bad(
+            "updates",
+            &e.name,
+            "only a managed image (one with a `source`) has new builds to roll out",
+            "move `updates` to the image built here, or add its `source`",
+        );
+    }
+    for (j, u) in e.updates.iter().enumerate() {
+        let name = &names[j];
+        if !crate::names::is_dns1123_label(name) {
+            c.bad_update(
+                j,
+                "name",
+                name,
+                "it names the Stage `update-<image>-<name>`: a DNS-1123 label (lowercase letters, digits and `-`)",
+                format!("use a name like `{}`", crate::names::suggest_label(name)),
+            );
+        }
+        if let Some(first) = names[..j].iter().position(|n| n == name) {
+            c.bad_update(
+                j,
+                "name",
+                name,
+                format!("updates[{first}] already has this name"),
+                "give each update a unique `name` (it names the Stage)",
+            );
+        }
+        let provider = u.provider.unwrap_or(image_provider);
+        if u.repo.starts_with("https://") {
+            if let Err(why) = values::https_url(&u.repo) {
+                c.bad_update(
+                    j,
+                    "repo",
+                    &u.repo,
+                    why,
+                    "use `owner/name` or a full https clone URL",
+                );
+            }
+        } else if let Err(why) = values::source_repo(&u.repo, provider == Provider::Gitlab) {
+            c.bad_update(
+                j,
+                "repo",
+                &u.repo,
+                why,
+                "use `owner/name`, or a full https URL",
+            );
+        }
+        if let Some(b) = &u.branch {
+            if let Err(why) = values::branch(b) {
+                c.bad_update(
+                    j,
+                    "branch",
+                    b,
+                    why,
+                    "use the branch name as git shows it, like `main`",
+                );
+            }
+        }
+        if let Err(why) = values::repo_path(&u.path) {
+            c.bad_update(
+                j,
+                "path",
+                &u.path,
+                why,
+                "use a path relative to the repository root",
+            );
+        }
+        if u.is_yaml() {
+            if is_helm_template(&u.path) {
+                c.bad_update(
+                    j,
+                    "path",
+                    &u.path,
+                    "a Helm template is not YAML (`{{ … }}`), so yaml-update cannot edit it",
+                    "update the chart's values file instead (for example `values.yaml` with `key: image.tag`)",
+                );
+            }
+            match &u.key {
+                None => c.bad_update(
+                    j,
+                    "key",
+                    &u.path,
+                    "a yaml-update needs the key to set",
+                    "add `key:` like `image.tag` (Helm values) or `spec.template.spec.containers.0.image`",
+                ),
+                Some(k) => {
+                    if let Err(why) = values::yaml_key(k) {
+                        c.bad_update(j, "key", k, why, "write the key with dots, like `image.tag`");
+                    }
+                }
+            }
+        } else {
+            if let Some(k) = &u.key {
+                c.bad_update(
+                    j,
+                    "key",
+                    k,
+                    "kustomize-set-image sets the kustomization's `images:` entry; it takes no key",
+                    "remove `key`, or use `type: yaml-update`",
+                );
+            }
+            if let Some(v @ (UpdateValue::Reference | UpdateValue::Pinned)) = u.value {
+                c.bad_update(
+                    j,
+                    "value",
+                    v.as_str(),
+                    "kustomize-set-image writes a `newTag` or a `digest`, not a whole reference",
+                    "use `value: tag` or `value: digest`",
+                );
+            }
+        }
+        match &u.after {
+            Some(a) if a == name => {
+                c.bad_update(
+                    j,
+                    "after",
+                    a,
+                    "an update cannot come after itself",
+                    "name another update of this image",
+                );
+            }
+            Some(a) if !names.contains(a) => {
+                let cands: Vec<&str> = names.iter().map(String::as_str).collect();
+                let help = match crate::diagnostic::did_you_mean(a, &cands) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!("name one of this image's updates: {}", cands.join(", ")),
+                };
+                c.bad_update(j, "after", a, "no update of this image has this name", help);
+            }
+            Some(_) if after_cycle(&e.updates, &names, j) => {
+                c.bad_update(
+                    j,
+                    "after",
+                    u.after.as_deref().unwrap_or_default(),
+                    "the `after` chain comes back to this update",
+                    "make the chain end at an update without `after`",
+                );
+            }
+            _ => {}
+        }
+        if let Some(s) = &u.soak {
+            if let Err(why) = crate::duration::parse(s) {
+                c.bad_update(j, "soak", s, why, "write it like `24h` or `2d`");
+            } else if u.after.is_none() {
+                c.bad_update(
+                    j,
+                    "soak",
+                    s,
+                    "a soak time counts from when the Freight passed the `after` update",
+                    "add `after:` naming the update to soak in, or remove `soak`",
+                );
+            }
+        }
+        if let Some(a) = &u.argocd {
+            if let Err(why) = values::object_name(&a.app) {
+                c.bad_update(j, "app", &a.app, why, "use the Argo CD Application's name");
+            }
+            if let Some(ns) = &a.namespace {
+                if !crate::names::is_dns1123_label(ns) {
+                    c.bad_update(
+                        j,
+                        "namespace",
+                        ns,
+                        "a namespace is a DNS-1123 label",
+                        "use the namespace Argo CD runs in, like `argocd`",
+                    );
+                }
+            }
+        }
+        for v in &u.verify {
+            validate_verify(c, j, v);
+        }
+    }
+}
+
+/// Whether following `after` from update `j` comes back to `j`.
+fn after_cycle(updates: &[Update], names: &[String], j: usize) -> bool {
+    let mut at = j;
+    for _ in 0..updates.len() {
+        let Some(next) = updates[at]
+            .after
+            .as_ref()
+            .and_then(|a| names.iter().position(|n| n == a))
+        else {
+            return false;
+        };
+        if next == j {
+            return true;
+        }
+        at = next;
+    }
+    false
+}
+
+fn validate_verify(c: &mut Check<'_>, j: usize, v: &Verify) {
+    match (&v.http, &v.job) {
+        (Some(h), None) => {
+            if let Err(why) = values::check_url(&h.url) {
+                c.bad_update(
+                    j,
+                    "url",
+                    &h.url,
+                    why,
+                    "use the health endpoint's URL, like `https://api.example.org/healthz`",
+                );
+            }
+            if let Some(p) = &h.json_path {
+                if let Err(why) = values::json_path(p) {
+                    c.bad_update(j, "jsonPath", p, why, "write it like `{$.status}`");
+                }
+            }
+            if let Some(x) = &h.expect {
+                if let Err(why) = values::plain_value(x) {
+                    c.bad_update(
+                        j,
+                        "expect",
+                        x,
+                        why,
+                        "use the plain value the endpoint returns, like `ok`",
+                    );
+                }
+                if h.json_path.is_none() {
+                    c.bad_update(
+                        j,
+                        "expect",
+                        x,
+                        "`expect` is compared with the value at `jsonPath`",
+                        "add `jsonPath:` like `{$.status}` (a non-JSON answer counts as a success in Argo Rollouts, whatever it says)",
+                    );
+                }
+            }
+        }
+        (None, Some(job)) => {
+            if let Err(why) = values::container_image(&job.image) {
+                c.bad_update(
+                    j,
+                    "image",
+                    &job.image,
+                    why,
+                    "use the test image's reference, like `mcr.microsoft.com/playwright:v1.48.0`",
+                );
+            }
+            for a in &job.command {
+                if let Err(why) = values::plain_value(a) {
+                    c.bad_update(
+                        j,
+                        "command",
+                        a,
+                        why,
+                        "give the command as a list of plain arguments",
+                    );
+                }
+            }
+            for (k, val) in &job.env {
+                if values::input_name(k).is_err() {
+                    c.bad_update(
+                        j,
+                        "env",
+                        k,
+                        "an environment variable name is letters, digits and `_`",
+                        "rename the variable",
+                    );
+                }
+                if let Err(why) = values::plain_value(val) {
+                    c.bad_update(j, "env", val, why, "use a plain one-line value");
+                }
+            }
+        }
+        _ => c.bad_update(
+            j,
+            "verify",
+            "",
+            "each check is exactly one of `http` or `job`",
+            "write `- http: {url: …}` or `- job: {image: …, command: […]}`",
+        ),
     }
 }
 
@@ -249,19 +700,7 @@ fn validate_entry(e: &Enrollment, c: &mut Check<'_>) {
             );
         }
     }
-    for u in &e.updates {
-        if let Err(why) = values::source_repo(&u.repo, true) {
-            c.bad("repo", &u.repo, why, "use `owner/name`");
-        }
-        if let Err(why) = values::repo_path(&u.path) {
-            c.bad(
-                "path",
-                &u.path,
-                why,
-                "use a path relative to the repository root",
-            );
-        }
-    }
+    validate_updates(e, c);
 }
 
 fn validate_source(e: &Enrollment, src: &Source, c: &mut Check<'_>) {

@@ -666,6 +666,86 @@ impl<'a> Locator<'a> {
         self.item(index)
     }
 
+    /// The position of `key:` inside entry `j` of the list under `list:` in
+    /// item `index` (`updates[1].key`), or of that entry, or of `list:`.
+    pub fn list_key(&self, index: usize, list: &str, j: usize, key: &str) -> Option<Location> {
+        let start = *self.items.get(index)?;
+        let end = self
+            .items
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.lines.len());
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        let head = (start..end).find(|&i| {
+            let t = self.lines[i]
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start();
+            t.strip_prefix(list)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        })?;
+        let base = indent(self.lines[head]);
+        let mut entries = Vec::new();
+        let mut dash = None;
+        let mut stop = end;
+        for i in head + 1..end {
+            let l = self.lines[i];
+            let t = l.trim_start();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            if indent(l) <= base && !(indent(l) == base && t.starts_with("- ")) {
+                stop = i;
+                break;
+            }
+            if t.starts_with("- ") || t == "-" {
+                match dash {
+                    None => {
+                        dash = Some(indent(l));
+                        entries.push(i);
+                    }
+                    Some(d) if d == indent(l) => entries.push(i),
+                    _ => {}
+                }
+            }
+        }
+        let fallback = Some(Location {
+            line: head + 1,
+            column: base + 1,
+        });
+        let Some(&first) = entries.get(j) else {
+            return fallback;
+        };
+        let last = entries.get(j + 1).copied().unwrap_or(stop);
+        for i in first..last {
+            let line = self.lines[i];
+            let t = line.trim_start().trim_start_matches("- ").trim_start();
+            if let Some(rest) = t.strip_prefix(key) {
+                if rest.trim_start().starts_with(':') {
+                    return Some(Location {
+                        line: i + 1,
+                        column: line.len() - t.len() + 1,
+                    });
+                }
+            }
+        }
+        // A flow mapping: `- http: {url: …}`.
+        for pat in [format!("{{{key}:"), format!(" {key}:")] {
+            for i in first..last {
+                if let Some(col) = self.lines[i].find(&pat) {
+                    return Some(Location {
+                        line: i + 1,
+                        column: col + 2,
+                    });
+                }
+            }
+        }
+        Some(Location {
+            line: first + 1,
+            column: indent(self.lines[first]) + 1,
+        })
+    }
+
     /// The first top-level `key:` of a mapping document.
     pub fn top_key(&self, key: &str) -> Option<Location> {
         self.lines.iter().enumerate().find_map(|(i, line)| {

@@ -2,13 +2,15 @@
 //! what its rebuild dispatch may send.
 
 use crate::config::enrollment::{Enrollment, Provider, CONTEXT_INPUTS};
+use crate::config::enrollment::{Update, UpdateValue};
+use crate::config::settings::Providers;
 use crate::config::state::ImageState;
 use crate::config::store::StateFile;
 use crate::diagnostic::Diagnostic;
-use crate::model::Managed;
+use crate::model::{Check, Managed};
 
 /// A managed image as images.yaml enrolls it (bases and version come later).
-pub(super) fn from_enrollment(e: &Enrollment) -> Option<Managed> {
+pub(super) fn from_enrollment(e: &Enrollment, providers: &Providers) -> Option<Managed> {
     let src = e.source.as_ref()?;
     let provider = src.provider.unwrap_or(Provider::Github);
     Some(Managed {
@@ -26,8 +28,122 @@ pub(super) fn from_enrollment(e: &Enrollment) -> Option<Managed> {
         current_version: None,
         bases: Vec::new(),
         source_paths: source_paths(provider, &src.dockerfile, src.workflow.as_deref()),
-        updates: e.updates.clone(),
+        updates: updates(e, provider, providers),
     })
+}
+
+/// The image's updates, resolved (validated entries).
+fn updates(
+    e: &Enrollment,
+    image_provider: Provider,
+    providers: &Providers,
+) -> Vec<crate::model::Update> {
+    let names: Vec<String> = e.updates.iter().map(Update::stage_name).collect();
+    e.updates
+        .iter()
+        .zip(&names)
+        .map(|(u, name)| {
+            let provider = u.provider.unwrap_or(image_provider);
+            crate::model::Update {
+                name: name.clone(),
+                repo_url: if u.repo.starts_with("https://") {
+                    u.repo.clone()
+                } else {
+                    providers.clone_url(provider, &u.repo)
+                },
+                provider,
+                branch: u.branch.clone().unwrap_or_else(|| "main".into()),
+                path: u
+                    .path
+                    .trim_start_matches("./")
+                    .trim_end_matches('/')
+                    .to_string(),
+                yaml_key: if u.is_yaml() { u.key.clone() } else { None },
+                value: u.value.unwrap_or(UpdateValue::Tag),
+                after: u
+                    .after
+                    .as_ref()
+                    .and_then(|a| names.iter().position(|n| n == a)),
+                soak_secs: u
+                    .soak
+                    .as_deref()
+                    .and_then(|s| crate::duration::parse(s).ok())
+                    .unwrap_or(0),
+                pull_request: u.pull_request.unwrap_or(false),
+                argocd: u.argocd.as_ref().map(|a| {
+                    (
+                        a.namespace.clone().unwrap_or_else(|| "argocd".into()),
+                        a.app.clone(),
+                    )
+                }),
+                verify: u
+                    .verify
+                    .iter()
+                    .filter_map(|v| match (&v.http, &v.job) {
+                        (Some(h), _) => Some(Check::Http {
+                            url: h.url.clone(),
+                            json_path: h.json_path.clone(),
+                            expect: h.expect.clone(),
+                        }),
+                        (None, Some(j)) => Some(Check::Job {
+                            image: j.image.clone(),
+                            command: j.command.clone(),
+                            env: j.env.clone(),
+                        }),
+                        _ => None,
+                    })
+                    .collect(),
+                auto_promote: u.auto_promote.unwrap_or(true),
+            }
+        })
+        .collect()
+}
+
+/// Git URLs as Kargo compares them: lowercase, no trailing `/` or `.git`.
+fn normalize_git_url(u: &str) -> String {
+    u.to_ascii_lowercase()
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_string()
+}
+
+/// Updates that would commit inside what a generated Warehouse watches: a
+/// source Warehouse sees the commit, makes new Freight, and the image is
+/// analysed (and its users updated) again — a loop.
+pub(super) fn feedback_loops(
+    model: &crate::model::Model,
+    providers: &Providers,
+    file: &std::path::Path,
+    loc: &crate::config::parse::Locator<'_>,
+    index_of: &[usize],
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (mi, m) in model.managed.iter().enumerate() {
+        for (j, u) in m.updates.iter().enumerate() {
+            let target = normalize_git_url(&u.repo_url);
+            for w in &model.managed {
+                if normalize_git_url(&providers.clone_url(w.provider, &w.source_repo)) != target {
+                    continue;
+                }
+                let inside = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+                if let Some(p) = w
+                    .source_paths
+                    .iter()
+                    .find(|p| inside(&u.path, p) || inside(p, &u.path))
+                {
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "image `{}`: update `{}` writes `{}` in {}, which the Warehouse of `{}` watches (`{p}`): each update would make new Freight — a feedback loop",
+                            m.name, u.name, u.path, u.repo_url, w.name
+                        ))
+                        .in_file(file)
+                        .at(loc.list_key(index_of[mi], "updates", j, "path"))
+                        .help("keep deployment files out of the image sources: another repository, or a path outside the Dockerfile's and workflow's"),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The files in the source repository whose changes can change what

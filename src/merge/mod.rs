@@ -42,7 +42,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
     let mut enrollment_of: Vec<usize> = Vec::new();
     let locator = Locator::new(&inputs.images_text);
     for (index, e) in inputs.enrollments.iter().enumerate() {
-        if let Some(m) = managed::from_enrollment(e) {
+        if let Some(m) = managed::from_enrollment(e, &inputs.settings.providers) {
             enrollment_of.push(index);
             model.managed.push(m);
             continue;
@@ -72,6 +72,16 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
     if !unknown_inputs.is_empty() {
         diags.push(managed::unknown_inputs_warning(&unknown_inputs));
     }
+
+    // 4. No update may commit where a generated Warehouse looks.
+    managed::feedback_loops(
+        &model,
+        &inputs.settings.providers,
+        &inputs.images_file,
+        &locator,
+        &enrollment_of,
+        &mut diags,
+    );
 
     let enrolled: std::collections::HashSet<&str> =
         inputs.enrollments.iter().map(|e| e.name.as_str()).collect();

@@ -116,7 +116,7 @@ fn assert_only_known_expressions(yaml: &str) {
     let all = docs(yaml);
     let mut n = 0;
     for stage in of_kind(&all, "Stage") {
-        let env = crate::runtime::stage_env(&all, stage, Some("1.2"));
+        let env = crate::updates::outputs(crate::runtime::stage_env(&all, stage, Some("1.2")));
         let mut strings = Vec::new();
         for step in stage["spec"]["promotionTemplate"]["spec"]["steps"]
             .as_sequence()

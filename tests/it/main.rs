@@ -17,3 +17,4 @@ mod reliability;
 mod runbook;
 mod runtime;
 mod support;
+mod updates;

@@ -61,6 +61,8 @@ pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
                     steps: vec![PromotionStep {
                         uses: "compose-output",
                         alias: "built".into(),
+                        condition: None,
+                        continue_on_error: false,
                         retry: None,
                         config: StepConfig::ComposeOutput(BTreeMap::from([
                             ("digest".to_string(), digest.clone()),

@@ -132,6 +132,31 @@ pub fn image_field_or(
     )
 }
 
+/// A `yaml-parse` program: the value at a `yaml-update` key (`image.tag`,
+/// `spec.template.spec.containers.0.image`) as a string, `""` when absent.
+/// Kargo runs it over the parsed file (`yaml_parser.go`), numbers as float64.
+pub fn yaml_key_lookup(key: &str) -> String {
+    let mut parts = key.split('.');
+    let mut out = format!("$env[{}]", literal(parts.next().unwrap_or_default()));
+    for p in parts {
+        match p.parse::<usize>() {
+            Ok(i) => out.push_str(&format!("?.[{i}]")),
+            Err(_) => out.push_str(&format!("?.[{}]", literal(p))),
+        }
+    }
+    format!("string({out} ?? \"\")")
+}
+
+/// A `yaml-parse` program: `field` (`newTag`, `digest`) of the
+/// kustomization's `images:` entry named `name`, `""` when absent.
+pub fn kustomize_image_lookup(name: &str, field: &str) -> String {
+    format!(
+        "string(first(filter($env[\"images\"] ?? [], {{#?.name == {}}}))?.[{}] ?? \"\")",
+        literal(name),
+        literal(field)
+    )
+}
+
 /// A key of a Secret in the project namespace (`secret()` returns its data
 /// as a map; a missing Secret is `{}`).
 pub fn secret_field(s: &SecretRef) -> String {

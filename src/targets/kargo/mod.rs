@@ -4,12 +4,13 @@
 //! One file per object family; [`families`] is the table that fixes their
 //! order in the output:
 //! Namespace, Project, ProjectConfig, ServiceAccount, AnalysisTemplates
-//! ([`project`], [`verification`]) · Warehouses of managed images, of their
+//! ([`project`], [`verification`], one per verified update) · Warehouses of managed images, of their
 //! sources — both in images.yaml order — and of upstream images
 //! ([`warehouse`]) · soak Stages, one per upstream base in use ([`soak`]) ·
 //! record Stages, the same bases when a state repository is set ([`record`])
 //! · analysis Stages ([`analysis`]) · rebuild Stages, one per managed image
-//! with bases ([`rebuild`]). [`expr`] builds every Kargo expression and
+//! with bases ([`rebuild`]) · update Stages, one per (image, update)
+//! ([`update`]). [`expr`] builds every Kargo expression and
 //! [`runbook`] tells people how the pipeline treats an image (`explain`,
 //! `emergency`).
 
@@ -21,6 +22,7 @@ pub mod rebuild;
 mod record;
 pub mod runbook;
 mod soak;
+pub mod update;
 mod verification;
 pub mod warehouse;
 
@@ -51,6 +53,8 @@ pub struct Plan<'a> {
     records: Vec<usize>,
     /// Managed images with at least one base: each gets a rebuild Stage.
     rebuilds: Vec<usize>,
+    /// (managed image, update): each gets an update Stage.
+    updates: Vec<(usize, usize)>,
 }
 
 /// The output's object families, in output order: one row per family.
@@ -116,6 +120,18 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
             },
             build: |p, i| Resource::Stage(rebuild::stage(p.model, p.rebuilds[i], p.settings)),
         },
+        Family {
+            count: |p| p.updates.len(),
+            name: |p, i| {
+                let (m, u) = p.updates[i];
+                let m = &p.model.managed[m];
+                ("Stage", update_stage_name(&m.name, &m.updates[u].name))
+            },
+            build: |p, i| {
+                let (m, u) = p.updates[i];
+                Resource::Stage(update::stage(&p.model.managed[m], u, p.settings))
+            },
+        },
     ]
 }
 
@@ -152,6 +168,21 @@ pub fn output<'a>(
         }
         _ => Vec::new(),
     };
+    let updates: Vec<(usize, usize)> = model
+        .managed
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| (0..m.updates.len()).map(move |u| (i, u)))
+        .collect();
+    for &(m, u) in &updates {
+        if !model.managed[m].updates[u].verify.is_empty() {
+            front.push(Resource::AnalysisTemplate(update::verify_template(
+                &model.managed[m],
+                u,
+                settings,
+            )));
+        }
+    }
     let plan = Plan {
         model,
         settings,
@@ -161,6 +192,7 @@ pub fn output<'a>(
         rebuilds: (0..model.managed.len())
             .filter(|m| !model.managed[*m].bases.is_empty())
             .collect(),
+        updates,
     };
     Output::new(plan, families())
 }
@@ -209,6 +241,16 @@ pub fn rebuild_stage_name(image: &str) -> String {
 /// The Stage that records an upstream base's new digests in its state file.
 pub fn record_stage_name(base: &str) -> String {
     names::object_name(&["record", base])
+}
+
+/// The Stage that updates a place deploying `image` (images.yaml `updates[].name`).
+pub fn update_stage_name(image: &str, update: &str) -> String {
+    names::object_name(&["update", image, update])
+}
+
+/// The AnalysisTemplate that verifies an update (images.yaml `updates[].verify`).
+pub fn verify_template_name(image: &str, update: &str) -> String {
+    names::object_name(&["verify", image, update])
 }
 
 /// The Stage where new Freight of an upstream base soaks.

@@ -244,6 +244,12 @@ pub struct PromotionStep {
     pub uses: &'static str,
     #[serde(rename = "as")]
     pub alias: String,
+    /// A condition (`${{ … }}`): the step is skipped when it is false.
+    #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// A failure of this step does not fail the promotion.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub continue_on_error: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<StepRetry>,
     pub config: StepConfig,
@@ -265,6 +271,146 @@ pub enum StepConfig {
     Http(HttpConfig),
     /// `compose-output`: named values, each usually an expression.
     ComposeOutput(BTreeMap<String, String>),
+    GitClone(GitCloneConfig),
+    YamlParse(YamlParseConfig),
+    KustomizeSetImage(KustomizeSetImageConfig),
+    YamlUpdate(YamlUpdateConfig),
+    GitCommit(GitCommitConfig),
+    GitPush(GitPushConfig),
+    GitOpenPr(GitOpenPrConfig),
+    GitWaitForPr(GitWaitForPrConfig),
+    ArgocdUpdate(ArgocdUpdateConfig),
+}
+
+/// `git-clone` (`pkg/promotion/runner/builtin/git_cloner.go`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GitCloneConfig {
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    /// Authorship of the commits made in the clone (`git-commit.author` goes in v1.12).
+    pub author: GitAuthor,
+    pub checkout: Vec<GitCheckout>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GitAuthor {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GitCheckout {
+    pub branch: String,
+    pub path: String,
+}
+
+/// `yaml-parse` (`yaml_parser.go`): each output is an expr-lang program
+/// run over the parsed file (not a `${{ }}` template).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct YamlParseConfig {
+    pub path: String,
+    pub outputs: Vec<YamlParseOutput>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct YamlParseOutput {
+    pub name: String,
+    pub from_expression: String,
+}
+
+/// `kustomize-set-image` (`kustomize_image_setter.go`): exactly one of `tag`
+/// or `digest` per image.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KustomizeSetImageConfig {
+    pub path: String,
+    pub images: Vec<KustomizeImage>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KustomizeImage {
+    /// The repository Kargo subscribes to, and the `images[].name` matched.
+    pub image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// `yaml-update` (`yaml_updater.go`): only existing scalar keys.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct YamlUpdateConfig {
+    pub path: String,
+    pub updates: Vec<YamlUpdate>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct YamlUpdate {
+    pub key: String,
+    pub value: String,
+}
+
+/// `git-commit` (`git_commiter.go`): no commit when nothing changed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GitCommitConfig {
+    pub path: String,
+    pub message: String,
+}
+
+/// `git-push` (`git_pusher.go`): to the checked-out branch, or to a
+/// generated `kargo/promotion/<promotion>` branch (output `branch`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GitPushConfig {
+    pub path: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub generate_target_branch: bool,
+}
+
+/// `git-open-pr` (`git_pr_opener.go`): Skipped when the branches do not differ.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GitOpenPrConfig {
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    pub provider: &'static str,
+    pub source_branch: String,
+    pub target_branch: String,
+    pub title: String,
+}
+
+/// `git-wait-for-pr` (`git_pr_waiter.go`): Running until merged; a PR closed
+/// unmerged fails it. `prNumber` is an integer: its expression yields one.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GitWaitForPrConfig {
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    pub provider: &'static str,
+    pub pr_number: String,
+}
+
+/// `argocd-update` (`argocd_updater.go`): syncs, then waits for the sync.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ArgocdUpdateConfig {
+    pub apps: Vec<ArgocdApp>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ArgocdApp {
+    pub name: String,
+    pub namespace: String,
+    pub sources: Vec<ArgocdSource>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ArgocdSource {
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    /// The commit the Application must be synced to (its health check follows it).
+    pub desired_revision: String,
 }
 
 /// The `http` step (`pkg/promotion/runner/builtin/schemas/http-config.json`).
@@ -322,13 +468,38 @@ pub struct AnalysisTemplateSpec {
 #[serde(rename_all = "camelCase")]
 pub struct Metric {
     pub name: String,
+    /// How many measurements (set whenever `interval` is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<&'static str>,
+    /// expr-lang over `result`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success_condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_limit: Option<u32>,
     pub provider: MetricProvider,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricProvider {
-    pub job: JobMetric,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobMetric>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebMetric>,
+}
+
+/// Argo Rollouts' `web` provider: a non-2xx answer is an Error (counted
+/// against `consecutiveErrorLimit`), a non-JSON body a Success whatever
+/// `successCondition` says (`metricproviders/webmetric/webmetric.go`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebMetric {
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+    pub timeout_seconds: u32,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -355,6 +526,8 @@ pub struct PodTemplate {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
+    /// Empty: the namespace's `default` ServiceAccount.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub service_account_name: String,
     pub restart_policy: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -367,7 +540,11 @@ pub struct PodSpec {
 pub struct Container {
     pub name: String,
     pub image: String,
+    /// The entrypoint, as a vector (empty: the image's own).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
     /// An argument vector: never a shell command line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
@@ -377,7 +554,10 @@ pub struct Container {
 #[serde(rename_all = "camelCase")]
 pub struct EnvVar {
     pub name: String,
-    pub value_from: EnvVarSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<EnvVarSource>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -106,6 +106,8 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
                     steps: vec![PromotionStep {
                         uses: "http",
                         alias: "dispatch".into(),
+                        condition: None,
+                        continue_on_error: false,
                         retry: Some(StepRetry {
                             timeout: DISPATCH_TIMEOUT,
                             error_threshold: DISPATCH_ERROR_THRESHOLD,

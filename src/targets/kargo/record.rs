@@ -38,6 +38,8 @@ pub(super) fn record_stage(
                     steps: vec![PromotionStep {
                         uses: "compose-output",
                         alias: "seen".into(),
+                        condition: None,
+                        continue_on_error: false,
                         retry: None,
                         config: StepConfig::ComposeOutput(BTreeMap::from([(
                             "digest".to_string(),

@@ -17,7 +17,8 @@ use crate::diagnostic::{did_you_mean_any, nearest, Diagnostic};
 use crate::graph::Graph;
 use crate::model::{BaseRef, Model};
 use crate::targets::kargo::{
-    analysis_stage_name, rebuild_stage_name, soak_stage_name, warehouse, warehouse_name,
+    analysis_stage_name, rebuild_stage_name, soak_stage_name, update_stage_name,
+    verify_template_name, warehouse, warehouse_name,
 };
 use crate::timestamp::Timestamp;
 
@@ -202,6 +203,7 @@ pub fn explain(
             );
         }
     }
+    o.push_str(&explain_updates(model, settings, image));
     if let Some(s) = image_state {
         w(
             &mut o,
@@ -223,6 +225,126 @@ pub fn explain(
                     a.action, a.actor, a.at, a.reason
                 ),
             );
+        }
+    }
+    o
+}
+
+/// The annotation an Argo CD Application needs before a Stage may sync it.
+pub const AUTHORIZED_STAGE: &str = "kargo.akuity.io/authorized-stage";
+
+/// Every Argo CD Application the update Stages sync, as (namespace, name),
+/// with the value its [`AUTHORIZED_STAGE`] annotation must hold: every
+/// Stage that syncs it, `<project>:<stage>`, comma-separated (Kargo ≥ 1.11
+/// reads a list and rejects globs: `pkg/api/stage.go` `AuthorizedStages`).
+pub fn authorized_stages(model: &Model, settings: &Settings) -> BTreeMap<(String, String), String> {
+    let mut apps: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for m in &model.managed {
+        for u in &m.updates {
+            if let Some(app) = &u.argocd {
+                apps.entry(app.clone()).or_default().push(format!(
+                    "{}:{}",
+                    settings.kargo.project,
+                    update_stage_name(&m.name, &u.name)
+                ));
+            }
+        }
+    }
+    apps.into_iter().map(|(k, v)| (k, v.join(","))).collect()
+}
+
+/// The update Stages of image `image`: what each writes, where its Freight
+/// comes from, and what the Argo CD Applications they sync must carry.
+fn explain_updates(model: &Model, settings: &Settings, image: usize) -> String {
+    let m = &model.managed[image];
+    let mut o = String::new();
+    if m.updates.is_empty() {
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "  updates (where each new build of {} goes):",
+        m.repo_url
+    );
+    for u in &m.updates {
+        let stage = update_stage_name(&m.name, &u.name);
+        let what = match &u.yaml_key {
+            Some(k) => format!("yaml-update {} key {k}", u.path),
+            None => format!("kustomize-set-image {} (images: {})", u.path, m.repo_url),
+        };
+        let _ = writeln!(
+            o,
+            "    Stage {stage}: {what} = {} in {}@{}",
+            u.value.as_str(),
+            u.repo_url,
+            u.branch
+        );
+        let from = match u.after {
+            None => format!(
+                "from Warehouse {} (each new build; commits never bump it)",
+                crate::targets::kargo::image_warehouse_name(&m.name)
+            ),
+            Some(a) => format!(
+                "from Stage {} once verified there{}",
+                update_stage_name(&m.name, &m.updates[a].name),
+                if u.soak_secs > 0 {
+                    format!(" and soaked {}", crate::duration::human(u.soak_secs))
+                } else {
+                    String::new()
+                }
+            ),
+        };
+        let _ = writeln!(o, "      {from}");
+        let _ = writeln!(
+            o,
+            "      {}{}",
+            if u.pull_request {
+                format!(
+                    "push to a generated branch, open a pull request into {}, wait for its merge",
+                    u.branch
+                )
+            } else {
+                format!("commit and push to {}", u.branch)
+            },
+            match &u.argocd {
+                Some((ns, app)) => format!(", then sync Argo CD Application {ns}/{app}"),
+                None => String::new(),
+            }
+        );
+        if !u.verify.is_empty() {
+            let _ = writeln!(
+                o,
+                "      verified by AnalysisTemplate {} ({} check(s)); only verified Freight moves on",
+                verify_template_name(&m.name, &u.name),
+                u.verify.len()
+            );
+        }
+        let _ = writeln!(
+            o,
+            "      {}",
+            if u.auto_promote {
+                "promoted automatically (ProjectConfig)"
+            } else {
+                "a person promotes each build (autoPromote false)"
+            }
+        );
+    }
+    let apps = authorized_stages(model, settings);
+    let mine: Vec<_> = apps
+        .iter()
+        .filter(|((ns, app), _)| {
+            m.updates
+                .iter()
+                .any(|u| u.argocd.as_ref() == Some(&(ns.clone(), app.clone())))
+        })
+        .collect();
+    if !mine.is_empty() {
+        let _ = writeln!(
+            o,
+            "  Argo CD Applications must carry (Kargo >= 1.11: every Stage that syncs it, comma-separated, no globs):"
+        );
+        for ((ns, app), value) in mine {
+            let _ = writeln!(o, "    {ns}/{app}: {AUTHORIZED_STAGE}: \"{value}\"");
         }
     }
     o

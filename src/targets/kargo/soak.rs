@@ -46,6 +46,8 @@ pub(super) fn stage(model: &Model, upstream: usize, settings: &Settings) -> Stag
                     steps: vec![PromotionStep {
                         uses: "compose-output",
                         alias: "soaking".into(),
+                        condition: None,
+                        continue_on_error: false,
                         retry: None,
                         config: StepConfig::ComposeOutput(BTreeMap::from([(
                             "digest".to_string(),

@@ -36,13 +36,14 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
     }
     let env_from = |name: &str, s: &SecretRef| EnvVar {
         name: name.into(),
-        value_from: EnvVarSource {
+        value: None,
+        value_from: Some(EnvVarSource {
             secret_key_ref: SecretKeySelector {
                 name: s.name.clone(),
                 key: s.key.clone(),
                 optional: true,
             },
-        },
+        }),
     };
     AnalysisTemplate {
         api_version: ROLLOUTS_API,
@@ -52,8 +53,13 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
             args: ARGS.iter().map(|a| NameRef { name: (*a).into() }).collect(),
             metrics: vec![Metric {
                 name: "analyze".into(),
+                count: None,
+                interval: None,
+                success_condition: None,
+                failure_limit: None,
                 provider: MetricProvider {
-                    job: JobMetric {
+                    web: None,
+                    job: Some(JobMetric {
                         spec: JobSpec {
                             backoff_limit: 1,
                             active_deadline_seconds: 900,
@@ -70,6 +76,7 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
                                     containers: vec![Container {
                                         name: "imgf".into(),
                                         image: settings.kargo.analysis_image.clone(),
+                                        command: Vec::new(),
                                         args,
                                         env: vec![
                                             env_from(
@@ -85,7 +92,7 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
                                 },
                             },
                         },
-                    },
+                    }),
                 },
             }],
         },
@@ -106,7 +113,12 @@ pub(super) fn record_template(settings: &Settings, state_repo: &str) -> Analysis
         .collect();
     let metric = &mut t.spec.metrics[0];
     metric.name = "record".into();
-    let container = &mut metric.provider.job.spec.template.spec.containers[0];
+    let job = metric
+        .provider
+        .job
+        .as_mut()
+        .expect("the analyze template runs a Job");
+    let container = &mut job.spec.template.spec.containers[0];
     container.args = vec![
         "record-update".into(),
         "--dir".into(),

@@ -1,0 +1,788 @@
+//! Image-user updates (images.yaml `updates:`): validation with positions,
+//! the update Stages, their steps evaluated as Kargo does and checked
+//! against Kargo's step schemas, and the verification templates.
+
+use crate::support::{Project, ONE_IMAGE};
+
+fn with_updates(updates: &str) -> Project {
+    let p = Project::new();
+    p.images(&format!("{ONE_IMAGE}  updates:\n{updates}"));
+    p
+}
+
+fn synth_fails(p: &Project) -> String {
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 2, "expected exit 2; stderr:\n{}", r.stderr);
+    r.stderr
+}
+
+#[test]
+fn todays_three_keys_still_work() {
+    let p = with_updates(
+        "    - repo: org/deploy\n      path: apps/app/overlays/prod\n      type: kustomize-set-image\n",
+    );
+    let out = p.synth_stdout();
+    assert!(out.contains("name: update-app-prod"), "{out}");
+}
+
+#[test]
+fn every_key_is_checked_where_it_is_written() {
+    let p = with_updates(
+        "    - name: Staging\n      repo: org/deploy\n      path: a/values.yaml\n      type: yaml-update\n\
+         \x20   - name: prod\n      repo: org/deploy\n      path: charts/app/templates/deployment.yaml\n      type: helm-update-image\n      key: image.tag\n      after: stagin\n      soak: 1y\n\
+         \x20     verify:\n        - http: {url: 'ftp://x', jsonPath: '$.status', expect: ok}\n        - job: {image: 'Bad Image', command: [run]}\n        - {}\n",
+    );
+    let e = synth_fails(&p);
+    for (what, line) in [
+        ("updates[0]: invalid name `Staging`", 10),
+        (
+            "updates[0]: invalid key `a/values.yaml`: a yaml-update needs the key",
+            10,
+        ),
+        (
+            "updates[1]: invalid path `charts/app/templates/deployment.yaml`",
+            16,
+        ),
+        ("updates[1]: invalid after `stagin`", 19),
+        ("updates[1]: invalid soak `1y`", 20),
+        ("updates[1]: invalid url `ftp://x`", 22),
+        ("updates[1]: invalid jsonPath `$.status`", 22),
+        ("updates[1]: invalid image `Bad Image`", 23),
+        ("each check is exactly one of `http` or `job`", 21),
+    ] {
+        let at = e
+            .lines()
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no `{what}` in:\n{e}"));
+        let next = e.lines().nth(at + 1).unwrap_or_default();
+        assert!(
+            next.contains(&format!("images.yaml:{line}:")),
+            "`{what}` should point at line {line}:\n{e}"
+        );
+    }
+    assert!(e.contains("values file instead"), "{e}");
+    assert!(e.contains("did you mean `Staging`?"), "{e}");
+}
+
+#[test]
+fn kustomize_refuses_key_and_whole_references() {
+    let p = with_updates(
+        "    - repo: org/deploy\n      path: k\n      type: kustomize-set-image\n      key: image\n      value: pinned\n",
+    );
+    let e = synth_fails(&p);
+    assert!(e.contains("invalid key `image`"), "{e}");
+    assert!(
+        e.contains("invalid value `pinned`") && e.contains("value: digest"),
+        "{e}"
+    );
+}
+
+#[test]
+fn after_chains_must_end() {
+    let p = with_updates(
+        "    - {name: a, repo: org/d, path: a, type: kustomize-set-image, after: b}\n\
+         \x20   - {name: b, repo: org/d, path: b, type: kustomize-set-image, after: a}\n",
+    );
+    let e = synth_fails(&p);
+    assert!(e.contains("the `after` chain comes back"), "{e}");
+}
+
+#[test]
+fn an_update_inside_a_watched_path_is_a_feedback_loop() {
+    let p = with_updates(
+        "    - repo: org/app\n      path: docker/Dockerfile\n      type: yaml-update\n      key: x\n",
+    );
+    let e = synth_fails(&p);
+    assert!(e.contains("feedback loop"), "{e}");
+    assert!(e.contains("images.yaml:11:"), "{e}");
+    // The same path in another repository is fine.
+    let p = with_updates(
+        "    - repo: org/deploy\n      path: docker/Dockerfile\n      type: yaml-update\n      key: x\n",
+    );
+    p.synth_stdout();
+}
+
+#[test]
+fn schema_describes_the_update_keys() {
+    let p = Project::new();
+    let r = p.run(&["schema", "images"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for key in [
+        "pullRequest",
+        "autoPromote",
+        "argocd",
+        "jsonPath",
+        "helm-update-image",
+        "pinned",
+        "soak",
+        "after",
+        "verify",
+    ] {
+        assert!(r.stdout.contains(key), "schema lacks {key}");
+    }
+}
+
+// ---- The update Stages, evaluated as Kargo evaluates them ----
+
+use crate::kargo_eval::{evaluate_template, Env};
+use crate::runtime::stage_env;
+use crate::support::{docs, of_kind};
+use serde_json::{json, Value as Json};
+use yaml_serde::Value;
+
+/// A commit ID that Go's ParseFloat would read as a number (`123e4567`…):
+/// it must still reach argocd-update as a string.
+const NUMERIC_SHA: &str = "1234567e89012345678901234567890123456789";
+
+/// What earlier steps hand on (`outputs`), as Kargo's step runners write it.
+pub(crate) fn outputs(env: Env) -> Env {
+    env.var(
+        "outputs",
+        json!({
+            "clone": {},
+            "current": {"value": "1.19"},
+            "update": {"commitMessage": "Updated ./repo/x to use new image\n- ghcr.io/org/app:1.20"},
+            "commit": {"commit": NUMERIC_SHA},
+            "push": {"branch": "kargo/promotion/update-app-prod.01j", "commit": NUMERIC_SHA},
+            "open-pr": {"pr": {"id": 42, "url": "https://github.com/org/deploy/pull/42", "open": true, "merged": false}},
+            "wait-for-pr": {"pr": {"id": 42, "merged": true}, "commit": NUMERIC_SHA},
+        }),
+    )
+}
+
+/// Every string in `config` evaluated as Kargo does (with its re-typing).
+fn evaluate(config: &Value, env: &Env) -> Json {
+    match config {
+        Value::String(s) => {
+            evaluate_template(s, env).unwrap_or_else(|e| panic!("Kargo fails to evaluate {s}: {e}"))
+        }
+        Value::Sequence(items) => Json::Array(items.iter().map(|v| evaluate(v, env)).collect()),
+        Value::Mapping(m) => Json::Object(
+            m.iter()
+                .map(|(k, v)| (k.as_str().unwrap().to_string(), evaluate(v, env)))
+                .collect(),
+        ),
+        other => serde_json::to_value(other).unwrap(),
+    }
+}
+
+/// Checks `config` against Kargo's schema for step `uses`
+/// (`../shared/schemas/kargo-steps/<uses>-config.json`); the error if not.
+fn schema_error(schemas: &std::path::Path, uses: &str, config: &Json) -> Option<String> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            r#"
+import json, sys, pathlib, jsonschema, referencing
+d = pathlib.Path(sys.argv[1])
+reg = referencing.Registry().with_resources(
+    (p.name, referencing.Resource.from_contents(json.loads(p.read_text()), default_specification=referencing.jsonschema.DRAFT202012))
+    for p in d.glob("*.json"))
+schema = json.loads((d / (sys.argv[2] + "-config.json")).read_text())
+v = jsonschema.Draft202012Validator(schema, registry=reg, format_checker=jsonschema.FormatChecker())
+errs = [f"{list(e.absolute_path)}: {e.message}" for e in v.iter_errors(json.loads(sys.argv[3]))]
+print("\n".join(errs)); sys.exit(1 if errs else 0)
+"#,
+        ])
+        .arg(schemas)
+        .arg(uses)
+        .arg(config.to_string())
+        .output()
+        .unwrap();
+    (!out.status.success()).then(|| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Every update Stage in `all`, with each step's config evaluated as Kargo
+/// would at promotion time (new build `1.20`).
+fn evaluated_steps(all: &[Value]) -> Vec<(String, String, Json)> {
+    let mut out = Vec::new();
+    for stage in of_kind(all, "Stage") {
+        if stage["metadata"]["labels"]["imgf/role"].as_str() != Some("update") {
+            continue;
+        }
+        let env = outputs(stage_env(all, stage, Some("1.20")));
+        let name = stage["metadata"]["name"].as_str().unwrap().to_string();
+        for step in stage["spec"]["promotionTemplate"]["spec"]["steps"]
+            .as_sequence()
+            .unwrap()
+        {
+            let uses = step["uses"].as_str().unwrap().to_string();
+            out.push((name.clone(), uses, evaluate(&step["config"], &env)));
+        }
+    }
+    out
+}
+
+const ALL_KINDS: &str = "    - name: staging
+      repo: org/deploy
+      path: apps/app/overlays/staging
+      type: kustomize-set-image
+      verify:
+        - http: {url: 'https://app.staging.example.org/healthz', jsonPath: '{$.status}', expect: ok}
+        - job: {image: 'mcr.microsoft.com/playwright:v1.48.0', command: [npx, playwright, test],
+                env: {BASE_URL: 'https://app.staging.example.org'}}
+    - name: digest
+      repo: org/deploy
+      path: apps/app/overlays/pinned
+      type: kustomize-set-image
+      value: digest
+      autoPromote: false
+    - name: manifest
+      repo: https://gitlab.example.com/group/deploy.git
+      provider: gitlab
+      branch: '1.0'
+      path: manifests/app.yaml
+      type: yaml-update
+      key: spec.template.spec.containers.0.image
+      value: pinned
+    - name: prod
+      repo: org/deploy
+      path: charts/app/values-prod.yaml
+      type: helm-update-image
+      key: image.tag
+      after: staging
+      soak: 24h
+      pullRequest: true
+      argocd: {app: app-prod}
+";
+
+#[test]
+fn every_step_config_survives_kargo_evaluation_and_matches_its_schema() {
+    let p = with_updates(ALL_KINDS);
+    let all = docs(&p.synth_stdout());
+    let steps = evaluated_steps(&all);
+    let uses: Vec<&str> = steps.iter().map(|(_, u, _)| u.as_str()).collect();
+    for want in [
+        "git-clone",
+        "kustomize-set-image",
+        "yaml-update",
+        "git-commit",
+        "git-push",
+        "git-open-pr",
+        "git-wait-for-pr",
+        "argocd-update",
+    ] {
+        assert!(uses.contains(&want), "no {want} step in {uses:?}");
+    }
+    let find = |stage: &str, uses: &str| -> &Json {
+        &steps
+            .iter()
+            .find(|(s, u, _)| s == stage && u == uses)
+            .unwrap_or_else(|| panic!("{stage} has no {uses}"))
+            .2
+    };
+    // Values stay strings, whatever they look like.
+    assert_eq!(
+        find("update-app-staging", "kustomize-set-image")["images"][0],
+        json!({"image": "ghcr.io/org/app", "tag": "1.20"})
+    );
+    assert_eq!(
+        find("update-app-digest", "kustomize-set-image")["images"][0]["digest"],
+        json!(crate::runtime::DIGEST)
+    );
+    assert_eq!(
+        find("update-app-manifest", "yaml-update")["updates"][0]["value"],
+        json!(format!("ghcr.io/org/app:1.20@{}", crate::runtime::DIGEST))
+    );
+    assert_eq!(
+        find("update-app-prod", "yaml-update")["updates"][0],
+        json!({"key": "image.tag", "value": "1.20"})
+    );
+    assert_eq!(
+        find("update-app-manifest", "git-clone")["checkout"][0]["branch"],
+        json!("1.0")
+    );
+    assert_eq!(
+        find("update-app-prod", "git-wait-for-pr")["prNumber"],
+        json!(42)
+    );
+    assert_eq!(
+        find("update-app-prod", "argocd-update")["apps"][0]["sources"][0]["desiredRevision"],
+        json!(NUMERIC_SHA)
+    );
+    let message = find("update-app-prod", "git-commit")["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.starts_with(
+            "imgf: update ghcr.io/org/app from 1.19 to 1.20 in charts/app/values-prod.yaml\n\nUpdated "
+        ),
+        "{message}"
+    );
+    // The old value is read by a yaml-parse step that may fail (continueOnError).
+    let prod = crate::support::stage_named(&all, "update-app-prod");
+    let parse = &prod["spec"]["promotionTemplate"]["spec"]["steps"][1];
+    assert_eq!(parse["uses"].as_str(), Some("yaml-parse"));
+    assert_eq!(parse["continueOnError"].as_bool(), Some(true));
+    assert_eq!(
+        parse["config"]["outputs"][0]["fromExpression"].as_str(),
+        Some(r#"string($env["image"]?.["tag"] ?? "")"#)
+    );
+    let staging = crate::support::stage_named(&all, "update-app-staging");
+    assert_eq!(
+        staging["spec"]["promotionTemplate"]["spec"]["steps"][1]["config"]["outputs"][0]
+            ["fromExpression"]
+            .as_str(),
+        Some(
+            r#"string(first(filter($env["images"] ?? [], {#?.name == "ghcr.io/org/app"}))?.["newTag"] ?? "")"#
+        )
+    );
+    let template = prod["spec"]["promotionTemplate"]["spec"]["steps"][3]["config"]["message"]
+        .as_str()
+        .unwrap();
+    let without = stage_env(&all, prod, Some("1.20"))
+        .var("outputs", json!({"update": {"commitMessage": "x"}}));
+    assert_eq!(
+        evaluate_template(template, &without).unwrap(),
+        json!("imgf: update ghcr.io/org/app from (unknown) to 1.20 in charts/app/values-prod.yaml\n\nx")
+    );
+    let Some(shared) = crate::support::shared("the step schemas cannot be checked") else {
+        return;
+    };
+    if !crate::support::python_deps("checking step configs against Kargo's schemas") {
+        return;
+    }
+    let schemas = shared.join("schemas/kargo-steps");
+    let failures: Vec<String> = steps
+        .iter()
+        .filter_map(|(stage, uses, config)| {
+            schema_error(&schemas, uses, config).map(|e| format!("{stage} {uses}: {e}\n{config}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The check itself catches a wrong type.
+    assert!(schema_error(
+        &schemas,
+        "git-wait-for-pr",
+        &json!({"repoURL": "https://x.org/r", "prNumber": "42"})
+    )
+    .is_some());
+}
+
+#[test]
+fn the_stages_chain_and_every_polling_step_has_a_timeout() {
+    let p = with_updates(ALL_KINDS);
+    let all = docs(&p.synth_stdout());
+    let prod = crate::support::stage_named(&all, "update-app-prod");
+    let req = &prod["spec"]["requestedFreight"][0];
+    assert_eq!(req["origin"]["name"].as_str(), Some("app"));
+    assert_eq!(
+        req["sources"]["stages"][0].as_str(),
+        Some("update-app-staging")
+    );
+    assert_eq!(req["sources"]["requiredSoakTime"].as_str(), Some("24h"));
+    let staging = crate::support::stage_named(&all, "update-app-staging");
+    assert_eq!(
+        staging["spec"]["requestedFreight"][0]["sources"]["direct"].as_bool(),
+        Some(true)
+    );
+    // The image Warehouse has no git subscription: commits never bump deployments.
+    let wh = of_kind(&all, "Warehouse")
+        .into_iter()
+        .find(|w| w["metadata"]["name"].as_str() == Some("app"))
+        .unwrap();
+    for s in wh["spec"]["subscriptions"].as_sequence().unwrap() {
+        assert!(s.get("git").is_none());
+    }
+    let digest = crate::support::stage_named(&all, "update-app-digest");
+    assert!(digest["metadata"]["labels"]
+        .get("imgf/auto-promote")
+        .is_none());
+    assert_eq!(
+        staging["metadata"]["labels"]["imgf/auto-promote"].as_str(),
+        Some("true")
+    );
+    for stage in of_kind(&all, "Stage") {
+        for step in stage["spec"]["promotionTemplate"]["spec"]["steps"]
+            .as_sequence()
+            .unwrap()
+        {
+            let uses = step["uses"].as_str().unwrap();
+            if ["git-wait-for-pr", "argocd-update", "http"].contains(&uses) {
+                assert!(
+                    step["retry"]["timeout"].as_str().is_some(),
+                    "{uses} has no timeout"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn verified_updates_get_an_analysis_template_and_pass_on_only_verified_freight() {
+    let p = with_updates(ALL_KINDS);
+    let all = docs(&p.synth_stdout());
+    let staging = crate::support::stage_named(&all, "update-app-staging");
+    let v = &staging["spec"]["verification"];
+    assert_eq!(
+        v["analysisTemplates"][0]["name"].as_str(),
+        Some("verify-app-staging")
+    );
+    let arg = v["args"][0]["value"].as_str().unwrap();
+    assert_eq!(
+        evaluate_template(arg, &stage_env(&all, staging, Some("1.20"))).unwrap(),
+        json!("1.20"),
+        "the tag reaches the AnalysisRun as a string"
+    );
+    let t = of_kind(&all, "AnalysisTemplate")
+        .into_iter()
+        .find(|t| t["metadata"]["name"].as_str() == Some("verify-app-staging"))
+        .expect("a template for the verified update");
+    assert_eq!(t["spec"]["args"][0]["name"].as_str(), Some("tag"));
+    let health = &t["spec"]["metrics"][0];
+    assert_eq!(
+        health["provider"]["web"]["url"].as_str(),
+        Some("https://app.staging.example.org/healthz")
+    );
+    assert_eq!(
+        health["provider"]["web"]["jsonPath"].as_str(),
+        Some("{$.status}")
+    );
+    assert_eq!(
+        health["successCondition"].as_str(),
+        Some("string(result) == \"ok\"")
+    );
+    assert!(health["count"].as_u64().is_some() && health["interval"].as_str().is_some());
+    let e2e = &t["spec"]["metrics"][1]["provider"]["job"]["spec"];
+    let c = &e2e["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["image"].as_str(),
+        Some("mcr.microsoft.com/playwright:v1.48.0")
+    );
+    assert_eq!(c["command"][2].as_str(), Some("test"));
+    assert_eq!(
+        c["env"][0]["value"].as_str(),
+        Some("https://app.staging.example.org")
+    );
+    assert_eq!(c["env"][1]["value"].as_str(), Some("{{args.tag}}"));
+    assert_eq!(
+        e2e["template"]["spec"]["restartPolicy"].as_str(),
+        Some("Never")
+    );
+    // Unverified updates have no template and no verification.
+    let digest = crate::support::stage_named(&all, "update-app-digest");
+    assert!(digest["spec"].get("verification").is_none());
+    // prod takes only Freight verified in staging.
+    let prod = crate::support::stage_named(&all, "update-app-prod");
+    assert_eq!(
+        prod["spec"]["requestedFreight"][0]["sources"]["stages"][0].as_str(),
+        Some("update-app-staging")
+    );
+    assert!(prod["spec"]["requestedFreight"][0]["sources"]
+        .get("direct")
+        .is_none());
+}
+
+/// The bundled example: every update Stage's step config, evaluated as
+/// Kargo evaluates it, matches Kargo's schema for its step.
+#[test]
+fn the_bundled_example_update_steps_match_kargos_schemas() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dist/image-factory.k8s.yaml"
+    ))
+    .unwrap();
+    let all = docs(&text);
+    let steps = evaluated_steps(&all);
+    let stages: std::collections::BTreeSet<&str> =
+        steps.iter().map(|(s, _, _)| s.as_str()).collect();
+    assert_eq!(
+        stages.into_iter().collect::<Vec<_>>(),
+        ["update-api-prod", "update-api-staging", "update-web-demo"]
+    );
+    let Some(shared) = crate::support::shared("the step schemas cannot be checked") else {
+        return;
+    };
+    if !crate::support::python_deps("checking step configs against Kargo's schemas") {
+        return;
+    }
+    let schemas = shared.join("schemas/kargo-steps");
+    for (stage, uses, config) in &steps {
+        if let Some(e) = schema_error(&schemas, uses, config) {
+            panic!("{stage} {uses}: {e}\n{config}");
+        }
+    }
+}
+
+#[test]
+fn explain_shows_each_update_stage_its_chain_and_the_authorized_stage_list() {
+    let p = with_updates(
+        &(ALL_KINDS.to_string()
+            + "    - {name: canary, repo: org/deploy, path: charts/app/values-canary.yaml, type: yaml-update, key: image.tag, argocd: {app: app-prod}}\n"),
+    );
+    let r = p.run(&["explain", "app"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let o = r.stdout;
+    for want in [
+        "Stage update-app-staging: kustomize-set-image apps/app/overlays/staging",
+        "from Stage update-app-staging once verified there and soaked 1d",
+        "open a pull request into main",
+        "verified by AnalysisTemplate verify-app-staging (2 check(s))",
+        "a person promotes each build (autoPromote false)",
+        // Two Stages sync app-prod: both are listed, comma-separated.
+        "argocd/app-prod: kargo.akuity.io/authorized-stage: \"image-factory:update-app-prod,image-factory:update-app-canary\"",
+    ] {
+        assert!(o.contains(want), "no `{want}` in:\n{o}");
+    }
+}
+
+// ---- imgf updates check ----
+
+/// The bundled example, with its deploy workspace, in a temporary directory.
+fn example_workspace() -> Project {
+    let p = Project::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate::support::copy_tree(&root.join("image-factory"), &p.dir());
+    crate::support::copy_tree(&root.join("examples/deploy"), &p.path("deploy"));
+    p
+}
+
+fn check(p: &Project) -> crate::support::Run {
+    p.run(&["updates", "check", "--workspace", "deploy"])
+}
+
+#[test]
+fn updates_check_passes_on_the_bundled_example() {
+    let p = example_workspace();
+    let r = check(&p);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("3 update target(s) checked: no problems"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn updates_check_breaks_each_target_once() {
+    let cases: [(&str, &str, &str, &str); 9] = [
+        // (file, new content or "" to delete, expected message, expected file:line)
+        ("apps/api/overlays/staging/kustomization.yaml", "", "update-api-staging: no kustomization in apps/api/overlays/staging", ""),
+        (
+            "apps/api/overlays/staging/kustomization.yaml",
+            "resources:\n  - ../../base\nimages:\n  - name: api\n    newTag: '1.4.1'\n",
+            "the kustomization names api `api`, but kustomize-set-image sets the entry named `ghcr.io/example-org/api`",
+            "kustomization.yaml:4:",
+        ),
+        (
+            "apps/api/overlays/staging/kustomization.yaml",
+            "resources:\n  - ../../base\n",
+            "the kustomization has no `images:` entry for `ghcr.io/example-org/api`",
+            "kustomization.yaml",
+        ),
+        (
+            "charts/api/values-prod.yaml",
+            "image:\n  repository: x\nreplicas: 3\n",
+            "update-api-prod: key `image.tag` does not exist: `image` has no `tag` (yaml-update cannot create keys)",
+            "values-prod.yaml:1:",
+        ),
+        (
+            "charts/api/values-prod.yaml",
+            "image:\n  tag:\n    name: x\n",
+            "key `image.tag` is a mapping, not a scalar",
+            "values-prod.yaml:2:",
+        ),
+        (
+            "charts/api/values-prod.yaml",
+            "image:\n  tag: [1\n",
+            "values-prod.yaml",
+            "values-prod.yaml:",
+        ),
+        (
+            "manifests/web/deployment.yaml",
+            "spec:\n  template:\n    spec:\n      containers:\n        - image: {{ .Values.image }}\n",
+            "update-web-demo: the target is a Helm template, not YAML",
+            "deployment.yaml:5:",
+        ),
+        (
+            "argocd/api-prod.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: api-prod\n  namespace: argocd\n  annotations:\n    kargo.akuity.io/authorized-stage: image-factory:update-api-staging\n",
+            "Argo CD Application `api-prod`: `kargo.akuity.io/authorized-stage` does not list image-factory:update-api-prod",
+            "api-prod.yaml:7:",
+        ),
+        (
+            "argocd/api-staging.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: api-staging\n  namespace: argocd\n  annotations:\n    kargo.akuity.io/authorized-stage: image-factory:*\n",
+            "holds a glob, which Kargo 1.11 rejects",
+            "api-staging.yaml:7:",
+        ),
+    ];
+    for (file, content, message, at) in cases {
+        let p = example_workspace();
+        let path = p.path("deploy").join(file);
+        if content.is_empty() {
+            std::fs::remove_file(&path).unwrap();
+        } else {
+            std::fs::write(&path, content).unwrap();
+        }
+        let r = check(&p);
+        assert_eq!(r.code, 2, "{file} broken, yet:\n{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains(message),
+            "{file}: no `{message}` in:\n{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(at), "{file}: no `{at}` in:\n{}", r.stderr);
+    }
+}
+
+/// No value a user writes in `updates:` can become Kargo or Rollouts syntax:
+/// each is refused with a reason before anything is built.
+#[test]
+fn hostile_update_values_are_refused() {
+    for (entry, key) in [
+        ("repo: 'org/d\"}}'", "repo"),
+        ("branch: 'main}}${{ secret(\"x\") }}'", "branch"),
+        ("path: 'a/${{ x }}.yaml'", "path"),
+        ("key: 'image.tag}}'", "key"),
+        ("verify: [{http: {url: 'https://x.org/{{args.x}}'}}]", "url"),
+        (
+            "verify: [{http: {url: 'https://x.org/h', jsonPath: '{$.a}', expect: 'ok\" || true'}}]",
+            "expect",
+        ),
+        (
+            "verify: [{job: {image: 'x:1', command: ['{{args.tag}}']}}]",
+            "command",
+        ),
+        ("verify: [{job: {image: 'x:1', env: {A: 'a\\nb'}}}]", "env"),
+        ("argocd: {app: 'App Prod'}", "app"),
+    ] {
+        let base = [
+            ("name", "u"),
+            ("repo", "org/deploy"),
+            ("path", "v.yaml"),
+            ("type", "yaml-update"),
+            ("key", "image.tag"),
+        ];
+        let field = entry.split(':').next().unwrap();
+        let mut yaml = String::from("    -");
+        for (k, v) in base.iter().filter(|(k, _)| *k != field) {
+            yaml.push_str(&format!(" {k}: {v}\n     "));
+        }
+        yaml.push_str(&format!(" {entry}\n"));
+        let p = with_updates(&yaml);
+        let r = p.run(&["synth", "--output", "-"]);
+        assert_eq!(r.code, 2, "{entry} accepted:\n{}", r.stdout);
+        assert!(
+            r.stderr.contains(&format!("invalid {key} ")),
+            "{entry}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// Without --workspace, each target repository is fetched (shallow and
+/// sparse). Here `https://github.com/example-org/` is redirected to a local
+/// repository through git's own `url.<base>.insteadOf`.
+#[test]
+fn updates_check_fetches_the_targets_without_a_workspace() {
+    let p = example_workspace();
+    let remotes = p.path("remotes");
+    let repo = remotes.join("deploy.git");
+    crate::support::copy_tree(&p.path("deploy"), &repo);
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "deploy",
+    ]);
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_imgf"))
+            .args(["updates", "check"])
+            .current_dir(p.root.path())
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITLAB_TOKEN")
+            .env("GIT_CONFIG_COUNT", "1")
+            .env(
+                "GIT_CONFIG_KEY_0",
+                format!("url.file://{}/.insteadOf", remotes.display()),
+            )
+            .env("GIT_CONFIG_VALUE_0", "https://github.com/example-org/")
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(
+        out.contains("3 update target(s) checked: no problems"),
+        "{out}"
+    );
+    // A broken target upstream is found the same way.
+    std::fs::write(repo.join("charts/api/values-prod.yaml"), "image: {}\n").unwrap();
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qam",
+        "break",
+    ]);
+    let o = run();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("key `image.tag` does not exist"), "{err}");
+}
+
+#[test]
+fn updates_check_finds_the_kustomization_as_kargo_does() {
+    let p = example_workspace();
+    let dir = p.path("deploy/apps/api/overlays/staging");
+    std::fs::copy(
+        dir.join("kustomization.yaml"),
+        dir.join("kustomization.yml"),
+    )
+    .unwrap();
+    let r = check(&p);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(
+            "holds more than one kustomization file (kustomization.yaml, kustomization.yml)"
+        ),
+        "{}",
+        r.stderr
+    );
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(dir.join("kustomization.yml")).unwrap();
+        std::fs::rename(dir.join("kustomization.yaml"), dir.join("real.yaml")).unwrap();
+        std::os::unix::fs::symlink("real.yaml", dir.join("kustomization.yaml")).unwrap();
+        let r = check(&p);
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stderr
+                .contains("is a link; Kargo reads only a regular file"),
+            "{}",
+            r.stderr
+        );
+    }
+}
