@@ -305,28 +305,44 @@ fn read<T: StateDoc>(
     Ok(out)
 }
 
-/// Parses a state file once: the typed state and the keys it does not
-/// model. A shape error is reported from a second, positioned parse (rare,
-/// and only on the error path).
+/// Parses a state file: the typed state and the keys it does not model.
+///
+/// The typed parse is one pass over the text. The keys it does not model
+/// need a YAML value, but most files (everything imgf writes) have none: a
+/// scan of the top-level keys decides, and only a file with an unknown key,
+/// or a top level the scan does not understand, is parsed a second time.
 fn parse_state<T: StateDoc>(path: &Path, text: &str) -> Result<(T, state::Extra), Diagnostic> {
-    let value = parse::parse_value(path, text)?;
-    let extra = match &value {
-        parse::Value::Mapping(map) => map
-            .iter()
-            .filter_map(|(k, v)| {
-                let k = k.as_str()?;
-                (!T::KEYS.contains(&k)).then(|| (k.to_string(), v.clone()))
-            })
-            .collect(),
-        _ => Vec::new(),
+    let data = parse::parse::<T>(path, text)?;
+    let extra = match top_level_keys(text) {
+        Some(keys) if keys.iter().all(|k| T::KEYS.contains(k)) => Vec::new(),
+        _ => state::extra_keys(path, text, T::KEYS)?,
     };
-    match yaml_serde::from_value::<T>(value) {
-        Ok(data) => Ok((data, extra)),
-        Err(e) => Err(parse::parse::<T>(path, text).err().unwrap_or_else(|| {
-            Diagnostic::error(format!("state file does not have the expected shape: {e}"))
-                .in_file(path)
-        })),
+    Ok((data, extra))
+}
+
+/// The keys of a block mapping at the top level, when every line at column
+/// 0 is plainly `key:` or `key: value` (comments, blank lines and indented
+/// lines aside); `None` for anything else (flow style, quoted or complex
+/// keys, anchors, tags, several documents), which then takes the full parse.
+fn top_level_keys(text: &str) -> Option<Vec<&str>> {
+    let mut keys = Vec::new();
+    for line in text.lines() {
+        let first = line.bytes().next();
+        match first {
+            None | Some(b' ' | b'#' | b'\t') => continue,
+            Some(b'-') if line.starts_with("- ") || line == "-" => continue,
+            _ => {}
+        }
+        let (key, rest) = line.split_once(':')?;
+        let plain = key
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+        if key.is_empty() || !plain || !(rest.is_empty() || rest.starts_with(' ')) {
+            return None;
+        }
+        keys.push(key);
     }
+    Some(keys)
 }
 
 /// Unknown keys are kept (they may be someone's data), but one that is a
@@ -362,4 +378,46 @@ pub fn stem(path: &Path) -> String {
         .or_else(|| name.strip_suffix(".yml"))
         .unwrap_or(&name)
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_level_keys_are_read_only_from_plain_block_mappings() {
+        let text =
+            "# comment\nname: web\nbaseImages:\n  - a\n- b\nworkflowInputs: null\nextra-key: 1\n";
+        assert_eq!(
+            top_level_keys(text),
+            Some(vec!["name", "baseImages", "workflowInputs", "extra-key"])
+        );
+        for unusual in [
+            "{name: web}\n",
+            "---\nname: web\n",
+            "'name': web\n",
+            "&a name: web\n",
+            "? name\n: web\n",
+            "name:web\n",
+        ] {
+            assert_eq!(top_level_keys(unusual), None, "{unusual}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_kept_whichever_way_the_file_is_written() {
+        let path = Path::new("x.yaml");
+        for text in [
+            "name: web\nmyNote: keep\n",
+            "{name: web, myNote: keep}\n",
+            "name: web\n'myNote': keep\n",
+        ] {
+            let (s, extra) = parse_state::<ImageState>(path, text).unwrap();
+            assert_eq!(s.name.as_deref(), Some("web"), "{text}");
+            assert_eq!(extra.len(), 1, "{text}");
+            assert_eq!(extra[0].0, "myNote");
+        }
+        let (_, extra) = parse_state::<ImageState>(path, "name: web\nbaseImages: []\n").unwrap();
+        assert!(extra.is_empty());
+    }
 }
