@@ -105,12 +105,21 @@ pub fn is_plain_safe(s: &str) -> bool {
     bytes.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
 }
 
+/// Whether `s` can be written in single quotes: no control character and
+/// none of the characters YAML treats as line breaks or a byte-order mark.
+fn single_quotable(s: &str) -> bool {
+    if s.is_ascii() {
+        return s.bytes().all(|b| b >= 0x20 && b != 0x7f);
+    }
+    s.chars().all(|c| {
+        !c.is_control() && c != '\u{feff}' && c != '\u{85}' && c != '\u{2028}' && c != '\u{2029}'
+    })
+}
+
 fn write_scalar(out: &mut String, s: &str) {
     if is_plain_safe(s) {
         out.push_str(s);
-    } else if s.chars().all(|c| {
-        !c.is_control() && c != '\u{feff}' && c != '\u{85}' && c != '\u{2028}' && c != '\u{2029}'
-    }) {
+    } else if single_quotable(s) {
         out.reserve(s.len() + 2);
         out.push('\'');
         for (i, part) in s.split('\'').enumerate() {
