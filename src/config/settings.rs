@@ -37,6 +37,23 @@ pub struct SettingsFile {
     pub github: GithubFile,
     #[serde(default)]
     pub gitlab: GitlabFile,
+    #[serde(default)]
+    pub backstage: BackstageFile,
+}
+
+/// `backstage:`: what the catalog entities carry when images.yaml says
+/// nothing (the entity schemas require an owner and a lifecycle).
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackstageFile {
+    /// The owner of managed images (default `platform-team`).
+    pub owner: Option<String>,
+    /// The system every image belongs to (default `image-factory`).
+    pub system: Option<String>,
+    /// The lifecycle of managed images (default `production`).
+    pub lifecycle: Option<String>,
+    /// The owner of upstream (base and external) images (default `upstream`).
+    pub base_owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -108,6 +125,18 @@ pub struct Settings {
     pub providers: Providers,
     /// The Kargo target's own settings.
     pub kargo: KargoSettings,
+    /// The Backstage target's own settings.
+    pub backstage: BackstageSettings,
+}
+
+/// What only the Backstage target reads: defaults for the entities' owner,
+/// system and lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackstageSettings {
+    pub owner: String,
+    pub system: String,
+    pub lifecycle: String,
+    pub base_owner: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,6 +245,12 @@ impl Settings {
                 service_account: "image-factory".into(),
                 image_pull_secrets: Vec::new(),
             },
+            backstage: BackstageSettings {
+                owner: "platform-team".into(),
+                system: "image-factory".into(),
+                lifecycle: "production".into(),
+                base_owner: "upstream".into(),
+            },
         }
     }
 
@@ -322,6 +357,38 @@ impl Settings {
             check("gitlab.tokenSecret.name", &t.name, values::object_name);
             check("gitlab.tokenSecret.key", &t.key, values::secret_key);
             s.providers.gitlab_token = t;
+        }
+        let b = file.backstage;
+        for (key, value, slot, rule) in [
+            (
+                "backstage.owner",
+                b.owner,
+                &mut s.backstage.owner,
+                values::entity_ref as fn(&str) -> Result<(), String>,
+            ),
+            (
+                "backstage.system",
+                b.system,
+                &mut s.backstage.system,
+                values::entity_ref,
+            ),
+            (
+                "backstage.lifecycle",
+                b.lifecycle,
+                &mut s.backstage.lifecycle,
+                values::lifecycle,
+            ),
+            (
+                "backstage.baseOwner",
+                b.base_owner,
+                &mut s.backstage.base_owner,
+                values::entity_ref,
+            ),
+        ] {
+            if let Some(v) = value {
+                check(key, &v, rule);
+                *slot = v;
+            }
         }
         errors.extend(label_errors);
         if errors.is_empty() {
