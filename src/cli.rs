@@ -235,12 +235,34 @@ pub struct InputArgs {
     pub analysis_image: Option<String>,
 }
 
+/// The targets of `imgf synth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SynthTarget {
+    /// Kargo Warehouses and Stages (dist/image-factory.k8s.yaml).
+    Kargo,
+    /// Backstage catalog entities (dist/catalog-info.yaml).
+    Backstage,
+}
+
+impl From<SynthTarget> for crate::targets::Target {
+    fn from(t: SynthTarget) -> Self {
+        match t {
+            SynthTarget::Kargo => Self::Kargo,
+            SynthTarget::Backstage => Self::Backstage,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SynthArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Where to write the manifests; `-` for standard output [default:
-    /// dist/image-factory.k8s.yaml beside --dir, in the directory that holds it].
+    /// What to generate.
+    #[arg(long, value_enum, default_value = "kargo")]
+    pub target: SynthTarget,
+    /// Where to write the output; `-` for standard output [default, beside
+    /// --dir in the directory that holds it: dist/image-factory.k8s.yaml,
+    /// or dist/catalog-info.yaml for --target backstage].
     #[arg(long, short, value_name = "FILE|-")]
     pub output: Option<PathBuf>,
     /// Write nothing; exit 1 with a diff if the output file is out of date.

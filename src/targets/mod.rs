@@ -8,6 +8,7 @@
 //! Adding a family is one file and one row; adding a target is one folder
 //! and a row in [`Target`].
 
+pub mod backstage;
 pub mod diagram;
 pub mod k8s;
 pub mod kargo;
@@ -21,6 +22,8 @@ use crate::diagnostic::{Diagnostic, Error};
 pub enum Target {
     /// Kargo Warehouses and Stages (with Argo Rollouts AnalysisTemplates).
     Kargo,
+    /// Backstage catalog entities (`ManagedImage`, `BaseImage`).
+    Backstage,
 }
 
 /// One family of objects: how many the plan holds, the kind and name of

@@ -2,6 +2,7 @@
 //! `imgf` runs the real binary on a temporary directory it builds itself.
 
 mod analyze;
+mod backstage;
 mod cli;
 mod corpus;
 mod docker_reference;
