@@ -35,6 +35,68 @@ pub enum Command {
     /// The places images are deployed (images.yaml `updates:`).
     #[command(subcommand)]
     Updates(UpdatesCommand),
+    /// Add an image to images.yaml (keeping its comments and layout).
+    Enroll(Box<EnrollArgs>),
+    /// Remove an image from images.yaml (`imgf analyze` then archives its state).
+    Unenroll(UnenrollArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The entry as YAML (a mapping, or a one-item list) instead of the flags.
+    #[arg(long, short, value_name = "FILE", conflicts_with_all = ["name", "registry", "repository"])]
+    pub file: Option<PathBuf>,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub registry: Option<String>,
+    #[arg(long)]
+    pub repository: Option<String>,
+    /// Where the image is built (`owner/name`); without it the image is external.
+    #[arg(long, value_name = "REPO")]
+    pub source_repo: Option<String>,
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<String>,
+    #[arg(long)]
+    pub workflow: Option<String>,
+    #[arg(long)]
+    pub branch: Option<String>,
+    #[arg(long, value_parser = ["github", "gitlab"])]
+    pub provider: Option<String>,
+    /// External images: the tag to watch.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// `rebuildDelay` (`7d`, `36h`, `0`).
+    #[arg(long, value_name = "DURATION")]
+    pub delay: Option<String>,
+    /// `autoRebuild: false`: rebuilds wait for a person.
+    #[arg(long)]
+    pub manual: bool,
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[arg(long)]
+    pub system: Option<String>,
+    #[arg(long)]
+    pub lifecycle: Option<String>,
+    /// Replace the entry of an image already enrolled.
+    #[arg(long)]
+    pub update: bool,
+    /// Print the diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnenrollArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The image to remove.
+    pub name: String,
+    /// Print the diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ mod cli;
 mod corpus;
 mod docker_reference;
 mod dockerfile_errors;
+mod enroll;
 mod errors;
 mod example;
 mod files;
