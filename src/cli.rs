@@ -225,6 +225,9 @@ pub struct StateRepoArgs {
     /// state, so GitOps applies what the new state says.
     #[arg(long, value_name = "FILE")]
     pub synth_output: Option<PathBuf>,
+    /// The same for the Backstage catalog (`synth --target backstage`).
+    #[arg(long, value_name = "FILE")]
+    pub catalog_output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -76,6 +76,9 @@ pub struct AnalysisFile {
     /// The generated manifests, relative to the state repository's root: the
     /// Job regenerates and commits them with the state.
     pub output: Option<String>,
+    /// The Backstage catalog, likewise (e.g. `dist/catalog-info.yaml`);
+    /// without it the Job leaves the catalog alone.
+    pub catalog_output: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -154,6 +157,9 @@ pub struct StateRepo {
     pub branch: String,
     /// The manifests' path in that repository (`analysis.output`).
     pub output: String,
+    /// The catalog's path there, when the Job regenerates it too
+    /// (`analysis.catalogOutput`).
+    pub catalog_output: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +229,7 @@ impl Settings {
                 url: None,
                 branch: "main".into(),
                 output: DEFAULT_OUTPUT.into(),
+                catalog_output: None,
             },
             providers: Providers {
                 github_api: "https://api.github.com".into(),
@@ -335,6 +342,10 @@ impl Settings {
         if let Some(o) = file.analysis.output {
             check("analysis.output", &o, values::repo_path);
             s.state_repo.output = o;
+        }
+        if let Some(o) = file.analysis.catalog_output {
+            check("analysis.catalogOutput", &o, values::repo_path);
+            s.state_repo.catalog_output = Some(o);
         }
         if let Some(u) = file.github.api_url {
             check("github.apiURL", &u, values::https_url);
