@@ -273,3 +273,35 @@ fn backstage_committed_catalog_is_up_to_date() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn backstage_hostile_catalog_values_are_refused() {
+    let hostile = [
+        "a\"b",
+        "x}}y",
+        "${{ secret('t').token }}",
+        "a\nb",
+        "a;rm -rf /",
+        "a b",
+        "it's",
+        "",
+        "a//b",
+        "-lead",
+    ];
+    for field in ["owner", "system", "lifecycle"] {
+        for value in hostile {
+            let p = Project::new();
+            p.images(&format!(
+                "- name: app\n  registry: ghcr.io\n  repository: org/app\n  {field}: {}\n  source: {{repo: org/app, dockerfile: Dockerfile, workflow: b.yml}}\n",
+                serde_json::to_string(value).unwrap()
+            ));
+            let r = p.run(&["synth", "--target", "backstage", "--output", "-"]);
+            assert_eq!(r.code, 2, "{field} = {value:?} was accepted:\n{}", r.stdout);
+            assert!(
+                r.stderr.contains(&format!("invalid {field}")),
+                "{field} = {value:?}: {}",
+                r.stderr
+            );
+        }
+    }
+}
