@@ -32,6 +32,7 @@ pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
             let facts = crate::targets::backstage::Facts::from_inputs(inputs, &model);
             let out = crate::targets::backstage::output(&model, &graph, &inputs.settings, &facts)?;
             crate::emit::render(out.len(), |i| out.get(i))?
+                .with_header(crate::targets::backstage::HEADER)
         }
     };
     Ok(Synthesis {
