@@ -2,7 +2,7 @@
 //! target. Pure: no I/O, clock or environment.
 //!
 //! A target is a folder (or a file) here: [`kargo`] (Warehouses and Stages),
-//! [`diagram`] (the graph drawn for people). Each declares its output as a
+//! [`backstage`] (catalog entities), [`diagram`] (the graph drawn for people). Each declares its output as a
 //! table of object [`Family`] rows; [`Output`] derives the length, the i-th
 //! object and the names to check from that table, so they can never disagree.
 //! Adding a family is one file and one row; adding a target is one folder
