@@ -136,6 +136,13 @@ fn finish(
                 .help("edit images.yaml by hand (top-level `- name:` items in block style are what imgf edits)"),
         ));
     }
+    if entries.is_empty() {
+        return Err(Error::input(
+            Diagnostic::error("images.yaml would be empty, and synth refuses an empty enrollment; nothing was changed")
+                .in_file(&path)
+                .help("enroll another image first, or remove the image-factory directory if nothing is left to watch"),
+        ));
+    }
     let problems = enrollment::validate(&entries, &path, &new_text);
     if !problems.is_empty() {
         return Err(Error::Input(problems));

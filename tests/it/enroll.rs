@@ -114,6 +114,13 @@ fn unenroll_leaves_the_rest_untouched() {
         images(&p),
         format!("{}{}", &before[..start], &before[end..])
     );
+    let one = Project::new();
+    one.images(
+        "# only\n- name: pg\n  registry: docker.io\n  repository: library/postgres\n  tag: '16'\n",
+    );
+    let r = one.run(&["unenroll", "pg"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("would be empty"), "{}", r.stderr);
     let r = p.run(&["unenroll", "nope"]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("not enrolled"), "{}", r.stderr);
