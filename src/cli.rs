@@ -35,6 +35,68 @@ pub enum Command {
     /// The places images are deployed (images.yaml `updates:`).
     #[command(subcommand)]
     Updates(UpdatesCommand),
+    /// Add an image to images.yaml (keeping its comments and layout).
+    Enroll(Box<EnrollArgs>),
+    /// Remove an image from images.yaml (`imgf analyze` then archives its state).
+    Unenroll(UnenrollArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The entry as YAML (a mapping, or a one-item list) instead of the flags.
+    #[arg(long, short, value_name = "FILE", conflicts_with_all = ["name", "registry", "repository"])]
+    pub file: Option<PathBuf>,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub registry: Option<String>,
+    #[arg(long)]
+    pub repository: Option<String>,
+    /// Where the image is built (`owner/name`); without it the image is external.
+    #[arg(long, value_name = "REPO")]
+    pub source_repo: Option<String>,
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<String>,
+    #[arg(long)]
+    pub workflow: Option<String>,
+    #[arg(long)]
+    pub branch: Option<String>,
+    #[arg(long, value_parser = ["github", "gitlab"])]
+    pub provider: Option<String>,
+    /// External images: the tag to watch.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// `rebuildDelay` (`7d`, `36h`, `0`).
+    #[arg(long, value_name = "DURATION")]
+    pub delay: Option<String>,
+    /// `autoRebuild: false`: rebuilds wait for a person.
+    #[arg(long)]
+    pub manual: bool,
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[arg(long)]
+    pub system: Option<String>,
+    #[arg(long)]
+    pub lifecycle: Option<String>,
+    /// Replace the entry of an image already enrolled.
+    #[arg(long)]
+    pub update: bool,
+    /// Print the diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnenrollArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The image to remove.
+    pub name: String,
+    /// Print the diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,6 +225,9 @@ pub struct StateRepoArgs {
     /// state, so GitOps applies what the new state says.
     #[arg(long, value_name = "FILE")]
     pub synth_output: Option<PathBuf>,
+    /// The same for the Backstage catalog (`synth --target backstage`).
+    #[arg(long, value_name = "FILE")]
+    pub catalog_output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -235,12 +300,34 @@ pub struct InputArgs {
     pub analysis_image: Option<String>,
 }
 
+/// The targets of `imgf synth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SynthTarget {
+    /// Kargo Warehouses and Stages (dist/image-factory.k8s.yaml).
+    Kargo,
+    /// Backstage catalog entities (dist/catalog-info.yaml).
+    Backstage,
+}
+
+impl From<SynthTarget> for crate::targets::Target {
+    fn from(t: SynthTarget) -> Self {
+        match t {
+            SynthTarget::Kargo => Self::Kargo,
+            SynthTarget::Backstage => Self::Backstage,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SynthArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Where to write the manifests; `-` for standard output [default:
-    /// dist/image-factory.k8s.yaml beside --dir, in the directory that holds it].
+    /// What to generate.
+    #[arg(long, value_enum, default_value = "kargo")]
+    pub target: SynthTarget,
+    /// Where to write the output; `-` for standard output [default, beside
+    /// --dir in the directory that holds it: dist/image-factory.k8s.yaml,
+    /// or dist/catalog-info.yaml for --target backstage].
     #[arg(long, short, value_name = "FILE|-")]
     pub output: Option<PathBuf>,
     /// Write nothing; exit 1 with a diff if the output file is out of date.

@@ -45,6 +45,8 @@ pub enum ExitStatus {
 pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Error> {
     match cli.command {
         cli::Command::Synth(args) => commands::synth::run(&args, out, err),
+        cli::Command::Enroll(args) => commands::enroll::run_enroll(&args, out, err),
+        cli::Command::Unenroll(args) => commands::enroll::run_unenroll(&args, out, err),
         cli::Command::Graph(args) => commands::graph::run(&args, out, err),
         cli::Command::Analyze(args) => commands::analyze::run(&args, err),
         cli::Command::RecordUpdate(args) => commands::record_update::run(&args, err),

@@ -25,10 +25,16 @@ pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
     let yaml = match target {
         Target::Kargo => {
             let out = crate::targets::kargo::output(&model, &graph, &inputs.settings)?;
+            warnings.extend(kargo_warnings(inputs, &model));
             crate::emit::render(out.len(), |i| out.get(i))?
         }
+        Target::Backstage => {
+            let facts = crate::targets::backstage::Facts::from_inputs(inputs, &model);
+            let out = crate::targets::backstage::output(&model, &graph, &inputs.settings, &facts)?;
+            crate::emit::render(out.len(), |i| out.get(i))?
+                .with_header(crate::targets::backstage::HEADER)
+        }
     };
-    warnings.extend(kargo_warnings(inputs, &model));
     Ok(Synthesis {
         model,
         graph,

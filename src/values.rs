@@ -45,6 +45,40 @@ fn no_forbidden(s: &str) -> Result<(), String> {
     }
 }
 
+/// A Backstage entity reference, as `spec.owner` and `spec.system` hold it:
+/// `[kind:][namespace/]name` — the name 1–63 characters of `[a-zA-Z0-9]`
+/// runs joined by `-`, `_` or `.`, the namespace a DNS label
+/// (`platform-team`, `group:default/platform-team`).
+pub(crate) fn entity_ref(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    let name = s.rsplit('/').next().unwrap_or(s);
+    let name = name.rsplit(':').next().unwrap_or(name);
+    if name.len() <= 63
+        && re(
+            &R,
+            r"^([a-zA-Z][a-zA-Z0-9]*:)?([a-z0-9]+(-[a-z0-9]+)*/)?[a-zA-Z0-9]+([-_.][a-zA-Z0-9]+)*$",
+        )
+        .is_match(s)
+    {
+        Ok(())
+    } else {
+        Err("a Backstage entity reference is `[kind:][namespace/]name`, the name at most 63 letters, digits, `-`, `_` and `.`, like `platform-team` or `group:default/platform-team`".into())
+    }
+}
+
+/// A Backstage lifecycle (`production`, `experimental`): what the catalog
+/// shows as it is, so a name of letters, digits, `-`, `_` and `.`.
+pub(crate) fn lifecycle(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    no_forbidden(s)?;
+    if s.len() <= 63 && re(&R, r"^[a-zA-Z0-9]+([-_.][a-zA-Z0-9]+)*$").is_match(s) {
+        Ok(())
+    } else {
+        Err("a lifecycle is a word like `production` or `experimental` (letters, digits, `-`, `_`, `.`; at most 63)".into())
+    }
+}
+
 /// A registry host, optionally with a port: `ghcr.io`, `localhost:5000`.
 pub(crate) fn registry(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();

@@ -7,6 +7,7 @@ use std::path::Path;
 
 pub(crate) mod analyze;
 pub(crate) mod emergency;
+pub(crate) mod enroll;
 pub(crate) mod explain;
 pub(crate) mod git;
 pub(crate) mod graph;

@@ -50,24 +50,34 @@ pub(super) fn with_state_repo(
         None => (dir.to_path_buf(), workspace.map(Path::to_path_buf), None),
     };
     // The regenerated manifests: in the clone with --state-repo, else as given.
-    let synth_output = repo_args.synth_output.as_ref().map(|o| match &root {
+    let in_root = |o: &PathBuf| match &root {
         Some(r) => r.join(o),
         None => o.clone(),
-    });
+    };
+    let synth_output = repo_args.synth_output.as_ref().map(in_root);
+    let catalog_output = repo_args.catalog_output.as_ref().map(in_root);
     let push = repo_args.push;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let done = op(&dir, workspace.as_deref(), err)?;
         if let Some(out) = &synth_output {
-            regenerate(&dir, out, err)?;
+            regenerate(&dir, out, crate::targets::Target::Kargo, err)?;
+        }
+        if let Some(out) = &catalog_output {
+            regenerate(&dir, out, crate::targets::Target::Backstage, err)?;
         }
         if !(repo_args.commit || push) {
             return finish(done, err);
         }
         let repo = git::toplevel(&dir).map_err(git_error)?;
         let mut paths = Vec::new();
-        for p in done.written.iter().chain(&synth_output) {
+        for p in done
+            .written
+            .iter()
+            .chain(&synth_output)
+            .chain(&catalog_output)
+        {
             paths.push(repo_relative(&repo, p)?);
         }
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
@@ -144,9 +154,14 @@ fn repo_relative(repo: &Path, path: &Path) -> Result<String, Error> {
 }
 
 /// Regenerates the manifests of `dir` into `out`, as `imgf synth` would.
-fn regenerate(dir: &Path, out: &Path, err: &mut dyn Write) -> Result<(), Error> {
+fn regenerate(
+    dir: &Path,
+    out: &Path,
+    target: crate::targets::Target,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
     let inputs = load::load(dir, None, &Overrides::default())?;
-    let result = crate::synth::synthesize(&inputs, crate::targets::Target::Kargo)?;
+    let result = crate::synth::synthesize(&inputs, target)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
     }

@@ -13,6 +13,8 @@ use crate::{emit, synth, ExitStatus};
 /// The output file's path relative to the project: the directory that holds
 /// `--dir`, so `image-factory/` and `dist/` sit side by side.
 const DEFAULT_OUTPUT: &str = "dist/image-factory.k8s.yaml";
+/// The same for `--target backstage`.
+const DEFAULT_CATALOG: &str = "dist/catalog-info.yaml";
 
 /// `imgf synth`.
 pub(crate) fn run(
@@ -22,7 +24,13 @@ pub(crate) fn run(
 ) -> Result<ExitStatus, Error> {
     let output = match &args.output {
         Some(o) => o.clone(),
-        None => default_output(&args.input.dir),
+        None => {
+            let file = match args.target {
+                crate::cli::SynthTarget::Kargo => DEFAULT_OUTPUT,
+                crate::cli::SynthTarget::Backstage => DEFAULT_CATALOG,
+            };
+            default_output(&args.input.dir, file)
+        }
     };
     let to_stdout = output.as_os_str() == "-";
     if args.check && to_stdout {
@@ -32,7 +40,7 @@ pub(crate) fn run(
         ));
     }
     let inputs = read_inputs(&args.input)?;
-    let result = synth::synthesize(&inputs, crate::targets::Target::Kargo)?;
+    let result = synth::synthesize(&inputs, args.target.into())?;
     if !args.quiet {
         print_warnings(&result.warnings, err)?;
     }
@@ -75,10 +83,10 @@ pub(crate) fn run(
     Ok(ExitStatus::Success)
 }
 
-/// Where synth writes without `--output`: [`DEFAULT_OUTPUT`] in the directory
+/// Where synth writes without `--output`: `file` ([`DEFAULT_OUTPUT`]) in the directory
 /// that holds `dir`, spelt as the user would (`image-factory` →
 /// `dist/…`, `repo/image-factory` → `repo/dist/…`, `.` → `../dist/…`).
-fn default_output(dir: &Path) -> PathBuf {
+fn default_output(dir: &Path, file: &str) -> PathBuf {
     let project = match dir.components().next_back() {
         Some(Component::Normal(_)) => dir.parent().map(Path::to_path_buf).unwrap_or_default(),
         // `..` and the like: one more level up.
@@ -88,7 +96,7 @@ fn default_output(dir: &Path) -> PathBuf {
         // `/` has no parent: the output goes into it.
         Some(Component::RootDir | Component::Prefix(_)) => dir.to_path_buf(),
     };
-    project.join(DEFAULT_OUTPUT)
+    project.join(file)
 }
 
 #[cfg(test)]
@@ -114,7 +122,7 @@ mod tests {
         ];
         for (dir, want) in cases {
             assert_eq!(
-                default_output(Path::new(dir)),
+                default_output(Path::new(dir), DEFAULT_OUTPUT),
                 Path::new(want),
                 "--dir {dir:?}"
             );

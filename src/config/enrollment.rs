@@ -41,6 +41,17 @@ pub struct Enrollment {
     /// External images: the tag to watch.
     #[serde(default)]
     pub tag: Option<String>,
+    /// Backstage: the entity reference of the image's owner (default: the
+    /// settings' `backstage.owner`, or `backstage.baseOwner` for an external image).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Backstage: the system the image belongs to (default `backstage.system`).
+    #[serde(default)]
+    pub system: Option<String>,
+    /// Backstage: the image's lifecycle, like `production` or `experimental`
+    /// (default `backstage.lifecycle`).
+    #[serde(default)]
+    pub lifecycle: Option<String>,
     /// External images, old tool's form: a regex of the tag to watch.
     #[serde(default)]
     pub allow_tags: Option<String>,
@@ -668,6 +679,21 @@ fn validate_entry(e: &Enrollment, c: &mut Check<'_>) {
     if let Some(d) = &e.rebuild_delay {
         if let Err(why) = crate::duration::parse(d) {
             c.bad("rebuildDelay", d, why, "write it like `7d` or `36h`");
+        }
+    }
+    for (key, value, rule) in [
+        (
+            "owner",
+            &e.owner,
+            values::entity_ref as fn(&str) -> Result<(), String>,
+        ),
+        ("system", &e.system, values::entity_ref),
+        ("lifecycle", &e.lifecycle, values::lifecycle),
+    ] {
+        if let Some(v) = value {
+            if let Err(why) = rule(v) {
+                c.bad(key, v, why, "it goes into the Backstage catalog as it is");
+            }
         }
     }
     if let Some(s) = &e.image_selection_strategy {

@@ -1,6 +1,7 @@
 //! Step 1: reading what users and analysis wrote — images.yaml, settings and
 //! state files — into typed, checked values.
 
+pub mod edit;
 pub mod enrollment;
 pub mod load;
 pub mod parse;

@@ -37,6 +37,23 @@ pub struct SettingsFile {
     pub github: GithubFile,
     #[serde(default)]
     pub gitlab: GitlabFile,
+    #[serde(default)]
+    pub backstage: BackstageFile,
+}
+
+/// `backstage:`: what the catalog entities carry when images.yaml says
+/// nothing (the entity schemas require an owner and a lifecycle).
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackstageFile {
+    /// The owner of managed images (default `platform-team`).
+    pub owner: Option<String>,
+    /// The system every image belongs to (default `image-factory`).
+    pub system: Option<String>,
+    /// The lifecycle of managed images (default `production`).
+    pub lifecycle: Option<String>,
+    /// The owner of upstream (base and external) images (default `upstream`).
+    pub base_owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -59,6 +76,9 @@ pub struct AnalysisFile {
     /// The generated manifests, relative to the state repository's root: the
     /// Job regenerates and commits them with the state.
     pub output: Option<String>,
+    /// The Backstage catalog, likewise (e.g. `dist/catalog-info.yaml`);
+    /// without it the Job leaves the catalog alone.
+    pub catalog_output: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -108,6 +128,18 @@ pub struct Settings {
     pub providers: Providers,
     /// The Kargo target's own settings.
     pub kargo: KargoSettings,
+    /// The Backstage target's own settings.
+    pub backstage: BackstageSettings,
+}
+
+/// What only the Backstage target reads: defaults for the entities' owner,
+/// system and lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackstageSettings {
+    pub owner: String,
+    pub system: String,
+    pub lifecycle: String,
+    pub base_owner: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +157,9 @@ pub struct StateRepo {
     pub branch: String,
     /// The manifests' path in that repository (`analysis.output`).
     pub output: String,
+    /// The catalog's path there, when the Job regenerates it too
+    /// (`analysis.catalogOutput`).
+    pub catalog_output: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +229,7 @@ impl Settings {
                 url: None,
                 branch: "main".into(),
                 output: DEFAULT_OUTPUT.into(),
+                catalog_output: None,
             },
             providers: Providers {
                 github_api: "https://api.github.com".into(),
@@ -215,6 +251,12 @@ impl Settings {
                 analysis_image_is_default: true,
                 service_account: "image-factory".into(),
                 image_pull_secrets: Vec::new(),
+            },
+            backstage: BackstageSettings {
+                owner: "platform-team".into(),
+                system: "image-factory".into(),
+                lifecycle: "production".into(),
+                base_owner: "upstream".into(),
             },
         }
     }
@@ -301,6 +343,10 @@ impl Settings {
             check("analysis.output", &o, values::repo_path);
             s.state_repo.output = o;
         }
+        if let Some(o) = file.analysis.catalog_output {
+            check("analysis.catalogOutput", &o, values::repo_path);
+            s.state_repo.catalog_output = Some(o);
+        }
         if let Some(u) = file.github.api_url {
             check("github.apiURL", &u, values::https_url);
             s.providers.github_api = u.trim_end_matches('/').to_string();
@@ -322,6 +368,38 @@ impl Settings {
             check("gitlab.tokenSecret.name", &t.name, values::object_name);
             check("gitlab.tokenSecret.key", &t.key, values::secret_key);
             s.providers.gitlab_token = t;
+        }
+        let b = file.backstage;
+        for (key, value, slot, rule) in [
+            (
+                "backstage.owner",
+                b.owner,
+                &mut s.backstage.owner,
+                values::entity_ref as fn(&str) -> Result<(), String>,
+            ),
+            (
+                "backstage.system",
+                b.system,
+                &mut s.backstage.system,
+                values::entity_ref,
+            ),
+            (
+                "backstage.lifecycle",
+                b.lifecycle,
+                &mut s.backstage.lifecycle,
+                values::lifecycle,
+            ),
+            (
+                "backstage.baseOwner",
+                b.base_owner,
+                &mut s.backstage.base_owner,
+                values::entity_ref,
+            ),
+        ] {
+            if let Some(v) = value {
+                check(key, &v, rule);
+                *slot = v;
+            }
         }
         errors.extend(label_errors);
         if errors.is_empty() {

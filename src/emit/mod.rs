@@ -51,6 +51,14 @@ impl Stream {
         self.documents
     }
 
+    /// The stream with `header` (comment lines) in place of [`HEADER`].
+    pub fn with_header(mut self, header: &str) -> Stream {
+        if let Some(first) = self.chunks.first_mut() {
+            *first = header.to_string();
+        }
+        self
+    }
+
     /// Writes the stream to `w`.
     pub fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
         for c in &self.chunks {

@@ -2,12 +2,13 @@
 //! target. Pure: no I/O, clock or environment.
 //!
 //! A target is a folder (or a file) here: [`kargo`] (Warehouses and Stages),
-//! [`diagram`] (the graph drawn for people). Each declares its output as a
+//! [`backstage`] (catalog entities), [`diagram`] (the graph drawn for people). Each declares its output as a
 //! table of object [`Family`] rows; [`Output`] derives the length, the i-th
 //! object and the names to check from that table, so they can never disagree.
 //! Adding a family is one file and one row; adding a target is one folder
 //! and a row in [`Target`].
 
+pub mod backstage;
 pub mod diagram;
 pub mod k8s;
 pub mod kargo;
@@ -21,6 +22,8 @@ use crate::diagnostic::{Diagnostic, Error};
 pub enum Target {
     /// Kargo Warehouses and Stages (with Argo Rollouts AnalysisTemplates).
     Kargo,
+    /// Backstage catalog entities (`ManagedImage`, `BaseImage`).
+    Backstage,
 }
 
 /// One family of objects: how many the plan holds, the kind and name of

@@ -522,6 +522,8 @@ fn the_job_commits_state_and_regenerated_manifests_together() {
             "--push",
             "--synth-output",
             "dist/image-factory.k8s.yaml",
+            "--catalog-output",
+            "dist/catalog-info.yaml",
         ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -530,18 +532,24 @@ fn the_job_commits_state_and_regenerated_manifests_together() {
     let files = git(&remote, &["show", "--name-only", "--format=", "HEAD"]);
     assert!(
         files.contains("image-factory/state/images/web.yaml")
-            && files.contains("dist/image-factory.k8s.yaml"),
-        "one commit holds state and output: {files}"
+            && files.contains("dist/image-factory.k8s.yaml")
+            && files.contains("dist/catalog-info.yaml"),
+        "one commit holds state and both outputs: {files}"
     );
     // What was committed is exactly what synth makes of the committed state.
     let check = tmp.path().join("check");
     clone(&remote, &check);
-    let synth = crate::support::imgf_in(&check, &["synth", "--check"]);
-    assert!(
-        synth.status.success(),
-        "{}",
-        String::from_utf8_lossy(&synth.stdout)
-    );
+    for args in [
+        &["synth", "--check"][..],
+        &["synth", "--target", "backstage", "--check"],
+    ] {
+        let synth = crate::support::imgf_in(&check, args);
+        assert!(
+            synth.status.success(),
+            "{}",
+            String::from_utf8_lossy(&synth.stdout)
+        );
+    }
     let web = read(&check, "image-factory/state/images/web.yaml");
     assert!(
         web.contains("currentDigest: null"),

@@ -2,10 +2,12 @@
 //! `imgf` runs the real binary on a temporary directory it builds itself.
 
 mod analyze;
+mod backstage;
 mod cli;
 mod corpus;
 mod docker_reference;
 mod dockerfile_errors;
+mod enroll;
 mod errors;
 mod example;
 mod files;

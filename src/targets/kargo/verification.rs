@@ -134,8 +134,8 @@ pub(super) fn record_template(settings: &Settings, state_repo: &str) -> Analysis
 
 /// The Job's state-repository transaction: clone, commit, push, and the
 /// manifests regenerated into the same commit.
-fn state_repo_args(settings: &Settings, url: &str) -> [String; 8] {
-    [
+fn state_repo_args(settings: &Settings, url: &str) -> Vec<String> {
+    let mut args = vec![
         "--state-repo".into(),
         url.to_string(),
         "--state-branch".into(),
@@ -144,5 +144,9 @@ fn state_repo_args(settings: &Settings, url: &str) -> [String; 8] {
         "--push".into(),
         "--synth-output".into(),
         settings.state_repo.output.clone(),
-    ]
+    ];
+    if let Some(catalog) = &settings.state_repo.catalog_output {
+        args.extend(["--catalog-output".into(), catalog.clone()]);
+    }
+    args
 }
