@@ -281,6 +281,7 @@ mod tests {
                 current_version: None,
                 bases: vec![BaseRef::Upstream(0)],
                 source_paths: vec!["Dockerfile".into()],
+                tags: crate::model::TagOrder::Versions(None),
                 updates: Vec::new(),
             }],
             upstream: vec![Upstream {
