@@ -249,6 +249,17 @@ pub struct SynthArgs {
     /// Do not print warnings, nor the line saying what was written.
     #[arg(long, short)]
     pub quiet: bool,
+    /// What to generate: Kargo pipelines, or Flux image automation (default
+    /// output dist/image-factory.flux.yaml).
+    #[arg(long, value_enum, default_value_t = SynthTarget::Kargo)]
+    pub target: SynthTarget,
+}
+
+/// The targets of `imgf synth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SynthTarget {
+    Kargo,
+    Flux,
 }
 
 /// The formats of `imgf graph`.

@@ -25,10 +25,15 @@ pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
     let yaml = match target {
         Target::Kargo => {
             let out = crate::targets::kargo::output(&model, &graph, &inputs.settings)?;
+            warnings.extend(kargo_warnings(inputs, &model));
+            crate::emit::render(out.len(), |i| out.get(i))?
+        }
+        Target::Flux => {
+            let out = crate::targets::flux::output(&model, &inputs.settings)?;
+            warnings.extend(crate::targets::flux::losses(&model));
             crate::emit::render(out.len(), |i| out.get(i))?
         }
     };
-    warnings.extend(kargo_warnings(inputs, &model));
     Ok(Synthesis {
         model,
         graph,

@@ -5,14 +5,17 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use super::{print_warnings, read_inputs};
-use crate::cli::SynthArgs;
+use crate::cli::{SynthArgs, SynthTarget};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::emit::Written;
+use crate::targets::Target;
 use crate::{emit, synth, ExitStatus};
 
 /// The output file's path relative to the project: the directory that holds
 /// `--dir`, so `image-factory/` and `dist/` sit side by side.
 const DEFAULT_OUTPUT: &str = "dist/image-factory.k8s.yaml";
+/// The same for `--target flux`.
+const DEFAULT_FLUX_OUTPUT: &str = "dist/image-factory.flux.yaml";
 
 /// `imgf synth`.
 pub(crate) fn run(
@@ -20,9 +23,13 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
+    let (target, default) = match args.target {
+        SynthTarget::Kargo => (Target::Kargo, DEFAULT_OUTPUT),
+        SynthTarget::Flux => (Target::Flux, DEFAULT_FLUX_OUTPUT),
+    };
     let output = match &args.output {
         Some(o) => o.clone(),
-        None => default_output(&args.input.dir),
+        None => default_output(&args.input.dir, default),
     };
     let to_stdout = output.as_os_str() == "-";
     if args.check && to_stdout {
@@ -32,7 +39,7 @@ pub(crate) fn run(
         ));
     }
     let inputs = read_inputs(&args.input)?;
-    let result = synth::synthesize(&inputs, crate::targets::Target::Kargo)?;
+    let result = synth::synthesize(&inputs, target)?;
     if !args.quiet {
         print_warnings(&result.warnings, err)?;
     }
@@ -75,10 +82,10 @@ pub(crate) fn run(
     Ok(ExitStatus::Success)
 }
 
-/// Where synth writes without `--output`: [`DEFAULT_OUTPUT`] in the directory
+/// Where synth writes without `--output`: `file` ([`DEFAULT_OUTPUT`]) in the directory
 /// that holds `dir`, spelt as the user would (`image-factory` →
 /// `dist/…`, `repo/image-factory` → `repo/dist/…`, `.` → `../dist/…`).
-fn default_output(dir: &Path) -> PathBuf {
+fn default_output(dir: &Path, file: &str) -> PathBuf {
     let project = match dir.components().next_back() {
         Some(Component::Normal(_)) => dir.parent().map(Path::to_path_buf).unwrap_or_default(),
         // `..` and the like: one more level up.
@@ -88,7 +95,7 @@ fn default_output(dir: &Path) -> PathBuf {
         // `/` has no parent: the output goes into it.
         Some(Component::RootDir | Component::Prefix(_)) => dir.to_path_buf(),
     };
-    project.join(DEFAULT_OUTPUT)
+    project.join(file)
 }
 
 #[cfg(test)]
@@ -114,7 +121,7 @@ mod tests {
         ];
         for (dir, want) in cases {
             assert_eq!(
-                default_output(Path::new(dir)),
+                default_output(Path::new(dir), DEFAULT_OUTPUT),
                 Path::new(want),
                 "--dir {dir:?}"
             );

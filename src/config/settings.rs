@@ -37,6 +37,37 @@ pub struct SettingsFile {
     pub github: GithubFile,
     #[serde(default)]
     pub gitlab: GitlabFile,
+    #[serde(default)]
+    pub flux: FluxFile,
+}
+
+/// `flux:` — read only by `imgf synth --target flux`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FluxFile {
+    /// The namespace of every Flux object (default `flux-system`).
+    pub namespace: Option<String>,
+    /// GitRepositories already in the cluster, by the repository they clone
+    /// (`owner/name` or an https URL): `{example-org/deploy: flux-system}`.
+    /// Other target repositories get a generated GitRepository.
+    #[serde(default)]
+    pub git_repositories: BTreeMap<String, String>,
+    /// The Secret with git credentials for generated GitRepositories.
+    pub git_secret: Option<String>,
+    /// The dockerconfigjson Secret ImageRepositories pull with.
+    pub registry_secret: Option<String>,
+    /// Registries served over plain HTTP (`registry.local:5000`).
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
+    /// The commit author (default `imgf` <imgf@users.noreply.github.com>).
+    pub author: Option<FluxAuthor>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FluxAuthor {
+    pub name: String,
+    pub email: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -108,6 +139,21 @@ pub struct Settings {
     pub providers: Providers,
     /// The Kargo target's own settings.
     pub kargo: KargoSettings,
+    /// The Flux target's own settings.
+    pub flux: FluxSettings,
+}
+
+/// What only the Flux target reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FluxSettings {
+    pub namespace: String,
+    /// Existing GitRepositories: (normalised clone URL, name).
+    pub git_repositories: Vec<(String, String)>,
+    pub git_secret: Option<String>,
+    pub registry_secret: Option<String>,
+    pub insecure_registries: Vec<String>,
+    pub author_name: String,
+    pub author_email: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,6 +262,15 @@ impl Settings {
                 service_account: "image-factory".into(),
                 image_pull_secrets: Vec::new(),
             },
+            flux: FluxSettings {
+                namespace: "flux-system".into(),
+                git_repositories: Vec::new(),
+                git_secret: None,
+                registry_secret: None,
+                insecure_registries: Vec::new(),
+                author_name: "imgf".into(),
+                author_email: "imgf@users.noreply.github.com".into(),
+            },
         }
     }
 
@@ -323,6 +378,48 @@ impl Settings {
             check("gitlab.tokenSecret.key", &t.key, values::secret_key);
             s.providers.gitlab_token = t;
         }
+        if let Some(ns) = file.flux.namespace {
+            check("flux.namespace", &ns, |v| {
+                if crate::names::is_dns1123_label(v) {
+                    Ok(())
+                } else {
+                    Err("a namespace: lowercase letters, digits and `-`, at most 63".into())
+                }
+            });
+            s.flux.namespace = ns;
+        }
+        for (repo, name) in &file.flux.git_repositories {
+            check("flux.gitRepositories", name, values::object_name);
+            let url = if repo.starts_with("https://") {
+                repo.clone()
+            } else {
+                check("flux.gitRepositories", repo, |v| {
+                    values::source_repo(v, true)
+                });
+                s.providers.clone_url(Provider::Github, repo)
+            };
+            s.flux
+                .git_repositories
+                .push((normalize_git_url(&url), name.clone()));
+        }
+        if let Some(n) = file.flux.git_secret {
+            check("flux.gitSecret", &n, values::object_name);
+            s.flux.git_secret = Some(n);
+        }
+        if let Some(n) = file.flux.registry_secret {
+            check("flux.registrySecret", &n, values::object_name);
+            s.flux.registry_secret = Some(n);
+        }
+        for r in &file.flux.insecure_registries {
+            check("flux.insecureRegistries", r, values::registry);
+        }
+        s.flux.insecure_registries = file.flux.insecure_registries;
+        if let Some(a) = file.flux.author {
+            check("flux.author.name", &a.name, values::commit_author);
+            check("flux.author.email", &a.email, values::email);
+            s.flux.author_name = a.name;
+            s.flux.author_email = a.email;
+        }
         errors.extend(label_errors);
         if errors.is_empty() {
             Ok(s)
@@ -330,4 +427,12 @@ impl Settings {
             Err(errors)
         }
     }
+}
+
+/// Git URLs compared as Git hosts do: lowercase, no trailing `/` or `.git`.
+pub fn normalize_git_url(u: &str) -> String {
+    u.to_ascii_lowercase()
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_string()
 }

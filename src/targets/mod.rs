@@ -2,13 +2,14 @@
 //! target. Pure: no I/O, clock or environment.
 //!
 //! A target is a folder (or a file) here: [`kargo`] (Warehouses and Stages),
-//! [`diagram`] (the graph drawn for people). Each declares its output as a
+//! [`flux`] (Flux image automation), [`diagram`] (the graph drawn for people). Each declares its output as a
 //! table of object [`Family`] rows; [`Output`] derives the length, the i-th
 //! object and the names to check from that table, so they can never disagree.
 //! Adding a family is one file and one row; adding a target is one folder
 //! and a row in [`Target`].
 
 pub mod diagram;
+pub mod flux;
 pub mod k8s;
 pub mod kargo;
 
@@ -21,6 +22,9 @@ use crate::diagnostic::{Diagnostic, Error};
 pub enum Target {
     /// Kargo Warehouses and Stages (with Argo Rollouts AnalysisTemplates).
     Kargo,
+    /// Flux image automation: ImageRepositories, ImagePolicies,
+    /// ImageUpdateAutomations (and GitRepositories).
+    Flux,
 }
 
 /// One family of objects: how many the plan holds, the kind and name of

@@ -9,6 +9,7 @@ mod dockerfile_errors;
 mod errors;
 mod example;
 mod files;
+mod flux;
 mod hostile;
 mod kargo_eval;
 mod policy;

@@ -1,0 +1,449 @@
+//! The Flux target: model → Flux image automation (`image.toolkit.fluxcd.io/v1`).
+//! Pure.
+//!
+//! [`families`] fixes the output order: an ImageRepository and an ImagePolicy
+//! per managed image that some `updates:` entry deploys (both named after the
+//! image, so a setter marker reads `# {"$imagepolicy": "<ns>:<image>"}`), a
+//! GitRepository per target repository that settings do not name as existing,
+//! and an ImageUpdateAutomation per (target repository, branch).
+//!
+//! What Flux cannot do (rebuilds, soaks, verification, Argo CD syncs, pull
+//! requests) is not emitted; [`losses`] says so, one warning per kind.
+
+pub mod objects;
+pub mod template;
+
+use std::collections::BTreeSet;
+
+use crate::config::enrollment::UpdateValue;
+use crate::config::settings::{normalize_git_url, Settings};
+use crate::diagnostic::{Diagnostic, Error};
+use crate::model::{Managed, Model, TagOrder};
+use crate::names;
+use crate::targets::{k8s, Family, Output};
+use objects::*;
+
+/// Label on each ImagePolicy: the image it follows (the automations select on it).
+pub const IMAGE_LABEL: &str = "imgf.io/image";
+/// The semver range of a managed image without `versions`: every release.
+pub const ALL_VERSIONS: &str = ">=0.0.0";
+
+/// A target repository.
+struct Repo {
+    url: String,
+    /// Its GitRepository's name; generated unless `existing`.
+    name: String,
+    existing: bool,
+    /// The branch the generated GitRepository follows (its first target branch).
+    branch: String,
+}
+
+/// One ImageUpdateAutomation: a repository and branch, and what it updates.
+struct Automation {
+    repo: usize,
+    branch: String,
+    /// Policy names (= image object names), sorted.
+    images: Vec<String>,
+    /// The narrowest directory holding every target, `./…`.
+    path: String,
+}
+
+/// What the families are built from.
+pub struct Plan<'a> {
+    model: &'a Model,
+    settings: &'a Settings,
+    /// Managed images with at least one update.
+    images: Vec<usize>,
+    repos: Vec<Repo>,
+    /// Indices into `repos` that get a generated GitRepository.
+    generated: Vec<usize>,
+    automations: Vec<Automation>,
+}
+
+pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
+    vec![
+        Family {
+            count: |p| p.images.len(),
+            name: |p, i| {
+                (
+                    "ImageRepository",
+                    object_name(&p.model.managed[p.images[i]]),
+                )
+            },
+            build: |p, i| {
+                Resource::ImageRepository(image_repository(
+                    &p.model.managed[p.images[i]],
+                    p.settings,
+                ))
+            },
+        },
+        Family {
+            count: |p| p.images.len(),
+            name: |p, i| ("ImagePolicy", object_name(&p.model.managed[p.images[i]])),
+            build: |p, i| {
+                Resource::ImagePolicy(image_policy(&p.model.managed[p.images[i]], p.settings))
+            },
+        },
+        Family {
+            count: |p| p.generated.len(),
+            name: |p, i| ("GitRepository", p.repos[p.generated[i]].name.clone()),
+            build: |p, i| {
+                Resource::GitRepository(git_repository(&p.repos[p.generated[i]], p.settings))
+            },
+        },
+        Family {
+            count: |p| p.automations.len(),
+            name: |p, i| ("ImageUpdateAutomation", automation_name(p, i)),
+            build: |p, i| Resource::ImageUpdateAutomation(automation(p, i)),
+        },
+    ]
+}
+
+/// The Flux output of a model; fails if two objects of a kind share a name.
+pub fn output<'a>(
+    model: &'a Model,
+    settings: &'a Settings,
+) -> Result<Output<Plan<'a>, Resource>, Error> {
+    let images: Vec<usize> = (0..model.managed.len())
+        .filter(|&i| !model.managed[i].updates.is_empty())
+        .collect();
+    let mut repos: Vec<Repo> = Vec::new();
+    // (repo, branch) → (images, target directories)
+    let mut groups: Vec<(usize, String, BTreeSet<String>, Vec<String>)> = Vec::new();
+    for &mi in &images {
+        let m = &model.managed[mi];
+        for u in &m.updates {
+            let url = normalize_git_url(&u.repo_url);
+            let r = match repos.iter().position(|r| normalize_git_url(&r.url) == url) {
+                Some(r) => r,
+                None => {
+                    let existing = settings
+                        .flux
+                        .git_repositories
+                        .iter()
+                        .find(|(u, _)| *u == url)
+                        .map(|(_, n)| n.clone());
+                    repos.push(Repo {
+                        url: u.repo_url.clone(),
+                        name: existing.clone().unwrap_or_else(|| repo_slug(&u.repo_url)),
+                        existing: existing.is_some(),
+                        branch: u.branch.clone(),
+                    });
+                    repos.len() - 1
+                }
+            };
+            let dir = target_dir(u);
+            let g = match groups.iter().position(|g| g.0 == r && g.1 == u.branch) {
+                Some(g) => g,
+                None => {
+                    groups.push((r, u.branch.clone(), BTreeSet::new(), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            groups[g].2.insert(object_name(m));
+            groups[g].3.push(dir);
+        }
+    }
+    let automations = groups
+        .into_iter()
+        .map(|(repo, branch, images, dirs)| Automation {
+            repo,
+            branch,
+            images: images.into_iter().collect(),
+            path: common_dir(&dirs),
+        })
+        .collect();
+    let generated = (0..repos.len()).filter(|&r| !repos[r].existing).collect();
+    Output::new(
+        Plan {
+            model,
+            settings,
+            images,
+            repos,
+            generated,
+            automations,
+        },
+        families(),
+    )
+}
+
+/// The ImageRepository and ImagePolicy name of an image.
+pub fn object_name(m: &Managed) -> String {
+    names::fit(&m.name)
+}
+
+/// The setter marker a target line needs: `{"$imagepolicy": "<ns>:<image>[:field]"}`.
+pub fn marker(settings: &Settings, m: &Managed, field: Option<&str>) -> String {
+    let suffix = field.map(|f| format!(":{f}")).unwrap_or_default();
+    format!(
+        "# {{\"$imagepolicy\": \"{}:{}{suffix}\"}}",
+        settings.flux.namespace,
+        object_name(m)
+    )
+}
+
+fn meta(name: String, settings: &Settings, labels: &[(&str, &str)]) -> ObjectMeta {
+    k8s::namespaced(name, &settings.flux.namespace, labels)
+}
+
+fn image_repository(m: &Managed, settings: &Settings) -> ImageRepository {
+    let registry = m.repo_url.split('/').next().unwrap_or("");
+    ImageRepository {
+        api_version: IMAGE_API,
+        kind: "ImageRepository",
+        metadata: meta(object_name(m), settings, &[]),
+        spec: ImageRepositorySpec {
+            image: m.repo_url.clone(),
+            interval: settings.intervals.managed.clone(),
+            secret_ref: settings
+                .flux
+                .registry_secret
+                .as_ref()
+                .map(|n| LocalRef { name: n.clone() }),
+            insecure: settings
+                .flux
+                .insecure_registries
+                .iter()
+                .any(|r| r == registry),
+        },
+    }
+}
+
+/// How Flux picks the newest tag of an image: a semver range for versions,
+/// a numerical order on the extracted build number for build-id tags —
+/// never alphabetical, which orders `main-<sha>-<ts>` by the SHA.
+pub fn tag_policy(m: &Managed) -> (Option<TagFilter>, PolicyChoice) {
+    match &m.tags {
+        TagOrder::Versions(range) => (
+            None,
+            PolicyChoice::semver(range.clone().unwrap_or_else(|| ALL_VERSIONS.into())),
+        ),
+        TagOrder::BuildId { pattern, group } => (
+            Some(TagFilter {
+                pattern: pattern.clone(),
+                extract: format!("${group}"),
+            }),
+            PolicyChoice::numerical(),
+        ),
+    }
+}
+
+/// Whether some update writes the digest: the policy must reflect it.
+pub fn writes_digest(m: &Managed) -> bool {
+    m.updates
+        .iter()
+        .any(|u| matches!(u.value, UpdateValue::Digest | UpdateValue::Pinned))
+}
+
+fn image_policy(m: &Managed, settings: &Settings) -> ImagePolicy {
+    let (filter_tags, policy) = tag_policy(m);
+    let label = names::fit(&m.name);
+    ImagePolicy {
+        api_version: IMAGE_API,
+        kind: "ImagePolicy",
+        metadata: meta(object_name(m), settings, &[(IMAGE_LABEL, &label)]),
+        spec: ImagePolicySpec {
+            image_repository_ref: LocalRef {
+                name: object_name(m),
+            },
+            filter_tags,
+            policy,
+            // Versions and build ids are immutable tags: the digest seen
+            // first is the digest (Always would need an interval and re-pull).
+            digest_reflection_policy: writes_digest(m).then_some("IfNotPresent"),
+            interval: None,
+        },
+    }
+}
+
+fn git_repository(r: &Repo, settings: &Settings) -> GitRepository {
+    GitRepository {
+        api_version: SOURCE_API,
+        kind: "GitRepository",
+        metadata: meta(r.name.clone(), settings, &[]),
+        spec: GitRepositorySpec {
+            url: r.url.clone(),
+            interval: settings.intervals.managed.clone(),
+            reference: BranchRef {
+                branch: r.branch.clone(),
+            },
+            secret_ref: settings
+                .flux
+                .git_secret
+                .as_ref()
+                .map(|n| LocalRef { name: n.clone() }),
+        },
+    }
+}
+
+fn automation_name(p: &Plan<'_>, i: usize) -> String {
+    let a = &p.automations[i];
+    names::object_name(&[&repo_slug(&p.repos[a.repo].url), &a.branch])
+}
+
+fn automation(p: &Plan<'_>, i: usize) -> ImageUpdateAutomation {
+    let a = &p.automations[i];
+    let s = p.settings;
+    ImageUpdateAutomation {
+        api_version: IMAGE_API,
+        kind: "ImageUpdateAutomation",
+        metadata: meta(automation_name(p, i), s, &[]),
+        spec: ImageUpdateAutomationSpec {
+            interval: s.intervals.managed.clone(),
+            source_ref: CrossNamespaceRef {
+                kind: "GitRepository",
+                name: p.repos[a.repo].name.clone(),
+            },
+            git: GitSpec {
+                checkout: Checkout {
+                    reference: BranchRef {
+                        branch: a.branch.clone(),
+                    },
+                },
+                commit: CommitSpec {
+                    author: Author {
+                        name: s.flux.author_name.clone(),
+                        email: s.flux.author_email.clone(),
+                    },
+                    message_template: template::COMMIT_MESSAGE.to_string(),
+                },
+                push: PushSpec {
+                    branch: a.branch.clone(),
+                },
+            },
+            update: UpdateStrategy {
+                path: a.path.clone(),
+                strategy: "Setters",
+            },
+            policy_selector: LabelSelector {
+                match_expressions: vec![LabelSelectorRequirement {
+                    key: IMAGE_LABEL.into(),
+                    operator: "In",
+                    values: a.images.clone(),
+                }],
+            },
+        },
+    }
+}
+
+/// A readable name for a repository: `https://github.com/org/deploy.git` → `org-deploy`.
+fn repo_slug(url: &str) -> String {
+    let path = url
+        .trim_start_matches("https://")
+        .split_once('/')
+        .map_or(url, |(_, p)| p)
+        .trim_end_matches('/')
+        .trim_end_matches(".git");
+    names::fit(&names::suggest_label(path))
+}
+
+/// The directory an update's target is in: a kustomization directory, or
+/// a file's parent.
+fn target_dir(u: &crate::model::Update) -> String {
+    if u.yaml_key.is_some() {
+        u.path.rsplit_once('/').map_or("", |(d, _)| d).to_string()
+    } else {
+        u.path.clone()
+    }
+}
+
+/// The narrowest directory holding all of `dirs`, as `./a/b` (`./` for the root).
+fn common_dir(dirs: &[String]) -> String {
+    let mut common: Option<Vec<&str>> = None;
+    for d in dirs {
+        let parts: Vec<&str> = d.split('/').filter(|p| !p.is_empty()).collect();
+        common = Some(match common {
+            None => parts,
+            Some(c) => c
+                .iter()
+                .zip(&parts)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| *a)
+                .collect(),
+        });
+    }
+    format!("./{}", common.unwrap_or_default().join("/"))
+}
+
+/// What the Flux output cannot do that images.yaml asks for: one warning per
+/// kind of loss, with the images affected.
+pub fn losses(model: &Model) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut say = |images: Vec<&str>, what: &str, help: &str| {
+        if images.is_empty() {
+            return;
+        }
+        out.push(
+            Diagnostic::warning(format!(
+                "flux: {what} ({} image(s): {})",
+                images.len(),
+                images.join(", ")
+            ))
+            .help(help.to_string()),
+        );
+    };
+    let managed = |f: &dyn Fn(&Managed) -> bool| -> Vec<&str> {
+        model
+            .managed
+            .iter()
+            .filter(|m| f(m))
+            .map(|m| m.name.as_str())
+            .collect()
+    };
+    let any_update =
+        |f: fn(&crate::model::Update) -> bool| managed(&|m: &Managed| m.updates.iter().any(f));
+    say(
+        managed(&|m| !m.bases.is_empty()),
+        "base-image rebuild triggers and cascades are not emitted: Flux cannot dispatch a build",
+        "keep the Kargo output (or your CI) for rebuilds; Flux only deploys the builds it sees",
+    );
+    say(
+        managed(&|m| !m.bases.is_empty() && m.rebuild_delay_secs > 0),
+        "`rebuildDelay` is dropped: Flux has no minimum age, only the polling interval",
+        "a tag is deployed at the first scan that sees it",
+    );
+    say(
+        managed(&|m| !m.auto_rebuild),
+        "`autoRebuild: false` has no Flux equivalent (only `suspend`, which stops everything)",
+        "Flux never rebuilds; deployments of new builds still happen",
+    );
+    say(
+        any_update(|u| u.after.is_some()),
+        "`after`/`soak` is dropped: Flux has no staged promotion; every target gets each build at once",
+        "use `versions`/`tagPattern` per environment, or the Kargo target",
+    );
+    say(
+        any_update(|u| !u.auto_promote),
+        "`autoPromote: false` is dropped: Flux updates every target automatically",
+        "suspend the ImageUpdateAutomation to hold a repository",
+    );
+    say(
+        any_update(|u| !u.verify.is_empty()),
+        "`verify` checks are not run: Flux has no verification gate",
+        "use the Kargo target for verified promotion",
+    );
+    say(
+        any_update(|u| u.argocd.is_some()),
+        "`argocd` syncs are not triggered: Flux pushes to git and Argo CD syncs on its own schedule",
+        "enable auto-sync on the Applications, or use the Kargo target",
+    );
+    say(
+        any_update(|u| u.pull_request),
+        "`pullRequest` is dropped: Flux pushes straight to the branch (GitHub pull requests need an external Action)",
+        "point the update at a branch a workflow opens pull requests from",
+    );
+    say(
+        managed(&|m| {
+            writes_digest(m)
+                && m.updates
+                    .iter()
+                    .any(|u| u.value == UpdateValue::Reference)
+        }),
+        "a `value: reference` update also gets `@digest`: the image's policy reflects the digest for another update",
+        "use `value: pinned` for both, or `value: tag`",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests;

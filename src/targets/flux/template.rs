@@ -1,0 +1,168 @@
+//! The commit message of every ImageUpdateAutomation, a Go `text/template`
+//! executed by image-automation-controller against its `TemplateData`.
+//!
+//! v1 removed `.Updated` (a template that uses it stalls the object), and
+//! ranging over `.Changed.Objects` without variables sets dot to a
+//! `[]Change`, so the old `{{ .Key.Name }}` fails. This template uses only
+//! `.AutomationObject` and the `.Changed.Changes` method. The tests check
+//! each field it uses against the controller's types, transcribed below.
+
+/// The commit message template.
+pub const COMMIT_MESSAGE: &str = "\
+Update images ({{ .AutomationObject.Namespace }}/{{ .AutomationObject.Name }})
+
+{{ range .Changed.Changes -}}
+- {{ .OldValue }} -> {{ .NewValue }} ({{ .Setter }})
+{{ end -}}
+";
+
+#[cfg(test)]
+pub(crate) mod check {
+    //! A type checker for the actions imgf's template uses (field chains,
+    //! `range` with and without `$k, $v :=`, `end`), over a transcription of
+    //! image-automation-controller's template data (main, 2026-07-01):
+    //!
+    //! - `internal/source/source.go`: `type TemplateData struct {
+    //!   AutomationObject types.NamespacedName; Changed update.Result;
+    //!   Values map[string]string }`
+    //! - `k8s.io/apimachinery/pkg/types`: `NamespacedName { Namespace, Name string }`
+    //! - `internal/update/result.go`: `Result { FileChanges map[string]ObjectChanges }`
+    //!   with value methods `Changes() []Change` and `Objects() ObjectChanges`;
+    //!   `ObjectChanges map[ObjectIdentifier][]Change`;
+    //!   `ObjectIdentifier { yaml.ResourceIdentifier }` (kyaml:
+    //!   `TypeMeta{APIVersion, Kind}` and `NameMeta{Name, Namespace}`, promoted);
+    //!   `Change { OldValue, NewValue, Setter string }`.
+    //!
+    //! Go's text/template resolves `.X` on a struct as a field or a method,
+    //! and fails on anything else; `range` over a slice or map sets dot to
+    //! the element, and `$k, $v :=` binds the key and the element.
+
+    use std::collections::HashMap;
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) enum Ty {
+        Str,
+        Struct(&'static str),
+        Slice(Box<Ty>),
+        Map(Box<Ty>, Box<Ty>),
+    }
+
+    fn fields(s: &str) -> Vec<(&'static str, Ty)> {
+        use Ty::*;
+        let change = || Slice(Box::new(Struct("update.Change")));
+        let objects = || {
+            Map(
+                Box::new(Struct("update.ObjectIdentifier")),
+                Box::new(change()),
+            )
+        };
+        match s {
+            "source.TemplateData" => vec![
+                ("AutomationObject", Struct("types.NamespacedName")),
+                ("Changed", Struct("update.Result")),
+                ("Values", Map(Box::new(Str), Box::new(Str))),
+            ],
+            "types.NamespacedName" => vec![("Namespace", Str), ("Name", Str)],
+            "update.Result" => vec![
+                ("FileChanges", Map(Box::new(Str), Box::new(objects()))),
+                ("Changes", change()),
+                ("Objects", objects()),
+            ],
+            "update.ObjectIdentifier" => vec![
+                ("APIVersion", Str),
+                ("Kind", Str),
+                ("Name", Str),
+                ("Namespace", Str),
+            ],
+            "update.Change" => vec![("OldValue", Str), ("NewValue", Str), ("Setter", Str)],
+            _ => vec![],
+        }
+    }
+
+    fn resolve(expr: &str, dot: &Ty, root: &Ty, vars: &HashMap<String, Ty>) -> Result<Ty, String> {
+        let (mut ty, rest) = if let Some(r) = expr.strip_prefix('$') {
+            let (name, rest) = r.split_once('.').map_or((r, ""), |(n, r)| (n, r));
+            let t = if name.is_empty() {
+                root.clone()
+            } else {
+                vars.get(name)
+                    .cloned()
+                    .ok_or(format!("undefined variable ${name}"))?
+            };
+            (t, rest.to_string())
+        } else if let Some(r) = expr.strip_prefix('.') {
+            (dot.clone(), r.to_string())
+        } else {
+            return Err(format!("unsupported expression `{expr}`"));
+        };
+        for f in rest.split('.').filter(|f| !f.is_empty()) {
+            ty = match &ty {
+                Ty::Struct(s) => fields(s)
+                    .into_iter()
+                    .find(|(n, _)| *n == f)
+                    .map(|(_, t)| t)
+                    .ok_or(format!("can't evaluate field {f} in type {s}"))?,
+                other => return Err(format!("can't evaluate field {f} in type {other:?}")),
+            };
+        }
+        Ok(ty)
+    }
+
+    /// Checks every action of `template` against the controller's data.
+    pub(crate) fn check(template: &str) -> Result<(), String> {
+        let root = Ty::Struct("source.TemplateData");
+        // (dot, variables) per open range.
+        let mut stack: Vec<(Ty, HashMap<String, Ty>)> = vec![(root.clone(), HashMap::new())];
+        let mut rest = template;
+        while let Some(start) = rest.find("{{") {
+            let end = rest[start..].find("}}").ok_or("unclosed action")? + start;
+            let action = rest[start + 2..end]
+                .trim_start_matches('-')
+                .trim_end_matches('-')
+                .trim();
+            rest = &rest[end + 2..];
+            let (dot, vars) = stack.last().cloned().ok_or("`end` without `range`")?;
+            if action == "end" {
+                stack.pop();
+                if stack.is_empty() {
+                    return Err("`end` without `range`".into());
+                }
+            } else if let Some(r) = action.strip_prefix("range ") {
+                let (decl, expr) = r.split_once(":=").map_or(("", r), |(d, e)| (d, e));
+                let over = resolve(expr.trim(), &dot, &root, &vars)?;
+                let (key, elem) = match over {
+                    Ty::Slice(e) => (Ty::Str, *e),
+                    Ty::Map(k, e) => (*k, *e),
+                    other => return Err(format!("range can't iterate over {other:?}")),
+                };
+                let mut vars = vars.clone();
+                let names: Vec<&str> = decl
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                match names.as_slice() {
+                    [] => {}
+                    [v] => {
+                        vars.insert(v.trim_start_matches('$').into(), elem.clone());
+                    }
+                    [k, v] => {
+                        vars.insert(k.trim_start_matches('$').into(), key);
+                        vars.insert(v.trim_start_matches('$').into(), elem.clone());
+                    }
+                    _ => return Err(format!("bad range declaration `{decl}`")),
+                }
+                stack.push((elem, vars));
+            } else {
+                let t = resolve(action, &dot, &root, &vars)?;
+                if t != Ty::Str {
+                    return Err(format!("`{action}` is a {t:?}, not text"));
+                }
+            }
+        }
+        if stack.len() != 1 {
+            return Err("a `range` is not closed".into());
+        }
+        Ok(())
+    }
+}
