@@ -218,3 +218,12 @@ fn flux_output_of_the_example_and_a_large_enrollment_passes_validate_manifests()
     assert_eq!(of_kind(&d, "ImageUpdateAutomation").len(), 7 * 2 + 5);
     validate(&shared, &p.path("flux.yaml"));
 }
+
+#[test]
+fn an_enrollment_without_updates_gives_an_empty_output_and_says_so() {
+    let p = Project::new();
+    p.images(ONE_IMAGE);
+    let (out, err) = flux(&p);
+    assert!(docs(&out).iter().all(|d| d.is_null()), "{out}");
+    assert!(err.contains("no image has `updates:`"), "{err}");
+}

@@ -369,6 +369,12 @@ fn common_dir(dirs: &[String]) -> String {
 /// kind of loss, with the images affected.
 pub fn losses(model: &Model) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    if model.managed.iter().all(|m| m.updates.is_empty()) {
+        out.push(
+            Diagnostic::warning("flux: no image has `updates:`, so the Flux output is empty")
+                .help("Flux automation follows the places an image is deployed: add `updates:` to the images it should keep current"),
+        );
+    }
     let mut say = |images: Vec<&str>, what: &str, help: &str| {
         if images.is_empty() {
             return;
