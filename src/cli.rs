@@ -52,6 +52,10 @@ pub struct UpdatesCheckArgs {
     /// to check); without it each target repository is fetched.
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
+    /// Check for Kargo's update steps, or for Flux's setter markers (each
+    /// target line must end in the right `# {"$imagepolicy": …}` comment).
+    #[arg(long, value_enum, default_value_t = SynthTarget::Kargo)]
+    pub target: SynthTarget,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::git::{self, Token};
 use super::{load_model, print_warnings, write_out};
-use crate::cli::UpdatesCheckArgs;
+use crate::cli::{SynthTarget, UpdatesCheckArgs};
 use crate::config::enrollment::Provider;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::update_check::{self, KUSTOMIZATION_FILES};
@@ -24,6 +24,7 @@ pub(crate) fn check(
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let (inputs, model) = load_model(&args.input, err)?;
+    let flux = args.target == SynthTarget::Flux;
     let mut problems: Vec<Diagnostic> = Vec::new();
     let mut checked = 0;
     // Fetched checkouts, one per (repository, branch).
@@ -72,7 +73,47 @@ pub(crate) fn check(
             checked += 1;
             let target = root.join(&u.path);
             let stage = format!("update-{}-{}", m.name, u.name);
-            if u.yaml_key.is_none() {
+            if flux {
+                let file = if u.yaml_key.is_some() {
+                    Some(target.clone())
+                } else {
+                    KUSTOMIZATION_FILES
+                        .iter()
+                        .map(|f| target.join(f))
+                        .find(|f| f.is_file())
+                };
+                let Some(file) = file else {
+                    problems.push(
+                        Diagnostic::error(format!(
+                            "{} ({}): no kustomization in {} ({})",
+                            m.name,
+                            u.name,
+                            u.path,
+                            target.display()
+                        ))
+                        .help("fix `path` in images.yaml: it names the directory that holds kustomization.yaml"),
+                    );
+                    continue;
+                };
+                let flux_lint = if u.yaml_key.is_some() {
+                    crate::targets::flux::markers::yaml_file
+                } else {
+                    crate::targets::flux::markers::kustomization
+                };
+                match std::fs::read_to_string(&file) {
+                    Ok(text) => problems.extend(flux_lint(&inputs.settings, m, u, &file, &text)),
+                    Err(e) => problems.push(
+                        Diagnostic::error(format!(
+                            "{} ({}): cannot read {} ({}): {e}",
+                            m.name,
+                            u.name,
+                            u.path,
+                            file.display()
+                        ))
+                        .help("fix `path` in images.yaml, relative to the repository root"),
+                    ),
+                }
+            } else if u.yaml_key.is_none() {
                 // As Kargo finds it (`findKustomization`): regular files
                 // only (no links), exactly one of the recognised names.
                 let found: Vec<PathBuf> = KUSTOMIZATION_FILES
@@ -139,7 +180,7 @@ pub(crate) fn check(
             }
         }
     }
-    if let Some(w) = &args.workspace {
+    if let Some(w) = args.workspace.as_ref().filter(|_| !flux) {
         let wanted = crate::targets::kargo::runbook::authorized_stages(&model, &inputs.settings);
         if !wanted.is_empty() {
             let mut files = Vec::new();

@@ -227,3 +227,94 @@ fn an_enrollment_without_updates_gives_an_empty_output_and_says_so() {
     assert!(docs(&out).iter().all(|d| d.is_null()), "{out}");
     assert!(err.contains("no image has `updates:`"), "{err}");
 }
+
+// ---- imgf updates check --target flux ----
+
+/// A fixture workspace: one image, four targets (kustomization tag and
+/// digest, Helm values tag, manifest pinned).
+fn marker_workspace(kust: &str, values: &str, manifest: &str) -> Project {
+    let p = with(
+        "",
+        "    - {name: kt, repo: org/deploy, path: k, type: kustomize-set-image}\n    - {name: kd, repo: org/deploy, path: kd, type: kustomize-set-image, value: digest}\n    - {name: values, repo: org/deploy, path: values.yaml, type: yaml-update, key: image.tag}\n    - {name: manifest, repo: org/deploy, path: m.yaml, type: yaml-update, key: spec.containers.0.image, value: pinned}\n",
+    );
+    let ws = p.path("ws");
+    std::fs::create_dir_all(ws.join("k")).unwrap();
+    std::fs::create_dir_all(ws.join("kd")).unwrap();
+    std::fs::write(ws.join("k/kustomization.yaml"), kust).unwrap();
+    std::fs::write(
+        ws.join("kd/kustomization.yaml"),
+        "images:\n  - name: ghcr.io/org/app\n    digest: sha256:00 # {\"$imagepolicy\": \"flux-system:app:digest\"}\n",
+    )
+    .unwrap();
+    std::fs::write(ws.join("values.yaml"), values).unwrap();
+    std::fs::write(ws.join("m.yaml"), manifest).unwrap();
+    p
+}
+
+const KUST_OK: &str = "images:\n  - name: ghcr.io/org/app\n    newTag: '1.0.0' # {\"$imagepolicy\": \"flux-system:app:tag\"}\n";
+const VALUES_OK: &str = "image:\n  tag: '1.0.0' # {\"$imagepolicy\": \"flux-system:app:tag\"}\n";
+const MANIFEST_OK: &str = "spec:\n  containers:\n    - name: app\n      image: ghcr.io/org/app:1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n";
+
+fn marker_check(p: &Project) -> crate::support::Run {
+    p.run(&["updates", "check", "--target", "flux", "--workspace", "ws"])
+}
+
+#[test]
+fn markers_present_pass() {
+    let r = marker_check(&marker_workspace(KUST_OK, VALUES_OK, MANIFEST_OK));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("4 update target(s) checked: no problems"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn missing_and_wrong_markers_are_reported_with_file_line_and_the_comment() {
+    let p = marker_workspace(
+        "images:\n  - name: ghcr.io/org/app\n    newTag: '1.0.0'\n",
+        "image:\n  tag: '1.0.0' # {\"$imagepolicy\": \"flux-system:other:tag\"}\n",
+        "spec:\n  containers:\n    - name: app\n      image: ghcr.io/org/app:1.0.0 # {\"$imagepolicy\": \"flux-system:app:tag\"}\n",
+    );
+    let r = marker_check(&p);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let e = &r.stderr;
+    assert!(e.contains("ws/k/kustomization.yaml:3:1"), "{e}");
+    assert!(e.contains("line 3 has no setter marker"), "{e}");
+    assert!(
+        e.contains("end the line with `# {\"$imagepolicy\": \"flux-system:app:tag\"}`"),
+        "{e}"
+    );
+    assert!(e.contains("ws/values.yaml:2:1"), "{e}");
+    assert!(
+        e.contains("names `flux-system:other:tag`, not `flux-system:app:tag`"),
+        "{e}"
+    );
+    assert!(e.contains("ws/m.yaml:4:1"), "{e}");
+    assert!(
+        e.contains("replace the marker with `# {\"$imagepolicy\": \"flux-system:app\"}`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_bundled_example_carries_its_flux_markers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = crate::support::imgf_in(
+        root,
+        &[
+            "updates",
+            "check",
+            "--target",
+            "flux",
+            "--workspace",
+            "examples/deploy",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -10,6 +10,7 @@
 //! What Flux cannot do (rebuilds, soaks, verification, Argo CD syncs, pull
 //! requests) is not emitted; [`losses`] says so, one warning per kind.
 
+pub mod markers;
 pub mod objects;
 pub mod template;
 
