@@ -143,11 +143,24 @@ pub struct Settings {
     pub flux: FluxSettings,
 }
 
+impl FluxSettings {
+    /// The existing GitRepository that clones `url`, if settings name one
+    /// (by its URL, or by its path on the host).
+    pub fn existing_git_repository(&self, url: &str) -> Option<&str> {
+        let url = normalize_git_url(url);
+        self.git_repositories
+            .iter()
+            .find(|(k, _)| *k == url || url.ends_with(&format!("/{k}")))
+            .map(|(_, n)| n.as_str())
+    }
+}
+
 /// What only the Flux target reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FluxSettings {
     pub namespace: String,
-    /// Existing GitRepositories: (normalised clone URL, name).
+    /// Existing GitRepositories: (normalised https URL or `owner/name`
+    /// path on any host, name); see [`FluxSettings::existing_git_repository`].
     pub git_repositories: Vec<(String, String)>,
     pub git_secret: Option<String>,
     pub registry_secret: Option<String>,
@@ -390,17 +403,16 @@ impl Settings {
         }
         for (repo, name) in &file.flux.git_repositories {
             check("flux.gitRepositories", name, values::object_name);
-            let url = if repo.starts_with("https://") {
-                repo.clone()
+            if repo.starts_with("https://") {
+                check("flux.gitRepositories", repo, values::https_url);
             } else {
                 check("flux.gitRepositories", repo, |v| {
                     values::source_repo(v, true)
                 });
-                s.providers.clone_url(Provider::Github, repo)
-            };
+            }
             s.flux
                 .git_repositories
-                .push((normalize_git_url(&url), name.clone()));
+                .push((normalize_git_url(repo), name.clone()));
         }
         if let Some(n) = file.flux.git_secret {
             check("flux.gitSecret", &n, values::object_name);

@@ -120,10 +120,8 @@ pub fn output<'a>(
                 None => {
                     let existing = settings
                         .flux
-                        .git_repositories
-                        .iter()
-                        .find(|(u, _)| *u == url)
-                        .map(|(_, n)| n.clone());
+                        .existing_git_repository(&url)
+                        .map(str::to_string);
                     repos.push(Repo {
                         url: u.repo_url.clone(),
                         name: existing.clone().unwrap_or_else(|| repo_slug(&u.repo_url)),

@@ -130,7 +130,12 @@ fn one_automation_per_repo_and_branch_with_the_narrowest_path() {
 #[test]
 fn an_existing_git_repository_is_referenced_not_generated() {
     let mut s = Settings::defaults("image-factory");
-    s.flux.git_repositories = vec![("https://github.com/org/deploy".into(), "flux-system".into())];
+    s.flux.git_repositories = vec![("org/deploy".into(), "flux-system".into())];
+    assert_eq!(
+        s.flux
+            .existing_git_repository("https://github.com/xorg/deploy.git"),
+        None
+    );
     let model = Model {
         managed: vec![image(TagOrder::Versions(None), &[UpdateValue::Tag])],
         upstream: vec![],
