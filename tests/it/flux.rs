@@ -318,3 +318,31 @@ fn the_bundled_example_carries_its_flux_markers() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_gitlab_pull_request_becomes_a_merge_request_by_push_options() {
+    let u = "    - {name: staging, repo: org/deploy, provider: gitlab, path: apps/staging/app.yaml, type: yaml-update, key: image.tag}\n    - {name: prod, repo: org/deploy, provider: gitlab, path: apps/prod/app.yaml, type: yaml-update, key: image.tag, pullRequest: true}\n";
+    let (out, err) = flux(&with("", u));
+    let d = docs(&out);
+    let autos = of_kind(&d, "ImageUpdateAutomation");
+    assert_eq!(autos.len(), 2, "{out}");
+    let mr = autos
+        .iter()
+        .find(|a| a["metadata"]["name"].as_str() == Some("org-deploy-main-mr"))
+        .expect("a merge-request automation");
+    let push = &mr["spec"]["git"]["push"];
+    assert_eq!(push["branch"].as_str(), Some("imgf/update-main"));
+    assert_eq!(
+        push["options"]["merge_request.target"].as_str(),
+        Some("main")
+    );
+    assert_eq!(push["options"]["merge_request.create"].as_str(), Some(""));
+    assert_eq!(mr["spec"]["update"]["path"].as_str(), Some("./apps/prod"));
+    // Not a loss on GitLab; the paths do not cross.
+    assert!(!err.contains("`pullRequest`"), "{err}");
+    assert!(!err.contains("share a directory"), "{err}");
+    // A direct automation over the whole repository would also write prod.
+    let u = "    - {name: staging, repo: org/deploy, provider: gitlab, path: app.yaml, type: yaml-update, key: image.tag}\n    - {name: prod, repo: org/deploy, provider: gitlab, path: apps/prod/app.yaml, type: yaml-update, key: image.tag, pullRequest: true}\n";
+    let (_, err) = flux(&with("", u));
+    assert!(err.contains("share a directory"), "{err}");
+}

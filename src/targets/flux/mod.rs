@@ -43,6 +43,9 @@ struct Repo {
 struct Automation {
     repo: usize,
     branch: String,
+    /// GitLab `pullRequest: true`: push to a branch of its own and open a
+    /// merge request with push options.
+    merge_request: bool,
     /// Policy names (= image object names), sorted.
     images: Vec<String>,
     /// The narrowest directory holding every target, `./…`.
@@ -109,8 +112,9 @@ pub fn output<'a>(
         .filter(|&i| !model.managed[i].updates.is_empty())
         .collect();
     let mut repos: Vec<Repo> = Vec::new();
-    // (repo, branch) → (images, target directories)
-    let mut groups: Vec<(usize, String, BTreeSet<String>, Vec<String>)> = Vec::new();
+    // (repo, branch, merge request) → (images, target directories)
+    #[allow(clippy::type_complexity)]
+    let mut groups: Vec<(usize, String, bool, BTreeSet<String>, Vec<String>)> = Vec::new();
     for &mi in &images {
         let m = &model.managed[mi];
         for u in &m.updates {
@@ -132,22 +136,27 @@ pub fn output<'a>(
                 }
             };
             let dir = target_dir(u);
-            let g = match groups.iter().position(|g| g.0 == r && g.1 == u.branch) {
+            let mr = merge_request(u);
+            let g = match groups
+                .iter()
+                .position(|g| g.0 == r && g.1 == u.branch && g.2 == mr)
+            {
                 Some(g) => g,
                 None => {
-                    groups.push((r, u.branch.clone(), BTreeSet::new(), Vec::new()));
+                    groups.push((r, u.branch.clone(), mr, BTreeSet::new(), Vec::new()));
                     groups.len() - 1
                 }
             };
-            groups[g].2.insert(object_name(m));
-            groups[g].3.push(dir);
+            groups[g].3.insert(object_name(m));
+            groups[g].4.push(dir);
         }
     }
     let automations = groups
         .into_iter()
-        .map(|(repo, branch, images, dirs)| Automation {
+        .map(|(repo, branch, merge_request, images, dirs)| Automation {
             repo,
             branch,
+            merge_request,
             images: images.into_iter().collect(),
             path: common_dir(&dirs),
         })
@@ -275,9 +284,25 @@ fn git_repository(r: &Repo, settings: &Settings) -> GitRepository {
     }
 }
 
+/// Whether an update is a GitLab merge request (Flux's push options can
+/// open one; a GitHub pull request needs an external Action).
+fn merge_request(u: &crate::model::Update) -> bool {
+    u.pull_request && u.provider == crate::config::enrollment::Provider::Gitlab
+}
+
 fn automation_name(p: &Plan<'_>, i: usize) -> String {
     let a = &p.automations[i];
-    names::object_name(&[&repo_slug(&p.repos[a.repo].url), &a.branch])
+    let slug = repo_slug(&p.repos[a.repo].url);
+    if a.merge_request {
+        names::object_name(&[&slug, &a.branch, "mr"])
+    } else {
+        names::object_name(&[&slug, &a.branch])
+    }
+}
+
+/// The branch a merge-request automation pushes to (force-pushed each run).
+fn merge_request_branch(branch: &str) -> String {
+    format!("imgf/update-{branch}")
 }
 
 fn automation(p: &Plan<'_>, i: usize) -> ImageUpdateAutomation {
@@ -306,8 +331,20 @@ fn automation(p: &Plan<'_>, i: usize) -> ImageUpdateAutomation {
                     },
                     message_template: template::COMMIT_MESSAGE.to_string(),
                 },
-                push: PushSpec {
-                    branch: a.branch.clone(),
+                push: if a.merge_request {
+                    PushSpec {
+                        branch: merge_request_branch(&a.branch),
+                        options: [
+                            ("merge_request.create".to_string(), String::new()),
+                            ("merge_request.target".to_string(), a.branch.clone()),
+                        ]
+                        .into(),
+                    }
+                } else {
+                    PushSpec {
+                        branch: a.branch.clone(),
+                        options: Default::default(),
+                    }
                 },
             },
             update: UpdateStrategy {
@@ -433,9 +470,14 @@ pub fn losses(model: &Model) -> Vec<Diagnostic> {
         "enable auto-sync on the Applications, or use the Kargo target",
     );
     say(
-        any_update(|u| u.pull_request),
-        "`pullRequest` is dropped: Flux pushes straight to the branch (GitHub pull requests need an external Action)",
-        "point the update at a branch a workflow opens pull requests from",
+        any_update(|u| u.pull_request && !merge_request(u)),
+        "`pullRequest` on GitHub is dropped: Flux pushes straight to the branch (GitHub pull requests need an external Action)",
+        "point the update at a branch a workflow opens pull requests from (GitLab merge requests are opened with push options)",
+    );
+    say(
+        managed(&|m| crossed_merge_request(model, m)),
+        "a direct and a merge-request automation of one repository and branch share a directory: the direct one also writes the merge-request target",
+        "put the targets that go through merge requests in a directory of their own",
     );
     say(
         managed(&|m| {
@@ -448,6 +490,41 @@ pub fn losses(model: &Model) -> Vec<Diagnostic> {
         "use `value: pinned` for both, or `value: tag`",
     );
     out
+}
+
+/// Whether some target of `m` that goes through a GitLab merge request
+/// lies inside the path of the direct automation of the same repository and
+/// branch that also selects `m` (or the other way round).
+fn crossed_merge_request(model: &Model, m: &Managed) -> bool {
+    m.updates.iter().filter(|u| merge_request(u)).any(|mr| {
+        let same = |u: &crate::model::Update| {
+            normalize_git_url(&u.repo_url) == normalize_git_url(&mr.repo_url)
+                && u.branch == mr.branch
+        };
+        let group = |want_mr: bool| -> Vec<String> {
+            model
+                .managed
+                .iter()
+                .flat_map(|o| &o.updates)
+                .filter(|u| same(u) && merge_request(u) == want_mr)
+                .map(target_dir)
+                .collect()
+        };
+        let direct = group(false);
+        if direct.is_empty() || !m.updates.iter().any(|u| same(u) && !merge_request(u)) {
+            return false;
+        }
+        let inside = |dir: &str, path: &str| {
+            let path = path.trim_start_matches("./");
+            path.is_empty() || dir == path || dir.starts_with(&format!("{path}/"))
+        };
+        let (dp, mp) = (common_dir(&direct), common_dir(&group(true)));
+        inside(&target_dir(mr), &dp)
+            || m.updates
+                .iter()
+                .filter(|u| same(u) && !merge_request(u))
+                .any(|u| inside(&target_dir(u), &mp))
+    })
 }
 
 #[cfg(test)]

@@ -196,6 +196,10 @@ pub struct Author {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PushSpec {
     pub branch: String,
+    /// Git push options: GitLab opens a merge request with
+    /// `merge_request.create` and `merge_request.target`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub options: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
