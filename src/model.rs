@@ -133,6 +133,9 @@ pub struct Upstream {
     /// A regex that matches exactly the watched tag(s).
     pub tag_regex: String,
     pub policy: TagPolicy,
+    /// The places that deploy it (external images' `updates:`; empty for
+    /// discovered bases).
+    pub updates: Vec<Update>,
 }
 
 /// Which image behind a watched tag counts as the newest. Each target maps

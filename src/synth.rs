@@ -45,6 +45,21 @@ pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
 /// What the Kargo output cannot do with these settings.
 fn kargo_warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
+    let external: Vec<&str> = model
+        .upstream
+        .iter()
+        .filter(|u| !u.updates.is_empty())
+        .map(|u| u.name.as_str())
+        .collect();
+    if !external.is_empty() {
+        warnings.push(
+            Diagnostic::warning(format!(
+                "the Kargo target does not update the users of external images yet: `updates:` of {} is not emitted",
+                external.join(", ")
+            ))
+            .help("`imgf synth --target flux` emits them; or deploy the image through a managed image built on it"),
+        );
+    }
     if inputs.settings.kargo.analysis_image_is_default && !model.managed.is_empty() {
         warnings.push(
             Diagnostic::warning(format!(

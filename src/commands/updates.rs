@@ -101,7 +101,9 @@ pub(crate) fn check(
                     crate::targets::flux::markers::kustomization
                 };
                 match std::fs::read_to_string(&file) {
-                    Ok(text) => problems.extend(flux_lint(&inputs.settings, m, u, &file, &text)),
+                    Ok(text) => {
+                        problems.extend(flux_lint(&inputs.settings, m.into(), u, &file, &text))
+                    }
                     Err(e) => problems.push(
                         Diagnostic::error(format!(
                             "{} ({}): cannot read {} ({}): {e}",

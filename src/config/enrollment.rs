@@ -338,14 +338,6 @@ fn validate_updates(e: &Enrollment, c: &mut Check<'_>) {
         .as_ref()
         .and_then(|s| s.provider)
         .unwrap_or(Provider::Github);
-    if !e.updates.is_empty() && e.source.is_none() {
-        c.bad(
-            "updates",
-            &e.name,
-            "only a managed image (one with a `source`) has new builds to roll out",
-            "move `updates` to the image built here, or add its `source`",
-        );
-    }
     for (j, u) in e.updates.iter().enumerate() {
         let name = &names[j];
         if !crate::names::is_dns1123_label(name) {

@@ -39,8 +39,9 @@ pub(super) fn from_enrollment(e: &Enrollment, providers: &Providers) -> Option<M
     })
 }
 
-/// The image's updates, resolved (validated entries).
-fn updates(
+/// The image's updates, resolved (validated entries); `image_provider` is
+/// the default git host of their repositories.
+pub(super) fn updates(
     e: &Enrollment,
     image_provider: Provider,
     providers: &Providers,

@@ -171,6 +171,15 @@ fn large(p: &Project, n: usize) {
         )
         .unwrap();
     }
+    // External images too: a lexical tag and a mutable one.
+    for i in 0..n / 10 {
+        let strategy = ["Lexical", "Digest", "SemVer"][i % 3];
+        write!(
+            y,
+            "- name: ext-{i}\n  registry: docker.io\n  repository: library/ext-{i}\n  tag: '{i}-alpine'\n  imageSelectionStrategy: {strategy}\n  updates:\n    - {{repo: org/deploy-0, path: ext/ext-{i}/values.yaml, type: yaml-update, key: image.tag}}\n"
+        )
+        .unwrap();
+    }
     p.images(&y);
 }
 
@@ -213,7 +222,7 @@ fn flux_output_of_the_example_and_a_large_enrollment_passes_validate_manifests()
     assert_eq!(r.code, 0, "{}", r.stderr);
     let out = std::fs::read_to_string(p.path("flux.yaml")).unwrap();
     let d = docs(&out);
-    assert_eq!(of_kind(&d, "ImagePolicy").len(), 600);
+    assert_eq!(of_kind(&d, "ImagePolicy").len(), 600 + 60);
     // 7 repositories × 2 branches, plus main of the 5 values repositories.
     assert_eq!(of_kind(&d, "ImageUpdateAutomation").len(), 7 * 2 + 5);
     validate(&shared, &p.path("flux.yaml"));
@@ -345,4 +354,37 @@ fn a_gitlab_pull_request_becomes_a_merge_request_by_push_options() {
     let u = "    - {name: staging, repo: org/deploy, provider: gitlab, path: app.yaml, type: yaml-update, key: image.tag}\n    - {name: prod, repo: org/deploy, provider: gitlab, path: apps/prod/app.yaml, type: yaml-update, key: image.tag, pullRequest: true}\n";
     let (_, err) = flux(&with("", u));
     assert!(err.contains("share a directory"), "{err}");
+}
+
+#[test]
+fn an_external_image_with_updates_is_followed_by_flux_and_said_by_kargo() {
+    let p = Project::new();
+    p.images(
+        "- name: postgres\n  registry: docker.io\n  repository: library/postgres\n  tag: 16-alpine\n  imageSelectionStrategy: Digest\n  updates:\n    - {name: db, repo: org/deploy, path: db/values.yaml, type: yaml-update, key: image.digest, value: digest}\n",
+    );
+    let (out, _) = flux(&p);
+    let d = docs(&out);
+    let pol = of_kind(&d, "ImagePolicy")[0];
+    assert_eq!(
+        pol["spec"]["filterTags"]["pattern"].as_str(),
+        Some("^16-alpine$")
+    );
+    assert_eq!(
+        pol["spec"]["digestReflectionPolicy"].as_str(),
+        Some("Always")
+    );
+    assert_eq!(pol["spec"]["interval"].as_str(), Some("24h"));
+    assert_eq!(of_kind(&d, "ImageUpdateAutomation").len(), 1);
+    if let Some(shared) = shared("the Flux schema check cannot run") {
+        std::fs::write(p.path("ext.yaml"), &out).unwrap();
+        validate(&shared, &p.path("ext.yaml"));
+    }
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("does not update the users of external images yet"),
+        "{}",
+        r.stderr
+    );
 }

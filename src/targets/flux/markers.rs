@@ -9,10 +9,11 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::Image;
 use crate::config::enrollment::UpdateValue;
 use crate::config::settings::Settings;
 use crate::diagnostic::{Diagnostic, Location};
-use crate::model::{Managed, Update};
+use crate::model::Update;
 
 /// The marker field an update needs: `Some("tag")`, `Some("digest")`, or
 /// `None` for the full reference (`name:tag`, `name:tag@digest` once the
@@ -26,7 +27,7 @@ pub fn field(update: &Update) -> Option<&'static str> {
 }
 
 /// The policy reference a marker names: `<ns>:<policy>[:field]`.
-pub fn wanted(settings: &Settings, m: &Managed, update: &Update) -> String {
+pub fn wanted(settings: &Settings, m: Image<'_>, update: &Update) -> String {
     let mut w = format!("{}:{}", settings.flux.namespace, super::object_name(m));
     if let Some(f) = field(update) {
         w.push(':');
@@ -88,12 +89,12 @@ fn indent(l: &str) -> usize {
 /// (`value: tag`) or `digest:` (`value: digest`) line carries the marker.
 pub fn kustomization(
     settings: &Settings,
-    m: &Managed,
+    m: Image<'_>,
     update: &Update,
     file: &Path,
     text: &str,
 ) -> Vec<Diagnostic> {
-    let what = format!("{} ({})", m.name, update.name);
+    let what = format!("{} ({})", m.name(), update.name);
     let want = wanted(settings, m, update);
     let key = if update.value == UpdateValue::Digest {
         "digest:"
@@ -109,17 +110,17 @@ pub fn kustomization(
                 .unwrap_or_default()
                 .trim()
                 .trim_matches(['"', '\''])
-        }) == Some(m.repo_url.as_str())
+        }) == Some(m.repo_url())
     });
     let mut out = Vec::new();
     let Some(start) = name_line else {
         out.push(problem(
             file,
             None,
-            format!("{what}: the kustomization has no `images:` entry named `{}`", m.repo_url),
+            format!("{what}: the kustomization has no `images:` entry named `{}`", m.repo_url()),
             format!(
                 "add `- name: {}` with `{key} <the value deployed now> # {{\"$imagepolicy\": \"{want}\"}}` under `images:`",
-                m.repo_url
+                m.repo_url()
             ),
         ));
         return out;
@@ -145,7 +146,7 @@ pub fn kustomization(
         None => out.push(problem(
             file,
             Some(start + 1),
-            format!("{what}: the `images:` entry for `{}` has no `{key}` line to mark", m.repo_url),
+            format!("{what}: the `images:` entry for `{}` has no `{key}` line to mark", m.repo_url()),
             format!(
                 "add `{key} <the value deployed now> # {{\"$imagepolicy\": \"{want}\"}}` to the entry"
             ),
@@ -158,12 +159,12 @@ pub fn kustomization(
 /// (each after the previous one; list indexes are skipped), carries the marker.
 pub fn yaml_file(
     settings: &Settings,
-    m: &Managed,
+    m: Image<'_>,
     update: &Update,
     file: &Path,
     text: &str,
 ) -> Vec<Diagnostic> {
-    let what = format!("{} ({})", m.name, update.name);
+    let what = format!("{} ({})", m.name(), update.name);
     let want = wanted(settings, m, update);
     let key = update.yaml_key.as_deref().unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
@@ -206,7 +207,7 @@ pub fn yaml_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TagOrder;
+    use crate::model::{Managed, TagOrder};
 
     fn image(kind_yaml: Option<&str>, value: UpdateValue) -> Managed {
         Managed {
@@ -247,9 +248,9 @@ mod tests {
         let s = Settings::defaults("image-factory");
         let f = Path::new("t.yaml");
         if m.updates[0].yaml_key.is_some() {
-            yaml_file(&s, m, &m.updates[0], f, text)
+            yaml_file(&s, m.into(), &m.updates[0], f, text)
         } else {
-            kustomization(&s, m, &m.updates[0], f, text)
+            kustomization(&s, m.into(), &m.updates[0], f, text)
         }
     }
 

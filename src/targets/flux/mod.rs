@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use crate::config::enrollment::UpdateValue;
 use crate::config::settings::{normalize_git_url, Settings};
 use crate::diagnostic::{Diagnostic, Error};
-use crate::model::{Managed, Model, TagOrder};
+use crate::model::{Managed, Model, TagOrder, TagPolicy, Update, Upstream};
 use crate::names;
 use crate::targets::{k8s, Family, Output};
 use objects::*;
@@ -54,10 +54,9 @@ struct Automation {
 
 /// What the families are built from.
 pub struct Plan<'a> {
-    model: &'a Model,
     settings: &'a Settings,
-    /// Managed images with at least one update.
-    images: Vec<usize>,
+    /// Managed, then external images with at least one update.
+    images: Vec<Image<'a>>,
     repos: Vec<Repo>,
     /// Indices into `repos` that get a generated GitRepository.
     generated: Vec<usize>,
@@ -68,25 +67,13 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
     vec![
         Family {
             count: |p| p.images.len(),
-            name: |p, i| {
-                (
-                    "ImageRepository",
-                    object_name(&p.model.managed[p.images[i]]),
-                )
-            },
-            build: |p, i| {
-                Resource::ImageRepository(image_repository(
-                    &p.model.managed[p.images[i]],
-                    p.settings,
-                ))
-            },
+            name: |p, i| ("ImageRepository", object_name(p.images[i])),
+            build: |p, i| Resource::ImageRepository(image_repository(p.images[i], p.settings)),
         },
         Family {
             count: |p| p.images.len(),
-            name: |p, i| ("ImagePolicy", object_name(&p.model.managed[p.images[i]])),
-            build: |p, i| {
-                Resource::ImagePolicy(image_policy(&p.model.managed[p.images[i]], p.settings))
-            },
+            name: |p, i| ("ImagePolicy", object_name(p.images[i])),
+            build: |p, i| Resource::ImagePolicy(image_policy(p.images[i], p.settings)),
         },
         Family {
             count: |p| p.generated.len(),
@@ -108,16 +95,19 @@ pub fn output<'a>(
     model: &'a Model,
     settings: &'a Settings,
 ) -> Result<Output<Plan<'a>, Resource>, Error> {
-    let images: Vec<usize> = (0..model.managed.len())
-        .filter(|&i| !model.managed[i].updates.is_empty())
+    let images: Vec<Image<'a>> = model
+        .managed
+        .iter()
+        .map(Image::Managed)
+        .chain(model.upstream.iter().map(Image::External))
+        .filter(|i| !i.updates().is_empty())
         .collect();
     let mut repos: Vec<Repo> = Vec::new();
     // (repo, branch, merge request) → (images, target directories)
     #[allow(clippy::type_complexity)]
     let mut groups: Vec<(usize, String, bool, BTreeSet<String>, Vec<String>)> = Vec::new();
-    for &mi in &images {
-        let m = &model.managed[mi];
-        for u in &m.updates {
+    for &m in &images {
+        for u in m.updates() {
             let url = normalize_git_url(&u.repo_url);
             let r = match repos.iter().position(|r| normalize_git_url(&r.url) == url) {
                 Some(r) => r,
@@ -164,7 +154,6 @@ pub fn output<'a>(
     let generated = (0..repos.len()).filter(|&r| !repos[r].existing).collect();
     Output::new(
         Plan {
-            model,
             settings,
             images,
             repos,
@@ -175,13 +164,50 @@ pub fn output<'a>(
     )
 }
 
+/// An image the Flux output follows: one built here, or an external one.
+#[derive(Debug, Clone, Copy)]
+pub enum Image<'a> {
+    Managed(&'a Managed),
+    External(&'a Upstream),
+}
+
+impl<'a> From<&'a Managed> for Image<'a> {
+    fn from(m: &'a Managed) -> Image<'a> {
+        Image::Managed(m)
+    }
+}
+
+impl<'a> Image<'a> {
+    pub fn name(self) -> &'a str {
+        match self {
+            Image::Managed(m) => &m.name,
+            Image::External(u) => &u.name,
+        }
+    }
+
+    /// `registry/repository`.
+    pub fn repo_url(self) -> &'a str {
+        match self {
+            Image::Managed(m) => &m.repo_url,
+            Image::External(u) => &u.repo_url,
+        }
+    }
+
+    pub fn updates(self) -> &'a [Update] {
+        match self {
+            Image::Managed(m) => &m.updates,
+            Image::External(u) => &u.updates,
+        }
+    }
+}
+
 /// The ImageRepository and ImagePolicy name of an image.
-pub fn object_name(m: &Managed) -> String {
-    names::fit(&m.name)
+pub fn object_name(m: Image<'_>) -> String {
+    names::fit(m.name())
 }
 
 /// The setter marker a target line needs: `{"$imagepolicy": "<ns>:<image>[:field]"}`.
-pub fn marker(settings: &Settings, m: &Managed, field: Option<&str>) -> String {
+pub fn marker(settings: &Settings, m: Image<'_>, field: Option<&str>) -> String {
     let suffix = field.map(|f| format!(":{f}")).unwrap_or_default();
     format!(
         "# {{\"$imagepolicy\": \"{}:{}{suffix}\"}}",
@@ -194,15 +220,18 @@ fn meta(name: String, settings: &Settings, labels: &[(&str, &str)]) -> ObjectMet
     k8s::namespaced(name, &settings.flux.namespace, labels)
 }
 
-fn image_repository(m: &Managed, settings: &Settings) -> ImageRepository {
-    let registry = m.repo_url.split('/').next().unwrap_or("");
+fn image_repository(m: Image<'_>, settings: &Settings) -> ImageRepository {
+    let registry = m.repo_url().split('/').next().unwrap_or("");
     ImageRepository {
         api_version: IMAGE_API,
         kind: "ImageRepository",
         metadata: meta(object_name(m), settings, &[]),
         spec: ImageRepositorySpec {
-            image: m.repo_url.clone(),
-            interval: settings.intervals.managed.clone(),
+            image: m.repo_url().to_string(),
+            interval: match m {
+                Image::Managed(_) => settings.intervals.managed.clone(),
+                Image::External(_) => settings.intervals.base.clone(),
+            },
             secret_ref: settings
                 .flux
                 .registry_secret
@@ -220,7 +249,11 @@ fn image_repository(m: &Managed, settings: &Settings) -> ImageRepository {
 /// How Flux picks the newest tag of an image: a semver range for versions,
 /// a numerical order on the extracted build number for build-id tags —
 /// never alphabetical, which orders `main-<sha>-<ts>` by the SHA.
-pub fn tag_policy(m: &Managed) -> (Option<TagFilter>, PolicyChoice) {
+pub fn tag_policy(m: Image<'_>) -> (Option<TagFilter>, PolicyChoice) {
+    let m = match m {
+        Image::Managed(m) => m,
+        Image::External(u) => return external_policy(u),
+    };
     match &m.tags {
         TagOrder::Versions(range) => (
             None,
@@ -236,16 +269,35 @@ pub fn tag_policy(m: &Managed) -> (Option<TagFilter>, PolicyChoice) {
     }
 }
 
+/// An external image's tag selection in Flux terms: semver, or
+/// alphabetical among the watched tags (one tag for `Digest`; Flux cannot
+/// order by push time, so `NewestBuild` is a loss, see [`losses`]).
+fn external_policy(u: &Upstream) -> (Option<TagFilter>, PolicyChoice) {
+    let filter = Some(TagFilter {
+        pattern: u.tag_regex.clone(),
+        extract: String::new(),
+    });
+    match u.policy {
+        TagPolicy::Semver => (filter, PolicyChoice::semver(ALL_VERSIONS.into())),
+        TagPolicy::Lexical | TagPolicy::Digest | TagPolicy::NewestBuild => {
+            (filter, PolicyChoice::alphabetical())
+        }
+    }
+}
+
 /// Whether some update writes the digest: the policy must reflect it.
-pub fn writes_digest(m: &Managed) -> bool {
-    m.updates
+pub fn writes_digest(m: Image<'_>) -> bool {
+    m.updates()
         .iter()
         .any(|u| matches!(u.value, UpdateValue::Digest | UpdateValue::Pinned))
 }
 
-fn image_policy(m: &Managed, settings: &Settings) -> ImagePolicy {
+fn image_policy(m: Image<'_>, settings: &Settings) -> ImagePolicy {
     let (filter_tags, policy) = tag_policy(m);
-    let label = names::fit(&m.name);
+    let label = names::fit(m.name());
+    // One mutable tag followed by digest: its digest changes under the same
+    // tag, so it is reflected always, at the registry interval.
+    let mutable = matches!(m, Image::External(u) if u.policy == TagPolicy::Digest);
     ImagePolicy {
         api_version: IMAGE_API,
         kind: "ImagePolicy",
@@ -258,8 +310,12 @@ fn image_policy(m: &Managed, settings: &Settings) -> ImagePolicy {
             policy,
             // Versions and build ids are immutable tags: the digest seen
             // first is the digest (Always would need an interval and re-pull).
-            digest_reflection_policy: writes_digest(m).then_some("IfNotPresent"),
-            interval: None,
+            digest_reflection_policy: if mutable {
+                Some("Always")
+            } else {
+                writes_digest(m).then_some("IfNotPresent")
+            },
+            interval: mutable.then(|| settings.intervals.base.clone()),
         },
     }
 }
@@ -405,7 +461,9 @@ fn common_dir(dirs: &[String]) -> String {
 /// kind of loss, with the images affected.
 pub fn losses(model: &Model) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    if model.managed.iter().all(|m| m.updates.is_empty()) {
+    if model.managed.iter().all(|m| m.updates.is_empty())
+        && model.upstream.iter().all(|u| u.updates.is_empty())
+    {
         out.push(
             Diagnostic::warning("flux: no image has `updates:`, so the Flux output is empty")
                 .help("Flux automation follows the places an image is deployed: add `updates:` to the images it should keep current"),
@@ -432,8 +490,27 @@ pub fn losses(model: &Model) -> Vec<Diagnostic> {
             .map(|m| m.name.as_str())
             .collect()
     };
-    let any_update =
-        |f: fn(&crate::model::Update) -> bool| managed(&|m: &Managed| m.updates.iter().any(f));
+    let any_update = |f: fn(&Update) -> bool| -> Vec<&str> {
+        let mut v = managed(&|m: &Managed| m.updates.iter().any(f));
+        v.extend(
+            model
+                .upstream
+                .iter()
+                .filter(|u| u.updates.iter().any(f))
+                .map(|u| u.name.as_str()),
+        );
+        v
+    };
+    say(
+        model
+            .upstream
+            .iter()
+            .filter(|u| !u.updates.is_empty() && u.policy == TagPolicy::NewestBuild)
+            .map(|u| u.name.as_str())
+            .collect(),
+        "`imageSelectionStrategy: NewestBuild` has no Flux equivalent (Flux cannot order by push time): its tags are ordered alphabetically",
+        "use SemVer, or Lexical on tags that sort by time",
+    );
     say(
         managed(&|m| !m.bases.is_empty()),
         "base-image rebuild triggers and cascades are not emitted: Flux cannot dispatch a build",
@@ -481,7 +558,7 @@ pub fn losses(model: &Model) -> Vec<Diagnostic> {
     );
     say(
         managed(&|m| {
-            writes_digest(m)
+            writes_digest(Image::Managed(m))
                 && m.updates
                     .iter()
                     .any(|u| u.value == UpdateValue::Reference)

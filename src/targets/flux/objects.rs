@@ -76,16 +76,20 @@ pub struct ImagePolicySpec {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TagFilter {
     pub pattern: String,
-    /// `$<group>`: the part of the tag that is ordered.
+    /// `$<group>`: the part of the tag that is ordered (empty: the whole tag).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub extract: String,
 }
 
-/// Exactly one field is set (imgf never orders alphabetically): build
-/// with [`PolicyChoice::semver`] or [`PolicyChoice::numerical`].
+/// Exactly one field is set: build with [`PolicyChoice::semver`],
+/// [`PolicyChoice::numerical`] or [`PolicyChoice::alphabetical`].
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PolicyChoice {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub semver: Option<SemverPolicy>,
+    /// Only for external images' lexical tags, never for managed build ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alphabetical: Option<NumericalPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub numerical: Option<NumericalPolicy>,
 }
@@ -94,6 +98,7 @@ impl PolicyChoice {
     pub fn semver(range: String) -> PolicyChoice {
         PolicyChoice {
             semver: Some(SemverPolicy { range }),
+            alphabetical: None,
             numerical: None,
         }
     }
@@ -102,7 +107,17 @@ impl PolicyChoice {
     pub fn numerical() -> PolicyChoice {
         PolicyChoice {
             semver: None,
+            alphabetical: None,
             numerical: Some(NumericalPolicy { order: "asc" }),
+        }
+    }
+
+    /// Ascending: the lexically greatest tag is the newest.
+    pub fn alphabetical() -> PolicyChoice {
+        PolicyChoice {
+            semver: None,
+            alphabetical: Some(NumericalPolicy { order: "asc" }),
+            numerical: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 use super::template::{check::check, COMMIT_MESSAGE};
 use super::*;
 use crate::config::enrollment::Provider;
-use crate::model::Update;
+use crate::model::{TagPolicy, Update, Upstream};
 
 fn image(tags: TagOrder, values: &[UpdateValue]) -> Managed {
     Managed {
@@ -44,10 +44,13 @@ fn image(tags: TagOrder, values: &[UpdateValue]) -> Managed {
 
 #[test]
 fn versions_get_a_semver_range() {
-    let (f, p) = tag_policy(&image(TagOrder::Versions(None), &[]));
+    let (f, p) = tag_policy(Image::Managed(&image(TagOrder::Versions(None), &[])));
     assert_eq!(f, None);
     assert_eq!(p, PolicyChoice::semver(">=0.0.0".into()));
-    let (_, p) = tag_policy(&image(TagOrder::Versions(Some(">=1.0.0 <2".into())), &[]));
+    let (_, p) = tag_policy(Image::Managed(&image(
+        TagOrder::Versions(Some(">=1.0.0 <2".into())),
+        &[],
+    )));
     assert_eq!(p, PolicyChoice::semver(">=1.0.0 <2".into()));
 }
 
@@ -60,7 +63,7 @@ fn build_ids_are_ordered_by_the_extracted_number_never_alphabetically() {
         },
         &[],
     );
-    let (f, p) = tag_policy(&m);
+    let (f, p) = tag_policy(Image::Managed(&m));
     let f = f.unwrap();
     assert_eq!(f.extract, "$ts");
     assert_eq!(p, PolicyChoice::numerical());
@@ -89,7 +92,7 @@ fn digest_and_pinned_updates_reflect_the_digest() {
             Some("IfNotPresent"),
         ),
     ] {
-        let p = image_policy(&image(TagOrder::Versions(None), values), &s);
+        let p = image_policy(Image::Managed(&image(TagOrder::Versions(None), values)), &s);
         assert_eq!(p.spec.digest_reflection_policy, want, "{values:?}");
         assert_eq!(p.spec.interval, None);
     }
@@ -170,4 +173,40 @@ fn the_template_checker_rejects_what_fails_on_v1() {
         "{{ range $f, $o := .Changed.FileChanges }}{{ $f }}{{ end }}{{ $.AutomationObject.Name }}",
     )
     .unwrap();
+}
+
+fn external(policy: TagPolicy, updates: Vec<Update>) -> Upstream {
+    Upstream {
+        name: "postgres".into(),
+        kind: crate::model::UpstreamKind::External,
+        repo_url: "docker.io/library/postgres".into(),
+        tag: Some("16-alpine".into()),
+        tag_regex: "^16-alpine$".into(),
+        policy,
+        updates,
+    }
+}
+
+#[test]
+fn external_images_follow_their_selection_strategy() {
+    let s = Settings::defaults("image-factory");
+    let ups = image(TagOrder::Versions(None), &[UpdateValue::Tag]).updates;
+    let u = external(TagPolicy::Semver, ups.clone());
+    let p = image_policy(Image::External(&u), &s);
+    assert_eq!(p.spec.policy, PolicyChoice::semver(">=0.0.0".into()));
+    assert_eq!(p.spec.filter_tags.unwrap().pattern, "^16-alpine$");
+    // One mutable tag: the digest is reflected always, at the base interval.
+    let u = external(TagPolicy::Digest, ups.clone());
+    let p = image_policy(Image::External(&u), &s);
+    assert_eq!(p.spec.policy, PolicyChoice::alphabetical());
+    assert_eq!(p.spec.digest_reflection_policy, Some("Always"));
+    assert_eq!(p.spec.interval.as_deref(), Some("24h"));
+    // NewestBuild is a loss, said once.
+    let model = Model {
+        managed: vec![],
+        upstream: vec![external(TagPolicy::NewestBuild, ups)],
+    };
+    let w = losses(&model);
+    assert!(w.iter().any(|d| d.message.contains("NewestBuild")), "{w:?}");
+    assert_eq!(output(&model, &s).unwrap().len(), 4);
 }

@@ -291,6 +291,7 @@ mod tests {
                 tag: Some("22".into()),
                 tag_regex: "^22$".into(),
                 policy: TagPolicy::Lexical,
+                updates: Vec::new(),
             }],
         }
     }
