@@ -12,6 +12,7 @@ use super::{load_model, print_warnings, write_out};
 use crate::cli::{SynthTarget, UpdatesCheckArgs};
 use crate::config::enrollment::Provider;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::targets::flux::Image;
 use crate::update_check::{self, KUSTOMIZATION_FILES};
 use crate::ExitStatus;
 
@@ -29,8 +30,15 @@ pub(crate) fn check(
     let mut checked = 0;
     // Fetched checkouts, one per (repository, branch).
     let mut fetched: BTreeMap<(String, String), Result<PathBuf, String>> = BTreeMap::new();
-    for m in &model.managed {
-        for u in &m.updates {
+    // Kargo updates the users of managed images; Flux those of external ones too.
+    let images: Vec<Image<'_>> = model
+        .managed
+        .iter()
+        .map(Image::Managed)
+        .chain(model.upstream.iter().map(Image::External).filter(|_| flux))
+        .collect();
+    for &img in &images {
+        for u in img.updates() {
             let root = match &args.workspace {
                 Some(w) => w.clone(),
                 None => {
@@ -39,6 +47,7 @@ pub(crate) fn check(
                         .managed
                         .iter()
                         .flat_map(|m| &m.updates)
+                        .chain(model.upstream.iter().flat_map(|e| &e.updates))
                         .filter(|o| o.repo_url == u.repo_url && o.branch == u.branch)
                         .map(|o| o.path.clone())
                         .collect();
@@ -61,7 +70,7 @@ pub(crate) fn check(
                             problems.push(
                                 Diagnostic::error(format!(
                                     "update-{}-{}: cannot fetch {}@{}: {e}",
-                                    m.name, u.name, u.repo_url, u.branch
+                                    img.name(), u.name, u.repo_url, u.branch
                                 ))
                                 .help("pass a local checkout with --workspace DIR, or set GITHUB_TOKEN / GITLAB_TOKEN"),
                             );
@@ -72,7 +81,7 @@ pub(crate) fn check(
             };
             checked += 1;
             let target = root.join(&u.path);
-            let stage = format!("update-{}-{}", m.name, u.name);
+            let stage = format!("update-{}-{}", img.name(), u.name);
             if flux {
                 let file = if u.yaml_key.is_some() {
                     Some(target.clone())
@@ -86,7 +95,7 @@ pub(crate) fn check(
                     problems.push(
                         Diagnostic::error(format!(
                             "{} ({}): no kustomization in {} ({})",
-                            m.name,
+                            img.name(),
                             u.name,
                             u.path,
                             target.display()
@@ -101,13 +110,11 @@ pub(crate) fn check(
                     crate::targets::flux::markers::kustomization
                 };
                 match std::fs::read_to_string(&file) {
-                    Ok(text) => {
-                        problems.extend(flux_lint(&inputs.settings, m.into(), u, &file, &text))
-                    }
+                    Ok(text) => problems.extend(flux_lint(&inputs.settings, img, u, &file, &text)),
                     Err(e) => problems.push(
                         Diagnostic::error(format!(
                             "{} ({}): cannot read {} ({}): {e}",
-                            m.name,
+                            img.name(),
                             u.name,
                             u.path,
                             file.display()
@@ -161,7 +168,12 @@ pub(crate) fn check(
                     continue;
                 };
                 match std::fs::read_to_string(&file) {
-                    Ok(text) => problems.extend(update_check::kustomization(m, u, &file, &text)),
+                    Ok(text) => {
+                        // (Kargo's check lists managed images only.)
+                        if let Image::Managed(m) = img {
+                            problems.extend(update_check::kustomization(m, u, &file, &text))
+                        }
+                    }
                     Err(e) => problems.push(Diagnostic::error(format!(
                         "{stage}: cannot read {}: {e}",
                         file.display()
@@ -169,7 +181,11 @@ pub(crate) fn check(
                 }
             } else {
                 match std::fs::read_to_string(&target) {
-                    Ok(text) => problems.extend(update_check::yaml_file(m, u, &target, &text)),
+                    Ok(text) => {
+                        if let Image::Managed(m) = img {
+                            problems.extend(update_check::yaml_file(m, u, &target, &text))
+                        }
+                    }
                     Err(e) => problems.push(
                         Diagnostic::error(format!(
                             "{stage}: cannot read {} ({}): {e}",

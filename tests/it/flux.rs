@@ -388,3 +388,21 @@ fn an_external_image_with_updates_is_followed_by_flux_and_said_by_kargo() {
         r.stderr
     );
 }
+
+#[test]
+fn an_external_image_target_is_linted_for_its_marker() {
+    let p = Project::new();
+    p.images(
+        "- name: postgres\n  registry: docker.io\n  repository: library/postgres\n  tag: 16-alpine\n  updates:\n    - {name: db, repo: org/deploy, path: db/values.yaml, type: yaml-update, key: image.tag}\n",
+    );
+    std::fs::create_dir_all(p.path("ws/db")).unwrap();
+    std::fs::write(p.path("ws/db/values.yaml"), "image:\n  tag: 16-alpine\n").unwrap();
+    let r = marker_check(&p);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("ws/db/values.yaml:2:1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("flux-system:postgres:tag"),
+        "{}",
+        r.stderr
+    );
+}
