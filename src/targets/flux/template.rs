@@ -5,7 +5,10 @@
 //! ranging over `.Changed.Objects` without variables sets dot to a
 //! `[]Change`, so the old `{{ .Key.Name }}` fails. This template uses only
 //! `.AutomationObject` and the `.Changed.Changes` method. The tests check
-//! each field it uses against the controller's types, transcribed below.
+//! each field it uses against the controller's types, transcribed below,
+//! and render it over sample data with a port of text/template's rules for
+//! the actions it uses (fields, `range`, `end`, trim markers). Go is not run:
+//! there is no Go toolchain or Go-template crate in the build.
 
 /// The commit message template.
 pub const COMMIT_MESSAGE: &str = "\
@@ -164,5 +167,113 @@ pub(crate) mod check {
             return Err("a `range` is not closed".into());
         }
         Ok(())
+    }
+
+    /// A value of the template data, for [`render`].
+    #[derive(Debug, Clone)]
+    pub(crate) enum Val {
+        Str(String),
+        List(Vec<Val>),
+        Obj(Vec<(&'static str, Val)>),
+    }
+
+    enum Tok {
+        Text(String),
+        Action(String),
+    }
+
+    /// Splits `template` as text/template does, applying the trim markers
+    /// (`{{- ` trims the whitespace before, ` -}}` the whitespace after).
+    fn tokens(template: &str) -> Result<Vec<Tok>, String> {
+        let mut out = Vec::new();
+        let mut rest = template;
+        let mut trim_next = false;
+        while let Some(start) = rest.find("{{") {
+            let end = rest[start..].find("}}").ok_or("unclosed action")? + start;
+            let mut text = rest[..start].to_string();
+            if trim_next {
+                text = text.trim_start().to_string();
+            }
+            let inner = &rest[start + 2..end];
+            if inner.starts_with("- ") {
+                text = text.trim_end().to_string();
+            }
+            trim_next = inner.ends_with(" -");
+            out.push(Tok::Text(text));
+            out.push(Tok::Action(
+                inner
+                    .trim_start_matches('-')
+                    .trim_end_matches('-')
+                    .trim()
+                    .to_string(),
+            ));
+            rest = &rest[end + 2..];
+        }
+        out.push(Tok::Text(if trim_next {
+            rest.trim_start().to_string()
+        } else {
+            rest.to_string()
+        }));
+        Ok(out)
+    }
+
+    fn field<'v>(dot: &'v Val, path: &str) -> Result<&'v Val, String> {
+        let mut v = dot;
+        for f in path
+            .trim_start_matches('.')
+            .split('.')
+            .filter(|f| !f.is_empty())
+        {
+            v = match v {
+                Val::Obj(fs) => fs
+                    .iter()
+                    .find(|(n, _)| *n == f)
+                    .map(|(_, v)| v)
+                    .ok_or(format!("can't evaluate field {f}"))?,
+                _ => return Err(format!("can't evaluate field {f}")),
+            };
+        }
+        Ok(v)
+    }
+
+    fn exec(toks: &[Tok], mut i: usize, dot: &Val, out: &mut String) -> Result<usize, String> {
+        while i < toks.len() {
+            match &toks[i] {
+                Tok::Text(t) => out.push_str(t),
+                Tok::Action(a) if a == "end" => return Ok(i),
+                Tok::Action(a) => {
+                    if let Some(expr) = a.strip_prefix("range ") {
+                        let Val::List(items) = field(dot, expr.trim())? else {
+                            return Err(format!("range can't iterate over {expr}"));
+                        };
+                        let mut end = None;
+                        for item in items {
+                            end = Some(exec(toks, i + 1, item, out)?);
+                        }
+                        // An empty range still has to find its `end`.
+                        i = match end {
+                            Some(e) => e,
+                            None => exec(toks, i + 1, dot, &mut String::new())?,
+                        };
+                    } else {
+                        match field(dot, a)? {
+                            Val::Str(s) => out.push_str(s),
+                            _ => return Err(format!("`{a}` is not text")),
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+        Ok(i)
+    }
+
+    /// Renders `template` over `data` the way text/template does, for the
+    /// actions [`check`] accepts without variables (fields, `range`, `end`).
+    pub(crate) fn render(template: &str, data: &Val) -> Result<String, String> {
+        let toks = tokens(template)?;
+        let mut out = String::new();
+        exec(&toks, 0, data, &mut out)?;
+        Ok(out)
     }
 }

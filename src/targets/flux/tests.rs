@@ -1,4 +1,5 @@
-use super::template::{check::check, COMMIT_MESSAGE};
+use super::template::check::{check, render, Val};
+use super::template::COMMIT_MESSAGE;
 use super::*;
 use crate::config::enrollment::Provider;
 use crate::model::{TagPolicy, Update, Upstream};
@@ -209,4 +210,47 @@ fn external_images_follow_their_selection_strategy() {
     let w = losses(&model);
     assert!(w.iter().any(|d| d.message.contains("NewestBuild")), "{w:?}");
     assert_eq!(output(&model, &s).unwrap().len(), 4);
+}
+
+#[test]
+fn the_commit_template_renders_over_the_controllers_data() {
+    // TemplateData{AutomationObject, Changed} with Changed.Changes() as the
+    // controller computes it from two setter changes.
+    let s = |v: &str| Val::Str(v.into());
+    let change = |old: &str, new: &str, setter: &str| {
+        Val::Obj(vec![
+            ("OldValue", s(old)),
+            ("NewValue", s(new)),
+            ("Setter", s(setter)),
+        ])
+    };
+    let data = Val::Obj(vec![
+        (
+            "AutomationObject",
+            Val::Obj(vec![
+                ("Namespace", s("flux-system")),
+                ("Name", s("org-deploy-main")),
+            ]),
+        ),
+        (
+            "Changed",
+            Val::Obj(vec![(
+                "Changes",
+                Val::List(vec![
+                    change("1.4.1", "1.4.2", "flux-system:api:tag"),
+                    change(
+                        "ghcr.io/org/web:2.0.0",
+                        "ghcr.io/org/web:2.1.0@sha256:ab",
+                        "flux-system:web",
+                    ),
+                ]),
+            )]),
+        ),
+    ]);
+    assert_eq!(
+        render(COMMIT_MESSAGE, &data).unwrap(),
+        "Update images (flux-system/org-deploy-main)\n\n\
+         - 1.4.1 -> 1.4.2 (flux-system:api:tag)\n\
+         - ghcr.io/org/web:2.0.0 -> ghcr.io/org/web:2.1.0@sha256:ab (flux-system:web)\n"
+    );
 }
