@@ -2,10 +2,16 @@
 //! Pure.
 //!
 //! [`families`] fixes the output order: an ImageRepository and an ImagePolicy
-//! per managed image that some `updates:` entry deploys (both named after the
-//! image, so a setter marker reads `# {"$imagepolicy": "<ns>:<image>"}`), a
+//! per image — managed, then external — that some `updates:` entry deploys
+//! (both named after the image, so a setter marker reads
+//! `# {"$imagepolicy": "<ns>:<image>"}`, see [`markers`]), a
 //! GitRepository per target repository that settings do not name as existing,
-//! and an ImageUpdateAutomation per (target repository, branch).
+//! and an ImageUpdateAutomation per (target repository, branch, and whether
+//! it opens a GitLab merge request).
+//!
+//! Where the core needed a neutral concept: [`crate::model::TagOrder`] (how
+//! a managed image's tags order: versions with an optional range, or build
+//! ids with a pattern), and `updates` on [`crate::model::Upstream`].
 //!
 //! What Flux cannot do (rebuilds, soaks, verification, Argo CD syncs, pull
 //! requests) is not emitted; [`losses`] says so, one warning per kind.
@@ -204,16 +210,6 @@ impl<'a> Image<'a> {
 /// The ImageRepository and ImagePolicy name of an image.
 pub fn object_name(m: Image<'_>) -> String {
     names::fit(m.name())
-}
-
-/// The setter marker a target line needs: `{"$imagepolicy": "<ns>:<image>[:field]"}`.
-pub fn marker(settings: &Settings, m: Image<'_>, field: Option<&str>) -> String {
-    let suffix = field.map(|f| format!(":{f}")).unwrap_or_default();
-    format!(
-        "# {{\"$imagepolicy\": \"{}:{}{suffix}\"}}",
-        settings.flux.namespace,
-        object_name(m)
-    )
 }
 
 fn meta(name: String, settings: &Settings, labels: &[(&str, &str)]) -> ObjectMeta {
