@@ -406,3 +406,32 @@ fn an_external_image_target_is_linted_for_its_marker() {
         r.stderr
     );
 }
+
+#[test]
+fn flux_settings_are_checked_with_their_line() {
+    let p = with("", TAG_UPDATE);
+    p.file(
+        "settings.yaml",
+        "flux:\n  namespace: Bad_NS\n  author: {name: bot, email: not-an-address}\n  unknownKey: 1\n",
+    );
+    let r = p.run(&["synth", "--target", "flux", "--output", "-"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("unknownKey"), "{}", r.stderr);
+    p.file(
+        "settings.yaml",
+        "flux:\n  namespace: Bad_NS\n  author: {name: bot, email: not-an-address}\n",
+    );
+    let r = p.run(&["synth", "--target", "flux", "--output", "-"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("invalid flux.namespace `Bad_NS`"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("invalid flux.author.email"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("settings.yaml:1"), "{}", r.stderr);
+}
