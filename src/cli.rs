@@ -114,6 +114,10 @@ pub struct UpdatesCheckArgs {
     /// to check); without it each target repository is fetched.
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
+    /// Check for Kargo's update steps, or for Flux's setter markers (each
+    /// target line must end in the right `# {"$imagepolicy": …}` comment).
+    #[arg(long, value_enum, default_value_t = SynthTarget::Kargo)]
+    pub target: SynthTarget,
 }
 
 #[derive(Debug, Args)]
@@ -305,17 +309,10 @@ pub struct InputArgs {
 pub enum SynthTarget {
     /// Kargo Warehouses and Stages (dist/image-factory.k8s.yaml).
     Kargo,
+    /// Flux image automation (dist/image-factory.flux.yaml).
+    Flux,
     /// Backstage catalog entities (dist/catalog-info.yaml).
     Backstage,
-}
-
-impl From<SynthTarget> for crate::targets::Target {
-    fn from(t: SynthTarget) -> Self {
-        match t {
-            SynthTarget::Kargo => Self::Kargo,
-            SynthTarget::Backstage => Self::Backstage,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -327,7 +324,8 @@ pub struct SynthArgs {
     pub target: SynthTarget,
     /// Where to write the output; `-` for standard output [default, beside
     /// --dir in the directory that holds it: dist/image-factory.k8s.yaml,
-    /// or dist/catalog-info.yaml for --target backstage].
+    /// dist/image-factory.flux.yaml for --target flux, or
+    /// dist/catalog-info.yaml for --target backstage].
     #[arg(long, short, value_name = "FILE|-")]
     pub output: Option<PathBuf>,
     /// Write nothing; exit 1 with a diff if the output file is out of date.

@@ -38,12 +38,26 @@ pub struct Managed {
     pub auto_rebuild: bool,
     /// The version last built, when analysis recorded one.
     pub current_version: Option<String>,
+    /// How the image's tags are ordered to find the newest build.
+    pub tags: TagOrder,
     /// The images this one is built on, de-duplicated, in discovery order.
     pub bases: Vec<BaseRef>,
     /// Files in the source repository whose changes call for a new analysis.
     pub source_paths: Vec<String>,
     /// The places that deploy the image (images.yaml `updates`).
     pub updates: Vec<Update>,
+}
+
+/// How a managed image's tags are ordered to find the newest build: what a
+/// target's tag selection (Kargo's constraint, Flux's ImagePolicy) needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagOrder {
+    /// Semantic versions; `Some(range)` when images.yaml limits them
+    /// (`versions`).
+    Versions(Option<String>),
+    /// Build ids (images.yaml `tagPattern`): tags matching `pattern`,
+    /// ordered by the number its named group `group` captures.
+    BuildId { pattern: String, group: String },
 }
 
 /// A place that deploys a managed image, resolved: one update Stage.
@@ -119,6 +133,9 @@ pub struct Upstream {
     /// A regex that matches exactly the watched tag(s).
     pub tag_regex: String,
     pub policy: TagPolicy,
+    /// The places that deploy it (external images' `updates:`; empty for
+    /// discovered bases).
+    pub updates: Vec<Update>,
 }
 
 /// Which image behind a watched tag counts as the newest. Each target maps

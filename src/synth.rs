@@ -28,6 +28,11 @@ pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
             warnings.extend(kargo_warnings(inputs, &model));
             crate::emit::render(out.len(), |i| out.get(i))?
         }
+        Target::Flux => {
+            let out = crate::targets::flux::output(&model, &inputs.settings)?;
+            warnings.extend(crate::targets::flux::losses(&model));
+            crate::emit::render(out.len(), |i| out.get(i))?
+        }
         Target::Backstage => {
             let facts = crate::targets::backstage::Facts::from_inputs(inputs, &model);
             let out = crate::targets::backstage::output(&model, &graph, &inputs.settings, &facts)?;
@@ -46,6 +51,21 @@ pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
 /// What the Kargo output cannot do with these settings.
 fn kargo_warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
+    let external: Vec<&str> = model
+        .upstream
+        .iter()
+        .filter(|u| !u.updates.is_empty())
+        .map(|u| u.name.as_str())
+        .collect();
+    if !external.is_empty() {
+        warnings.push(
+            Diagnostic::warning(format!(
+                "the Kargo target does not update the users of external images yet: `updates:` of {} is not emitted",
+                external.join(", ")
+            ))
+            .help("`imgf synth --target flux` emits them; or deploy the image through a managed image built on it"),
+        );
+    }
     if inputs.settings.kargo.analysis_image_is_default && !model.managed.is_empty() {
         warnings.push(
             Diagnostic::warning(format!(

@@ -350,6 +350,90 @@ pub(crate) fn label(key: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A commit author's name: one line, no characters that escape a context
+/// (spaces allowed).
+pub(crate) fn commit_author(s: &str) -> Result<(), String> {
+    if s.is_empty() || s.len() > 100 {
+        return Err("a name of 1 to 100 characters".into());
+    }
+    s.split(' ').try_for_each(|w| {
+        if w.is_empty() {
+            Ok(())
+        } else {
+            no_forbidden(w)
+        }
+    })
+}
+
+/// An e-mail address, plainly: `local@domain`.
+pub(crate) fn email(s: &str) -> Result<(), String> {
+    static EMAIL: OnceLock<Regex> = OnceLock::new();
+    if re(&EMAIL, r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$").is_match(s) {
+        Ok(())
+    } else {
+        Err("an address like `bot@example.org`".into())
+    }
+}
+
+/// A semver range as Flux (Masterminds semver) reads it: comparators such as
+/// `>=1.0.0 <2`, `~1.4`, `^2`, `1.2 - 1.4`, alternatives joined by `||`.
+pub(crate) fn semver_range(s: &str) -> Result<(), String> {
+    static COMPARATOR: OnceLock<Regex> = OnceLock::new();
+    let comparator = re(
+        &COMPARATOR,
+        r"^(?:[<>]=?|=|!=|~>?|\^)?v?(?:[0-9]+|[xX*])(?:\.(?:[0-9]+|[xX*])){0,2}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$",
+    );
+    if s.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    if s.len() > 256 || s.chars().any(|c| c.is_control()) {
+        return Err("a range is one short line".into());
+    }
+    for alt in s.split("||") {
+        let mut any = false;
+        // Operators may be followed by spaces (`>= 1.0`): glue them back on.
+        let mut pending = String::new();
+        for tok in alt.split([' ', ',']).filter(|t| !t.is_empty()) {
+            if tok == "-" {
+                continue;
+            }
+            pending.push_str(tok);
+            if matches!(
+                pending.as_str(),
+                "<" | ">" | "<=" | ">=" | "=" | "!=" | "~" | "~>" | "^"
+            ) {
+                continue;
+            }
+            if !comparator.is_match(&pending) {
+                return Err(format!("`{pending}` is not a version or a comparison"));
+            }
+            pending.clear();
+            any = true;
+        }
+        if !pending.is_empty() {
+            return Err(format!("`{pending}` has no version after it"));
+        }
+        if !any {
+            return Err("an alternative between `||` is empty".into());
+        }
+    }
+    Ok(())
+}
+
+/// A tag regex (RE2 syntax, as Go reads it) with a named group whose value
+/// orders the tags; returns the group's name.
+pub(crate) fn tag_pattern(s: &str) -> Result<String, String> {
+    if s.len() > 512 || s.chars().any(|c| c.is_control()) {
+        return Err("a pattern is one line of at most 512 characters".into());
+    }
+    let r = Regex::new(s).map_err(|e| format!("it is not a valid regex: {e}"))?;
+    r.capture_names()
+        .flatten()
+        .next()
+        .map(str::to_string)
+        .ok_or_else(|| "it has no named group (`(?P<ts>…)`) to order the tags by".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,5 +485,33 @@ mod tests {
         https_url("https://api.github.com").unwrap();
         https_url("https://ghe.example.com/api/v3").unwrap();
         container_image("ghcr.io/org/imgf:0.1.0").unwrap();
+    }
+
+    #[test]
+    fn semver_ranges() {
+        for ok in [
+            ">=1.0.0 <2",
+            "~1.4",
+            "^2",
+            "1.2 - 1.4",
+            ">= 1.0, < 2.0",
+            "1.x || >=3.0.0-rc.1",
+            "*",
+        ] {
+            assert!(semver_range(ok).is_ok(), "{ok}: {:?}", semver_range(ok));
+        }
+        for bad in ["", "latest", ">=", "1.0 ||", "1.0\n"] {
+            assert!(semver_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tag_patterns_need_a_named_group() {
+        assert_eq!(
+            tag_pattern("^main-[a-f0-9]+-(?P<ts>[0-9]+)$").as_deref(),
+            Ok("ts")
+        );
+        assert!(tag_pattern("^main-[a-f0-9]+-([0-9]+)$").is_err());
+        assert!(tag_pattern("^main-(").is_err());
     }
 }

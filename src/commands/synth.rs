@@ -5,9 +5,10 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use super::{print_warnings, read_inputs};
-use crate::cli::SynthArgs;
+use crate::cli::{SynthArgs, SynthTarget};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::emit::Written;
+use crate::targets::Target;
 use crate::{emit, synth, ExitStatus};
 
 /// The output file's path relative to the project: the directory that holds
@@ -15,6 +16,8 @@ use crate::{emit, synth, ExitStatus};
 const DEFAULT_OUTPUT: &str = "dist/image-factory.k8s.yaml";
 /// The same for `--target backstage`.
 const DEFAULT_CATALOG: &str = "dist/catalog-info.yaml";
+/// The same for `--target flux`.
+const DEFAULT_FLUX_OUTPUT: &str = "dist/image-factory.flux.yaml";
 
 /// `imgf synth`.
 pub(crate) fn run(
@@ -22,15 +25,14 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
+    let (target, default) = match args.target {
+        SynthTarget::Kargo => (Target::Kargo, DEFAULT_OUTPUT),
+        SynthTarget::Flux => (Target::Flux, DEFAULT_FLUX_OUTPUT),
+        SynthTarget::Backstage => (Target::Backstage, DEFAULT_CATALOG),
+    };
     let output = match &args.output {
         Some(o) => o.clone(),
-        None => {
-            let file = match args.target {
-                crate::cli::SynthTarget::Kargo => DEFAULT_OUTPUT,
-                crate::cli::SynthTarget::Backstage => DEFAULT_CATALOG,
-            };
-            default_output(&args.input.dir, file)
-        }
+        None => default_output(&args.input.dir, default),
     };
     let to_stdout = output.as_os_str() == "-";
     if args.check && to_stdout {
@@ -40,7 +42,7 @@ pub(crate) fn run(
         ));
     }
     let inputs = read_inputs(&args.input)?;
-    let result = synth::synthesize(&inputs, args.target.into())?;
+    let result = synth::synthesize(&inputs, target)?;
     if !args.quiet {
         print_warnings(&result.warnings, err)?;
     }

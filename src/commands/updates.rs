@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use super::git::{self, Token};
 use super::{load_model, print_warnings, write_out};
-use crate::cli::UpdatesCheckArgs;
+use crate::cli::{SynthTarget, UpdatesCheckArgs};
 use crate::config::enrollment::Provider;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::targets::flux::Image;
 use crate::update_check::{self, KUSTOMIZATION_FILES};
 use crate::ExitStatus;
 
@@ -24,12 +25,20 @@ pub(crate) fn check(
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let (inputs, model) = load_model(&args.input, err)?;
+    let flux = args.target == SynthTarget::Flux;
     let mut problems: Vec<Diagnostic> = Vec::new();
     let mut checked = 0;
     // Fetched checkouts, one per (repository, branch).
     let mut fetched: BTreeMap<(String, String), Result<PathBuf, String>> = BTreeMap::new();
-    for m in &model.managed {
-        for u in &m.updates {
+    // Kargo updates the users of managed images; Flux those of external ones too.
+    let images: Vec<Image<'_>> = model
+        .managed
+        .iter()
+        .map(Image::Managed)
+        .chain(model.upstream.iter().map(Image::External).filter(|_| flux))
+        .collect();
+    for &img in &images {
+        for u in img.updates() {
             let root = match &args.workspace {
                 Some(w) => w.clone(),
                 None => {
@@ -38,6 +47,7 @@ pub(crate) fn check(
                         .managed
                         .iter()
                         .flat_map(|m| &m.updates)
+                        .chain(model.upstream.iter().flat_map(|e| &e.updates))
                         .filter(|o| o.repo_url == u.repo_url && o.branch == u.branch)
                         .map(|o| o.path.clone())
                         .collect();
@@ -60,7 +70,7 @@ pub(crate) fn check(
                             problems.push(
                                 Diagnostic::error(format!(
                                     "update-{}-{}: cannot fetch {}@{}: {e}",
-                                    m.name, u.name, u.repo_url, u.branch
+                                    img.name(), u.name, u.repo_url, u.branch
                                 ))
                                 .help("pass a local checkout with --workspace DIR, or set GITHUB_TOKEN / GITLAB_TOKEN"),
                             );
@@ -71,8 +81,48 @@ pub(crate) fn check(
             };
             checked += 1;
             let target = root.join(&u.path);
-            let stage = format!("update-{}-{}", m.name, u.name);
-            if u.yaml_key.is_none() {
+            let stage = format!("update-{}-{}", img.name(), u.name);
+            if flux {
+                let file = if u.yaml_key.is_some() {
+                    Some(target.clone())
+                } else {
+                    KUSTOMIZATION_FILES
+                        .iter()
+                        .map(|f| target.join(f))
+                        .find(|f| f.is_file())
+                };
+                let Some(file) = file else {
+                    problems.push(
+                        Diagnostic::error(format!(
+                            "{} ({}): no kustomization in {} ({})",
+                            img.name(),
+                            u.name,
+                            u.path,
+                            target.display()
+                        ))
+                        .help("fix `path` in images.yaml: it names the directory that holds kustomization.yaml"),
+                    );
+                    continue;
+                };
+                let flux_lint = if u.yaml_key.is_some() {
+                    crate::targets::flux::markers::yaml_file
+                } else {
+                    crate::targets::flux::markers::kustomization
+                };
+                match std::fs::read_to_string(&file) {
+                    Ok(text) => problems.extend(flux_lint(&inputs.settings, img, u, &file, &text)),
+                    Err(e) => problems.push(
+                        Diagnostic::error(format!(
+                            "{} ({}): cannot read {} ({}): {e}",
+                            img.name(),
+                            u.name,
+                            u.path,
+                            file.display()
+                        ))
+                        .help("fix `path` in images.yaml, relative to the repository root"),
+                    ),
+                }
+            } else if u.yaml_key.is_none() {
                 // As Kargo finds it (`findKustomization`): regular files
                 // only (no links), exactly one of the recognised names.
                 let found: Vec<PathBuf> = KUSTOMIZATION_FILES
@@ -118,7 +168,12 @@ pub(crate) fn check(
                     continue;
                 };
                 match std::fs::read_to_string(&file) {
-                    Ok(text) => problems.extend(update_check::kustomization(m, u, &file, &text)),
+                    Ok(text) => {
+                        // (Kargo's check lists managed images only.)
+                        if let Image::Managed(m) = img {
+                            problems.extend(update_check::kustomization(m, u, &file, &text))
+                        }
+                    }
                     Err(e) => problems.push(Diagnostic::error(format!(
                         "{stage}: cannot read {}: {e}",
                         file.display()
@@ -126,7 +181,11 @@ pub(crate) fn check(
                 }
             } else {
                 match std::fs::read_to_string(&target) {
-                    Ok(text) => problems.extend(update_check::yaml_file(m, u, &target, &text)),
+                    Ok(text) => {
+                        if let Image::Managed(m) = img {
+                            problems.extend(update_check::yaml_file(m, u, &target, &text))
+                        }
+                    }
                     Err(e) => problems.push(
                         Diagnostic::error(format!(
                             "{stage}: cannot read {} ({}): {e}",
@@ -139,7 +198,7 @@ pub(crate) fn check(
             }
         }
     }
-    if let Some(w) = &args.workspace {
+    if let Some(w) = args.workspace.as_ref().filter(|_| !flux) {
         let wanted = crate::targets::kargo::runbook::authorized_stages(&model, &inputs.settings);
         if !wanted.is_empty() {
             let mut files = Vec::new();

@@ -58,6 +58,14 @@ pub struct Enrollment {
     /// External images: how Kargo picks among matching tags.
     #[serde(default)]
     pub image_selection_strategy: Option<String>,
+    /// Managed images: the semver range of tags to deploy (`">=1.0.0 <2"`).
+    #[serde(default)]
+    pub versions: Option<String>,
+    /// Managed images with build-id tags: a regex of the tags, whose first
+    /// named group is a number that orders them
+    /// (`'^main-[a-f0-9]+-(?P<ts>[0-9]+)$'`).
+    #[serde(default)]
+    pub tag_pattern: Option<String>,
 }
 
 /// Where and how a managed image is built.
@@ -341,14 +349,6 @@ fn validate_updates(e: &Enrollment, c: &mut Check<'_>) {
         .as_ref()
         .and_then(|s| s.provider)
         .unwrap_or(Provider::Github);
-    if !e.updates.is_empty() && e.source.is_none() {
-        c.bad(
-            "updates",
-            &e.name,
-            "only a managed image (one with a `source`) has new builds to roll out",
-            "move `updates` to the image built here, or add its `source`",
-        );
-    }
     for (j, u) in e.updates.iter().enumerate() {
         let name = &names[j];
         if !crate::names::is_dns1123_label(name) {
@@ -726,7 +726,52 @@ fn validate_entry(e: &Enrollment, c: &mut Check<'_>) {
             );
         }
     }
+    validate_versions(e, c);
     validate_updates(e, c);
+}
+
+/// `versions` and `tagPattern`: how a managed image's tags are ordered.
+fn validate_versions(e: &Enrollment, c: &mut Check<'_>) {
+    if let Some(v) = &e.versions {
+        if let Err(why) = values::semver_range(v) {
+            c.bad(
+                "versions",
+                v,
+                why,
+                "write a semver range, like `>=1.0.0 <2` or `~1.4`",
+            );
+        }
+    }
+    if let Some(p) = &e.tag_pattern {
+        if let Err(why) = values::tag_pattern(p) {
+            c.bad(
+                "tagPattern",
+                p,
+                why,
+                "write a regex with a named group of the number that orders the tags, like `^main-[a-f0-9]+-(?P<ts>[0-9]+)$`",
+            );
+        }
+        if e.versions.is_some() {
+            c.bad(
+                "tagPattern",
+                p,
+                "an image's tags are either versions or build ids, not both",
+                "keep `versions` for semver tags, or `tagPattern` for build-id tags",
+            );
+        }
+    }
+    if e.source.is_none() {
+        for (key, v) in [("versions", &e.versions), ("tagPattern", &e.tag_pattern)] {
+            if let Some(v) = v {
+                c.bad(
+                    key,
+                    v,
+                    "only an image built here (one with a `source`) has its versions chosen this way",
+                    "for an external image, use `tag` (or `allowTags`) and `imageSelectionStrategy`",
+                );
+            }
+        }
+    }
 }
 
 fn validate_source(e: &Enrollment, src: &Source, c: &mut Check<'_>) {

@@ -39,6 +39,8 @@ pub struct SettingsFile {
     pub gitlab: GitlabFile,
     #[serde(default)]
     pub backstage: BackstageFile,
+    #[serde(default)]
+    pub flux: FluxFile,
 }
 
 /// `backstage:`: what the catalog entities carry when images.yaml says
@@ -54,6 +56,35 @@ pub struct BackstageFile {
     pub lifecycle: Option<String>,
     /// The owner of upstream (base and external) images (default `upstream`).
     pub base_owner: Option<String>,
+}
+
+/// `flux:` — read only by `imgf synth --target flux`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FluxFile {
+    /// The namespace of every Flux object (default `flux-system`).
+    pub namespace: Option<String>,
+    /// GitRepositories already in the cluster, by the repository they clone
+    /// (`owner/name` or an https URL): `{example-org/deploy: flux-system}`.
+    /// Other target repositories get a generated GitRepository.
+    #[serde(default)]
+    pub git_repositories: BTreeMap<String, String>,
+    /// The Secret with git credentials for generated GitRepositories.
+    pub git_secret: Option<String>,
+    /// The dockerconfigjson Secret ImageRepositories pull with.
+    pub registry_secret: Option<String>,
+    /// Registries served over plain HTTP (`registry.local:5000`).
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
+    /// The commit author (default `imgf` <imgf@users.noreply.github.com>).
+    pub author: Option<FluxAuthor>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FluxAuthor {
+    pub name: String,
+    pub email: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -130,6 +161,8 @@ pub struct Settings {
     pub kargo: KargoSettings,
     /// The Backstage target's own settings.
     pub backstage: BackstageSettings,
+    /// The Flux target's own settings.
+    pub flux: FluxSettings,
 }
 
 /// What only the Backstage target reads: defaults for the entities' owner,
@@ -140,6 +173,32 @@ pub struct BackstageSettings {
     pub system: String,
     pub lifecycle: String,
     pub base_owner: String,
+}
+
+impl FluxSettings {
+    /// The existing GitRepository that clones `url`, if settings name one
+    /// (by its URL, or by its path on the host).
+    pub fn existing_git_repository(&self, url: &str) -> Option<&str> {
+        let url = normalize_git_url(url);
+        self.git_repositories
+            .iter()
+            .find(|(k, _)| *k == url || url.ends_with(&format!("/{k}")))
+            .map(|(_, n)| n.as_str())
+    }
+}
+
+/// What only the Flux target reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FluxSettings {
+    pub namespace: String,
+    /// Existing GitRepositories: (normalised https URL or `owner/name`
+    /// path on any host, name); see [`FluxSettings::existing_git_repository`].
+    pub git_repositories: Vec<(String, String)>,
+    pub git_secret: Option<String>,
+    pub registry_secret: Option<String>,
+    pub insecure_registries: Vec<String>,
+    pub author_name: String,
+    pub author_email: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +316,15 @@ impl Settings {
                 system: "image-factory".into(),
                 lifecycle: "production".into(),
                 base_owner: "upstream".into(),
+            },
+            flux: FluxSettings {
+                namespace: "flux-system".into(),
+                git_repositories: Vec::new(),
+                git_secret: None,
+                registry_secret: None,
+                insecure_registries: Vec::new(),
+                author_name: "imgf".into(),
+                author_email: "imgf@users.noreply.github.com".into(),
             },
         }
     }
@@ -401,6 +469,47 @@ impl Settings {
                 *slot = v;
             }
         }
+        if let Some(ns) = file.flux.namespace {
+            check("flux.namespace", &ns, |v| {
+                if crate::names::is_dns1123_label(v) {
+                    Ok(())
+                } else {
+                    Err("a namespace: lowercase letters, digits and `-`, at most 63".into())
+                }
+            });
+            s.flux.namespace = ns;
+        }
+        for (repo, name) in &file.flux.git_repositories {
+            check("flux.gitRepositories", name, values::object_name);
+            if repo.starts_with("https://") {
+                check("flux.gitRepositories", repo, values::https_url);
+            } else {
+                check("flux.gitRepositories", repo, |v| {
+                    values::source_repo(v, true)
+                });
+            }
+            s.flux
+                .git_repositories
+                .push((normalize_git_url(repo), name.clone()));
+        }
+        if let Some(n) = file.flux.git_secret {
+            check("flux.gitSecret", &n, values::object_name);
+            s.flux.git_secret = Some(n);
+        }
+        if let Some(n) = file.flux.registry_secret {
+            check("flux.registrySecret", &n, values::object_name);
+            s.flux.registry_secret = Some(n);
+        }
+        for r in &file.flux.insecure_registries {
+            check("flux.insecureRegistries", r, values::registry);
+        }
+        s.flux.insecure_registries = file.flux.insecure_registries;
+        if let Some(a) = file.flux.author {
+            check("flux.author.name", &a.name, values::commit_author);
+            check("flux.author.email", &a.email, values::email);
+            s.flux.author_name = a.name;
+            s.flux.author_email = a.email;
+        }
         errors.extend(label_errors);
         if errors.is_empty() {
             Ok(s)
@@ -408,4 +517,12 @@ impl Settings {
             Err(errors)
         }
     }
+}
+
+/// Git URLs compared as Git hosts do: lowercase, no trailing `/` or `.git`.
+pub fn normalize_git_url(u: &str) -> String {
+    u.to_ascii_lowercase()
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_string()
 }

@@ -139,7 +139,8 @@ pub fn render<D: Serialize>(len: usize, make: impl Fn(usize) -> D + Sync) -> Res
         chunks.push(c?);
     }
     // The first document needs no separator: the header comment precedes it.
-    if let Some(first) = chunks.get_mut(1) {
+    // (An empty output has one empty chunk, or none.)
+    if let Some(first) = chunks.get_mut(1).filter(|c| c.starts_with("---\n")) {
         first.replace_range(..4, "");
     }
     Ok(Stream {

@@ -26,14 +26,22 @@ pub(super) fn from_enrollment(e: &Enrollment, providers: &Providers) -> Option<M
         rebuild_delay_secs: e.rebuild_delay_secs(),
         auto_rebuild: e.auto_rebuild.unwrap_or(true),
         current_version: None,
+        tags: match (&e.tag_pattern, &e.versions) {
+            (Some(p), _) => crate::model::TagOrder::BuildId {
+                pattern: p.clone(),
+                group: crate::values::tag_pattern(p).unwrap_or_default(),
+            },
+            (None, v) => crate::model::TagOrder::Versions(v.clone()),
+        },
         bases: Vec::new(),
         source_paths: source_paths(provider, &src.dockerfile, src.workflow.as_deref()),
         updates: updates(e, provider, providers),
     })
 }
 
-/// The image's updates, resolved (validated entries).
-fn updates(
+/// The image's updates, resolved (validated entries); `image_provider` is
+/// the default git host of their repositories.
+pub(super) fn updates(
     e: &Enrollment,
     image_provider: Provider,
     providers: &Providers,

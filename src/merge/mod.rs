@@ -48,7 +48,14 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
             continue;
         }
         let state = states.get(e.name.as_str()).copied();
-        match upstream::external(e, state, &inputs.images_file, &locator, index) {
+        match upstream::external(
+            e,
+            state,
+            &inputs.images_file,
+            &locator,
+            index,
+            &inputs.settings.providers,
+        ) {
             Ok((u, mut w)) => {
                 diags.append(&mut w);
                 model.upstream.push(u);

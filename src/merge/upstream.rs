@@ -30,6 +30,7 @@ pub(super) fn external(
     file: &Path,
     loc: &Locator<'_>,
     index: usize,
+    providers: &crate::config::settings::Providers,
 ) -> Result<(Upstream, Vec<Diagnostic>), Diagnostic> {
     let st = state.map(|s| &s.data);
     let repo_url = format!("{}/{}", e.registry, e.repository);
@@ -54,6 +55,11 @@ pub(super) fn external(
             tag,
             tag_regex,
             policy,
+            updates: super::managed::updates(
+                e,
+                crate::config::enrollment::Provider::Github,
+                providers,
+            ),
         },
         warnings,
     ))
@@ -134,6 +140,7 @@ pub(super) fn base_image(
             tag,
             tag_regex,
             policy,
+            updates: Vec::new(),
         },
         warnings,
     ))

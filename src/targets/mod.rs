@@ -2,7 +2,8 @@
 //! target. Pure: no I/O, clock or environment.
 //!
 //! A target is a folder (or a file) here: [`kargo`] (Warehouses and Stages),
-//! [`backstage`] (catalog entities), [`diagram`] (the graph drawn for people). Each declares its output as a
+//! [`backstage`] (catalog entities), [`flux`] (Flux image automation), [`diagram`]
+//! (the graph drawn for people). Each declares its output as a
 //! table of object [`Family`] rows; [`Output`] derives the length, the i-th
 //! object and the names to check from that table, so they can never disagree.
 //! Adding a family is one file and one row; adding a target is one folder
@@ -10,6 +11,7 @@
 
 pub mod backstage;
 pub mod diagram;
+pub mod flux;
 pub mod k8s;
 pub mod kargo;
 
@@ -24,6 +26,9 @@ pub enum Target {
     Kargo,
     /// Backstage catalog entities (`ManagedImage`, `BaseImage`).
     Backstage,
+    /// Flux image automation: ImageRepositories, ImagePolicies,
+    /// ImageUpdateAutomations (and GitRepositories).
+    Flux,
 }
 
 /// One family of objects: how many the plan holds, the kind and name of

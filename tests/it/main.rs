@@ -11,6 +11,7 @@ mod enroll;
 mod errors;
 mod example;
 mod files;
+mod flux;
 mod hostile;
 mod kargo_eval;
 mod policy;

@@ -281,6 +281,7 @@ mod tests {
                 current_version: None,
                 bases: vec![BaseRef::Upstream(0)],
                 source_paths: vec!["Dockerfile".into()],
+                tags: crate::model::TagOrder::Versions(None),
                 updates: Vec::new(),
             }],
             upstream: vec![Upstream {
@@ -290,6 +291,7 @@ mod tests {
                 tag: Some("22".into()),
                 tag_regex: "^22$".into(),
                 policy: TagPolicy::Lexical,
+                updates: Vec::new(),
             }],
         }
     }

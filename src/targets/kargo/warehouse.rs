@@ -17,7 +17,7 @@ use super::objects::{
     GitSubscription, ImageSubscription, Subscription, Warehouse, WarehouseSpec, KARGO_API,
 };
 use crate::config::settings::Settings;
-use crate::model::{Managed, TagPolicy, Upstream};
+use crate::model::{Managed, TagOrder, TagPolicy, Upstream};
 
 /// The semver range a managed image's Warehouse accepts once the image has
 /// versions: every release, `0.0.x` included (the old `>=0.1.0` hid those).
@@ -26,11 +26,24 @@ pub const MANAGED_CONSTRAINT: &str = ">=0.0.0";
 pub const UNVERSIONED_TAG: &str = "latest";
 
 pub(super) fn managed(m: &Managed, settings: &Settings) -> Warehouse {
-    let image = if m.current_version.is_some() {
+    let image = if let TagOrder::BuildId { pattern, .. } = &m.tags {
+        // Build-id tags are no versions: the newest build among them.
+        ImageSubscription {
+            repo_url: m.repo_url.clone(),
+            image_selection_strategy: selection_strategy(TagPolicy::NewestBuild),
+            constraint: None,
+            allow_tags_regexes: vec![pattern.clone()],
+            strict_semvers: None,
+            discovery_limit: 10,
+        }
+    } else if m.current_version.is_some() {
         ImageSubscription {
             repo_url: m.repo_url.clone(),
             image_selection_strategy: selection_strategy(TagPolicy::Semver),
-            constraint: Some(MANAGED_CONSTRAINT.into()),
+            constraint: Some(match &m.tags {
+                TagOrder::Versions(Some(range)) => range.clone(),
+                _ => MANAGED_CONSTRAINT.into(),
+            }),
             allow_tags_regexes: Vec::new(),
             strict_semvers: Some(false),
             discovery_limit: 10,

@@ -1,0 +1,256 @@
+use super::template::check::{check, render, Val};
+use super::template::COMMIT_MESSAGE;
+use super::*;
+use crate::config::enrollment::Provider;
+use crate::model::{TagPolicy, Update, Upstream};
+
+fn image(tags: TagOrder, values: &[UpdateValue]) -> Managed {
+    Managed {
+        name: "api".into(),
+        repo_url: "ghcr.io/org/api".into(),
+        provider: Provider::Github,
+        source_repo: "org/app".into(),
+        branch: "main".into(),
+        dockerfile: "Dockerfile".into(),
+        workflow: Some("build.yml".into()),
+        inputs: vec![],
+        version_bump: "patch".into(),
+        rebuild_delay_secs: 0,
+        auto_rebuild: true,
+        current_version: None,
+        tags,
+        bases: vec![],
+        source_paths: vec![],
+        updates: values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Update {
+                name: format!("u{i}"),
+                repo_url: "https://github.com/org/deploy.git".into(),
+                provider: Provider::Github,
+                branch: "main".into(),
+                path: format!("apps/u{i}/values.yaml"),
+                yaml_key: Some("image.tag".into()),
+                value: *v,
+                after: None,
+                soak_secs: 0,
+                pull_request: false,
+                argocd: None,
+                verify: vec![],
+                auto_promote: true,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn versions_get_a_semver_range() {
+    let (f, p) = tag_policy(Image::Managed(&image(TagOrder::Versions(None), &[])));
+    assert_eq!(f, None);
+    assert_eq!(p, PolicyChoice::semver(">=0.0.0".into()));
+    let (_, p) = tag_policy(Image::Managed(&image(
+        TagOrder::Versions(Some(">=1.0.0 <2".into())),
+        &[],
+    )));
+    assert_eq!(p, PolicyChoice::semver(">=1.0.0 <2".into()));
+}
+
+#[test]
+fn build_ids_are_ordered_by_the_extracted_number_never_alphabetically() {
+    let m = image(
+        TagOrder::BuildId {
+            pattern: "^main-[a-f0-9]+-(?P<ts>[0-9]+)$".into(),
+            group: "ts".into(),
+        },
+        &[],
+    );
+    let (f, p) = tag_policy(Image::Managed(&m));
+    let f = f.unwrap();
+    assert_eq!(f.extract, "$ts");
+    assert_eq!(p, PolicyChoice::numerical());
+    let yaml = yaml_serde::to_string(&p).unwrap();
+    assert!(!yaml.contains("alphabetical"), "{yaml}");
+    // What the controller does: the extracted numbers, compared as numbers.
+    let re = regex::Regex::new(&f.pattern).unwrap();
+    let newest = ["main-fff0000-1700000000", "main-0000aaa-1800000000"]
+        .into_iter()
+        .max_by_key(|t| {
+            let c = re.captures(t).unwrap();
+            c["ts"].parse::<u64>().unwrap()
+        });
+    assert_eq!(newest, Some("main-0000aaa-1800000000"));
+}
+
+#[test]
+fn digest_and_pinned_updates_reflect_the_digest() {
+    let s = Settings::defaults("image-factory");
+    for (values, want) in [
+        (&[UpdateValue::Tag][..], None),
+        (&[UpdateValue::Reference][..], None),
+        (&[UpdateValue::Digest][..], Some("IfNotPresent")),
+        (
+            &[UpdateValue::Tag, UpdateValue::Pinned][..],
+            Some("IfNotPresent"),
+        ),
+    ] {
+        let p = image_policy(Image::Managed(&image(TagOrder::Versions(None), values)), &s);
+        assert_eq!(p.spec.digest_reflection_policy, want, "{values:?}");
+        assert_eq!(p.spec.interval, None);
+    }
+}
+
+#[test]
+fn one_automation_per_repo_and_branch_with_the_narrowest_path() {
+    let s = Settings::defaults("image-factory");
+    let mut m = image(
+        TagOrder::Versions(None),
+        &[UpdateValue::Tag, UpdateValue::Tag],
+    );
+    m.updates[1].path = "apps/u1/overlays/prod".into();
+    m.updates[1].yaml_key = None;
+    let model = Model {
+        managed: vec![m],
+        upstream: vec![],
+    };
+    let out = output(&model, &s).unwrap();
+    let kinds: Vec<_> = out.names().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ImageRepository",
+            "ImagePolicy",
+            "GitRepository",
+            "ImageUpdateAutomation"
+        ]
+    );
+    let Resource::ImageUpdateAutomation(a) = out.get(3) else {
+        panic!()
+    };
+    assert_eq!(a.spec.update.path, "./apps");
+    assert_eq!(a.spec.policy_selector.match_expressions[0].values, ["api"]);
+    assert_eq!(a.spec.source_ref.name, "org-deploy");
+}
+
+#[test]
+fn an_existing_git_repository_is_referenced_not_generated() {
+    let mut s = Settings::defaults("image-factory");
+    s.flux.git_repositories = vec![("org/deploy".into(), "flux-system".into())];
+    assert_eq!(
+        s.flux
+            .existing_git_repository("https://github.com/xorg/deploy.git"),
+        None
+    );
+    let model = Model {
+        managed: vec![image(TagOrder::Versions(None), &[UpdateValue::Tag])],
+        upstream: vec![],
+    };
+    let out = output(&model, &s).unwrap();
+    assert!(out.names().iter().all(|(k, _)| *k != "GitRepository"));
+    let Resource::ImageUpdateAutomation(a) = out.get(2) else {
+        panic!()
+    };
+    assert_eq!(a.spec.source_ref.name, "flux-system");
+}
+
+#[test]
+fn the_commit_template_uses_only_fields_the_controller_provides() {
+    check(COMMIT_MESSAGE).unwrap();
+}
+
+#[test]
+fn the_template_checker_rejects_what_fails_on_v1() {
+    // Removed in v1.
+    let e = check("{{ .Updated }}").unwrap_err();
+    assert!(
+        e.contains("can't evaluate field Updated in type source.TemplateData"),
+        "{e}"
+    );
+    // The Flux plan's template: dot is a []Change inside the range.
+    assert!(check("{{ range .Changed.Objects }}{{ .Key.Name }}{{ end }}").is_err());
+    // The fix: bind the key.
+    check("{{ range $obj, $c := .Changed.Objects }}{{ $obj.Name }}{{ range $c }}{{ .NewValue }}{{ end }}{{ end }}")
+        .unwrap();
+    check(
+        "{{ range $f, $o := .Changed.FileChanges }}{{ $f }}{{ end }}{{ $.AutomationObject.Name }}",
+    )
+    .unwrap();
+}
+
+fn external(policy: TagPolicy, updates: Vec<Update>) -> Upstream {
+    Upstream {
+        name: "postgres".into(),
+        kind: crate::model::UpstreamKind::External,
+        repo_url: "docker.io/library/postgres".into(),
+        tag: Some("16-alpine".into()),
+        tag_regex: "^16-alpine$".into(),
+        policy,
+        updates,
+    }
+}
+
+#[test]
+fn external_images_follow_their_selection_strategy() {
+    let s = Settings::defaults("image-factory");
+    let ups = image(TagOrder::Versions(None), &[UpdateValue::Tag]).updates;
+    let u = external(TagPolicy::Semver, ups.clone());
+    let p = image_policy(Image::External(&u), &s);
+    assert_eq!(p.spec.policy, PolicyChoice::semver(">=0.0.0".into()));
+    assert_eq!(p.spec.filter_tags.unwrap().pattern, "^16-alpine$");
+    // One mutable tag: the digest is reflected always, at the base interval.
+    let u = external(TagPolicy::Digest, ups.clone());
+    let p = image_policy(Image::External(&u), &s);
+    assert_eq!(p.spec.policy, PolicyChoice::alphabetical());
+    assert_eq!(p.spec.digest_reflection_policy, Some("Always"));
+    assert_eq!(p.spec.interval.as_deref(), Some("24h"));
+    // NewestBuild is a loss, said once.
+    let model = Model {
+        managed: vec![],
+        upstream: vec![external(TagPolicy::NewestBuild, ups)],
+    };
+    let w = losses(&model);
+    assert!(w.iter().any(|d| d.message.contains("NewestBuild")), "{w:?}");
+    assert_eq!(output(&model, &s).unwrap().len(), 4);
+}
+
+#[test]
+fn the_commit_template_renders_over_the_controllers_data() {
+    // TemplateData{AutomationObject, Changed} with Changed.Changes() as the
+    // controller computes it from two setter changes.
+    let s = |v: &str| Val::Str(v.into());
+    let change = |old: &str, new: &str, setter: &str| {
+        Val::Obj(vec![
+            ("OldValue", s(old)),
+            ("NewValue", s(new)),
+            ("Setter", s(setter)),
+        ])
+    };
+    let data = Val::Obj(vec![
+        (
+            "AutomationObject",
+            Val::Obj(vec![
+                ("Namespace", s("flux-system")),
+                ("Name", s("org-deploy-main")),
+            ]),
+        ),
+        (
+            "Changed",
+            Val::Obj(vec![(
+                "Changes",
+                Val::List(vec![
+                    change("1.4.1", "1.4.2", "flux-system:api:tag"),
+                    change(
+                        "ghcr.io/org/web:2.0.0",
+                        "ghcr.io/org/web:2.1.0@sha256:ab",
+                        "flux-system:web",
+                    ),
+                ]),
+            )]),
+        ),
+    ]);
+    assert_eq!(
+        render(COMMIT_MESSAGE, &data).unwrap(),
+        "Update images (flux-system/org-deploy-main)\n\n\
+         - 1.4.1 -> 1.4.2 (flux-system:api:tag)\n\
+         - ghcr.io/org/web:2.0.0 -> ghcr.io/org/web:2.1.0@sha256:ab (flux-system:web)\n"
+    );
+}
