@@ -160,3 +160,70 @@ fn the_example_workflows_parse_and_the_build_declares_every_input_imgf_sends() {
         assert!(input["description"].as_str().is_some(), "{name}");
     }
 }
+
+/// The README's ```yaml blocks, parsed.
+fn readme_yaml_blocks() -> Vec<(String, yaml_serde::Value)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let mut blocks = Vec::new();
+    let mut rest = readme.as_str();
+    while let Some(start) = rest.find("```yaml\n") {
+        let body = &rest[start + 8..];
+        let end = body.find("```").expect("closed block");
+        let text = body[..end].to_string();
+        if let Ok(value) = yaml_serde::from_str(&text) {
+            blocks.push((text, value));
+        }
+        rest = &body[end + 3..];
+    }
+    blocks
+}
+
+#[test]
+fn the_readme_pre_commit_snippet_names_hooks_this_repository_has() {
+    let blocks = readme_yaml_blocks();
+    let (_, snippet) = blocks
+        .iter()
+        .find(|(text, _)| text.contains("repo: https://github.com/<owner>/imgf"))
+        .expect("README shows the hook repository");
+    let repo = &snippet["repos"][0];
+    assert!(repo["rev"].as_str().is_some(), "the snippet gives a rev");
+    let used: Vec<&str> = repo["hooks"]
+        .as_sequence()
+        .expect("hooks")
+        .iter()
+        .map(|h| h["id"].as_str().expect("id"))
+        .collect();
+    assert!(used.contains(&"imgf-synth-check"), "{used:?}");
+    let hooks = hooks();
+    for id in used {
+        hook(&hooks, id);
+    }
+}
+
+#[test]
+fn the_readme_action_usage_gives_only_inputs_the_action_declares() {
+    let action = repo_file("action.yml");
+    let blocks = readme_yaml_blocks();
+    let (_, usage) = blocks
+        .iter()
+        .find(|(text, _)| text.contains("uses: <owner>/imgf@"))
+        .expect("README shows the action");
+    let step = usage
+        .as_sequence()
+        .expect("a list of steps")
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("<owner>/imgf@"))
+        })
+        .unwrap();
+    for key in step["with"].as_mapping().expect("with").keys() {
+        let key = key.as_str().unwrap();
+        assert!(
+            !action["inputs"][key].is_null(),
+            "action.yml has no input {key}"
+        );
+    }
+}
