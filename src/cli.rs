@@ -39,6 +39,17 @@ pub enum Command {
     Enroll(Box<EnrollArgs>),
     /// Remove an image from images.yaml (`imgf analyze` then archives its state).
     Unenroll(UnenrollArgs),
+    /// Print a shell completion script (e.g. `imgf completions bash > ~/.local/share/bash-completion/completions/imgf`).
+    Completions(CompletionsArgs),
+    /// Print the man page, in roff (e.g. `imgf man > ~/.local/share/man/man1/imgf.1`).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -62,5 +62,7 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
         cli::Command::Inspect(cli::InspectCommand::Ref(args)) => {
             commands::inspect::reference(&args, out)
         }
+        cli::Command::Completions(args) => commands::integrate::completions(&args, out),
+        cli::Command::Man => commands::integrate::man(out),
     }
 }

@@ -12,6 +12,7 @@ pub(crate) mod explain;
 pub(crate) mod git;
 pub(crate) mod graph;
 pub(crate) mod inspect;
+pub(crate) mod integrate;
 pub(crate) mod record_update;
 pub(crate) mod schema;
 mod state_repo;
