@@ -39,6 +39,35 @@ pub enum Command {
     Enroll(Box<EnrollArgs>),
     /// Remove an image from images.yaml (`imgf analyze` then archives its state).
     Unenroll(UnenrollArgs),
+    /// What is stale and why: per image, its bases, pending rebuilds,
+    /// failed discoveries and overdue builds.
+    Status(StatusArgs),
+}
+
+/// Output formats of `imgf status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    /// For people.
+    Table,
+    /// The documented, stable JSON shape (README).
+    Json,
+    /// Prometheus text exposition format (node-exporter's textfile collector).
+    Prometheus,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: StatusFormat,
+    /// An image not built for longer than this is stale (`30d`, `36h`).
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub stale_after: String,
+    /// For tests only: the time to compute the status at (RFC 3339) instead
+    /// of the clock.
+    #[arg(long, hide = true, value_name = "TIME")]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]

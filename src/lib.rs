@@ -22,6 +22,7 @@ pub mod merge;
 pub mod model;
 pub(crate) mod names;
 pub(crate) mod par;
+pub mod status;
 pub mod synth;
 pub mod targets;
 pub(crate) mod timestamp;
@@ -62,5 +63,6 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
         cli::Command::Inspect(cli::InspectCommand::Ref(args)) => {
             commands::inspect::reference(&args, out)
         }
+        cli::Command::Status(args) => commands::status::run(&args, out, err),
     }
 }

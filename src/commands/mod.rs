@@ -15,6 +15,7 @@ pub(crate) mod inspect;
 pub(crate) mod record_update;
 pub(crate) mod schema;
 mod state_repo;
+pub(crate) mod status;
 pub(crate) mod synth;
 pub(crate) mod updates;
 

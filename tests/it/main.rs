@@ -19,5 +19,6 @@ mod reference;
 mod reliability;
 mod runbook;
 mod runtime;
+mod status;
 mod support;
 mod updates;
