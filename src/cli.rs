@@ -168,6 +168,17 @@ pub struct ExplainArgs {
     pub input: InputArgs,
     /// The managed image.
     pub image: String,
+    /// `json`: the same facts in the documented, stable shape (README);
+    /// errors too, as `{"errors": [...]}` on standard output.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+/// Text for people, or JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

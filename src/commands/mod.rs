@@ -61,3 +61,17 @@ pub(crate) fn json_line<T: serde::Serialize>(value: &T) -> String {
     s.push('\n');
     s
 }
+
+/// With `--format json`, a failed command also writes its errors to `out`
+/// as JSON ([`Error::to_json`]); the error is returned all the same (the
+/// text on stderr and the exit code do not change).
+pub(crate) fn json_errors(
+    result: Result<crate::ExitStatus, Error>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<crate::ExitStatus, Error> {
+    if let (Err(e), true) = (&result, json) {
+        write_out(out, &json_line(&e.to_json()))?;
+    }
+    result
+}

@@ -13,6 +13,7 @@ mod example;
 mod files;
 mod flux;
 mod hostile;
+mod json_output;
 mod kargo_eval;
 mod policy;
 mod reference;
