@@ -199,6 +199,10 @@ pub struct EmergencyArgs {
     /// Who (default: $USER, else $LOGNAME, else the login name of the user id).
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
+    /// `json`: the plan (images, steps, audit entry, script) in the
+    /// documented shape (README); errors as `{"errors": [...]}` on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

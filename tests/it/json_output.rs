@@ -87,3 +87,63 @@ fn explain_text_errors_stay_off_stdout() {
     assert_eq!(r.code, 2);
     assert_eq!(r.stdout, "");
 }
+
+/// `v` with the current time (in the audit entry and the script) replaced.
+fn without_now(v: &serde_json::Value) -> String {
+    let text = serde_json::to_string_pretty(v).unwrap();
+    regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+        .unwrap()
+        .replace_all(&text, "[NOW]")
+        .into_owned()
+}
+
+#[test]
+fn emergency_json_is_the_plan_and_records_the_audit() {
+    let p = chain();
+    let r = p.run(&[
+        "emergency",
+        "--image",
+        "a",
+        "--reason",
+        "CVE-2026-1",
+        "--actor",
+        "ops",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r.stdout);
+    assert_eq!(v["images"], serde_json::json!(["a", "b", "c"]));
+    assert_eq!(v["steps"][0]["stage"], "rebuild-a");
+    assert_eq!(v["steps"][0]["newestOf"][0]["name"], "node-22");
+    assert_eq!(
+        v["steps"][1]["waitFor"][0]["verifiedIn"],
+        "analyze-dockerfile-a"
+    );
+    assert_eq!(v["audit"]["reason"], "CVE-2026-1");
+    assert!(v["script"].as_str().unwrap().starts_with("#!/bin/sh\n"));
+    let state = std::fs::read_to_string(p.dir().join("state/images/c.yaml")).unwrap();
+    assert!(state.contains("CVE-2026-1"), "{state}");
+    let mut v = v;
+    v["script"] = serde_json::Value::String("…".into());
+    insta::assert_snapshot!("emergency_json", without_now(&v));
+}
+
+#[test]
+fn emergency_json_errors_are_json_on_stdout() {
+    let r = chain().run(&[
+        "emergency",
+        "--image",
+        "zz",
+        "--reason",
+        "x",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        json(&r.stdout)["errors"][0]["message"].is_string(),
+        "{}",
+        r.stdout
+    );
+}

@@ -286,7 +286,11 @@ pub fn explain_json(
                     "kind": "managed",
                     "repoURL": model.managed[*i].repo_url,
                     "tag": Value::Null,
-                    "warehouse": { "name": base_name, "tagRegex": Value::Null, "interval": Value::Null },
+                    "warehouse": {
+                        "name": warehouse_name(model, *b),
+                        "tagRegex": Value::Null,
+                        "interval": Value::Null,
+                    },
                     "stages": [analysis_stage_name(base_name), rebuild.clone()],
                     "state": Value::Null,
                     "warnings": [],
@@ -747,6 +751,36 @@ pub struct Emergency {
     pub script: String,
     /// The audit entry to append to each affected image's state.
     pub audit: AuditEntry,
+    /// The script's steps, in order (for `--format json`).
+    pub steps: Vec<EmergencyStep>,
+}
+
+/// One step of an emergency plan: rebuild one image.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmergencyStep {
+    /// 1-based, as `sh FILE N` counts.
+    pub step: usize,
+    pub image: String,
+    /// The Stage promoted (approved, then promoted); `None` when no base is
+    /// recorded and the build must be started by hand.
+    pub stage: Option<String>,
+    /// New builds of bases to wait for, each verified in its analysis Stage.
+    pub wait_for: Vec<EmergencyBase>,
+    /// Bases whose newest Freight is used at once.
+    pub newest_of: Vec<EmergencyBase>,
+    /// With no stage: where to start the build by hand (POST).
+    pub dispatch_url: Option<String>,
+}
+
+/// A base an emergency step takes Freight from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmergencyBase {
+    pub name: String,
+    pub warehouse: String,
+    /// The analysis Stage a new build must be verified in (waits only).
+    pub verified_in: Option<String>,
 }
 
 /// How many seconds the script waits for a base's new build by default.
@@ -908,10 +942,34 @@ pub fn emergency(
     }
     helpers(&mut s, gated);
 
+    let mut plan_steps = Vec::with_capacity(steps.len());
     for (n, (i, concerned)) in steps.iter().enumerate() {
         let step = n + 1;
         let m = &model.managed[*i];
         let stage = rebuild_stage_name(&m.name);
+        let base = |b: &BaseRef, wait: bool| EmergencyBase {
+            name: model.base_name(*b).to_string(),
+            warehouse: warehouse_name(model, *b),
+            verified_in: wait.then(|| analysis_stage_name(model.base_name(*b))),
+        };
+        plan_steps.push(EmergencyStep {
+            step,
+            image: m.name.clone(),
+            stage: (!concerned.is_empty()).then(|| stage.clone()),
+            wait_for: concerned
+                .iter()
+                .filter(|(_, w)| *w)
+                .map(|(b, _)| base(b, true))
+                .collect(),
+            newest_of: concerned
+                .iter()
+                .filter(|(_, w)| !*w)
+                .map(|(b, _)| base(b, false))
+                .collect(),
+            dispatch_url: concerned
+                .is_empty()
+                .then(|| super::rebuild::dispatch_url(m, settings)),
+        });
         let _ = writeln!(s);
         if concerned.is_empty() {
             let _ = writeln!(
@@ -1013,5 +1071,6 @@ pub fn emergency(
             reason,
             images: names,
         },
+        steps: plan_steps,
     })
 }
