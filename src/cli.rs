@@ -240,6 +240,10 @@ pub struct AnalyzeArgs {
     /// A settings file to use instead of DIR/settings.yaml.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
+    /// `json`: what was discovered, written and failed, on stdout, in the
+    /// documented shape (README); errors too.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
     /// Accepted for AnalysisTemplates written for the cdk8s app; imgf reads these from images.yaml.
     #[arg(long, hide = true)]
     pub dockerfile: Option<String>,

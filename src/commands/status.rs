@@ -15,6 +15,16 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
+    let json = args.format == StatusFormat::Json;
+    let result = status(args, out, err);
+    super::json_errors(result, json, out)
+}
+
+fn status(
+    args: &StatusArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
     let stale_after = crate::duration::parse(&args.stale_after).map_err(|e| {
         Error::input(Diagnostic::error(format!(
             "--stale-after `{}`: {e}",

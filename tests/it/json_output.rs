@@ -147,3 +147,54 @@ fn emergency_json_errors_are_json_on_stdout() {
         r.stdout
     );
 }
+
+#[test]
+fn analyze_json_reports_discovered_written_and_failed() {
+    use crate::analyze::{enroll, write};
+    let p = Project::new();
+    p.images(&(enroll("web", "web/Dockerfile") + &enroll("api", "api/Dockerfile")));
+    write(p.root.path(), "web/Dockerfile", "FROM node:22\n");
+    let r = p.run(&[
+        "analyze",
+        "--format",
+        "json",
+        "--source-base-url",
+        "file:///nonexistent",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let v = json(&r.stdout);
+    let web = &v["images"].as_array().unwrap()[1];
+    assert_eq!(web["name"], "web");
+    assert_eq!(web["discoveryStatus"], "success");
+    assert_eq!(web["baseImages"], serde_json::json!(["node-22"]));
+    assert_eq!(v["failed"][0]["image"], "api");
+    assert!(v["written"].as_array().unwrap().iter().any(|w| w
+        .as_str()
+        .unwrap()
+        .ends_with("state/base-images/node-22.yaml")));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("analysis of `api` failed"));
+
+    // A second run changes nothing and fails nothing but api.
+    write(p.root.path(), "api/Dockerfile", "FROM node:22\n");
+    let r = p.run(&["analyze", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r.stdout);
+    assert_eq!(v["failed"], serde_json::json!([]));
+    assert_eq!(v["errors"], serde_json::json!([]));
+}
+
+#[test]
+fn analyze_json_errors_before_any_work_are_json() {
+    let p = Project::new();
+    p.images("- name: a\n  registry: ghcr.io\n");
+    let r = p.run(&["analyze", "--format", "json"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        json(&r.stdout)["errors"][0]["file"].is_string(),
+        "{}",
+        r.stdout
+    );
+}

@@ -106,3 +106,14 @@ fn status_rejects_a_bad_threshold() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--stale-after"), "{}", r.stderr);
 }
+
+#[test]
+fn status_json_errors_are_json_on_stdout() {
+    let r = project().run(&["status", "--format", "json", "--now", "yesterday"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--now"));
+}
