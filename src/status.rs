@@ -493,7 +493,152 @@ pub fn prometheus(s: &Status) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::label;
+    use super::*;
+    use crate::config::enrollment::Provider;
+    use crate::config::state::Update;
+    use crate::model::{Managed, TagPolicy, Upstream, UpstreamKind};
+
+    fn model() -> Model {
+        Model {
+            managed: vec![Managed {
+                name: "app".into(),
+                repo_url: "ghcr.io/org/app".into(),
+                provider: Provider::Github,
+                source_repo: "org/app".into(),
+                branch: "main".into(),
+                dockerfile: "Dockerfile".into(),
+                workflow: Some("build.yml".into()),
+                inputs: vec![],
+                version_bump: "patch".into(),
+                rebuild_delay_secs: 3600,
+                auto_rebuild: true,
+                current_version: None,
+                bases: vec![BaseRef::Upstream(0)],
+                source_paths: vec![],
+                tags: crate::model::TagOrder::Versions(None),
+                updates: Vec::new(),
+            }],
+            upstream: vec![Upstream {
+                name: "node-22".into(),
+                kind: UpstreamKind::Base,
+                repo_url: "docker.io/library/node".into(),
+                tag: Some("22".into()),
+                tag_regex: "^22$".into(),
+                policy: TagPolicy::Lexical,
+                updates: Vec::new(),
+            }],
+        }
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    fn run(image: ImageState, base: Option<BaseImageState>, now: &str) -> ImageStatus {
+        let m = model();
+        let g = crate::graph::build(&m).unwrap();
+        let images = BTreeMap::from([("app".to_string(), image)]);
+        let bases: BTreeMap<_, _> = base
+            .map(|b| ("node-22".to_string(), b))
+            .into_iter()
+            .collect();
+        compute(&m, &g, &images, &bases, 86_400, ts(now))
+            .images
+            .remove(0)
+    }
+
+    fn built(at: &str) -> ImageState {
+        ImageState {
+            last_built: Some(at.into()),
+            ..ImageState::default()
+        }
+    }
+
+    fn changed(at: &str, from: &str, to: &str) -> Update {
+        Update {
+            digest: Some(to.into()),
+            previous_digest: Some(from.into()),
+            at: Some(at.into()),
+        }
+    }
+
+    #[test]
+    fn never_built_and_unknown_base_are_neither_stale_nor_fresh_claims() {
+        let s = run(ImageState::default(), None, "2026-03-01T00:00:00Z");
+        assert!(!s.stale && s.rebuild.is_none() && s.age_seconds.is_none());
+        assert_eq!(s.bases[0].up_to_date, None);
+        assert_eq!(s.bases[0].built_on, None);
+    }
+
+    #[test]
+    fn built_on_is_the_digest_at_the_build_from_the_history() {
+        let base = BaseImageState {
+            current_digest: Some("d3".into()),
+            last_updated: Some("2026-02-20T00:00:00Z".into()),
+            rebuild_eligible_at: Some(BTreeMap::from([(
+                "app".to_string(),
+                Some("2026-02-20T01:00:00Z".to_string()),
+            )])),
+            update_history: vec![
+                changed("2026-02-01T00:00:00Z", "d1", "d2"),
+                changed("2026-02-20T00:00:00Z", "d2", "d3"),
+            ],
+            ..BaseImageState::default()
+        };
+        // Built between the two changes: on d2, d3 pending and eligible.
+        let s = run(
+            built("2026-02-10T00:00:00Z"),
+            Some(base.clone()),
+            "2026-02-21T00:00:00Z",
+        );
+        assert_eq!(s.bases[0].built_on.as_deref(), Some("d2"));
+        assert_eq!(s.bases[0].up_to_date, Some(false));
+        let r = s.rebuild.unwrap();
+        assert!(r.eligible);
+        assert!(s.outdated && s.stale && s.overdue);
+        // Built before the whole history: on the first change's previous digest.
+        let s = run(
+            built("2026-01-01T00:00:00Z"),
+            Some(base.clone()),
+            "2026-02-21T00:00:00Z",
+        );
+        assert_eq!(s.bases[0].built_on.as_deref(), Some("d1"));
+        // Built after the last change: on the newest, fresh until the threshold.
+        let s = run(
+            built("2026-02-20T12:00:00Z"),
+            Some(base.clone()),
+            "2026-02-21T00:00:00Z",
+        );
+        assert_eq!(s.bases[0].built_on.as_deref(), Some("d3"));
+        assert!(!s.stale && s.rebuild.is_none());
+        let s = run(
+            built("2026-02-20T12:00:00Z"),
+            Some(base),
+            "2026-02-22T00:00:01Z",
+        );
+        assert!(s.stale && s.overdue && !s.outdated);
+    }
+
+    #[test]
+    fn a_pending_rebuild_waits_until_it_is_eligible() {
+        let base = BaseImageState {
+            current_digest: Some("d2".into()),
+            last_updated: Some("2026-02-20T00:00:00Z".into()),
+            rebuild_eligible_at: Some(BTreeMap::from([(
+                "app".to_string(),
+                Some("2026-02-27T00:00:00Z".to_string()),
+            )])),
+            ..BaseImageState::default()
+        };
+        let s = run(
+            built("2026-02-19T00:00:00Z"),
+            Some(base),
+            "2026-02-21T00:00:00Z",
+        );
+        let r = s.rebuild.unwrap();
+        assert!(!r.eligible);
+        assert_eq!(r.eligible_at.as_deref(), Some("2026-02-27T00:00:00Z"));
+    }
 
     #[test]
     fn labels_are_escaped() {

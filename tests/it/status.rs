@@ -93,9 +93,34 @@ fn status_json_has_the_documented_shape() {
 #[test]
 fn status_prometheus() {
     let out = status(&project(), &["--format", "prometheus"]);
-    for line in out.lines().filter(|l| !l.starts_with('#')) {
-        let (_, value) = line.rsplit_once(' ').unwrap();
-        assert!(value.parse::<f64>().is_ok(), "{line}");
+    // The text exposition format: each family's HELP and TYPE before its
+    // samples; names and labels as the format allows; values are numbers.
+    let sample = regex::Regex::new(
+        r#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? (-?[0-9]+(?:\.[0-9]+)?)$"#,
+    )
+    .unwrap();
+    let mut declared: Vec<(String, bool, bool)> = Vec::new();
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap().to_string();
+            assert!(!declared.iter().any(|d| d.0 == name), "HELP twice: {name}");
+            declared.push((name, true, false));
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert_eq!(kind, "gauge");
+            let last = declared.last_mut().unwrap();
+            assert_eq!(last.0, name);
+            last.2 = true;
+        } else {
+            let c = sample
+                .captures(line)
+                .unwrap_or_else(|| panic!("bad sample: {line}"));
+            let last = declared.last().unwrap();
+            assert!(
+                last.0 == c[1] && last.1 && last.2,
+                "sample outside its family: {line}"
+            );
+        }
     }
     insta::assert_snapshot!("status_prometheus", out);
 }
