@@ -306,6 +306,7 @@ pub fn table(s: &Status) -> String {
             (true, true) => "stale (outdated, overdue)",
             (true, false) => "stale (outdated)",
             (false, true) => "stale (overdue)",
+            (false, false) if i.last_built.is_none() => "unknown (no build recorded)",
             (false, false) => "fresh",
         };
         let rebuild = match &i.rebuild {
