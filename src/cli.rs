@@ -43,6 +43,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page, in roff (e.g. `imgf man > ~/.local/share/man/man1/imgf.1`).
     Man,
+    /// What is stale and why: per image, its bases, pending rebuilds,
+    /// failed discoveries and overdue builds.
+    Status(StatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +53,32 @@ pub struct CompletionsArgs {
     /// The shell the script is for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Output formats of `imgf status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    /// For people.
+    Table,
+    /// The documented, stable JSON shape (README).
+    Json,
+    /// Prometheus text exposition format (node-exporter's textfile collector).
+    Prometheus,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: StatusFormat,
+    /// An image not built for longer than this is stale (`30d`, `36h`).
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub stale_after: String,
+    /// For tests only: the time to compute the status at (RFC 3339) instead
+    /// of the clock.
+    #[arg(long, hide = true, value_name = "TIME")]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +179,17 @@ pub struct ExplainArgs {
     pub input: InputArgs,
     /// The managed image.
     pub image: String,
+    /// `json`: the same facts in the documented, stable shape (README);
+    /// errors too, as `{"errors": [...]}` on standard output.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+/// Text for people, or JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +210,10 @@ pub struct EmergencyArgs {
     /// Who (default: $USER, else $LOGNAME, else the login name of the user id).
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
+    /// `json`: the plan (images, steps, audit entry, script) in the
+    /// documented shape (README); errors as `{"errors": [...]}` on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +251,10 @@ pub struct AnalyzeArgs {
     /// A settings file to use instead of DIR/settings.yaml.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
+    /// `json`: what was discovered, written and failed, on stdout, in the
+    /// documented shape (README); errors too.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
     /// Accepted for AnalysisTemplates written for the cdk8s app; imgf reads these from images.yaml.
     #[arg(long, hide = true)]
     pub dockerfile: Option<String>,

@@ -122,6 +122,39 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error as `{"errors": [{"severity", "message", "file", "line",
+    /// "column", "help"}]}` (`--format json`; unknown fields are null).
+    pub fn to_json(&self) -> serde_json::Value {
+        let diag = |d: &Diagnostic| {
+            serde_json::json!({
+                "severity": if d.is_error() { "error" } else { "warning" },
+                "message": d.message,
+                "file": d.file.as_ref().map(|f| f.display().to_string()),
+                "line": d.location.map(|l| l.line),
+                "column": d.location.map(|l| l.column),
+                "help": d.help,
+            })
+        };
+        let plain = |m: String| {
+            serde_json::json!({
+                "severity": "error", "message": m, "file": null, "line": null, "column": null, "help": null,
+            })
+        };
+        let errors: Vec<serde_json::Value> = match self {
+            Error::Input(ds) => ds.iter().map(diag).collect(),
+            Error::Partial {
+                diagnostics,
+                summary,
+            } => diagnostics
+                .iter()
+                .map(diag)
+                .chain(std::iter::once(plain(summary.clone())))
+                .collect(),
+            other => vec![plain(other.to_string())],
+        };
+        serde_json::json!({ "errors": errors })
+    }
+
     pub fn input(d: Diagnostic) -> Self {
         Error::Input(vec![d])
     }

@@ -22,6 +22,7 @@ pub mod merge;
 pub mod model;
 pub(crate) mod names;
 pub(crate) mod par;
+pub mod status;
 pub mod synth;
 pub mod targets;
 pub(crate) mod timestamp;
@@ -48,7 +49,7 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
         cli::Command::Enroll(args) => commands::enroll::run_enroll(&args, out, err),
         cli::Command::Unenroll(args) => commands::enroll::run_unenroll(&args, out, err),
         cli::Command::Graph(args) => commands::graph::run(&args, out, err),
-        cli::Command::Analyze(args) => commands::analyze::run(&args, err),
+        cli::Command::Analyze(args) => commands::analyze::run(&args, out, err),
         cli::Command::RecordUpdate(args) => commands::record_update::run(&args, err),
         cli::Command::Schema(args) => commands::schema::run(&args, out),
         cli::Command::Explain(args) => commands::explain::run(&args, out, err),
@@ -64,5 +65,6 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
         }
         cli::Command::Completions(args) => commands::integrate::completions(&args, out),
         cli::Command::Man => commands::integrate::man(out),
+        cli::Command::Status(args) => commands::status::run(&args, out, err),
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::git::{self, Token};
 use super::state_repo::{with_state_repo, Done};
-use crate::cli::AnalyzeArgs;
+use crate::cli::{AnalyzeArgs, OutputFormat};
 use crate::config::enrollment::{self, Enrollment, Provider};
 use crate::config::load;
 use crate::config::parse;
@@ -22,15 +22,26 @@ use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 /// `imgf analyze`.
-pub(crate) fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+pub(crate) fn run(
+    args: &AnalyzeArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
     let now = Timestamp::now();
-    with_state_repo(
+    // With --format json: the last pass's report (a pass may run again
+    // after a rejected push).
+    let mut report: Option<serde_json::Value> = None;
+    let json = args.format == OutputFormat::Json;
+    let result = with_state_repo(
         &args.dir,
         &args.state,
         args.workspace.as_deref(),
         err,
         |dir, workspace, err| {
             let (outcome, written) = analyze_once(args, dir, workspace, now, err)?;
+            if json {
+                report = Some(json_report(args, &outcome, &written));
+            }
             Ok(Done {
                 message: commit_message(args.image.as_deref(), &outcome, &written),
                 notes: outcome.notes.clone(),
@@ -45,7 +56,48 @@ pub(crate) fn run(args: &AnalyzeArgs, err: &mut dyn Write) -> Result<ExitStatus,
                     .collect(),
             })
         },
-    )
+    );
+    match (report, json) {
+        (Some(mut report), true) => {
+            let errors = match &result {
+                Err(e) => e.to_json()["errors"].clone(),
+                Ok(_) => serde_json::json!([]),
+            };
+            report["errors"] = errors;
+            super::write_out(out, &super::json_line(&report))?;
+            result
+        }
+        (_, json) => super::json_errors(result, json, out),
+    }
+}
+
+/// `analyze --format json`: what was discovered, written and failed.
+fn json_report(args: &AnalyzeArgs, o: &Outcome, written: &[PathBuf]) -> serde_json::Value {
+    let images: Vec<serde_json::Value> = o
+        .images
+        .iter()
+        .filter(|(name, _)| args.image.as_ref().is_none_or(|i| i == *name))
+        .map(|(name, s)| {
+            serde_json::json!({
+                "name": name,
+                "discoveryStatus": s.discovery_status,
+                "discoveryError": s.discovery_error,
+                "baseImages": s.base_images,
+                "unresolved": s.unresolved,
+            })
+        })
+        .collect();
+    let failed: Vec<serde_json::Value> = o
+        .failures
+        .iter()
+        .map(|(image, why)| serde_json::json!({ "image": image, "reason": why }))
+        .collect();
+    serde_json::json!({
+        "images": images,
+        "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "failed": failed,
+        "notes": o.notes,
+    })
 }
 
 /// The commit message: a subject that says what this run changed, and

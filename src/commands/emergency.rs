@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{load_model, write_out};
-use crate::cli::EmergencyArgs;
+use crate::cli::{EmergencyArgs, OutputFormat};
 use crate::config::state::ImageState;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::targets::kargo::runbook::{self, Scope};
@@ -15,6 +15,16 @@ use crate::{emit, ExitStatus};
 
 /// `imgf emergency`.
 pub(crate) fn run(
+    args: &EmergencyArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    let json = args.format == OutputFormat::Json;
+    let result = emergency(args, out, err);
+    super::json_errors(result, json, out)
+}
+
+fn emergency(
     args: &EmergencyArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -80,7 +90,18 @@ pub(crate) fn run(
         plan.images.join(", ")
     )
     .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
-    write_out(out, &plan.script)?;
+    match args.format {
+        OutputFormat::Text => write_out(out, &plan.script)?,
+        OutputFormat::Json => write_out(
+            out,
+            &super::json_line(&serde_json::json!({
+                "images": plan.images,
+                "steps": plan.steps,
+                "audit": plan.audit,
+                "script": plan.script,
+            })),
+        )?,
+    }
     Ok(ExitStatus::Success)
 }
 

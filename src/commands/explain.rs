@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::{load_model, write_out};
-use crate::cli::ExplainArgs;
+use crate::cli::{ExplainArgs, OutputFormat};
 use crate::config::state::{BaseImageState, ImageState};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::model::BaseRef;
@@ -34,6 +34,16 @@ pub(super) fn full_states(
 
 /// `imgf explain IMAGE`.
 pub(crate) fn run(
+    args: &ExplainArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    let json = args.format == OutputFormat::Json;
+    let result = explain(args, out, err);
+    super::json_errors(result, json, out)
+}
+
+fn explain(
     args: &ExplainArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -67,15 +77,21 @@ pub(crate) fn run(
         }
     };
     let (images, bases) = full_states(&inputs);
-    let text = runbook::explain(
-        &model,
-        &graph,
-        &inputs.settings,
-        i,
-        images.get(&args.image),
-        &bases,
-        Timestamp::now(),
-    );
+    let (state, now) = (images.get(&args.image), Timestamp::now());
+    let text = match args.format {
+        OutputFormat::Text => {
+            runbook::explain(&model, &graph, &inputs.settings, i, state, &bases, now)
+        }
+        OutputFormat::Json => super::json_line(&runbook::explain_json(
+            &model,
+            &graph,
+            &inputs.settings,
+            i,
+            state,
+            &bases,
+            now,
+        )),
+    };
     write_out(out, &text)?;
     Ok(ExitStatus::Success)
 }

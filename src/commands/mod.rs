@@ -16,6 +16,7 @@ pub(crate) mod integrate;
 pub(crate) mod record_update;
 pub(crate) mod schema;
 mod state_repo;
+pub(crate) mod status;
 pub(crate) mod synth;
 pub(crate) mod updates;
 
@@ -60,4 +61,18 @@ pub(crate) fn json_line<T: serde::Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("plain data always serializes");
     s.push('\n');
     s
+}
+
+/// With `--format json`, a failed command also writes its errors to `out`
+/// as JSON ([`Error::to_json`]); the error is returned all the same (the
+/// text on stderr and the exit code do not change).
+pub(crate) fn json_errors(
+    result: Result<crate::ExitStatus, Error>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<crate::ExitStatus, Error> {
+    if let (Err(e), true) = (&result, json) {
+        write_out(out, &json_line(&e.to_json()))?;
+    }
+    result
 }

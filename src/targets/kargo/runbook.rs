@@ -230,6 +230,161 @@ pub fn explain(
     o
 }
 
+/// The facts [`explain`] prints, as JSON (`imgf explain --format json`).
+/// The shape is documented in the README and stable: fields are only ever
+/// added.
+pub fn explain_json(
+    model: &Model,
+    graph: &Graph,
+    settings: &Settings,
+    image: usize,
+    image_state: Option<&ImageState>,
+    bases: &BTreeMap<String, BaseImageState>,
+    now: Timestamp,
+) -> serde_json::Value {
+    use serde_json::{json, Value};
+    let m = &model.managed[image];
+    let rebuild = rebuild_stage_name(&m.name);
+    let base_rows: Vec<Value> = m
+        .bases
+        .iter()
+        .map(|b| {
+            let base_name = model.base_name(*b);
+            match b {
+                BaseRef::Upstream(u) => {
+                    let up = &model.upstream[*u];
+                    let state = bases.get(base_name);
+                    let eligible = state
+                        .and_then(|s| s.rebuild_eligible_at.as_ref())
+                        .and_then(|e| e.get(&m.name).cloned().flatten())
+                        .and_then(|t| Timestamp::parse(&t));
+                    let warning = state
+                        .and_then(|s| starvation(s, base_name, &m.name, m.rebuild_delay_secs))
+                        .map(|w| one_line(&w));
+                    json!({
+                        "name": base_name,
+                        "kind": "upstream",
+                        "repoURL": up.repo_url,
+                        "tag": up.tag,
+                        "warehouse": {
+                            "name": crate::names::fit(base_name),
+                            "tagRegex": up.tag_regex,
+                            "interval": warehouse::polite_interval(up, settings).to_string(),
+                        },
+                        "stages": [soak_stage_name(base_name), rebuild.clone()],
+                        "state": state.map(|s| json!({
+                            "currentDigest": s.current_digest,
+                            "lastUpdated": s.last_updated,
+                            "rebuildEligibleAt": eligible.map(|t| t.to_string()),
+                            "waiting": eligible.is_some_and(|t| t > now),
+                        })),
+                        "warnings": warning.into_iter().collect::<Vec<_>>(),
+                    })
+                }
+                BaseRef::Managed(i) => json!({
+                    "name": base_name,
+                    "kind": "managed",
+                    "repoURL": model.managed[*i].repo_url,
+                    "tag": Value::Null,
+                    "warehouse": {
+                        "name": warehouse_name(model, *b),
+                        "tagRegex": Value::Null,
+                        "interval": Value::Null,
+                    },
+                    "stages": [analysis_stage_name(base_name), rebuild.clone()],
+                    "state": Value::Null,
+                    "warnings": [],
+                }),
+            }
+        })
+        .collect();
+    let below = dependents(model, graph, image);
+    let dependents: Vec<Value> = below
+        .iter()
+        .map(|d| {
+            let on: Vec<&str> = model.managed[*d]
+                .bases
+                .iter()
+                .filter_map(|b| match b {
+                    BaseRef::Managed(x) if *x == image || below.contains(x) => {
+                        Some(model.managed[*x].name.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
+            json!({ "name": model.managed[*d].name, "on": on })
+        })
+        .collect();
+    let apps = authorized_stages(model, settings);
+    let updates: Vec<Value> = m
+        .updates
+        .iter()
+        .map(|u| {
+            json!({
+                "name": u.name,
+                "stage": update_stage_name(&m.name, &u.name),
+                "kind": if u.yaml_key.is_some() { "yaml-update" } else { "kustomize-set-image" },
+                "repoURL": u.repo_url,
+                "branch": u.branch,
+                "path": u.path,
+                "key": u.yaml_key,
+                "value": u.value.as_str(),
+                "after": u.after.map(|a| update_stage_name(&m.name, &m.updates[a].name)),
+                "soakSeconds": u.soak_secs,
+                "pullRequest": u.pull_request,
+                "argocd": u.argocd.as_ref().map(|(ns, app)| json!({
+                    "namespace": ns,
+                    "name": app,
+                    "authorizedStage": apps.get(&(ns.clone(), app.clone())),
+                })),
+                "verify": if u.verify.is_empty() { Value::Null } else {
+                    json!({"template": verify_template_name(&m.name, &u.name), "checks": u.verify.len()})
+                },
+                "autoPromote": u.auto_promote,
+            })
+        })
+        .collect();
+    let dispatch = (!m.bases.is_empty()).then(|| {
+        json!({
+            "stage": rebuild,
+            "url": super::rebuild::dispatch_url(m, settings).to_string(),
+            "ref": m.branch,
+            "inputs": m.inputs,
+        })
+    });
+    let state = image_state.map(|s| {
+        json!({
+            "discoveryStatus": s.discovery_status,
+            "discoveryError": s.discovery_error,
+            "currentVersion": s.current_version,
+            "currentDigest": s.current_digest,
+            "lastBuilt": s.last_built,
+            "audit": s.audit.iter().rev().take(3).map(|a| json!({
+                "action": a.action, "at": a.at, "actor": a.actor, "reason": a.reason, "images": a.images,
+            })).collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "image": {
+            "name": m.name,
+            "repoURL": m.repo_url,
+            "sourceRepo": m.source_repo,
+            "branch": m.branch,
+            "dockerfile": m.dockerfile,
+        },
+        "policy": {
+            "rebuildDelaySeconds": m.rebuild_delay_secs,
+            "rebuildDelay": crate::duration::human(m.rebuild_delay_secs),
+            "autoRebuild": m.auto_rebuild,
+        },
+        "bases": base_rows,
+        "dispatch": dispatch,
+        "dependents": dependents,
+        "updates": updates,
+        "state": state,
+    })
+}
+
 /// The annotation an Argo CD Application needs before a Stage may sync it.
 pub const AUTHORIZED_STAGE: &str = "kargo.akuity.io/authorized-stage";
 
@@ -596,6 +751,36 @@ pub struct Emergency {
     pub script: String,
     /// The audit entry to append to each affected image's state.
     pub audit: AuditEntry,
+    /// The script's steps, in order (for `--format json`).
+    pub steps: Vec<EmergencyStep>,
+}
+
+/// One step of an emergency plan: rebuild one image.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmergencyStep {
+    /// 1-based, as `sh FILE N` counts.
+    pub step: usize,
+    pub image: String,
+    /// The Stage promoted (approved, then promoted); `None` when no base is
+    /// recorded and the build must be started by hand.
+    pub stage: Option<String>,
+    /// New builds of bases to wait for, each verified in its analysis Stage.
+    pub wait_for: Vec<EmergencyBase>,
+    /// Bases whose newest Freight is used at once.
+    pub newest_of: Vec<EmergencyBase>,
+    /// With no stage: where to start the build by hand (POST).
+    pub dispatch_url: Option<String>,
+}
+
+/// A base an emergency step takes Freight from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmergencyBase {
+    pub name: String,
+    pub warehouse: String,
+    /// The analysis Stage a new build must be verified in (waits only).
+    pub verified_in: Option<String>,
 }
 
 /// How many seconds the script waits for a base's new build by default.
@@ -757,10 +942,34 @@ pub fn emergency(
     }
     helpers(&mut s, gated);
 
+    let mut plan_steps = Vec::with_capacity(steps.len());
     for (n, (i, concerned)) in steps.iter().enumerate() {
         let step = n + 1;
         let m = &model.managed[*i];
         let stage = rebuild_stage_name(&m.name);
+        let base = |b: &BaseRef, wait: bool| EmergencyBase {
+            name: model.base_name(*b).to_string(),
+            warehouse: warehouse_name(model, *b),
+            verified_in: wait.then(|| analysis_stage_name(model.base_name(*b))),
+        };
+        plan_steps.push(EmergencyStep {
+            step,
+            image: m.name.clone(),
+            stage: (!concerned.is_empty()).then(|| stage.clone()),
+            wait_for: concerned
+                .iter()
+                .filter(|(_, w)| *w)
+                .map(|(b, _)| base(b, true))
+                .collect(),
+            newest_of: concerned
+                .iter()
+                .filter(|(_, w)| !*w)
+                .map(|(b, _)| base(b, false))
+                .collect(),
+            dispatch_url: concerned
+                .is_empty()
+                .then(|| super::rebuild::dispatch_url(m, settings)),
+        });
         let _ = writeln!(s);
         if concerned.is_empty() {
             let _ = writeln!(
@@ -862,5 +1071,6 @@ pub fn emergency(
             reason,
             images: names,
         },
+        steps: plan_steps,
     })
 }

@@ -1,0 +1,648 @@
+//! `imgf status`: what is stale and why, computed from the model, the graph
+//! and the state files. Pure: the caller passes `now`.
+//!
+//! For each managed image and each of its bases: the base digest the image
+//! was last built on (the newest recorded digest of the base at `lastBuilt`,
+//! from its `updateHistory`), the newest recorded digest, whether a rebuild
+//! is pending (a base changed after the last build) and when it becomes
+//! eligible (`rebuildEligibleAt`). An image is *stale* when a base changed
+//! after its last build, or when it was last built longer ago than the
+//! threshold. The JSON shape ([`Status`]) is documented in the README and
+//! kept stable: fields are only ever added.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::config::state::{BaseImageState, ImageState};
+use crate::graph::Graph;
+use crate::model::{BaseRef, Model};
+use crate::timestamp::Timestamp;
+
+/// The status of every managed image.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// When the status was computed.
+    pub now: String,
+    pub stale_after_seconds: u64,
+    /// Managed images, bases before the images built on them.
+    pub images: Vec<ImageStatus>,
+    pub summary: Summary,
+}
+
+/// Counts over [`Status::images`].
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub images: usize,
+    pub stale: usize,
+    pub rebuild_pending: usize,
+    pub discovery_failed: usize,
+    pub overdue: usize,
+}
+
+/// One managed image.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageStatus {
+    pub name: String,
+    /// `outdated` or `overdue`.
+    pub stale: bool,
+    /// A base has a newer recorded digest than the image was built on.
+    pub outdated: bool,
+    /// Last built longer ago than the threshold.
+    pub overdue: bool,
+    pub last_built: Option<String>,
+    /// Seconds since `lastBuilt` (absent when unknown).
+    pub age_seconds: Option<u64>,
+    pub current_digest: Option<String>,
+    pub current_version: Option<String>,
+    pub discovery: Discovery,
+    pub bases: Vec<BaseStatus>,
+    /// Present when a base changed after the last build.
+    pub rebuild: Option<Rebuild>,
+}
+
+/// What analysis last found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Discovery {
+    /// `success`, `failed`, `pending`, `external`, or absent (never analysed).
+    pub status: Option<String>,
+    pub failed: bool,
+    pub error: Option<String>,
+    /// FROM lines analysis could not resolve.
+    pub unresolved: Vec<String>,
+}
+
+/// One base of an image.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BaseStatus {
+    pub name: String,
+    /// `upstream` (watched in its registry) or `managed` (a cascade).
+    pub kind: &'static str,
+    /// The base digest the image was last built on, when known.
+    pub built_on: Option<String>,
+    /// The newest recorded digest of the base.
+    pub newest: Option<String>,
+    /// When the newest digest was recorded (or the base image was built).
+    pub newest_at: Option<String>,
+    /// `false` when the base changed after the image's last build; absent
+    /// when that cannot be told (never built, or no time recorded).
+    pub up_to_date: Option<bool>,
+    /// When the image may rebuild for the newest digest (`rebuildEligibleAt`).
+    pub rebuild_eligible_at: Option<String>,
+}
+
+/// A pending rebuild.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Rebuild {
+    /// The bases that changed since the last build.
+    pub because_of: Vec<String>,
+    /// The latest eligibility time over those bases, when recorded.
+    pub eligible_at: Option<String>,
+    /// `eligibleAt` has passed (or none is recorded).
+    pub eligible: bool,
+}
+
+/// Computes the status at `now`.
+pub fn compute(
+    model: &Model,
+    graph: &Graph,
+    images: &BTreeMap<String, ImageState>,
+    bases: &BTreeMap<String, BaseImageState>,
+    stale_after_secs: u64,
+    now: Timestamp,
+) -> Status {
+    let empty = ImageState::default();
+    let mut out = Vec::with_capacity(graph.order.len());
+    for &i in &graph.order {
+        let m = &model.managed[i];
+        let st = images.get(&m.name).unwrap_or(&empty);
+        let built = st.last_built.as_deref().and_then(Timestamp::parse);
+        let mut base_rows = Vec::new();
+        for b in &m.bases {
+            let name = model.base_name(*b).to_string();
+            let row = match b {
+                BaseRef::Upstream(_) => upstream_base(name, bases, &m.name, built),
+                BaseRef::Managed(j) => {
+                    let bs = images.get(&model.managed[*j].name).unwrap_or(&empty);
+                    let at = bs.last_built.as_deref().and_then(Timestamp::parse);
+                    let up_to_date = match (at, built) {
+                        (Some(a), Some(b)) => Some(a <= b),
+                        _ => None,
+                    };
+                    BaseStatus {
+                        name,
+                        kind: "managed",
+                        built_on: if up_to_date == Some(true) {
+                            bs.current_digest.clone()
+                        } else {
+                            None
+                        },
+                        newest: bs.current_digest.clone(),
+                        newest_at: at.map(|t| t.to_string()),
+                        up_to_date,
+                        rebuild_eligible_at: None,
+                    }
+                }
+            };
+            base_rows.push(row);
+        }
+        let changed: Vec<&BaseStatus> = base_rows
+            .iter()
+            .filter(|b| b.up_to_date == Some(false))
+            .collect();
+        let rebuild = (!changed.is_empty()).then(|| {
+            let eligible_at = changed
+                .iter()
+                .filter_map(|b| b.rebuild_eligible_at.as_deref().and_then(Timestamp::parse))
+                .max();
+            Rebuild {
+                because_of: changed.iter().map(|b| b.name.clone()).collect(),
+                eligible_at: eligible_at.map(|t| t.to_string()),
+                eligible: eligible_at.is_none_or(|t| t <= now),
+            }
+        });
+        let age = built.map(|b| u64::try_from(now.0 - b.0).unwrap_or(0));
+        let outdated = rebuild.is_some();
+        let overdue = age.is_some_and(|a| a > stale_after_secs);
+        let status = st.discovery_status.clone();
+        out.push(ImageStatus {
+            name: m.name.clone(),
+            stale: outdated || overdue,
+            outdated,
+            overdue,
+            last_built: built.map(|t| t.to_string()),
+            age_seconds: age,
+            current_digest: st.current_digest.clone(),
+            current_version: st.current_version.clone(),
+            discovery: Discovery {
+                failed: status.as_deref() == Some("failed"),
+                status,
+                error: st.discovery_error.clone(),
+                unresolved: st.unresolved.clone(),
+            },
+            bases: base_rows,
+            rebuild,
+        });
+    }
+    let summary = Summary {
+        images: out.len(),
+        stale: out.iter().filter(|i| i.stale).count(),
+        rebuild_pending: out.iter().filter(|i| i.rebuild.is_some()).count(),
+        discovery_failed: out.iter().filter(|i| i.discovery.failed).count(),
+        overdue: out.iter().filter(|i| i.overdue).count(),
+    };
+    Status {
+        now: now.to_string(),
+        stale_after_seconds: stale_after_secs,
+        images: out,
+        summary,
+    }
+}
+
+/// An upstream base: the digest at the last build from the update history.
+fn upstream_base(
+    name: String,
+    bases: &BTreeMap<String, BaseImageState>,
+    image: &str,
+    built: Option<Timestamp>,
+) -> BaseStatus {
+    let Some(s) = bases.get(&name) else {
+        return BaseStatus {
+            name,
+            kind: "upstream",
+            built_on: None,
+            newest: None,
+            newest_at: None,
+            up_to_date: None,
+            rebuild_eligible_at: None,
+        };
+    };
+    let newest_at = s
+        .last_updated
+        .as_deref()
+        .and_then(Timestamp::parse)
+        .or_else(|| {
+            s.update_history
+                .iter()
+                .filter_map(|u| u.at.as_deref().and_then(Timestamp::parse))
+                .max()
+        });
+    let mut history: Vec<(Timestamp, &crate::config::state::Update)> = s
+        .update_history
+        .iter()
+        .filter_map(|u| Some((u.at.as_deref().and_then(Timestamp::parse)?, u)))
+        .collect();
+    history.sort_by_key(|(t, _)| *t);
+    let up_to_date = match (newest_at, built) {
+        (Some(n), Some(b)) => Some(n <= b),
+        (None, Some(_)) if s.current_digest.is_some() => None,
+        (None, Some(_)) => Some(true),
+        _ => None,
+    };
+    let built_on = built.and_then(|b| {
+        if up_to_date == Some(true) {
+            return s.current_digest.clone();
+        }
+        match history.iter().rev().find(|(t, _)| *t <= b) {
+            Some((_, u)) => u.digest.clone(),
+            None => history
+                .first()
+                .and_then(|(_, u)| u.previous_digest.clone())
+                .or_else(|| s.previous_digest.clone().filter(|_| history.len() <= 1)),
+        }
+    });
+    let rebuild_eligible_at = s
+        .rebuild_eligible_at
+        .as_ref()
+        .and_then(|m| m.get(image).cloned().flatten())
+        .and_then(|t| Timestamp::parse(&t))
+        .map(|t| t.to_string());
+    BaseStatus {
+        name,
+        kind: "upstream",
+        built_on,
+        newest: s.current_digest.clone(),
+        newest_at: newest_at.map(|t| t.to_string()),
+        up_to_date,
+        rebuild_eligible_at,
+    }
+}
+
+/// A digest shortened for a table (`sha256:0123456789ab`).
+fn short(d: Option<&str>) -> String {
+    match d {
+        None => "-".into(),
+        Some(d) => d.get(..19).unwrap_or(d).to_string(),
+    }
+}
+
+/// An age for people: whole days once it is a day or more.
+fn days(secs: u64) -> String {
+    if secs >= 86_400 {
+        format!("{}d", secs / 86_400)
+    } else {
+        crate::duration::hms(secs)
+    }
+}
+
+/// The status as a table for people.
+pub fn table(s: &Status) -> String {
+    let mut rows: Vec<[String; 5]> = vec![[
+        "IMAGE".into(),
+        "STATE".into(),
+        "LAST BUILT".into(),
+        "REBUILD".into(),
+        "DISCOVERY".into(),
+    ]];
+    for i in &s.images {
+        let state = match (i.outdated, i.overdue) {
+            (true, true) => "stale (outdated, overdue)",
+            (true, false) => "stale (outdated)",
+            (false, true) => "stale (overdue)",
+            (false, false) if i.last_built.is_none() => "unknown (no build recorded)",
+            (false, false) => "fresh",
+        };
+        let rebuild = match &i.rebuild {
+            None => "-".to_string(),
+            Some(r) => match (&r.eligible_at, r.eligible) {
+                (Some(t), false) => format!("waits until {t}"),
+                (Some(t), true) => format!("eligible since {t}"),
+                (None, _) => "pending".to_string(),
+            },
+        };
+        rows.push([
+            i.name.clone(),
+            state.into(),
+            i.last_built.clone().unwrap_or_else(|| "never".into()),
+            rebuild,
+            i.discovery.status.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut o = String::new();
+    for r in &rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            let _ = write!(line, "{cell:<w$}  ", w = widths[c]);
+        }
+        o.push_str(line.trim_end());
+        o.push('\n');
+    }
+    let mut details = String::new();
+    for i in &s.images {
+        for b in &i.bases {
+            if b.up_to_date == Some(false) {
+                let _ = writeln!(
+                    details,
+                    "  {}: base {} built on {}, newest {} (since {})",
+                    i.name,
+                    b.name,
+                    short(b.built_on.as_deref()),
+                    short(b.newest.as_deref()),
+                    b.newest_at.as_deref().unwrap_or("?")
+                );
+            }
+        }
+        if i.overdue {
+            let _ = writeln!(
+                details,
+                "  {}: not built for {} (threshold {})",
+                i.name,
+                days(i.age_seconds.unwrap_or(0)),
+                crate::duration::human(s.stale_after_seconds)
+            );
+        }
+        if i.discovery.failed {
+            let _ = writeln!(
+                details,
+                "  {}: discovery failed: {}",
+                i.name,
+                i.discovery.error.as_deref().unwrap_or("no reason recorded")
+            );
+        }
+        for u in &i.discovery.unresolved {
+            let _ = writeln!(details, "  {}: unresolved: {u}", i.name);
+        }
+    }
+    if !details.is_empty() {
+        o.push('\n');
+        o.push_str(&details);
+    }
+    let _ = writeln!(
+        o,
+        "\n{} images: {} stale, {} rebuilds pending, {} failed discoveries",
+        s.summary.images, s.summary.stale, s.summary.rebuild_pending, s.summary.discovery_failed
+    );
+    o
+}
+
+/// A label value escaped per the Prometheus text exposition format.
+fn label(v: &str) -> String {
+    let mut o = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '"' => o.push_str("\\\""),
+            '\n' => o.push_str("\\n"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The status in the Prometheus text exposition format (for node-exporter's
+/// textfile collector).
+pub fn prometheus(s: &Status) -> String {
+    let mut o = String::new();
+    let mut family = |name: &str, help: &str, samples: Vec<(String, i64)>| {
+        let _ = writeln!(o, "# HELP {name} {help}");
+        let _ = writeln!(o, "# TYPE {name} gauge");
+        for (labels, v) in samples {
+            let _ = writeln!(o, "{name}{labels} {v}");
+        }
+    };
+    let img = |i: &ImageStatus| format!("{{image=\"{}\"}}", label(&i.name));
+    let flag = |f: fn(&ImageStatus) -> bool| -> Vec<(String, i64)> {
+        s.images.iter().map(|i| (img(i), i64::from(f(i)))).collect()
+    };
+    family(
+        "imgf_image_stale",
+        "1 when a base changed after the image's last build or the last build is older than the threshold.",
+        flag(|i| i.stale),
+    );
+    family(
+        "imgf_image_outdated",
+        "1 when a base has a newer recorded digest than the image was built on.",
+        flag(|i| i.outdated),
+    );
+    family(
+        "imgf_image_rebuild_pending",
+        "1 when a rebuild is pending (a base changed after the last build).",
+        flag(|i| i.rebuild.is_some()),
+    );
+    family(
+        "imgf_image_discovery_failed",
+        "1 when the last base-image discovery of the image failed.",
+        flag(|i| i.discovery.failed),
+    );
+    family(
+        "imgf_image_last_built_timestamp_seconds",
+        "When the image was last built (Unix time); absent when never recorded.",
+        s.images
+            .iter()
+            .filter_map(|i| {
+                let t = Timestamp::parse(i.last_built.as_deref()?)?;
+                Some((img(i), t.0))
+            })
+            .collect(),
+    );
+    family(
+        "imgf_image_rebuild_eligible_timestamp_seconds",
+        "When a pending rebuild becomes eligible (Unix time); absent when none is pending or recorded.",
+        s.images
+            .iter()
+            .filter_map(|i| {
+                let t = Timestamp::parse(i.rebuild.as_ref()?.eligible_at.as_deref()?)?;
+                Some((img(i), t.0))
+            })
+            .collect(),
+    );
+    family(
+        "imgf_image_base_outdated",
+        "1 when this base changed after the image's last build.",
+        s.images
+            .iter()
+            .flat_map(|i| {
+                i.bases.iter().filter_map(move |b| {
+                    Some((
+                        format!(
+                            "{{image=\"{}\",base=\"{}\"}}",
+                            label(&i.name),
+                            label(&b.name)
+                        ),
+                        i64::from(!b.up_to_date?),
+                    ))
+                })
+            })
+            .collect(),
+    );
+    family(
+        "imgf_status_stale_after_seconds",
+        "The age after which an image counts as stale.",
+        vec![(
+            String::new(),
+            i64::try_from(s.stale_after_seconds).unwrap_or(i64::MAX),
+        )],
+    );
+    let now = Timestamp::parse(&s.now).map_or(0, |t| t.0);
+    family(
+        "imgf_status_timestamp_seconds",
+        "When this status was computed (Unix time).",
+        vec![(String::new(), now)],
+    );
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::enrollment::Provider;
+    use crate::config::state::Update;
+    use crate::model::{Managed, TagPolicy, Upstream, UpstreamKind};
+
+    fn model() -> Model {
+        Model {
+            managed: vec![Managed {
+                name: "app".into(),
+                repo_url: "ghcr.io/org/app".into(),
+                provider: Provider::Github,
+                source_repo: "org/app".into(),
+                branch: "main".into(),
+                dockerfile: "Dockerfile".into(),
+                workflow: Some("build.yml".into()),
+                inputs: vec![],
+                version_bump: "patch".into(),
+                rebuild_delay_secs: 3600,
+                auto_rebuild: true,
+                current_version: None,
+                bases: vec![BaseRef::Upstream(0)],
+                source_paths: vec![],
+                tags: crate::model::TagOrder::Versions(None),
+                updates: Vec::new(),
+            }],
+            upstream: vec![Upstream {
+                name: "node-22".into(),
+                kind: UpstreamKind::Base,
+                repo_url: "docker.io/library/node".into(),
+                tag: Some("22".into()),
+                tag_regex: "^22$".into(),
+                policy: TagPolicy::Lexical,
+                updates: Vec::new(),
+            }],
+        }
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    fn run(image: ImageState, base: Option<BaseImageState>, now: &str) -> ImageStatus {
+        let m = model();
+        let g = crate::graph::build(&m).unwrap();
+        let images = BTreeMap::from([("app".to_string(), image)]);
+        let bases: BTreeMap<_, _> = base
+            .map(|b| ("node-22".to_string(), b))
+            .into_iter()
+            .collect();
+        compute(&m, &g, &images, &bases, 86_400, ts(now))
+            .images
+            .remove(0)
+    }
+
+    fn built(at: &str) -> ImageState {
+        ImageState {
+            last_built: Some(at.into()),
+            ..ImageState::default()
+        }
+    }
+
+    fn changed(at: &str, from: &str, to: &str) -> Update {
+        Update {
+            digest: Some(to.into()),
+            previous_digest: Some(from.into()),
+            at: Some(at.into()),
+        }
+    }
+
+    #[test]
+    fn never_built_and_unknown_base_are_neither_stale_nor_fresh_claims() {
+        let s = run(ImageState::default(), None, "2026-03-01T00:00:00Z");
+        assert!(!s.stale && s.rebuild.is_none() && s.age_seconds.is_none());
+        assert_eq!(s.bases[0].up_to_date, None);
+        assert_eq!(s.bases[0].built_on, None);
+    }
+
+    #[test]
+    fn built_on_is_the_digest_at_the_build_from_the_history() {
+        let base = BaseImageState {
+            current_digest: Some("d3".into()),
+            last_updated: Some("2026-02-20T00:00:00Z".into()),
+            rebuild_eligible_at: Some(BTreeMap::from([(
+                "app".to_string(),
+                Some("2026-02-20T01:00:00Z".to_string()),
+            )])),
+            update_history: vec![
+                changed("2026-02-01T00:00:00Z", "d1", "d2"),
+                changed("2026-02-20T00:00:00Z", "d2", "d3"),
+            ],
+            ..BaseImageState::default()
+        };
+        // Built between the two changes: on d2, d3 pending and eligible.
+        let s = run(
+            built("2026-02-10T00:00:00Z"),
+            Some(base.clone()),
+            "2026-02-21T00:00:00Z",
+        );
+        assert_eq!(s.bases[0].built_on.as_deref(), Some("d2"));
+        assert_eq!(s.bases[0].up_to_date, Some(false));
+        let r = s.rebuild.unwrap();
+        assert!(r.eligible);
+        assert!(s.outdated && s.stale && s.overdue);
+        // Built before the whole history: on the first change's previous digest.
+        let s = run(
+            built("2026-01-01T00:00:00Z"),
+            Some(base.clone()),
+            "2026-02-21T00:00:00Z",
+        );
+        assert_eq!(s.bases[0].built_on.as_deref(), Some("d1"));
+        // Built after the last change: on the newest, fresh until the threshold.
+        let s = run(
+            built("2026-02-20T12:00:00Z"),
+            Some(base.clone()),
+            "2026-02-21T00:00:00Z",
+        );
+        assert_eq!(s.bases[0].built_on.as_deref(), Some("d3"));
+        assert!(!s.stale && s.rebuild.is_none());
+        let s = run(
+            built("2026-02-20T12:00:00Z"),
+            Some(base),
+            "2026-02-22T00:00:01Z",
+        );
+        assert!(s.stale && s.overdue && !s.outdated);
+    }
+
+    #[test]
+    fn a_pending_rebuild_waits_until_it_is_eligible() {
+        let base = BaseImageState {
+            current_digest: Some("d2".into()),
+            last_updated: Some("2026-02-20T00:00:00Z".into()),
+            rebuild_eligible_at: Some(BTreeMap::from([(
+                "app".to_string(),
+                Some("2026-02-27T00:00:00Z".to_string()),
+            )])),
+            ..BaseImageState::default()
+        };
+        let s = run(
+            built("2026-02-19T00:00:00Z"),
+            Some(base),
+            "2026-02-21T00:00:00Z",
+        );
+        let r = s.rebuild.unwrap();
+        assert!(!r.eligible);
+        assert_eq!(r.eligible_at.as_deref(), Some("2026-02-27T00:00:00Z"));
+    }
+
+    #[test]
+    fn labels_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
