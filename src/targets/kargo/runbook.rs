@@ -187,16 +187,7 @@ pub fn explain(
                 .into(),
         );
         for d in &below {
-            let on: Vec<&str> = model.managed[*d]
-                .bases
-                .iter()
-                .filter_map(|b| match b {
-                    BaseRef::Managed(x) if *x == image || below.contains(x) => {
-                        Some(model.managed[*x].name.as_str())
-                    }
-                    _ => None,
-                })
-                .collect();
+            let on = built_on_within(model, *d, image, &below);
             w(
                 &mut o,
                 format!("    {} (on {})", model.managed[*d].name, on.join(", ")),
@@ -302,16 +293,7 @@ pub fn explain_json(
     let dependents: Vec<Value> = below
         .iter()
         .map(|d| {
-            let on: Vec<&str> = model.managed[*d]
-                .bases
-                .iter()
-                .filter_map(|b| match b {
-                    BaseRef::Managed(x) if *x == image || below.contains(x) => {
-                        Some(model.managed[*x].name.as_str())
-                    }
-                    _ => None,
-                })
-                .collect();
+            let on = built_on_within(model, *d, image, &below);
             json!({ "name": model.managed[*d].name, "on": on })
         })
         .collect();
@@ -606,6 +588,20 @@ fn some_names(names: &[&str]) -> String {
 }
 
 /// Managed images built on `image`, directly or through other managed
+/// The images among `image` and `below` that dependent `d` is built on.
+fn built_on_within<'m>(model: &'m Model, d: usize, image: usize, below: &[usize]) -> Vec<&'m str> {
+    model.managed[d]
+        .bases
+        .iter()
+        .filter_map(|b| match b {
+            BaseRef::Managed(x) if *x == image || below.contains(x) => {
+                Some(model.managed[*x].name.as_str())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// images, in rebuild order.
 pub fn dependents(model: &Model, graph: &Graph, image: usize) -> Vec<usize> {
     let below = downstream(model, &[image]);
