@@ -168,3 +168,40 @@ impl Model {
         }
     }
 }
+
+#[cfg(test)]
+impl Model {
+    /// A small model for unit tests: `app` (GitHub, delay 1h) built on the
+    /// upstream `node-22`.
+    pub(crate) fn sample() -> Model {
+        Model {
+            managed: vec![Managed {
+                name: "app".into(),
+                repo_url: "ghcr.io/org/app".into(),
+                provider: crate::config::enrollment::Provider::Github,
+                source_repo: "org/app".into(),
+                branch: "main".into(),
+                dockerfile: "Dockerfile".into(),
+                workflow: Some("build.yml".into()),
+                inputs: vec!["version_bump"],
+                version_bump: "patch".into(),
+                rebuild_delay_secs: 3600,
+                auto_rebuild: true,
+                current_version: None,
+                bases: vec![BaseRef::Upstream(0)],
+                source_paths: vec!["Dockerfile".into()],
+                tags: TagOrder::Versions(None),
+                updates: Vec::new(),
+            }],
+            upstream: vec![Upstream {
+                name: "node-22".into(),
+                kind: UpstreamKind::Base,
+                repo_url: "docker.io/library/node".into(),
+                tag: Some("22".into()),
+                tag_regex: "^22$".into(),
+                policy: TagPolicy::Lexical,
+                updates: Vec::new(),
+            }],
+        }
+    }
+}

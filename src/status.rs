@@ -495,40 +495,11 @@ pub fn prometheus(s: &Status) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::enrollment::Provider;
+
     use crate::config::state::Update;
-    use crate::model::{Managed, TagPolicy, Upstream, UpstreamKind};
 
     fn model() -> Model {
-        Model {
-            managed: vec![Managed {
-                name: "app".into(),
-                repo_url: "ghcr.io/org/app".into(),
-                provider: Provider::Github,
-                source_repo: "org/app".into(),
-                branch: "main".into(),
-                dockerfile: "Dockerfile".into(),
-                workflow: Some("build.yml".into()),
-                inputs: vec![],
-                version_bump: "patch".into(),
-                rebuild_delay_secs: 3600,
-                auto_rebuild: true,
-                current_version: None,
-                bases: vec![BaseRef::Upstream(0)],
-                source_paths: vec![],
-                tags: crate::model::TagOrder::Versions(None),
-                updates: Vec::new(),
-            }],
-            upstream: vec![Upstream {
-                name: "node-22".into(),
-                kind: UpstreamKind::Base,
-                repo_url: "docker.io/library/node".into(),
-                tag: Some("22".into()),
-                tag_regex: "^22$".into(),
-                policy: TagPolicy::Lexical,
-                updates: Vec::new(),
-            }],
-        }
+        Model::sample()
     }
 
     fn ts(s: &str) -> Timestamp {
