@@ -24,6 +24,7 @@ use crate::ExitStatus;
 /// `imgf analyze`.
 pub(crate) fn run(
     args: &AnalyzeArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -38,7 +39,7 @@ pub(crate) fn run(
         args.workspace.as_deref(),
         err,
         |dir, workspace, err| {
-            let (outcome, written) = analyze_once(args, dir, workspace, now, err)?;
+            let (outcome, written) = analyze_once(args, ui, dir, workspace, now, err)?;
             if json {
                 report = Some(json_report(args, &outcome, &written));
             }
@@ -124,6 +125,7 @@ fn commit_message(image: Option<&str>, o: &Outcome, written: &[PathBuf]) -> Stri
 /// One pass: read, discover, decide, write.
 fn analyze_once(
     args: &AnalyzeArgs,
+    ui: crate::Ui,
     dir: &Path,
     workspace: Option<&Path>,
     now: Timestamp,
@@ -159,7 +161,7 @@ fn analyze_once(
             .into_iter()
             .map(|(k, (v, _))| (k, v))
             .collect();
-    super::print_warnings(&warnings, err)?;
+    super::print_warnings(&warnings, ui, err)?;
 
     let root = match workspace {
         Some(w) => w.to_path_buf(),

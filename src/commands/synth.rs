@@ -22,6 +22,7 @@ const DEFAULT_FLUX_OUTPUT: &str = "dist/image-factory.flux.yaml";
 /// `imgf synth`.
 pub(crate) fn run(
     args: &SynthArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -44,7 +45,7 @@ pub(crate) fn run(
     let inputs = read_inputs(&args.input)?;
     let result = synth::synthesize(&inputs, target)?;
     if !args.quiet {
-        print_warnings(&result.warnings, err)?;
+        print_warnings(&result.warnings, ui, err)?;
     }
     if args.check {
         return match emit::drift(&output, &result.yaml)? {

@@ -28,6 +28,27 @@ pub struct Inputs {
     pub warnings: Vec<Diagnostic>,
 }
 
+impl Inputs {
+    /// Gives each diagnostic about images.yaml or a state file the source
+    /// line it points at, for the snippet under it.
+    pub fn attach_sources(&self, diags: &mut [Diagnostic]) {
+        crate::diagnostic::attach_source(diags, &self.images_file, &self.images_text);
+        for d in diags.iter_mut().filter(|d| d.location.is_some()) {
+            let Some(file) = d.file.clone() else { continue };
+            let text = self
+                .image_states
+                .iter()
+                .map(|s| (&s.path, &s.text))
+                .chain(self.base_states.iter().map(|s| (&s.path, &s.text)))
+                .find(|(p, _)| **p == file)
+                .map(|(_, t)| t);
+            if let Some(text) = text {
+                crate::diagnostic::attach_source(std::slice::from_mut(d), &file, text);
+            }
+        }
+    }
+}
+
 /// Reads `dir` (images.yaml, settings, state files). Collects every problem
 /// it can before failing.
 pub fn load(
@@ -119,6 +140,7 @@ pub fn load_enrollments(path: &Path) -> Result<(String, Vec<Enrollment>), Error>
             Diagnostic::error(message)
                 .in_file(path)
                 .at(Some(Location { line: 1, column: 1 }))
+                .with_source(&text)
                 .help(help),
         )),
         None => typed.map(|e| (text, e)).map_err(Error::input),

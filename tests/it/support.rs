@@ -66,8 +66,14 @@ impl Project {
 
     /// Runs `imgf ARGS…` in the project root.
     pub(crate) fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// [`Project::run`] with these environment variables set.
+    pub(crate) fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         Run::from(
             imgf()
+                .envs(env.iter().copied())
                 .args(args)
                 .current_dir(self.root.path())
                 .output()
