@@ -172,13 +172,25 @@ fn analyze_once(
             .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
     };
     let mut discovered = BTreeMap::new();
-    for e in &enrollments {
-        if e.source.is_none() || args.image.as_ref().is_some_and(|n| n != &e.name) {
-            continue;
+    let todo: Vec<&Enrollment> = enrollments
+        .iter()
+        .filter(|e| e.source.is_some() && args.image.as_ref().is_none_or(|n| n == &e.name))
+        .collect();
+    let mut progress = Progress::new(ui.progress && args.format != OutputFormat::Json, todo.len());
+    for (i, e) in todo.iter().enumerate() {
+        progress.step(i + 1, &e.name, err);
+        // What discovery says on stderr waits until the progress line is
+        // cleared, so the two never share a line.
+        let mut said = Vec::new();
+        let result = discover(e, &root, dir, args, &settings, &mut said);
+        if !said.is_empty() {
+            progress.clear(err);
+            err.write_all(&said)
+                .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
         }
-        let result = discover(e, &root, dir, args, &settings, err);
         discovered.insert(e.name.clone(), result);
     }
+    progress.clear(err);
     // Empty values mean "no build": the analysis Stage passes `""` when it
     // was promoted with a source commit before any build of the image.
     let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
@@ -239,6 +251,55 @@ fn analyze_once(
         written.extend(store.write_base(name, bases.get(name).map(|(_, t)| t.as_str()), s)?);
     }
     Ok((outcome, written))
+}
+
+/// The progress line of a long run on a terminal: `analyzing 12/40: api`,
+/// drawn over itself (at most every [`Progress::EVERY`]) and cleared at the
+/// end. Does nothing unless enabled: never when stderr is not a terminal,
+/// so logs and pipes see no control characters.
+pub(crate) struct Progress {
+    enabled: bool,
+    total: usize,
+    last: Option<std::time::Instant>,
+    shown: bool,
+}
+
+impl Progress {
+    /// How often the line is redrawn at most.
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+    pub(crate) fn new(enabled: bool, total: usize) -> Self {
+        Progress {
+            enabled,
+            total,
+            last: None,
+            shown: false,
+        }
+    }
+
+    /// Item `n` (1-based) of the total, `name`, is being worked on.
+    /// Progress is a courtesy: a failed write to stderr does not stop the run.
+    pub(crate) fn step(&mut self, n: usize, name: &str, err: &mut dyn Write) {
+        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < Self::EVERY) {
+            return;
+        }
+        // A name comes from images.yaml: no control characters reach the terminal.
+        let name: String = name.chars().filter(|c| !c.is_control()).take(60).collect();
+        let _ = write!(err, "\r\x1b[2K analyzing {n}/{}: {name}", self.total);
+        let _ = err.flush();
+        self.last = Some(std::time::Instant::now());
+        self.shown = true;
+    }
+
+    /// Clears the line, if one is shown (before other output, and at the end).
+    pub(crate) fn clear(&mut self, err: &mut dyn Write) {
+        if self.shown {
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+            self.shown = false;
+            self.last = None;
+        }
+    }
 }
 
 /// Finds and analyses one managed image's Dockerfile (and workflow).
@@ -386,4 +447,41 @@ pub(crate) fn read_workflow_inputs(path: &Path) -> Result<Vec<WorkflowInput>, St
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Progress;
+
+    #[test]
+    fn progress_draws_on_a_terminal_and_clears_at_the_end() {
+        let mut err = Vec::new();
+        let mut p = Progress::new(true, 3);
+        p.step(1, "api", &mut err);
+        // Within the throttle interval: not redrawn.
+        p.step(2, "web", &mut err);
+        p.clear(&mut err);
+        let text = String::from_utf8(err).unwrap();
+        assert_eq!(text, "\r\x1b[2K analyzing 1/3: api\r\x1b[2K");
+        assert!(text.ends_with("\r\x1b[2K"));
+
+        // After a clear, the next step is drawn at once.
+        let mut err = Vec::new();
+        let mut p = Progress::new(true, 3);
+        p.step(1, "a", &mut err);
+        p.clear(&mut err);
+        p.step(3, "c\x1b]0;x", &mut err);
+        p.clear(&mut err);
+        let text = String::from_utf8(err).unwrap();
+        assert!(text.contains("3/3: c]0;x"), "{text:?}");
+    }
+
+    #[test]
+    fn progress_is_silent_when_disabled() {
+        let mut err = Vec::new();
+        let mut p = Progress::new(false, 3);
+        p.step(1, "api", &mut err);
+        p.clear(&mut err);
+        assert!(err.is_empty());
+    }
 }

@@ -113,3 +113,52 @@ fn json_errors_keep_their_shape() {
     assert_eq!(e["line"], 4);
     assert!(!r.stdout.contains('\x1b'));
 }
+
+#[test]
+fn analyze_shows_no_progress_on_a_pipe() {
+    let p = Project::app_on_node();
+    p.file("../docker/Dockerfile", "FROM node:22\n");
+    let r = p.run(&["analyze"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("analyzing"), "{:?}", r.stderr);
+    assert!(
+        !r.stderr.contains('\r') && !r.stderr.contains('\x1b'),
+        "{:?}",
+        r.stderr
+    );
+}
+
+#[test]
+fn analyze_shows_progress_when_stderr_is_a_terminal() {
+    use clap::Parser;
+    let p = Project::app_on_node();
+    p.file("../docker/Dockerfile", "FROM node:22\n");
+    let dir = p.dir();
+    let args = ["imgf", "analyze", "--dir", dir.to_str().unwrap()];
+    let run = |ui: imgf::Ui, json: bool| {
+        let mut args = args.to_vec();
+        if json {
+            args.extend(["--format", "json"]);
+        }
+        let cli = imgf::cli::Cli::try_parse_from(args).unwrap();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        imgf::run_with(cli, ui, &mut out, &mut err).unwrap();
+        String::from_utf8(err).unwrap()
+    };
+    // As if stderr were a terminal: the line is drawn, then cleared.
+    let terminal = imgf::Ui {
+        colour: false,
+        progress: true,
+    };
+    let err = run(terminal, false);
+    let drawn = err
+        .find("\r\x1b[2K analyzing 1/1: app")
+        .unwrap_or_else(|| panic!("{err:?}"));
+    assert!(
+        err[drawn + 1..].contains("\r\x1b[2K"),
+        "cleared afterwards: {err:?}"
+    );
+    // Not with --format json, nor when stderr is not a terminal.
+    assert!(!run(terminal, true).contains("analyzing"));
+    assert!(!run(imgf::Ui::default(), false).contains("analyzing"));
+}
