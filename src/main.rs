@@ -17,7 +17,8 @@ fn main() -> ExitCode {
     let env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     let ui = imgf::Ui {
         colour: cli.color.enabled(stderr.is_terminal(), env),
-        progress: stderr.is_terminal(),
+        // A dumb terminal cannot clear a line.
+        progress: stderr.is_terminal() && env("TERM").as_deref() != Some("dumb"),
     };
     match imgf::run_with(cli, ui, &mut stdout.lock(), &mut stderr.lock()) {
         Ok(status) => ExitCode::from(status as u8),

@@ -182,7 +182,7 @@ fn analyze_once(
         // What discovery says on stderr waits until the progress line is
         // cleared, so the two never share a line.
         let mut said = Vec::new();
-        let result = discover(e, &root, dir, args, &settings, &mut said);
+        let result = discover(e, &root, dir, args, &settings, ui, &mut said);
         if !said.is_empty() {
             progress.clear(err);
             err.write_all(&said)
@@ -309,6 +309,7 @@ fn discover(
     dir: &Path,
     args: &AnalyzeArgs,
     settings: &Settings,
+    ui: crate::Ui,
     err: &mut dyn Write,
 ) -> Result<Discovery, String> {
     let src = e.source.as_ref().ok_or("no source")?;
@@ -369,11 +370,11 @@ fn discover(
         (Some(w), Provider::Github) => match read_workflow_inputs(&source_root.join(w)) {
             Ok(inputs) => Some(inputs),
             Err(why) => {
-                let _ = writeln!(
-                    err,
-                    "warning: {}: workflow {w}: {why}; the dispatch inputs are not checked against it",
+                let warning = Diagnostic::warning(format!(
+                    "{}: workflow {w}: {why}; the dispatch inputs are not checked against it",
                     e.name
-                );
+                ));
+                let _ = writeln!(err, "{}", warning.render(ui.colour));
                 None
             }
         },

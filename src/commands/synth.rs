@@ -53,12 +53,12 @@ pub(crate) fn run(
             Some(diff) => {
                 out.write_all(diff.as_bytes())
                     .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
-                writeln!(
-                    err,
-                    "error: {} is out of date; run `imgf synth` and commit the result",
+                let stale = Diagnostic::error(format!(
+                    "{} is out of date; run `imgf synth` and commit the result",
                     output.display()
-                )
-                .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
+                ));
+                writeln!(err, "{}", stale.render(ui.colour))
+                    .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
                 Ok(ExitStatus::Drift)
             }
         };
