@@ -94,6 +94,12 @@ impl Diagnostic {
     /// location or the line is past the end of the text.
     #[must_use]
     pub fn with_source(mut self, text: &str) -> Self {
+        self.set_source(text);
+        self
+    }
+
+    /// [`Diagnostic::with_source`], in place.
+    pub fn set_source(&mut self, text: &str) {
         if let Some(loc) = self.location {
             self.source.get_or_insert_default().line = loc
                 .line
@@ -101,7 +107,6 @@ impl Diagnostic {
                 .and_then(|i| text.lines().nth(i))
                 .map(str::to_string);
         }
-        self
     }
 
     /// The source line kept by [`Diagnostic::with_source`].
@@ -349,7 +354,7 @@ fn cell_width(c: char) -> usize {
 pub fn attach_source(diags: &mut [Diagnostic], file: &Path, text: &str) {
     for d in diags {
         if d.source_line().is_none() && d.file.as_deref() == Some(file) {
-            *d = std::mem::replace(d, Diagnostic::error("")).with_source(text);
+            d.set_source(text);
         }
     }
 }

@@ -33,17 +33,27 @@ impl Inputs {
     /// line it points at, for the snippet under it.
     pub fn attach_sources(&self, diags: &mut [Diagnostic]) {
         crate::diagnostic::attach_source(diags, &self.images_file, &self.images_text);
-        for d in diags.iter_mut().filter(|d| d.location.is_some()) {
-            let Some(file) = d.file.clone() else { continue };
-            let text = self
-                .image_states
-                .iter()
-                .map(|s| (&s.path, &s.text))
-                .chain(self.base_states.iter().map(|s| (&s.path, &s.text)))
-                .find(|(p, _)| **p == file)
-                .map(|(_, t)| t);
+        let mut wanted = diags
+            .iter_mut()
+            .filter(|d| d.location.is_some() && d.source_line().is_none())
+            .peekable();
+        if wanted.peek().is_none() {
+            return;
+        }
+        let texts: std::collections::HashMap<&Path, &str> = self
+            .image_states
+            .iter()
+            .map(|s| (s.path.as_path(), s.text.as_str()))
+            .chain(
+                self.base_states
+                    .iter()
+                    .map(|s| (s.path.as_path(), s.text.as_str())),
+            )
+            .collect();
+        for d in wanted {
+            let text = d.file.as_deref().and_then(|f| texts.get(f).copied());
             if let Some(text) = text {
-                crate::diagnostic::attach_source(std::slice::from_mut(d), &file, text);
+                d.set_source(text);
             }
         }
     }
