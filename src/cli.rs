@@ -6,10 +6,104 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "imgf", version, about = "Keep container images fresh with Kargo", long_about = None)]
+#[command(name = "imgf", version, about = "Keep container images fresh with Kargo", long_about = None, styles = STYLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour diagnostics and help: `auto` when writing to a terminal and
+    /// NO_COLOR is not set; `always` even when NO_COLOR is set.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+/// When to colour the output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// When the output is a terminal and NO_COLOR is unset or empty.
+    #[default]
+    Auto,
+    /// Always, whatever NO_COLOR says: a flag given on the command line
+    /// beats the environment.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether to colour an output that is (or is not) a `terminal`, with
+    /// `env` reading the environment. `auto` follows no-color.org and the
+    /// CLICOLOR convention, in this order: NO_COLOR set and not empty → no;
+    /// CLICOLOR_FORCE set and not `0` → yes; CLICOLOR=0 or TERM=dumb → no;
+    /// else yes on a terminal.
+    pub fn enabled(self, terminal: bool, env: impl Fn(&str) -> Option<String>) -> bool {
+        let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto if set("NO_COLOR") => false,
+            ColorWhen::Auto
+                if set("CLICOLOR_FORCE") && env("CLICOLOR_FORCE").as_deref() != Some("0") =>
+            {
+                true
+            }
+            ColorWhen::Auto => {
+                terminal
+                    && env("CLICOLOR").as_deref() != Some("0")
+                    && env("TERM").as_deref() != Some("dumb")
+            }
+        }
+    }
+
+    /// The same choice for clap's own output (help, usage errors).
+    pub fn for_clap(self) -> clap::ColorChoice {
+        match self {
+            ColorWhen::Auto => clap::ColorChoice::Auto,
+            ColorWhen::Always => clap::ColorChoice::Always,
+            ColorWhen::Never => clap::ColorChoice::Never,
+        }
+    }
+
+    /// The value of `--color` in raw arguments, read before clap parses
+    /// them so clap's own messages follow it too (the last one wins; none
+    /// after `--`; an invalid value is left for clap to report).
+    pub fn from_args<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> Option<ColorWhen> {
+        use clap::ValueEnum;
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .take_while(|a| a != "--")
+            .collect();
+        let mut found = None;
+        for (i, a) in args.iter().enumerate() {
+            let value = match a.strip_prefix("--color") {
+                Some("") => args.get(i + 1).map(String::as_str),
+                Some(v) => v.strip_prefix('='),
+                None => None,
+            };
+            if let Some(w) = value.and_then(|v| ColorWhen::from_str(v, false).ok()) {
+                found = Some(w);
+            }
+        }
+        found
+    }
+}
+
+/// Help colours as cargo's: green headers, cyan flags and values.
+pub const STYLES: clap::builder::Styles = clap::builder::Styles::styled()
+    .header(bold(anstyle::AnsiColor::Green))
+    .usage(bold(anstyle::AnsiColor::Green))
+    .literal(bold(anstyle::AnsiColor::Cyan))
+    .placeholder(
+        anstyle::Style::new().fg_color(Some(anstyle::Color::Ansi(anstyle::AnsiColor::Cyan))),
+    )
+    .error(bold(anstyle::AnsiColor::Red))
+    .valid(bold(anstyle::AnsiColor::Cyan))
+    .invalid(bold(anstyle::AnsiColor::Yellow));
+
+const fn bold(c: anstyle::AnsiColor) -> anstyle::Style {
+    anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::Color::Ansi(c)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -420,4 +514,56 @@ pub struct GraphArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "mermaid")]
     pub format: GraphFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ColorWhen;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_string())
+        }
+    }
+
+    #[test]
+    fn colour_follows_the_flag_then_the_environment_then_the_terminal() {
+        use ColorWhen::{Always, Auto, Never};
+        assert!(Auto.enabled(true, env(&[])));
+        assert!(!Auto.enabled(false, env(&[])));
+        assert!(!Auto.enabled(true, env(&[("NO_COLOR", "1")])));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(Auto.enabled(true, env(&[("NO_COLOR", "")])));
+        assert!(Auto.enabled(false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!Auto.enabled(false, env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(!Auto.enabled(true, env(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")])));
+        assert!(!Auto.enabled(true, env(&[("CLICOLOR", "0")])));
+        assert!(!Auto.enabled(true, env(&[("TERM", "dumb")])));
+        // The flag beats the environment.
+        assert!(Always.enabled(false, env(&[("NO_COLOR", "1")])));
+        assert!(!Never.enabled(true, env(&[("CLICOLOR_FORCE", "1")])));
+    }
+
+    #[test]
+    fn color_flag_is_found_before_parsing() {
+        let args = |a: &[&str]| ColorWhen::from_args(a.iter().map(std::ffi::OsString::from));
+        assert_eq!(args(&["imgf", "synth"]), None);
+        assert_eq!(
+            args(&["imgf", "--color", "always", "synth"]),
+            Some(ColorWhen::Always)
+        );
+        assert_eq!(
+            args(&["imgf", "synth", "--color=never"]),
+            Some(ColorWhen::Never)
+        );
+        assert_eq!(
+            args(&["imgf", "--color=never", "synth", "--color", "always"]),
+            Some(ColorWhen::Always)
+        );
+        assert_eq!(args(&["imgf", "--color", "sometimes"]), None);
+        assert_eq!(args(&["imgf", "--", "--color", "always"]), None);
+        assert_eq!(args(&["imgf", "--colorful"]), None);
+    }
 }

@@ -42,20 +42,42 @@ pub enum ExitStatus {
     Drift = 1,
 }
 
-/// Runs a parsed command line, writing data to `out` and messages to `err`.
+/// How the messages on stderr may use the terminal. The binary decides it
+/// (from `--color`, `NO_COLOR` and whether stderr is a terminal); the
+/// library only follows it, so it never looks at the environment itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ui {
+    /// Colour diagnostics (ANSI escapes).
+    pub colour: bool,
+    /// stderr is a terminal: long runs may show a progress line there.
+    pub progress: bool,
+}
+
+/// Runs a parsed command line, writing data to `out` and messages to `err`
+/// (plain text, no progress line).
 pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+    run_with(cli, Ui::default(), out, err)
+}
+
+/// [`run`], using the terminal as `ui` says.
+pub fn run_with(
+    cli: cli::Cli,
+    ui: Ui,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
     match cli.command {
-        cli::Command::Synth(args) => commands::synth::run(&args, out, err),
-        cli::Command::Enroll(args) => commands::enroll::run_enroll(&args, out, err),
-        cli::Command::Unenroll(args) => commands::enroll::run_unenroll(&args, out, err),
-        cli::Command::Graph(args) => commands::graph::run(&args, out, err),
-        cli::Command::Analyze(args) => commands::analyze::run(&args, out, err),
+        cli::Command::Synth(args) => commands::synth::run(&args, ui, out, err),
+        cli::Command::Enroll(args) => commands::enroll::run_enroll(&args, ui, out, err),
+        cli::Command::Unenroll(args) => commands::enroll::run_unenroll(&args, ui, out, err),
+        cli::Command::Graph(args) => commands::graph::run(&args, ui, out, err),
+        cli::Command::Analyze(args) => commands::analyze::run(&args, ui, out, err),
         cli::Command::RecordUpdate(args) => commands::record_update::run(&args, err),
         cli::Command::Schema(args) => commands::schema::run(&args, out),
-        cli::Command::Explain(args) => commands::explain::run(&args, out, err),
-        cli::Command::Emergency(args) => commands::emergency::run(&args, out, err),
+        cli::Command::Explain(args) => commands::explain::run(&args, ui, out, err),
+        cli::Command::Emergency(args) => commands::emergency::run(&args, ui, out, err),
         cli::Command::Updates(cli::UpdatesCommand::Check(args)) => {
-            commands::updates::check(&args, out, err)
+            commands::updates::check(&args, ui, out, err)
         }
         cli::Command::Inspect(cli::InspectCommand::Dockerfile(args)) => {
             commands::inspect::dockerfile(&args, out)
@@ -65,6 +87,6 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Ex
         }
         cli::Command::Completions(args) => commands::integrate::completions(&args, out),
         cli::Command::Man => commands::integrate::man(out),
-        cli::Command::Status(args) => commands::status::run(&args, out, err),
+        cli::Command::Status(args) => commands::status::run(&args, ui, out, err),
     }
 }

@@ -24,6 +24,7 @@ use crate::ExitStatus;
 /// `imgf analyze`.
 pub(crate) fn run(
     args: &AnalyzeArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -38,7 +39,7 @@ pub(crate) fn run(
         args.workspace.as_deref(),
         err,
         |dir, workspace, err| {
-            let (outcome, written) = analyze_once(args, dir, workspace, now, err)?;
+            let (outcome, written) = analyze_once(args, ui, dir, workspace, now, err)?;
             if json {
                 report = Some(json_report(args, &outcome, &written));
             }
@@ -124,6 +125,7 @@ fn commit_message(image: Option<&str>, o: &Outcome, written: &[PathBuf]) -> Stri
 /// One pass: read, discover, decide, write.
 fn analyze_once(
     args: &AnalyzeArgs,
+    ui: crate::Ui,
     dir: &Path,
     workspace: Option<&Path>,
     now: Timestamp,
@@ -159,7 +161,7 @@ fn analyze_once(
             .into_iter()
             .map(|(k, (v, _))| (k, v))
             .collect();
-    super::print_warnings(&warnings, err)?;
+    super::print_warnings(&warnings, ui, err)?;
 
     let root = match workspace {
         Some(w) => w.to_path_buf(),
@@ -170,13 +172,25 @@ fn analyze_once(
             .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
     };
     let mut discovered = BTreeMap::new();
-    for e in &enrollments {
-        if e.source.is_none() || args.image.as_ref().is_some_and(|n| n != &e.name) {
-            continue;
+    let todo: Vec<&Enrollment> = enrollments
+        .iter()
+        .filter(|e| e.source.is_some() && args.image.as_ref().is_none_or(|n| n == &e.name))
+        .collect();
+    let mut progress = Progress::new(ui.progress && args.format != OutputFormat::Json, todo.len());
+    for (i, e) in todo.iter().enumerate() {
+        progress.step(i + 1, &e.name, err);
+        // What discovery says on stderr waits until the progress line is
+        // cleared, so the two never share a line.
+        let mut said = Vec::new();
+        let result = discover(e, &root, dir, args, &settings, ui, &mut said);
+        if !said.is_empty() {
+            progress.clear(err);
+            err.write_all(&said)
+                .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
         }
-        let result = discover(e, &root, dir, args, &settings, err);
         discovered.insert(e.name.clone(), result);
     }
+    progress.clear(err);
     // Empty values mean "no build": the analysis Stage passes `""` when it
     // was promoted with a source commit before any build of the image.
     let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
@@ -239,6 +253,55 @@ fn analyze_once(
     Ok((outcome, written))
 }
 
+/// The progress line of a long run on a terminal: `analyzing 12/40: api`,
+/// drawn over itself (at most every [`Progress::EVERY`]) and cleared at the
+/// end. Does nothing unless enabled: never when stderr is not a terminal,
+/// so logs and pipes see no control characters.
+pub(crate) struct Progress {
+    enabled: bool,
+    total: usize,
+    last: Option<std::time::Instant>,
+    shown: bool,
+}
+
+impl Progress {
+    /// How often the line is redrawn at most.
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+    pub(crate) fn new(enabled: bool, total: usize) -> Self {
+        Progress {
+            enabled,
+            total,
+            last: None,
+            shown: false,
+        }
+    }
+
+    /// Item `n` (1-based) of the total, `name`, is being worked on.
+    /// Progress is a courtesy: a failed write to stderr does not stop the run.
+    pub(crate) fn step(&mut self, n: usize, name: &str, err: &mut dyn Write) {
+        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < Self::EVERY) {
+            return;
+        }
+        // A name comes from images.yaml: no control characters reach the terminal.
+        let name: String = name.chars().filter(|c| !c.is_control()).take(60).collect();
+        let _ = write!(err, "\r\x1b[2K analyzing {n}/{}: {name}", self.total);
+        let _ = err.flush();
+        self.last = Some(std::time::Instant::now());
+        self.shown = true;
+    }
+
+    /// Clears the line, if one is shown (before other output, and at the end).
+    pub(crate) fn clear(&mut self, err: &mut dyn Write) {
+        if self.shown {
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+            self.shown = false;
+            self.last = None;
+        }
+    }
+}
+
 /// Finds and analyses one managed image's Dockerfile (and workflow).
 fn discover(
     e: &Enrollment,
@@ -246,6 +309,7 @@ fn discover(
     dir: &Path,
     args: &AnalyzeArgs,
     settings: &Settings,
+    ui: crate::Ui,
     err: &mut dyn Write,
 ) -> Result<Discovery, String> {
     let src = e.source.as_ref().ok_or("no source")?;
@@ -306,11 +370,11 @@ fn discover(
         (Some(w), Provider::Github) => match read_workflow_inputs(&source_root.join(w)) {
             Ok(inputs) => Some(inputs),
             Err(why) => {
-                let _ = writeln!(
-                    err,
-                    "warning: {}: workflow {w}: {why}; the dispatch inputs are not checked against it",
+                let warning = Diagnostic::warning(format!(
+                    "{}: workflow {w}: {why}; the dispatch inputs are not checked against it",
                     e.name
-                );
+                ));
+                let _ = writeln!(err, "{}", warning.render(ui.colour));
                 None
             }
         },
@@ -384,4 +448,41 @@ pub(crate) fn read_workflow_inputs(path: &Path) -> Result<Vec<WorkflowInput>, St
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Progress;
+
+    #[test]
+    fn progress_draws_on_a_terminal_and_clears_at_the_end() {
+        let mut err = Vec::new();
+        let mut p = Progress::new(true, 3);
+        p.step(1, "api", &mut err);
+        // Within the throttle interval: not redrawn.
+        p.step(2, "web", &mut err);
+        p.clear(&mut err);
+        let text = String::from_utf8(err).unwrap();
+        assert_eq!(text, "\r\x1b[2K analyzing 1/3: api\r\x1b[2K");
+        assert!(text.ends_with("\r\x1b[2K"));
+
+        // After a clear, the next step is drawn at once.
+        let mut err = Vec::new();
+        let mut p = Progress::new(true, 3);
+        p.step(1, "a", &mut err);
+        p.clear(&mut err);
+        p.step(3, "c\x1b]0;x", &mut err);
+        p.clear(&mut err);
+        let text = String::from_utf8(err).unwrap();
+        assert!(text.contains("3/3: c]0;x"), "{text:?}");
+    }
+
+    #[test]
+    fn progress_is_silent_when_disabled() {
+        let mut err = Vec::new();
+        let mut p = Progress::new(false, 3);
+        p.step(1, "api", &mut err);
+        p.clear(&mut err);
+        assert!(err.is_empty());
+    }
 }

@@ -16,20 +16,22 @@ use crate::{emit, ExitStatus};
 /// `imgf emergency`.
 pub(crate) fn run(
     args: &EmergencyArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let json = args.format == OutputFormat::Json;
-    let result = emergency(args, out, err);
+    let result = emergency(args, ui, out, err);
     super::json_errors(result, json, out)
 }
 
 fn emergency(
     args: &EmergencyArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let (inputs, model) = load_model(&args.input, err)?;
+    let (inputs, model) = load_model(&args.input, ui, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let scope = match (&args.image, &args.base) {
         (Some(name), _) => match runbook::find_managed(&model, name) {

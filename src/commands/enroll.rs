@@ -118,6 +118,7 @@ fn finish(
     input: &crate::cli::InputArgs,
     change: Change<'_>,
     dry_run: bool,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -151,7 +152,7 @@ fn finish(
     inputs.images_text = new_text.clone();
     inputs.enrollments = entries;
     let result = crate::synth::synthesize(&inputs, crate::targets::Target::Kargo)?;
-    print_warnings(&result.warnings, err)?;
+    print_warnings(&result.warnings, ui, err)?;
     if dry_run {
         let shown = path.display().to_string();
         let diff = similar::TextDiff::from_lines(old_text, &new_text)
@@ -171,6 +172,7 @@ fn finish(
 /// `imgf enroll`.
 pub(crate) fn run_enroll(
     args: &EnrollArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -219,12 +221,13 @@ pub(crate) fn run_enroll(
         expected: &entries,
         what,
     };
-    finish(&args.input, change, args.dry_run, out, err)
+    finish(&args.input, change, args.dry_run, ui, out, err)
 }
 
 /// `imgf unenroll NAME`.
 pub(crate) fn run_unenroll(
     args: &UnenrollArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -249,5 +252,5 @@ pub(crate) fn run_unenroll(
         expected: &entries,
         what,
     };
-    finish(&args.input, change, args.dry_run, out, err)
+    finish(&args.input, change, args.dry_run, ui, out, err)
 }

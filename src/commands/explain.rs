@@ -35,20 +35,22 @@ pub(super) fn full_states(
 /// `imgf explain IMAGE`.
 pub(crate) fn run(
     args: &ExplainArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let json = args.format == OutputFormat::Json;
-    let result = explain(args, out, err);
+    let result = explain(args, ui, out, err);
     super::json_errors(result, json, out)
 }
 
 fn explain(
     args: &ExplainArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let (inputs, model) = load_model(&args.input, err)?;
+    let (inputs, model) = load_model(&args.input, ui, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let i = match runbook::find_managed(&model, &args.image) {
         Ok(i) => i,

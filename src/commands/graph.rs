@@ -10,10 +10,11 @@ use crate::ExitStatus;
 /// `imgf graph`.
 pub(crate) fn run(
     args: &GraphArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let (_, model) = load_model(&args.input, err)?;
+    let (_, model) = load_model(&args.input, ui, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     write_out(
         out,

@@ -36,17 +36,23 @@ pub(crate) fn read_inputs(args: &InputArgs) -> Result<Inputs, Error> {
 /// Reads `--dir` and merges it into the model, printing merge warnings.
 pub(crate) fn load_model(
     args: &InputArgs,
+    ui: crate::Ui,
     err: &mut dyn Write,
 ) -> Result<(Inputs, crate::model::Model), Error> {
     let inputs = read_inputs(args)?;
     let (model, warnings) = crate::merge::merge(&inputs)?;
-    print_warnings(&warnings, err)?;
+    print_warnings(&warnings, ui, err)?;
     Ok((inputs, model))
 }
 
-pub(crate) fn print_warnings(warnings: &[Diagnostic], err: &mut dyn Write) -> Result<(), Error> {
+pub(crate) fn print_warnings(
+    warnings: &[Diagnostic],
+    ui: crate::Ui,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
     for w in warnings {
-        writeln!(err, "{w}").map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
+        writeln!(err, "{}", w.render(ui.colour))
+            .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
     }
     Ok(())
 }

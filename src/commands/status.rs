@@ -12,16 +12,18 @@ use crate::ExitStatus;
 /// `imgf status`.
 pub(crate) fn run(
     args: &StatusArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let json = args.format == StatusFormat::Json;
-    let result = status(args, out, err);
+    let result = status(args, ui, out, err);
     super::json_errors(result, json, out)
 }
 
 fn status(
     args: &StatusArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -39,7 +41,7 @@ fn status(
             )))
         })?,
     };
-    let (inputs, model) = load_model(&args.input, err)?;
+    let (inputs, model) = load_model(&args.input, ui, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let (images, bases) = super::explain::full_states(&inputs);
     let status = crate::status::compute(&model, &graph, &images, &bases, stale_after, now);

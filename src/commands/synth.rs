@@ -22,6 +22,7 @@ const DEFAULT_FLUX_OUTPUT: &str = "dist/image-factory.flux.yaml";
 /// `imgf synth`.
 pub(crate) fn run(
     args: &SynthArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -44,7 +45,7 @@ pub(crate) fn run(
     let inputs = read_inputs(&args.input)?;
     let result = synth::synthesize(&inputs, target)?;
     if !args.quiet {
-        print_warnings(&result.warnings, err)?;
+        print_warnings(&result.warnings, ui, err)?;
     }
     if args.check {
         return match emit::drift(&output, &result.yaml)? {
@@ -52,12 +53,12 @@ pub(crate) fn run(
             Some(diff) => {
                 out.write_all(diff.as_bytes())
                     .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
-                writeln!(
-                    err,
-                    "error: {} is out of date; run `imgf synth` and commit the result",
+                let stale = Diagnostic::error(format!(
+                    "{} is out of date; run `imgf synth` and commit the result",
                     output.display()
-                )
-                .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
+                ));
+                writeln!(err, "{}", stale.render(ui.colour))
+                    .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
                 Ok(ExitStatus::Drift)
             }
         };

@@ -21,10 +21,11 @@ const MAX_SCANNED: usize = 5000;
 
 pub(crate) fn check(
     args: &UpdatesCheckArgs,
+    ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let (inputs, model) = load_model(&args.input, err)?;
+    let (inputs, model) = load_model(&args.input, ui, err)?;
     let flux = args.target == SynthTarget::Flux;
     let mut problems: Vec<Diagnostic> = Vec::new();
     let mut checked = 0;
@@ -234,7 +235,7 @@ pub(crate) fn check(
         }
     }
     let warnings = crate::diagnostic::into_result(problems)?;
-    print_warnings(&warnings, err)?;
+    print_warnings(&warnings, ui, err)?;
     write_out(
         out,
         &format!("{checked} update target(s) checked: no problems\n"),

@@ -308,6 +308,7 @@ impl Check<'_> {
             ))
             .in_file(self.file)
             .at(self.loc.key(self.index, key))
+            .underline(value)
             .help(help),
         );
     }
@@ -332,6 +333,7 @@ impl Check<'_> {
             ))
             .in_file(self.file)
             .at(self.loc.list_key(self.index, "updates", j, key))
+            .underline(value)
             .help(help),
         );
     }
@@ -647,6 +649,7 @@ pub fn validate(entries: &[Enrollment], file: &Path, text: &str) -> Vec<Diagnost
         };
         validate_entry(e, &mut c);
     }
+    crate::diagnostic::attach_source(&mut out, file, text);
     out
 }
 

@@ -28,6 +28,37 @@ pub struct Inputs {
     pub warnings: Vec<Diagnostic>,
 }
 
+impl Inputs {
+    /// Gives each diagnostic about images.yaml or a state file the source
+    /// line it points at, for the snippet under it.
+    pub fn attach_sources(&self, diags: &mut [Diagnostic]) {
+        crate::diagnostic::attach_source(diags, &self.images_file, &self.images_text);
+        let mut wanted = diags
+            .iter_mut()
+            .filter(|d| d.location.is_some() && d.source_line().is_none())
+            .peekable();
+        if wanted.peek().is_none() {
+            return;
+        }
+        let texts: std::collections::HashMap<&Path, &str> = self
+            .image_states
+            .iter()
+            .map(|s| (s.path.as_path(), s.text.as_str()))
+            .chain(
+                self.base_states
+                    .iter()
+                    .map(|s| (s.path.as_path(), s.text.as_str())),
+            )
+            .collect();
+        for d in wanted {
+            let text = d.file.as_deref().and_then(|f| texts.get(f).copied());
+            if let Some(text) = text {
+                d.set_source(text);
+            }
+        }
+    }
+}
+
 /// Reads `dir` (images.yaml, settings, state files). Collects every problem
 /// it can before failing.
 pub fn load(
@@ -119,6 +150,7 @@ pub fn load_enrollments(path: &Path) -> Result<(String, Vec<Enrollment>), Error>
             Diagnostic::error(message)
                 .in_file(path)
                 .at(Some(Location { line: 1, column: 1 }))
+                .with_source(&text)
                 .help(help),
         )),
         None => typed.map(|e| (text, e)).map_err(Error::input),

@@ -75,12 +75,14 @@ fn diagnose(path: &Path, text: &str, err: &yaml_serde::Error) -> Diagnostic {
         return Diagnostic::error(s.message)
             .in_file(path)
             .at(s.location)
+            .with_source(text)
             .help(s.help);
     }
     let message = humanize_path(&at.replace(&full, ""));
     let mut d = Diagnostic::error(message.clone())
         .in_file(path)
-        .at(location);
+        .at(location)
+        .with_source(text);
     if let Some(help) = unknown_field_help(&message) {
         d = d.help(help);
     } else if message.contains("repetition limit exceeded") || message.contains("recursion limit") {

@@ -362,6 +362,7 @@ fn typos(path: &Path, text: &str, extra: &state::Extra, known: &[&str]) -> Vec<D
                 ))
                 .in_file(path)
                 .at(locator.top_key(key))
+                .with_source(text)
                 .help(format!("if you meant `{near}`, rename the key")),
             )
         })

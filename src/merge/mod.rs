@@ -105,6 +105,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
         }
     }
 
+    inputs.attach_sources(&mut diags);
     let diags = crate::diagnostic::into_result(diags)?;
     Ok((model, diags))
 }

@@ -389,7 +389,7 @@ fn dockerfiles_outside_the_workspace_are_fetched_with_git() {
     let p = Project::new();
     p.images(&enroll("svc", "docker/Dockerfile"));
     let url = format!("file://{}", remotes.path().display());
-    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+    let out = crate::support::imgf()
         .args(["analyze", "--source-base-url", &url])
         .env("GITHUB_TOKEN", "tok-supersecret-123")
         .current_dir(p.root.path())
@@ -565,7 +565,7 @@ fn two_concurrent_pushers_both_land() {
     clone(&remote, &b);
     let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
     let spawn = |dir: &Path, image: &str, digest: &str| {
-        Command::new(env!("CARGO_BIN_EXE_imgf"))
+        crate::support::imgf()
             .args([
                 "analyze", "--push", "--image", image, "--tag", "2.0.0", "--digest", digest,
             ])

@@ -545,14 +545,14 @@ fn analysis_job_is_an_argument_vector_not_a_shell() {
 
 #[test]
 fn broken_pipe_is_not_an_error() {
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     // Far more output than a pipe buffers, so the write must hit the closed pipe.
     let p = Project::new();
     let many: String = (0..400)
         .map(|i| ONE_IMAGE.replace("name: app", &format!("name: app{i}")))
         .collect();
     p.images(&many);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imgf"))
+    let mut child = crate::support::imgf()
         .args(["synth", "--output", "-"])
         .current_dir(p.root.path())
         .stdout(Stdio::piped())

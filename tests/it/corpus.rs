@@ -3,8 +3,6 @@
 //! (canonical form, first-seen order) and the same unresolved FROMs.
 //! Skipped, saying so, when `../shared` is absent.
 
-use std::process::Command;
-
 use crate::support::shared;
 
 #[test]
@@ -18,7 +16,7 @@ fn corpus_agrees_with_expected_json() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for (file, exp) in expected.as_object().unwrap() {
-        let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+        let out = crate::support::imgf()
             .args(["inspect", "dockerfile", "--format", "json"])
             .arg(dir.join(file))
             .output()

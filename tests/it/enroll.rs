@@ -146,10 +146,11 @@ fn enroll_refuses_bad_input_with_synths_diagnostics() {
     let r = p.run(&bad);
     assert_ne!(r.code, 0);
     assert_eq!(images(&p), before, "nothing is written");
-    // The same entry written by hand: synth says exactly the same.
+    // The same entry written by hand (quoted as enroll writes it, for the
+    // source lines under the errors): synth says exactly the same.
     let q = example();
     q.images(&format!(
-        "{before}\n- name: bad\n  registry: GHCR\n  repository: x\n  owner: a b\n  rebuildDelay: soon\n"
+        "{before}\n- name: bad\n  registry: GHCR\n  repository: x\n  owner: 'a b'\n  rebuildDelay: soon\n"
     ));
     let s = q.run(&["synth", "--output", "-"]);
     assert_ne!(s.code, 0);

@@ -2,11 +2,10 @@
 //! the committed `dist/` is what synth produces from it.
 
 use std::path::Path;
-use std::process::Command;
 
 fn synth_example() -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+    let out = crate::support::imgf()
         .args(["synth", "--output", "-"])
         .current_dir(root)
         .output()
@@ -32,7 +31,7 @@ fn example_output_snapshot() {
 #[test]
 fn committed_dist_is_up_to_date() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+    let out = crate::support::imgf()
         .args(["synth", "--check"])
         .current_dir(root)
         .output()
@@ -48,7 +47,7 @@ fn committed_dist_is_up_to_date() {
 #[test]
 fn example_graph_snapshot() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+    let out = crate::support::imgf()
         .args(["graph"])
         .current_dir(root)
         .output()

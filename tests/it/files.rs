@@ -43,6 +43,10 @@ fn project() -> Project {
 /// Runs `imgf ARGS…` in `cwd` with umask `umask`.
 fn imgf_umask(cwd: &Path, umask: &str, args: &[&str]) -> Run {
     let o = Command::new("sh")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("TERM")
         .arg("-c")
         .arg(r#"umask "$1"; shift; exec "$@""#)
         .arg("sh")
@@ -300,7 +304,7 @@ fn output_to_stdout_by_name_writes_into_it() {
     let out = p.path("out.yaml");
     let file = std::fs::File::create(&out).unwrap();
     let inode = file.metadata().unwrap().ino();
-    let o = Command::new(env!("CARGO_BIN_EXE_imgf"))
+    let o = crate::support::imgf()
         .args(["synth", "-o", "/proc/self/fd/1"])
         .current_dir(p.root.path())
         .stdout(file)

@@ -4,6 +4,7 @@
 mod analyze;
 mod backstage;
 mod cli;
+mod color;
 mod corpus;
 mod docker_reference;
 mod dockerfile_errors;

@@ -261,7 +261,7 @@ fn rule_5_emergency_bypasses_the_delay_with_an_audit_trail() {
         "--reason is required"
     );
 
-    let r = std::process::Command::new(env!("CARGO_BIN_EXE_imgf"))
+    let r = crate::support::imgf()
         .args([
             "emergency",
             "--base",

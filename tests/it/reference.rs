@@ -27,7 +27,7 @@ fn fixtures() -> Option<Vec<PathBuf>> {
 }
 
 fn synth(dir: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+    let out = crate::support::imgf()
         .args(["synth", "--output", "-", "--dir"])
         .arg(dir)
         .output()

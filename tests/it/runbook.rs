@@ -47,7 +47,7 @@ fn chain() -> Project {
 /// Runs `imgf ARGS…` in the project root with `env` changed (`None`
 /// removes a variable).
 fn run_env(p: &Project, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgf"));
+    let mut cmd = crate::support::imgf();
     cmd.args(args).current_dir(p.root.path());
     for (k, v) in env {
         match v {

@@ -66,8 +66,14 @@ impl Project {
 
     /// Runs `imgf ARGS…` in the project root.
     pub(crate) fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// [`Project::run`] with these environment variables set.
+    pub(crate) fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         Run::from(
-            Command::new(env!("CARGO_BIN_EXE_imgf"))
+            imgf()
+                .envs(env.iter().copied())
                 .args(args)
                 .current_dir(self.root.path())
                 .output()
@@ -81,6 +87,17 @@ impl Project {
         assert_eq!(r.code, 0, "synth failed:\n{}", r.stderr);
         r.stdout
     }
+}
+
+/// A command running the `imgf` binary, without the variables that would
+/// colour its output (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM): output
+/// does not depend on the environment the tests run in.
+pub(crate) fn imgf() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgf"));
+    for var in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM"] {
+        cmd.env_remove(var);
+    }
+    cmd
 }
 
 /// One managed GitHub image, enrolled.
@@ -172,7 +189,7 @@ pub(crate) fn rebuild_stage(docs: &[yaml_serde::Value]) -> &yaml_serde::Value {
 
 /// Runs `imgf ARGS…` in `dir`.
 pub(crate) fn imgf_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imgf"))
+    imgf()
         .args(args)
         .current_dir(dir)
         .output()

@@ -712,7 +712,7 @@ fn updates_check_fetches_the_targets_without_a_workspace() {
         "deploy",
     ]);
     let run = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_imgf"))
+        crate::support::imgf()
             .args(["updates", "check"])
             .current_dir(p.root.path())
             .env_remove("GITHUB_TOKEN")
