@@ -401,6 +401,8 @@ pub enum GraphFormat {
     Mermaid,
     Dot,
     Json,
+    /// One self-contained HTML page: the graph, interactive.
+    Html,
 }
 
 impl From<GraphFormat> for crate::targets::diagram::Format {
@@ -409,6 +411,7 @@ impl From<GraphFormat> for crate::targets::diagram::Format {
             GraphFormat::Mermaid => Self::Mermaid,
             GraphFormat::Dot => Self::Dot,
             GraphFormat::Json => Self::Json,
+            GraphFormat::Html => Self::Html,
         }
     }
 }
