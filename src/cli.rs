@@ -398,10 +398,13 @@ pub struct SynthArgs {
 /// The formats of `imgf graph`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {
+    /// A Mermaid flowchart
     Mermaid,
+    /// Graphviz dot
     Dot,
+    /// Nodes, edges and the rebuild order
     Json,
-    /// One self-contained HTML page: the graph, interactive.
+    /// One self-contained interactive page (open it in a browser)
     Html,
 }
 

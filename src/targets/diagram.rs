@@ -16,7 +16,7 @@ pub enum Format {
     Mermaid,
     Dot,
     Json,
-    /// One self-contained interactive page ([`html`]).
+    /// One self-contained interactive page (`diagram/html.rs`).
     Html,
 }
 
