@@ -492,9 +492,14 @@ pub struct SynthArgs {
 /// The formats of `imgf graph`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {
+    /// A Mermaid flowchart
     Mermaid,
+    /// Graphviz dot
     Dot,
+    /// Nodes, edges and the rebuild order
     Json,
+    /// One self-contained interactive page (open it in a browser)
+    Html,
 }
 
 impl From<GraphFormat> for crate::targets::diagram::Format {
@@ -503,6 +508,7 @@ impl From<GraphFormat> for crate::targets::diagram::Format {
             GraphFormat::Mermaid => Self::Mermaid,
             GraphFormat::Dot => Self::Dot,
             GraphFormat::Json => Self::Json,
+            GraphFormat::Html => Self::Html,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! A target that draws rather than deploys: the dependency graph as
-//! Mermaid, Graphviz dot or JSON (`imgf graph`).
+//! Mermaid, Graphviz dot, JSON or an interactive HTML page (`imgf graph`).
+
+mod html;
 
 use std::fmt::Write as _;
 
@@ -14,6 +16,8 @@ pub enum Format {
     Mermaid,
     Dot,
     Json,
+    /// One self-contained interactive page (`diagram/html.rs`).
+    Html,
 }
 
 /// Renders the graph; deterministic for a given model.
@@ -23,6 +27,7 @@ pub fn render(graph: &Graph, model: &Model, format: Format) -> String {
         Format::Mermaid => d.mermaid(model),
         Format::Dot => d.dot(model),
         Format::Json => d.json(model),
+        Format::Html => html::render(graph, model),
     }
 }
 

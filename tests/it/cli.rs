@@ -441,6 +441,55 @@ fn graph_formats() {
     );
 }
 
+/// The JSON data a `graph --format html` page draws (the one
+/// `<script type="application/json">` element).
+pub(crate) fn html_graph_data(page: &str) -> serde_json::Value {
+    let open = r#"<script type="application/json" id="graph-data">"#;
+    assert_eq!(page.matches(open).count(), 1, "one data element");
+    let start = page.find(open).unwrap() + open.len();
+    let end = start + page[start..].find("</script>").unwrap();
+    serde_json::from_str(&page[start..end]).expect("the data is JSON")
+}
+
+#[test]
+fn graph_html_is_one_self_contained_page() {
+    let p = Project::app_on_node();
+    let r = p.run(&["graph", "--format", "html"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let page = &r.stdout;
+    assert!(page.starts_with("<!doctype html>\n"), "{page}");
+    assert!(page.ends_with("</html>\n"));
+    assert_eq!(page.matches("<html").count(), 1);
+    assert_eq!(page.matches("</html>").count(), 1);
+    // Nothing is loaded when the page is viewed: no URLs, links, sources or
+    // imports, and a policy that would block them anyway.
+    for external in ["http://", "https://", "<link", " src=", "@import", "url("] {
+        assert!(!page.contains(external), "the page references {external}");
+    }
+    assert!(page.contains("content=\"default-src 'none';"));
+    let data = html_graph_data(page);
+    assert_eq!(
+        data,
+        serde_json::json!({
+            "nodes": [
+                {"name": "node-22", "kind": "base", "repoURL": "docker.io/library/node",
+                 "tag": "22", "layer": 0},
+                {"name": "app", "kind": "managed", "repoURL": "ghcr.io/org/app", "layer": 1,
+                 "provider": "github", "source": "org/app", "rebuildDelay": "7d",
+                 "autoRebuild": true}
+            ],
+            "edges": [
+                {"from": 0, "to": 1, "kind": "base", "delay": "7d", "autoRebuild": true}
+            ]
+        })
+    );
+    assert_eq!(
+        p.run(&["graph", "--format", "html"]).stdout,
+        r.stdout,
+        "byte-identical on a second run"
+    );
+}
+
 #[test]
 fn old_cdk8s_layout_is_read_too() {
     let p = Project::new();

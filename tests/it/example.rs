@@ -55,3 +55,22 @@ fn example_graph_snapshot() {
     assert!(out.status.success());
     insta::assert_snapshot!("example_graph", String::from_utf8(out.stdout).unwrap());
 }
+
+/// The data of the example's HTML graph (the page around it is a fixed
+/// template, checked in the unit tests and in a browser by .ci/browser-check).
+#[test]
+fn example_graph_html_data_snapshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+        .args(["graph", "--format", "html"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    let data = crate::cli::html_graph_data(&page);
+    insta::assert_snapshot!(
+        "example_graph_html_data",
+        serde_json::to_string_pretty(&data).unwrap()
+    );
+}
