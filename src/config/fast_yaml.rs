@@ -1,11 +1,13 @@
-//! A fast reader for the plain block YAML that state files are written in.
+//! A fast reader for the plain block YAML that state files and most
+//! images.yaml files are written in.
 //!
-//! A run reads thousands of small state files, and the general YAML parser
-//! spends about a hundred instructions per byte on them — a third of synth's
-//! time at 10,000 images. This reader handles only the common, simple shape —
-//! block mappings and sequences, one-line plain and single-quoted scalars,
-//! comments, `[]` and `{}` — and says `None` for anything else (flow
-//! collections, anchors, tags, double quotes, multi-line scalars, tabs, several
+//! A run reads thousands of small state files and an images.yaml of
+//! thousands of entries, and the general YAML parser spends about a hundred
+//! instructions per byte on them — half of synth's time at 10,000 images.
+//! This reader handles only the common, simple shape — block mappings and
+//! sequences, one-line plain, single-quoted and escape-free double-quoted
+//! scalars, comments, `[]` and `{}` — and says `None` for anything else (flow
+//! collections, anchors, tags, escapes, multi-line scalars, tabs, several
 //! documents, an unexpected indent), so the caller parses those with the full
 //! parser. It also says `None` whenever deserialising fails, so every error
 //! message comes from the full parser too.
@@ -82,13 +84,14 @@ impl<'a> Reader<'a> {
         Some(Reader { lines, at: 0 })
     }
 
-    /// The whole document: a mapping at column 0, nothing after it.
+    /// The whole document: a mapping or a sequence at column 0, nothing
+    /// after it.
     fn document(mut self) -> Option<Node<'a>> {
         let first = *self.lines.first()?;
-        if first.indent != 0 || is_item(first.text) {
+        if first.indent != 0 {
             return None;
         }
-        let node = self.map(0)?;
+        let node = self.block()?;
         (self.at == self.lines.len()).then_some(node)
     }
 
@@ -221,6 +224,15 @@ fn scalar(text: &str) -> Option<Node<'_>> {
     if let Some(rest) = text.strip_prefix("{}") {
         return comment_free(rest).then_some(Node::Map(Vec::new()));
     }
+    if let Some(body) = text.strip_prefix('"') {
+        // Without escapes a one-line double-quoted scalar is its text.
+        let end = body.find(['"', '\\'])?;
+        if body.as_bytes()[end] != b'"' {
+            return None;
+        }
+        return comment_free(&body[end + 1..])
+            .then_some(Node::Scalar(Cow::Borrowed(&body[..end]), false));
+    }
     if let Some(body) = text.strip_prefix('\'') {
         let mut value = String::new();
         let mut rest = body;
@@ -243,8 +255,10 @@ fn scalar(text: &str) -> Option<Node<'_>> {
         };
         return comment_free(rest).then_some(Node::Scalar(value, false));
     }
+    // A plain scalar cannot start with an indicator (`-`, `?` and `:` can
+    // when a non-space follows; those are left to the full parser).
     let first = text.chars().next()?;
-    if !(first.is_alphanumeric() || matches!(first, '/' | '.' | '~' | '_' | '+')) {
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return None;
     }
     let value = match text.find(" #") {
@@ -453,13 +467,21 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
     fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Fallback> {
         Err(Fallback)
     }
+    /// A unit variant written as a scalar (`provider: github`), as
+    /// yaml_serde reads an untagged scalar; tagged or other variants are the
+    /// full parser's.
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
         _variants: &'static [&'static str],
-        _: V,
+        visitor: V,
     ) -> Result<V::Value, Fallback> {
-        Err(Fallback)
+        match self.0 {
+            Node::Scalar(v, _) if !v.is_empty() => {
+                visitor.visit_enum(de::value::StrDeserializer::<Fallback>::new(v))
+            }
+            _ => Err(Fallback),
+        }
     }
 }
 
@@ -728,7 +750,7 @@ mod tests {
             "name: n\n\tbaseImages: []\n",
             "name: &a n\ntag: *a\n",
             "name: !tag n\n",
-            "name: \"n\"\n",
+            "name: \"n\\tx\"\n",
             "name: [a]\n",
             "name: n\nname: m\n",
             "---\nname: n\n",
@@ -862,6 +884,89 @@ mod tests {
         prop::collection::vec(entry, 1..8).prop_map(|e| e.concat())
     }
 
+    /// An images.yaml: entries with the required keys and some optional
+    /// ones, nested sources, updates and build args, with values from
+    /// [`scalar`] (so some entries are wrong and both readers must refuse
+    /// them).
+    fn enrollments() -> impl Strategy<Value = String> {
+        const OPTIONAL: &[&str] = &[
+            "rebuildDelay",
+            "autoRebuild",
+            "tag",
+            "owner",
+            "allowTags",
+            "imageSelectionStrategy",
+            "versions",
+        ];
+        const SOURCE: &[&str] = &["provider", "branch", "workflow", "versionBump"];
+        const UPDATE: &[&str] = &["name", "value", "pullRequest", "provider", "soak", "key"];
+        let value = || prop_oneof![3 => "[a-z][a-z0-9/.-]{0,10}", 1 => scalar()];
+        let fields = |keys: &'static [&'static str], pad: &'static str| {
+            prop::collection::btree_map(prop::sample::select(keys), value(), 0..3).prop_map(
+                move |m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{pad}{k}: {v}\n"))
+                        .collect::<String>()
+                },
+            )
+        };
+        let update = (
+            value(),
+            value(),
+            prop::sample::select(vec![
+                "kustomize-set-image",
+                "yaml-update",
+                "helm",
+                "'yaml-update'",
+            ]),
+            fields(UPDATE, "      "),
+        )
+            .prop_map(|(repo, path, kind, more)| {
+                format!("    - repo: {repo}\n      path: {path}\n      type: {kind}\n{more}")
+            });
+        let entry = (
+            (value(), value(), value()),
+            fields(OPTIONAL, "  "),
+            prop::option::of((
+                (value(), value()),
+                fields(SOURCE, "    "),
+                prop::collection::btree_map("[A-Z_]{1,4}", value(), 0..3),
+            )),
+            prop::collection::vec(update, 0..3),
+        )
+            .prop_map(|((name, registry, repository), more, source, updates)| {
+                let mut e = format!(
+                    "- name: {name}\n  registry: {registry}\n  repository: {repository}\n{more}"
+                );
+                if let Some(((repo, dockerfile), fields, args)) = source {
+                    e.push_str(&format!(
+                        "  source:\n    repo: {repo}\n    dockerfile: {dockerfile}\n{fields}"
+                    ));
+                    if !args.is_empty() {
+                        e.push_str("    buildArgs:\n");
+                        for (k, v) in args {
+                            e.push_str(&format!("      {k}: {v}\n"));
+                        }
+                    }
+                }
+                if !updates.is_empty() {
+                    e.push_str("  updates:\n");
+                    e.extend(updates);
+                }
+                e
+            });
+        prop::collection::vec(entry, 1..4).prop_map(|e| e.concat())
+    }
+
+    #[test]
+    fn a_plain_images_yaml_takes_the_fast_path() {
+        let text = "# images\n- name: api  # the API\n  registry: ghcr.io\n  repository: \"org/api\"\n  source:\n    provider: gitlab\n    repo: org/api\n    dockerfile: Dockerfile\n    buildArgs:\n      BASE: 'node:22'\n  autoRebuild: true\n  allowTags: ^v?\\d+$\n  updates:\n    - repo: org/deploy\n      path: apps/api\n      type: kustomize-set-image\n";
+        assert!(
+            agrees::<Vec<crate::config::enrollment::Enrollment>>(text),
+            "not fast"
+        );
+    }
+
     proptest! {
         // About one generated document in eight is in the simple shape and
         // compared; the rest check that the reader declines without panicking.
@@ -870,6 +975,11 @@ mod tests {
         #[test]
         fn image_states_read_as_the_full_parser_reads_them(text in document(&crate::config::state::IMAGE_KEYS)) {
             agrees::<ImageState>(&text);
+        }
+
+        #[test]
+        fn enrollments_read_as_the_full_parser_reads_them(text in enrollments()) {
+            agrees::<Vec<crate::config::enrollment::Enrollment>>(&text);
         }
 
         #[test]
