@@ -66,6 +66,11 @@ pub(crate) fn object_name(parts: &[&str]) -> String {
 
 /// Makes `raw` a valid object name, keeping it as it is when it already is one.
 pub(crate) fn fit(raw: &str) -> String {
+    // Most names are valid as they are: skip the rewrite (a valid name is
+    // exactly one that `sanitize` leaves alone; a property test holds this).
+    if is_valid_object_name(raw) {
+        return raw.to_string();
+    }
     let clean = sanitize(raw);
     if !clean.is_empty() && clean == raw && clean.len() <= MAX_NAME_LEN {
         return clean;
@@ -271,6 +276,14 @@ mod tests {
             prop_assert!(is_valid_object_name(&name), "{name:?} from {parts:?}");
             prop_assert!(is_valid_label_value(&name));
             prop_assert_eq!(&name, &object_name(&refs), "not deterministic");
+        }
+
+        /// `fit`'s shortcut is sound: a valid name is exactly one that the
+        /// rewrite leaves alone.
+        #[test]
+        fn valid_names_are_those_sanitize_keeps(s in "[a-zA-Z0-9.-]{0,70}|[a-z0-9]{1,8}([.-]{1,2}[a-z0-9]{0,8}){0,5}") {
+            let kept = !s.is_empty() && sanitize(&s) == s && s.len() <= MAX_NAME_LEN;
+            prop_assert_eq!(is_valid_object_name(&s), kept, "{:?}", s);
         }
 
         #[test]

@@ -17,35 +17,86 @@ pub struct Synthesis {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Runs every step on what `load` read, for `target`.
+/// Runs every step on what `load` read, for `target`, keeping the YAML in
+/// memory (see [`prepare`] to stream it instead).
 pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
+    let prepared = prepare(inputs, target)?;
+    let yaml = prepared.rendering()?.to_stream()?;
+    Ok(Synthesis {
+        model: prepared.model,
+        graph: prepared.graph,
+        yaml,
+        warnings: prepared.warnings,
+    })
+}
+
+/// The steps before the objects: the model, its graph and the warnings.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    inputs: &'a Inputs,
+    target: Ready,
+    pub model: Model,
+    pub graph: Graph,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The target, with what it needs beyond the model.
+#[derive(Debug)]
+enum Ready {
+    Kargo,
+    Flux,
+    /// What the catalog says beyond the model.
+    Backstage(crate::targets::backstage::Facts),
+}
+
+/// Merges `inputs` and builds the graph, for `target`.
+pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared<'_>, Error> {
     let (model, mut warnings) = crate::merge::merge(inputs)?;
     let graph =
         crate::graph::build(&model).map_err(|d| Error::input(d.in_file(&inputs.images_file)))?;
-    let yaml = match target {
+    let target = match target {
         Target::Kargo => {
-            let out = crate::targets::kargo::output(&model, &graph, &inputs.settings)?;
             warnings.extend(kargo_warnings(inputs, &model));
-            crate::emit::render(out.len(), |i| out.get(i))?
+            Ready::Kargo
         }
         Target::Flux => {
-            let out = crate::targets::flux::output(&model, &inputs.settings)?;
             warnings.extend(crate::targets::flux::losses(&model));
-            crate::emit::render(out.len(), |i| out.get(i))?
+            Ready::Flux
         }
-        Target::Backstage => {
-            let facts = crate::targets::backstage::Facts::from_inputs(inputs, &model);
-            let out = crate::targets::backstage::output(&model, &graph, &inputs.settings, &facts)?;
-            crate::emit::render(out.len(), |i| out.get(i))?
-                .with_header(crate::targets::backstage::HEADER)
-        }
+        Target::Backstage => Ready::Backstage(crate::targets::backstage::Facts::from_inputs(
+            inputs, &model,
+        )),
     };
-    Ok(Synthesis {
+    Ok(Prepared {
+        inputs,
+        target,
         model,
         graph,
-        yaml,
         warnings,
     })
+}
+
+impl Prepared<'_> {
+    /// The target's objects, ready to render: made one at a time as they
+    /// are written. Fails when two objects of a kind would share a name.
+    pub fn rendering(&self) -> Result<crate::emit::Rendering<'_>, Error> {
+        let (model, graph, settings) = (&self.model, &self.graph, &self.inputs.settings);
+        Ok(match &self.target {
+            Ready::Kargo => {
+                let out = crate::targets::kargo::output(model, graph, settings)?;
+                crate::emit::Rendering::new(out.len(), move |i| out.get(i))
+            }
+            Ready::Flux => {
+                let out = crate::targets::flux::output(model, settings)?;
+                crate::emit::Rendering::new(out.len(), move |i| out.get(i))
+            }
+            Ready::Backstage(facts) => {
+                let out = crate::targets::backstage::output(model, graph, settings, facts)?;
+                crate::emit::Rendering::new(out.len(), move |i| out.get(i))
+                    .with_header(crate::targets::backstage::HEADER)
+            }
+        })
+    }
 }
 
 /// What the Kargo output cannot do with these settings.

@@ -161,11 +161,12 @@ fn regenerate(
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let inputs = load::load(dir, None, &Overrides::default())?;
-    let result = crate::synth::synthesize(&inputs, target)?;
+    let prepared = crate::synth::prepare(&inputs, target)?;
+    let rendering = prepared.rendering()?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
     }
-    emit::write_stream(out, &result.yaml)?;
+    emit::write_rendering(out, &rendering)?;
     io(err, &format!("regenerated {}", out.display()))
 }
 

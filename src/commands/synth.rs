@@ -43,12 +43,18 @@ pub(crate) fn run(
         ));
     }
     let inputs = read_inputs(&args.input)?;
-    let result = synth::synthesize(&inputs, target)?;
+    let prepared = synth::prepare(&inputs, target)?;
+    let rendering = prepared.rendering()?;
     if !args.quiet {
-        print_warnings(&result.warnings, ui, err)?;
+        print_warnings(&prepared.warnings, ui, err)?;
     }
     if args.check {
-        return match emit::drift(&output, &result.yaml)? {
+        // The common case, no drift, is decided while rendering, a batch at
+        // a time; only drift renders the whole text, for the diff.
+        if emit::matches_rendering(&output, &rendering)? {
+            return Ok(ExitStatus::Success);
+        }
+        return match emit::drift(&output, &rendering.to_stream()?)? {
             None => Ok(ExitStatus::Success),
             Some(diff) => {
                 out.write_all(diff.as_bytes())
@@ -64,15 +70,14 @@ pub(crate) fn run(
         };
     }
     if to_stdout {
-        result
-            .yaml
+        rendering
             .write_to(out)
             .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
         return Ok(ExitStatus::Success);
     }
-    let written = emit::write_stream(&output, &result.yaml)?;
+    let written = emit::write_rendering(&output, &rendering)?;
     if !args.quiet {
-        let objects = match result.yaml.documents() {
+        let objects = match rendering.documents() {
             1 => "1 object".to_string(),
             n => format!("{n} objects"),
         };

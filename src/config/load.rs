@@ -174,7 +174,10 @@ fn parse_entries(path: &Path, text: &str) -> Result<Vec<Enrollment>, Diagnostic>
         if pieces.len() > 1 {
             let parsed = crate::par::map_chunks(&pieces, 1, |p| {
                 p.iter()
-                    .map(|t| parse::parse::<Vec<Enrollment>>(path, t))
+                    .map(|t| match super::fast_yaml::parse::<Vec<Enrollment>>(t) {
+                        Some(entries) => Ok(entries),
+                        None => parse::parse::<Vec<Enrollment>>(path, t),
+                    })
                     .collect::<Vec<_>>()
             });
             let mut all = Vec::new();
@@ -190,7 +193,10 @@ fn parse_entries(path: &Path, text: &str) -> Result<Vec<Enrollment>, Diagnostic>
             }
         }
     }
-    parse::parse::<Vec<Enrollment>>(path, text)
+    match super::fast_yaml::parse::<Vec<Enrollment>>(text) {
+        Some(entries) => Ok(entries),
+        None => parse::parse::<Vec<Enrollment>>(path, text),
+    }
 }
 
 /// Cuts `text` into about `n` pieces, each starting at a line that begins a

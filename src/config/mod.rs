@@ -3,6 +3,7 @@
 
 pub mod edit;
 pub mod enrollment;
+pub(crate) mod fast_yaml;
 pub mod load;
 pub mod parse;
 pub mod settings;

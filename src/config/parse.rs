@@ -27,7 +27,13 @@ pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a text file, refusing oversize files and invalid UTF-8.
 pub fn read_text(path: &Path) -> Result<String, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
+    use std::io::Read as _;
+    // One open: the size comes from the open file (thousands of state files
+    // are read per run, so each system call counts).
+    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("cannot read", path, e))?;
     if meta.len() > MAX_INPUT_BYTES {
         return Err(Error::input(
             Diagnostic::error(format!(
@@ -37,7 +43,20 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
             .in_file(path),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
+    // Bounded: a file that grows while it is read (or a device posing as
+    // one) is refused at the limit, never read without end.
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Error::input(
+            Diagnostic::error(format!(
+                "file is more than the {MAX_INPUT_BYTES} bytes imgf accepts"
+            ))
+            .in_file(path),
+        ));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::input(
             Diagnostic::error(format!("file is not valid UTF-8 ({e})"))

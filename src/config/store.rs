@@ -312,7 +312,12 @@ fn read<T: StateDoc>(
 /// scan of the top-level keys decides, and only a file with an unknown key,
 /// or a top level the scan does not understand, is parsed a second time.
 fn parse_state<T: StateDoc>(path: &Path, text: &str) -> Result<(T, state::Extra), Diagnostic> {
-    let data = parse::parse::<T>(path, text)?;
+    // Files in the plain shape imgf writes take the fast reader; anything
+    // else, and every error, the full parser.
+    let data = match super::fast_yaml::parse::<T>(text) {
+        Some(data) => data,
+        None => parse::parse::<T>(path, text)?,
+    };
     let extra = match top_level_keys(text) {
         Some(keys) if keys.iter().all(|k| T::KEYS.contains(k)) => Vec::new(),
         _ => state::extra_keys(path, text, T::KEYS)?,

@@ -10,7 +10,7 @@
 //! followed, and devices and FIFOs written to, never replaced
 //! ([`write_atomic`]).
 
-use std::io::Write;
+use std::io::{BufRead as _, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -49,14 +49,6 @@ impl Stream {
     /// How many YAML documents (objects) the stream holds.
     pub fn documents(&self) -> usize {
         self.documents
-    }
-
-    /// The stream with `header` (comment lines) in place of [`HEADER`].
-    pub fn with_header(mut self, header: &str) -> Stream {
-        if let Some(first) = self.chunks.first_mut() {
-            *first = header.to_string();
-        }
-        self
     }
 
     /// Writes the stream to `w`.
@@ -123,30 +115,96 @@ pub fn to_yaml<T: Serialize + Sync>(docs: &[T]) -> Result<Stream, Error> {
 /// document `i`, which is serialised and dropped at once, so a large output
 /// never holds all its objects in memory.
 pub fn render<D: Serialize>(len: usize, make: impl Fn(usize) -> D + Sync) -> Result<Stream, Error> {
-    let indices: Vec<usize> = (0..len).collect();
-    let per_chunk = crate::par::map_chunks(&indices, 256, |part| -> Result<String, Error> {
-        let mut out = String::with_capacity(part.len() * 1200);
-        for &i in part {
-            out.push_str("---\n");
-            yaml::write(&mut out, &make(i))
-                .map_err(|e| Error::Internal(format!("cannot serialise an object: {e}")))?;
+    Rendering::new(len, make).to_stream()
+}
+
+/// Documents to render, made on demand. [`Rendering::write_to`] streams them
+/// out a batch at a time — neither all the objects nor the whole text are
+/// ever in memory — and [`Rendering::to_stream`] keeps the text.
+pub struct Rendering<'a> {
+    header: &'a str,
+    len: usize,
+    make: MakeDocument<'a>,
+}
+
+/// Appends document `i` (without its `---`) to the buffer.
+type MakeDocument<'a> = Box<dyn Fn(usize, &mut String) -> Result<(), yaml::Error> + Sync + 'a>;
+
+/// Documents rendered together (in parallel) and then written: a few
+/// megabytes of text at a time.
+const BATCH: usize = 4096;
+
+impl<'a> Rendering<'a> {
+    pub fn new<D: Serialize>(len: usize, make: impl Fn(usize) -> D + Sync + 'a) -> Rendering<'a> {
+        Rendering {
+            header: HEADER,
+            len,
+            make: Box::new(move |i, out| yaml::write(out, &make(i))),
         }
-        Ok(out)
-    });
-    let mut chunks = Vec::with_capacity(per_chunk.len() + 1);
-    chunks.push(HEADER.to_string());
-    for c in per_chunk {
-        chunks.push(c?);
     }
-    // The first document needs no separator: the header comment precedes it.
-    // (An empty output has one empty chunk, or none.)
-    if let Some(first) = chunks.get_mut(1).filter(|c| c.starts_with("---\n")) {
-        first.replace_range(..4, "");
+
+    /// The stream with `header` (comment lines) in place of [`HEADER`].
+    #[must_use]
+    pub fn with_header(mut self, header: &'a str) -> Rendering<'a> {
+        self.header = header;
+        self
     }
-    Ok(Stream {
-        chunks,
-        documents: len,
-    })
+
+    /// How many YAML documents (objects) the stream holds.
+    pub fn documents(&self) -> usize {
+        self.len
+    }
+
+    /// The text of documents `range`, in pieces (one per thread), each
+    /// document after a `---` line except the stream's first.
+    fn pieces(&self, range: std::ops::Range<usize>) -> Result<Vec<String>, yaml::Error> {
+        let indices: Vec<usize> = range.collect();
+        crate::par::map_chunks(&indices, 256, |part| -> Result<String, yaml::Error> {
+            let mut out = String::with_capacity(part.len() * 1200);
+            for &i in part {
+                // The first document needs no separator: the header comment precedes it.
+                if i > 0 {
+                    out.push_str("---\n");
+                }
+                (self.make)(i, &mut out)?;
+            }
+            Ok(out)
+        })
+        .into_iter()
+        .collect()
+    }
+
+    /// Writes the stream to `w`, rendering a batch of documents at a time.
+    /// A document that cannot be serialised (a bug in imgf) is an error of
+    /// kind `Other`.
+    pub fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        w.write_all(self.header.as_bytes())?;
+        let mut start = 0;
+        while start < self.len {
+            let end = (start + BATCH).min(self.len);
+            let pieces = self
+                .pieces(start..end)
+                .map_err(|e| std::io::Error::other(format!("cannot serialise an object: {e}")))?;
+            for p in &pieces {
+                w.write_all(p.as_bytes())?;
+            }
+            start = end;
+        }
+        w.flush()
+    }
+
+    /// The whole stream, kept in memory.
+    pub fn to_stream(&self) -> Result<Stream, Error> {
+        let mut chunks = vec![self.header.to_string()];
+        chunks.extend(
+            self.pieces(0..self.len)
+                .map_err(|e| Error::Internal(format!("cannot serialise an object: {e}")))?,
+        );
+        Ok(Stream {
+            chunks,
+            documents: self.len,
+        })
+    }
 }
 
 /// What a write did.
@@ -157,6 +215,217 @@ pub enum Written {
     /// The file already held exactly these bytes and was left alone (its
     /// modification time too).
     Unchanged,
+}
+
+/// Writes `rendering` to `path` as [`write_atomic`] does, streaming: the
+/// text is compared with the file as it is rendered, and only from the first
+/// difference on is a temporary file written (starting with the bytes that
+/// matched), so an unchanged file is read once and never written, and the
+/// whole text is never in memory.
+pub fn write_rendering(path: &Path, rendering: &Rendering<'_>) -> Result<Written, Error> {
+    let existing = match std::fs::metadata(path) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("cannot write", path, e)),
+    };
+    let fill = |w: &mut dyn Write| rendering.write_to(w);
+    let Some(target) = follow_links(path).map_err(|e| Error::io("cannot write", path, e))? else {
+        return write_in_place(path, fill);
+    };
+    let Some(meta) = existing else {
+        return replace(&target, None, fill);
+    };
+    if !meta.is_file() || !same_file(&meta, &target) {
+        return write_in_place(path, fill);
+    }
+    let current = std::fs::File::open(&target).map_err(|e| Error::io("cannot read", &target, e))?;
+    let mut w = Diverging {
+        target: &target,
+        permissions: meta.permissions(),
+        current: std::io::BufReader::with_capacity(1 << 16, current),
+        matched: 0,
+        scratch: Vec::new(),
+        tmp: None,
+        failed: None,
+    };
+    let written = rendering.write_to(&mut w);
+    if let Some(e) = w.failed.take() {
+        return Err(e);
+    }
+    written.map_err(|e| Error::io("cannot write", &target, e))?;
+    w.finish()
+}
+
+/// Whether the file at `path` holds exactly what `rendering` makes; stops
+/// rendering at the first difference.
+pub fn matches_rendering(path: &Path, rendering: &Rendering<'_>) -> Result<bool, Error> {
+    let current = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    };
+    let mut w = Comparing {
+        current: std::io::BufReader::with_capacity(1 << 16, current),
+        scratch: Vec::new(),
+        differs: false,
+    };
+    match rendering.write_to(&mut w) {
+        Ok(()) => {
+            let more = w
+                .current
+                .fill_buf()
+                .map_err(|e| Error::io("cannot read", path, e))?;
+            Ok(more.is_empty())
+        }
+        Err(_) if w.differs => Ok(false),
+        Err(e) => Err(Error::io("cannot read", path, e)),
+    }
+}
+
+/// Reads up to `buf.len()` bytes (fewer only at the end of the file).
+fn read_up_to(r: &mut dyn std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// How many leading bytes of `a` and `b` are equal.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// A writer that compares with a reader and fails at the first difference.
+struct Comparing<R> {
+    current: R,
+    scratch: Vec<u8>,
+    differs: bool,
+}
+
+impl<R: std::io::BufRead> Write for Comparing<R> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.write_all(data).map(|()| data.len())
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.scratch.resize(data.len(), 0);
+        let n = read_up_to(&mut self.current, &mut self.scratch)?;
+        if n == data.len() && self.scratch[..n] == *data {
+            return Ok(());
+        }
+        self.differs = true;
+        Err(std::io::Error::other("the file differs"))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A writer that compares with the file at `target` until the first
+/// difference, then writes a temporary file beside it: the bytes that
+/// matched, copied from the file, then the rest.
+struct Diverging<'p> {
+    target: &'p Path,
+    permissions: std::fs::Permissions,
+    current: std::io::BufReader<std::fs::File>,
+    /// Bytes equal so far.
+    matched: u64,
+    scratch: Vec<u8>,
+    tmp: Option<std::io::BufWriter<tempfile::NamedTempFile>>,
+    /// An error with its path (creating or filling the temporary file).
+    failed: Option<Error>,
+}
+
+impl Diverging<'_> {
+    /// Starts the temporary file with the `matched` bytes of the file.
+    fn diverge(&mut self) -> std::io::Result<()> {
+        let fail = |me: &mut Self, e: Error| {
+            me.failed = Some(e);
+            std::io::Error::other("cannot start the temporary file")
+        };
+        let tmp = match temp_beside(self.target, Some(self.permissions.clone())) {
+            Ok(t) => t,
+            Err(e) => return Err(fail(self, e)),
+        };
+        let mut tmp = std::io::BufWriter::with_capacity(1 << 16, tmp);
+        let copied = std::fs::File::open(self.target)
+            .and_then(|f| std::io::copy(&mut std::io::Read::take(f, self.matched), &mut tmp));
+        match copied {
+            Ok(n) if n == self.matched => {}
+            Ok(_) => {
+                let e = std::io::Error::other("the file changed while imgf read it");
+                return Err(fail(self, Error::io("cannot read", self.target, e)));
+            }
+            Err(e) => return Err(fail(self, Error::io("cannot read", self.target, e))),
+        }
+        self.tmp = Some(tmp);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Written, Error> {
+        if self.tmp.is_none() {
+            let more = self
+                .current
+                .fill_buf()
+                .map_err(|e| Error::io("cannot read", self.target, e))?;
+            if more.is_empty() {
+                return Ok(Written::Unchanged);
+            }
+            // The new text is a prefix of the file: it is all that matched.
+            if self.diverge().is_err() {
+                return Err(self.failed.take().unwrap_or_else(|| {
+                    Error::Internal("the temporary file failed without an error".into())
+                }));
+            }
+        }
+        let Some(tmp) = self.tmp.take() else {
+            return Err(Error::Internal(
+                "no temporary file after a difference".into(),
+            ));
+        };
+        let tmp = tmp
+            .into_inner()
+            .map_err(|e| Error::io("cannot write", self.target, e.into_error()))?;
+        persist(tmp, self.target)
+    }
+}
+
+impl Write for Diverging<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.write_all(data).map(|()| data.len())
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        if let Some(tmp) = &mut self.tmp {
+            return tmp.write_all(data);
+        }
+        self.scratch.resize(data.len(), 0);
+        let n = read_up_to(&mut self.current, &mut self.scratch)?;
+        let same = common_prefix(&self.scratch[..n], data);
+        self.matched += same as u64;
+        if same == data.len() {
+            return Ok(());
+        }
+        self.diverge()?;
+        match &mut self.tmp {
+            Some(tmp) => tmp.write_all(&data[same..]),
+            None => Err(std::io::Error::other("no temporary file")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.tmp {
+            Some(tmp) => tmp.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Writes `stream` to `path` as [`write_atomic`] does.
@@ -240,6 +509,21 @@ fn replace(
     permissions: Option<std::fs::Permissions>,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<Written, Error> {
+    let mut tmp = temp_beside(path, permissions)?;
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+    fill(&mut buffered)
+        .and_then(|()| buffered.flush())
+        .map_err(|e| Error::io("cannot write", path, e))?;
+    drop(buffered);
+    persist(tmp, path)
+}
+
+/// A temporary file in `path`'s directory (created if need be), with the
+/// mode of the file it will replace, or the mode a plain write would give.
+fn temp_beside(
+    path: &Path,
+    permissions: Option<std::fs::Permissions>,
+) -> Result<tempfile::NamedTempFile, Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -254,7 +538,7 @@ fn replace(
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666))
     };
-    let mut tmp = builder
+    let tmp = builder
         .tempfile_in(dir)
         .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
     if let Some(p) = permissions {
@@ -262,11 +546,11 @@ fn replace(
             .set_permissions(p)
             .map_err(|e| Error::io("cannot set the mode of", tmp.path(), e))?;
     }
-    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-    fill(&mut buffered)
-        .and_then(|()| buffered.flush())
-        .map_err(|e| Error::io("cannot write", path, e))?;
-    drop(buffered);
+    Ok(tmp)
+}
+
+/// Makes the written temporary file durable and renames it over `path`.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<Written, Error> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
@@ -464,6 +748,108 @@ mod tests {
             .is_symlink());
         std::os::unix::fs::symlink("loop", d.join("loop")).unwrap();
         assert!(write_atomic(&d.join("loop"), b"x\n").is_err());
+    }
+
+    /// `n` documents `a: <i>`, with `changed` in place of document `at`.
+    fn numbers(n: usize, at: usize, changed: u32) -> Rendering<'static> {
+        Rendering::new(n, move |i| {
+            let mut m = std::collections::BTreeMap::new();
+            m.insert("a", if i == at { changed } else { i as u32 });
+            m
+        })
+    }
+
+    fn temp_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count()
+    }
+
+    /// Streaming writes over several batches: the file ends up exactly as
+    /// the kept stream says, whatever the first difference is, and an equal
+    /// file is not written.
+    #[test]
+    fn streamed_writes_compare_then_replace_from_the_first_difference() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.yaml");
+        let n = BATCH * 2 + 7;
+        let base = numbers(n, usize::MAX, 0);
+        assert_eq!(write_rendering(&p, &base).unwrap(), Written::Changed);
+        assert!(base
+            .to_stream()
+            .unwrap()
+            .matches(&std::fs::read(&p).unwrap()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        }
+        let before = std::fs::metadata(&p).unwrap().modified().unwrap();
+        assert_eq!(write_rendering(&p, &base).unwrap(), Written::Unchanged);
+        assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), before);
+        assert!(matches_rendering(&p, &base).unwrap());
+        let cases = [
+            numbers(n, 0, 99),             // first batch
+            numbers(n, BATCH + 3, 99),     // a later batch
+            numbers(n, n - 1, 99),         // the last document
+            numbers(n - 1, usize::MAX, 0), // shorter: a prefix of the file
+            numbers(n + 5, usize::MAX, 0), // longer: the file is a prefix
+            numbers(0, usize::MAX, 0),
+        ];
+        for r in &cases {
+            std::fs::write(&p, base.to_stream().unwrap().to_text()).unwrap();
+            assert!(!matches_rendering(&p, r).unwrap());
+            assert_eq!(write_rendering(&p, r).unwrap(), Written::Changed);
+            let want = r.to_stream().unwrap();
+            assert!(
+                want.matches(&std::fs::read(&p).unwrap()),
+                "{} documents",
+                r.documents()
+            );
+            assert!(matches_rendering(&p, r).unwrap());
+            assert_eq!(temp_files(dir.path()), 0);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640, "the replaced file keeps its mode");
+        }
+        assert!(!matches_rendering(&dir.path().join("missing.yaml"), &base).unwrap());
+    }
+
+    /// A rendering that fails midway (a document that cannot be written)
+    /// leaves the file as it was and no temporary file.
+    #[test]
+    fn a_failed_streamed_write_leaves_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.yaml");
+        let n = BATCH + 10;
+        write_rendering(&p, &numbers(n, usize::MAX, 0)).unwrap();
+        let before = std::fs::read(&p).unwrap();
+        let bad = Rendering::new(n, |i| {
+            let mut m = std::collections::BTreeMap::new();
+            // Document 1 differs, so a temporary file is started; then a
+            // map key that is not a string cannot be written.
+            let key = match i {
+                1 => Some("b"),
+                i if i == BATCH + 2 => None,
+                _ => Some("a"),
+            };
+            m.insert(key, i);
+            m
+        });
+        let out = write_rendering(&p, &bad);
+        assert!(out.is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), before);
+        assert_eq!(temp_files(dir.path()), 0);
     }
 
     #[test]

@@ -71,9 +71,13 @@ impl Ctx {
 }
 
 fn indent(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
     }
+    out.push_str(&SPACES[..n]);
 }
 
 /// Words that YAML 1.1 or 1.2 read as something other than a string.
@@ -94,16 +98,32 @@ pub fn is_plain_safe(s: &str) -> bool {
         return false;
     }
     for (i, &c) in bytes.iter().enumerate() {
-        let ok = c.is_ascii_alphanumeric()
-            || matches!(c, b'_' | b'.' | b'/' | b'-' | b'+' | b'@' | b'%' | b'=' | b',')
-            // `:` only when not followed by a space or the end (`https://…`).
-            || (c == b':' && i + 1 < bytes.len() && bytes[i + 1] != b' ');
+        // `:` only when not followed by a space or the end (`https://…`).
+        let ok =
+            PLAIN[usize::from(c)] || (c == b':' && i + 1 < bytes.len() && bytes[i + 1] != b' ');
         if !ok {
             return false;
         }
     }
     bytes.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
 }
+
+/// The bytes a plain scalar may hold anywhere (`:` aside): alphanumerics and
+/// `_ . / - + @ % = ,`. A table, because every string imgf writes is checked.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'_' | b'.' | b'/' | b'-' | b'+' | b'@' | b'%' | b'=' | b','
+            );
+        c += 1;
+    }
+    t
+};
 
 /// Whether `s` can be written in single quotes: no control character and
 /// none of the characters YAML treats as line breaks or a byte-order mark.
@@ -122,11 +142,15 @@ fn write_scalar(out: &mut String, s: &str) {
     } else if single_quotable(s) {
         out.reserve(s.len() + 2);
         out.push('\'');
-        for (i, part) in s.split('\'').enumerate() {
-            if i > 0 {
-                out.push_str("''");
+        if s.contains('\'') {
+            for (i, part) in s.split('\'').enumerate() {
+                if i > 0 {
+                    out.push_str("''");
+                }
+                out.push_str(part);
             }
-            out.push_str(part);
+        } else {
+            out.push_str(s);
         }
         out.push('\'');
     } else {

@@ -61,7 +61,7 @@ fn example_graph_snapshot() {
 #[test]
 fn example_graph_html_data_snapshot() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_imgf"))
+    let out = crate::support::imgf()
         .args(["graph", "--format", "html"])
         .current_dir(root)
         .output()
