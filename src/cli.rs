@@ -252,6 +252,10 @@ pub struct UpdatesCheckArgs {
     /// target line must end in the right `# {"$imagepolicy": …}` comment).
     #[arg(long, value_enum, default_value_t = SynthTarget::Kargo)]
     pub target: SynthTarget,
+    /// `json`: every target and Argo CD Application checked, with its
+    /// problems, in the documented, stable shape (README); errors too.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -359,6 +359,46 @@ pub fn attach_source(diags: &mut [Diagnostic], file: &Path, text: &str) {
     }
 }
 
+/// A diagnostic as every `--format json` output writes it: `{"severity",
+/// "message", "file", "line", "column", "help"}`, unknown fields null.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DiagnosticJson {
+    /// `error` or `warning`.
+    pub severity: &'static str,
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub help: Option<String>,
+}
+
+impl DiagnosticJson {
+    /// An error with nothing but a message.
+    fn plain(message: String) -> Self {
+        DiagnosticJson {
+            severity: "error",
+            message,
+            file: None,
+            line: None,
+            column: None,
+            help: None,
+        }
+    }
+}
+
+impl From<&Diagnostic> for DiagnosticJson {
+    fn from(d: &Diagnostic) -> Self {
+        DiagnosticJson {
+            severity: if d.is_error() { "error" } else { "warning" },
+            message: d.message.clone(),
+            file: d.file.as_ref().map(|f| f.display().to_string()),
+            line: d.location.map(|l| l.line),
+            column: d.location.map(|l| l.column),
+            help: d.help.clone(),
+        }
+    }
+}
+
 /// Why a command failed. Every variant maps to exit status 2 except
 /// [`Error::Internal`] (3): a bug in imgf, not in the input.
 #[derive(Debug, thiserror::Error)]
@@ -390,34 +430,24 @@ impl Error {
     /// The error as `{"errors": [{"severity", "message", "file", "line",
     /// "column", "help"}]}` (`--format json`; unknown fields are null).
     pub fn to_json(&self) -> serde_json::Value {
-        let diag = |d: &Diagnostic| {
-            serde_json::json!({
-                "severity": if d.is_error() { "error" } else { "warning" },
-                "message": d.message,
-                "file": d.file.as_ref().map(|f| f.display().to_string()),
-                "line": d.location.map(|l| l.line),
-                "column": d.location.map(|l| l.column),
-                "help": d.help,
-            })
-        };
-        let plain = |m: String| {
-            serde_json::json!({
-                "severity": "error", "message": m, "file": null, "line": null, "column": null, "help": null,
-            })
-        };
-        let errors: Vec<serde_json::Value> = match self {
-            Error::Input(ds) => ds.iter().map(diag).collect(),
+        serde_json::json!({ "errors": self.json_diagnostics() })
+    }
+
+    /// The diagnostics of the error, each as [`DiagnosticJson`]: what
+    /// [`Error::to_json`] lists under `errors`.
+    pub fn json_diagnostics(&self) -> Vec<DiagnosticJson> {
+        match self {
+            Error::Input(ds) => ds.iter().map(DiagnosticJson::from).collect(),
             Error::Partial {
                 diagnostics,
                 summary,
             } => diagnostics
                 .iter()
-                .map(diag)
-                .chain(std::iter::once(plain(summary.clone())))
+                .map(DiagnosticJson::from)
+                .chain(std::iter::once(DiagnosticJson::plain(summary.clone())))
                 .collect(),
-            other => vec![plain(other.to_string())],
-        };
-        serde_json::json!({ "errors": errors })
+            other => vec![DiagnosticJson::plain(other.to_string())],
+        }
     }
 
     /// The error as text for a person (what [`Display`](fmt::Display)

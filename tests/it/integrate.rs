@@ -227,3 +227,49 @@ fn the_readme_action_usage_gives_only_inputs_the_action_declares() {
         );
     }
 }
+
+/// The release workflow (never run here: no GitHub) builds the targets the
+/// README's Install section names, only its release job may write to the
+/// repository, and every action is pinned to a major version at least.
+#[test]
+fn the_release_workflow_builds_what_the_readme_promises() {
+    let wf = repo_file(".github/workflows/release.yml");
+    assert_eq!(wf["on"]["push"]["tags"][0].as_str(), Some("v*"));
+    let targets: Vec<&str> = wf["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .expect("a matrix of targets")
+        .iter()
+        .map(|e| e["target"].as_str().expect("target"))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "x86_64-unknown-linux-musl",
+            "aarch64-unknown-linux-musl",
+            "x86_64-apple-darwin",
+            "aarch64-apple-darwin",
+        ]
+    );
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let install = &readme[readme.find("## Install").unwrap()..readme.find("## Contents").unwrap()];
+    for t in &targets {
+        assert!(install.contains(t), "README's Install does not name {t}");
+    }
+    assert!(install.contains("imgf-<version>-<target>.tar.gz") && install.contains("SHA256SUMS"));
+    assert_eq!(wf["permissions"]["contents"].as_str(), Some("read"));
+    assert_eq!(
+        wf["jobs"]["release"]["permissions"]["contents"].as_str(),
+        Some("write")
+    );
+    assert!(wf["jobs"]["build"]["permissions"].is_null());
+    let pinned = regex::Regex::new(r"^[\w.-]+/[\w.-]+@v\d+(\.\d+)*$").unwrap();
+    for job in wf["jobs"].as_mapping().unwrap().values() {
+        for step in job["steps"].as_sequence().unwrap() {
+            if let Some(uses) = step["uses"].as_str() {
+                assert!(pinned.is_match(uses), "{uses} is not pinned to a version");
+            }
+        }
+    }
+}

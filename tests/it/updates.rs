@@ -786,3 +786,213 @@ fn updates_check_finds_the_kustomization_as_kargo_does() {
         );
     }
 }
+
+// ---- imgf updates check --format json ----
+
+/// Exit code, stdout and stderr as one text for a snapshot.
+fn transcript(r: &crate::support::Run) -> String {
+    format!(
+        "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        r.code, r.stdout, r.stderr
+    )
+}
+
+fn check_json(p: &Project, extra: &[&str]) -> (crate::support::Run, Json) {
+    let mut args = vec![
+        "updates",
+        "check",
+        "--workspace",
+        "deploy",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let r = p.run(&args);
+    let v = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}{}", r.stdout, r.stderr));
+    (r, v)
+}
+
+#[test]
+fn updates_check_json_lists_every_target_of_the_bundled_example() {
+    let p = example_workspace();
+    let (r, v) = check_json(&p, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["target"], "kargo");
+    assert_eq!(
+        v["summary"],
+        json!({"targets": 3, "checked": 3, "applications": 2, "problems": 0})
+    );
+    let targets = v["targets"].as_array().unwrap();
+    let stages: Vec<&str> = targets
+        .iter()
+        .map(|t| t["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["update-api-staging", "update-api-prod", "update-web-demo"]
+    );
+    for t in targets {
+        assert_eq!(t["status"], "ok", "{t}");
+        assert_eq!(t["problems"], json!([]), "{t}");
+        assert!(t["file"].as_str().unwrap().starts_with("deploy/"), "{t}");
+    }
+    assert_eq!(targets[0]["kind"], "kustomize-set-image");
+    assert_eq!(
+        targets[0]["file"],
+        "deploy/apps/api/overlays/staging/kustomization.yaml"
+    );
+    assert_eq!(targets[1]["kind"], "yaml-update");
+    assert_eq!(targets[1]["key"], "image.tag");
+    assert_eq!(
+        v["applications"][0]["authorizedStages"],
+        json!(["image-factory:update-api-prod"])
+    );
+    assert_eq!(v["errors"], json!([]));
+    insta::assert_snapshot!("updates_check_json_example", transcript(&r));
+
+    // The text stays the default, and says the same.
+    let r = check(&p);
+    assert_eq!(r.stdout, "3 update target(s) checked: no problems\n");
+}
+
+#[test]
+fn updates_check_json_puts_each_problem_under_its_target() {
+    let p = example_workspace();
+    std::fs::write(
+        p.path("deploy/charts/api/values-prod.yaml"),
+        "image:\n  repository: x\nreplicas: 3\n",
+    )
+    .unwrap();
+    std::fs::remove_file(p.path("deploy/manifests/web/deployment.yaml")).unwrap();
+    std::fs::write(
+        p.path("deploy/argocd/api-staging.yaml"),
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: api-staging\n  namespace: argocd\n  annotations:\n    kargo.akuity.io/authorized-stage: image-factory:*\n",
+    )
+    .unwrap();
+    let (r, v) = check_json(&p, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(v["ok"], false);
+    assert_eq!(
+        v["summary"],
+        json!({"targets": 3, "checked": 3, "applications": 2, "problems": 4})
+    );
+    let t = &v["targets"];
+    assert_eq!(t[0]["status"], "ok");
+    assert_eq!(t[1]["status"], "problem");
+    let p1 = &t[1]["problems"][0];
+    assert_eq!(p1["severity"], "error");
+    assert!(
+        p1["message"]
+            .as_str()
+            .unwrap()
+            .contains("key `image.tag` does not exist"),
+        "{p1}"
+    );
+    assert_eq!(p1["file"], "deploy/charts/api/values-prod.yaml");
+    assert_eq!(
+        (p1["line"].as_u64(), p1["column"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(p1["help"].is_string(), "{p1}");
+    // A file that cannot be read: the target has no file, the problem no position.
+    assert_eq!(t[2]["status"], "problem");
+    assert_eq!(t[2]["file"], Json::Null);
+    assert_eq!(t[2]["problems"][0]["line"], Json::Null);
+    let apps = &v["applications"];
+    assert_eq!(apps[0]["status"], "ok");
+    assert_eq!(apps[1]["name"], "api-staging");
+    assert_eq!(apps[1]["status"], "problem");
+    assert_eq!(apps[1]["problems"][0]["line"], 7);
+    // `errors` lists them all, in order, as every `--format json` does.
+    let all: Vec<&Json> = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(apps.as_array().unwrap())
+        .flat_map(|x| x["problems"].as_array().unwrap())
+        .collect();
+    assert_eq!(
+        v["errors"].as_array().unwrap().iter().collect::<Vec<_>>(),
+        all
+    );
+    // The text still goes to stderr.
+    assert!(
+        r.stderr.contains("error: update-api-prod: key `image.tag`"),
+        "{}",
+        r.stderr
+    );
+    // The OS's message for a missing file differs between systems.
+    let r = crate::support::Run {
+        stdout: r
+            .stdout
+            .replace("No such file or directory (os error 2)", "[ENOENT]"),
+        stderr: r
+            .stderr
+            .replace("No such file or directory (os error 2)", "[ENOENT]"),
+        ..r
+    };
+    insta::assert_snapshot!("updates_check_json_problems", transcript(&r));
+}
+
+#[test]
+fn updates_check_json_for_flux_has_no_stages() {
+    let p = example_workspace();
+    let (r, v) = check_json(&p, &["--target", "flux"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(v["target"], "flux");
+    assert_eq!(v["ok"], true);
+    assert!(v["targets"].as_array().unwrap().len() >= 3, "{v}");
+    assert!(v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["stage"].is_null() && t["status"] == "ok"));
+    // Flux reads no Argo CD Applications.
+    assert_eq!(v["applications"], json!([]));
+
+    // A marker missing: the problem is under its target.
+    let values = p.path("deploy/charts/api/values-prod.yaml");
+    let text = std::fs::read_to_string(&values).unwrap();
+    let unmarked: String = text
+        .lines()
+        .map(|l| l.split(" # {\"$imagepolicy\"").next().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&values, unmarked + "\n").unwrap();
+    let (r, v) = check_json(&p, &["--target", "flux"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let broken: Vec<&Json> = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "problem")
+        .collect();
+    assert_eq!(broken.len(), 1, "{v}");
+    assert_eq!(broken[0]["path"], "charts/api/values-prod.yaml");
+    assert!(broken[0]["problems"][0]["help"]
+        .as_str()
+        .unwrap()
+        .contains("$imagepolicy"));
+}
+
+#[test]
+fn updates_check_json_errors_before_checking_are_json_too() {
+    let p = example_workspace();
+    p.file(
+        "images.yaml",
+        "- name: a\n  registry: ghcr.io\n  repository: org/a\n  colour: blue\n",
+    );
+    let (r, v) = check_json(&p, &[]);
+    assert_eq!(r.code, 2);
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["errors"], "{v}");
+    let e = &v["errors"][0];
+    assert_eq!(e["file"], "image-factory/images.yaml");
+    assert_eq!(e["line"], 4);
+    assert!(r.stderr.contains("colour"), "{}", r.stderr);
+    // Text: nothing on stdout.
+    let r = check(&p);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+}
