@@ -7,25 +7,14 @@
 /// Applies `f` to every item, using up to the machine's parallelism, and
 /// returns the results in the order of `items`.
 pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    if threads <= 1 || items.len() < 64 {
+    if items.len() < 64 {
         return items.iter().map(f).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+    // Small pieces, handed out as threads free up: items differ in cost.
+    map_pieces(items, 32, |part| part.iter().map(&f).collect::<Vec<R>>())
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Splits `items` into one contiguous chunk per thread and applies `f` to
@@ -56,6 +45,49 @@ pub(crate) fn map_chunks<T: Sync, R: Send>(
     })
 }
 
+/// Splits `items` into pieces of `piece` items and applies `f` to each
+/// piece, the threads taking the next piece as they finish the last, so
+/// pieces of unequal cost (documents of different kinds, files on a slow
+/// disk) still keep every core busy; results are in piece order.
+pub(crate) fn map_pieces<T: Sync, R: Send>(
+    items: &[T],
+    piece: usize,
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let piece = piece.max(1);
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let pieces: Vec<&[T]> = items.chunks(piece).collect();
+    if threads <= 1 || pieces.len() <= 1 {
+        return pieces.into_iter().map(&f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (f, next, pieces) = (&f, &next, &pieces);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let work = move || {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(p) = pieces.get(i) else { break };
+                out.push((i, f(p)));
+            }
+            out
+        };
+        let handles: Vec<_> = (1..threads.min(pieces.len()))
+            .map(|_| scope.spawn(work))
+            .collect();
+        let mut done = work();
+        for h in handles {
+            match h.join() {
+                Ok(mut v) => done.append(&mut v),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        done
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -68,5 +100,11 @@ mod tests {
             sums.iter().sum::<u64>(),
             items.iter().map(|x| u64::from(*x)).sum::<u64>()
         );
+        for piece in [1, 7, 256, 20_000] {
+            let pieces = super::map_pieces(&items, piece, <[u32]>::to_vec);
+            assert_eq!(pieces.len(), items.len().div_ceil(piece));
+            assert_eq!(pieces.concat(), items, "piece {piece}");
+        }
+        assert!(super::map_pieces(&[] as &[u32], 4, <[u32]>::len).is_empty());
     }
 }

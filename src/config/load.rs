@@ -73,9 +73,29 @@ pub fn load(
         ));
     }
     let images_file = dir.join(IMAGES_FILE);
-    let (images_text, enrollments) = load_enrollments(&images_file)?;
-    let mut problems = enrollment::validate(&enrollments, &images_file, &images_text);
-
+    // The state files are read while images.yaml is parsed and checked: the
+    // two do not depend on each other, and each leaves a core idle at times.
+    let (enrolled, states) = std::thread::scope(|scope| {
+        let states = scope.spawn(|| -> Result<_, Error> {
+            let store = Store::open(dir)?;
+            let mut problems = Vec::new();
+            let image_states = store.read_images(&mut problems)?;
+            let base_states = store.read_bases(&mut problems)?;
+            Ok((image_states, base_states, store.layout, problems))
+        });
+        let enrolled = load_enrollments(&images_file).map(|(text, enrollments)| {
+            let problems = enrollment::validate(&enrollments, &images_file, &text);
+            (text, enrollments, problems)
+        });
+        let states = match states.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (enrolled, states)
+    });
+    // Reported in the order they were always found: images.yaml, settings,
+    // the state files.
+    let (images_text, enrollments, mut problems) = enrolled?;
     let settings = match load_settings(dir, settings_file, overrides) {
         Ok(s) => Some(s),
         Err(mut d) => {
@@ -83,11 +103,8 @@ pub fn load(
             None
         }
     };
-
-    let store = Store::open(dir)?;
-    let image_states = store.read_images(&mut problems)?;
-    let base_states = store.read_bases(&mut problems)?;
-    let layout = store.layout;
+    let (image_states, base_states, layout, mut state_problems) = states?;
+    problems.append(&mut state_problems);
 
     let has_errors = problems.iter().any(Diagnostic::is_error);
     match settings {
@@ -162,7 +179,7 @@ pub fn load_enrollments(path: &Path) -> Result<(String, Vec<Enrollment>), Error>
 /// and the pieces are parsed in parallel; if any piece fails, the whole file
 /// is parsed again so the error carries its true position.
 fn parse_entries(path: &Path, text: &str) -> Result<Vec<Enrollment>, Diagnostic> {
-    const SPLIT_ABOVE: usize = 256 * 1024;
+    const SPLIT_ABOVE: usize = 64 * 1024;
     let splittable = text.len() > SPLIT_ABOVE
         && !text.contains(['&', '*', '%', '\t'])
         && !text.contains("\n---");
