@@ -157,7 +157,9 @@ impl Diagnostic {
         if let Some(file) = &self.file {
             let _ = write!(out, "\n{:width$}{blue}-->{reset} {}", "", file.display());
             if let Some(loc) = self.location {
-                let _ = write!(out, ":{}:{}", loc.line, loc.column);
+                // Where the caret is: rustc's `-->` names the span's start.
+                let column = snippet.as_ref().map_or(loc.column, |(_, s)| s.column);
+                let _ = write!(out, ":{}:{column}", loc.line);
             }
         }
         if let Some((number, s)) = &snippet {
@@ -241,6 +243,9 @@ struct Snip {
     text: String,
     caret_start: usize,
     caret_len: usize,
+    /// The 1-based character column the caret starts at (the underlined
+    /// value's, when it moved there from a key).
+    column: usize,
 }
 
 /// Lines wider than this are cut around the column, with `…` where cut.
@@ -304,6 +309,7 @@ fn snip(line: &str, column: usize, underline: Option<&str>) -> Snip {
         text,
         caret_start: usize::from(from > 0) + width(&chars[from..at]),
         caret_len: width(&chars[at..end]).max(1),
+        column: at + 1,
     }
 }
 
@@ -643,8 +649,9 @@ mod tests {
             .help("write `7d`");
         assert_eq!(
             d.to_string(),
-            "error: bad\n  --> images.yaml:2:3\n   |\n 2 |   rebuildDelay: 7x\n   |                 ^^\n   |\n  help: write `7d`"
+            "error: bad\n  --> images.yaml:2:17\n   |\n 2 |   rebuildDelay: 7x\n   |                 ^^\n   |\n  help: write `7d`"
         );
+        // The `-->` column is the caret's (the value's, not the key's).
         // Without help, no closing gutter line; without underline, the
         // caret is as long as the token at the column (a key here).
         let d = at(2, 3).with_source(text);

@@ -102,7 +102,8 @@ fn invalid_names_are_refused_with_a_suggestion() {
     p.images(&ONE_IMAGE.replace("name: app", "name: My_App"));
     let e = fails(&p);
     assert!(e.contains("invalid name `My_App`"), "{e}");
-    assert!(e.contains("images.yaml:1:3"), "{e}");
+    // The column of the value, where the caret is.
+    assert!(e.contains("images.yaml:1:9"), "{e}");
     assert!(e.contains("for example to `my-app"), "{e}");
 }
 
