@@ -225,37 +225,7 @@ pub enum Written {
 /// matched), so an unchanged file is read once and never written, and the
 /// whole text is never in memory.
 pub fn write_rendering(path: &Path, rendering: &Rendering<'_>) -> Result<Written, Error> {
-    let existing = match std::fs::metadata(path) {
-        Ok(m) => Some(m),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io("cannot write", path, e)),
-    };
-    let fill = |w: &mut dyn Write| rendering.write_to(w);
-    let Some(target) = follow_links(path).map_err(|e| Error::io("cannot write", path, e))? else {
-        return write_in_place(path, fill);
-    };
-    let Some(meta) = existing else {
-        return replace(&target, None, fill);
-    };
-    if !meta.is_file() || !same_file(&meta, &target) {
-        return write_in_place(path, fill);
-    }
-    let current = std::fs::File::open(&target).map_err(|e| Error::io("cannot read", &target, e))?;
-    let mut w = Diverging {
-        target: &target,
-        permissions: meta.permissions(),
-        current: std::io::BufReader::with_capacity(1 << 16, current),
-        matched: 0,
-        scratch: Vec::new(),
-        tmp: None,
-        failed: None,
-    };
-    let written = rendering.write_to(&mut w);
-    if let Some(e) = w.failed.take() {
-        return Err(e);
-    }
-    written.map_err(|e| Error::io("cannot write", &target, e))?;
-    w.finish()
+    write_with(path, |w| rendering.write_to(w))
 }
 
 /// Whether the file at `path` holds exactly what `rendering` makes; stops
@@ -434,12 +404,7 @@ impl Write for Diverging<'_> {
 
 /// Writes `stream` to `path` as [`write_atomic`] does.
 pub fn write_stream(path: &Path, stream: &Stream) -> Result<Written, Error> {
-    write_with(
-        path,
-        stream.len(),
-        |current| stream.matches_reader(current),
-        |f| stream.write_to(f),
-    )
+    write_with(path, |f| stream.write_to(f))
 }
 
 /// Writes `contents` to `path`, as a shell redirection would but atomically:
@@ -456,23 +421,16 @@ pub fn write_stream(path: &Path, stream: &Stream) -> Result<Written, Error> {
 ///
 /// On error no temporary file is left behind.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
-    write_with(
-        path,
-        contents.len(),
-        |current| {
-            let mut buf = Vec::with_capacity(contents.len());
-            current.read_to_end(&mut buf)?;
-            Ok(buf == contents)
-        },
-        |f| f.write_all(contents),
-    )
-    .map(|_| ())
+    write_with(path, |f| f.write_all(contents)).map(|_| ())
 }
 
+/// The one way imgf writes a file (see [`write_atomic`]). An existing
+/// regular file is compared with what `fill` writes as it writes it, and a
+/// temporary file is started only at the first difference (beginning with
+/// the bytes that matched), so an unchanged file is read once and not
+/// written.
 fn write_with(
     path: &Path,
-    len: usize,
-    same: impl FnOnce(&mut dyn std::io::Read) -> std::io::Result<bool>,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<Written, Error> {
     let existing = match std::fs::metadata(path) {
@@ -495,15 +453,22 @@ fn write_with(
         // goes): written to, never replaced.
         return write_in_place(path, fill);
     }
-    if meta.len() == len as u64 {
-        let unchanged = std::fs::File::open(&target)
-            .and_then(|f| same(&mut std::io::BufReader::new(f)))
-            .map_err(|e| Error::io("cannot read", &target, e))?;
-        if unchanged {
-            return Ok(Written::Unchanged);
-        }
+    let current = std::fs::File::open(&target).map_err(|e| Error::io("cannot read", &target, e))?;
+    let mut w = Diverging {
+        target: &target,
+        permissions: meta.permissions(),
+        current: std::io::BufReader::with_capacity(1 << 16, current),
+        matched: 0,
+        scratch: Vec::new(),
+        tmp: None,
+        failed: None,
+    };
+    let written = fill(&mut w).and_then(|()| w.flush());
+    if let Some(e) = w.failed.take() {
+        return Err(e);
     }
-    replace(&target, Some(meta.permissions()), fill)
+    written.map_err(|e| Error::io("cannot write", &target, e))?;
+    w.finish()
 }
 
 /// Replaces (or creates) the regular file `path` with a temporary file
@@ -704,15 +669,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.yaml");
         write_atomic(&p, b"one\n").unwrap();
-        let failed = write_with(
-            &p,
-            4,
-            |_| Ok(false),
-            |f| {
-                f.write_all(b"half")?;
-                Err(std::io::Error::other("disk full"))
-            },
-        );
+        let failed = write_with(&p, |f| {
+            f.write_all(b"half")?;
+            Err(std::io::Error::other("disk full"))
+        });
         assert!(failed.is_err());
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "one\n");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
