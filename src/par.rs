@@ -17,34 +17,6 @@ pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> 
         .collect()
 }
 
-/// Splits `items` into one contiguous chunk per thread and applies `f` to
-/// each chunk in parallel; results are in chunk order.
-pub(crate) fn map_chunks<T: Sync, R: Send>(
-    items: &[T],
-    min_chunk: usize,
-    f: impl Fn(&[T]) -> R + Sync,
-) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    if threads <= 1 || items.len() < min_chunk.max(1) * 2 {
-        return vec![f(items)];
-    }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || f(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
-}
-
 /// Splits `items` into pieces of `piece` items and applies `f` to each
 /// piece, the threads taking the next piece as they finish the last, so
 /// pieces of unequal cost (documents of different kinds, files on a slow
@@ -95,11 +67,6 @@ mod tests {
         let items: Vec<u32> = (0..10_000).collect();
         let out = super::map(&items, |x| x * 2);
         assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
-        let sums = super::map_chunks(&items, 10, |c| c.iter().map(|x| u64::from(*x)).sum::<u64>());
-        assert_eq!(
-            sums.iter().sum::<u64>(),
-            items.iter().map(|x| u64::from(*x)).sum::<u64>()
-        );
         for piece in [1, 7, 256, 20_000] {
             let pieces = super::map_pieces(&items, piece, <[u32]>::to_vec);
             assert_eq!(pieces.len(), items.len().div_ceil(piece));

@@ -189,17 +189,17 @@ fn parse_entries(path: &Path, text: &str) -> Result<Vec<Enrollment>, Diagnostic>
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         );
         if pieces.len() > 1 {
-            let parsed = crate::par::map_chunks(&pieces, 1, |p| {
-                p.iter()
-                    .map(|t| match super::fast_yaml::parse::<Vec<Enrollment>>(t) {
-                        Some(entries) => Ok(entries),
-                        None => parse::parse::<Vec<Enrollment>>(path, t),
-                    })
-                    .collect::<Vec<_>>()
+            // One piece per thread, each taken as a whole.
+            let parsed = crate::par::map_pieces(&pieces, 1, |p| {
+                let t = p.first().copied().unwrap_or_default();
+                match super::fast_yaml::parse::<Vec<Enrollment>>(t) {
+                    Some(entries) => Ok(entries),
+                    None => parse::parse::<Vec<Enrollment>>(path, t),
+                }
             });
             let mut all = Vec::new();
             let mut ok = true;
-            for r in parsed.into_iter().flatten() {
+            for r in parsed {
                 match r {
                     Ok(mut v) => all.append(&mut v),
                     Err(_) => ok = false,
