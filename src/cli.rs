@@ -330,10 +330,11 @@ pub struct AnalyzeArgs {
     /// Analyse only this image.
     #[arg(long, value_name = "NAME")]
     pub image: Option<String>,
-    /// The tag Kargo just built (recorded as currentVersion when it is a version).
+    /// The tag Kargo just built (recorded as currentVersion when it is a
+    /// version); `-`: no build, only re-read the Dockerfile.
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
-    /// The digest Kargo just built (recorded as currentDigest).
+    /// The digest Kargo just built (recorded as currentDigest); `-`: no build.
     #[arg(long, value_name = "DIGEST")]
     pub digest: Option<String>,
     /// The target platform for TARGETOS, TARGETARCH and friends in FROM lines

@@ -40,6 +40,11 @@ pub(crate) struct Discovery {
     pub workflow_inputs: Option<Vec<WorkflowInput>>,
 }
 
+/// What the analysis Stage passes as `--tag` and `--digest` when the image
+/// has no build yet (a first promotion with only a commit of its sources):
+/// neither a valid tag nor a digest, and never an empty argument.
+pub(crate) const NO_BUILD: &str = "-";
+
 /// A build Kargo just finished (`--tag`, `--digest`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Built {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::enrollment::{Provider, UpdateValue};
+use crate::config::enrollment::{BuildField, Provider, UpdateValue};
 
 /// All images, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -74,7 +74,15 @@ pub struct Update {
     /// `Some(key)` for a yaml-update (Helm values, manifests); `None` for
     /// kustomize-set-image.
     pub yaml_key: Option<String>,
+    /// What is written: images.yaml's `value`, or `tag` when it says none
+    /// (a target may choose another default: see `value_given`).
     pub value: UpdateValue,
+    /// Whether images.yaml names the `value`.
+    pub value_given: bool,
+    /// Where images.yaml enrolls it: the entry's index in the file and the
+    /// update's index in its `updates` (for diagnostics).
+    pub entry: usize,
+    pub index: usize,
     /// An index into the image's updates: Freight comes from that Stage.
     pub after: Option<usize>,
     /// With `after`: how long Freight must have been verified there.
@@ -94,6 +102,9 @@ pub enum Check {
         url: String,
         json_path: Option<String>,
         expect: Option<String>,
+        /// A version check: the value must be this field of the build
+        /// being deployed.
+        expect_build: Option<BuildField>,
     },
     /// An end-to-end test Job: exit 0 passes.
     Job {

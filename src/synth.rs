@@ -56,7 +56,10 @@ pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared<'_>, Error> {
         crate::graph::build(&model).map_err(|d| Error::input(d.in_file(&inputs.images_file)))?;
     let target = match target {
         Target::Kargo => {
-            warnings.extend(kargo_warnings(inputs, &model));
+            let mut problems = kargo_warnings(inputs, &model);
+            inputs.attach_sources(&mut problems);
+            warnings.extend(problems);
+            warnings = crate::diagnostic::into_result(warnings)?;
             Ready::Kargo
         }
         Target::Flux => {
@@ -99,24 +102,10 @@ impl Prepared<'_> {
     }
 }
 
-/// What the Kargo output cannot do with these settings.
+/// What the Kargo output cannot do with these inputs: errors and warnings.
 fn kargo_warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
-    let mut warnings = Vec::new();
-    let external: Vec<&str> = model
-        .upstream
-        .iter()
-        .filter(|u| !u.updates.is_empty())
-        .map(|u| u.name.as_str())
-        .collect();
-    if !external.is_empty() {
-        warnings.push(
-            Diagnostic::warning(format!(
-                "the Kargo target does not update the users of external images yet: `updates:` of {} is not emitted",
-                external.join(", ")
-            ))
-            .help("`imgf synth --target flux` emits them; or deploy the image through a managed image built on it"),
-        );
-    }
+    let mut warnings =
+        crate::targets::kargo::preflight::problems(model, &inputs.images_file, &inputs.images_text);
     if inputs.settings.kargo.analysis_image_is_default && !model.managed.is_empty() {
         warnings.push(
             Diagnostic::warning(format!(

@@ -14,7 +14,8 @@ use std::path::Path;
 
 use crate::config::parse::Value;
 use crate::diagnostic::{Diagnostic, Location};
-use crate::model::{Managed, Update};
+use crate::model::Update;
+use crate::targets::flux::Image;
 
 /// The names Kustomize reads a kustomization from, in its order.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
@@ -48,8 +49,8 @@ pub fn first_document(text: &str) -> &str {
 }
 
 /// Problems of a kustomization that `update` (of image `m`) sets.
-pub fn kustomization(m: &Managed, update: &Update, file: &Path, text: &str) -> Vec<Diagnostic> {
-    let stage = format!("update-{}-{}", m.name, update.name);
+pub fn kustomization(m: Image<'_>, update: &Update, file: &Path, text: &str) -> Vec<Diagnostic> {
+    let stage = format!("update-{}-{}", m.name(), update.name);
     let doc = match crate::config::parse::parse_value(file, text) {
         Ok(v) => v,
         Err(d) => return vec![d],
@@ -65,12 +66,12 @@ pub fn kustomization(m: &Managed, update: &Update, file: &Path, text: &str) -> V
             ))
         })
         .collect();
-    if names.iter().any(|(n, _)| *n == m.repo_url) {
+    if names.iter().any(|(n, _)| *n == m.repo_url()) {
         return Vec::new();
     }
-    let short = m.repo_url.rsplit('/').next().unwrap_or(&m.repo_url);
+    let short = m.repo_url().rsplit('/').next().unwrap_or(m.repo_url());
     let other = names.iter().find(|(n, new)| {
-        *new == Some(m.repo_url.as_str())
+        *new == Some(m.repo_url())
             || n.rsplit('/').next() == Some(short)
             || n.split(':').next().and_then(|x| x.rsplit('/').next()) == Some(short)
     });
@@ -80,11 +81,11 @@ pub fn kustomization(m: &Managed, update: &Update, file: &Path, text: &str) -> V
             line_of(text, &format!("name: {n}")).or_else(|| line_of(text, "images:")),
             format!(
                 "{stage}: the kustomization names {} `{n}`, but kustomize-set-image sets the entry named `{}`",
-                m.name, m.repo_url
+                m.name(), m.repo_url()
             ),
             &format!(
                 "name the image `{}` in the manifests and this entry (`name: {}`, no `newName`), so the Stage's newTag is the one Kustomize applies",
-                m.repo_url, m.repo_url
+                m.repo_url(), m.repo_url()
             ),
         )],
         None => vec![err(
@@ -92,19 +93,19 @@ pub fn kustomization(m: &Managed, update: &Update, file: &Path, text: &str) -> V
             line_of(text, "images:"),
             format!(
                 "{stage}: the kustomization has no `images:` entry for `{}`",
-                m.repo_url
+                m.repo_url()
             ),
             &format!(
                 "add `images: [{{name: {}, newTag: <the tag deployed now>}}]`; Kargo would add one, but nothing tells you until a promotion changes nothing",
-                m.repo_url
+                m.repo_url()
             ),
         )],
     }
 }
 
 /// Problems of a YAML file whose `key` `update` sets.
-pub fn yaml_file(m: &Managed, update: &Update, file: &Path, text: &str) -> Vec<Diagnostic> {
-    let stage = format!("update-{}-{}", m.name, update.name);
+pub fn yaml_file(m: Image<'_>, update: &Update, file: &Path, text: &str) -> Vec<Diagnostic> {
+    let stage = format!("update-{}-{}", m.name(), update.name);
     let key = update.yaml_key.as_deref().unwrap_or_default();
     let helm = |line: Option<usize>| {
         vec![err(

@@ -191,9 +191,13 @@ fn analyze_once(
         discovered.insert(e.name.clone(), result);
     }
     progress.clear(err);
-    // Empty values mean "no build": the analysis Stage passes `""` when it
-    // was promoted with a source commit before any build of the image.
-    let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    // `-` means "no build": the analysis Stage passes it when it was
+    // promoted with a source commit before any build of the image (empty
+    // values, which older Stages passed, mean the same).
+    let given = |v: &Option<String>| {
+        v.clone()
+            .filter(|s| !s.is_empty() && s != crate::discovery::NO_BUILD)
+    };
     let (tag, digest) = (given(&args.tag), given(&args.digest));
     let built = args
         .image

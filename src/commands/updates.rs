@@ -99,12 +99,12 @@ fn check_all<'a>(
 ) -> (Vec<Target<'a>>, Vec<Application>) {
     // Fetched checkouts, one per (repository, branch).
     let mut fetched: BTreeMap<(String, String), Result<PathBuf, String>> = BTreeMap::new();
-    // Kargo updates the users of managed images; Flux those of external ones too.
+    // Both targets update the users of managed and external images.
     let images: Vec<Image<'a>> = model
         .managed
         .iter()
         .map(Image::Managed)
-        .chain(model.upstream.iter().map(Image::External).filter(|_| flux))
+        .chain(model.upstream.iter().map(Image::External))
         .collect();
     let mut targets = Vec::new();
     for &img in &images {
@@ -265,13 +265,10 @@ fn check_flux(
 /// A target of Kargo's update steps: `kustomize-set-image` or `yaml-update`
 /// would do what is meant.
 fn check_kargo(img: Image<'_>, u: &Update, target: &Path) -> (Option<PathBuf>, Vec<Diagnostic>) {
-    let stage = format!("update-{}-{}", img.name(), u.name);
+    let stage = crate::targets::kargo::update_stage_name(img.name(), &u.name);
     if u.yaml_key.is_some() {
         let problems = match std::fs::read_to_string(target) {
-            Ok(text) => match img {
-                Image::Managed(m) => update_check::yaml_file(m, u, target, &text),
-                Image::External(_) => Vec::new(),
-            },
+            Ok(text) => update_check::yaml_file(img, u, target, &text),
             Err(e) => vec![Diagnostic::error(format!(
                 "{stage}: cannot read {} ({}): {e}",
                 u.path,
@@ -328,11 +325,7 @@ fn check_kargo(img: Image<'_>, u: &Update, target: &Path) -> (Option<PathBuf>, V
         );
     };
     let problems = match std::fs::read_to_string(&file) {
-        // (Kargo's check lists managed images only.)
-        Ok(text) => match img {
-            Image::Managed(m) => update_check::kustomization(m, u, &file, &text),
-            Image::External(_) => Vec::new(),
-        },
+        Ok(text) => update_check::kustomization(img, u, &file, &text),
         Err(e) => vec![Diagnostic::error(format!(
             "{stage}: cannot read {}: {e}",
             file.display()

@@ -230,6 +230,19 @@ pub struct HttpCheck {
     /// The value expected at `jsonPath`.
     #[serde(default)]
     pub expect: Option<String>,
+    /// The value at `jsonPath` must be the build being deployed: its `tag`
+    /// or its `digest` (a version endpoint). Retried until the new build
+    /// answers, so it also waits for the rollout.
+    #[serde(default)]
+    pub expect_build: Option<BuildField>,
+}
+
+/// Which field of the build being deployed a version check compares.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildField {
+    Tag,
+    Digest,
 }
 
 /// An end-to-end test (Argo Rollouts `job` provider): exit 0 passes.
@@ -574,6 +587,24 @@ fn validate_verify(c: &mut Check<'_>, j: usize, v: &Verify) {
                         "add `jsonPath:` like `{$.status}` (a non-JSON answer counts as a success in Argo Rollouts, whatever it says)",
                     );
                 }
+                if h.expect_build.is_some() {
+                    c.bad_update(
+                        j,
+                        "expect",
+                        x,
+                        "`expect` and `expectBuild` both say what the value at `jsonPath` must be",
+                        "keep one: `expectBuild: tag` for a version endpoint, `expect:` for a fixed value",
+                    );
+                }
+            }
+            if let (Some(b), None) = (h.expect_build, &h.json_path) {
+                c.bad_update(
+                    j,
+                    "expectBuild",
+                    if b == BuildField::Tag { "tag" } else { "digest" },
+                    "`expectBuild` is compared with the value at `jsonPath`",
+                    "add `jsonPath:` pointing at the version the endpoint reports, like `{$.version}`",
+                );
             }
         }
         (None, Some(job)) => {

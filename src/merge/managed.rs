@@ -10,7 +10,11 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{Check, Managed};
 
 /// A managed image as images.yaml enrolls it (bases and version come later).
-pub(super) fn from_enrollment(e: &Enrollment, providers: &Providers) -> Option<Managed> {
+pub(super) fn from_enrollment(
+    e: &Enrollment,
+    entry: usize,
+    providers: &Providers,
+) -> Option<Managed> {
     let src = e.source.as_ref()?;
     let provider = src.provider.unwrap_or(Provider::Github);
     Some(Managed {
@@ -35,7 +39,7 @@ pub(super) fn from_enrollment(e: &Enrollment, providers: &Providers) -> Option<M
         },
         bases: Vec::new(),
         source_paths: source_paths(provider, &src.dockerfile, src.workflow.as_deref()),
-        updates: updates(e, provider, providers),
+        updates: updates(e, entry, provider, providers),
     })
 }
 
@@ -43,6 +47,7 @@ pub(super) fn from_enrollment(e: &Enrollment, providers: &Providers) -> Option<M
 /// the default git host of their repositories.
 pub(super) fn updates(
     e: &Enrollment,
+    entry: usize,
     image_provider: Provider,
     providers: &Providers,
 ) -> Vec<crate::model::Update> {
@@ -50,7 +55,8 @@ pub(super) fn updates(
     e.updates
         .iter()
         .zip(&names)
-        .map(|(u, name)| {
+        .enumerate()
+        .map(|(index, (u, name))| {
             let provider = u.provider.unwrap_or(image_provider);
             crate::model::Update {
                 name: name.clone(),
@@ -68,6 +74,9 @@ pub(super) fn updates(
                     .to_string(),
                 yaml_key: if u.is_yaml() { u.key.clone() } else { None },
                 value: u.value.unwrap_or(UpdateValue::Tag),
+                value_given: u.value.is_some(),
+                entry,
+                index,
                 after: u
                     .after
                     .as_ref()
@@ -92,6 +101,7 @@ pub(super) fn updates(
                             url: h.url.clone(),
                             json_path: h.json_path.clone(),
                             expect: h.expect.clone(),
+                            expect_build: h.expect_build,
                         }),
                         (None, Some(j)) => Some(Check::Job {
                             image: j.image.clone(),
@@ -108,7 +118,7 @@ pub(super) fn updates(
 }
 
 /// Git URLs as Kargo compares them: lowercase, no trailing `/` or `.git`.
-fn normalize_git_url(u: &str) -> String {
+pub(crate) fn normalize_git_url(u: &str) -> String {
     u.to_ascii_lowercase()
         .trim_end_matches('/')
         .trim_end_matches(".git")

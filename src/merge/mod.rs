@@ -25,6 +25,7 @@ use crate::config::store::StateFile;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::model::Model;
 
+pub(crate) use managed::normalize_git_url;
 pub use tag_filter::exact_tag_regex;
 
 /// Merges everything read into the model; returns it with the warnings.
@@ -42,7 +43,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
     let mut enrollment_of: Vec<usize> = Vec::new();
     let locator = Locator::new(&inputs.images_text);
     for (index, e) in inputs.enrollments.iter().enumerate() {
-        if let Some(m) = managed::from_enrollment(e, &inputs.settings.providers) {
+        if let Some(m) = managed::from_enrollment(e, index, &inputs.settings.providers) {
             enrollment_of.push(index);
             model.managed.push(m);
             continue;

@@ -57,6 +57,7 @@ pub(super) fn external(
             policy,
             updates: super::managed::updates(
                 e,
+                index,
                 crate::config::enrollment::Provider::Github,
                 providers,
             ),

@@ -514,9 +514,9 @@ fn the_job_commits_state_and_regenerated_manifests_together() {
             "--image",
             "web",
             "--tag",
-            "",
+            "-",
             "--digest",
-            "",
+            "-",
             "--state-repo",
             remote.to_str().unwrap(),
             "--push",
@@ -553,7 +553,7 @@ fn the_job_commits_state_and_regenerated_manifests_together() {
     let web = read(&check, "image-factory/state/images/web.yaml");
     assert!(
         web.contains("currentDigest: null"),
-        "empty --tag/--digest (no build promoted yet) record no build:\n{web}"
+        "`--tag - --digest -` (no build promoted yet, as the analysis Stage passes it) record no build:\n{web}"
     );
 }
 

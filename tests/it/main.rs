@@ -6,6 +6,7 @@ mod backstage;
 mod cli;
 mod color;
 mod corpus;
+mod deploy;
 mod docker_reference;
 mod dockerfile_errors;
 mod enroll;

@@ -253,8 +253,10 @@ fn rule_5_tags_stay_strings() {
                     "{name}: arg {} is {v} with tag {tag:?}",
                     arg["name"].as_str().unwrap()
                 );
+                // Never an empty argument: before any build, `-` (issue 17.10).
+                assert_ne!(v.as_str(), Some(""), "{name}: {arg:?} with tag {tag:?}");
                 if arg["name"].as_str() == Some("imageTag") {
-                    assert_eq!(v.as_str(), Some(tag.unwrap_or("")), "{name}");
+                    assert_eq!(v.as_str(), Some(tag.unwrap_or("-")), "{name}");
                 }
             }
             for step in steps(stage) {

@@ -4,9 +4,12 @@
 
 use crate::support::{Project, ONE_IMAGE};
 
+/// [`ONE_IMAGE`], its builds tagged with versions, deployed by `updates`.
 fn with_updates(updates: &str) -> Project {
     let p = Project::new();
-    p.images(&format!("{ONE_IMAGE}  updates:\n{updates}"));
+    p.images(&format!(
+        "{ONE_IMAGE}  updates:\n{updates}  versions: \">=1.0.0\"\n"
+    ));
     p
 }
 
@@ -223,6 +226,7 @@ const ALL_KINDS: &str = "    - name: staging
       repo: org/deploy
       path: apps/app/overlays/staging
       type: kustomize-set-image
+      argocd: {app: app-staging}
       verify:
         - http: {url: 'https://app.staging.example.org/healthz', jsonPath: '{$.status}', expect: ok}
         - job: {image: 'mcr.microsoft.com/playwright:v1.48.0', command: [npx, playwright, test],
@@ -280,7 +284,7 @@ fn every_step_config_survives_kargo_evaluation_and_matches_its_schema() {
     // Values stay strings, whatever they look like.
     assert_eq!(
         find("update-app-staging", "kustomize-set-image")["images"][0],
-        json!({"image": "ghcr.io/org/app", "tag": "1.20"})
+        json!({"image": "ghcr.io/org/app", "newName": "*", "tag": "1.20"})
     );
     assert_eq!(
         find("update-app-digest", "kustomize-set-image")["images"][0]["digest"],
@@ -302,9 +306,11 @@ fn every_step_config_survives_kargo_evaluation_and_matches_its_schema() {
         find("update-app-prod", "git-wait-for-pr")["prNumber"],
         json!(42)
     );
+    // No desiredRevision: the sync takes the branch's head (which holds the
+    // pushed commit, whatever git-push rebased it onto).
     assert_eq!(
-        find("update-app-prod", "argocd-update")["apps"][0]["sources"][0]["desiredRevision"],
-        json!(NUMERIC_SHA)
+        find("update-app-prod", "argocd-update")["apps"][0]["sources"],
+        json!([{"repoURL": "https://github.com/org/deploy.git"}])
     );
     let message = find("update-app-prod", "git-commit")["message"]
         .as_str()
@@ -494,7 +500,12 @@ fn the_bundled_example_update_steps_match_kargos_schemas() {
         steps.iter().map(|(s, _, _)| s.as_str()).collect();
     assert_eq!(
         stages.into_iter().collect::<Vec<_>>(),
-        ["update-api-prod", "update-api-staging", "update-web-demo"]
+        [
+            "update-api-prod",
+            "update-api-staging",
+            "update-postgres-db",
+            "update-web-demo"
+        ]
     );
     let Some(shared) = crate::support::shared("the step schemas cannot be checked") else {
         return;
@@ -553,7 +564,7 @@ fn updates_check_passes_on_the_bundled_example() {
     let r = check(&p);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains("3 update target(s) checked: no problems"),
+        r.stdout.contains("4 update target(s) checked: no problems"),
         "{}",
         r.stdout
     );
@@ -733,7 +744,7 @@ fn updates_check_fetches_the_targets_without_a_workspace() {
     );
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
     assert!(
-        out.contains("3 update target(s) checked: no problems"),
+        out.contains("4 update target(s) checked: no problems"),
         "{out}"
     );
     // A broken target upstream is found the same way.
@@ -822,7 +833,7 @@ fn updates_check_json_lists_every_target_of_the_bundled_example() {
     assert_eq!(v["target"], "kargo");
     assert_eq!(
         v["summary"],
-        json!({"targets": 3, "checked": 3, "applications": 2, "problems": 0})
+        json!({"targets": 4, "checked": 4, "applications": 2, "problems": 0})
     );
     let targets = v["targets"].as_array().unwrap();
     let stages: Vec<&str> = targets
@@ -831,7 +842,12 @@ fn updates_check_json_lists_every_target_of_the_bundled_example() {
         .collect();
     assert_eq!(
         stages,
-        ["update-api-staging", "update-api-prod", "update-web-demo"]
+        [
+            "update-api-staging",
+            "update-api-prod",
+            "update-web-demo",
+            "update-postgres-db"
+        ]
     );
     for t in targets {
         assert_eq!(t["status"], "ok", "{t}");
@@ -854,7 +870,7 @@ fn updates_check_json_lists_every_target_of_the_bundled_example() {
 
     // The text stays the default, and says the same.
     let r = check(&p);
-    assert_eq!(r.stdout, "3 update target(s) checked: no problems\n");
+    assert_eq!(r.stdout, "4 update target(s) checked: no problems\n");
 }
 
 #[test]
@@ -876,7 +892,7 @@ fn updates_check_json_puts_each_problem_under_its_target() {
     assert_eq!(v["ok"], false);
     assert_eq!(
         v["summary"],
-        json!({"targets": 3, "checked": 3, "applications": 2, "problems": 4})
+        json!({"targets": 4, "checked": 4, "applications": 2, "problems": 4})
     );
     let t = &v["targets"];
     assert_eq!(t[0]["status"], "ok");

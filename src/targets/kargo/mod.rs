@@ -17,6 +17,7 @@
 mod analysis;
 pub mod expr;
 pub mod objects;
+pub mod preflight;
 mod project;
 pub mod rebuild;
 mod record;
@@ -53,7 +54,10 @@ pub struct Plan<'a> {
     records: Vec<usize>,
     /// Managed images with at least one base: each gets a rebuild Stage.
     rebuilds: Vec<usize>,
-    /// (managed image, update): each gets an update Stage.
+    /// The images that updates deploy: managed images in images.yaml order,
+    /// then external images.
+    deployed: Vec<update::Deployed<'a>>,
+    /// (index into `deployed`, update): each gets an update Stage.
     updates: Vec<(usize, usize)>,
 }
 
@@ -123,13 +127,13 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
         Family {
             count: |p| p.updates.len(),
             name: |p, i| {
-                let (m, u) = p.updates[i];
-                let m = &p.model.managed[m];
-                ("Stage", update_stage_name(&m.name, &m.updates[u].name))
+                let (d, u) = p.updates[i];
+                let d = &p.deployed[d];
+                ("Stage", update_stage_name(d.name, &d.updates[u].name))
             },
             build: |p, i| {
-                let (m, u) = p.updates[i];
-                Resource::Stage(update::stage(&p.model.managed[m], u, p.settings))
+                let (d, u) = p.updates[i];
+                Resource::Stage(update::stage(&p.deployed[d], u, p.settings))
             },
         },
     ]
@@ -168,16 +172,16 @@ pub fn output<'a>(
         }
         _ => Vec::new(),
     };
-    let updates: Vec<(usize, usize)> = model
-        .managed
+    let deployed = deployed(model);
+    let updates: Vec<(usize, usize)> = deployed
         .iter()
         .enumerate()
-        .flat_map(|(i, m)| (0..m.updates.len()).map(move |u| (i, u)))
+        .flat_map(|(i, d)| (0..d.updates.len()).map(move |u| (i, u)))
         .collect();
-    for &(m, u) in &updates {
-        if !model.managed[m].updates[u].verify.is_empty() {
+    for &(d, u) in &updates {
+        if !deployed[d].updates[u].verify.is_empty() {
             front.push(Resource::AnalysisTemplate(update::verify_template(
-                &model.managed[m],
+                &deployed[d],
                 u,
                 settings,
             )));
@@ -192,9 +196,26 @@ pub fn output<'a>(
         rebuilds: (0..model.managed.len())
             .filter(|m| !model.managed[*m].bases.is_empty())
             .collect(),
+        deployed,
         updates,
     };
     Output::new(plan, families())
+}
+
+/// The images with updates: managed images (images.yaml order), then
+/// external ones.
+pub fn deployed(model: &Model) -> Vec<update::Deployed<'_>> {
+    let managed = model
+        .managed
+        .iter()
+        .filter(|m| !m.updates.is_empty())
+        .map(update::Deployed::managed);
+    let external = model
+        .upstream
+        .iter()
+        .filter(|u| !u.updates.is_empty())
+        .map(update::Deployed::external);
+    managed.chain(external).collect()
 }
 
 /// Builds every object, in output order.

@@ -332,6 +332,10 @@ pub struct KustomizeSetImageConfig {
 pub struct KustomizeImage {
     /// The repository Kargo subscribes to, and the `images[].name` matched.
     pub image: String,
+    /// `*`: keep the entry's `newName` (a registry mirror); Kargo replaces
+    /// the whole entry otherwise (`kustomize_image_setter.go` `mergeImages`).
+    #[serde(rename = "newName")]
+    pub new_name: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -407,10 +411,12 @@ pub struct ArgocdApp {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ArgocdSource {
+    /// The source the update applies to: an Application with no source from
+    /// this repository fails the step (`argocd_updater.go` `buildDesiredSources`).
+    /// No `desiredRevision`: the sync takes the branch's head, which holds
+    /// what was pushed (see [`super::update`]).
     #[serde(rename = "repoURL")]
     pub repo_url: String,
-    /// The commit the Application must be synced to (its health check follows it).
-    pub desired_revision: String,
 }
 
 /// The `http` step (`pkg/promotion/runner/builtin/schemas/http-config.json`).
@@ -476,8 +482,13 @@ pub struct Metric {
     /// expr-lang over `result`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success_condition: Option<String>,
+    /// Failed measurements tolerated; -1: never fail on them (with
+    /// `consecutive_success_limit`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_limit: Option<u32>,
+    pub failure_limit: Option<i32>,
+    /// Successes in a row that end the metric as Successful.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consecutive_success_limit: Option<u32>,
     pub provider: MetricProvider,
 }
 

@@ -376,13 +376,13 @@ pub const AUTHORIZED_STAGE: &str = "kargo.akuity.io/authorized-stage";
 /// reads a list and rejects globs: `pkg/api/stage.go` `AuthorizedStages`).
 pub fn authorized_stages(model: &Model, settings: &Settings) -> BTreeMap<(String, String), String> {
     let mut apps: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for m in &model.managed {
-        for u in &m.updates {
+    for d in super::deployed(model) {
+        for u in d.updates {
             if let Some(app) = &u.argocd {
                 apps.entry(app.clone()).or_default().push(format!(
                     "{}:{}",
                     settings.kargo.project,
-                    update_stage_name(&m.name, &u.name)
+                    update_stage_name(d.name, &u.name)
                 ));
             }
         }
@@ -412,7 +412,7 @@ fn explain_updates(model: &Model, settings: &Settings, image: usize) -> String {
         let _ = writeln!(
             o,
             "    Stage {stage}: {what} = {} in {}@{}",
-            u.value.as_str(),
+            super::update::Deployed::managed(m).value(u).as_str(),
             u.repo_url,
             u.branch
         );
@@ -444,7 +444,9 @@ fn explain_updates(model: &Model, settings: &Settings, image: usize) -> String {
                 format!("commit and push to {}", u.branch)
             },
             match &u.argocd {
-                Some((ns, app)) => format!(", then sync Argo CD Application {ns}/{app}"),
+                Some((ns, app)) => format!(
+                    ", then sync Argo CD Application {ns}/{app} to the branch's head and wait until it is healthy"
+                ),
                 None => String::new(),
             }
         );

@@ -1,26 +1,43 @@
-//! Update Stages: one per (managed image, update) — the places that deploy
-//! the image follow each new build.
+//! Update Stages: one per (image, update) — the places that deploy an image
+//! follow each new build. The image is a managed image, or an external
+//! image watched upstream ([`Deployed`]).
 //!
-//! The Stage takes the image's builds from its image Warehouse (an
-//! image-only origin, so commits to the sources never bump a deployment), or
-//! — with `after` — the Freight verified in that other update Stage, after
+//! The Stage takes the image's builds from its Warehouse (an image-only
+//! origin, so commits to the sources never bump a deployment), or — with
+//! `after` — the Freight verified in that other update Stage, after
 //! `requiredSoakTime`. Steps (every config typed in [`super::objects`]):
 //!
 //! 1. `git-clone` the branch into `./repo`, author set there, and
 //!    `yaml-parse` the value about to be replaced (`continueOnError`: it only
-//!    feeds the commit message);
+//!    feeds the commit message; one per kustomization file name Kargo
+//!    accepts);
 //! 2. `kustomize-set-image` (the kustomization's `images:` entry named after
-//!    the image's repository) or `yaml-update` (one existing key);
+//!    the image's repository, its `newName` kept) or `yaml-update` (one
+//!    existing key);
 //! 3. `git-commit` with a message naming the image, the old and new value and the path
 //!    (no commit when nothing changed, so a re-promotion is a no-op);
 //! 4. `git-push` to the branch — or, with `pullRequest`, to a generated
 //!    branch, then `git-open-pr` (Skipped when there is nothing to merge) and
-//!    `git-wait-for-pr` (skipped with it) with a timeout;
-//! 5. `argocd-update` when `argocd` is set: sync the Application to the
-//!    commit just made and wait, with a timeout.
+//!    `git-wait-for-pr` (only after an open-pr that Succeeded) with a timeout;
+//! 5. `argocd-update` when `argocd` is set: a hard refresh and a sync of the
+//!    Application to its branch's head, and a wait for that sync.
 //!
-//! Every value Kargo re-types after evaluation (tags, digests, commit IDs) is
-//! one `${{ quote(…) }}` template, so `1.20` stays `"1.20"`.
+//! Why `argocd-update` names no `desiredRevision` (Kargo v1.11.2): `git-push`
+//! rebases onto whatever reached the branch meanwhile, so `git-commit`'s SHA
+//! is not what was pushed (`git_pusher.go:65`, `remote_commit_integration.go:58-97`);
+//! a pinned revision is compared exactly with the Application's synced
+//! revision for as long as the Freight stays (`health/checker/builtin/argocd.go:331-368`),
+//! so the next commit to the branch by anyone would make the Stage Unhealthy
+//! and hold verification (`regular_stages.go:1233-1238`); a GitLab
+//! fast-forward merge has no merge SHA at all (`git_pr_waiter.go:164`).
+//! Without one, the step syncs the branch's head after the push — which
+//! holds the pushed commit — and waits for that operation
+//! (`argocd_updater.go:585`, `:525-531`); health then follows the
+//! Application's own health, so verification starts once the new pods are
+//! rolled out.
+//!
+//! Every value Kargo re-types after evaluation (tags, digests) is one
+//! `${{ quote(…) }}` template, so `1.20` stays `"1.20"`.
 
 use super::objects::{
     AnalysisTemplate, AnalysisTemplateSpec, Container, EnvVar, JobMetric, JobSpec, Metric,
@@ -35,12 +52,12 @@ use super::objects::{
     YamlParseOutput, YamlUpdate, YamlUpdateConfig, KARGO_API,
 };
 use super::{
-    image_label, image_warehouse_name, meta, update_stage_name, verify_template_name,
-    AUTO_PROMOTE_LABEL, IMAGE_LABEL, ROLE_LABEL,
+    image_label, meta, update_stage_name, verify_template_name, AUTO_PROMOTE_LABEL, IMAGE_LABEL,
+    ROLE_LABEL,
 };
-use crate::config::enrollment::UpdateValue;
+use crate::config::enrollment::{BuildField, UpdateValue};
 use crate::config::settings::Settings;
-use crate::model::{Check, Managed, Update};
+use crate::model::{Check, Managed, TagPolicy, Update, Upstream};
 use crate::targets::kargo::expr::{self, ImageField, Piece};
 
 /// Where the repository is checked out in the promotion's workspace.
@@ -54,27 +71,89 @@ pub const PR_TIMEOUT: &str = "168h";
 pub const SYNC_TIMEOUT: &str = "15m";
 /// Consecutive errors (an API hiccup) a polling step tolerates.
 pub const POLL_ERROR_THRESHOLD: u32 = 5;
+/// The file names Kargo looks for in a kustomization directory, in its
+/// order (`konfig.RecognizedKustomizationFileNames`, used by
+/// `kustomize_image_setter.go:332-359`).
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/// The update Stage of `m.updates[u]`.
-pub(super) fn stage(m: &Managed, u: usize, settings: &Settings) -> Stage {
-    let up = &m.updates[u];
-    let name = update_stage_name(&m.name, &up.name);
-    let label = image_label(&m.name);
+/// An image whose builds update Stages deploy.
+#[derive(Debug, Clone)]
+pub struct Deployed<'a> {
+    /// The enrollment name (names the Stages).
+    pub name: &'a str,
+    /// `registry/repository`, as its Warehouse subscribes to it.
+    pub repo_url: &'a str,
+    /// Its Warehouse.
+    pub warehouse: String,
+    /// Its Warehouse follows one tag, by digest: the tag of every build is
+    /// the same, so only the digest tells builds apart.
+    pub fixed_tag: Option<&'a str>,
+    pub updates: &'a [Update],
+}
+
+impl<'a> Deployed<'a> {
+    pub fn managed(m: &'a Managed) -> Self {
+        Deployed {
+            name: &m.name,
+            repo_url: &m.repo_url,
+            warehouse: super::image_warehouse_name(&m.name),
+            fixed_tag: super::warehouse::selects_by_digest(m)
+                .then_some(super::warehouse::UNVERSIONED_TAG),
+            updates: &m.updates,
+        }
+    }
+
+    pub fn external(u: &'a Upstream) -> Self {
+        let one_tag = u.tag.as_deref().filter(|t| {
+            u.policy == TagPolicy::Digest || u.tag_regex == crate::merge::exact_tag_regex(t)
+        });
+        Deployed {
+            name: &u.name,
+            repo_url: &u.repo_url,
+            warehouse: crate::names::fit(&u.name),
+            fixed_tag: one_tag,
+            updates: &u.updates,
+        }
+    }
+
+    /// What update `u` writes. Images.yaml's `value`; without one, `tag` —
+    /// or, when every build has the same tag, the kustomization's `digest`
+    /// (a yaml-update's key could hold either: the user must say, see
+    /// [`super::preflight`]).
+    pub fn value(&self, up: &Update) -> UpdateValue {
+        if self.fixed_tag.is_some() && !up.value_given && up.yaml_key.is_none() {
+            UpdateValue::Digest
+        } else {
+            up.value
+        }
+    }
+
+    /// The field of the build being deployed, as an expression yielding a string.
+    fn field(&self, f: ImageField) -> String {
+        expr::image_field(self.repo_url, &self.warehouse, f)
+    }
+}
+
+/// The update Stage of `d.updates[u]`.
+pub(super) fn stage(d: &Deployed<'_>, u: usize, settings: &Settings) -> Stage {
+    let up = &d.updates[u];
+    let name = update_stage_name(d.name, &up.name);
+    let label = image_label(d.name);
     let mut labels = vec![(IMAGE_LABEL, label.as_str()), (ROLE_LABEL, "update")];
     if up.auto_promote {
         labels.push((AUTO_PROMOTE_LABEL, "true"));
     }
-    let warehouse = image_warehouse_name(&m.name);
     let requested = match up.after {
-        None => FreightRequest::direct(warehouse.clone()),
+        None => FreightRequest::direct(d.warehouse.clone()),
         Some(a) => FreightRequest {
             origin: FreightOrigin {
                 kind: "Warehouse",
-                name: warehouse.clone(),
+                name: d.warehouse.clone(),
             },
             sources: FreightSources {
                 direct: false,
-                stages: vec![update_stage_name(&m.name, &m.updates[a].name)],
+                stages: vec![update_stage_name(d.name, &d.updates[a].name)],
                 required_soak_time: (up.soak_secs > 0).then(|| crate::duration::hms(up.soak_secs)),
             },
         },
@@ -87,37 +166,54 @@ pub(super) fn stage(m: &Managed, u: usize, settings: &Settings) -> Stage {
             requested_freight: vec![requested],
             promotion_template: Some(PromotionTemplate {
                 spec: PromotionTemplateSpec {
-                    steps: steps(m, up),
+                    steps: steps(d, up),
                 },
             }),
             verification: (!up.verify.is_empty()).then(|| Verification {
                 analysis_templates: vec![NameRef {
-                    name: verify_template_name(&m.name, &up.name),
+                    name: verify_template_name(d.name, &up.name),
                 }],
-                args: vec![NameValue {
-                    name: VERIFY_ARG.into(),
-                    value: expr::template(&expr::quote(&field(m, ImageField::Tag))),
-                }],
+                args: vec![
+                    NameValue {
+                        name: VERIFY_ARGS[0].into(),
+                        value: expr::template(&expr::quote(&d.field(ImageField::Tag))),
+                    },
+                    NameValue {
+                        name: VERIFY_ARGS[1].into(),
+                        value: expr::template(&expr::quote(&d.field(ImageField::Digest))),
+                    },
+                ],
             }),
         },
     }
 }
 
-/// The arg an update's AnalysisTemplate takes: the tag just rolled out
-/// (`IMAGE_TAG` in an end-to-end Job).
-pub const VERIFY_ARG: &str = "tag";
+/// The args an update's AnalysisTemplate takes: the tag and the digest just
+/// rolled out (`IMAGE_TAG` and `IMAGE_DIGEST` in an end-to-end Job).
+pub const VERIFY_ARGS: [&str; 2] = ["tag", "digest"];
 /// How many times a health check is measured, and how far apart.
 pub const HEALTH_COUNT: u32 = 3;
 pub const HEALTH_INTERVAL: &str = "20s";
+/// A version check (`expectBuild`) is measured until the new build answers
+/// this many times in a row, at most [`VERSION_COUNT`] times (15 minutes):
+/// the answers of the old pods during a rollout do not fail it.
+pub const VERSION_SUCCESSES: u32 = 3;
+pub const VERSION_COUNT: u32 = 45;
 /// How long an end-to-end Job may run.
 pub const E2E_DEADLINE_SECONDS: i64 = 1800;
 
-/// The AnalysisTemplate that verifies `m.updates[u]`: one `web` metric per
+/// `{{args.<name>}}`, as Argo Rollouts substitutes it in the whole metric
+/// (`utils/analysis/factory.go:109-127`).
+fn arg(name: &str) -> String {
+    format!("{{{{args.{name}}}}}")
+}
+
+/// The AnalysisTemplate that verifies `d.updates[u]`: one `web` metric per
 /// health check, one `job` metric per end-to-end test. Kargo runs it once
 /// the Stage is healthy after the promotion; Freight that fails it never
 /// reaches an update `after` this one.
-pub(super) fn verify_template(m: &Managed, u: usize, settings: &Settings) -> AnalysisTemplate {
-    let up = &m.updates[u];
+pub(super) fn verify_template(d: &Deployed<'_>, u: usize, settings: &Settings) -> AnalysisTemplate {
+    let up = &d.updates[u];
     let metrics = up
         .verify
         .iter()
@@ -127,24 +223,48 @@ pub(super) fn verify_template(m: &Managed, u: usize, settings: &Settings) -> Ana
                 url,
                 json_path,
                 expect,
-            } => Metric {
-                name: format!("health-{}", i + 1),
-                count: Some(HEALTH_COUNT),
-                interval: Some(HEALTH_INTERVAL),
-                // Compared as text: a JSON number comes back a float64.
-                success_condition: expect
-                    .as_ref()
-                    .map(|x| format!("string(result) == {}", expr::literal(x))),
-                failure_limit: None,
-                provider: MetricProvider {
+                expect_build,
+            } => {
+                let web = MetricProvider {
                     job: None,
                     web: Some(WebMetric {
                         url: url.clone(),
                         json_path: json_path.clone(),
                         timeout_seconds: 10,
                     }),
-                },
-            },
+                };
+                match expect_build {
+                    // Tags and digests are `[A-Za-z0-9_.:-]`: safe inside
+                    // the quotes once substituted.
+                    Some(b) => Metric {
+                        name: format!("version-{}", i + 1),
+                        count: Some(VERSION_COUNT),
+                        interval: Some(HEALTH_INTERVAL),
+                        success_condition: Some(format!(
+                            "string(result) == \"{}\"",
+                            arg(match b {
+                                BuildField::Tag => VERIFY_ARGS[0],
+                                BuildField::Digest => VERIFY_ARGS[1],
+                            })
+                        )),
+                        failure_limit: Some(-1),
+                        consecutive_success_limit: Some(VERSION_SUCCESSES),
+                        provider: web,
+                    },
+                    None => Metric {
+                        name: format!("health-{}", i + 1),
+                        count: Some(HEALTH_COUNT),
+                        interval: Some(HEALTH_INTERVAL),
+                        // Compared as text: a JSON number comes back a float64.
+                        success_condition: expect
+                            .as_ref()
+                            .map(|x| format!("string(result) == {}", expr::literal(x))),
+                        failure_limit: None,
+                        consecutive_success_limit: None,
+                        provider: web,
+                    },
+                }
+            }
             Check::Job {
                 image,
                 command,
@@ -158,17 +278,23 @@ pub(super) fn verify_template(m: &Managed, u: usize, settings: &Settings) -> Ana
                         value_from: None,
                     })
                     .collect();
-                vars.push(EnvVar {
-                    name: "IMAGE_TAG".into(),
-                    value: Some(format!("{{{{args.{VERIFY_ARG}}}}}")),
-                    value_from: None,
-                });
+                for (var, a) in [
+                    ("IMAGE_TAG", VERIFY_ARGS[0]),
+                    ("IMAGE_DIGEST", VERIFY_ARGS[1]),
+                ] {
+                    vars.push(EnvVar {
+                        name: var.into(),
+                        value: Some(arg(a)),
+                        value_from: None,
+                    });
+                }
                 Metric {
                     name: format!("e2e-{}", i + 1),
                     count: None,
                     interval: None,
                     success_condition: None,
                     failure_limit: None,
+                    consecutive_success_limit: None,
                     provider: MetricProvider {
                         web: None,
                         job: Some(JobMetric {
@@ -205,11 +331,12 @@ pub(super) fn verify_template(m: &Managed, u: usize, settings: &Settings) -> Ana
     AnalysisTemplate {
         api_version: ROLLOUTS_API,
         kind: "AnalysisTemplate",
-        metadata: meta(verify_template_name(&m.name, &up.name), settings, &[]),
+        metadata: meta(verify_template_name(d.name, &up.name), settings, &[]),
         spec: AnalysisTemplateSpec {
-            args: vec![NameRef {
-                name: VERIFY_ARG.into(),
-            }],
+            args: VERIFY_ARGS
+                .iter()
+                .map(|a| NameRef { name: (*a).into() })
+                .collect(),
             metrics,
         },
     }
@@ -226,55 +353,86 @@ fn step(uses: &'static str, alias: &str, config: StepConfig) -> PromotionStep {
     }
 }
 
+/// The aliases of the `yaml-parse` steps that read the value about to be
+/// replaced: one for a yaml-update, one per kustomization file name.
+fn current_aliases(up: &Update) -> Vec<String> {
+    if up.yaml_key.is_some() {
+        return vec!["current".into()];
+    }
+    (0..KUSTOMIZATION_FILES.len())
+        .map(|i| match i {
+            0 => "current".to_string(),
+            _ => format!("current-{}", i + 1),
+        })
+        .collect()
+}
+
 /// The value the update replaces, read before it does (for the commit
-/// message; a failure here only leaves the message without it).
-fn current_value(m: &Managed, up: &Update, dir: &str) -> PromotionStep {
-    let (path, program) = match &up.yaml_key {
-        Some(key) => (dir.to_string(), expr::yaml_key_lookup(key)),
-        None => (
-            format!("{dir}/kustomization.yaml"),
-            expr::kustomize_image_lookup(
-                &m.repo_url,
-                if up.value == UpdateValue::Digest {
-                    "digest"
-                } else {
-                    "newTag"
-                },
-            ),
-        ),
+/// message; a failure here only leaves the message without it). A
+/// kustomization directory holds one of three file names: one step each,
+/// all but one fail.
+fn current_value(
+    d: &Deployed<'_>,
+    up: &Update,
+    value: UpdateValue,
+    dir: &str,
+) -> Vec<PromotionStep> {
+    let reads: Vec<(String, String)> = match &up.yaml_key {
+        Some(key) => vec![(dir.to_string(), expr::yaml_key_lookup(key))],
+        None => KUSTOMIZATION_FILES
+            .iter()
+            .map(|f| {
+                (
+                    format!("{dir}/{f}"),
+                    expr::kustomize_image_lookup(
+                        d.repo_url,
+                        if value == UpdateValue::Digest {
+                            "digest"
+                        } else {
+                            "newTag"
+                        },
+                    ),
+                )
+            })
+            .collect(),
     };
-    let mut s = step(
-        "yaml-parse",
-        "current",
-        StepConfig::YamlParse(YamlParseConfig {
-            path,
-            outputs: vec![YamlParseOutput {
-                name: "value".into(),
-                from_expression: program,
-            }],
-        }),
-    );
-    s.continue_on_error = true;
-    s
+    reads
+        .into_iter()
+        .zip(current_aliases(up))
+        .map(|((path, program), alias)| {
+            let mut s = step(
+                "yaml-parse",
+                &alias,
+                StepConfig::YamlParse(YamlParseConfig {
+                    path,
+                    outputs: vec![YamlParseOutput {
+                        name: "value".into(),
+                        from_expression: program,
+                    }],
+                }),
+            );
+            s.continue_on_error = true;
+            s
+        })
+        .collect()
 }
 
-/// The field of the image's new build, as an expression yielding a string.
-fn field(m: &Managed, f: ImageField) -> String {
-    expr::image_field(&m.repo_url, &image_warehouse_name(&m.name), f)
-}
-
-/// What the update writes, as one template that stays a string.
-pub fn value_template(m: &Managed, value: UpdateValue) -> String {
-    let tag = Piece::Expr(field(m, ImageField::Tag));
-    let digest = Piece::Expr(field(m, ImageField::Digest));
-    let repo = Piece::Text(format!("{}:", m.repo_url));
-    let pieces = match value {
+/// The pieces of what the update writes.
+fn value_pieces(d: &Deployed<'_>, value: UpdateValue) -> Vec<Piece> {
+    let tag = Piece::Expr(d.field(ImageField::Tag));
+    let digest = Piece::Expr(d.field(ImageField::Digest));
+    let repo = Piece::Text(format!("{}:", d.repo_url));
+    match value {
         UpdateValue::Tag => vec![tag],
         UpdateValue::Digest => vec![digest],
         UpdateValue::Reference => vec![repo, tag],
         UpdateValue::Pinned => vec![repo, tag, Piece::Text("@".into()), digest],
-    };
-    expr::template(&expr::quote(&expr::concat(&pieces)))
+    }
+}
+
+/// What the update writes, as one template that stays a string.
+pub fn value_template(d: &Deployed<'_>, value: UpdateValue) -> String {
+    expr::template(&expr::quote(&expr::concat(&value_pieces(d, value))))
 }
 
 /// `outputs["alias"].rest…`
@@ -282,8 +440,9 @@ fn output(alias: &str, rest: &str) -> String {
     format!("outputs[{}].{rest}", expr::literal(alias))
 }
 
-fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
+fn steps(d: &Deployed<'_>, up: &Update) -> Vec<PromotionStep> {
     let dir = format!("{CHECKOUT}/{}", up.path);
+    let value = d.value(up);
     let mut steps = vec![step(
         "git-clone",
         "clone",
@@ -299,8 +458,8 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
             }],
         }),
     )];
-    steps.push(current_value(m, up, &dir));
-    let value = value_template(m, up.value);
+    steps.extend(current_value(d, up, value, &dir));
+    let template = value_template(d, value);
     steps.push(match &up.yaml_key {
         Some(key) => step(
             "yaml-update",
@@ -309,14 +468,14 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
                 path: dir,
                 updates: vec![YamlUpdate {
                     key: key.clone(),
-                    value,
+                    value: template,
                 }],
             }),
         ),
         None => {
-            let (tag, digest) = match up.value {
-                UpdateValue::Digest => (None, Some(value)),
-                _ => (Some(value), None),
+            let (tag, digest) = match value {
+                UpdateValue::Digest => (None, Some(template)),
+                _ => (Some(template), None),
             };
             step(
                 "kustomize-set-image",
@@ -324,7 +483,8 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
                 StepConfig::KustomizeSetImage(KustomizeSetImageConfig {
                     path: dir,
                     images: vec![KustomizeImage {
-                        image: m.repo_url.clone(),
+                        image: d.repo_url.to_string(),
+                        new_name: "*",
                         tag,
                         digest,
                     }],
@@ -332,26 +492,31 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
             )
         }
     });
+    // `?.`: a failed yaml-parse leaves no output at all.
+    let mut current = String::from("(");
+    for alias in current_aliases(up) {
+        current.push_str(&format!("outputs[{}]?.value ?? ", expr::literal(&alias)));
+    }
+    current.push_str("\"(unknown)\")");
     // Not quoted: `quote` would turn the newlines into `\n`, and a message
     // starting `imgf: ` is never re-typed.
-    let message = expr::template(&expr::concat(&[
-        Piece::Text(format!("imgf: update {} from ", m.repo_url)),
-        // `?.`: a failed yaml-parse leaves no output at all.
-        Piece::Expr(format!(
-            "(outputs[{}]?.value ?? \"(unknown)\")",
-            expr::literal("current")
-        )),
+    let mut message = vec![
+        Piece::Text(format!("imgf: update {} from ", d.repo_url)),
+        Piece::Expr(current),
         Piece::Text(" to ".into()),
-        Piece::Expr(field(m, ImageField::Tag)),
-        Piece::Text(format!(" in {}\n\n", up.path)),
-        Piece::Expr(format!("({} ?? \"\")", output("update", "commitMessage"))),
-    ]));
+    ];
+    message.extend(value_pieces(d, value));
+    message.push(Piece::Text(format!(" in {}\n\n", up.path)));
+    message.push(Piece::Expr(format!(
+        "({} ?? \"\")",
+        output("update", "commitMessage")
+    )));
     steps.push(step(
         "git-commit",
         "commit",
         StepConfig::GitCommit(GitCommitConfig {
             path: CHECKOUT.into(),
-            message,
+            message: expr::template(&expr::concat(&message)),
         }),
     ));
     steps.push(step(
@@ -362,8 +527,10 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
             generate_target_branch: up.pull_request,
         }),
     ));
-    let mut revision = output("commit", "commit");
     if up.pull_request {
+        let mut title = vec![Piece::Text(format!("imgf: update {} to ", d.repo_url))];
+        title.extend(value_pieces(d, value));
+        title.push(Piece::Text(format!(" in {}", up.path)));
         steps.push(step(
             "git-open-pr",
             "open-pr",
@@ -372,11 +539,7 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
                 provider: up.provider.as_str(),
                 source_branch: expr::template(&expr::quote(&output("push", "branch"))),
                 target_branch: up.branch.clone(),
-                title: expr::template(&expr::quote(&expr::concat(&[
-                    Piece::Text(format!("imgf: update {} to ", m.repo_url)),
-                    Piece::Expr(field(m, ImageField::Tag)),
-                    Piece::Text(format!(" in {}", up.path)),
-                ]))),
+                title: expr::template(&expr::quote(&expr::concat(&title))),
             }),
         ));
         let mut wait = step(
@@ -388,14 +551,16 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
                 pr_number: expr::template(&output("open-pr", "pr.id")),
             }),
         );
-        wait.condition = Some(expr::template("status(\"open-pr\") != \"Skipped\""));
+        // An `if` replaces the default skip-after-failure
+        // (`evaluator.go:224-230`): only a pull request that was opened is
+        // waited for — not after an errored open-pr, nor a Skipped one
+        // (nothing to merge).
+        wait.condition = Some(expr::template("status(\"open-pr\") == \"Succeeded\""));
         wait.retry = Some(StepRetry {
             timeout: PR_TIMEOUT,
             error_threshold: POLL_ERROR_THRESHOLD,
         });
         steps.push(wait);
-        // The merge commit; when there was nothing to merge, the branch's head.
-        revision = format!("(outputs[\"wait-for-pr\"]?.commit ?? {revision})");
     }
     if let Some((namespace, app)) = &up.argocd {
         let mut sync = step(
@@ -407,7 +572,6 @@ fn steps(m: &Managed, up: &Update) -> Vec<PromotionStep> {
                     namespace: namespace.clone(),
                     sources: vec![ArgocdSource {
                         repo_url: up.repo_url.clone(),
-                        desired_revision: expr::template(&expr::quote(&revision)),
                     }],
                 }],
             }),

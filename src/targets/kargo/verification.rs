@@ -57,6 +57,7 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
                 interval: None,
                 success_condition: None,
                 failure_limit: None,
+                consecutive_success_limit: None,
                 provider: MetricProvider {
                     web: None,
                     job: Some(JobMetric {

@@ -25,38 +25,44 @@ pub const MANAGED_CONSTRAINT: &str = ">=0.0.0";
 /// The mutable tag watched by digest before an image has any version.
 pub const UNVERSIONED_TAG: &str = "latest";
 
+/// Whether the Warehouse of `m` follows its `latest` tag by digest: it has
+/// neither `versions` nor `tagPattern`, and no version was recorded yet. Every
+/// build then has the same tag (see [`super::update::Deployed::value`]).
+pub fn selects_by_digest(m: &Managed) -> bool {
+    matches!(m.tags, TagOrder::Versions(None)) && m.current_version.is_none()
+}
+
 pub(super) fn managed(m: &Managed, settings: &Settings) -> Warehouse {
-    let image = if let TagOrder::BuildId { pattern, .. } = &m.tags {
+    let image = match &m.tags {
         // Build-id tags are no versions: the newest build among them.
-        ImageSubscription {
+        TagOrder::BuildId { pattern, .. } => ImageSubscription {
             repo_url: m.repo_url.clone(),
             image_selection_strategy: selection_strategy(TagPolicy::NewestBuild),
             constraint: None,
             allow_tags_regexes: vec![pattern.clone()],
             strict_semvers: None,
             discovery_limit: 10,
+        },
+        // An explicit range selects versions from the first synth on;
+        // without one, once a version has been built.
+        TagOrder::Versions(range) if range.is_some() || !selects_by_digest(m) => {
+            ImageSubscription {
+                repo_url: m.repo_url.clone(),
+                image_selection_strategy: selection_strategy(TagPolicy::Semver),
+                constraint: Some(range.clone().unwrap_or_else(|| MANAGED_CONSTRAINT.into())),
+                allow_tags_regexes: Vec::new(),
+                strict_semvers: Some(false),
+                discovery_limit: 10,
+            }
         }
-    } else if m.current_version.is_some() {
-        ImageSubscription {
-            repo_url: m.repo_url.clone(),
-            image_selection_strategy: selection_strategy(TagPolicy::Semver),
-            constraint: Some(match &m.tags {
-                TagOrder::Versions(Some(range)) => range.clone(),
-                _ => MANAGED_CONSTRAINT.into(),
-            }),
-            allow_tags_regexes: Vec::new(),
-            strict_semvers: Some(false),
-            discovery_limit: 10,
-        }
-    } else {
-        ImageSubscription {
+        TagOrder::Versions(_) => ImageSubscription {
             repo_url: m.repo_url.clone(),
             image_selection_strategy: selection_strategy(TagPolicy::Digest),
             constraint: Some(UNVERSIONED_TAG.into()),
             allow_tags_regexes: Vec::new(),
             strict_semvers: None,
             discovery_limit: 10,
-        }
+        },
     };
     Warehouse {
         api_version: KARGO_API,
