@@ -88,7 +88,7 @@ fn emergency(
     }
     writeln!(
         err,
-        "emergency rebuild of {} recorded in the state files; commit them. Then save the script below and run it with `sh FILE`: it waits for each new build before rebuilding what is built on it.",
+        "emergency rebuild of {} recorded in the state files; commit them. Then save the script below and run it with `sh FILE`: it first rebuilds what needs no new build, then waits for each new build before rebuilding what is built on it.",
         plan.images.join(", ")
     )
     .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;

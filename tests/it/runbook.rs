@@ -359,30 +359,40 @@ fn ran_for(kargo: &[String], stage: &str) -> Vec<String> {
 
 /// The script, run by `sh`, approves and promotes an image built on an
 /// affected image only once that base's new build exists and is verified in
-/// its analysis Stage; until then it waits, and stops after the timeout.
+/// its analysis Stage; until then it waits, and gives up after the timeout.
+/// Images built directly on the base — `a`, and `d` (on `a` and node:22) —
+/// are rebuilt from it first, whatever the waits do.
 #[test]
 fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified() {
     let p = chain();
     let args = ["emergency", "--base", "node-22", "--reason", "CVE"];
+    let now = [
+        "kargo approve --project image-factory --freight node-22-old --stage rebuild-a",
+        "kargo promote --project image-factory --freight node-22-old --stage rebuild-a",
+        "kargo approve --project image-factory --freight node-22-old --stage rebuild-d",
+        "kargo promote --project image-factory --freight node-22-old --stage rebuild-d",
+    ];
 
-    // No new build of `a` ever appears: piped to sh, only `a` is touched,
-    // and the script fails after the wait.
+    // No new build of `a` ever appears: piped to sh, `a` and `d` are
+    // rebuilt from node:22; `b` waits for `a` and gives up, and `c` (on b)
+    // and `d`'s second step (on a) do not wait again for what will not come.
     let f = Fakes::new();
     emergency_script(&p, &args, &f);
     let o = f.sh(&[], "", "", true);
-    assert_eq!(
-        f.kargo(),
-        [
-            "kargo approve --project image-factory --freight node-22-old --stage rebuild-a",
-            "kargo promote --project image-factory --freight node-22-old --stage rebuild-a",
-        ],
-        "{}",
-        f.log()
-    );
+    assert_eq!(f.kargo(), now, "{}", f.log());
     assert!(!o.status.success(), "gave up");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains("no new build of a verified in Stage analyze-dockerfile-a"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("waiting for a new build").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("steps not done: 3 4 5. Once what they need is there, run just those: sh FILE only 3 4 5"),
         "{stderr}"
     );
 
@@ -396,15 +406,17 @@ fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified
         "the new build was seen:\n{}",
         f.log()
     );
-    assert_eq!(f.kargo().len(), 2, "{}", f.log());
+    assert_eq!(f.kargo(), now, "{}", f.log());
 
-    // `a`'s new build is verified, `b`'s never appears: `b` is rebuilt from
-    // it, `c` (on b) is not; `d` (on a) waits its turn, and resuming at its
-    // step approves it without repeating the others.
+    // `a`'s new build is verified, `b`'s never appears: `b` and `d` are
+    // rebuilt from it, `c` (on b) is not; running just the step not done
+    // approves it without repeating the others.
     let f = Fakes::new();
     emergency_script(&p, &args, &f);
     let o = f.sh(&[], "a", "a", false);
     assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("sh FILE only 4\n"), "{stderr}");
     let k = f.kargo();
     assert_eq!(
         ran_for(&k, "rebuild-b"),
@@ -416,22 +428,41 @@ fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified
         f.log()
     );
     assert!(ran_for(&k, "rebuild-c").is_empty(), "{}", f.log());
-    assert!(ran_for(&k, "rebuild-d").is_empty(), "{}", f.log());
-    let o = f.sh(&["4"], "a", "a", false);
+    assert_eq!(
+        ran_for(&k, "rebuild-d"),
+        [
+            "kargo approve --project image-factory --freight node-22-old --stage rebuild-d",
+            "kargo promote --project image-factory --freight node-22-old --stage rebuild-d",
+            "kargo approve --project image-factory --freight a-new --stage rebuild-d",
+            "kargo promote --project image-factory --freight a-new --stage rebuild-d",
+        ],
+        "{}",
+        f.log()
+    );
+    let o = f.sh(&["only", "4"], "a b", "a b", false);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let k2 = f.kargo();
     assert_eq!(&k2[..k.len()], &k[..]);
     assert_eq!(
         &k2[k.len()..],
         [
+            "kargo approve --project image-factory --freight b-new --stage rebuild-c",
+            "kargo promote --project image-factory --freight b-new --stage rebuild-c",
+        ]
+    );
+    // `sh FILE N` still runs from step N on.
+    let o = f.sh(&["5"], "a b", "a b", false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        &f.kargo()[k2.len()..],
+        [
             "kargo approve --project image-factory --freight a-new --stage rebuild-d",
             "kargo promote --project image-factory --freight a-new --stage rebuild-d",
-            "kargo approve --project image-factory --freight node-22-old --stage rebuild-d",
-            "kargo promote --project image-factory --freight node-22-old --stage rebuild-d",
         ]
     );
 
-    // Every build appears and is verified: the whole cascade, in order.
+    // Every build appears and is verified: the whole cascade, the images
+    // built on node:22 first.
     let f = Fakes::new();
     emergency_script(&p, &args, &f);
     let o = f.sh(&[], "a b", "a b", true);
@@ -446,17 +477,199 @@ fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified
         [
             "rebuild-a",
             "rebuild-a",
+            "rebuild-d",
+            "rebuild-d",
             "rebuild-b",
             "rebuild-b",
             "rebuild-c",
             "rebuild-c",
-            "rebuild-d",
-            "rebuild-d",
             "rebuild-d",
             "rebuild-d"
         ]
     );
-    assert!(kargo[4].contains("--freight b-new"), "{}", f.log());
+    assert!(kargo[6].contains("--freight b-new"), "{}", f.log());
+    assert!(kargo[8].contains("--freight a-new"), "{}", f.log());
+
+    // Bad arguments are refused before anything runs.
+    for bad in [&["x"][..], &["3", "4"], &["only"], &["only", "3", "x"]] {
+        let f = Fakes::new();
+        emergency_script(&p, &args, &f);
+        let o = f.sh(bad, "", "", false);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(f.log().is_empty(), "{bad:?}: {}", f.log());
+    }
+}
+
+/// node:22 ← `a` ← `b`, and node:22 ← `c` (← `e` with `with_e`), listed so
+/// that dependency order alone would put `b`'s wait before `c`'s rebuild.
+fn cascade(with_e: bool) -> Project {
+    let p = Project::new();
+    let mut images = image("a", "") + &image("b", "") + &image("c", "");
+    if with_e {
+        images += &image("e", "");
+        p.file("state/images/e.yaml", "name: e\nbaseImages: [c]\n");
+    }
+    p.images(&images)
+        .file("state/images/a.yaml", "name: a\nbaseImages: [node-22]\n")
+        .file("state/images/b.yaml", "name: b\nbaseImages: [a]\n")
+        .file("state/images/c.yaml", "name: c\nbaseImages: [node-22]\n")
+        .file("state/base-images/node-22.yaml", NODE_STATE);
+    p
+}
+
+/// In the script and in the JSON plan, every step that waits for nothing
+/// comes before any step that waits for another build.
+#[test]
+fn emergency_steps_that_wait_for_nothing_come_first() {
+    let p = cascade(false);
+    let args = ["emergency", "--base", "node-22", "--reason", "CVE"];
+    let r = p.run(&[&args[..], &["--format", "json"]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["images"], serde_json::json!(["a", "b", "c"]));
+    let steps = v["steps"].as_array().unwrap();
+    let row = |s: &serde_json::Value| {
+        (
+            s["step"].as_u64().unwrap(),
+            s["image"].as_str().unwrap().to_string(),
+            s["waitFor"].as_array().unwrap().len(),
+        )
+    };
+    assert_eq!(
+        steps.iter().map(row).collect::<Vec<_>>(),
+        [(1, "a".into(), 0), (2, "c".into(), 0), (3, "b".into(), 1)]
+    );
+    let first_wait = steps
+        .iter()
+        .position(|s| !s["waitFor"].as_array().unwrap().is_empty())
+        .unwrap();
+    assert!(steps[first_wait..]
+        .iter()
+        .all(|s| !s["waitFor"].as_array().unwrap().is_empty()));
+
+    // The script (the text form, and the one in the plan): the same steps
+    // in the same order, every rebuild from node:22 written before the
+    // first wait.
+    let r = p.run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for script in [r.stdout.as_str(), v["script"].as_str().unwrap()] {
+        let at = |needle: &str| {
+            script
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle} in\n{script}"))
+        };
+        let wait = at("  wait_for_verified ");
+        assert!(at("# 1. a: now") < at("# 2. c: now"), "{script}");
+        assert!(at("# 2. c: now") < at("# 3. b: once"), "{script}");
+        assert!(at("--stage 'rebuild-a'") < wait, "{script}");
+        assert!(at("--stage 'rebuild-c'") < wait, "{script}");
+        assert_eq!(script.matches("wait_for_verified '").count(), 1, "{script}");
+    }
+}
+
+/// Run with fake tools: `a`'s new build never comes, so the wait for it
+/// fails; `a` and `c`, built on node:22, were both rebuilt before any wait
+/// began, and `e`'s wait for `c`'s new build, independent of it, still runs.
+#[test]
+fn emergency_script_rebuilds_the_direct_images_whatever_the_waits_do() {
+    let p = cascade(true);
+    let f = Fakes::new();
+    emergency_script(
+        &p,
+        &["emergency", "--base", "node-22", "--reason", "CVE"],
+        &f,
+    );
+    let o = f.sh(&[], "c", "c", false);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        f.kargo(),
+        [
+            "kargo approve --project image-factory --freight node-22-old --stage rebuild-a",
+            "kargo promote --project image-factory --freight node-22-old --stage rebuild-a",
+            "kargo approve --project image-factory --freight node-22-old --stage rebuild-c",
+            "kargo promote --project image-factory --freight node-22-old --stage rebuild-c",
+            "kargo approve --project image-factory --freight c-new --stage rebuild-e",
+            "kargo promote --project image-factory --freight c-new --stage rebuild-e",
+        ],
+        "{}",
+        f.log()
+    );
+    // Both direct rebuilds were dispatched before the first look for a new
+    // build (a Freight list with a `since`, i.e. not a `latest`).
+    let log = f.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let first_wait = lines
+        .iter()
+        .position(|l| l.contains("origin.name=='a'") || l.contains("origin.name=='c'"))
+        .unwrap();
+    let last_direct = lines
+        .iter()
+        .rposition(|l| l.ends_with("--stage rebuild-a") || l.ends_with("--stage rebuild-c"))
+        .unwrap();
+    assert!(last_direct < first_wait, "{log}");
+    assert!(
+        stderr.contains("no new build of a verified in Stage analyze-dockerfile-a"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "steps not done: 3. Once what they need is there, run just those: sh FILE only 3\n"
+        ),
+        "{stderr}"
+    );
+
+    // Once `a`'s build is verified, the step not done, alone.
+    let before = f.kargo().len();
+    let o = f.sh(&["only", "3"], "a c", "a c", false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        &f.kargo()[before..],
+        [
+            "kargo approve --project image-factory --freight a-new --stage rebuild-b",
+            "kargo promote --project image-factory --freight a-new --stage rebuild-b",
+        ]
+    );
+}
+
+/// A step that fails by itself (here: `kargo approve` for `a`) does not stop
+/// the others either: what waits for `a`'s new build is skipped, the script
+/// reports both and exits non-zero.
+#[test]
+fn emergency_script_goes_on_after_a_failed_step() {
+    let p = cascade(false);
+    let f = Fakes::new();
+    emergency_script(
+        &p,
+        &["emergency", "--base", "node-22", "--reason", "CVE"],
+        &f,
+    );
+    // The fake kargo fails to approve anything for rebuild-a.
+    let kargo = f.dir.path().join("bin/kargo");
+    let text = std::fs::read_to_string(&kargo).unwrap();
+    std::fs::write(
+        &kargo,
+        text + "case \"$*\" in *'approve '*'--stage rebuild-a') exit 1 ;; esac\n",
+    )
+    .unwrap();
+    let o = f.sh(&[], "a c", "a c", false);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        f.kargo(),
+        [
+            "kargo approve --project image-factory --freight node-22-old --stage rebuild-a",
+            "kargo approve --project image-factory --freight node-22-old --stage rebuild-c",
+            "kargo promote --project image-factory --freight node-22-old --stage rebuild-c",
+        ],
+        "{}",
+        f.log()
+    );
+    assert!(
+        stderr.contains("imgf: step 3: skipped: no new build of a comes from this run"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("sh FILE only 1 3\n"), "{stderr}");
 }
 
 /// Each base the emergency concerns is approved *and* promoted: `c`, built
@@ -500,7 +713,7 @@ fn emergency_of_an_image_without_bases_says_to_build_it_by_hand() {
     assert!(!r.stdout.contains("'rebuild-x'"), "{}", r.stdout);
     assert!(
         r.stdout
-            .contains("  f1=$(wait_for_verified 'x' 'analyze-dockerfile-x')\n"),
+            .contains("  wait_for_verified 'x' 'analyze-dockerfile-x' && f1=$found &&\n"),
         "{}",
         r.stdout
     );
@@ -546,6 +759,8 @@ fn emergency_script_is_injection_safe() {
     );
     let script = std::fs::read_to_string(f.script()).unwrap();
     for line in script.lines() {
+        // Commands are chained with `&&` and `||` at the line's end.
+        let line = line.trim_end_matches(" &&").trim_end_matches(" ||");
         if line.contains("pwned") {
             assert!(line.starts_with("# "), "{line:?} in\n{script}");
         }

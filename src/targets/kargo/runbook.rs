@@ -757,7 +757,9 @@ pub struct Emergency {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EmergencyStep {
-    /// 1-based, as `sh FILE N` counts.
+    /// 1-based, as `sh FILE N` and `sh FILE only N` count. Steps that wait
+    /// for nothing come first; an image built both on the emergency's base
+    /// and on an affected image has a step of each kind.
     pub step: usize,
     pub image: String,
     /// The Stage promoted (approved, then promoted); `None` when no base is
@@ -786,12 +788,29 @@ const WAIT_SECONDS: u32 = 7200;
 /// How often it looks, in seconds.
 const POLL_SECONDS: u32 = 60;
 
-/// The script's helper functions. `$project` and `$since` are set before
-/// them; `$step` by each step.
+/// The script's helper functions. `$project`, `$from`, `$only` and (when
+/// `gated`) `$since` are set before them; `$step` by each step.
 fn helpers(p: &mut String, gated: bool) {
     let _ = writeln!(
         p,
-        r#"# The newest Freight from Warehouse $1 created at or after $2 ('' for any), or nothing.
+        r#"# Whether step $1 is to run: from step $from on, and one of $only when given.
+runs() {{
+  [ "$1" -ge "$from" ] || return 1
+  case $only in
+    '' | *" $1 "*) return 0 ;;
+    *) return 1 ;;
+  esac
+}}
+# Step $step is not done: remember it, and that no new build of the image
+# with Warehouse $1 comes from this run. The script goes on.
+undone=''
+no_build=' '
+not_done() {{
+  undone="$undone $step"
+  no_build="$no_build$1 "
+  echo "imgf: step $step not done; going on with the steps that do not need it" >&2
+}}
+# The newest Freight from Warehouse $1 created at or after $2 ('' for any), or nothing.
 newest() {{
   kubectl -n "$project" get freight.kargo.akuity.io --sort-by=.metadata.creationTimestamp \
     -o "jsonpath={{range .items[?(@.origin.name=='$1')]}}{{.metadata.creationTimestamp}}{{' '}}{{.metadata.name}}{{'\n'}}{{end}}" |
@@ -801,7 +820,7 @@ newest() {{
 latest() {{
   f=$(newest "$1" '')
   if [ -z "$f" ]; then
-    echo "imgf: no Freight from Warehouse $1 in project $project" >&2
+    echo "imgf: step $step: no Freight from Warehouse $1 in project $project" >&2
     return 1
   fi
   echo "$f"
@@ -817,19 +836,24 @@ verified_in() {{
   [ -n "$(kubectl -n "$project" get freight.kargo.akuity.io "$1" -o "jsonpath={{.status.verifiedIn['$2']}}")" ]
 }}
 # Waits until Warehouse $1 has Freight created since the emergency and
-# verified in Stage $2, and prints it; fails after $wait_seconds.
+# verified in Stage $2, and sets $found to it; fails after $wait_seconds, or
+# at once when an earlier step of this run means that build will not come.
 wait_for_verified() {{
+  case $no_build in *" $1 "*)
+    echo "imgf: step $step: skipped: no new build of $1 comes from this run (a step it needs was not done)" >&2
+    return 1 ;;
+  esac
   waited=0
   echo "imgf: step $step: waiting for a new build of $1 verified in Stage $2 (at most ${{wait_seconds}}s)" >&2
   while :; do
-    f=$(newest "$1" "$since")
-    if [ -n "$f" ] && verified_in "$f" "$2"; then
-      echo "$f"
+    found=$(newest "$1" "$since")
+    if [ -n "$found" ] && verified_in "$found" "$2"; then
       return 0
     fi
     if [ "$waited" -ge "$wait_seconds" ]; then
-      echo "imgf: step $step: no new build of $1 verified in Stage $2 after ${{waited}}s; stopped before approving anything built on it." >&2
-      echo "imgf: once \`kargo get freight --project $project --warehouse $1\` shows it verified, run this script again from step $step: sh FILE $step" >&2
+      echo "imgf: step $step: no new build of $1 verified in Stage $2 after ${{waited}}s; nothing built on it is approved." >&2
+      echo "imgf: to look: kargo get freight --project $project --warehouse $1" >&2
+      no_build="$no_build$1 "
       return 1
     fi
     sleep "$poll_seconds"
@@ -841,12 +865,14 @@ wait_for_verified() {{
 
 /// Plans an emergency rebuild; `Err` says what is wrong with the request.
 ///
-/// The script does at once only what is safe now: approving and promoting,
-/// into the rebuild Stages of the directly affected images, the newest
-/// Freight of the bases the emergency concerns. Each image built on an
-/// affected image gets a later step that first waits — polling, with a
+/// The script first does everything that waits for nothing: approving and
+/// promoting, into the rebuild Stages of the directly affected images, the
+/// newest Freight of the bases the emergency concerns. Each image built on
+/// an affected image gets a later step that first waits — polling, with a
 /// timeout — until the new build of that base exists and is verified in its
-/// analysis Stage, so piped to `sh` it never approves a dependent early.
+/// analysis Stage, so piped to `sh` it never approves a dependent early. A
+/// step that fails or times out is remembered, the steps that need it are
+/// skipped, the others still run, and the script exits non-zero at the end.
 pub fn emergency(
     model: &Model,
     graph: &Graph,
@@ -887,7 +913,7 @@ pub fn emergency(
 
     // Per image, the bases whose Freight it is rebuilt from, each with
     // whether it is a new build to wait for.
-    let steps: Vec<(usize, Vec<(BaseRef, bool)>)> = order
+    let concerned: Vec<(usize, Vec<(BaseRef, bool)>)> = order
         .iter()
         .map(|&i| {
             let concerned = model.managed[i]
@@ -903,7 +929,22 @@ pub fn emergency(
             (i, concerned)
         })
         .collect();
-    let gated = steps.iter().any(|(_, c)| c.iter().any(|(_, wait)| *wait));
+    // The steps: first every one that waits for nothing — each image built
+    // on what the emergency concerns, from its newest Freight, and each
+    // image to build by hand — then, in dependency order, every one that
+    // waits for the new build of an affected image. An image on both gets a
+    // step in each: no wait delays its rebuild from the emergency's base.
+    let now_steps = concerned.iter().filter_map(|(i, c)| {
+        let now: Vec<(BaseRef, bool)> = c.iter().copied().filter(|(_, w)| !*w).collect();
+        (c.is_empty() || !now.is_empty()).then_some((*i, now))
+    });
+    let wait_steps = concerned.iter().filter_map(|(i, c)| {
+        let waits: Vec<(BaseRef, bool)> = c.iter().copied().filter(|(_, w)| *w).collect();
+        (!waits.is_empty()).then_some((*i, waits))
+    });
+    let steps: Vec<(usize, Vec<(BaseRef, bool)>)> = now_steps.chain(wait_steps).collect();
+    let first_wait = steps.iter().position(|(_, c)| c.iter().any(|(_, w)| *w));
+    let gated = first_wait.is_some();
 
     let p = &settings.kargo.project;
     let mut s = String::new();
@@ -914,24 +955,48 @@ pub fn emergency(
         s,
         "# A manual approval supersedes requiredSoakTime; later updates soak as usual."
     );
-    if gated {
+    let _ = writeln!(
+        s,
+        "#
+# Each step approves and promotes Freight into one image's rebuild Stage.
+# When a step fails, the script goes on with the steps that do not need it,
+# then lists the steps not done and exits non-zero: `sh FILE only N M`
+# runs just those, `sh FILE N` runs from step N on."
+    );
+    if let Some(w) = first_wait {
+        let first = if w == 1 {
+            "Step 1 waits for nothing and runs first".to_string()
+        } else {
+            format!("Steps 1 to {w} wait for nothing and run first")
+        };
         let _ = writeln!(
             s,
             "#
-# Steps marked `now` run at once. Every other step first waits until each
-# new build it needs exists (Freight created since {now}) and is verified
-# in that image's analyze-dockerfile Stage: it looks every $IMGF_POLL_SECONDS
-# ({POLL_SECONDS}) seconds for at most $IMGF_WAIT_SECONDS ({WAIT_SECONDS}); if the build is not
-# there by then, the script stops without approving anything built on it.
-# Keep this file: `sh FILE N` runs it again from step N."
+# {first}. Every later
+# step first waits until each new build it needs exists (Freight created
+# since {now}) and is verified in that image's analyze-dockerfile Stage: it
+# looks every $IMGF_POLL_SECONDS ({POLL_SECONDS}) seconds for at most $IMGF_WAIT_SECONDS
+# ({WAIT_SECONDS}) per build; if the build is not there by then, nothing built on
+# it is approved. Keep this file to run it again."
         );
     }
     let _ = writeln!(s, "set -eu");
     let _ = writeln!(s, "project={}", sh_word(p));
-    let _ = writeln!(s, "from=${{1:-1}}");
     let _ = writeln!(
         s,
-        "case $from in ''|*[!0-9]*) echo \"usage: sh FILE [STEP]\" >&2; exit 2 ;; esac"
+        r#"usage() {{
+  echo "usage: sh FILE [STEP | only STEP...]" >&2
+  exit 2
+}}
+from=1
+only=''
+case ${{1:-}} in
+  only) shift; [ "$#" -gt 0 ] || usage; only=" $* " ;;
+  ?*) from=$1; shift; [ "$#" -eq 0 ] || usage ;;
+esac
+for n in "$from" "$@"; do
+  case $n in ''|*[!0-9]*) usage ;; esac
+done"#
     );
     if gated {
         let _ = writeln!(s, "since={}", sh_word(&now.to_string()));
@@ -979,86 +1044,80 @@ pub fn emergency(
             );
             continue;
         }
-        let waits: Vec<&str> = concerned
-            .iter()
-            .filter(|(_, wait)| *wait)
-            .map(|(b, _)| model.base_name(*b))
-            .collect();
-        let now_from: Vec<&str> = concerned
-            .iter()
-            .filter(|(_, wait)| !*wait)
-            .map(|(b, _)| model.base_name(*b))
-            .collect();
-        if waits.is_empty() {
+        // A step either waits for every base it takes (new builds) or for
+        // none (the newest Freight there is).
+        let wait = concerned[0].1;
+        let bases: Vec<&str> = concerned.iter().map(|(b, _)| model.base_name(*b)).collect();
+        if wait {
             let _ = writeln!(
                 s,
-                "# {step}. {}: now, from the newest Freight of {}",
+                "# {step}. {}: once the new build of {} is verified in Stage {}",
                 m.name,
-                now_from.join(", ")
-            );
-        } else {
-            let _ = writeln!(
-                s,
-                "# {step}. {}: once the new build of {} is verified in Stage {}{}",
-                m.name,
-                waits.join(" and of "),
-                waits
+                bases.join(" and of "),
+                bases
                     .iter()
                     .map(|w| analysis_stage_name(w))
                     .collect::<Vec<_>>()
-                    .join(" and "),
-                if now_from.is_empty() {
-                    String::new()
-                } else {
-                    format!(", with the newest Freight of {}", now_from.join(", "))
-                }
+                    .join(" and ")
             );
-            for w in &waits {
+            for w in &bases {
                 let _ = writeln!(
                     s,
                     "#    (to look: kargo get freight --project {p} --warehouse {})",
                     crate::names::fit(w)
                 );
             }
+        } else {
+            let _ = writeln!(
+                s,
+                "# {step}. {}: now, from the newest Freight of {}",
+                m.name,
+                bases.join(", ")
+            );
         }
         let _ = writeln!(s, "step={step}");
-        let _ = writeln!(s, "if [ \"$from\" -le {step} ]; then");
-        // Waits first, then the newest Freight of the rest: read last, it
-        // is the newest there is when the step runs.
+        let _ = writeln!(s, "if runs {step}; then");
+        // One AND-list: each command runs only if everything before it
+        // succeeded, and any failure ends in `not_done`, never in an exit.
         let var = |k: usize| format!("f{}", k + 1);
-        for (k, (b, wait)) in concerned.iter().enumerate() {
-            if *wait {
-                let _ = writeln!(
-                    s,
-                    "  {}=$(wait_for_verified {} {})",
-                    var(k),
-                    sh_word(&warehouse_name(model, *b)),
-                    sh_word(&analysis_stage_name(model.base_name(*b)))
-                );
-            }
-        }
-        for (k, (b, wait)) in concerned.iter().enumerate() {
-            if !*wait {
-                let _ = writeln!(
-                    s,
-                    "  {}=$(latest {})",
-                    var(k),
-                    sh_word(&warehouse_name(model, *b))
-                );
+        let mut list: Vec<String> = Vec::new();
+        for (k, (b, _)) in concerned.iter().enumerate() {
+            let warehouse = sh_word(&warehouse_name(model, *b));
+            if wait {
+                list.push(format!(
+                    "wait_for_verified {warehouse} {} && {}=$found",
+                    sh_word(&analysis_stage_name(model.base_name(*b))),
+                    var(k)
+                ));
+            } else {
+                list.push(format!("{}=$(latest {warehouse})", var(k)));
             }
         }
         for k in 0..concerned.len() {
             for verb in ["approve", "promote"] {
-                let _ = writeln!(
-                    s,
-                    "  kargo {verb} --project \"$project\" --freight \"${}\" --stage {}",
+                list.push(format!(
+                    "kargo {verb} --project \"$project\" --freight \"${}\" --stage {}",
                     var(k),
                     sh_word(&stage)
-                );
+                ));
             }
         }
+        let _ = writeln!(s, "  {} ||", list.join(" &&\n    "));
+        let _ = writeln!(
+            s,
+            "    not_done {}",
+            sh_word(&warehouse_name(model, BaseRef::Managed(*i)))
+        );
         let _ = writeln!(s, "fi");
     }
+    let _ = writeln!(
+        s,
+        r#"
+if [ -n "$undone" ]; then
+  echo "imgf: steps not done:$undone. Once what they need is there, run just those: sh FILE only$undone" >&2
+  exit 1
+fi"#
+    );
     Ok(Emergency {
         images: names.clone(),
         script: s,
