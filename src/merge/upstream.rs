@@ -133,6 +133,38 @@ pub(super) fn base_image(
     ))
 }
 
+/// What Kargo's Warehouse would refuse in a discovered base image that
+/// synth watches (`watched`: the name and repository of each base in the
+/// model): a repository Docker and imgf take, so [`base_image`] let it
+/// through, but Kargo's image subscription schema does not.
+pub(super) fn base_image_for_kargo(
+    file: &StateFile<BaseImageState>,
+    watched: &std::collections::HashSet<(&str, &str)>,
+) -> Option<Diagnostic> {
+    let (repo_url, key) = file.data.watched_repo_url()?;
+    if !watched.contains(&(base_name(&file.stem).as_str(), repo_url.as_str())) {
+        return None;
+    }
+    let why = values::kargo_image_repo_url(&repo_url).err()?;
+    let shown = match key {
+        "repository" => file.data.repository.clone().unwrap_or_default(),
+        _ => repo_url.clone(),
+    };
+    Some(
+        Diagnostic::error(format!(
+            "base image `{}`: invalid {key} `{}`: {why}",
+            file.stem,
+            shown.escape_debug()
+        ))
+        .in_file(&file.path)
+        .at(Locator::new(&file.text).top_key(key))
+        .underline(shown)
+        .help(format!(
+            "Kargo v1.11 cannot watch `{repo_url}`; build on an image from a repository without `--` (change the FROM line and run `imgf analyze`), or use `imgf synth --target flux`"
+        )),
+    )
+}
+
 /// The name of a base image's Warehouse: its state file's name, fitted to
 /// a Kubernetes name when it is none.
 fn base_name(stem: &str) -> String {
