@@ -51,7 +51,27 @@ enum Ready {
 
 /// Merges `inputs` and builds the graph, for `target`.
 pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared<'_>, Error> {
-    let (model, mut warnings) = crate::merge::merge(inputs)?;
+    // Values only Kargo refuses are errors of the Kargo target alone,
+    // reported with the merge's problems.
+    let kargo = target == Target::Kargo;
+    let (model, mut warnings) = match crate::merge::merge(inputs) {
+        Ok((model, warnings)) => {
+            let refused = if kargo {
+                crate::merge::kargo_problems(inputs, Some(&model))
+            } else {
+                Vec::new()
+            };
+            if !refused.is_empty() {
+                return Err(Error::Input(warnings.into_iter().chain(refused).collect()));
+            }
+            (model, warnings)
+        }
+        Err(Error::Input(mut diags)) if kargo => {
+            diags.extend(crate::merge::kargo_problems(inputs, None));
+            return Err(Error::Input(diags));
+        }
+        Err(e) => return Err(e),
+    };
     let graph =
         crate::graph::build(&model).map_err(|d| Error::input(d.in_file(&inputs.images_file)))?;
     let target = match target {

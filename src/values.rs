@@ -180,6 +180,124 @@ pub(crate) fn branch(s: &str) -> Result<(), String> {
     }
 }
 
+/// Kargo v1.11.2's pattern for a Warehouse Git subscription's `branch`,
+/// exactly as `pkg/subscription/schemas/git.json` writes it (the same as
+/// `branchRegex` in `pkg/subscription/git.go`, which the Warehouse webhook
+/// applies). RE2 syntax; compiled ASCII-only, as Go reads it.
+pub(crate) const KARGO_BRANCH_PATTERN: &str = r"^[a-zA-Z0-9]([a-zA-Z0-9._\/-]*[a-zA-Z0-9_-])?$";
+
+/// Kargo v1.11.2's pattern for a Warehouse image subscription's `repoURL`,
+/// exactly as `pkg/subscription/schemas/image.json` writes it (the same as
+/// `imageRepoURLRegex` in `pkg/subscription/image.go`). Go's `\w` and `\d`
+/// are ASCII-only, so it is compiled without Unicode classes.
+pub(crate) const KARGO_IMAGE_REPO_URL_PATTERN: &str =
+    r"^(\w+([\.-]\w+)*(:[\d]+)?/)?(\w+([\.-]\w+)*)(/\w+([\.-]\w+)*)*$";
+
+/// A schema pattern compiled as Go's `regexp` reads it: `\w`, `\d` and the
+/// classes match ASCII only.
+fn go_re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| {
+        regex::RegexBuilder::new(pattern)
+            .unicode(false)
+            .build()
+            .expect("valid schema pattern")
+    })
+}
+
+/// A branch a Kargo Warehouse may subscribe to: [`KARGO_BRANCH_PATTERN`]
+/// (and Kargo's `maxLength: 255`). Stricter than git: only letters, digits
+/// and `._/-`, starting with a letter or digit and ending with a letter,
+/// digit, `_` or `-`. Flux and Backstage take any git branch.
+pub(crate) fn kargo_branch(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    if s.len() <= 255 && go_re(&R, KARGO_BRANCH_PATTERN).is_match(s) {
+        return Ok(());
+    }
+    Err(kargo_branch_problem(s)
+        .unwrap_or_else(|| "Kargo's Warehouse does not accept it as a branch".into()))
+}
+
+/// Which part of Kargo's branch rule `s` breaks, in words; `None` when it
+/// keeps the rule (the tests check this agrees with the schema's pattern).
+fn kargo_branch_problem(s: &str) -> Option<String> {
+    const RULE: &str = "Kargo subscribes only to branches of letters, digits and `._/-` that start with a letter or digit and end with a letter, digit, `_` or `-`";
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-');
+    if s.is_empty() {
+        return Some("it is empty".into());
+    }
+    if s.len() > 255 {
+        return Some("Kargo subscribes only to branches of at most 255 characters".into());
+    }
+    if let Some(c) = s.chars().find(|&c| !allowed(c)) {
+        return Some(format!("{RULE}, and it contains {}", describe(c)));
+    }
+    let first = s.chars().next().unwrap_or_default();
+    if !first.is_ascii_alphanumeric() {
+        return Some(format!("{RULE}, and it starts with `{first}`"));
+    }
+    let last = s.chars().next_back().unwrap_or_default();
+    if !(last.is_ascii_alphanumeric() || matches!(last, '_' | '-')) {
+        return Some(format!("{RULE}, and it ends with `{last}`"));
+    }
+    None
+}
+
+/// An image repository URL a Kargo Warehouse may subscribe to
+/// (`registry/repository`): [`KARGO_IMAGE_REPO_URL_PATTERN`]. Stricter than
+/// Docker's reference grammar: between runs of letters, digits and `_`
+/// there is exactly one `.` or `-`, so `my--app` (which Docker, Flux and
+/// Backstage take) is refused.
+pub(crate) fn kargo_image_repo_url(s: &str) -> Result<(), String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    if go_re(&R, KARGO_IMAGE_REPO_URL_PATTERN).is_match(s) {
+        return Ok(());
+    }
+    Err(kargo_image_repo_url_problem(s).unwrap_or_else(|| {
+        "Kargo's Warehouse does not accept it as an image repository URL".into()
+    }))
+}
+
+/// Which part of Kargo's image repository rule `s` breaks, in words; `None`
+/// when it keeps the rule (the tests check this agrees with the pattern).
+fn kargo_image_repo_url_problem(s: &str) -> Option<String> {
+    const RULE: &str = "Kargo subscribes only to image repositories whose `/`-separated parts are letters, digits and `_` joined by single `.` or `-`";
+    if s.is_empty() {
+        return Some("it is empty".into());
+    }
+    let parts: Vec<&str> = s.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        // Only the first of several parts (the registry) may have a port.
+        let (name, port) = match part.split_once(':') {
+            Some((n, p)) if i == 0 && parts.len() > 1 => (n, Some(p)),
+            _ => (*part, None),
+        };
+        if let Some(p) = port {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Some(format!(
+                    "{RULE}, and `{part}` has a port that is not a number"
+                ));
+            }
+        }
+        if name.is_empty() {
+            return Some(format!("{RULE}, and it has an empty part"));
+        }
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        if let Some(c) = name.chars().find(|&c| !word(c) && c != '.' && c != '-') {
+            return Some(format!("{RULE}, and it contains {}", describe(c)));
+        }
+        let seps: Vec<&str> = name.split(word).filter(|run| !run.is_empty()).collect();
+        if let Some(run) = seps.iter().find(|run| run.len() > 1) {
+            return Some(format!("{RULE}, and `{name}` has `{run}`"));
+        }
+        if name.starts_with(['.', '-']) || name.ends_with(['.', '-']) {
+            return Some(format!(
+                "{RULE}, and `{name}` starts or ends with `.` or `-`"
+            ));
+        }
+    }
+    None
+}
+
 /// A GitHub workflow: its file name (`build.yml`) or numeric id.
 pub(crate) fn workflow(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
@@ -485,6 +603,123 @@ mod tests {
         https_url("https://api.github.com").unwrap();
         https_url("https://ghe.example.com/api/v3").unwrap();
         container_image("ghcr.io/org/imgf:0.1.0").unwrap();
+    }
+
+    /// A schema pattern as Go's `regexp` compiles it (ASCII `\w`, `\d`),
+    /// apart from the code under test.
+    fn schema(pattern: &str) -> Regex {
+        regex::RegexBuilder::new(pattern)
+            .unicode(false)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn kargo_branches() {
+        for ok in [
+            "main",
+            "release/1.2",
+            "feature/backstage-events",
+            "wip_",
+            "fix-",
+            "a..b",
+            "7",
+        ] {
+            assert!(kargo_branch(ok).is_ok(), "{ok}: {:?}", kargo_branch(ok));
+        }
+        for (bad, why) in [
+            ("feature/", "ends with `/`"),
+            ("-x", "starts with `-`"),
+            ("_wip", "starts with `_`"),
+            ("v1.", "ends with `.`"),
+            ("release+1", "contains `+`"),
+            ("user@topic", "contains `@`"),
+            ("caf\u{e9}", "contains `\u{e9}`"),
+            ("", "empty"),
+        ] {
+            let e = kargo_branch(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        assert!(kargo_branch(&"a".repeat(256)).is_err());
+        // Git's rules still apply first: Kargo would take `a..b`, git not.
+        assert!(branch("a..b").is_err());
+    }
+
+    #[test]
+    fn kargo_image_repo_urls() {
+        for ok in [
+            "ghcr.io/org/app",
+            "docker.io/library/node",
+            "localhost:5000/app",
+            "ghcr.io/org/my_app",
+            "ghcr.io/org/my__app",
+            "ghcr.io/org/my_.app",
+            "node",
+        ] {
+            assert!(
+                kargo_image_repo_url(ok).is_ok(),
+                "{ok}: {:?}",
+                kargo_image_repo_url(ok)
+            );
+        }
+        for (bad, why) in [
+            ("ghcr.io/org/my--app", "`my--app` has `--`"),
+            ("my--reg.io/app", "`my--reg.io` has `--`"),
+            ("ghcr.io/org/my-.app", "has `-.`"),
+            ("ghcr.io/org/-app", "starts or ends"),
+            ("ghcr.io//app", "empty part"),
+            ("ghcr.io/org/app/", "empty part"),
+            ("localhost:5000", "contains `:`"),
+            ("ghcr.io:x/app", "not a number"),
+            ("ghcr.io/org:1/app", "contains `:`"),
+            ("ghcr.io/org/\u{e1}pp", "contains `\u{e1}`"),
+        ] {
+            let e = kargo_image_repo_url(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        // Docker's grammar takes `--` (Flux and Backstage with it); it
+        // refuses `_.`, which Kargo would take.
+        repository("org/my--app").unwrap();
+        assert!(repository("org/my_.app").is_err());
+    }
+
+    proptest::proptest! {
+        /// imgf's Kargo branch check is the schema's pattern, and the rule
+        /// in words names a reason exactly when the pattern refuses.
+        #[test]
+        fn kargo_branch_is_the_schema_pattern(
+            s in "[a-zA-Z0-9._/+@#%=,\u{e9}\u{663} -]{0,12}|\\PC{0,12}"
+        ) {
+            let matches = schema(KARGO_BRANCH_PATTERN).is_match(&s) && s.len() <= 255;
+            proptest::prop_assert_eq!(kargo_branch(&s).is_ok(), matches);
+            proptest::prop_assert_eq!(kargo_branch_problem(&s).is_none(), matches);
+            // Whatever imgf lets into a Warehouse's branch, Kargo takes.
+            if branch(&s).is_ok() && kargo_branch(&s).is_ok() {
+                proptest::prop_assert!(matches);
+            }
+        }
+
+        /// The same for image repository URLs: the check is the pattern,
+        /// the words agree with it, and every `registry/repository` imgf
+        /// accepts for the Kargo target matches it.
+        #[test]
+        fn kargo_image_repo_url_is_the_schema_pattern(
+            s in "[a-zA-Z0-9_.:/\u{e1}\u{663}-]{0,16}|\\PC{0,16}",
+            registry_part in "[a-z0-9.:-]{1,10}",
+            repository_part in "[a-z0-9._/-]{1,12}",
+        ) {
+            let pattern = schema(KARGO_IMAGE_REPO_URL_PATTERN);
+            let matches = pattern.is_match(&s);
+            proptest::prop_assert_eq!(kargo_image_repo_url(&s).is_ok(), matches);
+            proptest::prop_assert_eq!(kargo_image_repo_url_problem(&s).is_none(), matches);
+            let url = format!("{registry_part}/{repository_part}");
+            if registry(&registry_part).is_ok()
+                && repository(&repository_part).is_ok()
+                && kargo_image_repo_url(&url).is_ok()
+            {
+                proptest::prop_assert!(pattern.is_match(&url));
+            }
+        }
     }
 
     #[test]

@@ -684,6 +684,67 @@ pub fn validate(entries: &[Enrollment], file: &Path, text: &str) -> Vec<Diagnost
     out
 }
 
+/// What only the Kargo target refuses: values every other target takes but
+/// Kargo's Warehouse webhook rejects at `kubectl apply` (its subscription
+/// schemas are stricter than git and Docker). Run on entries that passed
+/// [`validate`].
+pub fn validate_for_kargo(entries: &[Enrollment], file: &Path, text: &str) -> Vec<Diagnostic> {
+    let refused = |e: &Enrollment| {
+        values::kargo_image_repo_url(&format!("{}/{}", e.registry, e.repository)).is_err()
+            || e.source
+                .as_ref()
+                .and_then(|s| s.branch.as_deref())
+                .is_some_and(|b| values::kargo_branch(b).is_err())
+    };
+    // The usual case, cheaply: nothing to locate.
+    if !entries.iter().any(refused) {
+        return Vec::new();
+    }
+    let loc = Locator::new(text);
+    let mut out = Vec::new();
+    for (i, e) in entries.iter().enumerate().filter(|(_, e)| refused(e)) {
+        let mut c = Check {
+            out: &mut out,
+            file,
+            loc: &loc,
+            index: i,
+            name: &e.name,
+        };
+        // Every image gets a Warehouse with an image subscription.
+        let url = format!("{}/{}", e.registry, e.repository);
+        if let Err(why) = values::kargo_image_repo_url(&url) {
+            if values::kargo_image_repo_url(&format!("{}/x", e.registry)).is_err() {
+                c.bad(
+                    "registry",
+                    &e.registry,
+                    why,
+                    "Kargo v1.11 cannot watch images on this host name; use another name for the registry (one without `--`), or `imgf synth --target flux`",
+                );
+            } else {
+                c.bad(
+                    "repository",
+                    &e.repository,
+                    why,
+                    "Kargo v1.11 cannot watch this repository; push the image to one without `--` (like `org/my-app`), or use `imgf synth --target flux`",
+                );
+            }
+        }
+        // A managed image's source Warehouse subscribes to its branch.
+        if let Some(b) = e.source.as_ref().and_then(|s| s.branch.as_ref()) {
+            if let Err(why) = values::kargo_branch(b) {
+                c.bad(
+                    "branch",
+                    b,
+                    why,
+                    "Kargo's Warehouse cannot watch this branch; build from a branch named like `main` or `release/1.2`",
+                );
+            }
+        }
+    }
+    crate::diagnostic::attach_source(&mut out, file, text);
+    out
+}
+
 fn validate_entry(e: &Enrollment, c: &mut Check<'_>) {
     if !crate::names::is_dns1123_subdomain(&e.name) {
         let suggestion = crate::names::suggest_label(&e.name);

@@ -139,6 +139,19 @@ pub struct BaseImageState {
     pub extra: Extra,
 }
 
+impl BaseImageState {
+    /// The repository watched, `registry/repository`, with the key it was
+    /// read from: `repoURL` when present, else `registry` and `repository`
+    /// joined (`repository` named). `None` when the file has neither.
+    pub fn watched_repo_url(&self) -> Option<(String, &'static str)> {
+        match (&self.repo_url, &self.registry, &self.repository) {
+            (Some(u), _, _) => Some((u.clone(), "repoURL")),
+            (None, Some(r), Some(p)) => Some((format!("{r}/{p}"), "repository")),
+            _ => None,
+        }
+    }
+}
+
 /// One observed digest change of a base image.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

@@ -74,25 +74,16 @@ pub(super) fn base_image(
     let here = |d: Diagnostic| d.in_file(&file.path);
     let loc = Locator::new(&file.text);
     let at = |key: &str| loc.top_key(key);
-    let repo_url = match (&s.repo_url, &s.registry, &s.repository) {
-        (Some(u), _, _) => u.clone(),
-        (None, Some(r), Some(p)) => format!("{r}/{p}"),
-        _ => {
-            return Err(here(
-                Diagnostic::error(format!(
-                    "base image `{}` has neither repoURL nor registry and repository",
-                    file.stem
-                ))
-                .help("run `imgf analyze` to write the state file again"),
+    let Some((repo_url, key)) = s.watched_repo_url() else {
+        return Err(here(
+            Diagnostic::error(format!(
+                "base image `{}` has neither repoURL nor registry and repository",
+                file.stem
             ))
-        }
+            .help("run `imgf analyze` to write the state file again"),
+        ));
     };
     if let Err(why) = check_repo_url(&repo_url) {
-        let key = if s.repo_url.is_some() {
-            "repoURL"
-        } else {
-            "repository"
-        };
         return Err(here(Diagnostic::error(format!(
             "base image `{}`: invalid repoURL `{}`: {why}",
             file.stem,
@@ -118,11 +109,7 @@ pub(super) fn base_image(
         .map_err(|d| here(d).at(at("tag").or_else(|| at("allowTags"))))?;
     let policy = tag_policy(s.image_selection_strategy.as_deref())
         .map_err(|d| here(d).at(at("imageSelectionStrategy")))?;
-    let name = if crate::names::is_valid_object_name(&file.stem) {
-        file.stem.clone()
-    } else {
-        crate::names::fit(&file.stem)
-    };
+    let name = base_name(&file.stem);
     let mut warnings: Vec<Diagnostic> = warnings
         .into_iter()
         .map(|d| here(d).at(at("allowTags")))
@@ -145,6 +132,48 @@ pub(super) fn base_image(
         },
         warnings,
     ))
+}
+
+/// What Kargo's Warehouse would refuse in a discovered base image that
+/// synth watches (`watched`: the name and repository of each base in the
+/// model): a repository Docker and imgf take, so [`base_image`] let it
+/// through, but Kargo's image subscription schema does not.
+pub(super) fn base_image_for_kargo(
+    file: &StateFile<BaseImageState>,
+    watched: &std::collections::HashSet<(&str, &str)>,
+) -> Option<Diagnostic> {
+    let (repo_url, key) = file.data.watched_repo_url()?;
+    if !watched.contains(&(base_name(&file.stem).as_str(), repo_url.as_str())) {
+        return None;
+    }
+    let why = values::kargo_image_repo_url(&repo_url).err()?;
+    let shown = match key {
+        "repository" => file.data.repository.clone().unwrap_or_default(),
+        _ => repo_url.clone(),
+    };
+    Some(
+        Diagnostic::error(format!(
+            "base image `{}`: invalid {key} `{}`: {why}",
+            file.stem,
+            shown.escape_debug()
+        ))
+        .in_file(&file.path)
+        .at(Locator::new(&file.text).top_key(key))
+        .underline(shown)
+        .help(format!(
+            "Kargo v1.11 cannot watch `{repo_url}`; build on an image from a repository without `--` (change the FROM line and run `imgf analyze`), or use `imgf synth --target flux`"
+        )),
+    )
+}
+
+/// The name of a base image's Warehouse: its state file's name, fitted to
+/// a Kubernetes name when it is none.
+fn base_name(stem: &str) -> String {
+    if crate::names::is_valid_object_name(stem) {
+        stem.to_string()
+    } else {
+        crate::names::fit(stem)
+    }
 }
 
 /// The tag of `registry/repo:tag[@digest]`, if it has one.

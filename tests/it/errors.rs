@@ -337,3 +337,86 @@ fn yaml_syntax_errors_are_explained() {
         );
     }
 }
+
+/// `synth` and `synth --target flux` on `yaml`, as the user sees them.
+fn kargo_and_flux(yaml: &str) -> String {
+    let p = Project::new();
+    p.images(yaml);
+    let flux = p.run(&["synth", "--target", "flux", "--output", "-"]);
+    format!(
+        "----- images.yaml -----\n{yaml}{}----- --target flux: exit code {} -----\n",
+        synth_transcript(&p),
+        flux.code
+    )
+}
+
+/// Branches Kargo's Warehouse would reject (its Git subscription schema,
+/// `pkg/subscription/schemas/git.json`) are refused by the Kargo target at
+/// the value's line and column, with the rule and a fix; values git itself
+/// refuses stay errors for every target. Flux takes any git branch.
+#[test]
+fn branches_kargo_rejects() {
+    for (name, branch) in [
+        // git's rules: every target
+        ("branch_trailing_slash", "feature/"),
+        ("branch_leading_dash", "'-x'"),
+        ("branch_double_dot", "a..b"),
+        // Kargo's pattern only
+        ("branch_plus", "release+1"),
+        ("branch_leading_underscore", "_wip"),
+    ] {
+        let yaml = ONE_IMAGE.replace("branch: main", &format!("branch: {branch}"));
+        insta::assert_snapshot!(name, kargo_and_flux(&yaml));
+    }
+}
+
+/// Image repositories Kargo's image subscription schema
+/// (`pkg/subscription/schemas/image.json`) rejects: `--` is Docker's but
+/// not Kargo's (Kargo target only); `_.` is neither's (every target).
+#[test]
+fn repositories_kargo_rejects() {
+    for (name, repository) in [
+        ("repository_double_dash", "org/my--app"),
+        ("repository_underscore_dot", "org/my_.app"),
+    ] {
+        let yaml = ONE_IMAGE.replace("repository: org/app", &format!("repository: {repository}"));
+        insta::assert_snapshot!(name, kargo_and_flux(&yaml));
+    }
+    let p = Project::new();
+    p.images(&ONE_IMAGE.replace("registry: ghcr.io", "registry: my--registry.example"));
+    let e = fails(&p);
+    assert!(
+        e.contains("invalid registry `my--registry.example`")
+            && e.contains("`my--registry.example` has `--`")
+            && e.contains("images.yaml:2:13"),
+        "{e}"
+    );
+}
+
+/// A discovered base image Kargo would refuse is an error at its state
+/// file's line, but only while a Warehouse watches it.
+#[test]
+fn a_base_image_kargo_rejects() {
+    let p = Project::new();
+    p.images(ONE_IMAGE)
+        .file("state/images/app.yaml", "name: app\nbaseImages: [tool]\n")
+        .file(
+            "state/base-images/tool.yaml",
+            "name: tool\nfullImage: quay.io/org/my--tool:1.0\nregistry: quay.io\nrepository: org/my--tool\ntag: '1.0'\n",
+        );
+    insta::assert_snapshot!("base_image_double_dash", synth_transcript(&p));
+    let flux = p.run(&["synth", "--target", "flux", "--output", "-"]);
+    assert_eq!(flux.code, 0, "{}", flux.stderr);
+    let backstage = p.run(&["synth", "--target", "backstage", "--output", "-"]);
+    assert_eq!(backstage.code, 0, "{}", backstage.stderr);
+
+    // Not used by any image: no Warehouse, so only the usual warning.
+    p.file("state/images/app.yaml", "name: app\nbaseImages: []\n");
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is not used by any enrolled image"),
+        "{}",
+        r.stderr
+    );
+}
