@@ -20,13 +20,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::enrollment::Enrollment;
-use crate::config::state::{BaseImageState, ImageState, Update, WorkflowInput};
+use crate::config::state::{BaseImageState, Build, ImageState, Update, WorkflowInput};
 use crate::image_ref::ImageRef;
 use crate::merge::exact_tag_regex;
 use crate::names;
 use crate::timestamp::Timestamp;
 
-/// How many digest changes a base image keeps.
+/// How many digest changes a base image keeps, and how many builds a
+/// managed image keeps.
 pub(crate) const HISTORY_LEN: usize = 10;
 
 /// What analysis found for one managed image.
@@ -233,6 +234,7 @@ pub(crate) fn apply(input: &Input<'_>) -> Outcome {
             let changed = (version.is_some() && version != state.current_version)
                 || (b.digest.is_some() && b.digest != state.current_digest);
             if changed {
+                record_build(&mut state, b, &now);
                 if version.is_some() {
                     state.current_version = version;
                 }
@@ -460,6 +462,30 @@ fn lifecycle(input: &Input<'_>, out: &mut Outcome, managed_repos: &BTreeMap<Stri
     }
 }
 
+/// Appends build `b`, recorded at `now`, to the image's build history (the
+/// last [`HISTORY_LEN`]). A state from before the history existed starts it
+/// with the build it already records (`lastBuilt`), so two builds give a
+/// first interval. Call before `currentVersion`, `currentDigest` and
+/// `lastBuilt` move.
+fn record_build(state: &mut ImageState, b: &Built, now: &str) {
+    if state.build_history.is_empty() {
+        if let Some(at) = &state.last_built {
+            state.build_history.push(Build {
+                at: Some(at.clone()),
+                tag: state.current_version.clone(),
+                digest: state.current_digest.clone(),
+            });
+        }
+    }
+    state.build_history.push(Build {
+        at: Some(now.to_string()),
+        tag: b.tag.clone(),
+        digest: b.digest.clone(),
+    });
+    let excess = state.build_history.len().saturating_sub(HISTORY_LEN);
+    state.build_history.drain(..excess);
+}
+
 /// Records a new digest of a base image: shifts the current digest to the
 /// previous one, appends to the history (last [`HISTORY_LEN`]), and computes
 /// when each dependent may rebuild (`lastUpdated` + its `rebuildDelay`).
@@ -524,6 +550,91 @@ mod tests {
         assert_eq!(b.update_history[0].digest.as_deref(), Some("sha256:2"));
         let at = b.rebuild_eligible_at.unwrap()["app"].clone().unwrap();
         assert_eq!(Timestamp::parse(&at), Some(Timestamp(1100 + 3600)));
+    }
+
+    #[test]
+    fn builds_are_kept_newest_last_and_seeded_from_last_built() {
+        let built = |i: i64| Built {
+            image: "app".into(),
+            tag: Some(format!("1.0.{i}")),
+            digest: Some(format!("sha256:{i}")),
+        };
+        // A state from before the history: its last build starts it.
+        let mut s = ImageState {
+            current_version: Some("0.9.0".into()),
+            current_digest: Some("sha256:old".into()),
+            last_built: Some("2026-01-01T00:00:00Z".into()),
+            ..ImageState::default()
+        };
+        record_build(&mut s, &built(0), "2026-01-01T12:00:00Z");
+        assert_eq!(
+            s.build_history,
+            vec![
+                Build {
+                    at: Some("2026-01-01T00:00:00Z".into()),
+                    tag: Some("0.9.0".into()),
+                    digest: Some("sha256:old".into()),
+                },
+                Build {
+                    at: Some("2026-01-01T12:00:00Z".into()),
+                    tag: Some("1.0.0".into()),
+                    digest: Some("sha256:0".into()),
+                },
+            ]
+        );
+        for i in 1..12 {
+            record_build(&mut s, &built(i), &Timestamp(i * 3600).to_string());
+        }
+        assert_eq!(s.build_history.len(), HISTORY_LEN);
+        assert_eq!(s.build_history[0].tag.as_deref(), Some("1.0.2"));
+        assert_eq!(s.build_history[9].tag.as_deref(), Some("1.0.11"));
+        // Never built: the history starts with this build alone.
+        let mut fresh = ImageState::default();
+        record_build(&mut fresh, &built(1), "2026-01-01T00:00:00Z");
+        assert_eq!(fresh.build_history.len(), 1);
+    }
+
+    #[test]
+    fn only_a_new_build_is_recorded() {
+        let e = vec![enrollment("app")];
+        let images = BTreeMap::from([("app".to_string(), ImageState::default())]);
+        let run = |images: &BTreeMap<String, ImageState>, tag: &str, now: i64| {
+            let b = Built {
+                image: "app".into(),
+                tag: Some(tag.into()),
+                digest: Some(format!("sha256:{tag}")),
+            };
+            apply(&Input {
+                enrollments: &e,
+                images,
+                bases: &BTreeMap::new(),
+                archived_images: &BTreeMap::new(),
+                archived_bases: &BTreeMap::new(),
+                discovered: &BTreeMap::new(),
+                built: Some(&b),
+                full_run: false,
+                now: Timestamp(now),
+            })
+            .images["app"]
+                .clone()
+        };
+        let one = run(&images, "1.0.0", 0);
+        assert_eq!(one.build_history.len(), 1);
+        let again = run(
+            &BTreeMap::from([("app".to_string(), one.clone())]),
+            "1.0.0",
+            60,
+        );
+        assert_eq!(
+            again.build_history, one.build_history,
+            "the same build twice is one build"
+        );
+        let two = run(&BTreeMap::from([("app".to_string(), again)]), "1.0.1", 3600);
+        assert_eq!(two.build_history.len(), 2);
+        assert_eq!(
+            two.build_history[1].at.as_deref(),
+            Some("1970-01-01T01:00:00Z")
+        );
     }
 
     fn enrollment(name: &str) -> Enrollment {

@@ -85,7 +85,8 @@ pub struct Update {
     pub index: usize,
     /// An index into the image's updates: Freight comes from that Stage.
     pub after: Option<usize>,
-    /// With `after`: how long Freight must have been verified there.
+    /// With `after`: how long Freight must have stayed there, without a
+    /// break, counted from its promotion there (and it must be verified).
     pub soak_secs: u64,
     pub pull_request: bool,
     /// The Argo CD Application synced after the push: (namespace, name).

@@ -655,7 +655,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::parse;
-    use crate::config::state::{AuditEntry, BaseImageState, ImageState, Update, WorkflowInput};
+    use crate::config::state::{
+        AuditEntry, BaseImageState, Build, ImageState, Update, WorkflowInput,
+    };
 
     fn full<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
         crate::config::parse::parse::<T>(Path::new("s.yaml"), text).map_err(|d| d.message)
@@ -681,6 +683,12 @@ mod tests {
             unresolved: vec!["${BASE}".into()],
             current_version: Some("1.2.3".into()),
             current_digest: Some(format!("sha256:{}", "a".repeat(64))),
+            last_built: Some("2024-01-03T00:00:00Z".into()),
+            build_history: vec![Build {
+                at: Some("2024-01-03T00:00:00Z".into()),
+                tag: Some("1.2.3".into()),
+                digest: Some(format!("sha256:{}", "a".repeat(64))),
+            }],
             workflow_inputs: Some(vec![WorkflowInput {
                 name: "version_bump".into(),
                 required: true,
@@ -725,6 +733,11 @@ mod tests {
         assert!(agrees::<ImageState>(&text));
         let text = crate::emit::state::base_image_state(&base()).unwrap();
         assert_eq!(parse::<BaseImageState>(&text), Some(base()), "{text}");
+        let mut without = image();
+        without.build_history.clear();
+        let text = crate::emit::state::image_state(&without).unwrap();
+        assert!(!text.contains("buildHistory"), "{text}");
+        assert_eq!(parse::<ImageState>(&text), Some(without), "{text}");
         let empty = crate::emit::state::base_image_state(&BaseImageState::default()).unwrap();
         assert!(agrees::<BaseImageState>(&empty), "{empty}");
     }

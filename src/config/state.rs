@@ -47,6 +47,10 @@ pub struct ImageState {
     pub current_digest: Option<String>,
     #[serde(default, deserialize_with = "opt_scalar")]
     pub last_built: Option<String>,
+    /// The last builds recorded, newest last (at most 10): how often the
+    /// image is built.
+    #[serde(default, deserialize_with = "opt_list")]
+    pub build_history: Vec<Build>,
     /// The `workflow_dispatch` inputs the build workflow declares, when
     /// analysis could read it.
     #[serde(default)]
@@ -78,6 +82,20 @@ pub struct WorkflowInput {
     pub name: String,
     #[serde(default)]
     pub required: bool,
+}
+
+/// One build of a managed image, as the analysis Job recorded it
+/// (`imgf analyze --tag … --digest …`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Build {
+    /// When it was recorded: shortly after Kargo's Warehouse saw the build.
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub at: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub tag: Option<String>,
+    #[serde(default, deserialize_with = "opt_scalar")]
+    pub digest: Option<String>,
 }
 
 /// A recorded decision (an emergency rebuild, for now).
@@ -188,7 +206,7 @@ impl StateDoc for BaseImageState {
 }
 
 /// The keys each state type models; the rest go to `extra`.
-pub const IMAGE_KEYS: [&str; 16] = [
+pub const IMAGE_KEYS: [&str; 17] = [
     "name",
     "enrolledAt",
     "discoveryStatus",
@@ -199,6 +217,7 @@ pub const IMAGE_KEYS: [&str; 16] = [
     "currentVersion",
     "currentDigest",
     "lastBuilt",
+    "buildHistory",
     "workflowInputs",
     "repoURL",
     "allowTags",

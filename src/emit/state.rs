@@ -29,12 +29,19 @@ pub fn image_state(s: &ImageState) -> Result<String, Error> {
             ext.push('\n');
         }
     }
+    // Written only once there is one, so a state file from before the
+    // history existed is not rewritten for it.
+    let mut builds = String::new();
+    if !s.build_history.is_empty() {
+        builds.push_str("# The last builds recorded, newest last (at most 10).\n");
+        builds.push_str(&field(&fields, "buildHistory")?);
+    }
     fill(
         IMAGE_TEMPLATE,
         s.name.as_deref().unwrap_or_default(),
         &fields,
         &s.extra,
-        &[("external", ext)],
+        &[("external", ext), ("buildHistory", builds)],
     )
 }
 

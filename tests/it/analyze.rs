@@ -188,6 +188,10 @@ fn tag_and_digest_record_the_build_once() {
     assert!(web.contains("currentVersion: '1.4.2'"), "{web}");
     assert!(web.contains(&format!("currentDigest: {d}")), "{web}");
     assert!(web.contains("lastBuilt: '20"), "{web}");
+    assert!(
+        web.contains("buildHistory:\n  - at: '20") && web.contains("    tag: '1.4.2'\n"),
+        "{web}"
+    );
     let before = snapshot(&p.dir());
     assert_eq!(
         p.run(&["analyze", "--image", "web", "--tag", "1.4.2", "--digest", &d])

@@ -788,3 +788,109 @@ fn emergency_script_is_injection_safe() {
         );
     }
 }
+
+/// images.yaml `updates:` for `name`: `staging` straight from its builds,
+/// `prod` after staging with a 24h soak.
+fn staged(name: &str) -> String {
+    image(
+        name,
+        &format!(
+            "  updates:
+    - name: staging
+      repo: org/deploy
+      path: apps/{name}/staging
+      type: kustomize-set-image
+    - name: prod
+      repo: org/deploy
+      path: apps/{name}/prod
+      type: kustomize-set-image
+      after: staging
+      soak: 24h
+"
+        ),
+    )
+}
+
+/// An image state whose `buildHistory` has a build every `hours`, five in
+/// all.
+fn built_every(name: &str, hours: u32) -> String {
+    let last = 4 * hours;
+    let mut s = format!(
+        "name: {name}\nbaseImages: [node-22]\ncurrentVersion: '1.0.4'\nlastBuilt: '2026-03-{:02}T{:02}:00:00Z'\nbuildHistory:\n",
+        1 + last / 24,
+        last % 24
+    );
+    for i in 0..5 {
+        let h = i * hours;
+        s.push_str(&format!(
+            "  - at: '2026-03-{:02}T{:02}:00:00Z'\n    tag: '1.0.{i}'\n",
+            1 + h / 24,
+            h % 24
+        ));
+    }
+    s
+}
+
+#[test]
+fn explain_warns_when_builds_outpace_an_after_soak() {
+    let p = Project::new();
+    p.images(&(staged("fast") + &staged("slow") + &staged("unknown")))
+        .file("state/images/fast.yaml", &built_every("fast", 12))
+        .file("state/images/slow.yaml", &built_every("slow", 72))
+        .file(
+            "state/images/unknown.yaml",
+            "name: unknown\nbaseImages: [node-22]\nlastBuilt: '2026-03-01T00:00:00Z'\n",
+        )
+        .file("state/base-images/node-22.yaml", NODE_STATE);
+
+    let fast = p.run(&["explain", "fast"]);
+    assert_eq!(fast.code, 0, "{}", fast.stderr);
+    assert!(
+        fast.stdout.contains(
+            "warning: fast has been built about every 12h recently, more often than this soak (1d)"
+        ),
+        "{}",
+        fast.stdout
+    );
+    insta::assert_snapshot!("explain_soak_starvation", transcript(&fast));
+
+    let slow = p.run(&["explain", "slow"]);
+    assert_eq!(slow.code, 0, "{}", slow.stderr);
+    assert!(
+        slow.stdout
+            .contains("builds: about every 3d recently (5 recorded)"),
+        "{}",
+        slow.stdout
+    );
+    assert!(!slow.stdout.contains("warning"), "{}", slow.stdout);
+    // No history: it cannot tell, so it says nothing.
+    let unknown = p.run(&["explain", "unknown"]);
+    assert!(!unknown.stdout.contains("warning"), "{}", unknown.stdout);
+    assert!(!unknown.stdout.contains("builds:"), "{}", unknown.stdout);
+
+    let json = |name: &str| -> serde_json::Value {
+        let r = p.run(&["explain", name, "--format", "json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    let fast = json("fast");
+    assert_eq!(fast["state"]["buildIntervalSeconds"], 12 * 3600);
+    assert_eq!(fast["updates"][0]["warnings"], serde_json::json!([]));
+    let w = fast["updates"][1]["warnings"][0].as_str().unwrap();
+    assert!(
+        w.starts_with("warning: fast has been built about every 12h recently")
+            && w.contains("--stage update-fast-prod")
+            && !w.contains('\n')
+            && !w.contains("  "),
+        "{w}"
+    );
+    let slow = json("slow");
+    assert_eq!(slow["state"]["buildIntervalSeconds"], 72 * 3600);
+    assert_eq!(slow["updates"][1]["warnings"], serde_json::json!([]));
+    let unknown = json("unknown");
+    assert_eq!(
+        unknown["state"]["buildIntervalSeconds"],
+        serde_json::Value::Null
+    );
+    assert_eq!(unknown["updates"][1]["warnings"], serde_json::json!([]));
+}

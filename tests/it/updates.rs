@@ -532,7 +532,7 @@ fn explain_shows_each_update_stage_its_chain_and_the_authorized_stage_list() {
     let o = r.stdout;
     for want in [
         "Stage update-app-staging: kustomize-set-image apps/app/overlays/staging",
-        "from Stage update-app-staging once verified there and soaked 1d",
+        "from Stage update-app-staging once verified there and there 1d without a break (the soak counts from its promotion there)",
         "open a pull request into main",
         "verified by AnalysisTemplate verify-app-staging (2 check(s))",
         "a person promotes each build (autoPromote false)",

@@ -194,7 +194,7 @@ pub fn explain(
             );
         }
     }
-    o.push_str(&explain_updates(model, settings, image));
+    o.push_str(&explain_updates(model, settings, image, image_state));
     if let Some(s) = image_state {
         w(
             &mut o,
@@ -208,6 +208,16 @@ pub fn explain(
                 s.last_built.as_deref().unwrap_or("unknown")
             ),
         );
+        if let Some(every) = build_interval(s) {
+            w(
+                &mut o,
+                format!(
+                    "  builds: about every {} recently ({} recorded)",
+                    crate::duration::human(every),
+                    s.build_history.len()
+                ),
+            );
+        }
         for a in s.audit.iter().rev().take(3) {
             w(
                 &mut o,
@@ -323,6 +333,10 @@ pub fn explain_json(
                     json!({"template": verify_template_name(&m.name, &u.name), "checks": u.verify.len()})
                 },
                 "autoPromote": u.auto_promote,
+                "warnings": soak_starvation(m, u, image_state, &settings.kargo.project)
+                    .map(|w| one_line(&w.split_whitespace().collect::<Vec<_>>().join(" ")))
+                    .into_iter()
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -341,6 +355,10 @@ pub fn explain_json(
             "currentVersion": s.current_version,
             "currentDigest": s.current_digest,
             "lastBuilt": s.last_built,
+            "buildHistory": s.build_history.iter().map(|b| json!({
+                "at": b.at, "tag": b.tag, "digest": b.digest,
+            })).collect::<Vec<_>>(),
+            "buildIntervalSeconds": build_interval(s),
             "audit": s.audit.iter().rev().take(3).map(|a| json!({
                 "action": a.action, "at": a.at, "actor": a.actor, "reason": a.reason, "images": a.images,
             })).collect::<Vec<_>>(),
@@ -392,7 +410,12 @@ pub fn authorized_stages(model: &Model, settings: &Settings) -> BTreeMap<(String
 
 /// The update Stages of image `image`: what each writes, where its Freight
 /// comes from, and what the Argo CD Applications they sync must carry.
-fn explain_updates(model: &Model, settings: &Settings, image: usize) -> String {
+fn explain_updates(
+    model: &Model,
+    settings: &Settings,
+    image: usize,
+    state: Option<&ImageState>,
+) -> String {
     let m = &model.managed[image];
     let mut o = String::new();
     if m.updates.is_empty() {
@@ -425,13 +448,19 @@ fn explain_updates(model: &Model, settings: &Settings, image: usize) -> String {
                 "from Stage {} once verified there{}",
                 update_stage_name(&m.name, &m.updates[a].name),
                 if u.soak_secs > 0 {
-                    format!(" and soaked {}", crate::duration::human(u.soak_secs))
+                    format!(
+                        " and there {} without a break (the soak counts from its promotion there)",
+                        crate::duration::human(u.soak_secs)
+                    )
                 } else {
                     String::new()
                 }
             ),
         };
         let _ = writeln!(o, "      {from}");
+        if let Some(w) = soak_starvation(m, u, state, &settings.kargo.project) {
+            o.push_str(&w);
+        }
         let _ = writeln!(
             o,
             "      {}{}",
@@ -518,18 +547,13 @@ fn base_status(state: &BaseImageState, image: &str, now: Timestamp) -> String {
     s
 }
 
-/// A warning when `base` publishes new digests more often than `image`'s
-/// rebuild delay: each new digest replaces the soaking Freight and restarts
-/// its soak, so the image may never rebuild without an approval. Judged from
-/// the recorded update history (the median of the recent gaps).
-fn starvation(state: &BaseImageState, base: &str, image: &str, delay_secs: u64) -> Option<String> {
-    if delay_secs == 0 {
-        return None;
-    }
-    let mut times: Vec<i64> = state
-        .update_history
-        .iter()
-        .filter_map(|u| u.at.as_deref().and_then(Timestamp::parse))
+/// The median gap between the recorded times `at` (RFC 3339; unreadable
+/// ones are skipped), in seconds: how often something recently happened.
+/// `None` with fewer than three times (two gaps): too little to tell.
+fn median_interval<'a>(at: impl IntoIterator<Item = Option<&'a str>>) -> Option<u64> {
+    let mut times: Vec<i64> = at
+        .into_iter()
+        .filter_map(|t| t.and_then(Timestamp::parse))
         .map(|t| t.0)
         .collect();
     times.sort_unstable();
@@ -538,15 +562,79 @@ fn starvation(state: &BaseImageState, base: &str, image: &str, delay_secs: u64) 
         return None;
     }
     gaps.sort_unstable();
-    let median = gaps[gaps.len() / 2];
-    let delay = i64::try_from(delay_secs).unwrap_or(i64::MAX);
-    (median < delay).then(|| {
+    u64::try_from(gaps[gaps.len() / 2]).ok()
+}
+
+/// How often image state `s` has recently been built: the median gap of
+/// its `buildHistory`; `None` when too few builds are recorded to tell.
+fn build_interval(s: &ImageState) -> Option<u64> {
+    median_interval(s.build_history.iter().map(|b| b.at.as_deref()))
+}
+
+/// A warning when `base` publishes new digests more often than `image`'s
+/// rebuild delay: each new digest replaces the soaking Freight and restarts
+/// its soak, so the image may never rebuild without an approval. Judged from
+/// the recorded update history (the median of the recent gaps).
+fn starvation(state: &BaseImageState, base: &str, image: &str, delay_secs: u64) -> Option<String> {
+    if delay_secs == 0 {
+        return None;
+    }
+    let median = median_interval(state.update_history.iter().map(|u| u.at.as_deref()))?;
+    (median < delay_secs).then(|| {
         format!(
             "    warning: {base} has published a new digest about every {} recently, more often than the rebuild delay ({}):\n      each new digest restarts the soak, so {image} may never rebuild by itself; shorten rebuildDelay, or approve with `imgf emergency`\n",
-            crate::duration::hms(u64::try_from(median).unwrap_or(0)),
+            crate::duration::hms(median),
             crate::duration::hms(delay_secs)
         )
     })
+}
+
+/// A warning when image `m` is built more often than update `u` soaks in
+/// the update it comes `after`: each build that reaches that Stage replaces
+/// the Freight soaking there, and Kargo counts a soak only while the Freight
+/// stays (`api/v1alpha1/freight_types.go:170-196`), so `u` may never be
+/// promoted by itself. Judged from the recorded builds (the median of the
+/// recent gaps); nothing when too few are recorded.
+fn soak_starvation(
+    m: &crate::model::Managed,
+    u: &crate::model::Update,
+    state: Option<&ImageState>,
+    project: &str,
+) -> Option<String> {
+    let after = &m.updates[u.after?];
+    if u.soak_secs == 0 {
+        return None;
+    }
+    // A Stage up the chain that a person promotes decides how long a build
+    // stays: no rate to judge by.
+    let mut up = Some(after);
+    for _ in 0..=m.updates.len() {
+        let Some(x) = up else { break };
+        if !x.auto_promote {
+            return None;
+        }
+        up = x.after.map(|a| &m.updates[a]);
+    }
+    let every = build_interval(state?)?;
+    if every >= u.soak_secs {
+        return None;
+    }
+    let (from, to) = (
+        update_stage_name(&m.name, &after.name),
+        update_stage_name(&m.name, &u.name),
+    );
+    let reach = if after.after.is_none() {
+        format!("each build reaches {from} at once")
+    } else {
+        format!("builds reach {from} at most that often")
+    };
+    Some(format!(
+        "      warning: {} has been built about every {} recently, more often than this soak ({}):\n        {reach} and replaces the build soaking there; Kargo counts a soak only while the Freight stays, so {to} may never be promoted by itself.\n        Shorten `soak`, promote `{}` by hand (`autoPromote: false` there), or approve a build: `kargo approve --project {project} --stage {to} --freight <FREIGHT>` (an approval supersedes the soak)\n",
+        m.name,
+        crate::duration::human(every),
+        crate::duration::human(u.soak_secs),
+        after.name,
+    ))
 }
 
 /// `s` on one line, trimmed: control characters and Unicode line and
@@ -1130,4 +1218,155 @@ fi"#
         },
         steps: plan_steps,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::enrollment::{Provider, UpdateValue};
+    use crate::config::state::Build;
+    use crate::model::{Managed, Update};
+
+    const H: i64 = 3600;
+
+    fn at(secs: i64) -> String {
+        Timestamp(1_800_000_000 + secs).to_string()
+    }
+
+    fn built_every(gaps: &[i64]) -> ImageState {
+        let mut t = 0;
+        let mut times = vec![t];
+        for g in gaps {
+            t += g;
+            times.push(t);
+        }
+        ImageState {
+            build_history: times
+                .into_iter()
+                .map(|t| Build {
+                    at: Some(at(t)),
+                    tag: None,
+                    digest: None,
+                })
+                .collect(),
+            ..ImageState::default()
+        }
+    }
+
+    /// `app` with `staging` (from the Warehouse) and `prod` (`after:
+    /// staging`, `soak` seconds).
+    fn chain(soak: u64) -> Managed {
+        let update = |name: &str, after: Option<usize>, soak_secs: u64| Update {
+            name: name.into(),
+            repo_url: "https://github.com/org/deploy.git".into(),
+            provider: Provider::Github,
+            branch: "main".into(),
+            path: format!("apps/{name}"),
+            yaml_key: None,
+            value: UpdateValue::Tag,
+            after,
+            soak_secs,
+            pull_request: false,
+            argocd: None,
+            verify: vec![],
+            auto_promote: true,
+        };
+        let mut m = Model::sample().managed.remove(0);
+        m.updates = vec![update("staging", None, 0), update("prod", Some(0), soak)];
+        m
+    }
+
+    #[test]
+    fn the_interval_is_the_median_gap_and_needs_three_times() {
+        let t = |v: &[i64]| v.iter().map(|s| at(*s)).collect::<Vec<_>>();
+        let median = |v: &[String]| median_interval(v.iter().map(|s| Some(s.as_str())));
+        assert_eq!(median(&t(&[])), None);
+        assert_eq!(median(&t(&[0, 12 * H])), None, "one gap is too little");
+        assert_eq!(median(&t(&[0, 12 * H, 24 * H])), Some(12 * 3600));
+        // Out of order and one long pause (a weekend): the median ignores it.
+        assert_eq!(
+            median(&t(&[36 * H, 0, 12 * H, 24 * H, 108 * H])),
+            Some(12 * 3600)
+        );
+        // Unreadable times are skipped, not guessed.
+        let mut v = t(&[0, 10 * H, 20 * H]);
+        v.push("yesterday".into());
+        assert_eq!(median(&v), Some(10 * 3600));
+        assert_eq!(median_interval([None, None, None]), None);
+        assert_eq!(build_interval(&ImageState::default()), None);
+        assert_eq!(build_interval(&built_every(&[H, 2 * H, 3 * H])), Some(7200));
+    }
+
+    #[test]
+    fn an_after_soak_longer_than_the_build_interval_warns() {
+        let m = chain(24 * 3600);
+        let prod = &m.updates[1];
+        let w = soak_starvation(&m, prod, Some(&built_every(&[12 * H; 4])), "p").unwrap();
+        assert!(
+            w.contains(
+                "app has been built about every 12h recently, more often than this soak (1d)"
+            ),
+            "{w}"
+        );
+        assert!(
+            w.contains("each build reaches update-app-staging at once"),
+            "{w}"
+        );
+        assert!(
+            w.contains("kargo approve --project p --stage update-app-prod --freight <FREIGHT>"),
+            "{w}"
+        );
+        // Built every 3 days, or as often as the soak: no warning.
+        assert_eq!(
+            soak_starvation(&m, prod, Some(&built_every(&[72 * H; 4])), "p"),
+            None
+        );
+        assert_eq!(
+            soak_starvation(&m, prod, Some(&built_every(&[24 * H; 4])), "p"),
+            None
+        );
+        // Nothing recorded, or too little: it cannot tell, so it says nothing.
+        assert_eq!(soak_starvation(&m, prod, None, "p"), None);
+        assert_eq!(
+            soak_starvation(&m, prod, Some(&built_every(&[H])), "p"),
+            None
+        );
+        // No soak, or no `after`: nothing to starve.
+        assert_eq!(
+            soak_starvation(
+                &chain(0),
+                &chain(0).updates[1],
+                Some(&built_every(&[H; 4])),
+                "p"
+            ),
+            None
+        );
+        assert_eq!(
+            soak_starvation(&m, &m.updates[0], Some(&built_every(&[H; 4])), "p"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_person_promoting_up_the_chain_silences_the_warning() {
+        let often = built_every(&[H; 4]);
+        let mut m = chain(24 * 3600);
+        m.updates[0].auto_promote = false;
+        assert_eq!(soak_starvation(&m, &m.updates[1], Some(&often), "p"), None);
+        // Staging after a manual `qa`: still a person decides.
+        let mut m = chain(24 * 3600);
+        let mut qa = m.updates[0].clone();
+        qa.name = "qa".into();
+        qa.auto_promote = false;
+        m.updates.push(qa);
+        m.updates[0].after = Some(2);
+        assert_eq!(soak_starvation(&m, &m.updates[1], Some(&often), "p"), None);
+        // All automatic: builds reach staging at most that often.
+        m.updates[2].auto_promote = true;
+        let w = soak_starvation(&m, &m.updates[1], Some(&often), "p").unwrap();
+        assert!(
+            w.contains("builds reach update-app-staging at most that often"),
+            "{w}"
+        );
+    }
 }
