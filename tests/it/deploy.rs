@@ -269,7 +269,9 @@ fn rule_2_a_tag_that_never_changes_is_refused_where_it_is_written() {
     );
     let e = synth_fails(&p);
     assert!(
-        e.contains("`value: reference` writes `7-alpine` on every build"),
+        e.contains("`value: reference` writes `7-alpine` on every build")
+            && e.contains("the Warehouse of `redis` follows the one tag `7-alpine`")
+            && !e.contains("versions:"),
         "{e}"
     );
     // The same updates pass once the image says its builds are versions.
@@ -418,6 +420,18 @@ fn rule_4_tags_yaml_update_would_write_unquoted_are_warned_about() {
     assert!(
         r.stderr.contains("its tags may include ones like `1_000`")
             && r.stderr.contains("a number in YAML 1.1 readers"),
+        "{}",
+        r.stderr
+    );
+    // An external image whose tags the filter lets through, likewise.
+    let p = project(
+        "- name: tool\n  registry: docker.io\n  repository: org/tool\n  allowTags: '^[0-9]+_[0-9]+$'\n  updates:\n    - {name: v, repo: org/deploy, path: v.yaml, type: yaml-update, key: image.tag}\n",
+    );
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("image `tool`: update `v`: its tags may include ones like `1_000`"),
         "{}",
         r.stderr
     );

@@ -71,7 +71,7 @@ fn fixed_tag(d: &Deployed<'_>, up: &Update) -> Option<(Diagnostic, &'static str)
     if !matches!(value, UpdateValue::Tag | UpdateValue::Reference) {
         return None;
     }
-    let why = if d.fixed_tag == Some(super::warehouse::UNVERSIONED_TAG) && model_is_managed(d) {
+    let why = if d.managed {
         format!(
             "`{}` has neither `versions` nor `tagPattern` and no version was built yet, so its Warehouse follows `{tag}` by digest",
             d.name
@@ -84,7 +84,7 @@ fn fixed_tag(d: &Deployed<'_>, up: &Update) -> Option<(Diagnostic, &'static str)
     } else {
         "a yaml-update without `value` (the tag)".to_string()
     };
-    let help = if model_is_managed(d) {
+    let help = if d.managed {
         "write `value: digest` (the key holds a digest) or `value: pinned` (the key holds the whole reference); or give the image `versions:` (its builds are tagged with versions) or `tagPattern:` (build ids)"
     } else {
         "write `value: digest` (the key holds a digest) or `value: pinned` (the key holds the whole reference)"
@@ -97,12 +97,6 @@ fn fixed_tag(d: &Deployed<'_>, up: &Update) -> Option<(Diagnostic, &'static str)
         .help(help),
         value_key(up),
     ))
-}
-
-/// Whether `d` is a managed image (its Warehouse is `<image>`, named by
-/// [`super::image_warehouse_name`]).
-fn model_is_managed(d: &Deployed<'_>) -> bool {
-    d.warehouse == super::image_warehouse_name(d.name)
 }
 
 /// Checks that would run against the old pods: without `argocd`, nothing
@@ -156,7 +150,7 @@ fn retyped(model: &Model, d: &Deployed<'_>, up: &Update) -> Option<Diagnostic> {
     if d.value(up) != UpdateValue::Tag || d.fixed_tag.is_some() {
         return None;
     }
-    let pattern = if model_is_managed(d) {
+    let pattern = if d.managed {
         match &model.managed.iter().find(|m| m.name == d.name)?.tags {
             TagOrder::BuildId { pattern, .. } => pattern.clone(),
             TagOrder::Versions(_) => return None,

@@ -89,6 +89,8 @@ pub struct Deployed<'a> {
     /// Its Warehouse follows one tag, by digest: the tag of every build is
     /// the same, so only the digest tells builds apart.
     pub fixed_tag: Option<&'a str>,
+    /// Built here (a managed image), or watched upstream (an external one).
+    pub managed: bool,
     pub updates: &'a [Update],
 }
 
@@ -100,6 +102,7 @@ impl<'a> Deployed<'a> {
             warehouse: super::image_warehouse_name(&m.name),
             fixed_tag: super::warehouse::selects_by_digest(m)
                 .then_some(super::warehouse::UNVERSIONED_TAG),
+            managed: true,
             updates: &m.updates,
         }
     }
@@ -113,6 +116,7 @@ impl<'a> Deployed<'a> {
             repo_url: &u.repo_url,
             warehouse: crate::names::fit(&u.name),
             fixed_tag: one_tag,
+            managed: false,
             updates: &u.updates,
         }
     }
