@@ -328,7 +328,7 @@ fn every_step_config_survives_kargo_evaluation_and_matches_its_schema() {
     assert_eq!(parse["continueOnError"].as_bool(), Some(true));
     assert_eq!(
         parse["config"]["outputs"][0]["fromExpression"].as_str(),
-        Some(r#"string($env["image"]?.["tag"] ?? "")"#)
+        Some(r#"string($env["image"]?.["tag"] ?? "(none)")"#)
     );
     let staging = crate::support::stage_named(&all, "update-app-staging");
     assert_eq!(
@@ -336,7 +336,7 @@ fn every_step_config_survives_kargo_evaluation_and_matches_its_schema() {
             ["fromExpression"]
             .as_str(),
         Some(
-            r#"string(first(filter($env["images"] ?? [], {#?.name == "ghcr.io/org/app"}))?.["newTag"] ?? "")"#
+            r#"string(first(filter($env["images"] ?? [], {#?.name == "ghcr.io/org/app"}))?.["newTag"] ?? "(none)")"#
         )
     );
     let template = prod["spec"]["promotionTemplate"]["spec"]["steps"][3]["config"]["message"]

@@ -132,8 +132,12 @@ pub fn image_field_or(
     )
 }
 
+/// What a `yaml-parse` lookup yields when the file parses but holds no value
+/// there yet (a first deployment): the commit message says so.
+pub const NO_VALUE: &str = "(none)";
+
 /// A `yaml-parse` program: the value at a `yaml-update` key (`image.tag`,
-/// `spec.template.spec.containers.0.image`) as a string, `""` when absent.
+/// `spec.template.spec.containers.0.image`) as a string, [`NO_VALUE`] when absent.
 /// Kargo runs it over the parsed file (`yaml_parser.go`), numbers as float64.
 pub fn yaml_key_lookup(key: &str) -> String {
     let mut parts = key.split('.');
@@ -144,16 +148,17 @@ pub fn yaml_key_lookup(key: &str) -> String {
             Err(_) => out.push_str(&format!("?.[{}]", literal(p))),
         }
     }
-    format!("string({out} ?? \"\")")
+    format!("string({out} ?? {})", literal(NO_VALUE))
 }
 
 /// A `yaml-parse` program: `field` (`newTag`, `digest`) of the
-/// kustomization's `images:` entry named `name`, `""` when absent.
+/// kustomization's `images:` entry named `name`, [`NO_VALUE`] when absent.
 pub fn kustomize_image_lookup(name: &str, field: &str) -> String {
     format!(
-        "string(first(filter($env[\"images\"] ?? [], {{#?.name == {}}}))?.[{}] ?? \"\")",
+        "string(first(filter($env[\"images\"] ?? [], {{#?.name == {}}}))?.[{}] ?? {})",
         literal(name),
-        literal(field)
+        literal(field),
+        literal(NO_VALUE)
     )
 }
 

@@ -23,8 +23,9 @@
 //!    Application to its branch's head, and a wait for that sync.
 //!
 //! Why `argocd-update` names no `desiredRevision` (Kargo v1.11.2): `git-push`
-//! rebases onto whatever reached the branch meanwhile, so `git-commit`'s SHA
-//! is not what was pushed (`git_pusher.go:65`, `remote_commit_integration.go:58-97`);
+//! rebases onto whatever reached the branch meanwhile (the default
+//! integration policy), so `git-commit`'s SHA may not be what was pushed
+//! (`git_pusher.go:65`, `pkg/controller/git/remote_commit_integration.go:58-97`);
 //! a pinned revision is compared exactly with the Application's synced
 //! revision for as long as the Freight stays (`health/checker/builtin/argocd.go:331-368`),
 //! so the next commit to the branch by anyone would make the Stage Unhealthy
@@ -32,9 +33,10 @@
 //! fast-forward merge has no merge SHA at all (`git_pr_waiter.go:164`).
 //! Without one, the step syncs the branch's head after the push — which
 //! holds the pushed commit — and waits for that operation
-//! (`argocd_updater.go:585`, `:525-531`); health then follows the
-//! Application's own health, so verification starts once the new pods are
-//! rolled out.
+//! (`argocd_updater.go:481-512`, the empty desired revision skipped at
+//! `:541-545`); health then follows the Application's own health
+//! (`health/checker/builtin/argocd.go:304-307, 376-410`), so verification
+//! starts once the new pods are rolled out.
 //!
 //! Every value Kargo re-types after evaluation (tags, digests) is one
 //! `${{ quote(…) }}` template, so `1.20` stays `"1.20"`.
