@@ -179,47 +179,71 @@ pub struct StatusArgs {
 pub struct EnrollArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// The entry as YAML (a mapping, or a one-item list) instead of the flags.
-    #[arg(long, short, value_name = "FILE", conflicts_with_all = ["name", "registry", "repository"])]
+    /// The entry as YAML (a mapping, or a one-item list) instead of the
+    /// flags; with --update it replaces the whole entry.
+    #[arg(long, short, value_name = "FILE", conflicts_with_all = [
+        "name", "registry", "repository", "source_repo", "dockerfile", "workflow",
+        "branch", "provider", "tag", "delay", "manual", "owner", "system", "lifecycle",
+    ])]
     pub file: Option<PathBuf>,
+    /// The image's name (`name`): a DNS-1123 label, used in its Warehouse
+    /// and Stages.
     #[arg(long)]
     pub name: Option<String>,
-    #[arg(long)]
+    /// The registry host (`registry`), like `ghcr.io`.
+    #[arg(long, value_name = "HOST")]
     pub registry: Option<String>,
-    #[arg(long)]
+    /// The path inside the registry (`repository`), like `org/app`.
+    #[arg(long, value_name = "PATH")]
     pub repository: Option<String>,
-    /// Where the image is built (`owner/name`); without it the image is external.
+    /// Where the image is built (`source.repo`, `owner/name`); without it
+    /// the image is external.
     #[arg(long, value_name = "REPO")]
     pub source_repo: Option<String>,
+    /// The Dockerfile's path from the source repository's root
+    /// (`source.dockerfile`); goes with --source-repo.
     #[arg(long, value_name = "PATH")]
     pub dockerfile: Option<String>,
-    #[arg(long)]
+    /// GitHub: the workflow file (or id) a rebuild dispatches
+    /// (`source.workflow`).
+    #[arg(long, value_name = "FILE")]
     pub workflow: Option<String>,
+    /// The branch built and watched (`source.branch`; default `main`).
     #[arg(long)]
     pub branch: Option<String>,
+    /// Where the source repository is (`source.provider`; default github).
     #[arg(long, value_parser = ["github", "gitlab"])]
     pub provider: Option<String>,
-    /// External images: the tag to watch.
+    /// External images: the tag to watch (`tag`).
     #[arg(long)]
     pub tag: Option<String>,
-    /// `rebuildDelay` (`7d`, `36h`, `0`).
+    /// How long a new base digest must be out before it triggers a rebuild
+    /// (`rebuildDelay`: `7d`, `36h`, `0`).
     #[arg(long, value_name = "DURATION")]
     pub delay: Option<String>,
     /// `autoRebuild: false`: rebuilds wait for a person.
     #[arg(long)]
     pub manual: bool,
-    #[arg(long)]
+    /// Backstage: the entity reference of the image's owner (`owner`).
+    #[arg(long, value_name = "ENTITY")]
     pub owner: Option<String>,
-    #[arg(long)]
+    /// Backstage: the system the image belongs to (`system`).
+    #[arg(long, value_name = "ENTITY")]
     pub system: Option<String>,
+    /// Backstage: the image's lifecycle (`lifecycle`), like `production`.
     #[arg(long)]
     pub lifecycle: Option<String>,
-    /// Replace the entry of an image already enrolled.
+    /// Change an image already enrolled: with flags, only the keys they
+    /// give (every other line stays); with -f, the whole entry. The changed
+    /// lines are shown.
     #[arg(long)]
     pub update: bool,
     /// Print the diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print no warnings, nor the line saying what was done.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +255,9 @@ pub struct UnenrollArgs {
     /// Print the diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print no warnings, nor the line saying what was done.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

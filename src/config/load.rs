@@ -66,6 +66,18 @@ pub fn load(
     settings_file: Option<&Path>,
     overrides: &Overrides,
 ) -> Result<Inputs, Error> {
+    load_with(dir, settings_file, overrides, load_enrollments)
+}
+
+/// [`load`], with images.yaml's text and entries from `enrolled` (given the
+/// file's path) instead of the file: what `imgf enroll` checks before it
+/// writes.
+pub fn load_with(
+    dir: &Path,
+    settings_file: Option<&Path>,
+    overrides: &Overrides,
+    enrolled: impl FnOnce(&Path) -> Result<(String, Vec<Enrollment>), Error> + Send,
+) -> Result<Inputs, Error> {
     if !dir.is_dir() {
         return Err(Error::input(
             Diagnostic::error(format!("`{}` is not a directory", dir.display()))
@@ -83,7 +95,7 @@ pub fn load(
             let base_states = store.read_bases(&mut problems)?;
             Ok((image_states, base_states, store.layout, problems))
         });
-        let enrolled = load_enrollments(&images_file).map(|(text, enrollments)| {
+        let enrolled = enrolled(&images_file).map(|(text, enrollments)| {
             let problems = enrollment::validate(&enrollments, &images_file, &text);
             (text, enrollments, problems)
         });

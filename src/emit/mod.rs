@@ -424,6 +424,80 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     write_with(path, |f| f.write_all(contents)).map(|_| ())
 }
 
+/// Replaces the regular file `path` (links followed) with `contents`, as
+/// [`write_atomic`] does, keeping its owner and group as well as its mode —
+/// but only if it still holds `expected` (`None`: there is no file) right
+/// before the rename. `Ok(false)` when it does not: something else changed
+/// it meanwhile, and the caller reads it again. For files people edit too
+/// (images.yaml), under the lock imgf's own writers take.
+pub fn replace_if_unchanged(
+    path: &Path,
+    expected: Option<&[u8]>,
+    contents: &[u8],
+) -> Result<bool, Error> {
+    let target = follow_links(path)
+        .map_err(|e| Error::io("cannot write", path, e))?
+        .unwrap_or_else(|| path.to_path_buf());
+    let meta = match std::fs::metadata(&target) {
+        Ok(m) if m.is_file() => Some(m),
+        Ok(_) => {
+            return Err(Error::io(
+                "cannot replace",
+                &target,
+                std::io::Error::other("not a regular file"),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("cannot write", &target, e)),
+    };
+    let mut tmp = temp_beside(&target, meta.as_ref().map(std::fs::Metadata::permissions))?;
+    #[cfg(unix)]
+    if let Some(m) = &meta {
+        use std::os::unix::fs::MetadataExt;
+        let own = tmp
+            .as_file()
+            .metadata()
+            .map_err(|e| Error::io("cannot read", tmp.path(), e))?;
+        if (own.uid(), own.gid()) != (m.uid(), m.gid()) {
+            std::os::unix::fs::fchown(tmp.as_file(), Some(m.uid()), Some(m.gid())).map_err(
+                |e| {
+                    Error::io(
+                        "cannot give the new file the owner and group of",
+                        &target,
+                        e,
+                    )
+                },
+            )?;
+            // chown may clear the set-id bits: the mode again.
+            tmp.as_file()
+                .set_permissions(m.permissions())
+                .map_err(|e| Error::io("cannot set the mode of", tmp.path(), e))?;
+        }
+    }
+    tmp.write_all(contents)
+        .map_err(|e| Error::io("cannot write", &target, e))?;
+    let now = match std::fs::read(&target) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("cannot read", &target, e)),
+    };
+    if now.as_deref() != expected {
+        return Ok(false);
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+    if meta.is_none() {
+        // A new file: never over one made meanwhile.
+        return match tmp.persist_noclobber(&target) {
+            Ok(_) => Ok(true),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(Error::io("cannot create", &target, e.error)),
+        };
+    }
+    persist(tmp, &target).map(|_| true)
+}
+
 /// The one way imgf writes a file (see [`write_atomic`]). An existing
 /// regular file is compared with what `fill` writes as it writes it, and a
 /// temporary file is started only at the first difference (beginning with
@@ -677,6 +751,23 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "one\n");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "the temporary file is removed");
+    }
+
+    #[test]
+    fn replace_if_unchanged_refuses_a_file_changed_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("images.yaml");
+        // A new file is not made over one that appeared.
+        assert!(replace_if_unchanged(&p, None, b"one\n").unwrap());
+        assert!(!replace_if_unchanged(&p, None, b"two\n").unwrap());
+        // Someone saved "edited" after "one" was read: not replaced.
+        std::fs::write(&p, "edited\n").unwrap();
+        assert!(!replace_if_unchanged(&p, Some(b"one\n"), b"two\n").unwrap());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "edited\n");
+        assert!(replace_if_unchanged(&p, Some(b"edited\n"), b"two\n").unwrap());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file is left");
     }
 
     #[test]
