@@ -8,6 +8,7 @@
 //! contain. Analysis: [`dockerfile`] reads FROM lines, [`discovery`] decides
 //! what the state files say.
 
+pub mod argocd;
 pub mod cli;
 pub(crate) mod commands;
 pub mod config;
