@@ -263,7 +263,9 @@ pub struct UnenrollArgs {
 #[derive(Debug, Subcommand)]
 pub enum UpdatesCommand {
     /// Read every update target and report what would fail at promotion
-    /// time (exit 2 on any problem).
+    /// time. Exit 0: every target checked, no problem; 1: problems found;
+    /// 2: the check could not run (bad input, a repository could not be
+    /// fetched: some targets were not checked).
     Check(UpdatesCheckArgs),
 }
 
@@ -271,10 +273,14 @@ pub enum UpdatesCommand {
 pub struct UpdatesCheckArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// A local checkout holding the targets (and any Argo CD Applications
-    /// to check); without it each target repository is fetched.
-    #[arg(long, value_name = "DIR")]
-    pub workspace: Option<PathBuf>,
+    /// A local checkout holding targets (and Argo CD Applications to
+    /// check). It stands for the repository and branch it is a checkout of
+    /// (git's `origin` and current branch); `REPO=DIR` names the repository
+    /// (`org/deploy` or a URL). Repeatable. A directory that is not a git
+    /// checkout stands for the one repository every target names. Targets
+    /// of other repositories or branches are fetched.
+    #[arg(long, value_name = "[REPO=]DIR")]
+    pub workspace: Vec<String>,
     /// Check for Kargo's update steps, or for Flux's setter markers (each
     /// target line must end in the right `# {"$imagepolicy": …}` comment).
     #[arg(long, value_enum, default_value_t = SynthTarget::Kargo)]

@@ -8,6 +8,7 @@
 //! contain. Analysis: [`dockerfile`] reads FROM lines, [`discovery`] decides
 //! what the state files say.
 
+pub mod argocd;
 pub mod cli;
 pub(crate) mod commands;
 pub mod config;
@@ -37,9 +38,25 @@ pub use diagnostic::{Diagnostic, Error};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// Done (exit 0).
-    Success = 0,
+    Success,
     /// `--check` found the output out of date (exit 1).
-    Drift = 1,
+    Drift,
+    /// `updates check` found problems (exit 1, as ripgrep and uv do).
+    Problems,
+    /// `updates check` could not check every target (exit 2): a repository
+    /// could not be fetched. Its reasons were written already.
+    Incomplete,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Drift | ExitStatus::Problems => 1,
+            ExitStatus::Incomplete => 2,
+        }
+    }
 }
 
 /// How the messages on stderr may use the terminal. The binary decides it

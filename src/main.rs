@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         progress: stderr.is_terminal() && env("TERM").as_deref() != Some("dumb"),
     };
     match imgf::run_with(cli, ui, &mut stdout.lock(), &mut stderr.lock()) {
-        Ok(status) => ExitCode::from(status as u8),
+        Ok(status) => ExitCode::from(status.code()),
         Err(imgf::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
             ExitCode::SUCCESS
         }

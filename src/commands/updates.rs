@@ -1,10 +1,13 @@
 //! `imgf updates check`: reads every update target — from `--workspace`
 //! checkouts, or fetched like analyze fetches Dockerfiles — and reports
-//! what would fail at promotion time ([`crate::update_check`]). Exit 2 on
-//! any problem. `--format json` lists every target (and Argo CD
-//! Application) checked, with its problems ([`Report`]).
+//! what would fail at promotion time ([`crate::update_check`], and for the
+//! Argo CD Applications in the workspaces [`crate::argocd`]). Exit 0 when
+//! every target was checked and nothing is wrong, 1 on problems, 2 when the
+//! check could not run (bad input, a repository not fetched). `--format
+//! json` lists every target (and Argo CD Application) checked, with its
+//! problems ([`Report`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -12,6 +15,7 @@ use serde::Serialize;
 
 use super::git::{self, Token};
 use super::{json_line, load_model, print_warnings, write_out};
+use crate::argocd::{self, repository_identity};
 use crate::cli::{OutputFormat, SynthTarget, UpdatesCheckArgs};
 use crate::config::enrollment::Provider;
 use crate::config::load::Inputs;
@@ -47,6 +51,47 @@ struct Application {
     problems: Vec<Diagnostic>,
 }
 
+/// Which repository a workspace holds.
+#[derive(Clone)]
+enum Repo {
+    /// A [`repository_identity`].
+    Exactly(String),
+    /// `org/name` as images.yaml writes it: any host.
+    Path(String),
+}
+
+impl Repo {
+    fn holds(&self, url: &str) -> bool {
+        let id = repository_identity(url);
+        match self {
+            Repo::Exactly(r) => *r == id,
+            Repo::Path(p) => id.ends_with(&format!("/{p}")),
+        }
+    }
+}
+
+/// A `--workspace`: a directory that stands for one repository and branch.
+struct Workspace {
+    dir: PathBuf,
+    repo: Repo,
+    /// The repository as shown: `origin`'s URL, or `REPO` as given.
+    repo_shown: String,
+    /// `None` when the directory is on no branch (not a git checkout, or a
+    /// detached HEAD): it then stands for the one branch its repository's
+    /// targets name.
+    branch: Option<String>,
+    /// `origin/HEAD`, when git knows it.
+    default_branch: Option<String>,
+    /// How the repository was found: `git`, `named` or `targets`.
+    from: &'static str,
+}
+
+impl Workspace {
+    fn holds(&self, u: &Update) -> bool {
+        self.repo.holds(&u.repo_url) && self.branch.as_ref().is_none_or(|b| *b == u.branch)
+    }
+}
+
 pub(crate) fn check(
     args: &UpdatesCheckArgs,
     ui: crate::Ui,
@@ -54,45 +99,252 @@ pub(crate) fn check(
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let json = args.format == OutputFormat::Json;
+    if args.target == SynthTarget::Backstage {
+        let e = Error::Input(vec![Diagnostic::error(
+            "`updates check --target backstage`: the Backstage catalog has no update targets to check",
+        )
+        .help("check for Kargo (`--target kargo`, the default) or for Flux (`--target flux`)")]);
+        return super::json_errors(Err(e), json, out);
+    }
     let (inputs, model) = match load_model(&args.input, ui, err) {
         Ok(loaded) => loaded,
         Err(e) => return super::json_errors(Err(e), json, out),
     };
     let flux = args.target == SynthTarget::Flux;
-    let (targets, applications) = check_all(args, &inputs, &model, flux);
-    let problems: Vec<Diagnostic> = targets
+    let updates: Vec<&Update> = model
+        .managed
         .iter()
-        .flat_map(|t| &t.problems)
-        .chain(applications.iter().flat_map(|a| &a.problems))
-        .cloned()
+        .flat_map(|m| &m.updates)
+        .chain(model.upstream.iter().flat_map(|e| &e.updates))
+        .collect();
+    let (workspaces, notes) = match workspaces(&args.workspace, &updates) {
+        Ok(w) => w,
+        Err(ds) => return super::json_errors(Err(Error::Input(ds)), json, out),
+    };
+    let (targets, applications) = check_all(&workspaces, &inputs, &model, flux);
+    let problems: Vec<Diagnostic> = notes
+        .into_iter()
+        .chain(targets.iter().flat_map(|t| t.problems.iter().cloned()))
+        .chain(applications.iter().flat_map(|a| a.problems.iter().cloned()))
         .collect();
     let checked = targets.iter().filter(|t| t.checked).count();
-    let result = crate::diagnostic::into_result(problems);
+    let not_checked = targets.len() - checked;
+    let errors = problems.iter().filter(|d| d.is_error()).count();
+    let status = if not_checked > 0 {
+        ExitStatus::Incomplete
+    } else if errors > 0 {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    };
     if json {
         let report = Report::new(
             flux,
+            &workspaces,
             &targets,
             &applications,
-            checked,
-            result.as_ref().err(),
+            status,
+            &problems,
         );
         write_out(out, &json_line(&report))?;
     }
-    let warnings = result?;
-    print_warnings(&warnings, ui, err)?;
+    print_warnings(&problems, ui, err)?;
     if !json {
-        write_out(
-            out,
-            &format!("{checked} update target(s) checked: no problems\n"),
-        )?;
+        let total = targets.len();
+        let line = if total == 0 {
+            "nothing to check: no image has `updates:`".to_string()
+        } else if not_checked > 0 {
+            format!(
+                "{checked} of {total} update target(s) checked, {not_checked} not checked (see above){}",
+                if errors > not_checked {
+                    format!(": {} problem(s) found", errors - not_checked)
+                } else {
+                    String::new()
+                }
+            )
+        } else if errors > 0 {
+            format!("{checked} update target(s) checked: {errors} problem(s) found")
+        } else {
+            format!("{checked} update target(s) checked: no problems")
+        };
+        write_out(out, &format!("{line}\n"))?;
     }
-    Ok(ExitStatus::Success)
+    Ok(status)
 }
 
-/// Checks every update target, then (Kargo, with a workspace) every Argo
-/// CD Application the update Stages sync.
+/// `git -C dir ARGS`, trimmed; `None` on any failure.
+fn git_out(dir: &Path, args: &[&str]) -> Option<String> {
+    git::git(dir, args, None)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The `--workspace` values, resolved: each directory's repository and
+/// branch. Errors (exit 2) for what cannot be used; warnings for a
+/// checkout whose branch no target of its repository names.
+fn workspaces(
+    specs: &[String],
+    updates: &[&Update],
+) -> Result<(Vec<Workspace>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut out: Vec<Workspace> = Vec::new();
+    let mut errors = Vec::new();
+    let ids: BTreeSet<String> = updates
+        .iter()
+        .map(|u| repository_identity(&u.repo_url))
+        .collect();
+    for spec in specs {
+        let (named, dir) = match spec.split_once('=') {
+            Some((r, d)) if !Path::new(spec).is_dir() && !r.is_empty() => (Some(r), d),
+            _ => (None, spec.as_str()),
+        };
+        let dir = PathBuf::from(dir);
+        if !dir.is_dir() {
+            errors.push(
+                Diagnostic::error(format!("--workspace {spec}: `{}` is not a directory", dir.display()))
+                    .help("pass a checkout of the repository the targets are in: --workspace DIR or --workspace REPO=DIR"),
+            );
+            continue;
+        }
+        // A checkout is the top of a git work tree: a directory inside
+        // another repository's work tree (like examples/deploy) is not one.
+        let top = git::toplevel(&dir).ok();
+        let is_checkout = top.is_some_and(|t| {
+            t.canonicalize()
+                .ok()
+                .is_some_and(|t| Some(t) == dir.canonicalize().ok())
+        });
+        // `origin` as configured (`git remote get-url` would apply
+        // `url.<base>.insteadOf` rewrites).
+        let (origin, branch, default_branch) = if is_checkout {
+            (
+                git_out(&dir, &["config", "--get", "remote.origin.url"]),
+                git_out(&dir, &["symbolic-ref", "--short", "-q", "HEAD"]),
+                git_out(
+                    &dir,
+                    &["symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD"],
+                )
+                .map(|b| b.strip_prefix("origin/").unwrap_or(&b).to_string()),
+            )
+        } else {
+            (None, None, None)
+        };
+        let (repo, repo_shown, from) = if let Some(r) = named {
+            let plain = !r.contains("://") && !r.contains('@') && !r.contains(':');
+            let repo = if plain {
+                let p = r.to_lowercase();
+                let p = p.trim_matches('/');
+                Repo::Path(p.strip_suffix(".git").unwrap_or(p).to_string())
+            } else {
+                Repo::Exactly(repository_identity(r))
+            };
+            (repo, r.to_string(), "named")
+        } else if let Some(o) = origin {
+            (Repo::Exactly(repository_identity(&o)), o, "git")
+        } else if ids.len() == 1 {
+            let id = ids.iter().next().cloned().unwrap_or_default();
+            let shown = updates
+                .first()
+                .map(|u| u.repo_url.clone())
+                .unwrap_or_default();
+            (Repo::Exactly(id), shown, "targets")
+        } else {
+            let why = if is_checkout {
+                "has no `origin` remote"
+            } else {
+                "is not a git checkout"
+            };
+            errors.push(
+                Diagnostic::error(format!(
+                    "--workspace {spec}: `{}` {why}, and the targets are in {} repositories ({}): which one is it?",
+                    dir.display(),
+                    ids.len(),
+                    ids.iter().cloned().collect::<Vec<_>>().join(", ")
+                ))
+                .help(format!("name it: --workspace REPO={}", dir.display())),
+            );
+            continue;
+        };
+        if branch.is_none() {
+            let branches: BTreeSet<&str> = updates
+                .iter()
+                .filter(|u| repo.holds(&u.repo_url))
+                .map(|u| u.branch.as_str())
+                .collect();
+            if branches.len() > 1 {
+                let why = if is_checkout {
+                    "is on no branch (a detached HEAD)"
+                } else {
+                    "is not a git checkout"
+                };
+                errors.push(
+                    Diagnostic::error(format!(
+                        "--workspace {spec}: `{}` {why}, and the targets in {repo_shown} are on {} branches ({}): which one is it?",
+                        dir.display(),
+                        branches.len(),
+                        branches.iter().copied().collect::<Vec<_>>().join(", ")
+                    ))
+                    .help("pass a git checkout of each branch (`git worktree add DIR BRANCH`), one --workspace each"),
+                );
+                continue;
+            }
+        }
+        out.push(Workspace {
+            dir,
+            repo,
+            repo_shown,
+            branch,
+            default_branch,
+            from,
+        });
+    }
+    // One workspace per repository and branch.
+    for u in updates {
+        let holding: Vec<&Workspace> = out.iter().filter(|w| w.holds(u)).collect();
+        if holding.len() > 1 {
+            let e = Diagnostic::error(format!(
+                "--workspace: `{}` and `{}` both stand for {}@{}",
+                holding[0].dir.display(),
+                holding[1].dir.display(),
+                u.repo_url,
+                u.branch
+            ))
+            .help("pass one workspace per repository and branch");
+            if !errors.iter().any(|x: &Diagnostic| x.message == e.message) {
+                errors.push(e);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut notes = Vec::new();
+    for w in &out {
+        let Some(b) = &w.branch else { continue };
+        let theirs: BTreeSet<&str> = updates
+            .iter()
+            .filter(|u| w.repo.holds(&u.repo_url))
+            .map(|u| u.branch.as_str())
+            .collect();
+        if !theirs.is_empty() && !theirs.contains(b.as_str()) {
+            notes.push(
+                Diagnostic::warning(format!(
+                    "--workspace {}: a checkout of {}@{b}, but the targets in that repository are on {}: they are fetched instead, and this checkout is read only for Argo CD Applications",
+                    w.dir.display(),
+                    w.repo_shown,
+                    theirs.iter().copied().collect::<Vec<_>>().join(", ")
+                ))
+                .help("check out the targets' branch to check local changes"),
+            );
+        }
+    }
+    Ok((out, notes))
+}
+
+/// Checks every update target, then (Kargo, with workspaces) every Argo
+/// CD Application the update Stages sync found in them.
 fn check_all<'a>(
-    args: &UpdatesCheckArgs,
+    workspaces: &[Workspace],
     inputs: &Inputs,
     model: &'a Model,
     flux: bool,
@@ -109,8 +361,8 @@ fn check_all<'a>(
     let mut targets = Vec::new();
     for &img in &images {
         for u in img.updates() {
-            let root = match &args.workspace {
-                Some(w) => w.clone(),
+            let root = match workspaces.iter().find(|w| w.holds(u)) {
+                Some(w) => w.dir.clone(),
                 None => {
                     let key = (u.repo_url.clone(), u.branch.clone());
                     let paths: Vec<String> = model
@@ -143,10 +395,10 @@ fn check_all<'a>(
                                 file: None,
                                 checked: false,
                                 problems: vec![Diagnostic::error(format!(
-                                    "update-{}-{}: cannot fetch {}@{}: {e}",
+                                    "update-{}-{}: not checked: cannot fetch {}@{}: {e}",
                                     img.name(), u.name, u.repo_url, u.branch
                                 ))
-                                .help("pass a local checkout with --workspace DIR, or set GITHUB_TOKEN / GITLAB_TOKEN")],
+                                .help("pass a local checkout with --workspace DIR (or REPO=DIR), or set GITHUB_TOKEN / GITLAB_TOKEN")],
                             });
                             continue;
                         }
@@ -167,50 +419,88 @@ fn check_all<'a>(
             });
         }
     }
+    let applications = if flux {
+        Vec::new()
+    } else {
+        applications(workspaces, inputs, model)
+    };
+    (targets, applications)
+}
+
+/// The Argo CD Applications in the workspaces that update Stages sync:
+/// their `authorized-stage` annotation, and whether their sources deploy
+/// what each update writes.
+fn applications(workspaces: &[Workspace], inputs: &Inputs, model: &Model) -> Vec<Application> {
+    let wanted = crate::targets::kargo::runbook::authorized_stages(model, &inputs.settings);
     let mut applications = Vec::new();
-    if let Some(w) = args.workspace.as_ref().filter(|_| !flux) {
-        let wanted = crate::targets::kargo::runbook::authorized_stages(model, &inputs.settings);
-        if !wanted.is_empty() {
-            let mut files = Vec::new();
-            yaml_files(w, &mut files);
-            for f in files {
-                let Ok(text) = std::fs::read_to_string(&f) else {
-                    continue;
-                };
-                if !text.contains("kind: Application") {
-                    continue;
-                }
-                let Ok(doc) =
-                    crate::config::parse::parse_value(&f, update_check::first_document(&text))
-                else {
-                    continue;
-                };
-                if doc["kind"].as_str() != Some("Application") {
-                    continue;
-                }
-                let name = doc["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                let namespace = doc["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or("argocd")
-                    .to_string();
-                if let Some(value) = wanted.get(&(namespace.clone(), name.clone())) {
-                    let stages: Vec<String> = value.split(',').map(str::to_string).collect();
-                    let problems = update_check::application(&f, &text, &doc, &stages);
-                    applications.push(Application {
-                        file: f,
-                        namespace,
-                        name,
-                        stages,
-                        problems,
-                    });
-                }
-            }
+    if wanted.is_empty() {
+        return applications;
+    }
+    let mut files = Vec::new();
+    let mut seen = BTreeSet::new();
+    for w in workspaces {
+        if seen.insert(w.dir.canonicalize().unwrap_or_else(|_| w.dir.clone())) {
+            yaml_files(&w.dir, &mut files);
         }
     }
-    (targets, applications)
+    let deployed = crate::targets::kargo::deployed(model);
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        if !text.contains("kind: Application") {
+            continue;
+        }
+        let Ok(doc) = crate::config::parse::parse_value(&f, update_check::first_document(&text))
+        else {
+            continue;
+        };
+        if doc["kind"].as_str() != Some("Application") {
+            continue;
+        }
+        let name = doc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let namespace = doc["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("argocd")
+            .to_string();
+        let key = (namespace.clone(), name.clone());
+        let Some(value) = wanted.get(&key) else {
+            continue;
+        };
+        let stages: Vec<String> = value.split(',').map(str::to_string).collect();
+        let synced: Vec<argocd::Synced<'_>> = deployed
+            .iter()
+            .flat_map(|d| d.updates.iter().map(move |u| (d.name, u)))
+            .filter(|(_, u)| u.argocd.as_ref() == Some(&key))
+            .map(|(image, u)| {
+                // Only a workspace is a full checkout (a fetched one holds
+                // just the targets' paths).
+                let w = workspaces.iter().find(|w| w.holds(u));
+                argocd::Synced {
+                    stage: update_stage_name(image, &u.name),
+                    repo_url: &u.repo_url,
+                    branch: &u.branch,
+                    path: &u.path,
+                    kustomize: u.yaml_key.is_none(),
+                    checkout: w.map(|w| w.dir.as_path()),
+                    default_branch: w.and_then(|w| w.default_branch.as_deref()),
+                }
+            })
+            .collect();
+        let mut problems = argocd::authorization(&f, &text, &doc, &stages);
+        problems.extend(argocd::sources(&f, &text, &doc, &synced));
+        applications.push(Application {
+            file: f,
+            namespace,
+            name,
+            stages,
+            problems,
+        });
+    }
+    applications
 }
 
 /// A target of Flux's setters: the line it sets carries the right marker.
@@ -339,10 +629,12 @@ fn check_kargo(img: Image<'_>, u: &Update, target: &Path) -> (Option<PathBuf>, V
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Report {
-    /// True when the check passed (exit 0).
+    /// True when the check passed (exit 0): every target checked, no error.
     ok: bool,
     /// `kargo` or `flux`: what the targets were checked for.
     target: &'static str,
+    /// The `--workspace` directories, and what each stands for.
+    workspaces: Vec<WorkspaceJson>,
     targets: Vec<TargetJson>,
     applications: Vec<ApplicationJson>,
     summary: Summary,
@@ -371,6 +663,20 @@ struct TargetJson {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+struct WorkspaceJson {
+    dir: String,
+    /// `origin`'s URL, `REPO` as given, or the one repository of the targets.
+    repository: String,
+    /// Null when the directory is on no branch: it stands for the one
+    /// branch its repository's targets name.
+    branch: Option<String>,
+    /// `git` (its `origin` remote), `named` (`REPO=DIR`) or `targets` (not a
+    /// git checkout: the one repository every target names).
+    from: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ApplicationJson {
     namespace: String,
     name: String,
@@ -385,16 +691,20 @@ struct ApplicationJson {
 struct Summary {
     targets: usize,
     checked: usize,
+    /// Targets whose repository could not be fetched.
+    not_checked: usize,
     applications: usize,
     problems: usize,
 }
 
+/// `notChecked` when the target's repository could not be fetched, else
 /// `problem` when any error is about the thing, else `ok`.
 #[derive(Serialize, Clone, Copy)]
 #[serde(rename_all = "camelCase")]
 enum Status {
     Ok,
     Problem,
+    NotChecked,
 }
 
 impl Status {
@@ -410,11 +720,22 @@ impl Status {
 impl Report {
     fn new(
         flux: bool,
+        workspaces: &[Workspace],
         targets: &[Target<'_>],
         applications: &[Application],
-        checked: usize,
-        failed: Option<&Error>,
+        status: ExitStatus,
+        all: &[Diagnostic],
     ) -> Report {
+        let checked = targets.iter().filter(|t| t.checked).count();
+        let workspaces = workspaces
+            .iter()
+            .map(|w| WorkspaceJson {
+                dir: w.dir.display().to_string(),
+                repository: w.repo_shown.clone(),
+                branch: w.branch.clone(),
+                from: w.from,
+            })
+            .collect();
         let diags = |ds: &[Diagnostic]| ds.iter().map(DiagnosticJson::from).collect::<Vec<_>>();
         let targets: Vec<TargetJson> = targets
             .iter()
@@ -432,7 +753,11 @@ impl Report {
                 path: t.update.path.clone(),
                 key: t.update.yaml_key.clone(),
                 file: t.file.as_ref().map(|f| f.display().to_string()),
-                status: Status::of(&t.problems),
+                status: if t.checked {
+                    Status::of(&t.problems)
+                } else {
+                    Status::NotChecked
+                },
                 problems: diags(&t.problems),
             })
             .collect();
@@ -449,18 +774,25 @@ impl Report {
             .collect();
         let problems = targets.iter().map(|t| t.problems.len()).sum::<usize>()
             + applications.iter().map(|a| a.problems.len()).sum::<usize>();
+        let ok = status == ExitStatus::Success;
         Report {
-            ok: failed.is_none(),
+            ok,
             target: if flux { "flux" } else { "kargo" },
+            workspaces,
             summary: Summary {
                 targets: targets.len(),
                 checked,
+                not_checked: targets.len() - checked,
                 applications: applications.len(),
                 problems,
             },
             targets,
             applications,
-            errors: failed.map(Error::json_diagnostics).unwrap_or_default(),
+            errors: if ok {
+                Vec::new()
+            } else {
+                Error::Input(all.to_vec()).json_diagnostics()
+            },
         }
     }
 }

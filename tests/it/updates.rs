@@ -633,7 +633,7 @@ fn updates_check_breaks_each_target_once() {
             std::fs::write(&path, content).unwrap();
         }
         let r = check(&p);
-        assert_eq!(r.code, 2, "{file} broken, yet:\n{}{}", r.stdout, r.stderr);
+        assert_eq!(r.code, 1, "{file} broken, yet:\n{}{}", r.stdout, r.stderr);
         assert!(
             r.stderr.contains(message),
             "{file}: no `{message}` in:\n{}",
@@ -760,7 +760,7 @@ fn updates_check_fetches_the_targets_without_a_workspace() {
     ]);
     let o = run();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("key `image.tag` does not exist"), "{err}");
 }
 
@@ -774,7 +774,7 @@ fn updates_check_finds_the_kustomization_as_kargo_does() {
     )
     .unwrap();
     let r = check(&p);
-    assert_eq!(r.code, 2);
+    assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains(
             "holds more than one kustomization file (kustomization.yaml, kustomization.yml)"
@@ -788,7 +788,7 @@ fn updates_check_finds_the_kustomization_as_kargo_does() {
         std::fs::rename(dir.join("kustomization.yaml"), dir.join("real.yaml")).unwrap();
         std::os::unix::fs::symlink("real.yaml", dir.join("kustomization.yaml")).unwrap();
         let r = check(&p);
-        assert_eq!(r.code, 2);
+        assert_eq!(r.code, 1);
         assert!(
             r.stderr
                 .contains("is a link; Kargo reads only a regular file"),
@@ -833,7 +833,7 @@ fn updates_check_json_lists_every_target_of_the_bundled_example() {
     assert_eq!(v["target"], "kargo");
     assert_eq!(
         v["summary"],
-        json!({"targets": 4, "checked": 4, "applications": 2, "problems": 0})
+        json!({"targets": 4, "checked": 4, "notChecked": 0, "applications": 2, "problems": 0})
     );
     let targets = v["targets"].as_array().unwrap();
     let stages: Vec<&str> = targets
@@ -888,11 +888,11 @@ fn updates_check_json_puts_each_problem_under_its_target() {
     )
     .unwrap();
     let (r, v) = check_json(&p, &[]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(v["ok"], false);
     assert_eq!(
         v["summary"],
-        json!({"targets": 4, "checked": 4, "applications": 2, "problems": 4})
+        json!({"targets": 4, "checked": 4, "notChecked": 0, "applications": 2, "problems": 4})
     );
     let t = &v["targets"];
     assert_eq!(t[0]["status"], "ok");
@@ -978,7 +978,7 @@ fn updates_check_json_for_flux_has_no_stages() {
         .join("\n");
     std::fs::write(&values, unmarked + "\n").unwrap();
     let (r, v) = check_json(&p, &["--target", "flux"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.code, 1, "{}", r.stderr);
     let broken: Vec<&Json> = v["targets"]
         .as_array()
         .unwrap()
@@ -1011,4 +1011,403 @@ fn updates_check_json_errors_before_checking_are_json_too() {
     // Text: nothing on stdout.
     let r = check(&p);
     assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+}
+
+// ---- updates check: Argo CD Applications, workspaces, exit codes ----
+
+/// The bundled example's `api-staging` Application with `spec.source`
+/// replaced by `source` (YAML, indented under `source:`).
+fn staging_app(source: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: api-staging\n  namespace: argocd\n  annotations:\n    kargo.akuity.io/authorized-stage: image-factory:update-api-staging\nspec:\n  project: default\n  source:\n{source}  destination:\n    server: https://kubernetes.default.svc\n    namespace: api-staging\n"
+    )
+}
+
+/// Each rule of an Application's source broken once: what Kargo's
+/// argocd-update (Kargo v1.11.2) or the sync would do with it.
+#[test]
+fn updates_check_compares_each_application_source_with_its_update() {
+    const URL: &str = "    repoURL: https://github.com/example-org/deploy.git\n";
+    let cases: [(&str, u8, &str); 9] = [
+        // Kargo normalises before comparing (urls.NormalizeGit): fine.
+        (
+            "    repoURL: HTTPS://GitHub.com/example-org/deploy/\n    targetRevision: refs/heads/main\n    path: ./apps/api/overlays/staging/\n",
+            0,
+            "",
+        ),
+        // Another repository: argocd-update fails, "no source … matched".
+        (
+            "    repoURL: https://github.com/example-org/other.git\n    targetRevision: main\n    path: apps/api/overlays/staging\n",
+            1,
+            "has no source in https://github.com/example-org/deploy.git (its sources: `https://github.com/example-org/other.git`)",
+        ),
+        // A Helm chart source never takes a git update.
+        (
+            "    repoURL: https://github.com/example-org/deploy.git\n    chart: api\n    targetRevision: 1.0.0\n",
+            1,
+            "its sources: chart `api`",
+        ),
+        // Another branch, a fixed commit: the sync deploys nothing new.
+        (
+            &format!("{URL}    targetRevision: release\n    path: apps/api/overlays/staging\n"),
+            1,
+            "syncs `release` (targetRevision), but the update pushes to `main`",
+        ),
+        (
+            &format!("{URL}    targetRevision: 0123456789abcdef0123456789abcdef01234567\n    path: apps/api/overlays/staging\n"),
+            1,
+            "syncs the fixed commit `0123456789abcdef0123456789abcdef01234567`",
+        ),
+        // HEAD: right only if main is the default branch — a warning here,
+        // where the workspace is no git checkout.
+        (
+            &format!("{URL}    path: apps/api/overlays/staging\n"),
+            0,
+            "warning: update-api-staging: Argo CD Application `api-staging` syncs `HEAD`",
+        ),
+        // A kustomization that does not include the updated one.
+        (
+            &format!("{URL}    targetRevision: main\n    path: apps/api/base\n"),
+            1,
+            "deploys `apps/api/base`, whose kustomization does not include the kustomization `apps/api/overlays/staging`",
+        ),
+        // A path that does not exist.
+        (
+            &format!("{URL}    targetRevision: main\n    path: apps/api/overlays/stagin\n"),
+            1,
+            "deploys `apps/api/overlays/stagin`, which does not exist",
+        ),
+        // A directory of plain manifests: no kustomize build.
+        (
+            &format!("{URL}    targetRevision: main\n    path: manifests/web\n"),
+            1,
+            "a directory of plain manifests (no kustomization)",
+        ),
+    ];
+    for (source, code, message) in cases {
+        let p = example_workspace();
+        std::fs::write(
+            p.path("deploy/argocd/api-staging.yaml"),
+            staging_app(source),
+        )
+        .unwrap();
+        let r = check(&p);
+        assert_eq!(
+            r.code,
+            i32::from(code),
+            "{source}:\n{}{}",
+            r.stdout,
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(message),
+            "{source}: no `{message}` in:\n{}",
+            r.stderr
+        );
+        if code == 1 {
+            assert!(r.stderr.contains("api-staging.yaml:"), "{}", r.stderr);
+        }
+    }
+    // The overlay's base is deployed through it: an update writing the
+    // base is fine when the Application deploys the overlay.
+    let p = example_workspace();
+    p.file(
+        "images.yaml",
+        &std::fs::read_to_string(p.path("image-factory/images.yaml"))
+            .unwrap()
+            .replace("path: apps/api/overlays/staging", "path: apps/api/base"),
+    );
+    std::fs::write(
+        p.path("deploy/apps/api/base/kustomization.yaml"),
+        "resources:\n  - deployment.yaml\nimages:\n  - name: ghcr.io/example-org/api\n    newTag: '1.4.1'\n",
+    )
+    .unwrap();
+    let r = check(&p);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // A values file the Helm source does not list is probably not read.
+    let p = example_workspace();
+    let prod = p.path("deploy/argocd/api-prod.yaml");
+    let text = std::fs::read_to_string(&prod).unwrap();
+    std::fs::write(
+        &prod,
+        text.replace(
+            "valueFiles: [values-prod.yaml]",
+            "valueFiles: [values.yaml]",
+        ),
+    )
+    .unwrap();
+    let r = check(&p);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("warning: update-api-prod: Argo CD Application `api-prod` renders the Helm chart `charts/api` with `charts/api/values.yaml`, not `charts/api/values-prod.yaml`"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `kargo.akuity.io/authorized-stage` is read as Kargo's
+/// `api.AuthorizedStages` reads it: one malformed entry rejects the whole
+/// value; spaces around entries and `:` are fine.
+#[test]
+fn updates_check_reads_the_authorized_stage_annotation_as_kargo_does() {
+    for (value, code, message) in [
+        (" image-factory : update-api-staging , ", 0, ""),
+        ("image-factory:update-api-staging,image-factory:other", 0, ""),
+        (
+            "image-factory:update-api-staging,bogus",
+            1,
+            "is malformed (invalid authorized Stage \"bogus\": expected format \"<project>:<stage>\"); Kargo then rejects the whole annotation",
+        ),
+        (
+            "image-factory:update-api-staging,:x",
+            1,
+            "is malformed",
+        ),
+        (", ,", 1, "no authorized Stages found"),
+        (
+            "image-factory:update-api-staging,image-factory:*",
+            1,
+            "holds a glob, which Kargo 1.11 rejects",
+        ),
+        ("other:update-api-staging", 1, "does not list image-factory:update-api-staging"),
+    ] {
+        let p = example_workspace();
+        let file = p.path("deploy/argocd/api-staging.yaml");
+        let text = std::fs::read_to_string(&file).unwrap().replace(
+            "authorized-stage: image-factory:update-api-staging",
+            &format!("authorized-stage: \"{value}\""),
+        );
+        std::fs::write(&file, text).unwrap();
+        let r = check(&p);
+        assert_eq!(r.code, code, "{value:?}:\n{}", r.stderr);
+        assert!(r.stderr.contains(message), "{value:?}: no `{message}` in:\n{}", r.stderr);
+    }
+}
+
+fn git_in(dir: &std::path::Path, args: &[&str]) {
+    let o = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The example's deploy directory as a git checkout of `origin` on `branch`.
+fn git_workspace(p: &Project, origin: &str, branch: &str) {
+    let ws = p.path("deploy");
+    git_in(&ws, &["init", "-q", "-b", branch]);
+    git_in(&ws, &["add", "-A"]);
+    git_in(&ws, &["commit", "-qm", "deploy"]);
+    git_in(&ws, &["remote", "add", "origin", origin]);
+}
+
+/// `updates check` with git's URLs for github.com/example-org redirected to
+/// `remotes` (nothing there unless a test puts it there: fetching fails).
+fn check_offline(p: &Project, args: &[&str]) -> crate::support::Run {
+    let remotes = p.path("remotes");
+    let mut all = vec!["updates", "check"];
+    all.extend_from_slice(args);
+    p.run_env(
+        &all,
+        &[
+            ("GIT_CONFIG_GLOBAL", "/dev/null"),
+            ("GITHUB_TOKEN", ""),
+            ("GIT_CONFIG_COUNT", "1"),
+            (
+                "GIT_CONFIG_KEY_0",
+                &format!("url.file://{}/.insteadOf", remotes.display()),
+            ),
+            ("GIT_CONFIG_VALUE_0", "https://github.com/example-org/"),
+        ],
+    )
+}
+
+/// A workspace stands for the repository and branch it is a checkout of;
+/// targets elsewhere are fetched, and when that fails they are not
+/// checked: never "no problems", exit 2.
+#[test]
+fn a_workspace_checks_only_its_own_repository_and_branch() {
+    // A checkout of the targets' repository (SSH remote, same repository)
+    // on their branch: read locally — a local break is found.
+    let p = example_workspace();
+    git_workspace(&p, "git@github.com:Example-Org/deploy.git", "main");
+    std::fs::write(p.path("deploy/charts/api/values-prod.yaml"), "image: {}\n").unwrap();
+    let r = check_offline(&p, &["--workspace", "deploy", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: Json = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["workspaces"],
+        json!([{"dir": "deploy", "repository": "git@github.com:Example-Org/deploy.git", "branch": "main", "from": "git"}])
+    );
+    assert_eq!(v["summary"]["checked"], 4);
+    assert!(
+        r.stderr.contains("key `image.tag` does not exist"),
+        "{}",
+        r.stderr
+    );
+
+    // The same checkout on another branch: its targets are fetched, which
+    // fails here — not checked, exit 2, and the summary says so.
+    let p = example_workspace();
+    git_workspace(&p, "https://github.com/example-org/deploy.git", "feature");
+    let r = check_offline(&p, &["--workspace", "deploy"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("a checkout of https://github.com/example-org/deploy.git@feature, but the targets in that repository are on main"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("not checked: cannot fetch https://github.com/example-org/deploy.git@main"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stdout,
+        "0 of 4 update target(s) checked, 4 not checked (see above)\n"
+    );
+    assert!(!r.stdout.contains("no problems"));
+    let r = check_offline(&p, &["--workspace", "deploy", "--format", "json"]);
+    assert_eq!(r.code, 2);
+    let v: Json = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["summary"]["notChecked"], 4);
+    assert_eq!(v["targets"][0]["status"], "notChecked");
+
+    // ... and when the branch can be fetched, it is checked from there.
+    let remote = p.path("remotes/deploy.git");
+    crate::support::copy_tree(&p.path("deploy"), &remote);
+    std::fs::remove_dir_all(remote.join(".git")).unwrap();
+    git_in(&remote, &["init", "-q", "-b", "main"]);
+    git_in(&remote, &["add", "-A"]);
+    git_in(&remote, &["commit", "-qm", "deploy"]);
+    let r = check_offline(&p, &["--workspace", "deploy"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "4 update target(s) checked: no problems\n");
+
+    // A checkout of another repository: the same.
+    let p = example_workspace();
+    git_workspace(&p, "https://github.com/example-org/other.git", "main");
+    let r = check_offline(&p, &["--workspace", "deploy"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("4 not checked"), "{}", r.stdout);
+
+    // ... unless it is named: REPO=DIR, as images.yaml writes it or a URL.
+    for named in [
+        "example-org/deploy=deploy",
+        "https://github.com/example-org/deploy=deploy",
+    ] {
+        let r = check_offline(&p, &["--workspace", named]);
+        assert_eq!(r.code, 0, "{named}: {}{}", r.stdout, r.stderr);
+    }
+}
+
+/// A directory that is not a git checkout (the bundled example) stands for
+/// the one repository every target names; with targets in two
+/// repositories, it must be named.
+#[test]
+fn a_plain_directory_workspace_needs_one_repository_or_a_name() {
+    let p = example_workspace();
+    let images = std::fs::read_to_string(p.path("image-factory/images.yaml")).unwrap();
+    p.file(
+        "images.yaml",
+        &images.replacen(
+            "repo: example-org/deploy\n      path: manifests/web/deployment.yaml",
+            "repo: example-org/web-deploy\n      path: manifests/web/deployment.yaml",
+            1,
+        ),
+    );
+    let r = check_offline(&p, &["--workspace", "deploy"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("`deploy` is not a git checkout, and the targets are in 2 repositories"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--workspace REPO=deploy"), "{}", r.stderr);
+    // Named: its targets are read there, the other repository's fetched
+    // (here it cannot be: not checked, exit 2).
+    let r = check_offline(&p, &["--workspace", "example-org/deploy=deploy"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout,
+        "3 of 4 update target(s) checked, 1 not checked (see above)\n"
+    );
+    // Both named: all checked.
+    let r = check_offline(
+        &p,
+        &[
+            "--workspace",
+            "example-org/deploy=deploy",
+            "--workspace",
+            "example-org/web-deploy=deploy",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // A directory that does not exist is bad input.
+    let r = check_offline(&p, &["--workspace", "nowhere"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("`nowhere` is not a directory"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Exit codes as ripgrep and uv: 0 fine, 1 problems, 2 could not run.
+#[test]
+fn updates_check_exit_codes_are_0_1_2() {
+    let p = example_workspace();
+    assert_eq!(check(&p).code, 0);
+    std::fs::write(p.path("deploy/charts/api/values-prod.yaml"), "image: {}\n").unwrap();
+    let r = check(&p);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, "4 update target(s) checked: 1 problem(s) found\n");
+    let r = p.run(&[
+        "updates",
+        "check",
+        "--workspace",
+        "deploy",
+        "--dir",
+        "missing",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let help = p.run(&["updates", "check", "--help"]).stdout;
+    assert!(help.contains("1: problems found"), "{help}");
+}
+
+#[test]
+fn updates_check_refuses_the_backstage_target() {
+    let p = example_workspace();
+    let r = p.run(&[
+        "updates",
+        "check",
+        "--target",
+        "backstage",
+        "--workspace",
+        "deploy",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("the Backstage catalog has no update targets to check"),
+        "{}",
+        r.stderr
+    );
+    let (r, v) = check_json(&p, &["--target", "backstage"]);
+    assert_eq!(r.code, 2);
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("backstage"));
 }
