@@ -8,6 +8,7 @@
 //! contain. Analysis: [`dockerfile`] reads FROM lines, [`discovery`] decides
 //! what the state files say.
 
+pub(crate) mod cleanup;
 pub mod cli;
 pub(crate) mod commands;
 pub mod config;
