@@ -112,3 +112,177 @@ fn stale_temporary_files_are_swept_on_the_next_write() {
         ]
     );
 }
+
+/// A directory holding a `git` that logs each call (its arguments, and the
+/// mode of the `-C` directory) to `log`, then runs the real git.
+fn logging_git(at: &Path) -> (PathBuf, PathBuf) {
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    assert!(!real.is_empty(), "git is needed");
+    let bin = at.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = at.join("git.log");
+    let script = format!(
+        "#!/bin/sh\nif [ \"$1\" = -C ]; then printf 'mode %s %s\\n' \"$(stat -c %a \"$2\")\" \"$2\" >> '{log}'; fi\nprintf 'git %s\\n' \"$*\" >> '{log}'\nexec '{real}' \"$@\"\n",
+        log = log.display()
+    );
+    let git = bin.join("git");
+    std::fs::write(&git, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, log)
+}
+
+/// `PATH` with `bin` first.
+fn path_with(bin: &Path) -> String {
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+fn fetches(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("git ") && l.contains(" fetch "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A bare remote holding an image-factory with two images.
+fn state_remote(tmp: &Path) -> PathBuf {
+    let remote = tmp.join("remote.git");
+    std::fs::create_dir_all(&remote).unwrap();
+    git(&remote, &["init", "-q", "--bare", "-b", "main"]);
+    let seed = tmp.join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+    git(&seed, &["init", "-q", "-b", "main"]);
+    write(
+        &seed,
+        "image-factory/images.yaml",
+        &(enroll("web", "web/Dockerfile") + &enroll("api", "api/Dockerfile")),
+    );
+    write(&seed, "web/Dockerfile", "FROM node:22\n");
+    write(&seed, "api/Dockerfile", "FROM python:3.12\n");
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "-q", "-m", "seed"]);
+    git(&seed, &["push", "-q", remote.to_str().unwrap(), "main"]);
+    remote
+}
+
+/// Item 8: a clone planted where imgf used to clone (`--workspace`'s
+/// `state-repo`), with hooks and an fsmonitor that would run a command, is
+/// never used: imgf clones afresh into a private directory of its own, and
+/// removes it afterwards — in the workspace and in $TMPDIR alike.
+#[test]
+fn state_repo_clone_is_private_fresh_and_never_a_planted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let remote = state_remote(tmp.path());
+    let marker = tmp.path().join("PWNED");
+    let evil = format!("#!/bin/sh\ntouch '{}'\n", marker.display());
+
+    let workspace = tmp.path().join("job");
+    let planted = workspace.join("state-repo");
+    let o = Command::new("git")
+        .args([
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            planted.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let hook = tmp.path().join("evil.sh");
+    std::fs::write(&hook, &evil).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for h in [
+        "pre-commit",
+        "post-commit",
+        "reference-transaction",
+        "post-checkout",
+    ] {
+        std::fs::copy(&hook, planted.join(".git/hooks").join(h)).unwrap();
+    }
+    git(
+        &planted,
+        &["config", "core.fsmonitor", hook.to_str().unwrap()],
+    );
+    // What a planted clone says differs from the remote: it must not be read.
+    write(&planted, "image-factory/images.yaml", "- planted: true\n");
+
+    let (bin, log) = logging_git(tmp.path());
+    let private_tmp = tmp.path().join("tmpdir");
+    std::fs::create_dir_all(&private_tmp).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "analyze",
+            "--dir",
+            "image-factory",
+            "--state-repo",
+            remote.to_str().unwrap(),
+            "--push",
+        ];
+        args.extend(extra);
+        crate::support::imgf()
+            .args(&args)
+            .current_dir(tmp.path())
+            .env("PATH", path_with(&bin))
+            .env("TMPDIR", &private_tmp)
+            .env_remove("GITHUB_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--workspace", workspace.to_str().unwrap(), "--image", "web"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["--image", "api"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    assert!(!marker.exists(), "a planted hook or fsmonitor ran");
+    // Both runs analysed the remote's content and pushed.
+    let files = git(&remote, &["log", "--name-only", "--format="]);
+    assert!(
+        files.contains("image-factory/state/images/web.yaml"),
+        "{files}"
+    );
+    assert!(
+        files.contains("image-factory/state/images/api.yaml"),
+        "{files}"
+    );
+    // Every directory imgf ran git in was private (0700) and is gone.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let dirs: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("mode "))
+        .collect();
+    assert!(!dirs.is_empty(), "{text}");
+    for d in &dirs {
+        let (mode, path) = d.split_once(' ').unwrap();
+        assert!(
+            path.contains("/imgf-state-") && !path.starts_with(planted.to_str().unwrap()),
+            "git ran outside imgf's own clone: {path}"
+        );
+        let name = Path::new(path).file_name().unwrap().to_string_lossy();
+        if name.starts_with("imgf-state-") {
+            assert_eq!(mode, "700", "{path} is not private");
+        }
+        assert!(!Path::new(path).exists(), "{path} was left behind");
+    }
+    assert!(
+        dirs.iter().any(|d| d.starts_with("700 ")),
+        "git ran in the clone's root: {text}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
+    assert!(left.is_empty(), "left in $TMPDIR: {left:?}");
+    let names: Vec<String> = std::fs::read_dir(&workspace)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["state-repo"], "left in the workspace");
+}
