@@ -286,3 +286,116 @@ fn state_repo_clone_is_private_fresh_and_never_a_planted_one() {
         .collect();
     assert_eq!(names, ["state-repo"], "left in the workspace");
 }
+
+/// `a` on node:22, `b` on `a`, … a chain of `n` images.
+fn chain(n: usize) -> Project {
+    let p = Project::new();
+    let mut images = String::new();
+    for i in 0..n {
+        images.push_str(&format!(
+            "- name: i{i}\n  registry: ghcr.io\n  repository: org/i{i}\n  source:\n    repo: org/i{i}\n    dockerfile: Dockerfile\n    workflow: build.yml\n"
+        ));
+        let base = if i == 0 {
+            "node-22".to_string()
+        } else {
+            format!("i{}", i - 1)
+        };
+        p.file(
+            &format!("state/images/i{i}.yaml"),
+            &format!("name: i{i}\nbaseImages: [{base}]\n"),
+        );
+    }
+    p.images(&images)
+        .file("state/base-images/node-22.yaml", NODE_STATE);
+    p
+}
+
+fn audit_lines(p: &Project) -> usize {
+    std::fs::read_dir(p.dir().join("state/images"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|t| match t.find("audit:") {
+            Some(at) => t[at..].lines().take_while(|l| !l.is_empty()).count(),
+            None => 0,
+        })
+        .sum()
+}
+
+/// Item 9: with stdout on a full device the script is not delivered, so
+/// nothing is recorded, and the error says so (exit 2).
+#[test]
+fn emergency_records_nothing_when_the_script_cannot_be_written() {
+    let p = chain(3);
+    let before = audit_lines(&p);
+    for format in ["text", "json"] {
+        let o = crate::support::imgf()
+            .args([
+                "emergency",
+                "--image",
+                "i0",
+                "--reason",
+                "CVE",
+                "--format",
+                format,
+            ])
+            .current_dir(p.root.path())
+            .stdout(
+                std::fs::File::options()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("cannot write the emergency script to stdout")
+                && stderr.contains("nothing was recorded"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("recorded in the state files"), "{stderr}");
+        assert_eq!(audit_lines(&p), before, "an audit entry without a script");
+    }
+    // Delivered: recorded, once per image.
+    let r = p.run(&["emergency", "--image", "i0", "--reason", "CVE"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("rebuild-i0"), "{}", r.stdout);
+    for i in 0..3 {
+        let s = std::fs::read_to_string(p.dir().join(format!("state/images/i{i}.yaml"))).unwrap();
+        assert_eq!(s.matches("emergency-rebuild").count(), 1, "{s}");
+    }
+}
+
+/// Item 15: each image's entry names that image, the request and the
+/// count, not the whole chain: a 200-deep chain writes O(n) audit lines.
+#[test]
+fn emergency_audit_is_linear_on_a_deep_chain() {
+    let n = 200;
+    let p = chain(n);
+    let r = p.run(&["emergency", "--image", "i0", "--reason", "CVE-1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines = audit_lines(&p);
+    assert!(lines <= 10 * n, "{lines} audit lines for {n} images");
+    let last = std::fs::read_to_string(p.dir().join("state/images/i199.yaml")).unwrap();
+    assert!(last.contains("scope: 'image i0'"), "{last}");
+    assert!(last.contains("affected: 200"), "{last}");
+    assert!(last.contains("- i199"), "{last}");
+    assert!(!last.contains("- i0\n"), "{last}");
+    // The plan printed once still lists every image.
+    let r = p.run(&[
+        "emergency",
+        "--image",
+        "i0",
+        "--reason",
+        "CVE-2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(plan["audit"]["images"].as_array().unwrap().len(), n);
+    assert_eq!(plan["audit"]["affected"], n);
+    // The second emergency adds as much again (the `audit:` key aside).
+    assert_eq!(audit_lines(&p), 2 * lines - n);
+}
