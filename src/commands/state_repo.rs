@@ -29,6 +29,8 @@ pub(super) struct Done {
     /// Every file the pass wrote, moved or removed: exactly what is committed.
     pub(super) written: Vec<PathBuf>,
     pub(super) failures: Vec<Diagnostic>,
+    /// How many images failed (one diagnostic may stand for several).
+    pub(super) failed: usize,
 }
 
 /// Runs `op` on the state directory (cloning `--state-repo` first), then
@@ -253,7 +255,7 @@ fn finish(done: Done, err: &mut dyn Write) -> Result<ExitStatus, Error> {
         n => format!("{n} state file(s) written, recording each failure"),
     };
     Err(Error::Partial {
-        summary: format!("{} image(s) failed; {written}", done.failures.len()),
+        summary: format!("{} image(s) failed; {written}", done.failed),
         diagnostics: done.failures,
     })
 }

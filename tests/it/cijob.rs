@@ -399,3 +399,144 @@ fn emergency_audit_is_linear_on_a_deep_chain() {
     // The second emergency adds as much again (the `audit:` key aside).
     assert_eq!(audit_lines(&p), 2 * lines - n);
 }
+
+/// A source repository `org/<name>.git` under `base` with a Dockerfile per
+/// `dockerfiles` entry.
+fn source_repo(base: &Path, name: &str, dockerfiles: &[&str]) {
+    let repo = base.join(format!("org/{name}.git"));
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    for d in dockerfiles {
+        write(&repo, d, "FROM python:3.12-slim\n");
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "init"]);
+}
+
+fn image_in(name: &str, repo: &str, dockerfile: &str) -> String {
+    format!(
+        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{repo}\n    dockerfile: {dockerfile}\n    workflow: build.yml\n"
+    )
+}
+
+/// Item 14: images built from one repository share one fetch of it, with
+/// every Dockerfile they need.
+#[test]
+fn analyze_fetches_a_repository_shared_by_images_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let remotes = tmp.path().join("remotes");
+    source_repo(
+        &remotes,
+        "mono",
+        &["a/Dockerfile", "b/Dockerfile", "c/Dockerfile"],
+    );
+    let p = Project::new();
+    p.images(
+        &(image_in("a", "mono", "a/Dockerfile")
+            + &image_in("b", "mono", "b/Dockerfile")
+            + &image_in("c", "mono", "c/Dockerfile")),
+    );
+    let (bin, log) = logging_git(tmp.path());
+    let url = format!("file://{}", remotes.display());
+    let o = crate::support::imgf()
+        .args(["analyze", "--source-base-url", &url])
+        .current_dir(p.root.path())
+        .env("PATH", path_with(&bin))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for i in ["a", "b", "c"] {
+        let s = std::fs::read_to_string(p.dir().join(format!("state/images/{i}.yaml"))).unwrap();
+        assert!(
+            s.contains("baseImages:\n  - python-3.12-slim\n"),
+            "{i}: {s}"
+        );
+    }
+    assert_eq!(fetches(&log).len(), 1, "{:#?}", fetches(&log));
+}
+
+/// Item 14: offline, many images give one error that sums them up, and an
+/// unreachable host is tried once, not once per image.
+#[test]
+fn offline_analyze_prints_one_summarised_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Project::new();
+    let mut images = String::new();
+    for i in 0..8 {
+        images.push_str(&image_in(
+            &format!("s{i}"),
+            &format!("repo-{i}"),
+            "Dockerfile",
+        ));
+    }
+    p.images(&images);
+    let (bin, log) = logging_git(tmp.path());
+    // Port 1 on the loopback: the connection is refused at once.
+    let o = crate::support::imgf()
+        .args(["analyze", "--source-base-url", "http://127.0.0.1:1/"])
+        .current_dir(p.root.path())
+        .env("PATH", path_with(&bin))
+        .env_remove("GITHUB_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 2, "one summary and the total:\n{stderr}");
+    assert!(
+        stderr.contains("analysis of 8 images failed: their Dockerfiles are not in the workspace and fetching them failed (s0, s1, s2, s3, s4, … and 3 more)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("8 repositories could not be fetched"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("offline?"), "{stderr}");
+    assert!(
+        stderr.contains("error: 8 image(s) failed; 8 state file(s) written"),
+        "{stderr}"
+    );
+    assert_eq!(fetches(&log).len(), 1, "{:#?}", fetches(&log));
+    // Each state still records its own failure.
+    let s7 = std::fs::read_to_string(p.dir().join("state/images/s7.yaml")).unwrap();
+    assert!(s7.contains("discoveryStatus: failed"), "{s7}");
+    assert!(s7.contains("127.0.0.1"), "{s7}");
+}
+
+/// Item 14: `updates check` fetches each deployment repository once,
+/// however many targets it holds.
+#[test]
+fn updates_check_fetches_each_deployment_repository_once() {
+    let p = Project::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate::support::copy_tree(&root.join("image-factory"), &p.dir());
+    let remotes = p.path("remotes");
+    let repo = remotes.join("deploy.git");
+    crate::support::copy_tree(&root.join("examples/deploy"), &repo);
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "deploy"]);
+    let (bin, log) = logging_git(p.root.path());
+    let o = crate::support::imgf()
+        .args(["updates", "check"])
+        .current_dir(p.root.path())
+        .env("PATH", path_with(&bin))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITLAB_TOKEN")
+        .env("GIT_CONFIG_COUNT", "1")
+        .env(
+            "GIT_CONFIG_KEY_0",
+            format!("url.file://{}/.insteadOf", remotes.display()),
+        )
+        .env("GIT_CONFIG_VALUE_0", "https://github.com/example-org/")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("4 update target(s) checked"), "{out}");
+    assert_eq!(fetches(&log).len(), 1, "{:#?}", fetches(&log));
+}
