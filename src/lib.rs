@@ -9,6 +9,7 @@
 //! what the state files say.
 
 pub mod argocd;
+pub(crate) mod cleanup;
 pub mod cli;
 pub(crate) mod commands;
 pub mod config;

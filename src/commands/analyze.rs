@@ -39,7 +39,7 @@ pub(crate) fn run(
         args.workspace.as_deref(),
         err,
         |dir, workspace, err| {
-            let (outcome, written) = analyze_once(args, ui, dir, workspace, now, err)?;
+            let (outcome, written, unfetched) = analyze_once(args, ui, dir, workspace, now, err)?;
             if json {
                 report = Some(json_report(args, &outcome, &written));
             }
@@ -47,14 +47,8 @@ pub(crate) fn run(
                 message: commit_message(args.image.as_deref(), &outcome, &written),
                 notes: outcome.notes.clone(),
                 written,
-                failures: outcome
-                    .failures
-                    .iter()
-                    .map(|(image, why)| {
-                        Diagnostic::error(format!("analysis of `{image}` failed: {why}"))
-                            .help("its state records discoveryStatus: failed and keeps its last known base images; fix the Dockerfile and run `imgf analyze` again")
-                    })
-                    .collect(),
+                failures: failures(&outcome, &unfetched),
+                failed: outcome.failures.len(),
             })
         },
     );
@@ -70,6 +64,48 @@ pub(crate) fn run(
         }
         (_, json) => super::json_errors(result, json, out),
     }
+}
+
+/// One diagnostic per failed image, except those whose sources could not
+/// be fetched: when more than one, they share one (offline, every image
+/// would say the same).
+fn failures(o: &Outcome, unfetched: &Unfetched) -> Vec<Diagnostic> {
+    let summarise = unfetched.images.len() > 1;
+    let mut out: Vec<Diagnostic> = o
+        .failures
+        .iter()
+        .filter(|(image, _)| !(summarise && unfetched.images.contains_key(image)))
+        .map(|(image, why)| {
+            Diagnostic::error(format!("analysis of `{image}` failed: {why}"))
+                .help("its state records discoveryStatus: failed and keeps its last known base images; fix the Dockerfile and run `imgf analyze` again")
+        })
+        .collect();
+    if summarise {
+        let names: Vec<&str> = unfetched.images.keys().map(String::as_str).collect();
+        let shown = match names.len() {
+            n if n > 5 => format!("{}, … and {} more", names[..5].join(", "), n - 5),
+            _ => names.join(", "),
+        };
+        let (url, why) = unfetched
+            .repos
+            .iter()
+            .next()
+            .map_or((String::new(), String::new()), |(u, w)| {
+                (u.clone(), w.clone())
+            });
+        let first = match unfetched.repos.len() {
+            1 => format!("{url}: {why}"),
+            n => format!("{n} repositories could not be fetched; the first, {url}: {why}"),
+        };
+        out.push(
+            Diagnostic::error(format!(
+                "analysis of {} images failed: their Dockerfiles are not in the workspace and fetching them failed ({shown}): {first}",
+                names.len()
+            ))
+            .help("offline? pass --workspace DIR holding the source checkouts, or check --source-base-url and GITHUB_TOKEN / GITLAB_TOKEN; each image's state records discoveryStatus: failed and keeps its last known base images"),
+        );
+    }
+    out
 }
 
 /// `analyze --format json`: what was discovered, written and failed.
@@ -130,7 +166,7 @@ fn analyze_once(
     workspace: Option<&Path>,
     now: Timestamp,
     err: &mut dyn Write,
-) -> Result<(Outcome, Vec<PathBuf>), Error> {
+) -> Result<(Outcome, Vec<PathBuf>, Unfetched), Error> {
     let images_file = dir.join(load::IMAGES_FILE);
     let (text, enrollments) = load::load_enrollments(&images_file)?;
     let problems = enrollment::validate(&enrollments, &images_file, &text);
@@ -176,13 +212,25 @@ fn analyze_once(
         .iter()
         .filter(|e| e.source.is_some() && args.image.as_ref().is_none_or(|n| n == &e.name))
         .collect();
+    // Every repository is fetched once, with every path any image needs.
+    let mut sources = Sources::new(dir);
+    for e in &todo {
+        if let Some(Place::Remote {
+            url,
+            branch,
+            gitlab,
+        }) = place(e, &root, args, &settings)
+        {
+            sources.want(&url, &branch, gitlab, &needed_paths(e));
+        }
+    }
     let mut progress = Progress::new(ui.progress && args.format != OutputFormat::Json, todo.len());
     for (i, e) in todo.iter().enumerate() {
         progress.step(i + 1, &e.name, err);
         // What discovery says on stderr waits until the progress line is
         // cleared, so the two never share a line.
         let mut said = Vec::new();
-        let result = discover(e, &root, dir, args, &settings, ui, &mut said);
+        let result = discover(e, &root, args, &settings, ui, &mut said, &mut sources);
         if !said.is_empty() {
             progress.clear(err);
             err.write_all(&said)
@@ -254,7 +302,170 @@ fn analyze_once(
     for (name, s) in &outcome.bases {
         written.extend(store.write_base(name, bases.get(name).map(|(_, t)| t.as_str()), s)?);
     }
-    Ok((outcome, written))
+    Ok((outcome, written, sources.unfetched))
+}
+
+/// Where an image's Dockerfile is read.
+enum Place {
+    /// In the workspace.
+    Local,
+    /// In this repository and branch, fetched.
+    Remote {
+        url: String,
+        branch: String,
+        gitlab: bool,
+    },
+}
+
+/// Where `e`'s Dockerfile is read (`None`: it has no source).
+fn place(e: &Enrollment, root: &Path, args: &AnalyzeArgs, settings: &Settings) -> Option<Place> {
+    let src = e.source.as_ref()?;
+    if root.join(&src.dockerfile).is_file() {
+        return Some(Place::Local);
+    }
+    let provider = src.provider.unwrap_or(Provider::Github);
+    let url = match &args.source_base_url {
+        Some(base) => format!("{}/{}.git", base.trim_end_matches('/'), src.repo),
+        None => settings.providers.clone_url(provider, &src.repo),
+    };
+    Some(Place::Remote {
+        url,
+        branch: src.branch.as_deref().unwrap_or("main").to_string(),
+        gitlab: provider == Provider::Gitlab,
+    })
+}
+
+/// The workflow file `e` names, in its repository.
+fn workflow_path(e: &Enrollment) -> Option<String> {
+    e.source
+        .as_ref()?
+        .workflow
+        .as_ref()
+        .filter(|w| w.ends_with(".yml") || w.ends_with(".yaml"))
+        .map(|w| format!(".github/workflows/{w}"))
+}
+
+/// The files of `e`'s repository analysis reads.
+fn needed_paths(e: &Enrollment) -> Vec<String> {
+    let mut paths: Vec<String> = e.source.iter().map(|s| s.dockerfile.clone()).collect();
+    paths.extend(workflow_path(e));
+    paths
+}
+
+/// Images whose sources could not be fetched, and why, by repository.
+#[derive(Default)]
+struct Unfetched {
+    /// Image → the repository URL.
+    images: BTreeMap<String, String>,
+    /// Repository URL → the error.
+    repos: BTreeMap<String, String>,
+}
+
+/// The source repositories of one pass: each fetched once (sparse, with
+/// the paths of every image built from it), on first use; after a network
+/// error, other repositories on the same host are not tried.
+struct Sources<'a> {
+    dir: &'a Path,
+    wanted: BTreeMap<(String, String), (bool, Vec<String>)>,
+    fetched: BTreeMap<(String, String), Result<PathBuf, String>>,
+    /// Host → the network error it gave.
+    down: BTreeMap<String, String>,
+    unfetched: Unfetched,
+}
+
+impl<'a> Sources<'a> {
+    fn new(dir: &'a Path) -> Self {
+        Sources {
+            dir,
+            wanted: BTreeMap::new(),
+            fetched: BTreeMap::new(),
+            down: BTreeMap::new(),
+            unfetched: Unfetched::default(),
+        }
+    }
+
+    fn want(&mut self, url: &str, branch: &str, gitlab: bool, paths: &[String]) {
+        let entry = self
+            .wanted
+            .entry((url.to_string(), branch.to_string()))
+            .or_insert_with(|| (gitlab, Vec::new()));
+        for p in paths {
+            if !entry.1.contains(p) {
+                entry.1.push(p.clone());
+            }
+        }
+    }
+
+    /// The checkout of `branch` of `url`, fetched on first use, for `image`.
+    fn get(&mut self, image: &str, url: &str, branch: &str) -> Result<PathBuf, String> {
+        let key = (url.to_string(), branch.to_string());
+        if !self.fetched.contains_key(&key) {
+            let host = host_of(url);
+            let result = match self.down.get(&host) {
+                Some(why) => Err(format!("not tried: {host} was unreachable ({why})")),
+                None => {
+                    let (gitlab, paths) = self.wanted.get(&key).cloned().unwrap_or_default();
+                    let cache = self
+                        .dir
+                        .join(".imgf-cache")
+                        .join(crate::names::short_hash(&format!("{url}#{branch}")));
+                    ensure_cache_ignored(self.dir);
+                    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+                    let token = Token::from_env(gitlab);
+                    let r = git::fetch_sparse(url, branch, &refs, &cache, token.as_ref());
+                    if let Err(why) = &r {
+                        if is_network_error(why) && !host.is_empty() {
+                            self.down.insert(host, why.clone());
+                        }
+                    }
+                    r
+                }
+            };
+            self.fetched.insert(key.clone(), result);
+        }
+        let result = self.fetched[&key].clone();
+        if let Err(why) = &result {
+            self.unfetched
+                .images
+                .insert(image.to_string(), url.to_string());
+            self.unfetched
+                .repos
+                .entry(url.to_string())
+                .or_insert_with(|| why.clone());
+        }
+        result
+    }
+}
+
+/// The host of a git URL (`https://host/…`, `ssh://user@host/…`,
+/// `user@host:path`); empty for local paths and `file://`.
+fn host_of(url: &str) -> String {
+    let rest = match url.split_once("://") {
+        Some((_, rest)) => rest,
+        None if url.contains(':') && !url.starts_with('/') => url,
+        None => return String::new(),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    // A port, or the path of `user@host:path`.
+    host.split(':').next().unwrap_or_default().to_string()
+}
+
+/// Whether git failed to reach the host at all (offline, DNS, refused).
+fn is_network_error(why: &str) -> bool {
+    [
+        "Could not resolve host",
+        "Could not resolve hostname",
+        "Temporary failure in name resolution",
+        "Failed to connect",
+        "Connection refused",
+        "Connection timed out",
+        "Network is unreachable",
+        "No route to host",
+        "Operation timed out",
+    ]
+    .iter()
+    .any(|m| why.contains(m))
 }
 
 /// The progress line of a long run on a terminal: `analyzing 12/40: api`,
@@ -310,21 +521,22 @@ impl Progress {
 fn discover(
     e: &Enrollment,
     root: &Path,
-    dir: &Path,
     args: &AnalyzeArgs,
     settings: &Settings,
     ui: crate::Ui,
     err: &mut dyn Write,
+    sources: &mut Sources<'_>,
 ) -> Result<Discovery, String> {
     let src = e.source.as_ref().ok_or("no source")?;
     let provider = src.provider.unwrap_or(Provider::Github);
-    let workflow_path = src
-        .workflow
-        .as_ref()
-        .filter(|w| w.ends_with(".yml") || w.ends_with(".yaml"))
-        .map(|w| format!(".github/workflows/{w}"));
+    let workflow_path = workflow_path(e);
     let local = root.join(&src.dockerfile);
-    let source_root = if local.is_file() {
+    let place = place(e, root, args, settings).ok_or("no source")?;
+    let source_root = if let Place::Remote { url, branch, .. } = &place {
+        sources.get(&e.name, url, branch).map_err(|e| {
+            format!("the Dockerfile is not in the workspace and fetching it from {url} failed: {e}")
+        })?
+    } else {
         let canon_root = root
             .canonicalize()
             .map_err(|e| format!("cannot read the workspace: {e}"))?;
@@ -338,24 +550,6 @@ fn discover(
             ));
         }
         root.to_path_buf()
-    } else {
-        let url = match &args.source_base_url {
-            Some(base) => format!("{}/{}.git", base.trim_end_matches('/'), src.repo),
-            None => settings.providers.clone_url(provider, &src.repo),
-        };
-        let branch = src.branch.as_deref().unwrap_or("main");
-        let cache = dir
-            .join(".imgf-cache")
-            .join(crate::names::short_hash(&format!("{url}#{branch}")));
-        ensure_cache_ignored(dir);
-        let mut paths = vec![src.dockerfile.as_str()];
-        if let Some(w) = &workflow_path {
-            paths.push(w);
-        }
-        let token = Token::from_env(provider == Provider::Gitlab);
-        git::fetch_sparse(&url, branch, &paths, &cache, token.as_ref()).map_err(|e| {
-            format!("the Dockerfile is not in the workspace and fetching it from {url} failed: {e}")
-        })?
     };
     let path = source_root.join(&src.dockerfile);
     let text = std::fs::read_to_string(&path)
@@ -479,6 +673,18 @@ mod tests {
         p.clear(&mut err);
         let text = String::from_utf8(err).unwrap();
         assert!(text.contains("3/3: c]0;x"), "{text:?}");
+    }
+
+    #[test]
+    fn hosts_of_git_urls() {
+        assert_eq!(super::host_of("https://github.com/org/a.git"), "github.com");
+        assert_eq!(
+            super::host_of("https://x:y@gitlab.example:8443/a.git"),
+            "gitlab.example"
+        );
+        assert_eq!(super::host_of("git@github.com:org/a.git"), "github.com");
+        assert_eq!(super::host_of("file:///srv/a.git"), "");
+        assert_eq!(super::host_of("/srv/a.git"), "");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! `imgf emergency`: plan an emergency rebuild with the Kargo runbook,
-//! append its audit entry to the affected images' state files, print the
-//! commands.
+//! print the commands, and once they are out append its audit entry to the
+//! affected images' state files.
 
 use std::io::Write;
 use std::path::Path;
 
-use super::{load_model, write_out};
+use super::load_model;
 use crate::cli::{EmergencyArgs, OutputFormat};
 use crate::config::state::ImageState;
 use crate::diagnostic::{Diagnostic, Error};
@@ -62,7 +62,32 @@ fn emergency(
     )
     .map_err(|why| Error::input(Diagnostic::error(why).help("see `imgf explain IMAGE`")))?;
 
-    // Record the audit entry before printing what to run.
+    // The script first: the audit entry records an emergency the user has
+    // the script of, so nothing is recorded unless it was delivered.
+    let delivered = match args.format {
+        OutputFormat::Text => plan.script.clone(),
+        OutputFormat::Json => super::json_line(&serde_json::json!({
+            "images": plan.images,
+            "steps": plan.steps,
+            "audit": plan.audit,
+            "script": plan.script,
+        })),
+    };
+    out.write_all(delivered.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            Error::input(
+                Diagnostic::error(format!(
+                    "cannot write the emergency script to stdout: {e}; nothing was recorded"
+                ))
+                .help("write it to a file with space left (`> FILE`), then run `sh FILE`"),
+            )
+        })?;
+
+    // Each affected image's state file gets an entry of its own size: the
+    // request and how many images it rebuilt, not the whole list, so a deep
+    // chain's audit grows linearly (the list is in the JSON plan, and the
+    // commit of these files).
     let store = crate::config::store::Store::open(&args.input.dir)?;
     for name in &plan.images {
         let path = store.image_path(name);
@@ -83,27 +108,15 @@ fn emergency(
                 ..ImageState::default()
             },
         };
-        state.audit.push(plan.audit.clone());
+        state.audit.push(plan.audit_for(name));
         emit::write_atomic(&path, emit::state::image_state(&state)?.as_bytes())?;
     }
     writeln!(
         err,
-        "emergency rebuild of {} recorded in the state files; commit them. Then save the script below and run it with `sh FILE`: it first rebuilds what needs no new build, then waits for each new build before rebuilding what is built on it.",
+        "emergency rebuild of {} recorded in the state files; commit them. Save the script (standard output) and run it with `sh FILE`: it first rebuilds what needs no new build, then waits for each new build before rebuilding what is built on it.",
         plan.images.join(", ")
     )
     .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
-    match args.format {
-        OutputFormat::Text => write_out(out, &plan.script)?,
-        OutputFormat::Json => write_out(
-            out,
-            &super::json_line(&serde_json::json!({
-                "images": plan.images,
-                "steps": plan.steps,
-                "audit": plan.audit,
-                "script": plan.script,
-            })),
-        )?,
-    }
     Ok(ExitStatus::Success)
 }
 

@@ -78,7 +78,8 @@ pub(crate) fn json_errors(
     out: &mut dyn Write,
 ) -> Result<crate::ExitStatus, Error> {
     if let (Err(e), true) = (&result, json) {
-        write_out(out, &json_line(&e.to_json()))?;
+        // Stdout failing too must not hide the error itself (stderr has it).
+        let _ = write_out(out, &json_line(&e.to_json()));
     }
     result
 }

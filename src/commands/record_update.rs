@@ -98,5 +98,6 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
             .collect(),
         written,
         failures: Vec::new(),
+        failed: 0,
     })
 }

@@ -29,6 +29,8 @@ pub(super) struct Done {
     /// Every file the pass wrote, moved or removed: exactly what is committed.
     pub(super) written: Vec<PathBuf>,
     pub(super) failures: Vec<Diagnostic>,
+    /// How many images failed (one diagnostic may stand for several).
+    pub(super) failed: usize,
 }
 
 /// Runs `op` on the state directory (cloning `--state-repo` first), then
@@ -41,12 +43,18 @@ pub(super) fn with_state_repo(
     err: &mut dyn Write,
     mut op: impl FnMut(&Path, Option<&Path>, &mut dyn Write) -> Result<Done, Error>,
 ) -> Result<ExitStatus, Error> {
-    let (dir, workspace, root) = match &repo_args.state_repo {
-        Some(url) => {
-            let (d, w) = clone_state_repo(dir, workspace, &repo_args.state_branch, url)?;
-            let root = w.clone();
-            (d, w, root)
-        }
+    // The clone lives as long as this call, and is removed when it returns
+    // (or when a signal ends imgf).
+    let clone = match &repo_args.state_repo {
+        Some(url) => Some(clone_state_repo(workspace, &repo_args.state_branch, url)?),
+        None => None,
+    };
+    let (dir, workspace, root) = match &clone {
+        Some(c) => (
+            c.root().join(dir),
+            Some(c.root().to_path_buf()),
+            Some(c.root().to_path_buf()),
+        ),
         None => (dir.to_path_buf(), workspace.map(Path::to_path_buf), None),
     };
     // The regenerated manifests: in the clone with --state-repo, else as given.
@@ -177,26 +185,62 @@ pub(super) fn git_error(e: String) -> Error {
     )
 }
 
+/// A fresh clone of the state repository, in a directory imgf created for
+/// it: removed when dropped, or when a signal ends imgf.
+pub(super) struct StateClone {
+    // Dropped first: the directory is removed before it is unregistered.
+    dir: tempfile::TempDir,
+    _tracked: crate::cleanup::Tracked,
+}
+
+impl StateClone {
+    /// The clone's work tree.
+    pub(super) fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Clones `branch` of `url` into a new private directory (mode 0700, a
+/// random name, created exclusively: never one that was there before, so
+/// git never reads a configuration or hooks imgf did not write), inside
+/// `workspace` when given, else in the system's temporary directory.
 fn clone_state_repo(
-    dir: &Path,
     workspace: Option<&Path>,
     branch: &str,
     url: &str,
-) -> Result<(PathBuf, Option<PathBuf>), Error> {
-    let root = match workspace {
-        Some(w) => w.join("state-repo"),
-        None => std::env::temp_dir().join(format!("imgf-state-{}", std::process::id())),
+) -> Result<StateClone, Error> {
+    let parent = match workspace {
+        Some(w) => {
+            std::fs::create_dir_all(w).map_err(|e| Error::io("cannot create", w, e))?;
+            w.to_path_buf()
+        }
+        None => std::env::temp_dir(),
     };
-    if !root.join(".git").exists() {
-        std::fs::create_dir_all(&root).map_err(|e| Error::io("cannot create", &root, e))?;
-        let token = Token::from_env(false);
-        git::git(&root, &["init", "-q"], None).map_err(git_error)?;
-        git::git(&root, &["remote", "add", "origin", url], None).map_err(git_error)?;
-        git::git(&root, &["fetch", "-q", "origin", branch], token.as_ref()).map_err(git_error)?;
-        git::git(&root, &["checkout", "-q", "-B", branch, "FETCH_HEAD"], None)
-            .map_err(git_error)?;
-    }
-    Ok((root.join(dir), Some(root)))
+    let (dir, tracked) = crate::cleanup::create(
+        || {
+            let mut b = tempfile::Builder::new();
+            b.prefix("imgf-state-");
+            // Only this user may look in or plant anything.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                b.permissions(std::fs::Permissions::from_mode(0o700));
+            }
+            b.tempdir_in(&parent)
+        },
+        |d: &tempfile::TempDir| d.path().to_path_buf(),
+    )
+    .map_err(|e| Error::io("cannot create a temporary directory in", &parent, e))?;
+    let root = dir.path();
+    let token = Token::from_env(false);
+    git::git(root, &["init", "-q"], None).map_err(git_error)?;
+    git::git(root, &["remote", "add", "origin", url], None).map_err(git_error)?;
+    git::git(root, &["fetch", "-q", "origin", branch], token.as_ref()).map_err(git_error)?;
+    git::git(root, &["checkout", "-q", "-B", branch, "FETCH_HEAD"], None).map_err(git_error)?;
+    Ok(StateClone {
+        dir,
+        _tracked: tracked,
+    })
 }
 
 fn finish(done: Done, err: &mut dyn Write) -> Result<ExitStatus, Error> {
@@ -211,7 +255,7 @@ fn finish(done: Done, err: &mut dyn Write) -> Result<ExitStatus, Error> {
         n => format!("{n} state file(s) written, recording each failure"),
     };
     Err(Error::Partial {
-        summary: format!("{} image(s) failed; {written}", done.failures.len()),
+        summary: format!("{} image(s) failed; {written}", done.failed),
         diagnostics: done.failures,
     })
 }

@@ -699,6 +699,8 @@ mod tests {
                 actor: "o'brien".into(),
                 reason: "CVE-2024-1234: a # in it, and: a colon".into(),
                 images: vec!["api".into()],
+                scope: Some("image api".into()),
+                affected: Some(2),
             }],
             ..ImageState::default()
         }

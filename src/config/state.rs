@@ -106,8 +106,21 @@ pub struct AuditEntry {
     pub at: String,
     pub actor: String,
     pub reason: String,
+    /// The images the entry concerns: in a state file, that image alone
+    /// (entries older versions wrote list every image the emergency
+    /// rebuilt); in the plan `emergency --format json` prints, every one.
     #[serde(default)]
     pub images: Vec<String>,
+    /// What was asked for: `image NAME` or `base NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// How many images the emergency rebuilt in all.
+    #[serde(
+        default,
+        deserialize_with = "opt_count",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub affected: Option<usize>,
 }
 
 /// `state/base-images/<name>.yaml`.
@@ -271,6 +284,18 @@ fn opt_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<
 
 /// A scalar of any type as a string; null, `~`, empty and the old tool's
 /// literal `None` as absent.
+/// A count, read as [`opt_scalar`] reads a scalar (so the fast reader,
+/// which hands numbers over as text, reads it too).
+fn opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    match opt_scalar(d)? {
+        None => Ok(None),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| de::Error::custom(format!("expected a count, found `{t}`"))),
+    }
+}
+
 fn opt_scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {

@@ -310,7 +310,7 @@ struct Diverging<'p> {
     /// Bytes equal so far.
     matched: u64,
     scratch: Vec<u8>,
-    tmp: Option<std::io::BufWriter<tempfile::NamedTempFile>>,
+    tmp: Option<std::io::BufWriter<TempFile>>,
     /// An error with its path (creating or filling the temporary file).
     failed: Option<Error>,
 }
@@ -553,7 +553,7 @@ fn replace(
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<Written, Error> {
     let mut tmp = temp_beside(path, permissions)?;
-    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
     fill(&mut buffered)
         .and_then(|()| buffered.flush())
         .map_err(|e| Error::io("cannot write", path, e))?;
@@ -561,19 +561,91 @@ fn replace(
     persist(tmp, path)
 }
 
+/// A temporary file being written, registered for removal should a signal
+/// end imgf before it is renamed into place ([`crate::cleanup`]).
+struct TempFile {
+    // Dropped first: the file is removed before it is unregistered.
+    file: tempfile::NamedTempFile,
+    tracked: crate::cleanup::Tracked,
+}
+
+impl Write for TempFile {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.file.write(data)
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(data)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The prefix and suffix of imgf's temporary files (`.imgf-XXXXXX.tmp`).
+const TEMP_PREFIX: &str = ".imgf-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// A temporary file of imgf's left older than this (by a run that was
+/// killed outright) is removed by the next write into its directory.
+pub const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Whether `name` is one of imgf's temporary files: `.imgf-`, six letters
+/// or digits (what `tempfile` draws), `.tmp`.
+fn is_temp_name(name: &str) -> bool {
+    name.strip_prefix(TEMP_PREFIX)
+        .and_then(|r| r.strip_suffix(TEMP_SUFFIX))
+        .is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Removes imgf's own temporary files older than [`STALE_TEMP`] from `dir`
+/// (regular files only, by name), once per directory and run.
+fn sweep_stale(dir: &Path) {
+    static SWEPT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    {
+        let mut swept = SWEPT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if swept.iter().any(|d| d == dir) {
+            return;
+        }
+        swept.push(dir.to_path_buf());
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !name.to_str().is_some_and(is_temp_name) {
+            continue;
+        }
+        // DirEntry::metadata does not follow links: a link is left alone.
+        let Ok(meta) = e.metadata() else { continue };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age > STALE_TEMP);
+        if meta.is_file() && old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// A temporary file in `path`'s directory (created if need be), with the
 /// mode of the file it will replace, or the mode a plain write would give.
-fn temp_beside(
-    path: &Path,
-    permissions: Option<std::fs::Permissions>,
-) -> Result<tempfile::NamedTempFile, Error> {
+/// Stale temporary files a killed run left there are swept first.
+fn temp_beside(path: &Path, permissions: Option<std::fs::Permissions>) -> Result<TempFile, Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+    sweep_stale(dir);
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".imgf-").suffix(".tmp");
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
     // A new file gets what open(2) with 0666 gives: the umask applies
     // (tempfile's own default is 0600).
     #[cfg(unix)]
@@ -581,23 +653,27 @@ fn temp_beside(
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666))
     };
-    let tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+    let (file, tracked) = crate::cleanup::create(
+        || builder.tempfile_in(dir),
+        |t: &tempfile::NamedTempFile| t.path().to_path_buf(),
+    )
+    .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
     if let Some(p) = permissions {
-        tmp.as_file()
+        file.as_file()
             .set_permissions(p)
-            .map_err(|e| Error::io("cannot set the mode of", tmp.path(), e))?;
+            .map_err(|e| Error::io("cannot set the mode of", file.path(), e))?;
     }
-    Ok(tmp)
+    Ok(TempFile { file, tracked })
 }
 
 /// Makes the written temporary file durable and renames it over `path`.
-fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<Written, Error> {
-    tmp.as_file()
+fn persist(tmp: TempFile, path: &Path) -> Result<Written, Error> {
+    let TempFile { file, tracked } = tmp;
+    file.as_file()
         .sync_all()
-        .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
-    tmp.persist(path)
+        .map_err(|e| Error::io("cannot write", file.path(), e))?;
+    tracked
+        .finish(|| file.persist(path))
         .map_err(|e| Error::io("cannot replace", path, e.error))?;
     Ok(Written::Changed)
 }
@@ -697,6 +773,21 @@ pub fn drift(path: &Path, expected: &Stream) -> Result<Option<String>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_imgfs_own_temporary_names_are_swept() {
+        assert!(is_temp_name(".imgf-AbC123.tmp"));
+        for other in [
+            ".imgf-AbC12.tmp",
+            ".imgf-AbC1234.tmp",
+            ".imgf-AbC-23.tmp",
+            ".imgf-cache",
+            "imgf-AbC123.tmp",
+            ".imgf-AbC123.tmp.bak",
+        ] {
+            assert!(!is_temp_name(other), "{other}");
+        }
+    }
 
     #[test]
     fn stream_has_separators_and_one_trailing_newline() {

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod backstage;
+mod cijob;
 mod cli;
 mod color;
 mod corpus;

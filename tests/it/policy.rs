@@ -306,8 +306,12 @@ fn rule_5_emergency_bypasses_the_delay_with_an_audit_trail() {
             state.contains("reason: 'CVE-2026-0001 in libssl rm -rf /'"),
             "{state}"
         );
+        // Its own image, what was asked and how many were rebuilt: an entry
+        // does not grow with the chain (issue 19).
         assert!(
-            state.contains("  - a\n      - b\n") || state.contains("images:\n      - a\n      - b"),
+            state.contains(&format!(
+                "images:\n      - {name}\n    scope: 'base node-22'\n    affected: 2\n"
+            )),
             "{state}"
         );
     }

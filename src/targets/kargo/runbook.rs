@@ -361,6 +361,7 @@ pub fn explain_json(
             "buildIntervalSeconds": build_interval(s),
             "audit": s.audit.iter().rev().take(3).map(|a| json!({
                 "action": a.action, "at": a.at, "actor": a.actor, "reason": a.reason, "images": a.images,
+                "scope": a.scope, "affected": a.affected,
             })).collect::<Vec<_>>(),
         })
     });
@@ -841,6 +842,18 @@ pub struct Emergency {
     pub steps: Vec<EmergencyStep>,
 }
 
+impl Emergency {
+    /// The audit entry for `image`'s state file: the plan's, naming only
+    /// `image` (the scope and the count say the rest), so the entries of a
+    /// deep chain grow linearly with it, not with its square.
+    pub fn audit_for(&self, image: &str) -> AuditEntry {
+        AuditEntry {
+            images: vec![image.to_string()],
+            ..self.audit.clone()
+        }
+    }
+}
+
 /// One step of an emergency plan: rebuild one image.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -1214,7 +1227,12 @@ fi"#
             at: now.to_string(),
             actor,
             reason,
+            affected: Some(names.len()),
             images: names,
+            scope: Some(match scope {
+                Scope::Image(i) => format!("image {}", model.managed[*i].name),
+                Scope::Base(b) => format!("base {}", model.base_name(*b)),
+            }),
         },
         steps: plan_steps,
     })
