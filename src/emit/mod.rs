@@ -489,7 +489,8 @@ pub fn replace_if_unchanged(
         .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
     if meta.is_none() {
         // A new file: never over one made meanwhile.
-        return match tmp.persist_noclobber(&target) {
+        let TempFile { file, tracked } = tmp;
+        return match tracked.finish(|| file.persist_noclobber(&target)) {
             Ok(_) => Ok(true),
             Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
             Err(e) => Err(Error::io("cannot create", &target, e.error)),
@@ -567,6 +568,16 @@ struct TempFile {
     // Dropped first: the file is removed before it is unregistered.
     file: tempfile::NamedTempFile,
     tracked: crate::cleanup::Tracked,
+}
+
+impl TempFile {
+    fn as_file(&self) -> &std::fs::File {
+        self.file.as_file()
+    }
+
+    fn path(&self) -> &Path {
+        self.file.path()
+    }
 }
 
 impl Write for TempFile {
