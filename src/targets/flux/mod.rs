@@ -124,7 +124,9 @@ pub fn output<'a>(
                         .map(str::to_string);
                     repos.push(Repo {
                         url: u.repo_url.clone(),
-                        name: existing.clone().unwrap_or_else(|| repo_slug(&u.repo_url)),
+                        name: existing
+                            .clone()
+                            .unwrap_or_else(|| git_repository_name(&u.repo_url)),
                         existing: existing.is_some(),
                         branch: u.branch.clone(),
                     });
@@ -344,12 +346,32 @@ fn merge_request(u: &crate::model::Update) -> bool {
 
 fn automation_name(p: &Plan<'_>, i: usize) -> String {
     let a = &p.automations[i];
-    let slug = repo_slug(&p.repos[a.repo].url);
-    if a.merge_request {
-        names::object_name(&[&slug, &a.branch, "mr"])
+    automation_object_name(&p.repos[a.repo].url, &a.branch, a.merge_request)
+}
+
+/// The generated GitRepository name of a repository: its readable path
+/// (`org-deploy`) and a hash of its normalized URL, as the Kargo target
+/// names base images ([`names::with_hash`]). The host is not in the
+/// readable part, and `a-b/c` and `a/b-c` read the same, so only the hash
+/// keeps `github.com/org/deploy` and `gitlab.com/org/deploy` apart.
+pub(crate) fn git_repository_name(url: &str) -> String {
+    names::with_hash(&repo_slug(url), &normalize_git_url(url))
+}
+
+/// The ImageUpdateAutomation name of a repository, branch and push mode:
+/// `<slug>-<branch>[-mr]` and a hash of all three (branches `a/b` and
+/// `a-b` read the same too).
+pub(crate) fn automation_object_name(url: &str, branch: &str, merge_request: bool) -> String {
+    let mode = if merge_request { "mr" } else { "push" };
+    let readable = if merge_request {
+        format!("{}-{branch}-mr", repo_slug(url))
     } else {
-        names::object_name(&[&slug, &a.branch])
-    }
+        format!("{}-{branch}", repo_slug(url))
+    };
+    names::with_hash(
+        &readable,
+        &format!("{}\n{branch}\n{mode}", normalize_git_url(url)),
+    )
 }
 
 /// The branch a merge-request automation pushes to (force-pushed each run).
@@ -414,7 +436,8 @@ fn automation(p: &Plan<'_>, i: usize) -> ImageUpdateAutomation {
     }
 }
 
-/// A readable name for a repository: `https://github.com/org/deploy.git` → `org-deploy`.
+/// A readable name for a repository: `https://github.com/org/deploy.git` →
+/// `org-deploy` (not unique: see [`git_repository_name`]).
 fn repo_slug(url: &str) -> String {
     let path = url
         .trim_start_matches("https://")
@@ -422,7 +445,7 @@ fn repo_slug(url: &str) -> String {
         .map_or(url, |(_, p)| p)
         .trim_end_matches('/')
         .trim_end_matches(".git");
-    names::fit(&names::suggest_label(path))
+    names::suggest_label(path)
 }
 
 /// The directory an update's target is in: a kustomization directory, or
