@@ -437,6 +437,10 @@ fn an_external_image_with_updates_is_followed_by_flux_and_by_kargo() {
         Some("Always")
     );
     assert_eq!(pol["spec"]["interval"].as_str(), Some("24h"));
+    assert_eq!(
+        pol["spec"]["policy"]["alphabetical"]["order"].as_str(),
+        Some("asc")
+    );
     assert_eq!(of_kind(&d, "ImageUpdateAutomation").len(), 1);
     if let Some(shared) = shared("the Flux schema check cannot run") {
         std::fs::write(p.path("ext.yaml"), &out).unwrap();
@@ -451,6 +455,44 @@ fn an_external_image_with_updates_is_followed_by_flux_and_by_kargo() {
         "{}",
         r.stdout
     );
+}
+
+/// Issue 18.10: `16-alpine` is not a version, so a semver policy selects
+/// nothing (image-reflector-controller `internal/policy/semver.go:64`,
+/// "unable to determine latest version"); an image that follows one tag
+/// selects it, and a digest written from it is read again every interval,
+/// whatever the strategy.
+#[test]
+fn an_external_image_follows_its_one_tag_and_rereads_its_digest_for_every_strategy() {
+    for strategy in ["SemVer", "Lexical", "Digest", "NewestBuild"] {
+        for value in ["digest", "pinned"] {
+            let p = Project::new();
+            p.images(&format!(
+                "- name: postgres\n  registry: docker.io\n  repository: library/postgres\n  tag: 16-alpine\n  imageSelectionStrategy: {strategy}\n  updates:\n    - {{name: db, repo: org/deploy, path: db/values.yaml, type: yaml-update, key: image.ref, value: {value}}}\n",
+            ));
+            let (out, _) = flux(&p);
+            let pol = policy(&out);
+            let spec = &pol["spec"];
+            let at = format!("{strategy} {value}:\n{out}");
+            assert_eq!(
+                spec["filterTags"]["pattern"].as_str(),
+                Some("^16-alpine$"),
+                "{at}"
+            );
+            assert!(spec["policy"]["semver"].is_null(), "{at}");
+            assert_eq!(
+                spec["policy"]["alphabetical"]["order"].as_str(),
+                Some("asc"),
+                "{at}"
+            );
+            assert_eq!(
+                spec["digestReflectionPolicy"].as_str(),
+                Some("Always"),
+                "{at}"
+            );
+            assert_eq!(spec["interval"].as_str(), Some("24h"), "{at}");
+        }
+    }
 }
 
 #[test]

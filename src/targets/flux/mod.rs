@@ -267,10 +267,26 @@ pub fn tag_policy(m: Image<'_>) -> (Option<TagFilter>, PolicyChoice) {
     }
 }
 
-/// An external image's tag selection in Flux terms: semver, or
-/// alphabetical among the watched tags (one tag for `Digest`; Flux cannot
-/// order by push time, so `NewestBuild` is a loss, see [`losses`]).
+/// An external image's tag selection in Flux terms.
+///
+/// An image that follows one exact tag (`tag: 16-alpine`, or
+/// `imageSelectionStrategy: Digest`) gets that tag as its filter and
+/// `alphabetical`, whatever its strategy: alphabetical over one tag selects
+/// it (image-reflector-controller v1.0.0 `internal/policy/alphabetical.go:54-65`
+/// sorts and takes the first), while `semver` would fail on a tag that is not
+/// a full version — `ParseVersion` rejects `16-alpine`, and
+/// `internal/policy/semver.go:64` then reports "unable to determine latest
+/// version". Watched by a regex (`allowTags`), the strategy decides: semver,
+/// or alphabetical (Flux cannot order by push time, so `NewestBuild` is a
+/// loss, see [`losses`]).
 fn external_policy(u: &Upstream) -> (Option<TagFilter>, PolicyChoice) {
+    if let Some(tag) = one_tag(u) {
+        let filter = TagFilter {
+            pattern: crate::merge::exact_tag_regex(tag),
+            extract: String::new(),
+        };
+        return (Some(filter), PolicyChoice::alphabetical());
+    }
     let filter = Some(TagFilter {
         pattern: u.tag_regex.clone(),
         extract: String::new(),
@@ -283,6 +299,15 @@ fn external_policy(u: &Upstream) -> (Option<TagFilter>, PolicyChoice) {
     }
 }
 
+/// The one tag an external image follows: its `tag` when the filter matches
+/// exactly that tag, or when it is followed by digest (as the Kargo target
+/// decides, [`crate::targets::kargo::update::Deployed::external`]).
+pub fn one_tag(u: &Upstream) -> Option<&str> {
+    u.tag.as_deref().filter(|t| {
+        u.policy == TagPolicy::Digest || u.tag_regex == crate::merge::exact_tag_regex(t)
+    })
+}
+
 /// Whether some update writes the digest: the policy must reflect it.
 pub fn writes_digest(m: Image<'_>) -> bool {
     m.updates()
@@ -293,9 +318,17 @@ pub fn writes_digest(m: Image<'_>) -> bool {
 fn image_policy(m: Image<'_>, settings: &Settings) -> ImagePolicy {
     let (filter_tags, policy) = tag_policy(m);
     let label = names::fit(m.name());
-    // One mutable tag followed by digest: its digest changes under the same
-    // tag, so it is reflected always, at the registry interval.
-    let mutable = matches!(m, Image::External(u) if u.policy == TagPolicy::Digest);
+    // An external image's tags are not ours: upstream re-pushes them (a
+    // rebuilt `16-alpine`, a patched `16.2`), so whenever its digest is
+    // written — or it is followed by digest — the digest is read again at
+    // every scan: `Always` with an interval. `IfNotPresent` reads it only when
+    // the selected tag changes (image-reflector-controller v1.0.0
+    // `internal/controller/imagepolicy_controller.go:404-416`), so a re-pushed
+    // tag would never reach the deploy repository.
+    let reread = match m {
+        Image::External(u) => u.policy == TagPolicy::Digest || writes_digest(m),
+        Image::Managed(_) => false,
+    };
     ImagePolicy {
         api_version: IMAGE_API,
         kind: "ImagePolicy",
@@ -306,14 +339,14 @@ fn image_policy(m: Image<'_>, settings: &Settings) -> ImagePolicy {
             },
             filter_tags,
             policy,
-            // Versions and build ids are immutable tags: the digest seen
-            // first is the digest (Always would need an interval and re-pull).
-            digest_reflection_policy: if mutable {
+            // A managed image's versions and build ids are immutable tags:
+            // the digest seen first is the digest.
+            digest_reflection_policy: if reread {
                 Some("Always")
             } else {
                 writes_digest(m).then_some("IfNotPresent")
             },
-            interval: mutable.then(|| settings.intervals.base.clone()),
+            interval: reread.then(|| settings.intervals.base.clone()),
         },
     }
 }

@@ -227,6 +227,82 @@ fn external_images_follow_their_selection_strategy() {
     assert_eq!(output(&model, &s).unwrap().len(), 4);
 }
 
+/// What image-reflector-controller v1.0.0 does with the tags it lists:
+/// `filterTags` keeps the matching ones (`internal/policy/filter.go`), then
+/// `alphabetical` sorts them and takes the greatest
+/// (`internal/policy/alphabetical.go:54-65`). A port, to run the policy.
+fn select(filter: &TagFilter, policy: &PolicyChoice, tags: &[&str]) -> Option<String> {
+    let re = regex::Regex::new(&filter.pattern).unwrap();
+    let kept: Vec<&str> = tags.iter().copied().filter(|t| re.is_match(t)).collect();
+    assert!(
+        policy.alphabetical.is_some(),
+        "only the alphabetical policy is ported here: {policy:?}"
+    );
+    kept.into_iter().max().map(str::to_string)
+}
+
+#[test]
+fn an_external_image_with_one_tag_selects_that_tag_whatever_its_strategy() {
+    // `16-alpine` is not a version: Flux's semver policy would find no
+    // version in range and fail ("unable to determine latest version").
+    let s = Settings::defaults("image-factory");
+    let tags = ["15-alpine", "16", "16-alpine", "16-alpine3.20", "17-alpine"];
+    for policy in [
+        TagPolicy::Semver,
+        TagPolicy::Lexical,
+        TagPolicy::Digest,
+        TagPolicy::NewestBuild,
+    ] {
+        let u = external(policy, vec![]);
+        let (f, p) = tag_policy(Image::External(&u));
+        let f = f.unwrap();
+        assert_eq!(f.pattern, "^16-alpine$", "{policy:?}");
+        assert_eq!(p, PolicyChoice::alphabetical(), "{policy:?}");
+        assert_eq!(
+            select(&f, &p, &tags).as_deref(),
+            Some("16-alpine"),
+            "{policy:?}"
+        );
+        let pol = image_policy(Image::External(&u), &s);
+        assert!(pol.spec.policy.semver.is_none(), "{policy:?}");
+    }
+    // Digest strategy with a broader stored filter still follows its tag.
+    let mut u = external(TagPolicy::Digest, vec![]);
+    u.tag_regex = "^16-.*$".into();
+    let (f, _) = tag_policy(Image::External(&u));
+    assert_eq!(f.unwrap().pattern, "^16-alpine$");
+}
+
+#[test]
+fn an_external_image_whose_digest_is_written_rereads_it_for_every_strategy() {
+    let s = Settings::defaults("image-factory");
+    for policy in [
+        TagPolicy::Semver,
+        TagPolicy::Lexical,
+        TagPolicy::Digest,
+        TagPolicy::NewestBuild,
+    ] {
+        for value in [UpdateValue::Digest, UpdateValue::Pinned] {
+            let ups = image(TagOrder::Versions(None), &[value]).updates;
+            let u = external(policy, ups);
+            let p = image_policy(Image::External(&u), &s);
+            assert_eq!(
+                p.spec.digest_reflection_policy,
+                Some("Always"),
+                "{policy:?} {value:?}"
+            );
+            assert_eq!(p.spec.interval.as_deref(), Some("24h"));
+        }
+        // A tag-only update of a versioned external image needs no digest.
+        let ups = image(TagOrder::Versions(None), &[UpdateValue::Tag]).updates;
+        let u = external(policy, ups);
+        let p = image_policy(Image::External(&u), &s);
+        let want = (policy == TagPolicy::Digest).then_some("Always");
+        assert_eq!(p.spec.digest_reflection_policy, want, "{policy:?}");
+        assert_eq!(p.spec.interval.is_some(), want.is_some());
+    }
+}
+
 #[test]
 fn repositories_that_read_alike_get_distinct_names() {
     let urls = [
