@@ -496,6 +496,32 @@ fn an_external_image_follows_its_one_tag_and_rereads_its_digest_for_every_strate
 }
 
 #[test]
+fn pushes_without_git_credentials_are_warned_about_at_synth() {
+    let p = with("", TAG_UPDATE);
+    let (out, err) = flux(&p);
+    let d = docs(&out);
+    let repo = of_kind(&d, "GitRepository")[0];
+    assert!(repo["spec"]["secretRef"].is_null(), "{out}");
+    assert!(
+        err.contains("no `flux.gitSecret` is set")
+            && err.contains("pushes without credentials")
+            && err.contains("gitSecret: <name>"),
+        "{err}"
+    );
+    p.file("settings.yaml", "flux:\n  gitSecret: deploy-git-auth\n");
+    let (out, err) = flux(&p);
+    assert!(!err.contains("flux.gitSecret"), "{err}");
+    let d = docs(&out);
+    assert_eq!(
+        of_kind(&d, "GitRepository")[0]["spec"]["secretRef"]["name"].as_str(),
+        Some("deploy-git-auth")
+    );
+    // The Kargo target does not push through Flux: no such warning there.
+    let r = p.run(&["synth", "--output", "-"]);
+    assert!(!r.stderr.contains("flux.gitSecret"), "{}", r.stderr);
+}
+
+#[test]
 fn one_repository_path_on_github_and_gitlab_and_alike_paths_do_not_collide() {
     let u = "    - {name: a, repo: a-b/c, path: a/values.yaml, type: yaml-update, key: image.tag}\n    - {name: b, repo: a/b-c, path: b/values.yaml, type: yaml-update, key: image.tag}\n    - {name: c, repo: a/b-c, provider: gitlab, path: c/values.yaml, type: yaml-update, key: image.tag}\n    - {name: d, repo: a/b-c, branch: x/y, path: d/values.yaml, type: yaml-update, key: image.tag}\n    - {name: e, repo: a/b-c, branch: x-y, path: e/values.yaml, type: yaml-update, key: image.tag}\n";
     let (out, _) = flux(&with("", u));

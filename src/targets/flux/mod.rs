@@ -621,6 +621,50 @@ pub fn losses(model: &Model) -> Vec<Diagnostic> {
     out
 }
 
+/// A warning when generated GitRepositories push without credentials: with
+/// no `flux.gitSecret` they get no `secretRef`, and the
+/// image-automation-controller then clones and pushes with no auth options
+/// at all (v1.0.0 `internal/source/git.go:180-197`, `getAuthOpts` reads a
+/// Secret only when `spec.secretRef` is set), which a private or protected
+/// repository refuses. Repositories named in `flux.gitRepositories` are the
+/// user's own objects and are not judged.
+pub fn missing_credentials(model: &Model, settings: &Settings) -> Option<Diagnostic> {
+    if settings.flux.git_secret.is_some() {
+        return None;
+    }
+    let mut repos: BTreeSet<String> = BTreeSet::new();
+    let mut shown: Vec<&str> = Vec::new();
+    let updates = model
+        .managed
+        .iter()
+        .flat_map(|m| &m.updates)
+        .chain(model.upstream.iter().flat_map(|u| &u.updates));
+    for u in updates {
+        let url = normalize_git_url(&u.repo_url);
+        if settings.flux.existing_git_repository(&url).is_none() && repos.insert(url) {
+            shown.push(&u.repo_url);
+        }
+    }
+    if shown.is_empty() {
+        return None;
+    }
+    let more = shown.len().saturating_sub(3);
+    let mut list = shown[..shown.len().min(3)].join(", ");
+    if more > 0 {
+        list.push_str(&format!(", and {more} more"));
+    }
+    Some(
+        Diagnostic::warning(format!(
+            "flux: no `flux.gitSecret` is set, so the {} generated GitRepository object(s) have no `secretRef` and the image-automation-controller pushes without credentials ({list})",
+            shown.len()
+        ))
+        .help(format!(
+            "add `flux: {{gitSecret: <name>}}` to settings.yaml, naming a Secret in namespace `{}` with the git credentials (`username` and `password` for https, `identity` and `known_hosts` for ssh); or list existing GitRepositories under `flux.gitRepositories`",
+            settings.flux.namespace
+        )),
+    )
+}
+
 /// Whether some target of `m` that goes through a GitLab merge request
 /// lies inside the path of the direct automation of the same repository and
 /// branch that also selects `m` (or the other way round).

@@ -354,6 +354,34 @@ fn the_same_repository_on_github_and_gitlab_gives_two_of_each_object() {
     );
 }
 
+#[test]
+fn pushes_without_credentials_are_warned_about_naming_the_setting() {
+    let mut s = Settings::defaults("image-factory");
+    let model = Model {
+        managed: vec![image(TagOrder::Versions(None), &[UpdateValue::Tag])],
+        upstream: vec![],
+    };
+    let w = missing_credentials(&model, &s).expect("a warning");
+    assert!(w.message.contains("flux.gitSecret"), "{}", w.message);
+    assert!(
+        w.message.contains("https://github.com/org/deploy.git"),
+        "{}",
+        w.message
+    );
+    assert!(format!("{w:?}").contains("gitSecret: <name>"), "{w:?}");
+    // An existing GitRepository is the user's: nothing generated, no warning.
+    s.flux.git_repositories = vec![("org/deploy".into(), "flux-system".into())];
+    assert!(missing_credentials(&model, &s).is_none());
+    s.flux.git_repositories.clear();
+    s.flux.git_secret = Some("deploy-auth".into());
+    assert!(missing_credentials(&model, &s).is_none());
+    let out = output(&model, &s).unwrap();
+    let Resource::GitRepository(g) = out.get(2) else {
+        panic!()
+    };
+    assert_eq!(g.spec.secret_ref.as_ref().unwrap().name, "deploy-auth");
+}
+
 proptest::proptest! {
     /// Generated GitRepository and ImageUpdateAutomation names are valid
     /// object names, and distinct for distinct repositories (as Git hosts
