@@ -409,6 +409,12 @@ fn a_gitlab_pull_request_becomes_a_merge_request_by_push_options() {
         Some("main")
     );
     assert_eq!(push["options"]["merge_request.create"].as_str(), Some(""));
+    // GitLab deletes the branch at the merge, so the next run starts from
+    // `main` instead of building on the merged branch (issue 18.12).
+    assert_eq!(
+        push["options"]["merge_request.remove_source_branch"].as_str(),
+        Some("")
+    );
     assert_eq!(mr["spec"]["update"]["path"].as_str(), Some("./apps/prod"));
     // Not a loss on GitLab; the paths do not cross.
     assert!(!err.contains("`pullRequest`"), "{err}");

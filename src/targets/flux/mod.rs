@@ -444,6 +444,15 @@ fn automation(p: &Plan<'_>, i: usize) -> ImageUpdateAutomation {
                         options: [
                             ("merge_request.create".to_string(), String::new()),
                             ("merge_request.target".to_string(), a.branch.clone()),
+                            // The controller checks out the push branch when
+                            // it exists on the remote and builds on it
+                            // (v1.0.0 `internal/source/source.go:268-272`,
+                            // `SwitchBranch`); GitLab deleting it at the
+                            // merge makes the next run start from `branch`.
+                            (
+                                "merge_request.remove_source_branch".to_string(),
+                                String::new(),
+                            ),
                         ]
                         .into(),
                     }

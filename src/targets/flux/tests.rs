@@ -355,6 +355,28 @@ fn the_same_repository_on_github_and_gitlab_gives_two_of_each_object() {
 }
 
 #[test]
+fn a_merge_request_push_removes_its_source_branch_at_the_merge() {
+    let s = Settings::defaults("image-factory");
+    let mut m = image(TagOrder::Versions(None), &[UpdateValue::Tag]);
+    m.updates[0].provider = Provider::Gitlab;
+    m.updates[0].repo_url = "https://gitlab.com/org/deploy.git".into();
+    m.updates[0].pull_request = true;
+    let model = Model {
+        managed: vec![m],
+        upstream: vec![],
+    };
+    let out = output(&model, &s).unwrap();
+    let Resource::ImageUpdateAutomation(a) = out.get(3) else {
+        panic!()
+    };
+    let opts = &a.spec.git.push.options;
+    assert_eq!(a.spec.git.push.branch, "imgf/update-main");
+    assert_eq!(opts["merge_request.create"], "");
+    assert_eq!(opts["merge_request.target"], "main");
+    assert_eq!(opts["merge_request.remove_source_branch"], "");
+}
+
+#[test]
 fn pushes_without_credentials_are_warned_about_naming_the_setting() {
     let mut s = Settings::defaults("image-factory");
     let model = Model {
