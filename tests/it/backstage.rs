@@ -170,6 +170,65 @@ fn backstage_gitlab_image_has_its_pipeline_as_workflow() {
     );
 }
 
+/// Issue 18.13: the GitLab plugin reads a project from the instance that
+/// `gitlab.com/instance` names, and from gitlab.com without it.
+#[test]
+fn backstage_self_managed_gitlab_is_named_as_the_instance() {
+    let p = project();
+    let docs = catalog(&p);
+    let w = named(&docs, "ManagedImage", "worker");
+    assert!(w["metadata"]["annotations"]
+        .get("gitlab.com/instance")
+        .is_none());
+    p.file(
+        "settings.yaml",
+        "gitlab:\n  url: https://gitlab.example.com/\n",
+    );
+    let docs = catalog(&p);
+    let a = &named(&docs, "ManagedImage", "worker")["metadata"]["annotations"];
+    assert_eq!(a["gitlab.com/instance"], "gitlab.example.com");
+    assert_eq!(
+        a["backstage.io/source-location"],
+        "url:https://gitlab.example.com/grp/worker/-/tree/main/docker/"
+    );
+    // GitHub images are not GitLab projects.
+    let app = named(&docs, "ManagedImage", "app");
+    assert!(app["metadata"]["annotations"]
+        .get("gitlab.com/instance")
+        .is_none());
+}
+
+/// Issue 18.13: a placeholder in the state (the reference fixtures carry
+/// `sha256:placeholder-will-be-updated-by-workflow`) is not a digest.
+#[test]
+fn backstage_digest_annotation_only_for_a_real_digest() {
+    let p = project();
+    p.file(
+        "state/images/base.yaml",
+        "name: base\nbaseImages: [node-22]\ncurrentVersion: '1.2.0'\ncurrentDigest: sha256:placeholder-will-be-updated-by-workflow\n",
+    )
+    .file(
+        "state/base-images/node-22.yaml",
+        &format!("{NODE_STATE}currentDigest: sha256:ABC\npreviousDigest: None\n"),
+    );
+    let docs = catalog(&p);
+    for (kind, name) in [
+        ("ManagedImage", "base"),
+        ("BaseImage", "base"),
+        ("BaseImage", "node-22"),
+    ] {
+        let a = &named(&docs, kind, name)["metadata"]["annotations"];
+        assert!(
+            a.get("image-factory.io/digest").is_none(),
+            "{kind} {name}: {a:?}"
+        );
+        assert!(
+            a.get("image-factory.io/previous-digest").is_none(),
+            "{kind} {name}: {a:?}"
+        );
+    }
+}
+
 /// Issue 18.13: `./` in a repository path is dropped once, at load, so
 /// every target writes the same path.
 #[test]
