@@ -84,6 +84,10 @@ pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared<'_>, Error> {
         }
         Target::Flux => {
             warnings.extend(crate::targets::flux::losses(&model));
+            warnings.extend(crate::targets::flux::missing_credentials(
+                &model,
+                &inputs.settings,
+            ));
             Ready::Flux
         }
         Target::Backstage => Ready::Backstage(crate::targets::backstage::Facts::from_inputs(

@@ -107,7 +107,10 @@ pub fn load_with(
     });
     // Reported in the order they were always found: images.yaml, settings,
     // the state files.
-    let (images_text, enrollments, mut problems) = enrolled?;
+    let (images_text, mut enrollments, mut problems) = enrolled?;
+    for e in &mut enrollments {
+        normalize_paths(e);
+    }
     let settings = match load_settings(dir, settings_file, overrides) {
         Ok(s) => Some(s),
         Err(mut d) => {
@@ -132,6 +135,40 @@ pub fn load_with(
         }),
         _ => Err(Error::Input(problems)),
     }
+}
+
+/// Writes the repository paths of an entry without `.` components, once,
+/// for every target: `./docker/Dockerfile` → `docker/Dockerfile` (a
+/// Backstage source link would read `…/tree/main/./docker/`, a Flux
+/// `update.path` `././apps`). A path that is only `.` components becomes
+/// `.`, the repository root.
+pub(crate) fn normalize_paths(e: &mut Enrollment) {
+    if let Some(src) = &mut e.source {
+        src.dockerfile = normalize_repo_path(&src.dockerfile);
+    }
+    for u in &mut e.updates {
+        u.path = normalize_repo_path(&u.path);
+    }
+}
+
+/// `./a/./b/` → `a/b/`; `./` → `.`; a path without `.` components is kept.
+pub(crate) fn normalize_repo_path(path: &str) -> String {
+    if !path.split('/').any(|p| p == ".") {
+        return path.to_string();
+    }
+    let trailing = path.ends_with('/');
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| *p != "." && !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return ".".to_string();
+    }
+    let mut out = parts.join("/");
+    if trailing {
+        out.push('/');
+    }
+    out
 }
 
 /// Reads and parses images.yaml: present, not empty, a list, every entry well-formed.
@@ -280,6 +317,23 @@ fn io_diag(e: Error, path: &Path) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repository_paths_lose_their_dot_components() {
+        for (path, want) in [
+            ("./docker/Dockerfile", "docker/Dockerfile"),
+            ("././Dockerfile", "Dockerfile"),
+            ("a/./b/values.yaml", "a/b/values.yaml"),
+            ("./apps/prod/", "apps/prod/"),
+            ("./", "."),
+            (".", "."),
+            ("docker/Dockerfile", "docker/Dockerfile"),
+            (".github/Dockerfile", ".github/Dockerfile"),
+            ("a/.hidden/Dockerfile", "a/.hidden/Dockerfile"),
+        ] {
+            assert_eq!(normalize_repo_path(path), want, "{path}");
+        }
+    }
 
     #[test]
     fn split_parse_equals_whole_parse() {

@@ -188,6 +188,11 @@ impl Facts {
                 f.annotations.insert(key, v.to_string());
             }
         };
+        // State files carry placeholders (`sha256:placeholder-will-be-
+        // updated-by-workflow`, `None`): only a real digest is shown.
+        let put_digest = |f: &mut ImageFacts, key: &'static str, v: &Option<String>| {
+            put(f, key, &v.clone().filter(|d| is_digest(d)));
+        };
         let managed = model
             .managed
             .iter()
@@ -197,7 +202,7 @@ impl Facts {
                 catalog(&mut f, &m.name);
                 if let Some(s) = image_state(&m.name) {
                     put(&mut f, "tag", &s.current_version);
-                    put(&mut f, "digest", &s.current_digest);
+                    put_digest(&mut f, "digest", &s.current_digest);
                     put(&mut f, "last-built", &s.last_built);
                     put(&mut f, "enrolled-at", &s.enrolled_at);
                     put(&mut f, "discovery-status", &s.discovery_status);
@@ -226,15 +231,15 @@ impl Facts {
                     UpstreamKind::External => {
                         catalog(&mut f, &u.name);
                         if let Some(s) = image_state(&u.name) {
-                            put(&mut f, "digest", &s.current_digest);
+                            put_digest(&mut f, "digest", &s.current_digest);
                             put(&mut f, "enrolled-at", &s.enrolled_at);
                             put(&mut f, "discovery-status", &s.discovery_status);
                         }
                     }
                     UpstreamKind::Base => {
                         if let Some(s) = base_state(&u.name) {
-                            put(&mut f, "digest", &s.current_digest);
-                            put(&mut f, "previous-digest", &s.previous_digest);
+                            put_digest(&mut f, "digest", &s.current_digest);
+                            put_digest(&mut f, "previous-digest", &s.previous_digest);
                             put(&mut f, "last-updated", &s.last_updated);
                         }
                     }
@@ -244,6 +249,27 @@ impl Facts {
             .collect();
         Facts { managed, upstream }
     }
+}
+
+/// A real image digest: `sha256:` and 64 lowercase hex digits.
+pub fn is_digest(s: &str) -> bool {
+    s.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    })
+}
+
+/// The host of a self-managed GitLab (`gitlab.example.com` for
+/// `https://gitlab.example.com`), `None` for gitlab.com.
+fn gitlab_instance(gitlab_url: &str) -> Option<&str> {
+    let host = gitlab_url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .filter(|h| !h.is_empty())?;
+    (!host.eq_ignore_ascii_case("gitlab.com")).then_some(host)
 }
 
 /// What the families are built from.
@@ -384,6 +410,13 @@ fn managed_image(p: &Plan<'_>, i: usize) -> Entity<ManagedSpec> {
         ),
     };
     annotations.insert(slug_key.to_string(), m.source_repo.clone());
+    // The GitLab plugin reads the project from the instance this names and
+    // falls back to gitlab.com without it.
+    if m.provider == Provider::Gitlab {
+        if let Some(host) = gitlab_instance(&p.settings.providers.gitlab_url) {
+            annotations.insert("gitlab.com/instance".to_string(), host.to_string());
+        }
+    }
     annotations.insert(
         "backstage.io/source-location".to_string(),
         format!("url:{web}/{}/{tree}/{}/{dir}", m.source_repo, m.branch),
@@ -533,6 +566,37 @@ fn cascade_image(p: &Plan<'_>, i: usize) -> Entity<BaseSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_real_digests_are_digests() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert!(is_digest(&format!("sha256:{hex}")));
+        for bad in [
+            "sha256:placeholder-will-be-updated-by-workflow".to_string(),
+            "sha256:abc".to_string(),
+            "None".to_string(),
+            format!("sha256:{}", hex.to_uppercase()),
+            format!("sha256:{hex}0"),
+            format!("sha512:{hex}{hex}"),
+            hex.clone(),
+        ] {
+            assert!(!is_digest(&bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_gitlab_instance_is_named_only_when_self_managed() {
+        assert_eq!(gitlab_instance("https://gitlab.com"), None);
+        assert_eq!(gitlab_instance("https://GitLab.com/"), None);
+        assert_eq!(
+            gitlab_instance("https://gitlab.example.com"),
+            Some("gitlab.example.com")
+        );
+        assert_eq!(
+            gitlab_instance("https://git.example.com:8443/gitlab"),
+            Some("git.example.com:8443")
+        );
+    }
 
     #[test]
     fn delays_fit_the_schema_pattern() {

@@ -6,6 +6,10 @@ use std::process::Command;
 
 use crate::support::{docs, of_kind, python_deps, shared, Project, NODE_STATE};
 
+/// Real digests (`sha256:` and 64 lowercase hex digits), without the prefix.
+const ABC: &str = "abc0000000000000000000000000000000000000000000000000000000000abc";
+const DEF: &str = "def0000000000000000000000000000000000000000000000000000000000def";
+
 /// A 70-character image name: a valid subdomain, too long for an entity name.
 const LONG: &str = "a-very-long-image-name-that-is-fine-for-kubernetes-but-not-backstage-x";
 
@@ -43,13 +47,13 @@ fn project() -> Project {
   tag: 16-alpine
 "
     ))
-    .file("state/images/base.yaml", "name: base\nbaseImages: [node-22]\ncurrentVersion: '1.2.0'\ncurrentDigest: sha256:abc\nlastBuilt: '2026-01-02T03:04:05Z'\n")
+    .file("state/images/base.yaml", &format!("name: base\nbaseImages: [node-22]\ncurrentVersion: '1.2.0'\ncurrentDigest: sha256:{ABC}\nlastBuilt: '2026-01-02T03:04:05Z'\n"))
     .file("state/images/app.yaml", "name: app\nbaseImages: [base]\n")
     .file("state/images/worker.yaml", "name: worker\nbaseImages: [node-22]\n")
     .file(&format!("state/images/{LONG}.yaml"), &format!("name: {LONG}\nbaseImages: [node-22, base]\n"))
     .file(
         "state/base-images/node-22.yaml",
-        &format!("{NODE_STATE}currentDigest: sha256:def\nlastUpdated: '2026-01-01T00:00:00Z'\nrebuildEligibleAt:\n  worker: '2026-01-08T00:00:00Z'\n"),
+        &format!("{NODE_STATE}currentDigest: sha256:{DEF}\nlastUpdated: '2026-01-01T00:00:00Z'\nrebuildEligibleAt:\n  worker: '2026-01-08T00:00:00Z'\n"),
     );
     p
 }
@@ -109,7 +113,7 @@ fn backstage_cascade_is_a_base_image_of_the_same_name() {
     assert_eq!(base["spec"]["upstream"]["tag"], "1.2.0");
     assert_eq!(
         base["metadata"]["annotations"]["image-factory.io/digest"],
-        "sha256:abc"
+        format!("sha256:{ABC}").as_str()
     );
     assert_eq!(
         base["metadata"]["annotations"]["image-factory.io/managed-image"],
@@ -166,6 +170,93 @@ fn backstage_gitlab_image_has_its_pipeline_as_workflow() {
     );
 }
 
+/// Issue 18.13: the GitLab plugin reads a project from the instance that
+/// `gitlab.com/instance` names, and from gitlab.com without it.
+#[test]
+fn backstage_self_managed_gitlab_is_named_as_the_instance() {
+    let p = project();
+    let docs = catalog(&p);
+    let w = named(&docs, "ManagedImage", "worker");
+    assert!(w["metadata"]["annotations"]
+        .get("gitlab.com/instance")
+        .is_none());
+    p.file(
+        "settings.yaml",
+        "gitlab:\n  url: https://gitlab.example.com/\n",
+    );
+    let docs = catalog(&p);
+    let a = &named(&docs, "ManagedImage", "worker")["metadata"]["annotations"];
+    assert_eq!(a["gitlab.com/instance"], "gitlab.example.com");
+    assert_eq!(
+        a["backstage.io/source-location"],
+        "url:https://gitlab.example.com/grp/worker/-/tree/main/docker/"
+    );
+    // GitHub images are not GitLab projects.
+    let app = named(&docs, "ManagedImage", "app");
+    assert!(app["metadata"]["annotations"]
+        .get("gitlab.com/instance")
+        .is_none());
+}
+
+/// Issue 18.13: a placeholder in the state (the reference fixtures carry
+/// `sha256:placeholder-will-be-updated-by-workflow`) is not a digest.
+#[test]
+fn backstage_digest_annotation_only_for_a_real_digest() {
+    let p = project();
+    p.file(
+        "state/images/base.yaml",
+        "name: base\nbaseImages: [node-22]\ncurrentVersion: '1.2.0'\ncurrentDigest: sha256:placeholder-will-be-updated-by-workflow\n",
+    )
+    .file(
+        "state/base-images/node-22.yaml",
+        &format!("{NODE_STATE}currentDigest: sha256:ABC\npreviousDigest: None\n"),
+    );
+    let docs = catalog(&p);
+    for (kind, name) in [
+        ("ManagedImage", "base"),
+        ("BaseImage", "base"),
+        ("BaseImage", "node-22"),
+    ] {
+        let a = &named(&docs, kind, name)["metadata"]["annotations"];
+        assert!(
+            a.get("image-factory.io/digest").is_none(),
+            "{kind} {name}: {a:?}"
+        );
+        assert!(
+            a.get("image-factory.io/previous-digest").is_none(),
+            "{kind} {name}: {a:?}"
+        );
+    }
+}
+
+/// Issue 18.13: `./` in a repository path is dropped once, at load, so
+/// every target writes the same path.
+#[test]
+fn dot_slash_paths_are_normalised_once_for_every_target() {
+    let p = Project::new();
+    p.images(
+        "- name: app\n  registry: ghcr.io\n  repository: org/app\n  versions: '>=1.0.0'\n  source: {repo: org/app, dockerfile: ./docker/Dockerfile, workflow: b.yml}\n  updates:\n    - {name: prod, repo: org/deploy, path: ./apps/prod/values.yaml, type: yaml-update, key: image.tag}\n",
+    );
+    let docs = catalog(&p);
+    let a = &named(&docs, "ManagedImage", "app");
+    assert_eq!(
+        a["metadata"]["annotations"]["backstage.io/source-location"],
+        "url:https://github.com/org/app/tree/main/docker/"
+    );
+    assert_eq!(a["spec"]["source"]["dockerfile"], "docker/Dockerfile");
+    for target in ["kargo", "flux", "backstage"] {
+        let r = p.run(&["synth", "--target", target, "--output", "-"]);
+        assert_eq!(r.code, 0, "{target}: {}", r.stderr);
+        assert!(!r.stdout.contains("./docker"), "{target}:\n{}", r.stdout);
+        assert!(!r.stdout.contains("/./"), "{target}:\n{}", r.stdout);
+        assert!(!r.stdout.contains("././"), "{target}:\n{}", r.stdout);
+        // Flux writes `update.path` as `./<dir>` itself.
+        if target != "flux" {
+            assert!(!r.stdout.contains("./apps"), "{target}:\n{}", r.stdout);
+        }
+    }
+}
+
 #[test]
 fn backstage_external_image_is_a_base_image() {
     let docs = catalog(&project());
@@ -178,7 +269,7 @@ fn backstage_external_image_is_a_base_image() {
     let node = named(&docs, "BaseImage", "node-22");
     assert_eq!(
         node["metadata"]["annotations"]["image-factory.io/digest"],
-        "sha256:def"
+        format!("sha256:{DEF}").as_str()
     );
 }
 

@@ -124,7 +124,9 @@ pub fn output<'a>(
                         .map(str::to_string);
                     repos.push(Repo {
                         url: u.repo_url.clone(),
-                        name: existing.clone().unwrap_or_else(|| repo_slug(&u.repo_url)),
+                        name: existing
+                            .clone()
+                            .unwrap_or_else(|| git_repository_name(&u.repo_url)),
                         existing: existing.is_some(),
                         branch: u.branch.clone(),
                     });
@@ -265,10 +267,26 @@ pub fn tag_policy(m: Image<'_>) -> (Option<TagFilter>, PolicyChoice) {
     }
 }
 
-/// An external image's tag selection in Flux terms: semver, or
-/// alphabetical among the watched tags (one tag for `Digest`; Flux cannot
-/// order by push time, so `NewestBuild` is a loss, see [`losses`]).
+/// An external image's tag selection in Flux terms.
+///
+/// An image that follows one exact tag (`tag: 16-alpine`, or
+/// `imageSelectionStrategy: Digest`) gets that tag as its filter and
+/// `alphabetical`, whatever its strategy: alphabetical over one tag selects
+/// it (image-reflector-controller v1.0.0 `internal/policy/alphabetical.go:54-65`
+/// sorts and takes the first), while `semver` would fail on a tag that is not
+/// a full version — `ParseVersion` rejects `16-alpine`, and
+/// `internal/policy/semver.go:64` then reports "unable to determine latest
+/// version". Watched by a regex (`allowTags`), the strategy decides: semver,
+/// or alphabetical (Flux cannot order by push time, so `NewestBuild` is a
+/// loss, see [`losses`]).
 fn external_policy(u: &Upstream) -> (Option<TagFilter>, PolicyChoice) {
+    if let Some(tag) = one_tag(u) {
+        let filter = TagFilter {
+            pattern: crate::merge::exact_tag_regex(tag),
+            extract: String::new(),
+        };
+        return (Some(filter), PolicyChoice::alphabetical());
+    }
     let filter = Some(TagFilter {
         pattern: u.tag_regex.clone(),
         extract: String::new(),
@@ -281,6 +299,15 @@ fn external_policy(u: &Upstream) -> (Option<TagFilter>, PolicyChoice) {
     }
 }
 
+/// The one tag an external image follows: its `tag` when the filter matches
+/// exactly that tag, or when it is followed by digest (as the Kargo target
+/// decides, [`crate::targets::kargo::update::Deployed::external`]).
+pub fn one_tag(u: &Upstream) -> Option<&str> {
+    u.tag.as_deref().filter(|t| {
+        u.policy == TagPolicy::Digest || u.tag_regex == crate::merge::exact_tag_regex(t)
+    })
+}
+
 /// Whether some update writes the digest: the policy must reflect it.
 pub fn writes_digest(m: Image<'_>) -> bool {
     m.updates()
@@ -291,9 +318,17 @@ pub fn writes_digest(m: Image<'_>) -> bool {
 fn image_policy(m: Image<'_>, settings: &Settings) -> ImagePolicy {
     let (filter_tags, policy) = tag_policy(m);
     let label = names::fit(m.name());
-    // One mutable tag followed by digest: its digest changes under the same
-    // tag, so it is reflected always, at the registry interval.
-    let mutable = matches!(m, Image::External(u) if u.policy == TagPolicy::Digest);
+    // An external image's tags are not ours: upstream re-pushes them (a
+    // rebuilt `16-alpine`, a patched `16.2`), so whenever its digest is
+    // written — or it is followed by digest — the digest is read again at
+    // every scan: `Always` with an interval. `IfNotPresent` reads it only when
+    // the selected tag changes (image-reflector-controller v1.0.0
+    // `internal/controller/imagepolicy_controller.go:404-416`), so a re-pushed
+    // tag would never reach the deploy repository.
+    let reread = match m {
+        Image::External(u) => u.policy == TagPolicy::Digest || writes_digest(m),
+        Image::Managed(_) => false,
+    };
     ImagePolicy {
         api_version: IMAGE_API,
         kind: "ImagePolicy",
@@ -304,14 +339,14 @@ fn image_policy(m: Image<'_>, settings: &Settings) -> ImagePolicy {
             },
             filter_tags,
             policy,
-            // Versions and build ids are immutable tags: the digest seen
-            // first is the digest (Always would need an interval and re-pull).
-            digest_reflection_policy: if mutable {
+            // A managed image's versions and build ids are immutable tags:
+            // the digest seen first is the digest.
+            digest_reflection_policy: if reread {
                 Some("Always")
             } else {
                 writes_digest(m).then_some("IfNotPresent")
             },
-            interval: mutable.then(|| settings.intervals.base.clone()),
+            interval: reread.then(|| settings.intervals.base.clone()),
         },
     }
 }
@@ -344,12 +379,32 @@ fn merge_request(u: &crate::model::Update) -> bool {
 
 fn automation_name(p: &Plan<'_>, i: usize) -> String {
     let a = &p.automations[i];
-    let slug = repo_slug(&p.repos[a.repo].url);
-    if a.merge_request {
-        names::object_name(&[&slug, &a.branch, "mr"])
+    automation_object_name(&p.repos[a.repo].url, &a.branch, a.merge_request)
+}
+
+/// The generated GitRepository name of a repository: its readable path
+/// (`org-deploy`) and a hash of its normalized URL, as the Kargo target
+/// names base images ([`names::with_hash`]). The host is not in the
+/// readable part, and `a-b/c` and `a/b-c` read the same, so only the hash
+/// keeps `github.com/org/deploy` and `gitlab.com/org/deploy` apart.
+pub(crate) fn git_repository_name(url: &str) -> String {
+    names::with_hash(&repo_slug(url), &normalize_git_url(url))
+}
+
+/// The ImageUpdateAutomation name of a repository, branch and push mode:
+/// `<slug>-<branch>[-mr]` and a hash of all three (branches `a/b` and
+/// `a-b` read the same too).
+pub(crate) fn automation_object_name(url: &str, branch: &str, merge_request: bool) -> String {
+    let mode = if merge_request { "mr" } else { "push" };
+    let readable = if merge_request {
+        format!("{}-{branch}-mr", repo_slug(url))
     } else {
-        names::object_name(&[&slug, &a.branch])
-    }
+        format!("{}-{branch}", repo_slug(url))
+    };
+    names::with_hash(
+        &readable,
+        &format!("{}\n{branch}\n{mode}", normalize_git_url(url)),
+    )
 }
 
 /// The branch a merge-request automation pushes to (force-pushed each run).
@@ -389,6 +444,15 @@ fn automation(p: &Plan<'_>, i: usize) -> ImageUpdateAutomation {
                         options: [
                             ("merge_request.create".to_string(), String::new()),
                             ("merge_request.target".to_string(), a.branch.clone()),
+                            // The controller checks out the push branch when
+                            // it exists on the remote and builds on it
+                            // (v1.0.0 `internal/source/source.go:268-272`,
+                            // `SwitchBranch`); GitLab deleting it at the
+                            // merge makes the next run start from `branch`.
+                            (
+                                "merge_request.remove_source_branch".to_string(),
+                                String::new(),
+                            ),
                         ]
                         .into(),
                     }
@@ -414,7 +478,8 @@ fn automation(p: &Plan<'_>, i: usize) -> ImageUpdateAutomation {
     }
 }
 
-/// A readable name for a repository: `https://github.com/org/deploy.git` → `org-deploy`.
+/// A readable name for a repository: `https://github.com/org/deploy.git` →
+/// `org-deploy` (not unique: see [`git_repository_name`]).
 fn repo_slug(url: &str) -> String {
     let path = url
         .trim_start_matches("https://")
@@ -422,7 +487,7 @@ fn repo_slug(url: &str) -> String {
         .map_or(url, |(_, p)| p)
         .trim_end_matches('/')
         .trim_end_matches(".git");
-    names::fit(&names::suggest_label(path))
+    names::suggest_label(path)
 }
 
 /// The directory an update's target is in: a kustomization directory, or
@@ -563,6 +628,50 @@ pub fn losses(model: &Model) -> Vec<Diagnostic> {
         "use `value: pinned` for both, or `value: tag`",
     );
     out
+}
+
+/// A warning when generated GitRepositories push without credentials: with
+/// no `flux.gitSecret` they get no `secretRef`, and the
+/// image-automation-controller then clones and pushes with no auth options
+/// at all (v1.0.0 `internal/source/git.go:180-197`, `getAuthOpts` reads a
+/// Secret only when `spec.secretRef` is set), which a private or protected
+/// repository refuses. Repositories named in `flux.gitRepositories` are the
+/// user's own objects and are not judged.
+pub fn missing_credentials(model: &Model, settings: &Settings) -> Option<Diagnostic> {
+    if settings.flux.git_secret.is_some() {
+        return None;
+    }
+    let mut repos: BTreeSet<String> = BTreeSet::new();
+    let mut shown: Vec<&str> = Vec::new();
+    let updates = model
+        .managed
+        .iter()
+        .flat_map(|m| &m.updates)
+        .chain(model.upstream.iter().flat_map(|u| &u.updates));
+    for u in updates {
+        let url = normalize_git_url(&u.repo_url);
+        if settings.flux.existing_git_repository(&url).is_none() && repos.insert(url) {
+            shown.push(&u.repo_url);
+        }
+    }
+    if shown.is_empty() {
+        return None;
+    }
+    let more = shown.len().saturating_sub(3);
+    let mut list = shown[..shown.len().min(3)].join(", ");
+    if more > 0 {
+        list.push_str(&format!(", and {more} more"));
+    }
+    Some(
+        Diagnostic::warning(format!(
+            "flux: no `flux.gitSecret` is set, so the {} generated GitRepository object(s) have no `secretRef` and the image-automation-controller pushes without credentials ({list})",
+            shown.len()
+        ))
+        .help(format!(
+            "add `flux: {{gitSecret: <name>}}` to settings.yaml, naming a Secret in namespace `{}` with the git credentials (`username` and `password` for https, `identity` and `known_hosts` for ssh); or list existing GitRepositories under `flux.gitRepositories`",
+            settings.flux.namespace
+        )),
+    )
 }
 
 /// Whether some target of `m` that goes through a GitLab merge request
