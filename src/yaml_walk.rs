@@ -319,6 +319,8 @@ struct Builder<'t> {
     offsets: Option<Vec<usize>>,
     /// Byte offset where the previous event ended.
     last_end: usize,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
 }
 
 type Ev<'t> = (Event<'t>, Span);
@@ -330,6 +332,9 @@ impl<'t> Builder<'t> {
             parser: Parser::new_from_str(text),
             offsets: (!text.is_ascii()).then(|| text.char_indices().map(|(i, _)| i).collect()),
             last_end: 0,
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
         }
     }
 
@@ -341,11 +346,8 @@ impl<'t> Builder<'t> {
     }
 
     fn line_of(&self, byte: usize) -> usize {
-        self.text.as_bytes()[..byte.min(self.text.len())]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        // Lines before `byte`'s: those whose start is at or before it.
+        self.line_starts.partition_point(|&s| s <= byte)
     }
 
     fn column_of(&self, byte: usize) -> usize {
