@@ -30,6 +30,7 @@ pub mod targets;
 pub(crate) mod timestamp;
 pub mod update_check;
 pub(crate) mod values;
+pub mod yaml_walk;
 
 use std::io::Write;
 

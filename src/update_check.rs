@@ -16,6 +16,7 @@ use crate::config::parse::Value;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::model::Update;
 use crate::targets::flux::Image;
+use crate::yaml_walk::{self, Found, Kind, Miss, Node, Why};
 
 /// The names Kustomize reads a kustomization from, in its order.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
@@ -37,15 +38,15 @@ fn line_of(text: &str, prefix: &str) -> Option<usize> {
 
 /// The first YAML document of `text` (all `yaml-update` can address).
 pub fn first_document(text: &str) -> &str {
-    let body = text.strip_prefix("---\n").unwrap_or(text);
+    // A leading `---` stays, so that lines keep their numbers.
     let mut offset = 0;
-    for line in body.split_inclusive('\n') {
+    for line in text.split_inclusive('\n') {
         if offset > 0 && (line.trim_end() == "---" || line.starts_with("--- ")) {
-            return &body[..offset];
+            return &text[..offset];
         }
         offset += line.len();
     }
-    body
+    text
 }
 
 /// Problems of a kustomization that `update` (of image `m`) sets.
@@ -128,68 +129,276 @@ pub fn yaml_file(m: Image<'_>, update: &Update, file: &Path, text: &str) -> Vec<
     }) {
         return helm(Some(i + 1));
     }
-    let doc = match crate::config::parse::parse_value(file, first_document(text)) {
-        Ok(v) => v,
-        Err(_) if text.contains("{{") => {
-            return helm(text.lines().position(|l| l.contains("{{")).map(|i| i + 1))
-        }
-        Err(d) => return vec![d],
-    };
-    let mut at = &doc;
-    let mut walked: Vec<&str> = Vec::new();
-    for part in key.split('.') {
-        let next = match at {
-            Value::Sequence(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
-            Value::Mapping(_) => at.get(part),
-            _ => None,
-        };
-        let Some(next) = next else {
-            let there: Vec<String> = match at {
-                Value::Mapping(map) => map
-                    .keys()
-                    .filter_map(|k| k.as_str().map(str::to_string))
-                    .collect(),
-                Value::Sequence(items) => vec![format!("0…{}", items.len().saturating_sub(1))],
-                _ => Vec::new(),
-            };
-            let place = if walked.is_empty() {
-                "the top level".to_string()
-            } else {
-                format!("`{}`", walked.join("."))
-            };
+    let parts = match yaml_walk::split_key(key) {
+        Ok(parts) => parts,
+        Err(why) => {
             return vec![err(
                 file,
-                walked.last().and_then(|w| line_of(text, &format!("{w}:"))),
-                format!(
-                    "{stage}: key `{key}` does not exist: {place} has no `{part}` (yaml-update cannot create keys)"
-                ),
-                &if there.is_empty() {
-                    "add the key with the value deployed now, or fix `key` in images.yaml".to_string()
+                None,
+                format!("{stage}: Kargo cannot read the key `{key}`: {why}"),
+                "fix `key` in images.yaml",
+            )]
+        }
+    };
+    if let Err(d) = crate::config::parse::parse_value(file, first_document(text)) {
+        if text.contains("{{") {
+            return helm(text.lines().position(|l| l.contains("{{")).map(|i| i + 1));
+        }
+        return vec![d];
+    }
+    let root = match yaml_walk::first_document(text) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            return vec![err(
+                file,
+                None,
+                format!("{stage}: the file holds no YAML document, so key `{key}` does not exist"),
+                "add the key with the value deployed now, or fix `path` in images.yaml",
+            )]
+        }
+        Err(e) => return vec![syntax_error(file, text, &e, "")],
+    };
+    match yaml_walk::resolve(&root, &parts) {
+        Ok(found) => lines_kargo_breaks(&stage, key, file, text, &found),
+        Err(miss) => vec![missed(
+            &stage,
+            key,
+            &parts,
+            &miss,
+            " (yaml-update cannot create keys)",
+        )
+        .in_file(file)],
+    }
+}
+
+/// A syntax error the serde parser did not explain (`note` is added to
+/// the message).
+pub fn syntax_error(file: &Path, text: &str, e: &yaml_walk::SyntaxError, note: &str) -> Diagnostic {
+    Diagnostic::error(format!("the file is not valid YAML: {}{note}", e.message))
+        .in_file(file)
+        .at(Some(Location {
+            line: e.line,
+            column: e.column,
+        }))
+        .with_source(text)
+        .help("fix the YAML at this place")
+}
+
+/// A key that does not lead to a scalar, in words: the message (after
+/// `what: `), with the line of the place the walk stopped. `suffix` ends
+/// the message of a missing key.
+pub fn missed(
+    what: &str,
+    key: &str,
+    parts: &[String],
+    miss: &Miss<'_>,
+    suffix: &str,
+) -> Diagnostic {
+    let place = if miss.depth == 0 {
+        "the top level".to_string()
+    } else {
+        format!("`{}`", parts[..miss.depth].join("."))
+    };
+    let part = parts
+        .get(miss.depth)
+        .map(String::as_str)
+        .unwrap_or_default();
+    let at = miss.key.unwrap_or(miss.at);
+    let line = (miss.depth > 0 || miss.why == Why::NotScalar).then_some(Location {
+        line: at.line,
+        column: at.column,
+    });
+    let fix = "add the key with the value deployed now, or fix `key` in images.yaml";
+    let (message, help) = match &miss.why {
+        Why::NoKey => {
+            let keys: Vec<&str> = match &miss.at.kind {
+                Kind::Mapping { entries, .. } => entries
+                    .iter()
+                    .filter_map(|(k, _)| yaml_walk::scalar_value(k))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (
+                format!("key `{key}` does not exist: {place} has no `{part}`{suffix}"),
+                if keys.is_empty() {
+                    fix.to_string()
                 } else {
-                    format!(
-                        "{place} has {}; add the key with the value deployed now, or fix `key` in images.yaml",
-                        there.join(", ")
-                    )
+                    format!("{place} has {}; {fix}", keys.join(", "))
                 },
-            )];
-        };
-        walked.push(part);
-        at = next;
-    }
-    match at {
-        Value::Mapping(_) | Value::Sequence(_) => vec![err(
-            file,
-            line_of(text, &format!("{}:", walked.last().unwrap_or(&""))),
+            )
+        }
+        Why::NotAnIndex => (
+            format!("key `{key}` does not exist: {place} is a list, and `{part}` is not an index"),
+            "address a list item by its index, from 0 (`containers.0.image`)".to_string(),
+        ),
+        Why::OutOfRange(n) => (
             format!(
-                "{stage}: key `{key}` is a {}, not a scalar",
-                if matches!(at, Value::Mapping(_)) {
-                    "mapping"
-                } else {
-                    "list"
-                }
+                "key `{key}` does not exist: {place} has {n} item(s), so index {part} is out of range"
             ),
-            "point `key` at the scalar that holds the image or tag, like `image.tag`",
-        )],
-        _ => Vec::new(),
+            if *n == 0 {
+                format!("{place} is empty; {fix}")
+            } else {
+                format!("use an index from 0 to {}, or {fix}", n - 1)
+            },
+        ),
+        Why::NotACollection => (
+            format!("key `{key}` does not exist: {place} is {}, so it has no `{part}`", miss.at.what()),
+            fix.to_string(),
+        ),
+        Why::NotScalar => (
+            format!("key `{key}` is {}, not a scalar", miss.at.what()),
+            "point `key` at the scalar that holds the image or tag, like `image.tag`".to_string(),
+        ),
+    };
+    Diagnostic::error(format!("{what}: {message}"))
+        .at(line)
+        .help(help)
+}
+
+/// What yaml-update would break on the line of the scalar `found`: Kargo
+/// rewrites that line from the value's column to its end
+/// (`pkg/yaml/yaml.go` `SetValuesInBytes`), and leaves every other line.
+fn lines_kargo_breaks(
+    stage: &str,
+    key: &str,
+    file: &Path,
+    text: &str,
+    found: &Found<'_>,
+) -> Vec<Diagnostic> {
+    let n = found.node;
+    let at = Some(Location {
+        line: n.line,
+        column: n.column,
+    });
+    let name = found
+        .key
+        .and_then(yaml_walk::scalar_value)
+        .unwrap_or("value");
+    if n.spans_lines() {
+        let (what, outcome) = if matches!(
+            n.kind,
+            Kind::Scalar {
+                style: yaml_walk::Style::Literal | yaml_walk::Style::Folded,
+                ..
+            }
+        ) {
+            (
+                "is a block scalar (`|` or `>`) on",
+                "writes the new value over the indicator and leaves the lines of the old value, which breaks the file",
+            )
+        } else {
+            (
+                "is written over",
+                "rewrites the first line only and leaves the others, which breaks the file or joins them to the new value",
+            )
+        };
+        return vec![Diagnostic::error(format!(
+            "{stage}: the value of key `{key}` {what} lines {}–{}: yaml-update {outcome}",
+            n.line, n.end_line
+        ))
+        .in_file(file)
+        .at(at)
+        .with_source(text)
+        .help(format!(
+            "write the value on one line (`{name}: <the value deployed now>`)"
+        ))];
     }
+    let rest = n.rest_of_line(text);
+    let after = rest.trim();
+    if after.is_empty() {
+        return Vec::new();
+    }
+    let column = n.line_text(text).1.chars().count() + (rest.len() - rest.trim_start().len()) + 1;
+    let here = Some(Location {
+        line: n.line,
+        column,
+    });
+    if after.starts_with('#') {
+        let (what, help) = if after.contains("\"$imagepolicy\"") {
+            (
+                "Flux setter marker",
+                "Kargo and Flux should not both update this line: if Flux does not update this repository, delete the marker; if it does, leave this target to one of them".to_string(),
+            )
+        } else {
+            (
+                "comment",
+                format!("move the comment to the line above (`# …` before `{name}:`)"),
+            )
+        };
+        return vec![Diagnostic::warning(format!(
+            "{stage}: yaml-update drops the {what} `{after}` after the value of key `{key}` on line {}: it rewrites from the value to the end of the line",
+            n.line
+        ))
+        .in_file(file)
+        .at(here)
+        .with_source(text)
+        .help(help)];
+    }
+    let container = match found.flow.map(|f| &f.kind) {
+        Some(Kind::Sequence { .. }) => "flow list (`[…]`)",
+        _ => "flow mapping (`{…}`)",
+    };
+    let help = match found.flow.and_then(|f| block_style(text, f)) {
+        Some(block) => format!("write it in block style, one entry per line:\n{block}"),
+        None => "write it in block style, one entry per line, so the value ends its line".into(),
+    };
+    vec![Diagnostic::error(format!(
+        "{stage}: the value of key `{key}` is inside a {container} on line {}: yaml-update rewrites from the value to the end of the line, which drops `{after}` and breaks the file",
+        n.line
+    ))
+    .in_file(file)
+    .at(here)
+    .with_source(text)
+    .help(help)]
+}
+
+/// A one-line flow collection of scalars, with what leads to it on its
+/// line (`image: {repository: x, tag: "1"}`), written in block style.
+fn block_style(text: &str, flow: &Node) -> Option<String> {
+    if flow.spans_lines() {
+        return None;
+    }
+    let (line, _) = flow.line_text(text);
+    let prefix = line
+        .get(..line.find(&text[flow.start..flow.end])?)?
+        .trim_end();
+    // After a list item's `-`, the first entry stays on its line.
+    let item = prefix.ends_with('-');
+    let indent = if item {
+        prefix.len() + 1
+    } else {
+        prefix.len() - prefix.trim_start_matches([' ', '-']).len() + 2
+    };
+    let pad = " ".repeat(indent);
+    let src = |n: &Node| &text[n.start..n.end];
+    let mut lines: Vec<String> = Vec::new();
+    match &flow.kind {
+        Kind::Mapping { entries, .. } => {
+            for (k, v) in entries {
+                if !matches!(k.kind, Kind::Scalar { .. }) || !matches!(v.kind, Kind::Scalar { .. })
+                {
+                    return None;
+                }
+                lines.push(format!("{}: {}", src(k), src(v)));
+            }
+        }
+        Kind::Sequence { items, .. } => {
+            for v in items {
+                if !matches!(v.kind, Kind::Scalar { .. }) {
+                    return None;
+                }
+                lines.push(format!("- {}", src(v)));
+            }
+        }
+        _ => return None,
+    }
+    let mut out = format!("  {prefix}");
+    for (i, l) in lines.iter().enumerate() {
+        if i == 0 && item {
+            out.push_str(&format!(" {l}"));
+        } else {
+            out.push_str(&format!("\n  {pad}{l}"));
+        }
+    }
+    Some(out)
 }

@@ -165,7 +165,11 @@ pub(crate) fn check(
         } else if errors > 0 {
             format!("{checked} update target(s) checked: {errors} problem(s) found")
         } else {
-            format!("{checked} update target(s) checked: no problems")
+            let warnings = problems.iter().filter(|d| !d.is_error()).count();
+            match warnings {
+                0 => format!("{checked} update target(s) checked: no problems"),
+                n => format!("{checked} update target(s) checked: no errors, {n} warning(s)"),
+            }
         };
         write_out(out, &format!("{line}\n"))?;
     }

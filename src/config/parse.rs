@@ -3,7 +3,10 @@
 //! Every file imgf reads goes through [`parse`], so the YAML library is named
 //! in exactly one input module (and one output module, `emit`). Parse errors
 //! become [`Diagnostic`]s with the file, line and column, and an unknown key
-//! gets a "did you mean" for its nearest known neighbour.
+//! gets a "did you mean" for its nearest known neighbour. (One reader
+//! needs what serde cannot give, each node's position: `updates check`
+//! reads deployment targets with [`crate::yaml_walk`], after this parser
+//! has explained any syntax error.)
 //!
 //! YAML syntax errors are not shown in libyaml's words ("found character
 //! that cannot start any token"): [`syntax_error`] recognises the usual

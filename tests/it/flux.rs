@@ -593,3 +593,234 @@ fn flux_settings_are_checked_with_their_line() {
     );
     assert!(r.stderr.contains("settings.yaml:1"), "{}", r.stderr);
 }
+
+// ---- The setter line, by structure, as the controller sees it ----
+
+/// The lines Flux's setters rewrite for `policy`, by kyaml's rules
+/// (`fieldmeta.go` `Read`), read line by line and independently of imgf:
+/// a one-line scalar in block style (`key: value`, `- value`; not inside
+/// `{…}` or `[…]`) whose line comment, read whole with its `#`s and
+/// spaces trimmed, is a JSON object naming the policy.
+fn rewritten_by_flux(text: &str, policy: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let (code, comment) = l.split_once(" #")?;
+            let code = code.trim_end();
+            let block_scalar = !code.ends_with(['}', ']'])
+                && (code.contains(": ") || code.trim_start().starts_with("- "));
+            let body = comment.trim_start_matches('#').trim();
+            let v: serde_json::Value = serde_json::from_str(body).ok()?;
+            (block_scalar && v.get("$imagepolicy")?.as_str()? == policy).then_some(i + 1)
+        })
+        .collect()
+}
+
+/// A values file for key `image.tag` beside a `sidecar.image.tag`, written
+/// line by line; returns the text and the line of `image.tag`'s value
+/// (known from how it is written, not from parsing).
+fn values_fixture(
+    sidecar_first: bool,
+    sidecar_comment: &str,
+    comment: &str,
+    flow: bool,
+) -> (String, usize) {
+    let mut lines: Vec<String> = Vec::new();
+    let mut target = 0;
+    let sidecar = |lines: &mut Vec<String>| {
+        lines.push("sidecar:".into());
+        lines.push("  image:".into());
+        lines.push(format!("    tag: '0.1'{sidecar_comment}"));
+    };
+    if sidecar_first {
+        sidecar(&mut lines);
+    }
+    if flow {
+        lines.push(format!(
+            "image: {{repository: ghcr.io/org/app, tag: '1.0.0'}}{comment}"
+        ));
+        target = lines.len();
+    } else {
+        lines.push("image:".into());
+        lines.push("  repository: ghcr.io/org/app".into());
+        lines.push(format!("  tag: '1.0.0'{comment}"));
+        target += lines.len();
+    }
+    if !sidecar_first {
+        sidecar(&mut lines);
+    }
+    (lines.join("\n") + "\n", target)
+}
+
+/// `updates check --target flux` passes a target exactly when the
+/// controller would rewrite the line of the key's value: nesting
+/// (`sidecar.image.tag` is not `image.tag`), flow mappings, markers with
+/// text after the `}`, other policies, compact markers.
+#[test]
+fn the_flux_check_passes_exactly_the_lines_the_controller_rewrites() {
+    const POLICY: &str = "flux-system:app:tag";
+    let marker = format!("{{\"$imagepolicy\": \"{POLICY}\"}}");
+    let comments = [
+        String::new(),
+        format!(" # {marker}"),
+        " ##{\"$imagepolicy\":\"flux-system:app:tag\"}".to_string(),
+        format!(" # {marker} # bumped by Flux"),
+        format!(" # see: {marker}"),
+        " # {\"$imagepolicy\": \"flux-system:other:tag\"}".to_string(),
+        " # pinned".to_string(),
+    ];
+    let mut fixtures = Vec::new();
+    for sidecar_first in [true, false] {
+        for sidecar_comment in [String::new(), format!(" # {marker}")] {
+            for comment in &comments {
+                for flow in [false, true] {
+                    fixtures.push(values_fixture(
+                        sidecar_first,
+                        &sidecar_comment,
+                        comment,
+                        flow,
+                    ));
+                }
+            }
+        }
+    }
+    let mut updates = String::new();
+    for i in 0..fixtures.len() {
+        updates.push_str(&format!(
+            "    - {{name: c{i}, repo: org/deploy, path: v{i}.yaml, type: yaml-update, key: image.tag}}\n"
+        ));
+    }
+    let p = with("", &updates);
+    std::fs::create_dir_all(p.path("ws")).unwrap();
+    for (i, (text, _)) in fixtures.iter().enumerate() {
+        std::fs::write(p.path(&format!("ws/v{i}.yaml")), text).unwrap();
+    }
+    let r = p.run(&[
+        "updates",
+        "check",
+        "--target",
+        "flux",
+        "--workspace",
+        "ws",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let targets = v["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), fixtures.len());
+    let (mut passed, mut failed) = (0, 0);
+    for (i, (text, line)) in fixtures.iter().enumerate() {
+        let t = &targets[i];
+        assert_eq!(t["update"], format!("c{i}"));
+        let flux_sets_it = rewritten_by_flux(text, POLICY).contains(line);
+        let ok = t["status"] == "ok";
+        assert_eq!(
+            ok, flux_sets_it,
+            "v{i}.yaml (image.tag on line {line}):\n{text}{}",
+            t["problems"]
+        );
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+            // The problem is on the line of the key's value.
+            assert_eq!(t["problems"][0]["line"], *line as u64, "v{i}.yaml:\n{text}");
+        }
+    }
+    assert!(
+        passed >= 8 && failed >= 8,
+        "{passed} passed, {failed} failed"
+    );
+    assert_eq!(r.code, 2);
+    // The messages: the exact line to write, and where a marker on
+    // another value sits.
+    let e = &r.stderr;
+    assert!(
+        e.contains(
+            "holds more than the marker; kyaml reads the whole comment as the marker's JSON"
+        ) && e.contains(&format!("write the line as `tag: '1.0.0' # {marker}`")),
+        "{e}"
+    );
+    assert!(
+        e.contains("the marker is on line 3 (`sidecar.image.tag`), which Flux updates instead"),
+        "{e}"
+    );
+    assert!(e.contains("is inside a flow collection (`}"), "{e}");
+}
+
+/// A list index is an index: a marker on containers.1 does not serve a key
+/// on containers.0, and the kustomization entry is the one named after the
+/// image.
+#[test]
+fn flux_markers_are_found_by_list_index_and_entry() {
+    let sidecar = "spec:\n  containers:\n    - name: sidecar\n      image: busybox:1 # {\"$imagepolicy\": \"flux-system:app\"}\n    - name: app\n      image: ghcr.io/org/app:1.0.0\n";
+    let kust = "images:\n  - name: ghcr.io/org/other\n    newTag: '2' # {\"$imagepolicy\": \"flux-system:app:tag\"}\n  - name: ghcr.io/org/app\n    newTag: '1.0.0'\n";
+    let p = marker_workspace(kust, VALUES_OK, sidecar);
+    let r = marker_check(&p);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let e = &r.stderr;
+    // m.yaml: key spec.containers.0.image is line 4, and it has the marker.
+    assert!(!e.contains("ws/m.yaml"), "{e}");
+    assert!(e.contains("ws/k/kustomization.yaml:5:1"), "{e}");
+    assert!(e.contains("line 5 has no setter marker"), "{e}");
+    assert!(
+        e.contains("the marker is on line 3 (`images.0.newTag`)"),
+        "{e}"
+    );
+    // The key names the second container: its line has no marker.
+    let swapped = sidecar.replace("- name: sidecar", "- name: first");
+    let p = marker_workspace(KUST_OK, VALUES_OK, &swapped);
+    let images = p.dir().join("images.yaml");
+    std::fs::write(
+        &images,
+        std::fs::read_to_string(&images)
+            .unwrap()
+            .replace("spec.containers.0.image", "spec.containers.1.image"),
+    )
+    .unwrap();
+    let r = marker_check(&p);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("ws/m.yaml:6:1"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the marker is on line 4 (`spec.containers.0.image`)"),
+        "{}",
+        r.stderr
+    );
+    let index = "spec:\n  containers:\n    - name: app\n";
+    let p = marker_workspace(KUST_OK, VALUES_OK, index);
+    let r = marker_check(&p);
+    assert!(
+        r.stderr.contains(
+            "key `spec.containers.0.image` does not exist: `spec.containers.0` has no `image`"
+        ) && r.stderr.contains("ws/m.yaml:3:"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A file Flux cannot parse is skipped by the controller without a word;
+/// the check says so, with the line. Flux reads every document.
+#[test]
+fn an_unparsable_flux_target_is_an_error_with_its_line() {
+    for (values, line) in [
+        (
+            "image:\n  tag: '1.0.0' # {\"$imagepolicy\": \"flux-system:app:tag\"}\n  x: [1\n",
+            "ws/values.yaml:3:",
+        ),
+        (
+            "image:\n  tag: '1.0.0' # {\"$imagepolicy\": \"flux-system:app:tag\"}\n---\nbad: [\n",
+            "ws/values.yaml:5:",
+        ),
+    ] {
+        let p = marker_workspace(KUST_OK, values, MANIFEST_OK);
+        let r = marker_check(&p);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains(line), "{line}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("Flux's image-automation-controller skips a file it cannot parse, silently, so no line in it is updated"),
+            "{}",
+            r.stderr
+        );
+    }
+}

@@ -568,6 +568,16 @@ fn updates_check_passes_on_the_bundled_example() {
         "{}",
         r.stdout
     );
+    // Only the Flux markers (kept for `--target flux`) that Kargo drops.
+    assert!(!r.stderr.contains("error:"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr
+            .matches("yaml-update drops the Flux setter marker")
+            .count(),
+        3,
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -640,6 +650,106 @@ fn updates_check_breaks_each_target_once() {
             r.stderr
         );
         assert!(r.stderr.contains(at), "{file}: no `{at}` in:\n{}", r.stderr);
+    }
+}
+
+/// yaml-update resolves a key by the YAML structure (`findScalarNode`) and
+/// rewrites the value's line from the value's column to its end: each
+/// fixture breaks one rule once, with the message, the place and the fix.
+#[test]
+fn updates_check_walks_keys_and_lines_as_yaml_update_does() {
+    const DEPLOY: &str = "manifests/web/deployment.yaml"; // key spec.template.spec.containers.0.image
+    const VALUES: &str = "charts/api/values-prod.yaml"; // key image.tag
+    let head = "spec:\n  template:\n    spec:\n      containers:\n";
+    let cases: Vec<(&str, String, i32, &str, &str, &str)> = vec![
+        // (file, content, exit code, message, file:line:column, help)
+        // 1. Structure: a list index is an index, nesting is nesting.
+        (
+            DEPLOY,
+            format!("{head}        - name: side\n        - name: web\n          image: x:1\n"),
+            2,
+            "key `spec.template.spec.containers.0.image` does not exist: `spec.template.spec.containers.0` has no `image`",
+            "deployment.yaml:5:",
+            "has name;",
+        ),
+        (
+            DEPLOY,
+            format!("{head}        []\n"),
+            2,
+            "`spec.template.spec.containers` has 0 item(s), so index 0 is out of range",
+            "deployment.yaml:4:",
+            "is empty",
+        ),
+        (
+            VALUES,
+            "sidecar:\n  image:\n    tag: \"1\"\nimage:\n  repository: x\n".into(),
+            2,
+            "key `image.tag` does not exist: `image` has no `tag`",
+            "values-prod.yaml:4:1",
+            "`image` has repository",
+        ),
+        // 2. A file that does not parse, with its line.
+        (
+            VALUES,
+            "image:\n  tag: \"1\"\n  x: [1\n".into(),
+            2,
+            "values-prod.yaml",
+            "values-prod.yaml:3:",
+            "",
+        ),
+        // 4. A trailing comment is dropped: a warning, with the fix.
+        (
+            VALUES,
+            "image:\n  tag: \"1.4.1\" # pinned by ops\n".into(),
+            0,
+            "warning: update-api-prod: yaml-update drops the comment `# pinned by ops` after the value of key `image.tag` on line 2",
+            "values-prod.yaml:2:16",
+            "move the comment to the line above",
+        ),
+        // 4. A flow mapping loses its `}`: an error, with the block style.
+        (
+            VALUES,
+            "image: {repository: x, tag: \"1.4.1\"}\n".into(),
+            2,
+            "the value of key `image.tag` is inside a flow mapping (`{…}`) on line 1: yaml-update rewrites from the value to the end of the line, which drops `}` and breaks the file",
+            "values-prod.yaml:1:36",
+            "image:\n    repository: x\n    tag: \"1.4.1\"",
+        ),
+        (
+            DEPLOY,
+            format!("{head}        - {{name: web, image: \"x:1\"}}\n"),
+            2,
+            "is inside a flow mapping (`{…}`) on line 5",
+            "deployment.yaml:5:",
+            "- name: web\n            image: \"x:1\"",
+        ),
+        // 4. Multi-line values keep their other lines.
+        (
+            VALUES,
+            "image:\n  tag: >-\n    1.4.1\n".into(),
+            2,
+            "the value of key `image.tag` is a block scalar (`|` or `>`) on lines 2–3",
+            "values-prod.yaml:2:8",
+            "write the value on one line (`tag: <the value deployed now>`)",
+        ),
+        (
+            DEPLOY,
+            format!("{head}        - image: \"x:1\n            \"\n"),
+            2,
+            "is written over lines 5–6",
+            "deployment.yaml:5:18",
+            "write the value on one line",
+        ),
+    ];
+    for (file, content, code, message, at, help) in cases {
+        let p = example_workspace();
+        std::fs::write(p.path("deploy").join(file), &content).unwrap();
+        let r = check(&p);
+        let shown = format!("{content}\n---\n{}{}", r.stdout, r.stderr);
+        assert_eq!(r.code, code, "{shown}");
+        assert!(r.stderr.contains(message), "no `{message}` in:\n{shown}");
+        assert!(r.stderr.contains(at), "no `{at}` in:\n{shown}");
+        assert!(r.stderr.contains(help), "no `{help}` in:\n{shown}");
     }
 }
 
@@ -833,7 +943,7 @@ fn updates_check_json_lists_every_target_of_the_bundled_example() {
     assert_eq!(v["target"], "kargo");
     assert_eq!(
         v["summary"],
-        json!({"targets": 4, "checked": 4, "notChecked": 0, "applications": 2, "problems": 0})
+        json!({"targets": 4, "checked": 4, "notChecked": 0, "applications": 2, "problems": 3})
     );
     let targets = v["targets"].as_array().unwrap();
     let stages: Vec<&str> = targets
@@ -851,8 +961,23 @@ fn updates_check_json_lists_every_target_of_the_bundled_example() {
     );
     for t in targets {
         assert_eq!(t["status"], "ok", "{t}");
-        assert_eq!(t["problems"], json!([]), "{t}");
         assert!(t["file"].as_str().unwrap().starts_with("deploy/"), "{t}");
+        // The example's yaml-update lines end in a Flux marker (for
+        // `--target flux`), which Kargo drops: a warning, not a failure.
+        let problems = t["problems"].as_array().unwrap();
+        if t["kind"] == "yaml-update" {
+            assert_eq!(problems.len(), 1, "{t}");
+            assert_eq!(problems[0]["severity"], "warning", "{t}");
+            assert!(
+                problems[0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("yaml-update drops the Flux setter marker"),
+                "{t}"
+            );
+        } else {
+            assert!(problems.is_empty(), "{t}");
+        }
     }
     assert_eq!(targets[0]["kind"], "kustomize-set-image");
     assert_eq!(
@@ -892,7 +1017,7 @@ fn updates_check_json_puts_each_problem_under_its_target() {
     assert_eq!(v["ok"], false);
     assert_eq!(
         v["summary"],
-        json!({"targets": 4, "checked": 4, "notChecked": 0, "applications": 2, "problems": 4})
+        json!({"targets": 4, "checked": 4, "notChecked": 0, "applications": 2, "problems": 5})
     );
     let t = &v["targets"];
     assert_eq!(t[0]["status"], "ok");

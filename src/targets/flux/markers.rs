@@ -3,6 +3,14 @@
 //! image-automation-controller `internal/update/setters.go`), and never adds
 //! one, so a target line without the right marker is a silent no-op. Given
 //! a target file's text, each problem names the line and the exact comment.
+//!
+//! The line is found by structure, with the walk Kargo's check uses
+//! ([`crate::yaml_walk`]): the value `key` resolves to (list indexes,
+//! nesting), or the `newTag`/`digest` of the kustomization's `images:`
+//! entry named after the image. kyaml reads the value's whole line comment
+//! as the marker's JSON (`fieldmeta.go` `Read`), so nothing may follow the
+//! `}`; a file that does not parse is skipped by the controller silently
+//! (`filereader.go`), so it is an error here.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -14,6 +22,8 @@ use crate::config::enrollment::UpdateValue;
 use crate::config::settings::Settings;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::model::Update;
+use crate::update_check::first_document;
+use crate::yaml_walk::{self, Kind, Node};
 
 /// The marker field an update needs: `Some("tag")`, `Some("digest")`, or
 /// `None` for the full reference (`name:tag`, `name:tag@digest` once the
@@ -50,43 +60,135 @@ fn problem(file: &Path, line: Option<usize>, msg: String, help: String) -> Diagn
         .help(help)
 }
 
-/// The marker check of line `n` (1-based) of `text`.
-fn check_line(
+/// The policy a line comment names when kyaml reads it as a setter
+/// (`fieldmeta.go` `Read`): the whole comment, `#`s and spaces trimmed, is
+/// the JSON object; `None` when it is not one, or has no `$imagepolicy`.
+pub fn setter(comment: &str) -> Option<String> {
+    let body = comment.trim().trim_start_matches('#').trim();
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(body).ok()?;
+    map.get("$imagepolicy")?.as_str().map(str::to_string)
+}
+
+/// The target's documents as Flux reads them, or why it cannot: the
+/// controller skips a file it cannot parse without a word
+/// (image-automation-controller `filereader.go`), so no line in it is set.
+fn parse(what: &str, file: &Path, text: &str) -> Result<Node, Diagnostic> {
+    const SKIPPED: &str = "; Flux's image-automation-controller skips a file it cannot parse, silently, so no line in it is updated";
+    let first = match yaml_walk::documents(text) {
+        Ok(docs) => docs.into_iter().next(),
+        Err(e) => {
+            let mut d = crate::config::parse::parse_value(file, first_document(text))
+                .err()
+                .filter(|d| d.location.is_some_and(|l| l.line <= e.line))
+                .unwrap_or_else(|| crate::update_check::syntax_error(file, text, &e, ""));
+            d.message = format!("{what}: {}{SKIPPED}", d.message);
+            return Err(d);
+        }
+    };
+    first.ok_or_else(|| {
+        problem(
+            file,
+            None,
+            format!("{what}: the file holds no YAML document"),
+            "add the value with its marker, or fix `path` in images.yaml".into(),
+        )
+    })
+}
+
+/// The marker check of `n`, the scalar that `desc` (a key, or the entry's
+/// field) resolves to in `doc`: Flux sets a scalar whose own line comment
+/// is the marker, so the marker must follow the value on exactly its line,
+/// and be all of the comment.
+fn check_value(
     file: &Path,
     text: &str,
-    n: usize,
+    doc: &Node,
+    n: &Node,
+    desc: &str,
     what: &str,
     want: &str,
-    out: &mut Vec<Diagnostic>,
-) {
-    let line = text.lines().nth(n - 1).unwrap_or_default();
+) -> Vec<Diagnostic> {
     let comment = format!("# {{\"$imagepolicy\": \"{want}\"}}");
-    match marker_re().captures(line) {
-        None => out.push(problem(
+    let line = n.line;
+    let (_, upto) = n.line_text(text);
+    let exact = format!("{upto} {comment}");
+    let at = Some(line);
+    if n.spans_lines() {
+        return vec![problem(
             file,
-            Some(n),
-            format!("{what}: line {n} has no setter marker, so Flux never updates it"),
-            format!("end the line with `{comment}`"),
-        )),
-        Some(c) if &c[1] != want => out.push(problem(
-            file,
-            Some(n),
+            at,
             format!(
-                "{what}: line {n}'s setter marker names `{}`, not `{want}`",
-                &c[1]
+                "{what}: the value of {desc} is written over lines {line}–{}; a marker can only follow a one-line value",
+                n.end_line
             ),
+            format!("write the value on one line, ending in `{comment}`"),
+        )];
+    }
+    let rest = n.rest_of_line(text).trim();
+    if rest.is_empty() {
+        // A marker for this policy on another value: Flux sets that one.
+        let elsewhere = doc.scalars().into_iter().find(|(_, o)| {
+            o.line != line
+                && !o.spans_lines()
+                && setter(o.rest_of_line(text)).as_deref() == Some(want)
+        });
+        let note = match elsewhere {
+            Some((path, o)) => format!(
+                "; the marker is on line {} (`{path}`), which Flux updates instead",
+                o.line
+            ),
+            None => String::new(),
+        };
+        return vec![problem(
+            file,
+            at,
+            format!("{what}: line {line} has no setter marker, so Flux never updates it{note}"),
+            format!("end the line with `{comment}`: `{}`", exact.trim_start()),
+        )];
+    }
+    if !rest.starts_with('#') {
+        return vec![problem(
+            file,
+            at,
+            format!(
+                "{what}: the value of {desc} on line {line} is inside a flow collection (`{rest}` follows it); Flux reads a marker only as the value's own line comment"
+            ),
+            format!("write it in block style, so that the value ends its line and the marker follows: `{}`", exact.trim_start()),
+        )];
+    }
+    match setter(rest) {
+        Some(named) if named == want => Vec::new(),
+        Some(named) => vec![problem(
+            file,
+            at,
+            format!("{what}: line {line}'s setter marker names `{named}`, not `{want}`"),
             format!("replace the marker with `{comment}`"),
-        )),
-        Some(_) => {}
+        )],
+        None if marker_re().is_match(rest) => vec![problem(
+            file,
+            at,
+            format!(
+                "{what}: line {line}'s comment `{rest}` holds more than the marker; kyaml reads the whole comment as the marker's JSON, so Flux never updates this line"
+            ),
+            format!(
+                "write the line as `{}` (anything else goes on the line above)",
+                exact.trim_start()
+            ),
+        )],
+        None => vec![problem(
+            file,
+            at,
+            format!("{what}: line {line} has no setter marker (its comment is `{rest}`), so Flux never updates it"),
+            format!(
+                "write the line as `{}` (move the comment to the line above)",
+                exact.trim_start()
+            ),
+        )],
     }
 }
 
-fn indent(l: &str) -> usize {
-    l.len() - l.trim_start_matches([' ', '-']).len()
-}
-
 /// A kustomization's `images:` entry for the image: the `newTag:`
-/// (`value: tag`) or `digest:` (`value: digest`) line carries the marker.
+/// (`value: tag`) or `digest:` (`value: digest`) value carries the marker.
 pub fn kustomization(
     settings: &Settings,
     m: Image<'_>,
@@ -96,67 +198,59 @@ pub fn kustomization(
 ) -> Vec<Diagnostic> {
     let what = format!("{} ({})", m.name(), update.name);
     let want = wanted(settings, m, update);
-    let key = if update.value == UpdateValue::Digest {
-        "digest:"
+    let field = if update.value == UpdateValue::Digest {
+        "digest"
     } else {
-        "newTag:"
+        "newTag"
     };
-    let lines: Vec<&str> = text.lines().collect();
-    let name_line = lines.iter().position(|l| {
-        let t = l.trim_start().trim_start_matches("- ").trim_start();
-        t.strip_prefix("name:").map(|v| {
-            v.split('#')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .trim_matches(['"', '\''])
-        }) == Some(m.repo_url())
-    });
-    let mut out = Vec::new();
-    let Some(start) = name_line else {
-        out.push(problem(
+    let doc = match parse(&what, file, text) {
+        Ok(doc) => doc,
+        Err(d) => return vec![d],
+    };
+    let entry = match &doc.kind {
+        Kind::Mapping { entries, .. } => entries
+            .iter()
+            .find(|(k, _)| yaml_walk::scalar_value(k) == Some("images"))
+            .and_then(|(_, v)| match &v.kind {
+                Kind::Sequence { items, .. } => items.iter().position(|e| {
+                    yaml_walk::resolve(e, &["name".to_string()])
+                        .is_ok_and(|f| yaml_walk::scalar_value(f.node) == Some(m.repo_url()))
+                }),
+                _ => None,
+            }),
+        _ => None,
+    };
+    let Some(i) = entry else {
+        return vec![problem(
             file,
             None,
             format!("{what}: the kustomization has no `images:` entry named `{}`", m.repo_url()),
             format!(
-                "add `- name: {}` with `{key} <the value deployed now> # {{\"$imagepolicy\": \"{want}\"}}` under `images:`",
+                "add `- name: {}` with `{field}: <the value deployed now> # {{\"$imagepolicy\": \"{want}\"}}` under `images:`",
                 m.repo_url()
             ),
-        ));
-        return out;
+        )];
     };
-    // The entry's other keys: deeper than its `- `, up to the next item.
-    let base = lines[start].len() - lines[start].trim_start().len();
-    let mut found = None;
-    for (i, l) in lines.iter().enumerate().skip(start) {
-        let t = l.trim_start();
-        if i > start && (t.is_empty() || indent(l) <= base || t.starts_with("- ")) {
-            if t.is_empty() {
-                continue;
-            }
-            break;
-        }
-        if t.trim_start_matches("- ").starts_with(key) {
-            found = Some(i + 1);
-            break;
-        }
-    }
-    match found {
-        Some(n) => check_line(file, text, n, &what, &want, &mut out),
-        None => out.push(problem(
+    let parts = ["images".to_string(), i.to_string(), field.to_string()];
+    match yaml_walk::resolve(&doc, &parts) {
+        Ok(found) => check_value(file, text, &doc, found.node, &format!("`{field}`"), &what, &want),
+        Err(miss) if miss.why == yaml_walk::Why::NoKey && miss.depth == 2 => vec![problem(
             file,
-            Some(start + 1),
-            format!("{what}: the `images:` entry for `{}` has no `{key}` line to mark", m.repo_url()),
+            Some(miss.at.line),
+            format!("{what}: the `images:` entry for `{}` has no `{field}:` line to mark", m.repo_url()),
             format!(
-                "add `{key} <the value deployed now> # {{\"$imagepolicy\": \"{want}\"}}` to the entry"
+                "add `{field}: <the value deployed now> # {{\"$imagepolicy\": \"{want}\"}}` to the entry"
             ),
-        )),
+        )],
+        Err(miss) => vec![
+            crate::update_check::missed(&what, &parts.join("."), &parts, &miss, "").in_file(file),
+        ],
     }
-    out
 }
 
-/// A YAML file's `key`: the line of its last part, found part by part
-/// (each after the previous one; list indexes are skipped), carries the marker.
+/// A YAML file's `key`, resolved by structure as Kargo resolves it (list
+/// indexes, nesting; the first document): the line of its value carries
+/// the marker.
 pub fn yaml_file(
     settings: &Settings,
     m: Image<'_>,
@@ -167,41 +261,41 @@ pub fn yaml_file(
     let what = format!("{} ({})", m.name(), update.name);
     let want = wanted(settings, m, update);
     let key = update.yaml_key.as_deref().unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let mut at = 0;
-    let mut line = None;
-    for part in key.split('.').filter(|p| p.parse::<usize>().is_err()) {
-        let prefix = format!("{part}:");
-        match (at..lines.len()).find(|&i| {
-            lines[i]
-                .trim_start()
-                .trim_start_matches("- ")
-                .trim_start()
-                .starts_with(&prefix)
-        }) {
-            Some(i) => {
-                line = Some(i + 1);
-                at = i + 1;
+    let parts = match yaml_walk::split_key(key) {
+        Ok(parts) => parts,
+        Err(why) => {
+            return vec![problem(
+                file,
+                None,
+                format!("{what}: the key `{key}` cannot be read: {why}"),
+                "fix `key` in images.yaml".into(),
+            )]
+        }
+    };
+    let doc = match parse(&what, file, text) {
+        Ok(doc) => doc,
+        Err(d) => return vec![d],
+    };
+    match yaml_walk::resolve(&doc, &parts) {
+        Ok(found) => check_value(
+            file,
+            text,
+            &doc,
+            found.node,
+            &format!("`{key}`"),
+            &what,
+            &want,
+        ),
+        Err(miss) => {
+            let mut d = crate::update_check::missed(&what, key, &parts, &miss, "").in_file(file);
+            if miss.why != yaml_walk::Why::NotScalar {
+                d.help = Some(format!(
+                    "add it with the value deployed now and `# {{\"$imagepolicy\": \"{want}\"}}` at the end of its line"
+                ));
             }
-            None => {
-                line = None;
-                break;
-            }
+            vec![d]
         }
     }
-    let mut out = Vec::new();
-    match line {
-        Some(n) => check_line(file, text, n, &what, &want, &mut out),
-        None => out.push(problem(
-            file,
-            None,
-            format!("{what}: key `{key}` is not in the file"),
-            format!(
-                "add it with the value deployed now and `# {{\"$imagepolicy\": \"{want}\"}}` at the end of its line"
-            ),
-        )),
-    }
-    out
 }
 
 #[cfg(test)]
@@ -317,6 +411,30 @@ mod tests {
         assert!(
             d[0].message.contains("line 3 has no setter marker"),
             "{:?}",
+            d[0].message
+        );
+    }
+
+    #[test]
+    fn a_setter_is_the_whole_comment_as_kyaml_reads_it() {
+        let want = Some("ns:p:tag".to_string());
+        assert_eq!(setter("# {\"$imagepolicy\": \"ns:p:tag\"}"), want);
+        assert_eq!(setter("##{\"$imagepolicy\":\"ns:p:tag\"}  "), want);
+        assert_eq!(setter("# {\"$imagepolicy\": \"ns:p:tag\"} # x"), None);
+        assert_eq!(setter("# see {\"$imagepolicy\": \"ns:p:tag\"}"), None);
+        assert_eq!(setter("# {\"other\": \"ns:p:tag\"}"), None);
+    }
+
+    #[test]
+    fn a_marker_on_a_nested_key_of_the_same_name_does_not_count() {
+        let m = image(Some("image.tag"), UpdateValue::Tag);
+        let t = "sidecar:\n  image:\n    tag: 1 # {\"$imagepolicy\": \"flux-system:api:tag\"}\nimage:\n  tag: 1.0.0\n";
+        let d = lint(&m, t);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].location.map(|l| l.line), Some(5));
+        assert!(
+            d[0].message.contains("`sidecar.image.tag`"),
+            "{}",
             d[0].message
         );
     }
