@@ -564,7 +564,8 @@ fn updates_check_passes_on_the_bundled_example() {
     let r = check(&p);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains("4 update target(s) checked: no problems"),
+        r.stdout
+            .contains("4 update target(s) checked: no errors, 3 warning(s)"),
         "{}",
         r.stdout
     );
@@ -667,7 +668,7 @@ fn updates_check_walks_keys_and_lines_as_yaml_update_does() {
         (
             DEPLOY,
             format!("{head}        - name: side\n        - name: web\n          image: x:1\n"),
-            2,
+            1,
             "key `spec.template.spec.containers.0.image` does not exist: `spec.template.spec.containers.0` has no `image`",
             "deployment.yaml:5:",
             "has name;",
@@ -675,7 +676,7 @@ fn updates_check_walks_keys_and_lines_as_yaml_update_does() {
         (
             DEPLOY,
             format!("{head}        []\n"),
-            2,
+            1,
             "`spec.template.spec.containers` has 0 item(s), so index 0 is out of range",
             "deployment.yaml:4:",
             "is empty",
@@ -683,7 +684,7 @@ fn updates_check_walks_keys_and_lines_as_yaml_update_does() {
         (
             VALUES,
             "sidecar:\n  image:\n    tag: \"1\"\nimage:\n  repository: x\n".into(),
-            2,
+            1,
             "key `image.tag` does not exist: `image` has no `tag`",
             "values-prod.yaml:4:1",
             "`image` has repository",
@@ -692,7 +693,7 @@ fn updates_check_walks_keys_and_lines_as_yaml_update_does() {
         (
             VALUES,
             "image:\n  tag: \"1\"\n  x: [1\n".into(),
-            2,
+            1,
             "values-prod.yaml",
             "values-prod.yaml:3:",
             "",
@@ -710,7 +711,7 @@ fn updates_check_walks_keys_and_lines_as_yaml_update_does() {
         (
             VALUES,
             "image: {repository: x, tag: \"1.4.1\"}\n".into(),
-            2,
+            1,
             "the value of key `image.tag` is inside a flow mapping (`{…}`) on line 1: yaml-update rewrites from the value to the end of the line, which drops `}` and breaks the file",
             "values-prod.yaml:1:36",
             "image:\n    repository: x\n    tag: \"1.4.1\"",
@@ -718,7 +719,7 @@ fn updates_check_walks_keys_and_lines_as_yaml_update_does() {
         (
             DEPLOY,
             format!("{head}        - {{name: web, image: \"x:1\"}}\n"),
-            2,
+            1,
             "is inside a flow mapping (`{…}`) on line 5",
             "deployment.yaml:5:",
             "- name: web\n            image: \"x:1\"",
@@ -727,7 +728,7 @@ fn updates_check_walks_keys_and_lines_as_yaml_update_does() {
         (
             VALUES,
             "image:\n  tag: >-\n    1.4.1\n".into(),
-            2,
+            1,
             "the value of key `image.tag` is a block scalar (`|` or `>`) on lines 2–3",
             "values-prod.yaml:2:8",
             "write the value on one line (`tag: <the value deployed now>`)",
@@ -735,7 +736,7 @@ fn updates_check_walks_keys_and_lines_as_yaml_update_does() {
         (
             DEPLOY,
             format!("{head}        - image: \"x:1\n            \"\n"),
-            2,
+            1,
             "is written over lines 5–6",
             "deployment.yaml:5:18",
             "write the value on one line",
@@ -854,7 +855,7 @@ fn updates_check_fetches_the_targets_without_a_workspace() {
     );
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
     assert!(
-        out.contains("4 update target(s) checked: no problems"),
+        out.contains("4 update target(s) checked: no errors, 3 warning(s)"),
         "{out}"
     );
     // A broken target upstream is found the same way.
@@ -995,7 +996,10 @@ fn updates_check_json_lists_every_target_of_the_bundled_example() {
 
     // The text stays the default, and says the same.
     let r = check(&p);
-    assert_eq!(r.stdout, "4 update target(s) checked: no problems\n");
+    assert_eq!(
+        r.stdout,
+        "4 update target(s) checked: no errors, 3 warning(s)\n"
+    );
 }
 
 #[test]
@@ -1417,7 +1421,11 @@ fn a_workspace_checks_only_its_own_repository_and_branch() {
     git_in(&remote, &["commit", "-qm", "deploy"]);
     let r = check_offline(&p, &["--workspace", "deploy"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert_eq!(r.stdout, "4 update target(s) checked: no problems\n");
+    // The three markers Kargo's rewrite would drop, and the checkout's branch.
+    assert_eq!(
+        r.stdout,
+        "4 update target(s) checked: no errors, 4 warning(s)\n"
+    );
 
     // A checkout of another repository: the same.
     let p = example_workspace();
