@@ -18,6 +18,7 @@ mod flux;
 mod hostile;
 mod integrate;
 mod json_output;
+mod messages;
 mod kargo_eval;
 mod policy;
 mod reference;

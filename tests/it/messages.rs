@@ -1,0 +1,52 @@
+//! Issue 19, "messages that name the wrong cause" and their neighbours:
+//! each error says what is really wrong, in the diagnostic format, with the
+//! exit status the README documents.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::support::{imgf, Project, NODE_STATE, ONE_IMAGE};
+
+/// The exit status of `imgf ARGS…` in `dir` with stderr a pipe nobody
+/// reads (its read end closed before imgf starts), and what it wrote to
+/// stdout.
+#[allow(unsafe_code)] // pipe(2): std's `io::pipe` is newer than the crate's MSRV
+fn run_with_stderr_closed(dir: &Path, args: &[&str]) -> (i32, String) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is two writable ints, as pipe(2) asks.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    // SAFETY: pipe(2) returned two open descriptors that nothing else owns.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    let out = imgf()
+        .args(args)
+        .current_dir(dir)
+        .stderr(Stdio::from(write))
+        .output()
+        .expect("run imgf");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Item 11: a closed stderr is not a crash (Rust's exit 101): a failure
+/// still exits 2, a success 0 — warnings that cannot be shown do not stop
+/// the run either.
+#[test]
+fn a_closed_stderr_keeps_the_exit_status() {
+    let p = Project::new();
+    p.images("- name: app\n  colour: blue\n");
+    let (code, _) = run_with_stderr_closed(p.root.path(), &["synth"]);
+    assert_eq!(code, 2, "bad input exits 2 with stderr closed");
+    let p = Project::app_on_node();
+    let (code, stdout) = run_with_stderr_closed(p.root.path(), &["synth", "-o", "-"]);
+    assert_eq!(code, 0, "a good run exits 0 with stderr closed");
+    assert!(stdout.contains("kind: Warehouse"), "{stdout}");
+    // An unused base-image state is a warning: the run goes on past it.
+    p.file("state/base-images/unused.yaml", NODE_STATE);
+    let (code, stdout) = run_with_stderr_closed(p.root.path(), &["synth", "-o", "-"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("kind: Warehouse"), "{stdout}");
+}
