@@ -261,20 +261,13 @@ pub(crate) fn load_settings(
         let empty = SettingsFile::default();
         return Settings::resolve(&dir_name, empty, overrides, &path, "");
     }
-    let text = parse::read_text(&path).map_err(|e| vec![io_diag(e, &path)])?;
+    let text = parse::read_text(&path).map_err(Error::into_diagnostics)?;
     let file: SettingsFile = if text.trim().is_empty() {
         SettingsFile::default()
     } else {
         parse::parse(&path, &text).map_err(|d| vec![d])?
     };
     Settings::resolve(&dir_name, file, overrides, &path, &text)
-}
-
-fn io_diag(e: Error, path: &Path) -> Diagnostic {
-    match e {
-        Error::Input(mut d) if !d.is_empty() => d.remove(0),
-        other => Diagnostic::error(other.to_string()).in_file(path),
-    }
 }
 
 #[cfg(test)]

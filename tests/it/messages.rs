@@ -50,3 +50,24 @@ fn a_closed_stderr_keeps_the_exit_status() {
     assert_eq!(code, 0);
     assert!(stdout.contains("kind: Warehouse"), "{stdout}");
 }
+
+/// Item 18: an I/O error is a diagnostic like any other — `error:`, the
+/// file on the `-->` line, a help, colour when asked, and the path in JSON.
+#[test]
+fn io_errors_are_diagnostics() {
+    let p = Project::app_on_node();
+    std::fs::create_dir_all(p.path("out")).unwrap();
+    let r = p.run(&["synth", "-q", "-o", "out"]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("io_error_write_directory", r.stderr);
+    let r = p.run(&["synth", "-o", "out", "--color", "always"]);
+    assert!(r.stderr.contains("\x1b[31merror:"), "{:?}", r.stderr);
+    assert!(r.stderr.contains("\x1b[36mhelp:"), "{:?}", r.stderr);
+    let r = p.run(&["status", "--format", "json", "--settings", "out"]);
+    assert_eq!(r.code, 2);
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let e = &json["errors"][0];
+    assert_eq!(e["file"], "out", "{json}");
+    assert_eq!(e["message"], "cannot read `out`: it is a directory");
+    assert_eq!(e["help"], "name a file, not a directory");
+}
