@@ -70,9 +70,74 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
         .unwrap_or(text))
 }
 
+/// How deep `[` and `{` may nest: the YAML library gives up at this depth
+/// anyway, but only after work that grows with the square of the depth
+/// (50,000 levels took half a minute), so deeper text is refused first.
+pub const MAX_NESTING: usize = 128;
+
 /// Parses `text` (the contents of `path`) as `T`.
 pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostic> {
+    if let Some(at) = too_deep(text) {
+        return Err(Diagnostic::error(format!(
+            "lists or mappings are nested more than {MAX_NESTING} deep"
+        ))
+        .in_file(path)
+        .at(Some(at))
+        .with_source(text)
+        .help(format!(
+            "imgf reads at most {MAX_NESTING} levels of `[` and `{{`: close the brackets opened before this one, or quote a value that holds brackets"
+        )));
+    }
     yaml_serde::from_str(text).map_err(|e| diagnose(path, text, &e))
+}
+
+/// Where flow brackets (`[`, `{`) first nest past [`MAX_NESTING`], in one
+/// linear pass: brackets in quoted values and comments do not count, nor a
+/// bracket inside a plain word (`^v[0-9]+`), which cannot open a collection.
+fn too_deep(text: &str) -> Option<Location> {
+    #[derive(PartialEq)]
+    enum In {
+        Plain,
+        Single,
+        Double,
+        Comment,
+    }
+    let mut state = In::Plain;
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let mut prev = '\n';
+    let mut escaped = false;
+    for c in text.chars() {
+        column += 1;
+        // Where a token may start: a quote opens a quoted value there, a
+        // bracket a collection, `#` a comment.
+        let starts = prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':');
+        match state {
+            In::Plain => match c {
+                '[' | '{' if starts => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Some(Location { line, column });
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                '\'' if starts => state = In::Single,
+                '"' if starts => state = In::Double,
+                '#' if prev.is_whitespace() => state = In::Comment,
+                _ => {}
+            },
+            In::Single if c == '\'' => state = In::Plain,
+            In::Double if escaped => escaped = false,
+            In::Double if c == '\\' => escaped = true,
+            In::Double if c == '"' => state = In::Plain,
+            In::Comment if c == '\n' => state = In::Plain,
+            _ => {}
+        }
+        if c == '\n' {
+            (line, column) = (line + 1, 0);
+        }
+        prev = c;
+    }
+    None
 }
 
 /// Parses `text` as an untyped YAML value (to look at its shape first).
@@ -104,8 +169,10 @@ fn diagnose(path: &Path, text: &str, err: &yaml_serde::Error) -> Diagnostic {
         .with_source(text);
     if let Some(help) = unknown_field_help(&message) {
         d = d.help(help);
-    } else if message.contains("repetition limit exceeded") || message.contains("recursion limit") {
+    } else if message.contains("repetition limit exceeded") {
         d = d.help("the file expands YAML aliases without bound; write the values out instead of using anchors");
+    } else if message.contains("recursion limit") {
+        d = d.help(format!("imgf reads at most {MAX_NESTING} levels of nested lists and mappings: write the structure flatter"));
     }
     d
 }
@@ -791,6 +858,34 @@ mod tests {
     struct Item {
         name: String,
         rebuild_delay: Option<String>,
+    }
+
+    #[test]
+    fn nesting_is_measured_by_flow_brackets_only() {
+        let deep = |n: usize| format!("x: {}{}\n", "[".repeat(n), "]".repeat(n));
+        assert_eq!(too_deep(&deep(MAX_NESTING)), None);
+        assert_eq!(
+            too_deep(&deep(MAX_NESTING + 1)),
+            Some(Location {
+                line: 1,
+                column: 4 + MAX_NESTING
+            })
+        );
+        // Brackets in quotes, comments and plain words are text.
+        let open = "[".repeat(MAX_NESTING + 1);
+        for text in [
+            format!("x: '{open}'\n"),
+            format!("x: \"\\\"{open}\"\n"),
+            format!("x: 1 # {open}\n"),
+            format!("x: a{open}\n"),
+            format!("x: it's{open}\n"),
+        ] {
+            assert_eq!(too_deep(&text), None, "{text}");
+        }
+        // A quote inside a word opens nothing: the brackets after it count.
+        assert!(too_deep(&format!("x: [it's, {open}\n")).is_some());
+        let d = parse_value(Path::new("f.yaml"), &deep(50_000)).unwrap_err();
+        assert!(d.message.contains("nested more than 128 deep"), "{}", d.message);
     }
 
     #[test]

@@ -71,3 +71,14 @@ fn io_errors_are_diagnostics() {
     assert_eq!(e["message"], "cannot read `out`: it is a directory");
     assert_eq!(e["help"], "name a file, not a directory");
 }
+
+/// Item 12: deep flow nesting is refused at once, as nesting (not as an
+/// alias bomb), before the YAML library spends time quadratic in the depth.
+#[test]
+fn deep_nesting_is_refused_as_nesting() {
+    let p = Project::new();
+    p.images(&format!("{}{}\n", "[".repeat(50_000), "]".repeat(50_000)));
+    let r = p.run(&["synth"]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("deep_nesting", r.stderr);
+}
