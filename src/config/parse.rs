@@ -30,10 +30,18 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
     use std::io::Read as _;
     // One open: the size comes from the open file (thousands of state files
     // are read per run, so each system call counts).
-    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| match not_a_file(path) {
+        Ok(Some(what @ (NotAFile::Dangling(_) | NotAFile::Loop))) => {
+            Error::input(what.diagnostic(path))
+        }
+        _ => Error::io("cannot read", path, e),
+    })?;
     let meta = file
         .metadata()
         .map_err(|e| Error::io("cannot read", path, e))?;
+    if meta.is_dir() {
+        return Err(Error::input(NotAFile::Directory.diagnostic(path)));
+    }
     if meta.len() > MAX_INPUT_BYTES {
         return Err(Error::input(
             Diagnostic::error(format!(
@@ -68,6 +76,98 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
         .strip_prefix('\u{feff}')
         .map(str::to_string)
         .unwrap_or(text))
+}
+
+/// What stands where a file should be, when it is not a file (or a link
+/// to one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotAFile {
+    /// Nothing at all.
+    Missing,
+    Directory,
+    /// A symbolic link (or a chain of them) that ends at nothing: where
+    /// the link at the path points.
+    Dangling(std::path::PathBuf),
+    /// Symbolic links that lead round in a circle.
+    Loop,
+    /// A FIFO, socket or device.
+    Special,
+}
+
+/// What is at `path` when it is not a file, following symbolic links;
+/// `None` for a file or a link to one. Errors other than "not found" (a
+/// directory that cannot be searched) are returned as they are.
+pub fn not_a_file(path: &Path) -> std::io::Result<Option<NotAFile>> {
+    use std::io::ErrorKind;
+    let mut p = path.to_path_buf();
+    let mut seen = std::collections::HashSet::new();
+    // 40: Linux's limit on links followed in one lookup.
+    for _ in 0..40 {
+        let meta = match std::fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == ErrorKind::NotFound && p == path => {
+                return Ok(Some(NotAFile::Missing))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Ok(Some(NotAFile::Dangling(std::fs::read_link(path)?)))
+            }
+            Err(e) => return Err(e),
+        };
+        let kind = meta.file_type();
+        if kind.is_file() {
+            return Ok(None);
+        }
+        if kind.is_dir() {
+            return Ok(Some(NotAFile::Directory));
+        }
+        if !kind.is_symlink() {
+            return Ok(Some(NotAFile::Special));
+        }
+        if !seen.insert(p.clone()) {
+            return Ok(Some(NotAFile::Loop));
+        }
+        let dir = p.parent().map_or_else(|| Path::new("."), |d| d);
+        p = dir.join(std::fs::read_link(&p)?);
+    }
+    Ok(Some(NotAFile::Loop))
+}
+
+impl NotAFile {
+    /// What it is, after the path: "is a directory, not a file".
+    pub fn describe(&self) -> String {
+        match self {
+            NotAFile::Missing => "does not exist".into(),
+            NotAFile::Directory => "is a directory, not a file".into(),
+            NotAFile::Dangling(to) => format!(
+                "is a symbolic link to `{}`, which does not exist",
+                to.display()
+            ),
+            NotAFile::Loop => "is a symbolic link that leads round in a loop".into(),
+            NotAFile::Special => "is not a regular file (a FIFO, socket or device)".into(),
+        }
+    }
+
+    /// The error about `path` being this instead of a file.
+    pub fn diagnostic(&self, path: &Path) -> Diagnostic {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let help = match self {
+            NotAFile::Missing => "check the path".to_string(),
+            NotAFile::Directory => format!(
+                "name the file itself, or move the directory away and put the file `{name}` there"
+            ),
+            NotAFile::Dangling(_) => {
+                "point the link at an existing file, or replace the link with the file".into()
+            }
+            NotAFile::Loop => "point the link at a real file, or replace it with the file".into(),
+            NotAFile::Special => "replace it with a file".into(),
+        };
+        Diagnostic::error(format!("`{name}` {}", self.describe()))
+            .in_file(path)
+            .help(help)
+    }
 }
 
 /// How deep `[` and `{` may nest: the YAML library gives up at this depth
@@ -885,7 +985,11 @@ mod tests {
         // A quote inside a word opens nothing: the brackets after it count.
         assert!(too_deep(&format!("x: [it's, {open}\n")).is_some());
         let d = parse_value(Path::new("f.yaml"), &deep(50_000)).unwrap_err();
-        assert!(d.message.contains("nested more than 128 deep"), "{}", d.message);
+        assert!(
+            d.message.contains("nested more than 128 deep"),
+            "{}",
+            d.message
+        );
     }
 
     #[test]

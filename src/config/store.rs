@@ -236,7 +236,10 @@ fn list_state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         let name = entry.file_name().to_string_lossy();
         let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
         let is_example = name.ends_with(".example.yaml") || name.ends_with(".example.yml");
-        if entry.file_type().is_file() && is_yaml && !is_example && !name.starts_with('.') {
+        // Links are followed and anything else with a state file's name
+        // (a directory, a link to nothing) is read too, so it is reported
+        // as what it is rather than silently passed over.
+        if is_yaml && !is_example && !name.starts_with('.') {
             files.push(entry.into_path());
         }
     }

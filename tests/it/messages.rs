@@ -82,3 +82,71 @@ fn deep_nesting_is_refused_as_nesting() {
     assert_eq!(r.code, 2);
     insta::assert_snapshot!("deep_nesting", r.stderr);
 }
+
+/// Item 16: what stands where images.yaml, a state file or a Dockerfile
+/// should be gets its own message — not "nothing is enrolled", nor a
+/// fetch from the network.
+#[test]
+fn what_stands_in_place_of_a_file_is_named() {
+    use std::os::unix::fs::symlink;
+    let images = |p: &Project| p.dir().join("images.yaml");
+    let transcript = |setup: &dyn Fn(&Project)| {
+        let p = Project::new();
+        std::fs::create_dir_all(p.dir()).unwrap();
+        setup(&p);
+        let r = p.run(&["synth", "-q"]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        r.stderr
+    };
+    let mut all = String::new();
+    for (case, setup) in [
+        (
+            "a directory",
+            &(|p: &Project| std::fs::create_dir(images(p)).unwrap()) as &dyn Fn(&Project),
+        ),
+        ("a dangling link", &|p: &Project| {
+            symlink("gone.yaml", images(p)).unwrap()
+        }),
+        ("a link loop", &|p: &Project| {
+            symlink("images.yaml", images(p)).unwrap()
+        }),
+        ("images.yml beside it", &|p: &Project| {
+            p.file("images.yml", ONE_IMAGE);
+        }),
+        ("a state file that is a dangling link", &|p: &Project| {
+            p.images(ONE_IMAGE);
+            std::fs::create_dir_all(p.dir().join("state/images")).unwrap();
+            symlink("gone.yaml", p.dir().join("state/images/app.yaml")).unwrap();
+        }),
+        ("a state file that is a directory", &|p: &Project| {
+            p.images(ONE_IMAGE);
+            std::fs::create_dir_all(p.dir().join("state/images/app.yaml")).unwrap();
+        }),
+    ] {
+        all.push_str(&format!("# {case}\n{}\n", transcript(setup)));
+    }
+    insta::assert_snapshot!("not_a_file", all);
+
+    // A Dockerfile that is a directory fails its analysis as such; nothing
+    // is fetched (no source base URL would answer).
+    let p = Project::new();
+    p.images(&crate::analyze::enroll("web", "web/Dockerfile"));
+    std::fs::create_dir_all(p.path("web/Dockerfile")).unwrap();
+    let r = p.run(&["analyze", "--source-base-url", "file:///nonexistent"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "analysis of `web` failed: the Dockerfile web/Dockerfile is a directory, not a file"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("fetching"), "{}", r.stderr);
+    // A link to a real state file is read through.
+    let p = Project::app_on_node();
+    let state = p.dir().join("state/images/app.yaml");
+    std::fs::rename(&state, p.dir().join("app-state.yaml")).unwrap();
+    symlink("../../app-state.yaml", &state).unwrap();
+    let r = p.run(&["synth", "-o", "-", "-q"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
