@@ -28,6 +28,21 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
+    // `-` (or empty) is "no build"; anything else is checked as
+    // record-update checks it, before a state file is touched.
+    if let Some(d) = args
+        .digest
+        .as_deref()
+        .filter(|d| !d.is_empty() && *d != crate::discovery::NO_BUILD)
+    {
+        if let Err(why) = crate::values::sha256_digest(d) {
+            let e = Error::input(
+                Diagnostic::error(format!("--digest: {why}"))
+                    .help("pass it like sha256:<64 hex digits>, or `-` when nothing was built"),
+            );
+            return super::json_errors(Err(e), args.format == OutputFormat::Json, out);
+        }
+    }
     let now = Timestamp::now();
     // With --format json: the last pass's report (a pass may run again
     // after a rejected push).
