@@ -150,3 +150,68 @@ fn what_stands_in_place_of_a_file_is_named() {
     let r = p.run(&["synth", "-o", "-", "-q"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+/// Item 10: values that were taken without a word are checked — analyze's
+/// --digest as record-update checks it, timestamps in state files, a delay
+/// with a unit twice, a registry port out of range — and a GitLab image's
+/// unused workflow is pointed out.
+#[test]
+fn loose_values_are_checked() {
+    let mut all = String::new();
+    let mut show = |case: &str, r: crate::support::Run| {
+        all.push_str(&format!("# {case} (exit {})\n{}\n", r.code, r.stderr));
+    };
+    let p = Project::app_on_node();
+    show(
+        "analyze --digest sha256:abc",
+        p.run(&[
+            "analyze",
+            "--image",
+            "app",
+            "--tag",
+            "1.0",
+            "--digest",
+            "sha256:abc",
+        ]),
+    );
+    let p = Project::app_on_node();
+    p.file(
+        "state/images/app.yaml",
+        "name: app\nbaseImages: [node-22]\nlastBuilt: yesterday\nbuildHistory:\n  - at: soon\n    tag: '1'\n",
+    );
+    show("timestamps in a state file", p.run(&["synth", "-q"]));
+    let p = Project::app_on_node();
+    p.images(&format!("{ONE_IMAGE}  rebuildDelay: 2h1d1d\n"));
+    show("a delay with a unit twice", p.run(&["synth", "-q"]));
+    let p = Project::app_on_node();
+    p.images(&ONE_IMAGE.replace("registry: ghcr.io", "registry: ghcr.io:99999"));
+    show("a registry port out of range", p.run(&["synth", "-q"]));
+    let p = Project::app_on_node();
+    let r = p.run(&[
+        "enroll",
+        "--name",
+        "gl",
+        "--registry",
+        "ghcr.io",
+        "--repository",
+        "org/gl",
+        "--source-repo",
+        "grp/gl",
+        "--dockerfile",
+        "Dockerfile",
+        "--provider",
+        "gitlab",
+        "--workflow",
+        "w.yml",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Only the warning this is about: the fixture's own warnings aside.
+    let start = r.stderr.find("warning: image `gl`").expect(&r.stderr);
+    let end = start + r.stderr[start..].find("\n  help:").unwrap();
+    let end = end + r.stderr[end + 1..].find('\n').unwrap() + 1;
+    all.push_str(&format!(
+        "# enroll --provider gitlab --workflow w.yml\n{}\n",
+        &r.stderr[start..end]
+    ));
+    insta::assert_snapshot!("loose_values", all);
+}
