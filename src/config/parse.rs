@@ -934,6 +934,41 @@ impl<'a> Locator<'a> {
         })
     }
 
+    /// The `key:` a dotted path names in a mapping document
+    /// (`analysis.image`: `image:` in the block under `analysis:`), or the
+    /// deepest part of it found (a flow mapping is not looked into).
+    pub fn path_key(&self, path: &str) -> Option<Location> {
+        let mut parts = path.split('.');
+        let mut at = self.top_key(parts.next()?)?;
+        let mut indent = 0;
+        for part in parts {
+            let mut found = None;
+            for (i, l) in self.lines.iter().enumerate().skip(at.line) {
+                let t = l.trim_start();
+                if t.is_empty() || t.starts_with('#') {
+                    continue;
+                }
+                let ind = l.len() - t.len();
+                if ind <= indent {
+                    break;
+                }
+                if t.strip_prefix(part)
+                    .is_some_and(|r| r.trim_start().starts_with(':'))
+                {
+                    found = Some((i, ind));
+                    break;
+                }
+            }
+            let Some((i, ind)) = found else { break };
+            at = Location {
+                line: i + 1,
+                column: ind + 1,
+            };
+            indent = ind;
+        }
+        Some(at)
+    }
+
     /// The first top-level `key:` of a mapping document.
     pub fn top_key(&self, key: &str) -> Option<Location> {
         self.lines.iter().enumerate().find_map(|(i, line)| {

@@ -215,3 +215,55 @@ fn loose_values_are_checked() {
     ));
     insta::assert_snapshot!("loose_values", all);
 }
+
+/// Item 17: an external image enrolled under a base image's name, watching
+/// the same repository, is that base (not "another repository"); settings
+/// errors point at the key's own line, or name the flag the value came from.
+#[test]
+fn the_same_repository_and_where_a_setting_came_from() {
+    let external =
+        "- name: node-22\n  registry: docker.io\n  repository: library/node\n  tag: '22'\n";
+    let p = Project::app_on_node();
+    p.images(&format!("{ONE_IMAGE}{external}"));
+    let r = p.run(&["synth", "-q", "-o", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let docs = crate::support::docs(&r.stdout);
+    let warehouses: Vec<&str> = crate::support::of_kind(&docs, "Warehouse")
+        .iter()
+        .filter_map(|w| w["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(
+        warehouses.iter().filter(|n| n.contains("node")).count(),
+        1,
+        "one Warehouse for node: {warehouses:?}"
+    );
+    // Another repository under the name is still refused, as such.
+    p.images(&format!(
+        "{ONE_IMAGE}{}",
+        external.replace("library/node", "mirror/node")
+    ));
+    let r = p.run(&["synth", "-q"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("watches another repository"),
+        "{}",
+        r.stderr
+    );
+
+    let p = Project::app_on_node();
+    p.file(
+        "settings.yaml",
+        "analysis:\n  serviceAccount: imgf\n  image: 'bad image'\ngithub:\n  tokenSecret:\n    name: gh\n    key: 'b c'\n",
+    );
+    let mut all = String::new();
+    for args in [
+        &["synth", "-q"][..],
+        &["synth", "-q", "--project", "Bad_Name"],
+        &["synth", "-q", "--analysis-image", "x y"],
+    ] {
+        let r = p.run(args);
+        assert_eq!(r.code, 2);
+        all.push_str(&format!("# imgf {}\n{}\n", args.join(" "), r.stderr));
+    }
+    insta::assert_snapshot!("settings_errors_point_at_their_source", all);
+}
