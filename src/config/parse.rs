@@ -126,7 +126,7 @@ pub fn not_a_file(path: &Path) -> std::io::Result<Option<NotAFile>> {
         if !seen.insert(p.clone()) {
             return Ok(Some(NotAFile::Loop));
         }
-        let dir = p.parent().map_or_else(|| Path::new("."), |d| d);
+        let dir = p.parent().unwrap_or_else(|| Path::new("."));
         p = dir.join(std::fs::read_link(&p)?);
     }
     Ok(Some(NotAFile::Loop))
