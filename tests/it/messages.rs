@@ -63,13 +63,23 @@ fn io_errors_are_diagnostics() {
     let r = p.run(&["synth", "-o", "out", "--color", "always"]);
     assert!(r.stderr.contains("\x1b[31merror:"), "{:?}", r.stderr);
     assert!(r.stderr.contains("\x1b[36mhelp:"), "{:?}", r.stderr);
-    let r = p.run(&["status", "--format", "json", "--settings", "out"]);
+    std::fs::write(p.path("file"), "").unwrap();
+    let r = p.run(&[
+        "status",
+        "--format",
+        "json",
+        "--settings",
+        "file/settings.yaml",
+    ]);
     assert_eq!(r.code, 2);
     let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let e = &json["errors"][0];
-    assert_eq!(e["file"], "out", "{json}");
-    assert_eq!(e["message"], "cannot read `out`: it is a directory");
-    assert_eq!(e["help"], "name a file, not a directory");
+    assert_eq!(e["file"], "file/settings.yaml", "{json}");
+    assert_eq!(
+        e["message"],
+        "cannot read `settings.yaml`: a part of the path is not a directory"
+    );
+    assert_eq!(e["help"], "check the path");
 }
 
 /// Item 12: deep flow nesting is refused at once, as nesting (not as an
