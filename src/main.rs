@@ -9,11 +9,13 @@ use imgf::cli::{Cli, ColorWhen};
 
 /// The exit status of a panic: a bug in imgf, like [`imgf::Error::Internal`]
 /// (Rust's own would be 101).
-const PANIC_EXIT: i32 = 3;
+const PANIC_EXIT: u8 = 3;
 
 fn main() -> ExitCode {
-    // Any panic, on any thread, is a bug: say so and exit 3 as documented.
-    // The default hook's message comes first; it ignores a closed stderr.
+    // Any panic is a bug: say so, and exit 3 as documented. The default
+    // hook's message comes first (it ignores a closed stderr). The panic
+    // unwinds to here — from other threads too, which are joined — so
+    // temporary files are removed on the way.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default_hook(info);
@@ -21,8 +23,11 @@ fn main() -> ExitCode {
             std::io::stderr(),
             "error: internal error in imgf (please report it)"
         );
-        std::process::exit(PANIC_EXIT);
     }));
+    std::panic::catch_unwind(run).unwrap_or(ExitCode::from(PANIC_EXIT))
+}
+
+fn run() -> ExitCode {
     // `--color` is read before clap parses, so clap's help and usage errors
     // follow it too.
     let when = ColorWhen::from_args(std::env::args_os()).unwrap_or_default();
