@@ -419,8 +419,9 @@ pub enum Error {
         diagnostics: Vec<Diagnostic>,
         summary: String,
     },
-    /// A file could not be read or written.
-    #[error("{action} {}: {source}", path.display())]
+    /// A file could not be read or written (shown as a diagnostic: the
+    /// path, the reason and what to check; see [`Error::diagnostics`]).
+    #[error("{}", io_diagnostic(.action, .path, .source))]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -452,6 +453,11 @@ impl Error {
                 .map(DiagnosticJson::from)
                 .chain(std::iter::once(DiagnosticJson::plain(summary.clone())))
                 .collect(),
+            Error::Io {
+                action,
+                path,
+                source,
+            } => vec![DiagnosticJson::from(&io_diagnostic(action, path, source))],
             other => vec![DiagnosticJson::plain(other.to_string())],
         }
     }
@@ -465,7 +471,32 @@ impl Error {
                 diagnostics,
                 summary,
             } => render_partial(diagnostics, summary, colour),
+            Error::Io {
+                action,
+                path,
+                source,
+            } => io_diagnostic(action, path, source).render(colour),
             other => other.to_string(),
+        }
+    }
+
+    /// The error as diagnostics: an I/O error becomes one naming the file.
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        match self {
+            Error::Input(ds) => ds,
+            Error::Partial {
+                mut diagnostics,
+                summary,
+            } => {
+                diagnostics.push(Diagnostic::error(summary));
+                diagnostics
+            }
+            Error::Io {
+                action,
+                path,
+                source,
+            } => vec![io_diagnostic(action, &path, &source)],
+            other => vec![Diagnostic::error(other.to_string())],
         }
     }
 
@@ -487,6 +518,48 @@ impl Error {
             Error::Input(_) | Error::Partial { .. } | Error::Io { .. } => 2,
             Error::Internal(_) => 3,
         }
+    }
+}
+
+/// An I/O error as a diagnostic: what could not be done, why, the file
+/// (stdout and stderr are not files: named in the message instead), and
+/// what to check.
+fn io_diagnostic(action: &str, path: &Path, source: &std::io::Error) -> Diagnostic {
+    use std::io::ErrorKind as K;
+    let stream = path == Path::new("stdout") || path == Path::new("stderr");
+    let (why, help) = match source.kind() {
+        K::NotFound => ("it does not exist", Some("check the path")),
+        K::PermissionDenied => (
+            "permission denied",
+            Some("check the permissions of the file and of the directories above it"),
+        ),
+        K::IsADirectory => ("it is a directory", Some("name a file, not a directory")),
+        K::NotADirectory => (
+            "a part of the path is not a directory",
+            Some("check the path"),
+        ),
+        K::StorageFull => ("the disk is full", Some("free some space and run again")),
+        K::ReadOnlyFilesystem => (
+            "the file system is read-only",
+            Some("run where the file can be written"),
+        ),
+        _ => ("", None),
+    };
+    let why = if why.is_empty() {
+        source.to_string()
+    } else {
+        why.to_string()
+    };
+    let d = if stream {
+        Diagnostic::error(format!("{action} {}: {why}", path.display()))
+    } else {
+        // The whole path is on the `-->` line.
+        let name = path.file_name().map_or(path.as_os_str(), |n| n);
+        Diagnostic::error(format!("{action} `{}`: {why}", Path::new(name).display())).in_file(path)
+    };
+    match help {
+        Some(h) => d.help(h),
+        None => d,
     }
 }
 

@@ -32,7 +32,15 @@ pub fn parse(s: &str) -> Result<u64, String> {
         );
     }
     let mut total: u64 = 0;
+    let mut units = String::new();
     for c in re(&PART, r"([0-9]+)([dhms])").captures_iter(s) {
+        if units.contains(&c[2]) {
+            return Err(format!(
+                "the unit `{}` appears twice: write each unit once, like `1d12h`",
+                &c[2]
+            ));
+        }
+        units.push_str(&c[2]);
         let n: u64 = c[1]
             .parse()
             .map_err(|_| "the number is too large".to_string())?;
@@ -115,6 +123,8 @@ mod tests {
         assert!(parse("7 days").is_err());
         assert!(parse("").is_err());
         assert!(parse("99999999999999999999d").is_err());
+        assert!(parse("2h1d1d").unwrap_err().contains("`d` appears twice"));
+        assert_eq!(parse("2h1d"), Ok(93_600));
         assert_eq!(parse("36h"), Ok(129_600));
         assert_eq!(parse_interval("1.5h"), 5_400);
         assert_eq!(hms(604_800), "168h");

@@ -1,13 +1,33 @@
 //! The `imgf` binary: parse the arguments, decide how to use the terminal,
 //! run, map the outcome to an exit code.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use imgf::cli::{Cli, ColorWhen};
 
+/// The exit status of a panic: a bug in imgf, like [`imgf::Error::Internal`]
+/// (Rust's own would be 101).
+const PANIC_EXIT: u8 = 3;
+
 fn main() -> ExitCode {
+    // Any panic is a bug: say so, and exit 3 as documented. The default
+    // hook's message comes first (it ignores a closed stderr). The panic
+    // unwinds to here — from other threads too, which are joined — so
+    // temporary files are removed on the way.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: internal error in imgf (please report it)"
+        );
+    }));
+    std::panic::catch_unwind(run).unwrap_or(ExitCode::from(PANIC_EXIT))
+}
+
+fn run() -> ExitCode {
     // `--color` is read before clap parses, so clap's help and usage errors
     // follow it too.
     let when = ColorWhen::from_args(std::env::args_os()).unwrap_or_default();
@@ -20,14 +40,36 @@ fn main() -> ExitCode {
         // A dumb terminal cannot clear a line.
         progress: stderr.is_terminal() && env("TERM").as_deref() != Some("dumb"),
     };
-    match imgf::run_with(cli, ui, &mut stdout.lock(), &mut stderr.lock()) {
+    // Not locked for the run: a panic on another thread writes to stderr
+    // too (see the hook above).
+    let mut messages = Messages(stderr);
+    match imgf::run_with(cli, ui, &mut stdout.lock(), &mut messages) {
         Ok(status) => ExitCode::from(status.code()),
         Err(imgf::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("{}", e.render(ui.colour));
+            // Not `eprintln!`: it panics when stderr is closed, and the exit
+            // status must still say what happened.
+            let _ = writeln!(messages, "{}", e.render(ui.colour));
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// stderr as the commands see it: messages are for whoever reads them, so
+/// one that cannot be written (stderr closed, a full disk) is dropped; it
+/// never stops the run or changes its exit status.
+struct Messages<W>(W);
+
+impl<W: Write> Write for Messages<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
     }
 }

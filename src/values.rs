@@ -79,6 +79,16 @@ pub(crate) fn lifecycle(s: &str) -> Result<(), String> {
     }
 }
 
+/// An image digest as `--digest` takes it: `sha256:` and 64 hex digits.
+pub(crate) fn sha256_digest(s: &str) -> Result<(), String> {
+    let hex = s.strip_prefix("sha256:").unwrap_or_default();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(format!("`{}` is not a sha256 digest", s.escape_debug()))
+    }
+}
+
 /// A registry host, optionally with a port: `ghcr.io`, `localhost:5000`.
 pub(crate) fn registry(s: &str) -> Result<(), String> {
     static R: OnceLock<Regex> = OnceLock::new();
@@ -89,7 +99,12 @@ pub(crate) fn registry(s: &str) -> Result<(), String> {
     )
     .is_match(s)
     {
-        Ok(())
+        match s.split_once(':').map(|(_, p)| p.parse::<u32>()) {
+            Some(Ok(p)) if !(1..=65_535).contains(&p) => Err(format!(
+                "the port {p} is out of range: a port is a number from 1 to 65535"
+            )),
+            _ => Ok(()),
+        }
     } else {
         Err("a registry is a lowercase host name with an optional port, like `ghcr.io` or `registry.local:5000`".into())
     }

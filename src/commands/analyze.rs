@@ -28,6 +28,21 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
+    // `-` (or empty) is "no build"; anything else is checked as
+    // record-update checks it, before a state file is touched.
+    if let Some(d) = args
+        .digest
+        .as_deref()
+        .filter(|d| !d.is_empty() && *d != crate::discovery::NO_BUILD)
+    {
+        if let Err(why) = crate::values::sha256_digest(d) {
+            let e = Error::input(
+                Diagnostic::error(format!("--digest: {why}"))
+                    .help("pass it like sha256:<64 hex digits>, or `-` when nothing was built"),
+            );
+            return super::json_errors(Err(e), args.format == OutputFormat::Json, out);
+        }
+    }
     let now = Timestamp::now();
     // With --format json: the last pass's report (a pass may run again
     // after a rejected push).
@@ -320,7 +335,19 @@ enum Place {
 /// Where `e`'s Dockerfile is read (`None`: it has no source).
 fn place(e: &Enrollment, root: &Path, args: &AnalyzeArgs, settings: &Settings) -> Option<Place> {
     let src = e.source.as_ref()?;
-    if root.join(&src.dockerfile).is_file() {
+    // Only a Dockerfile missing from the workspace is fetched: a directory
+    // or a broken link in its place is a mistake to name, not a reason to
+    // go to the network.
+    if matches!(
+        parse::not_a_file(&root.join(&src.dockerfile)),
+        Ok(None
+            | Some(
+                parse::NotAFile::Directory
+                    | parse::NotAFile::Dangling(_)
+                    | parse::NotAFile::Loop
+                    | parse::NotAFile::Special
+            ))
+    ) {
         return Some(Place::Local);
     }
     let provider = src.provider.unwrap_or(Provider::Github);
@@ -537,6 +564,15 @@ fn discover(
             format!("the Dockerfile is not in the workspace and fetching it from {url} failed: {e}")
         })?
     } else {
+        // Something that is not a file where the Dockerfile should be (see
+        // `place`) is named as what it is.
+        if let Ok(Some(other)) = parse::not_a_file(&local) {
+            return Err(format!(
+                "the Dockerfile {} {}",
+                src.dockerfile,
+                other.describe()
+            ));
+        }
         let canon_root = root
             .canonicalize()
             .map_err(|e| format!("cannot read the workspace: {e}"))?;

@@ -17,13 +17,9 @@ use crate::ExitStatus;
 
 /// `imgf record-update`.
 pub(crate) fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
-    if !(args.digest.starts_with("sha256:")
-        && args.digest.len() == 71
-        && args.digest[7..].bytes().all(|b| b.is_ascii_hexdigit()))
-    {
+    if let Err(why) = crate::values::sha256_digest(&args.digest) {
         return Err(Error::input(
-            Diagnostic::error(format!("`{}` is not a sha256 digest", args.digest))
-                .help("pass it like sha256:<64 hex digits>"),
+            Diagnostic::error(why).help("pass it like sha256:<64 hex digits>"),
         ));
     }
     let now = Timestamp::now();

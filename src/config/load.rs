@@ -173,12 +173,24 @@ pub(crate) fn normalize_repo_path(path: &str) -> String {
 
 /// Reads and parses images.yaml: present, not empty, a list, every entry well-formed.
 pub fn load_enrollments(path: &Path) -> Result<(String, Vec<Enrollment>), Error> {
-    if !path.is_file() {
-        return Err(Error::input(
-            Diagnostic::error("no images.yaml: nothing is enrolled")
-                .in_file(path)
-                .help("create images.yaml with a list of images (see the README), or point --dir at the directory that holds it"),
-        ));
+    match parse::not_a_file(path) {
+        Ok(Some(parse::NotAFile::Missing)) => {
+            // The other spelling is not read: say so rather than "nothing".
+            let yml = path.with_extension("yml");
+            return Err(Error::input(if yml.is_file() {
+                Diagnostic::error("no images.yaml, but there is an images.yml beside it: imgf reads only images.yaml")
+                    .in_file(path)
+                    .help("rename images.yml to images.yaml")
+            } else {
+                Diagnostic::error("no images.yaml: nothing is enrolled")
+                    .in_file(path)
+                    .help("create images.yaml with a list of images (see the README), or point --dir at the directory that holds it")
+            }));
+        }
+        // A directory, a dangling link, a loop: each says what it is.
+        Ok(Some(other)) => return Err(Error::input(other.diagnostic(path))),
+        Ok(None) => {}
+        Err(e) => return Err(Error::io("cannot read", path, e)),
     }
     let text = parse::read_text(path)?;
     // Parse once into the typed form; only when that fails, look at the
@@ -298,20 +310,13 @@ pub(crate) fn load_settings(
         let empty = SettingsFile::default();
         return Settings::resolve(&dir_name, empty, overrides, &path, "");
     }
-    let text = parse::read_text(&path).map_err(|e| vec![io_diag(e, &path)])?;
+    let text = parse::read_text(&path).map_err(Error::into_diagnostics)?;
     let file: SettingsFile = if text.trim().is_empty() {
         SettingsFile::default()
     } else {
         parse::parse(&path, &text).map_err(|d| vec![d])?
     };
     Settings::resolve(&dir_name, file, overrides, &path, &text)
-}
-
-fn io_diag(e: Error, path: &Path) -> Diagnostic {
-    match e {
-        Error::Input(mut d) if !d.is_empty() => d.remove(0),
-        other => Diagnostic::error(other.to_string()).in_file(path),
-    }
 }
 
 #[cfg(test)]

@@ -33,10 +33,18 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
     use std::io::Read as _;
     // One open: the size comes from the open file (thousands of state files
     // are read per run, so each system call counts).
-    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| match not_a_file(path) {
+        Ok(Some(what @ (NotAFile::Dangling(_) | NotAFile::Loop))) => {
+            Error::input(what.diagnostic(path))
+        }
+        _ => Error::io("cannot read", path, e),
+    })?;
     let meta = file
         .metadata()
         .map_err(|e| Error::io("cannot read", path, e))?;
+    if meta.is_dir() {
+        return Err(Error::input(NotAFile::Directory.diagnostic(path)));
+    }
     if meta.len() > MAX_INPUT_BYTES {
         return Err(Error::input(
             Diagnostic::error(format!(
@@ -73,9 +81,166 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
         .unwrap_or(text))
 }
 
+/// What stands where a file should be, when it is not a file (or a link
+/// to one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotAFile {
+    /// Nothing at all.
+    Missing,
+    Directory,
+    /// A symbolic link (or a chain of them) that ends at nothing: where
+    /// the link at the path points.
+    Dangling(std::path::PathBuf),
+    /// Symbolic links that lead round in a circle.
+    Loop,
+    /// A FIFO, socket or device.
+    Special,
+}
+
+/// What is at `path` when it is not a file, following symbolic links;
+/// `None` for a file or a link to one. Errors other than "not found" (a
+/// directory that cannot be searched) are returned as they are.
+pub fn not_a_file(path: &Path) -> std::io::Result<Option<NotAFile>> {
+    use std::io::ErrorKind;
+    let mut p = path.to_path_buf();
+    let mut seen = std::collections::HashSet::new();
+    // 40: Linux's limit on links followed in one lookup.
+    for _ in 0..40 {
+        let meta = match std::fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == ErrorKind::NotFound && p == path => {
+                return Ok(Some(NotAFile::Missing))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Ok(Some(NotAFile::Dangling(std::fs::read_link(path)?)))
+            }
+            Err(e) => return Err(e),
+        };
+        let kind = meta.file_type();
+        if kind.is_file() {
+            return Ok(None);
+        }
+        if kind.is_dir() {
+            return Ok(Some(NotAFile::Directory));
+        }
+        if !kind.is_symlink() {
+            return Ok(Some(NotAFile::Special));
+        }
+        if !seen.insert(p.clone()) {
+            return Ok(Some(NotAFile::Loop));
+        }
+        let dir = p.parent().unwrap_or_else(|| Path::new("."));
+        p = dir.join(std::fs::read_link(&p)?);
+    }
+    Ok(Some(NotAFile::Loop))
+}
+
+impl NotAFile {
+    /// What it is, after the path: "is a directory, not a file".
+    pub fn describe(&self) -> String {
+        match self {
+            NotAFile::Missing => "does not exist".into(),
+            NotAFile::Directory => "is a directory, not a file".into(),
+            NotAFile::Dangling(to) => format!(
+                "is a symbolic link to `{}`, which does not exist",
+                to.display()
+            ),
+            NotAFile::Loop => "is a symbolic link that leads round in a loop".into(),
+            NotAFile::Special => "is not a regular file (a FIFO, socket or device)".into(),
+        }
+    }
+
+    /// The error about `path` being this instead of a file.
+    pub fn diagnostic(&self, path: &Path) -> Diagnostic {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let help = match self {
+            NotAFile::Missing => "check the path".to_string(),
+            NotAFile::Directory => format!(
+                "name the file itself, or move the directory away and put the file `{name}` there"
+            ),
+            NotAFile::Dangling(_) => {
+                "point the link at an existing file, or replace the link with the file".into()
+            }
+            NotAFile::Loop => "point the link at a real file, or replace it with the file".into(),
+            NotAFile::Special => "replace it with a file".into(),
+        };
+        Diagnostic::error(format!("`{name}` {}", self.describe()))
+            .in_file(path)
+            .help(help)
+    }
+}
+
+/// How deep `[` and `{` may nest: the YAML library gives up at this depth
+/// anyway, but only after work that grows with the square of the depth
+/// (50,000 levels took half a minute), so deeper text is refused first.
+pub const MAX_NESTING: usize = 128;
+
 /// Parses `text` (the contents of `path`) as `T`.
 pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostic> {
+    if let Some(at) = too_deep(text) {
+        return Err(Diagnostic::error(format!(
+            "lists or mappings are nested more than {MAX_NESTING} deep"
+        ))
+        .in_file(path)
+        .at(Some(at))
+        .with_source(text)
+        .help(format!(
+            "imgf reads at most {MAX_NESTING} levels of `[` and `{{`: close the brackets opened before this one, or quote a value that holds brackets"
+        )));
+    }
     yaml_serde::from_str(text).map_err(|e| diagnose(path, text, &e))
+}
+
+/// Where flow brackets (`[`, `{`) first nest past [`MAX_NESTING`], in one
+/// linear pass: brackets in quoted values and comments do not count, nor a
+/// bracket inside a plain word (`^v[0-9]+`), which cannot open a collection.
+fn too_deep(text: &str) -> Option<Location> {
+    #[derive(PartialEq)]
+    enum In {
+        Plain,
+        Single,
+        Double,
+        Comment,
+    }
+    let mut state = In::Plain;
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let mut prev = '\n';
+    let mut escaped = false;
+    for c in text.chars() {
+        column += 1;
+        // Where a token may start: a quote opens a quoted value there, a
+        // bracket a collection, `#` a comment.
+        let starts = prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':');
+        match state {
+            In::Plain => match c {
+                '[' | '{' if starts => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Some(Location { line, column });
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                '\'' if starts => state = In::Single,
+                '"' if starts => state = In::Double,
+                '#' if prev.is_whitespace() => state = In::Comment,
+                _ => {}
+            },
+            In::Single if c == '\'' => state = In::Plain,
+            In::Double if escaped => escaped = false,
+            In::Double if c == '\\' => escaped = true,
+            In::Double if c == '"' => state = In::Plain,
+            In::Comment if c == '\n' => state = In::Plain,
+            _ => {}
+        }
+        if c == '\n' {
+            (line, column) = (line + 1, 0);
+        }
+        prev = c;
+    }
+    None
 }
 
 /// Parses `text` as an untyped YAML value (to look at its shape first).
@@ -107,8 +272,10 @@ fn diagnose(path: &Path, text: &str, err: &yaml_serde::Error) -> Diagnostic {
         .with_source(text);
     if let Some(help) = unknown_field_help(&message) {
         d = d.help(help);
-    } else if message.contains("repetition limit exceeded") || message.contains("recursion limit") {
+    } else if message.contains("repetition limit exceeded") {
         d = d.help("the file expands YAML aliases without bound; write the values out instead of using anchors");
+    } else if message.contains("recursion limit") {
+        d = d.help(format!("imgf reads at most {MAX_NESTING} levels of nested lists and mappings: write the structure flatter"));
     }
     d
 }
@@ -770,6 +937,41 @@ impl<'a> Locator<'a> {
         })
     }
 
+    /// The `key:` a dotted path names in a mapping document
+    /// (`analysis.image`: `image:` in the block under `analysis:`), or the
+    /// deepest part of it found (a flow mapping is not looked into).
+    pub fn path_key(&self, path: &str) -> Option<Location> {
+        let mut parts = path.split('.');
+        let mut at = self.top_key(parts.next()?)?;
+        let mut indent = 0;
+        for part in parts {
+            let mut found = None;
+            for (i, l) in self.lines.iter().enumerate().skip(at.line) {
+                let t = l.trim_start();
+                if t.is_empty() || t.starts_with('#') {
+                    continue;
+                }
+                let ind = l.len() - t.len();
+                if ind <= indent {
+                    break;
+                }
+                if t.strip_prefix(part)
+                    .is_some_and(|r| r.trim_start().starts_with(':'))
+                {
+                    found = Some((i, ind));
+                    break;
+                }
+            }
+            let Some((i, ind)) = found else { break };
+            at = Location {
+                line: i + 1,
+                column: ind + 1,
+            };
+            indent = ind;
+        }
+        Some(at)
+    }
+
     /// The first top-level `key:` of a mapping document.
     pub fn top_key(&self, key: &str) -> Option<Location> {
         self.lines.iter().enumerate().find_map(|(i, line)| {
@@ -794,6 +996,38 @@ mod tests {
     struct Item {
         name: String,
         rebuild_delay: Option<String>,
+    }
+
+    #[test]
+    fn nesting_is_measured_by_flow_brackets_only() {
+        let deep = |n: usize| format!("x: {}{}\n", "[".repeat(n), "]".repeat(n));
+        assert_eq!(too_deep(&deep(MAX_NESTING)), None);
+        assert_eq!(
+            too_deep(&deep(MAX_NESTING + 1)),
+            Some(Location {
+                line: 1,
+                column: 4 + MAX_NESTING
+            })
+        );
+        // Brackets in quotes, comments and plain words are text.
+        let open = "[".repeat(MAX_NESTING + 1);
+        for text in [
+            format!("x: '{open}'\n"),
+            format!("x: \"\\\"{open}\"\n"),
+            format!("x: 1 # {open}\n"),
+            format!("x: a{open}\n"),
+            format!("x: it's{open}\n"),
+        ] {
+            assert_eq!(too_deep(&text), None, "{text}");
+        }
+        // A quote inside a word opens nothing: the brackets after it count.
+        assert!(too_deep(&format!("x: [it's, {open}\n")).is_some());
+        let d = parse_value(Path::new("f.yaml"), &deep(50_000)).unwrap_err();
+        assert!(
+            d.message.contains("nested more than 128 deep"),
+            "{}",
+            d.message
+        );
     }
 
     #[test]

@@ -342,20 +342,28 @@ impl Settings {
         let mut s = Settings::defaults(dir_name);
         let mut errors = Vec::new();
         let mut label_errors = Vec::new();
+        // `key` is a dotted settings key, pointed at on its own line; or a
+        // command-line flag (`--project`) when the value came from one.
         let mut check = |key: &str, value: &str, rule: fn(&str) -> Result<(), String>| {
             if let Err(why) = rule(value) {
-                errors.push(
-                    Diagnostic::error(format!(
-                        "settings: invalid {key} `{}`: {why}",
-                        value.escape_debug()
-                    ))
-                    .in_file(path)
-                    .at(loc.top_key(key.split('.').next().unwrap_or(key))),
-                );
+                let value = value.escape_debug();
+                errors.push(if key.starts_with("--") {
+                    Diagnostic::error(format!("invalid {key} `{value}`: {why}"))
+                        .help(format!("pass a valid value to {key}"))
+                } else {
+                    Diagnostic::error(format!("settings: invalid {key} `{value}`: {why}"))
+                        .in_file(path)
+                        .at(loc.path_key(key))
+                        .with_source(text)
+                });
             }
         };
-        if let Some(p) = overrides.project.clone().or(file.project) {
-            check("project", &p, |v| {
+        let project = match overrides.project.clone() {
+            Some(p) => Some(("--project", p)),
+            None => file.project.map(|p| ("project", p)),
+        };
+        if let Some((key, p)) = project {
+            check(key, &p, |v| {
                 if crate::names::is_dns1123_label(v) {
                     Ok(())
                 } else {
@@ -386,8 +394,12 @@ impl Settings {
             check("intervals.base", &v, values::interval);
             s.intervals.base = v;
         }
-        if let Some(img) = overrides.analysis_image.clone().or(file.analysis.image) {
-            check("analysis.image", &img, values::container_image);
+        let analysis_image = match overrides.analysis_image.clone() {
+            Some(i) => Some(("--analysis-image", i)),
+            None => file.analysis.image.map(|i| ("analysis.image", i)),
+        };
+        if let Some((key, img)) = analysis_image {
+            check(key, &img, values::container_image);
             s.kargo.analysis_image = img;
             s.kargo.analysis_image_is_default = false;
         }

@@ -202,6 +202,8 @@ pub trait StateDoc: serde::de::DeserializeOwned + Send {
     const KEYS: &'static [&'static str];
     /// Keeps the keys it does not model.
     fn set_extra(&mut self, extra: Extra);
+    /// Every timestamp the state holds, with the top-level key it is under.
+    fn timestamps(&self) -> Vec<(&'static str, &str)>;
 }
 
 impl StateDoc for ImageState {
@@ -209,12 +211,43 @@ impl StateDoc for ImageState {
     fn set_extra(&mut self, extra: Extra) {
         self.extra = extra;
     }
+    fn timestamps(&self) -> Vec<(&'static str, &str)> {
+        let top = [
+            ("enrolledAt", &self.enrolled_at),
+            ("lastDiscovery", &self.last_discovery),
+            ("lastBuilt", &self.last_built),
+        ];
+        let builds = self.build_history.iter().map(|b| ("buildHistory", &b.at));
+        top.into_iter()
+            .chain(builds)
+            .filter_map(|(k, v)| Some((k, v.as_deref()?)))
+            .chain(self.audit.iter().map(|a| ("audit", a.at.as_str())))
+            .collect()
+    }
 }
 
 impl StateDoc for BaseImageState {
     const KEYS: &'static [&'static str] = &BASE_KEYS;
     fn set_extra(&mut self, extra: Extra) {
         self.extra = extra;
+    }
+    fn timestamps(&self) -> Vec<(&'static str, &str)> {
+        let top = [
+            ("firstDiscovered", &self.first_discovered),
+            ("lastChecked", &self.last_checked),
+            ("lastUpdated", &self.last_updated),
+        ];
+        let updates = self.update_history.iter().map(|u| ("updateHistory", &u.at));
+        let eligible = self
+            .rebuild_eligible_at
+            .iter()
+            .flat_map(|m| m.values())
+            .map(|v| ("rebuildEligibleAt", v));
+        top.into_iter()
+            .chain(updates)
+            .chain(eligible)
+            .filter_map(|(k, v)| Some((k, v.as_deref()?)))
+            .collect()
     }
 }
 

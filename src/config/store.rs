@@ -236,7 +236,10 @@ fn list_state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         let name = entry.file_name().to_string_lossy();
         let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
         let is_example = name.ends_with(".example.yaml") || name.ends_with(".example.yml");
-        if entry.file_type().is_file() && is_yaml && !is_example && !name.starts_with('.') {
+        // Links are followed and anything else with a state file's name
+        // (a directory, a link to nothing) is read too, so it is reported
+        // as what it is rather than silently passed over.
+        if is_yaml && !is_example && !name.starts_with('.') {
             files.push(entry.into_path());
         }
     }
@@ -265,7 +268,8 @@ fn read<T: StateDoc>(
                     .help("delete it, or run `imgf analyze` to write it again")));
             }
             Ok(parse_state::<T>(path, &text).map(|(mut data, extra)| {
-                let typos = typos(path, &text, &extra, T::KEYS);
+                let mut typos = typos(path, &text, &extra, T::KEYS);
+                typos.extend(bad_timestamps(path, &text, &data));
                 data.set_extra(extra);
                 (
                     StateFile {
@@ -370,6 +374,47 @@ fn typos(path: &Path, text: &str, extra: &state::Extra, known: &[&str]) -> Vec<D
                 .with_source(text)
                 .help(format!("if you meant `{near}`, rename the key")),
             )
+        })
+        .collect()
+}
+
+/// A timestamp imgf cannot read (`lastBuilt: yesterday`) is an error: what
+/// is computed from it (rebuild eligibility, how long ago an image was
+/// built) would silently be wrong. Each is pointed at on its line.
+fn bad_timestamps<T: StateDoc>(path: &Path, text: &str, data: &T) -> Vec<Diagnostic> {
+    let locator = parse::Locator::new(text);
+    let lines: Vec<&str> = text.lines().collect();
+    data.timestamps()
+        .into_iter()
+        .filter(|(_, v)| crate::timestamp::Timestamp::parse(v).is_none())
+        .map(|(key, value)| {
+            // The value's line: the key's own, or (for a list or mapping
+            // under the key) the first line below it that holds the value.
+            let at = locator.top_key(key).map(|k| {
+                (k.line - 1..lines.len())
+                    .find_map(|i| {
+                        let col = lines[i].find(value)?;
+                        Some(crate::diagnostic::Location {
+                            line: i + 1,
+                            column: lines[i][..col].chars().count() + 1,
+                        })
+                    })
+                    .unwrap_or(k)
+            });
+            let what = match key {
+                "buildHistory" | "updateHistory" | "audit" => format!("an `at` in `{key}`"),
+                "rebuildEligibleAt" => format!("a time in `{key}`"),
+                _ => format!("`{key}`"),
+            };
+            Diagnostic::error(format!(
+                "{what} is `{}`, which is not a timestamp",
+                value.escape_debug()
+            ))
+            .in_file(path)
+            .at(at)
+            .underline(value)
+            .with_source(text)
+            .help("write an RFC 3339 time in UTC, like `2026-01-31T12:00:00Z`, or delete the value and let `imgf analyze` record it")
         })
         .collect()
 }

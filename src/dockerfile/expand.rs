@@ -29,6 +29,10 @@ pub(super) struct Env {
     pub(super) vars: HashMap<String, Option<String>>,
     /// The platform built-ins not re-declared by the Dockerfile.
     pub(super) platform: Vec<&'static str>,
+    /// What an ARG's default depended on when it was expanded
+    /// (`ARG BASE=img:${V}` depends on `V`): unset variables, then platform
+    /// built-ins. Using the ARG depends on them too.
+    pub(super) inherited: HashMap<String, (Vec<String>, Vec<String>)>,
 }
 
 impl Env {
@@ -163,15 +167,17 @@ fn parameter(rest: &[char], env: &Env, escape: char) -> (usize, Expansion) {
         platform: Vec::new(),
     };
     let value_of = |name: &str| match env.get(name) {
-        Some(v) => Expansion {
-            value: v.to_string(),
-            unset: Vec::new(),
-            platform: if env.platform.contains(&name) {
-                vec![name.to_string()]
-            } else {
-                Vec::new()
-            },
-        },
+        Some(v) => {
+            let (unset, mut platform) = env.inherited.get(name).cloned().unwrap_or_default();
+            if env.platform.contains(&name) {
+                platform.push(name.to_string());
+            }
+            Expansion {
+                value: v.to_string(),
+                unset,
+                platform,
+            }
+        }
         None => unset_var(name),
     };
     match rest.first() {

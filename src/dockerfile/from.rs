@@ -73,11 +73,22 @@ pub(super) fn resolve(scanned: &Scanned, opts: &Options) -> Result<Bases, ParseE
                         Some((n, v)) => (n.to_string(), Some(v.to_string())),
                         None => (word.clone(), None),
                     };
-                    let value = match opts.build_args.get(&name) {
-                        Some(v) => Some(v.clone()),
-                        None => default.map(|d| expand(&d, &env, escape).value),
+                    let (value, inherited) = match opts.build_args.get(&name) {
+                        Some(v) => (Some(v.clone()), None),
+                        None => match default.map(|d| expand(&d, &env, escape)) {
+                            Some(ex) => {
+                                let deps = (!ex.unset.is_empty() || !ex.platform.is_empty())
+                                    .then_some((ex.unset, ex.platform));
+                                (Some(ex.value), deps)
+                            }
+                            None => (None, None),
+                        },
                     };
                     env.platform.retain(|p| *p != name);
+                    match inherited {
+                        Some(deps) => env.inherited.insert(name.clone(), deps),
+                        None => env.inherited.remove(&name),
+                    };
                     env.vars.insert(name, value);
                 }
             }

@@ -137,7 +137,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_string(), v.map(str::to_string)))
                 .collect(),
-            platform: Vec::new(),
+            ..Env::default()
         }
     }
 

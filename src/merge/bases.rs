@@ -57,6 +57,14 @@ pub(super) fn resolve(
                     base_alias.insert(&file.stem, BaseRef::Managed(m));
                     continue;
                 }
+                // An external image enrolled under the base's name and
+                // watching its repository is that base: the image's
+                // `baseImages` find it by name.
+                if let Some(&e) = upstream_by_name.get(&file.stem) {
+                    if model.upstream[e].repo_url == u.repo_url {
+                        continue;
+                    }
+                }
                 if managed_by_name.contains_key(file.stem.as_str())
                     || upstream_by_name.contains_key(&file.stem)
                 {

@@ -18,6 +18,7 @@ mod upstream;
 
 use std::collections::HashMap;
 
+use crate::config::enrollment::Provider;
 use crate::config::load::Inputs;
 use crate::config::parse::Locator;
 use crate::config::state::ImageState;
@@ -44,6 +45,18 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
     let locator = Locator::new(&inputs.images_text);
     for (index, e) in inputs.enrollments.iter().enumerate() {
         if let Some(m) = managed::from_enrollment(e, index, &inputs.settings.providers) {
+            if let (Provider::Gitlab, Some(w)) = (m.provider, &m.workflow) {
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "image `{}` is built on GitLab, so its workflow `{w}` is not used: a rebuild runs the project's pipeline (.gitlab-ci.yml)",
+                        e.name
+                    ))
+                    .in_file(&inputs.images_file)
+                    .at(locator.key(index, "workflow"))
+                    .underline(w.as_str())
+                    .help("remove `workflow` (or --workflow), or set `provider: github` if the image is built by a GitHub workflow"),
+                );
+            }
             enrollment_of.push(index);
             model.managed.push(m);
             continue;

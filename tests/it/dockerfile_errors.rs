@@ -105,6 +105,18 @@ fn an_arg_without_a_value_is_still_unresolved() {
     );
 }
 
+/// Issue 19, item 21: an ARG whose default uses an ARG with no value makes
+/// the FROM unresolved, needing that ARG — as `FROM img:${V}-slim` does —
+/// not "cannot parse the Dockerfile" over the half-expanded `img:-slim`.
+/// A --build-arg for the inner ARG resolves it.
+#[test]
+fn an_arg_default_that_uses_an_unset_arg_is_unresolved() {
+    let dockerfile = "ARG V\nARG BASE=img:${V}-slim\nFROM ${BASE}\n";
+    insta::assert_snapshot!("nested_unset_arg_unresolved", inspect(dockerfile, &[]));
+    let r = inspect(dockerfile, &["--build-arg", "V=3"]);
+    assert!(r.contains("docker.io/library/img:3-slim"), "{r}");
+}
+
 /// `FROM Python:3.12` used to be an "unresolved" FROM that analysis recorded
 /// next to no base images at all ("built on nothing (scratch)"). Now the
 /// analysis fails with Docker's reason and keeps the last known bases.

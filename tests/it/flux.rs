@@ -591,7 +591,9 @@ fn flux_settings_are_checked_with_their_line() {
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("settings.yaml:1"), "{}", r.stderr);
+    // Each at its key's own line (issue 19, item 17), not at `flux:`.
+    assert!(r.stderr.contains("settings.yaml:2:3"), "{}", r.stderr);
+    assert!(r.stderr.contains("settings.yaml:3:3"), "{}", r.stderr);
 }
 
 // ---- The setter line, by structure, as the controller sees it ----
