@@ -159,6 +159,29 @@ fn explain_lists_dependents_transitively_in_rebuild_order() {
     );
 }
 
+/// Nothing recorded about analysis or builds: "analysis: never run", and
+/// no "unknown" for what is not recorded (issue 19.20).
+#[test]
+fn explain_says_what_is_recorded_and_nothing_about_what_is_not() {
+    let p = chain();
+    let r = p.run(&["explain", "b"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("  analysis: never run\n"), "{}", r.stdout);
+    assert!(!r.stdout.contains("unknown"), "{}", r.stdout);
+    p.file(
+        "state/images/b.yaml",
+        "name: b\nbaseImages: [a]\ncurrentVersion: 1.2.3\n",
+    );
+    let r = p.run(&["explain", "b"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("  analysis: never run; last build 1.2.3\n"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn emergency_base_accepts_an_image_reference() {
     let p = Project::new();

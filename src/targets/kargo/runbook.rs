@@ -196,16 +196,21 @@ pub fn explain(
     }
     o.push_str(&explain_updates(model, settings, image, image_state));
     if let Some(s) = image_state {
+        // What is recorded, and nothing about what is not: no "unknown".
+        let build = match (s.current_version.as_deref(), s.last_built.as_deref()) {
+            (Some(v), Some(at)) => format!("; last build {v} at {at}"),
+            (Some(v), None) => format!("; last build {v}"),
+            (None, Some(at)) => format!("; last build at {at}"),
+            (None, None) => String::new(),
+        };
         w(
             &mut o,
             format!(
-                "  analysis: {}{}; last build {} at {}",
+                "  analysis: {}{}{build}",
                 s.discovery_status.as_deref().unwrap_or("never run"),
                 s.discovery_error
                     .as_deref()
                     .map_or(String::new(), |e| format!(" ({e})")),
-                s.current_version.as_deref().unwrap_or("unknown"),
-                s.last_built.as_deref().unwrap_or("unknown")
             ),
         );
         if let Some(every) = build_interval(s) {
