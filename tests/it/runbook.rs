@@ -760,6 +760,56 @@ fn emergency_script_snapshot() {
     insta::assert_snapshot!("emergency_script", transcript(&r));
 }
 
+/// The emergency script passes shellcheck (every severity), with wait steps
+/// and without (issue 19.20). Ignored where shellcheck is not installed
+/// (build.rs looks); CI installs it and runs it with `--include-ignored`.
+#[test]
+#[cfg_attr(
+    not(has_shellcheck),
+    ignore = "needs shellcheck (Debian package shellcheck)"
+)]
+fn emergency_script_passes_shellcheck() {
+    if !crate::support::tool("shellcheck", "the emergency script cannot be checked") {
+        return;
+    }
+    let p = chain();
+    for (what, base, waits) in [
+        ("with waits", "node:22", true),
+        ("without waits", "nginx-1", false),
+    ] {
+        let r = p.run(&[
+            "emergency",
+            "--base",
+            base,
+            "--reason",
+            "CVE",
+            "--actor",
+            "alice",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            r.stdout.contains("wait_for_verified '"),
+            waits,
+            "{what}:\n{}",
+            r.stdout
+        );
+        let file = p.path(&format!("emergency-{base}.sh"));
+        std::fs::write(&file, &r.stdout).unwrap();
+        let out = std::process::Command::new("shellcheck")
+            .args(["--shell=sh", "--severity=style"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{what}: shellcheck:\n{}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            r.stdout
+        );
+    }
+}
+
 /// The reason and the actor are text a person typed; names come from files.
 /// None of them can run a command or leave the comment or word they are in.
 #[test]

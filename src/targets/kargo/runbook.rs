@@ -1171,7 +1171,8 @@ done"#
         let _ = writeln!(s, "step={step}");
         let _ = writeln!(s, "if runs {step}; then");
         // One AND-list: each command runs only if everything before it
-        // succeeded, and any failure ends in `not_done`, never in an exit.
+        // succeeded, and any failure ends in `not_done`, never in an exit
+        // (an `if`, not `A && B || C`, which shellcheck rightly questions).
         let var = |k: usize| format!("f{}", k + 1);
         let mut list: Vec<String> = Vec::new();
         for (k, (b, _)) in concerned.iter().enumerate() {
@@ -1195,10 +1196,10 @@ done"#
                 ));
             }
         }
-        let _ = writeln!(s, "  {} ||", list.join(" &&\n    "));
+        let _ = writeln!(s, "  if ! {{\n    {}\n  }}; then", list.join(" &&\n      "));
         let _ = writeln!(
             s,
-            "    not_done {}",
+            "    not_done {}\n  fi",
             sh_word(&warehouse_name(model, BaseRef::Managed(*i)))
         );
         let _ = writeln!(s, "fi");
