@@ -7,8 +7,19 @@ use crate::cli::GraphArgs;
 use crate::diagnostic::Error;
 use crate::ExitStatus;
 
-/// `imgf graph`.
+/// `imgf graph`; with `--format json`, errors as `{"errors": [...]}` on
+/// stdout too.
 pub(crate) fn run(
+    args: &GraphArgs,
+    ui: crate::Ui,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    let json = args.format == crate::cli::GraphFormat::Json;
+    super::json_errors(graph(args, ui, out, err), json, out)
+}
+
+fn graph(
     args: &GraphArgs,
     ui: crate::Ui,
     out: &mut dyn Write,

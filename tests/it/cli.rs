@@ -634,7 +634,7 @@ fn inspect_dockerfile_and_ref_json_shapes() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(
-        j["base_images"],
+        j["baseImages"],
         serde_json::json!([{"reference":"node:22-bookworm-slim","registry":"docker.io","repository":"library/node",
             "tag":"22-bookworm-slim","digest":null,"name":"node-22-bookworm-slim"}])
     );

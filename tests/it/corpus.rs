@@ -56,7 +56,7 @@ fn corpus_agrees_with_expected_json() {
                     .map_or_else(|| canonical(b), str::to_string)
             })
             .collect();
-        let have: Vec<String> = got["base_images"]
+        let have: Vec<String> = got["baseImages"]
             .as_array()
             .unwrap()
             .iter()
