@@ -372,7 +372,7 @@ pub struct AnalyzeArgs {
     pub digest: Option<String>,
     /// The target platform for TARGETOS, TARGETARCH and friends in FROM lines
     /// (without it, an image that differs per platform is reported as unresolved).
-    #[arg(long, value_name = "OS/ARCH")]
+    #[arg(long, value_name = "OS/ARCH", value_parser = crate::dockerfile::platform_arg)]
     pub platform: Option<String>,
     /// Where to fetch source repositories from when a Dockerfile is not in the
     /// workspace (default: github.webURL / gitlab.url from the settings).
@@ -464,7 +464,7 @@ pub struct InspectDockerfileArgs {
     pub build_args: Vec<String>,
     /// The target platform for TARGETOS, TARGETARCH and friends (without it,
     /// an image that differs per platform is reported as unresolved).
-    #[arg(long, value_name = "OS/ARCH")]
+    #[arg(long, value_name = "OS/ARCH", value_parser = crate::dockerfile::platform_arg)]
     pub platform: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: InspectFormat,

@@ -7,15 +7,40 @@ use crate::cli::GraphArgs;
 use crate::diagnostic::Error;
 use crate::ExitStatus;
 
-/// `imgf graph`.
+/// `imgf graph`; with `--format json`, errors as `{"errors": [...]}` on
+/// stdout too.
 pub(crate) fn run(
     args: &GraphArgs,
     ui: crate::Ui,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
+    let json = args.format == crate::cli::GraphFormat::Json;
+    super::json_errors(graph(args, ui, out, err), json, out)
+}
+
+fn graph(
+    args: &GraphArgs,
+    ui: crate::Ui,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
     let (_, model) = load_model(&args.input, ui, err)?;
-    let graph = crate::graph::build(&model).map_err(Error::input)?;
+    // A cycle is drawn, highlighted, not refused (synth refuses it): the
+    // drawing is how to see it. Each is a warning all the same.
+    let graph = crate::graph::build_for_drawing(&model);
+    let warnings: Vec<crate::diagnostic::Diagnostic> = graph
+        .cycles
+        .iter()
+        .map(|c| {
+            crate::diagnostic::Diagnostic::warning(format!(
+                "the images are built on each other in a cycle: {}; it is highlighted in the drawing, and `imgf synth` refuses it",
+                crate::graph::cycle_text(&model, c)
+            ))
+            .help(crate::graph::CYCLE_HELP)
+        })
+        .collect();
+    super::print_warnings(&warnings, ui, err)?;
     write_out(
         out,
         &crate::targets::diagram::render(&graph, &model, args.format.into()),

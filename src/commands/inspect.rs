@@ -62,8 +62,17 @@ pub(crate) fn parse_build_args(
         .collect()
 }
 
-/// `imgf inspect dockerfile`.
+/// `imgf inspect dockerfile`; with `--format json`, errors as
+/// `{"errors": [...]}` on stdout too.
 pub(crate) fn dockerfile(
+    args: &crate::cli::InspectDockerfileArgs,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    let json = args.format == crate::cli::InspectFormat::Json;
+    super::json_errors(inspect_dockerfile(args, out), json, out)
+}
+
+fn inspect_dockerfile(
     args: &crate::cli::InspectDockerfileArgs,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
@@ -92,6 +101,7 @@ pub(crate) fn dockerfile(
     match args.format {
         InspectFormat::Json => {
             #[derive(serde::Serialize)]
+            #[serde(rename_all = "camelCase")]
             struct View<'a> {
                 base_images: &'a [RefView],
                 unresolved: &'a [crate::dockerfile::Unresolved],
@@ -124,8 +134,17 @@ pub(crate) fn dockerfile(
     Ok(ExitStatus::Success)
 }
 
-/// `imgf inspect ref`.
+/// `imgf inspect ref`; with `--format json`, errors as `{"errors": [...]}`
+/// on stdout too.
 pub(crate) fn reference(
+    args: &crate::cli::InspectRefArgs,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    let json = args.format == crate::cli::InspectFormat::Json;
+    super::json_errors(inspect_reference(args, out), json, out)
+}
+
+fn inspect_reference(
     args: &crate::cli::InspectRefArgs,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {

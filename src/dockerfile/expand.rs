@@ -3,24 +3,196 @@
 
 use std::collections::HashMap;
 
-/// The platform built-ins BuildKit defines in the global scope.
+/// The platform built-ins BuildKit defines in the global scope, for a
+/// platform as [`normalize_platform`] reads it (a value it refuses, which
+/// the CLI never passes, is split as written).
 pub(super) fn platform_args(platform: &str) -> Vec<(&'static str, String)> {
-    let mut parts = platform.splitn(3, '/');
-    let os = parts.next().unwrap_or("linux").to_string();
-    let arch = parts.next().unwrap_or("amd64").to_string();
-    let variant = parts.next().unwrap_or("").to_string();
+    let (os, arch, variant) = normalize_platform(platform).unwrap_or_else(|_| {
+        let mut parts = platform.splitn(3, '/');
+        (
+            parts.next().unwrap_or("linux").to_string(),
+            parts.next().unwrap_or("amd64").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        )
+    });
+    let formatted = format_platform(&os, &arch, &variant);
     let mut v = Vec::new();
     for prefix in ["TARGET", "BUILD"] {
         let (p, o, a, var) = match prefix {
             "TARGET" => ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"),
             _ => ("BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"),
         };
-        v.push((p, platform.to_string()));
-        v.push((o, os.clone()));
+        v.push((p, formatted.clone()));
+        // An OS version (`windows(10.0.20348)`) is part of the platform,
+        // not of TARGETOS.
+        v.push((o, os.split('(').next().unwrap_or("").to_string()));
         v.push((a, arch.clone()));
         v.push((var, variant.clone()));
     }
     v
+}
+
+fn format_platform(os: &str, arch: &str, variant: &str) -> String {
+    [os, arch, variant]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Operating systems and architectures Go knows (containerd's `knownOS`
+/// and `knownArch`): a one-word platform is one of them.
+const KNOWN_OS: &[&str] = &[
+    "aix",
+    "android",
+    "darwin",
+    "dragonfly",
+    "freebsd",
+    "hurd",
+    "illumos",
+    "ios",
+    "js",
+    "linux",
+    "nacl",
+    "netbsd",
+    "openbsd",
+    "plan9",
+    "solaris",
+    "wasip1",
+    "windows",
+    "zos",
+];
+const KNOWN_ARCH: &[&str] = &[
+    "386",
+    "amd64",
+    "amd64p32",
+    "arm",
+    "armbe",
+    "arm64",
+    "arm64be",
+    "ppc64",
+    "ppc64le",
+    "loong64",
+    "mips",
+    "mipsle",
+    "mips64",
+    "mips64le",
+    "mips64p32",
+    "mips64p32le",
+    "ppc",
+    "riscv",
+    "riscv64",
+    "s390",
+    "s390x",
+    "sparc",
+    "sparc64",
+    "wasm",
+];
+
+/// A `--platform` value as BuildKit reads it — containerd's
+/// `platforms.Parse`, then `platforms.Normalize`: `os[/arch[/variant]]`,
+/// case-insensitive, with the usual aliases (`x86_64` is `amd64`, `aarch64`
+/// is `arm64`, `arm` is `arm/v7`, `macos` is `darwin`); one word is an OS
+/// (on amd64) or an architecture (on linux). `(os, arch, variant)`, or why
+/// the value is not a platform.
+pub(super) fn normalize_platform(value: &str) -> Result<(String, String, String), String> {
+    let word = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let os_word = |p: &str| match p.split_once('(') {
+        Some((os, version)) => {
+            word(os)
+                && version.strip_suffix(')').is_some_and(|v| {
+                    v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                })
+        }
+        None => word(p),
+    };
+    let parts: Vec<&str> = value.split('/').collect();
+    let form = "write it as os/arch[/variant], like linux/amd64, linux/arm64 or windows/amd64";
+    if parts.len() > 3 || !os_word(parts[0]) || !parts[1..].iter().all(|p| word(p)) {
+        return Err(format!("`{value}` is not a platform; {form}"));
+    }
+    let os = normalize_os(parts[0]);
+    match parts[..] {
+        [one] => {
+            if KNOWN_OS.contains(&os.split('(').next().unwrap_or("")) {
+                Ok((os, "amd64".into(), String::new()))
+            } else {
+                let (arch, variant) = normalize_arch(one, "");
+                if KNOWN_ARCH.contains(&arch.as_str()) {
+                    Ok(("linux".into(), arch, variant))
+                } else {
+                    Err(format!(
+                        "`{value}` is neither an operating system nor an architecture; {form}"
+                    ))
+                }
+            }
+        }
+        [_, arch] => {
+            let (arch, variant) = normalize_arch(arch, "");
+            Ok((os, arch, variant))
+        }
+        [_, arch, variant] => {
+            let (arch, variant) = normalize_arch(arch, variant);
+            Ok((os, arch, variant))
+        }
+        _ => unreachable!("one to three parts"),
+    }
+}
+
+/// The OS lower-cased (`macos` is `darwin`); an OS version in parentheses
+/// is kept as written.
+fn normalize_os(os: &str) -> String {
+    let (name, version) = match os.split_once('(') {
+        Some((name, version)) => (name, Some(version)),
+        None => (os, None),
+    };
+    let name = match name.to_ascii_lowercase().as_str() {
+        "macos" => "darwin".to_string(),
+        other => other.to_string(),
+    };
+    match version {
+        Some(v) => format!("{name}({v}"),
+        None => name,
+    }
+}
+
+fn normalize_arch(arch: &str, variant: &str) -> (String, String) {
+    let (arch, variant) = (arch.to_ascii_lowercase(), variant.to_ascii_lowercase());
+    match arch.as_str() {
+        "i386" => ("386".into(), String::new()),
+        "x86_64" | "x86-64" | "amd64" => (
+            "amd64".into(),
+            if variant == "v1" {
+                String::new()
+            } else {
+                variant
+            },
+        ),
+        "aarch64" | "arm64" => (
+            "arm64".into(),
+            match variant.as_str() {
+                "8" | "v8" | "v8.0" => String::new(),
+                _ => variant,
+            },
+        ),
+        "armhf" => ("arm".into(), "v7".into()),
+        "armel" => ("arm".into(), "v6".into()),
+        "arm" => (
+            "arm".into(),
+            match variant.as_str() {
+                "" | "7" => "v7".into(),
+                "5" | "6" | "8" => format!("v{variant}"),
+                _ => variant,
+            },
+        ),
+        _ => (arch, variant),
+    }
 }
 
 /// Variables in scope: `None` is declared without a value (unset).

@@ -56,6 +56,18 @@ pub struct Options {
     pub platform: Option<String>,
 }
 
+/// A `--platform` value, checked and normalised as BuildKit reads it
+/// (containerd's platform syntax: `Windows/x86_64` is `windows/amd64`); the
+/// error says what the value should look like.
+pub fn platform_arg(value: &str) -> Result<String, String> {
+    let (os, arch, variant) = expand::normalize_platform(value)?;
+    Ok([os, arch, variant]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("/"))
+}
+
 /// The platform assumed when none is given.
 pub const DEFAULT_PLATFORM: &str = "linux/amd64";
 

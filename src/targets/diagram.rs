@@ -72,21 +72,54 @@ impl Diagram<'_> {
             let (from, ..) = Self::label(model, *base);
             writeln!(out, "  {from} --> m{dep}").expect("writing to a String cannot fail");
         }
+        // A cycle, in red: its images, and its edges (by position).
+        if !self.graph.cycles.is_empty() {
+            let (nodes, edges) = self.cycle_parts();
+            let list = |v: Vec<String>| v.join(",");
+            writeln!(
+                out,
+                "  classDef cycle stroke:#dc2626,stroke-width:3px\n  class {} cycle\n  linkStyle {} stroke:#dc2626,stroke-width:3px",
+                list(nodes.iter().map(|i| format!("m{i}")).collect()),
+                list(edges.iter().map(|k| k.to_string()).collect())
+            )
+            .expect("writing to a String cannot fail");
+        }
         out
     }
 
+    /// The managed images in a cycle, and the positions of its edges in
+    /// `graph.edges`.
+    fn cycle_parts(&self) -> (std::collections::BTreeSet<usize>, Vec<usize>) {
+        let nodes = self.graph.cycles.iter().flatten().copied().collect();
+        let edges = (self.graph.edges.iter().enumerate())
+            .filter(|(_, (b, d))| self.graph.in_cycle(*b, *d))
+            .map(|(k, _)| k)
+            .collect();
+        (nodes, edges)
+    }
+
     fn dot(&self, model: &Model) -> String {
+        let (cycle_nodes, cycle_edges) = self.cycle_parts();
         let mut out = String::from("digraph images {\n  rankdir=LR;\n");
         for node in self.nodes(model) {
             let (id, label, kind) = Self::label(model, node);
             let shape = if kind == "managed" { "box" } else { "ellipse" };
             let label = label.replace('\\', "\\\\").replace('"', "\\\"");
-            writeln!(out, "  {id} [label=\"{label}\", shape={shape}];")
+            let red = match node {
+                Node::Managed(i) if cycle_nodes.contains(&i) => ", color=red, penwidth=2",
+                _ => "",
+            };
+            writeln!(out, "  {id} [label=\"{label}\", shape={shape}{red}];")
                 .expect("writing to a String cannot fail");
         }
-        for (base, dep) in &self.graph.edges {
+        for (k, (base, dep)) in self.graph.edges.iter().enumerate() {
             let (from, ..) = Self::label(model, *base);
-            writeln!(out, "  {from} -> m{dep};").expect("writing to a String cannot fail");
+            let red = if cycle_edges.contains(&k) {
+                " [color=red, penwidth=2]"
+            } else {
+                ""
+            };
+            writeln!(out, "  {from} -> m{dep}{red};").expect("writing to a String cannot fail");
         }
         out.push_str("}\n");
         out
@@ -99,6 +132,10 @@ impl Diagram<'_> {
             edges: Vec<JEdge<'a>>,
             #[serde(rename = "rebuildOrder")]
             rebuild_order: Vec<&'a str>,
+            /// Each cycle's images, each a base of the next and the last a
+            /// base of the first (synth refuses them; graph draws them).
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            cycles: Vec<Vec<&'a str>>,
         }
         #[derive(Serialize)]
         struct JNode<'a> {
@@ -113,6 +150,8 @@ impl Diagram<'_> {
         struct JEdge<'a> {
             base: &'a str,
             dependent: &'a str,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            cycle: bool,
         }
         let node = |n: Node| -> JNode<'_> {
             match n {
@@ -142,6 +181,7 @@ impl Diagram<'_> {
                 .map(|(b, d)| JEdge {
                     base: node(*b).name,
                     dependent: &model.managed[*d].name,
+                    cycle: self.graph.in_cycle(*b, *d),
                 })
                 .collect(),
             rebuild_order: self
@@ -149,6 +189,9 @@ impl Diagram<'_> {
                 .order
                 .iter()
                 .map(|i| model.managed[*i].name.as_str())
+                .collect(),
+            cycles: (self.graph.cycles.iter())
+                .map(|c| c.iter().map(|i| model.managed[*i].name.as_str()).collect())
                 .collect(),
         };
         let mut s = serde_json::to_string_pretty(&j).expect("graph JSON is always serializable");

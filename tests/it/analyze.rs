@@ -574,6 +574,8 @@ fn two_concurrent_pushers_both_land() {
                 "analyze", "--push", "--image", image, "--tag", "2.0.0", "--digest", digest,
             ])
             .current_dir(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()
     };
@@ -615,6 +617,7 @@ fn read_base(path: &Path) -> imgf::config::state::BaseImageState {
 }
 
 #[test]
+#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
 fn old_tool_state_files_load_without_loss() {
     let Some(shared) = crate::support::shared("the old tool's state files cannot be checked")
     else {
@@ -665,6 +668,7 @@ fn old_tool_state_files_load_without_loss() {
 }
 
 #[test]
+#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
 fn analyze_keeps_every_runtime_field_of_old_state() {
     let Some(shared) = crate::support::shared("the old tool's state cannot be re-analysed") else {
         return;

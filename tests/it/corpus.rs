@@ -6,6 +6,7 @@
 use crate::support::shared;
 
 #[test]
+#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
 fn corpus_agrees_with_expected_json() {
     let Some(shared) = shared("the Dockerfile corpus cannot be checked") else {
         return;
@@ -55,7 +56,7 @@ fn corpus_agrees_with_expected_json() {
                     .map_or_else(|| canonical(b), str::to_string)
             })
             .collect();
-        let have: Vec<String> = got["base_images"]
+        let have: Vec<String> = got["baseImages"]
             .as_array()
             .unwrap()
             .iter()

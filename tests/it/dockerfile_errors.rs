@@ -143,3 +143,69 @@ fn analyze_does_not_turn_an_invalid_reference_into_scratch() {
         "the last known bases are kept:\n{state}"
     );
 }
+
+/// `--platform` as BuildKit reads it (containerd's platform syntax):
+/// `windows/amd64` gives TARGETOS=windows and TARGETARCH=amd64, aliases and
+/// case are normalised, a value that is no platform is refused naming the
+/// flag (issue 19.20).
+#[test]
+fn platform_built_ins_follow_buildkit() {
+    let p = Project::new();
+    p.file(
+        "Dockerfile",
+        "FROM example.org/${TARGETPLATFORM}/${TARGETOS}:${TARGETARCH}-v${TARGETVARIANT}\n",
+    );
+    let reference = |platform: &str| {
+        let r = p.run(&[
+            "inspect",
+            "dockerfile",
+            "image-factory/Dockerfile",
+            "--platform",
+            platform,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(r.code, 0, "{platform}: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v["baseImages"][0]["reference"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{platform}: {v}"))
+            .to_string()
+    };
+    for (platform, want) in [
+        ("windows/amd64", "windows/amd64/windows:amd64-v"),
+        ("Windows/x86_64", "windows/amd64/windows:amd64-v"),
+        ("windows", "windows/amd64/windows:amd64-v"),
+        ("linux/arm64/v8", "linux/arm64/linux:arm64-v"),
+        ("linux/aarch64", "linux/arm64/linux:arm64-v"),
+        ("linux/arm", "linux/arm/v7/linux:arm-vv7"),
+        ("linux/armhf", "linux/arm/v7/linux:arm-vv7"),
+        ("arm64", "linux/arm64/linux:arm64-v"),
+        ("linux/i386", "linux/386/linux:386-v"),
+        ("macos/arm64", "darwin/arm64/darwin:arm64-v"),
+    ] {
+        // TARGETPLATFORM/TARGETOS:TARGETARCH-vTARGETVARIANT
+        assert_eq!(
+            reference(platform),
+            format!("example.org/{want}"),
+            "{platform}"
+        );
+    }
+    for bad in [
+        "linux/amd64/v2/x",
+        "nonsense",
+        "linux//amd64",
+        "linux/am d64",
+    ] {
+        let r = p.run(&[
+            "inspect",
+            "dockerfile",
+            "image-factory/Dockerfile",
+            "--platform",
+            bad,
+        ]);
+        assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
+        assert!(r.stderr.contains("--platform"), "{bad}: {}", r.stderr);
+        assert!(r.stderr.contains("os/arch"), "{bad}: {}", r.stderr);
+    }
+}

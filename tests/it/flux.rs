@@ -203,6 +203,7 @@ fn validate(shared: &Path, file: &Path) {
 }
 
 #[test]
+#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
 fn flux_output_of_the_example_and_a_large_enrollment_passes_validate_manifests() {
     let Some(shared) = shared("the Flux schema check cannot run") else {
         return;
@@ -425,12 +426,26 @@ fn a_gitlab_pull_request_becomes_a_merge_request_by_push_options() {
     assert!(err.contains("share a directory"), "{err}");
 }
 
+const EXTERNAL_WITH_UPDATES: &str = "- name: postgres\n  registry: docker.io\n  repository: library/postgres\n  tag: 16-alpine\n  imageSelectionStrategy: Digest\n  updates:\n    - {name: db, repo: org/deploy, path: db/values.yaml, type: yaml-update, key: image.digest, value: digest}\n";
+
+/// The Flux objects of an external image with updates pass the schema check.
+#[test]
+#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
+fn an_external_image_with_updates_passes_validate_manifests() {
+    let Some(shared) = shared("the Flux schema check cannot run") else {
+        return;
+    };
+    let p = Project::new();
+    p.images(EXTERNAL_WITH_UPDATES);
+    let (out, _) = flux(&p);
+    std::fs::write(p.path("ext.yaml"), &out).unwrap();
+    validate(&shared, &p.path("ext.yaml"));
+}
+
 #[test]
 fn an_external_image_with_updates_is_followed_by_flux_and_by_kargo() {
     let p = Project::new();
-    p.images(
-        "- name: postgres\n  registry: docker.io\n  repository: library/postgres\n  tag: 16-alpine\n  imageSelectionStrategy: Digest\n  updates:\n    - {name: db, repo: org/deploy, path: db/values.yaml, type: yaml-update, key: image.digest, value: digest}\n",
-    );
+    p.images(EXTERNAL_WITH_UPDATES);
     let (out, _) = flux(&p);
     let d = docs(&out);
     let pol = of_kind(&d, "ImagePolicy")[0];
@@ -448,10 +463,6 @@ fn an_external_image_with_updates_is_followed_by_flux_and_by_kargo() {
         Some("asc")
     );
     assert_eq!(of_kind(&d, "ImageUpdateAutomation").len(), 1);
-    if let Some(shared) = shared("the Flux schema check cannot run") {
-        std::fs::write(p.path("ext.yaml"), &out).unwrap();
-        validate(&shared, &p.path("ext.yaml"));
-    }
     // The Kargo target deploys it too (issue 17.7).
     let r = p.run(&["synth", "--output", "-"]);
     assert_eq!(r.code, 0, "{}", r.stderr);

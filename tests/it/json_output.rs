@@ -198,3 +198,88 @@ fn analyze_json_errors_before_any_work_are_json() {
         r.stdout
     );
 }
+
+/// Every key of `v`, at any depth.
+fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                out.push(k.clone());
+                keys(v, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+        _ => {}
+    }
+}
+
+/// `inspect --format json` names its keys in camelCase, like every other
+/// JSON output (issue 19.20).
+#[test]
+fn inspect_json_keys_are_camel_case() {
+    let p = Project::new();
+    p.file(
+        "Dockerfile",
+        "ARG V\nFROM node:22 AS b\nFROM b\nFROM golang:${V}\n",
+    );
+    let r = p.run(&[
+        "inspect",
+        "dockerfile",
+        "image-factory/Dockerfile",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r.stdout);
+    assert!(v["baseImages"].is_array(), "{v}");
+    let r = p.run(&["inspect", "ref", "node:22", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let w = json(&r.stdout);
+    let mut all = Vec::new();
+    keys(&v, &mut all);
+    keys(&w, &mut all);
+    let bad: Vec<&String> = all
+        .iter()
+        .filter(|k| k.contains('_') || k.starts_with(|c: char| c.is_ascii_uppercase()))
+        .collect();
+    assert!(bad.is_empty(), "not camelCase: {bad:?}");
+}
+
+/// `inspect` and `graph` with `--format json` put their errors on stdout as
+/// `{"errors": [...]}`, as the other commands do; stderr keeps the text
+/// (issue 19.20).
+#[test]
+fn inspect_and_graph_json_errors_are_json_on_stdout() {
+    let p = Project::new();
+    p.file("Dockerfile", "FROM --platfrom=linux/amd64 node:22\n");
+    p.images("- name: a\n  registry: ghcr.io\n  repository: org/a\n  colour: blue\n");
+    let runs = [
+        (
+            vec!["inspect", "dockerfile", "image-factory/Dockerfile"],
+            Some(1),
+        ),
+        (vec!["inspect", "dockerfile", "image-factory/Missing"], None),
+        (vec!["inspect", "ref", "Not A Reference"], None),
+        (vec!["graph"], Some(4)),
+    ];
+    for (args, line) in runs {
+        let with = [&args[..], &["--format", "json"]].concat();
+        let r = p.run(&with);
+        assert_eq!(r.code, 2, "{with:?}: {}", r.stderr);
+        let v = json(&r.stdout);
+        let e = &v["errors"][0];
+        assert_eq!(e["severity"], "error", "{with:?}: {v}");
+        assert!(!e["message"].as_str().unwrap().is_empty(), "{v}");
+        if let Some(line) = line {
+            assert_eq!(e["line"], line, "{with:?}: {v}");
+        }
+        assert!(
+            r.stderr.contains("error"),
+            "{with:?}: stderr keeps the text"
+        );
+        // Text output keeps errors off stdout.
+        let r = p.run(&args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert_eq!(r.stdout, "", "{args:?}");
+    }
+}

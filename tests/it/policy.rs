@@ -289,7 +289,7 @@ fn rule_5_emergency_bypasses_the_delay_with_an_audit_trail() {
     );
     // b is rebuilt only from a's new build, once it is verified.
     assert!(
-        stdout.contains("  wait_for_verified 'a' 'analyze-dockerfile-a' && f1=$found &&\n    kargo approve --project \"$project\" --freight \"$f1\" --stage 'rebuild-b' &&"),
+        stdout.contains("    wait_for_verified 'a' 'analyze-dockerfile-a' && f1=$found &&\n      kargo approve --project \"$project\" --freight \"$f1\" --stage 'rebuild-b' &&"),
         "{stdout}"
     );
     assert!(!stdout.contains("rebuild-other"));

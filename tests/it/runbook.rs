@@ -159,6 +159,29 @@ fn explain_lists_dependents_transitively_in_rebuild_order() {
     );
 }
 
+/// Nothing recorded about analysis or builds: "analysis: never run", and
+/// no "unknown" for what is not recorded (issue 19.20).
+#[test]
+fn explain_says_what_is_recorded_and_nothing_about_what_is_not() {
+    let p = chain();
+    let r = p.run(&["explain", "b"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("  analysis: never run\n"), "{}", r.stdout);
+    assert!(!r.stdout.contains("unknown"), "{}", r.stdout);
+    p.file(
+        "state/images/b.yaml",
+        "name: b\nbaseImages: [a]\ncurrentVersion: 1.2.3\n",
+    );
+    let r = p.run(&["explain", "b"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("  analysis: never run; last build 1.2.3\n"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn emergency_base_accepts_an_image_reference() {
     let p = Project::new();
@@ -735,6 +758,56 @@ fn emergency_script_snapshot() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     insta::assert_snapshot!("emergency_script", transcript(&r));
+}
+
+/// The emergency script passes shellcheck (every severity), with wait steps
+/// and without (issue 19.20). Ignored where shellcheck is not installed
+/// (build.rs looks); CI installs it and runs it with `--include-ignored`.
+#[test]
+#[cfg_attr(
+    not(has_shellcheck),
+    ignore = "needs shellcheck (Debian package shellcheck)"
+)]
+fn emergency_script_passes_shellcheck() {
+    if !crate::support::tool("shellcheck", "the emergency script cannot be checked") {
+        return;
+    }
+    let p = chain();
+    for (what, base, waits) in [
+        ("with waits", "node:22", true),
+        ("without waits", "nginx-1", false),
+    ] {
+        let r = p.run(&[
+            "emergency",
+            "--base",
+            base,
+            "--reason",
+            "CVE",
+            "--actor",
+            "alice",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            r.stdout.contains("wait_for_verified '"),
+            waits,
+            "{what}:\n{}",
+            r.stdout
+        );
+        let file = p.path(&format!("emergency-{base}.sh"));
+        std::fs::write(&file, &r.stdout).unwrap();
+        let out = std::process::Command::new("shellcheck")
+            .args(["--shell=sh", "--severity=style"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{what}: shellcheck:\n{}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            r.stdout
+        );
+    }
 }
 
 /// The reason and the actor are text a person typed; names come from files.

@@ -122,16 +122,66 @@ tag: '22'
 repoURL: docker.io/library/node
 ";
 
-/// The path of `../shared` beside this repository. When it is absent the
-/// test is skipped, visibly — except in CI (`CI` set), where it fails: a
-/// check that cannot run must not pass silently there.
+/// The path of `../shared` beside this repository, for the tests that need
+/// it. Those are marked
+/// `#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]`
+/// (build.rs sets `has_shared`), so `cargo test` lists them as ignored when
+/// it is absent, and runs them only with `-- --include-ignored` (as CI does).
+/// Run so and still absent: skipped, visibly — except in CI (`CI` set),
+/// where it fails: a check that cannot run must not pass silently there.
 pub(crate) fn shared(what: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    let p = shared_dir();
     if p.is_dir() {
         return Some(p.canonicalize().unwrap());
     }
     skip_or_fail(&format!("../shared is absent, so {what}"));
     None
+}
+
+fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
+
+/// The build's `has_shared` and `has_shellcheck` agree with the machine,
+/// and CI has `../shared`: a test that needs one is ignored only where it is
+/// really missing, and never in CI.
+#[test]
+fn the_shared_cfg_matches_the_disk() {
+    let shellcheck = Command::new("shellcheck")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert_eq!(
+        cfg!(has_shellcheck),
+        shellcheck,
+        "shellcheck was {} since the tests were built; `touch build.rs` and run again",
+        if shellcheck { "installed" } else { "removed" }
+    );
+    let there = shared_dir().is_dir();
+    assert!(
+        there || std::env::var_os("CI").is_none(),
+        "../shared is missing; CI is set, and CI needs it for the reference and schema tests"
+    );
+    assert_eq!(
+        cfg!(has_shared),
+        there,
+        "../shared {} since the tests were built; `touch build.rs` and run again, so the tests that need it are {}",
+        if there { "appeared" } else { "went away" },
+        if there { "run" } else { "ignored" }
+    );
+}
+
+/// Whether the program `name` runs (`name --version`), for the tests that
+/// need it; skipped visibly without, failing in CI.
+pub(crate) fn tool(name: &str, what: &str) -> bool {
+    let ok = Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip_or_fail(&format!("{name} is not installed, so {what}"));
+    }
+    ok
 }
 
 /// Whether python3 with pyyaml and jsonschema is there (for

@@ -26,6 +26,26 @@ const PLACEHOLDER: &str = "/*IMGF-GRAPH-DATA*/";
 pub(super) struct Data<'a> {
     pub nodes: Vec<DataNode<'a>>,
     pub edges: Vec<DataEdge>,
+    /// Upstream images drawn as one row that opens: the bases of one
+    /// repository, and all external images. Only groups of two or more.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<DataGroup>,
+    /// Each cycle's images (node indices), each a base of the next and the
+    /// last a base of the first. Synth refuses them; the page shows them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cycles: Vec<Vec<usize>>,
+}
+
+/// A group of upstream images in the first column; the page starts with
+/// the groups closed when there are many upstream images.
+#[derive(Debug, Serialize)]
+pub(super) struct DataGroup {
+    /// `docker.io/library/node`, or `external images`.
+    pub label: String,
+    /// `base` or `external`.
+    pub kind: &'static str,
+    /// Node indices, in model order.
+    pub members: Vec<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -50,6 +70,12 @@ pub(super) struct DataNode<'a> {
     pub auto_rebuild: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<&'a str>,
+    /// Its group (an index into `groups`), for upstream images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<usize>,
+    /// Part of a cycle.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cycle: bool,
 }
 
 /// `from` is built into `to`: when `from` changes, `to` rebuilds after its
@@ -63,6 +89,9 @@ pub(super) struct DataEdge {
     pub delay: String,
     #[serde(rename = "autoRebuild")]
     pub auto_rebuild: bool,
+    /// Part of a cycle.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cycle: bool,
 }
 
 /// The page for `graph`; deterministic for a given model.
@@ -116,8 +145,41 @@ pub(super) fn data<'a>(graph: &Graph, model: &'a Model) -> Data<'a> {
             rebuild_delay: None,
             auto_rebuild: None,
             version: None,
+            group: None,
+            cycle: false,
         })
         .collect();
+    // Groups: the bases of one repository, and the external images.
+    let mut groups: Vec<DataGroup> = Vec::new();
+    let mut by_key: std::collections::HashMap<(&'static str, &str), usize> =
+        std::collections::HashMap::new();
+    for (i, u) in model.upstream.iter().enumerate() {
+        let key = match u.kind {
+            UpstreamKind::Base => ("base", u.repo_url.as_str()),
+            UpstreamKind::External => ("external", ""),
+        };
+        let g = *by_key.entry(key).or_insert_with(|| {
+            groups.push(DataGroup {
+                label: match u.kind {
+                    UpstreamKind::Base => u.repo_url.clone(),
+                    UpstreamKind::External => "external images".into(),
+                },
+                kind: key.0,
+                members: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[g].members.push(i);
+    }
+    let mut kept = Vec::new();
+    for g in groups.into_iter().filter(|g| g.members.len() >= 2) {
+        for &m in &g.members {
+            nodes[m].group = Some(kept.len());
+        }
+        kept.push(g);
+    }
+    let in_cycle: std::collections::HashSet<usize> =
+        graph.cycles.iter().flatten().copied().collect();
     nodes.extend(model.managed.iter().enumerate().map(|(i, m)| DataNode {
         name: &m.name,
         kind: "managed",
@@ -129,6 +191,8 @@ pub(super) fn data<'a>(graph: &Graph, model: &'a Model) -> Data<'a> {
         rebuild_delay: Some(duration::human(m.rebuild_delay_secs)),
         auto_rebuild: Some(m.auto_rebuild),
         version: m.current_version.as_deref(),
+        group: None,
+        cycle: in_cycle.contains(&i),
     }));
     let edges = graph
         .edges
@@ -142,9 +206,18 @@ pub(super) fn data<'a>(graph: &Graph, model: &'a Model) -> Data<'a> {
             },
             delay: duration::human(model.managed[dep].rebuild_delay_secs),
             auto_rebuild: model.managed[dep].auto_rebuild,
+            cycle: graph.in_cycle(base, dep),
         })
         .collect();
-    Data { nodes, edges }
+    let cycles = (graph.cycles.iter())
+        .map(|c| c.iter().map(|i| ups + i).collect())
+        .collect();
+    Data {
+        nodes,
+        edges,
+        groups: kept,
+        cycles,
+    }
 }
 
 /// JSON made safe inside `<script type="application/json">`: no `<` (so no
@@ -285,6 +358,84 @@ mod tests {
                 (2, 3, "cascade", "0", false),
             ]
         );
+    }
+
+    /// The first column stays short at hundreds of images: upstream images
+    /// are grouped, the bases of one repository and the external images
+    /// (issue 19.20); the page closes the groups when there are many.
+    #[test]
+    fn upstream_images_are_grouped_by_repository() {
+        let (_, mut model) = sample();
+        let node = model.upstream[0].clone();
+        let other = |name: &str, kind, repo: &str| Upstream {
+            name: name.into(),
+            kind,
+            repo_url: repo.into(),
+            tag: Some("1".into()),
+            ..node.clone()
+        };
+        model.upstream.push(Upstream {
+            name: "node-20".into(),
+            tag: Some("20".into()),
+            ..node.clone()
+        });
+        model
+            .upstream
+            .push(other("ext-a", UpstreamKind::External, "quay.io/v/a"));
+        model.upstream.push(other(
+            "alpine-3",
+            UpstreamKind::Base,
+            "docker.io/library/alpine",
+        ));
+        model
+            .upstream
+            .push(other("ext-b", UpstreamKind::External, "quay.io/v/b"));
+        let graph = crate::graph::build(&model).unwrap();
+        let d = data(&graph, &model);
+        let groups: Vec<(&str, &str, &[usize])> = d
+            .groups
+            .iter()
+            .map(|g| (g.label.as_str(), g.kind, g.members.as_slice()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (node.repo_url.as_str(), "base", &[0, 1][..]),
+                ("external images", "external", &[2, 4][..]),
+            ]
+        );
+        let group_of: Vec<Option<usize>> = d.nodes.iter().map(|n| n.group).collect();
+        assert_eq!(group_of, [Some(0), Some(0), Some(1), None, Some(1), None]);
+        let page = render(&graph, &model);
+        assert!(
+            page.contains("var FOLD_OVER = 40;"),
+            "the page closes groups past 40"
+        );
+    }
+
+    /// A cycle is in the data, its images and edges marked, for the page to
+    /// draw in red (issue 19.20).
+    #[test]
+    fn a_cycle_is_marked_for_drawing() {
+        let (_, mut model) = sample();
+        let mut b = model.managed[0].clone();
+        b.name = "b".into();
+        b.bases = vec![BaseRef::Managed(0)];
+        model.managed.push(b);
+        model.managed[0].bases.push(BaseRef::Managed(1));
+        assert!(crate::graph::build(&model).is_err(), "synth refuses it");
+        let graph = crate::graph::build_for_drawing(&model);
+        let d = data(&graph, &model);
+        let ups = model.upstream.len();
+        assert_eq!(d.cycles, [vec![ups, ups + 1]]);
+        assert!(d.nodes[ups].cycle && d.nodes[ups + 1].cycle && !d.nodes[0].cycle);
+        let marked: Vec<(usize, usize)> = (d.edges.iter())
+            .filter(|e| e.cycle)
+            .map(|e| (e.from, e.to))
+            .collect();
+        assert_eq!(marked, [(ups + 1, ups), (ups, ups + 1)]);
+        let v: serde_json::Value = serde_json::from_str(blob(&render(&graph, &model))).unwrap();
+        assert_eq!(v["cycles"], serde_json::json!([[ups, ups + 1]]));
     }
 
     #[test]

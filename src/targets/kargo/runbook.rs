@@ -196,16 +196,21 @@ pub fn explain(
     }
     o.push_str(&explain_updates(model, settings, image, image_state));
     if let Some(s) = image_state {
+        // What is recorded, and nothing about what is not: no "unknown".
+        let build = match (s.current_version.as_deref(), s.last_built.as_deref()) {
+            (Some(v), Some(at)) => format!("; last build {v} at {at}"),
+            (Some(v), None) => format!("; last build {v}"),
+            (None, Some(at)) => format!("; last build at {at}"),
+            (None, None) => String::new(),
+        };
         w(
             &mut o,
             format!(
-                "  analysis: {}{}; last build {} at {}",
+                "  analysis: {}{}{build}",
                 s.discovery_status.as_deref().unwrap_or("never run"),
                 s.discovery_error
                     .as_deref()
                     .map_or(String::new(), |e| format!(" ({e})")),
-                s.current_version.as_deref().unwrap_or("unknown"),
-                s.last_built.as_deref().unwrap_or("unknown")
             ),
         );
         if let Some(every) = build_interval(s) {
@@ -1179,7 +1184,8 @@ done"#
         let _ = writeln!(s, "step={step}");
         let _ = writeln!(s, "if runs {step}; then");
         // One AND-list: each command runs only if everything before it
-        // succeeded, and any failure ends in `not_done`, never in an exit.
+        // succeeded, and any failure ends in `not_done`, never in an exit
+        // (an `if`, not `A && B || C`, which shellcheck rightly questions).
         let var = |k: usize| format!("f{}", k + 1);
         let mut list: Vec<String> = Vec::new();
         for (k, (b, _)) in concerned.iter().enumerate() {
@@ -1203,10 +1209,10 @@ done"#
                 ));
             }
         }
-        let _ = writeln!(s, "  {} ||", list.join(" &&\n    "));
+        let _ = writeln!(s, "  if ! {{\n    {}\n  }}; then", list.join(" &&\n      "));
         let _ = writeln!(
             s,
-            "    not_done {}",
+            "    not_done {}\n  fi",
             sh_word(&warehouse_name(model, BaseRef::Managed(*i)))
         );
         let _ = writeln!(s, "fi");
