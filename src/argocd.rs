@@ -134,6 +134,12 @@ fn normalize_hierarchical(scheme: &str, rest: &str, keep_user: bool) -> Option<S
     }
     out.push_str(host);
     out.push_str(path);
+    push_query_fragment(&mut out, query, fragment);
+    Some(out)
+}
+
+/// `?query#fragment`, each part only when present, as Go's `url.URL.String` writes them.
+fn push_query_fragment(out: &mut String, query: Option<&str>, fragment: Option<&str>) {
     if let Some(q) = query {
         out.push('?');
         out.push_str(q);
@@ -142,7 +148,6 @@ fn normalize_hierarchical(scheme: &str, rest: &str, keep_user: bool) -> Option<S
         out.push('#');
         out.push_str(f);
     }
-    Some(out)
 }
 
 /// `^((?:[\w-]+@)?[\w-]+(?:\.[\w-]+)*)(?::(.*))?$`, then the path cleaned.
@@ -178,14 +183,7 @@ fn normalize_scp(repo: &str) -> Option<String> {
         return Some(format!("ssh://{user_host}"));
     }
     let mut out = format!("ssh://{user_host}/{path}");
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
+    push_query_fragment(&mut out, query, fragment);
     Some(out)
 }
 

@@ -31,6 +31,17 @@ const THREE_KINDS: &str = "    - name: kust
       value: pinned
 ";
 
+/// The committed Kargo output of the bundled example.
+fn example_dist() -> Vec<Value> {
+    docs(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/dist/image-factory.k8s.yaml"
+        ))
+        .unwrap(),
+    )
+}
+
 fn project(images: &str) -> Project {
     let p = Project::new();
     p.images(images);
@@ -159,13 +170,7 @@ fn every_update_changes_what_runs(all: &[Value]) {
 
 #[test]
 fn rule_1_argocd_syncs_the_branch_head_with_no_pinned_revision() {
-    let all = docs(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/dist/image-factory.k8s.yaml"
-        ))
-        .unwrap(),
-    );
+    let all = example_dist();
     let mut synced = 0;
     for stage in update_stages(&all) {
         for s in steps(stage) {
@@ -191,13 +196,7 @@ fn rule_1_argocd_syncs_the_branch_head_with_no_pinned_revision() {
 
 #[test]
 fn rule_2_the_example_and_every_kind_of_update_deploy_each_build() {
-    let all = docs(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/dist/image-factory.k8s.yaml"
-        ))
-        .unwrap(),
-    );
+    let all = example_dist();
     every_update_changes_what_runs(&all);
     // An unversioned image (followed by digest), a versioned one, build ids,
     // and an external image at one tag.
@@ -374,13 +373,7 @@ fn rule_3_a_version_check_proves_the_new_build_is_live() {
 
 #[test]
 fn rule_3_the_e2e_job_gets_the_build_under_test() {
-    let all = docs(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/dist/image-factory.k8s.yaml"
-        ))
-        .unwrap(),
-    );
+    let all = example_dist();
     let t = of_kind(&all, "AnalysisTemplate")
         .into_iter()
         .find(|t| t["metadata"]["name"].as_str() == Some("verify-api-staging"))
