@@ -70,6 +70,10 @@ pub struct Ui {
     pub colour: bool,
     /// stderr is a terminal: long runs may show a progress line there.
     pub progress: bool,
+    /// stdout goes nowhere: it is /dev/null, or it was closed (Rust opens
+    /// /dev/null in place of a closed descriptor). A command whose output
+    /// must be delivered before it records anything (`emergency`) refuses.
+    pub stdout_discarded: bool,
 }
 
 /// Runs a parsed command line, writing data to `out` and messages to `err`

@@ -39,6 +39,7 @@ fn run() -> ExitCode {
         colour: cli.color.enabled(stderr.is_terminal(), env),
         // A dumb terminal cannot clear a line.
         progress: stderr.is_terminal() && env("TERM").as_deref() != Some("dumb"),
+        stdout_discarded: stdout_is_dev_null(),
     };
     // Not locked for the run: a panic on another thread writes to stderr
     // too (see the hook above).
@@ -71,5 +72,26 @@ impl<W: Write> Write for Messages<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         let _ = self.0.flush();
         Ok(())
+    }
+}
+
+/// Whether stdout is /dev/null — what it is after `>/dev/null`, and after
+/// `>&-` too: Rust's runtime opens /dev/null in place of a closed standard
+/// descriptor, so writes to it "succeed".
+fn stdout_is_dev_null() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let (Ok(out), Ok(null)) = (
+            std::fs::metadata("/dev/stdout"),
+            std::fs::metadata("/dev/null"),
+        ) else {
+            return false;
+        };
+        out.file_type().is_char_device() && out.rdev() == null.rdev()
+    }
+    #[cfg(not(unix))]
+    {
+        false
     }
 }

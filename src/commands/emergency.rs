@@ -64,6 +64,14 @@ fn emergency(
 
     // The script first: the audit entry records an emergency the user has
     // the script of, so nothing is recorded unless it was delivered.
+    if ui.stdout_discarded {
+        return Err(Error::input(
+            Diagnostic::error(
+                "standard output goes nowhere (it is /dev/null, or closed): the emergency script would be lost; nothing was recorded",
+            )
+            .help("save it: `imgf emergency … > emergency.sh`, then run `sh emergency.sh`"),
+        ));
+    }
     let delivered = match args.format {
         OutputFormat::Text => plan.script.clone(),
         OutputFormat::Json => super::json_line(&serde_json::json!({

@@ -204,25 +204,66 @@ fn too_deep(text: &str) -> Option<Location> {
         Single,
         Double,
         Comment,
+        /// A line of a block scalar (`|`, `>`): text to its end.
+        Block,
     }
     let mut state = In::Plain;
     let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
     let mut prev = '\n';
     let mut escaped = false;
+    // In block context (depth 0), a bracket opens a collection only where
+    // a value starts: after the indentation, after `- ` or `: `. Anywhere
+    // else it is part of a plain scalar (`owner: team [3`, `a[[`).
+    let mut value_start = true;
+    // The indentation of the line, while it is still being read.
+    let mut indent: Option<usize> = Some(0);
+    // A block scalar's parent line's indentation: deeper lines are its text.
+    let mut block_parent: Option<usize> = None;
+    let mut this_indent = 0usize;
     for c in text.chars() {
         column += 1;
-        // Where a token may start: a quote opens a quoted value there, a
-        // bracket a collection, `#` a comment.
+        if let Some(n) = indent {
+            if c == ' ' {
+                indent = Some(n + 1);
+            } else if c != '\n' {
+                indent = None;
+                this_indent = n;
+                if let Some(p) = block_parent {
+                    if n > p {
+                        state = In::Block;
+                    } else {
+                        block_parent = None;
+                    }
+                }
+            }
+        }
         let starts = prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':');
         match state {
+            In::Plain if depth == 0 => match c {
+                '[' | '{' if value_start => {
+                    depth = 1;
+                    value_start = false;
+                }
+                '\'' if value_start => (state, value_start) = (In::Single, false),
+                '"' if value_start => (state, value_start) = (In::Double, false),
+                '|' | '>' if value_start => {
+                    block_parent = Some(this_indent);
+                    state = In::Comment;
+                }
+                '#' if prev.is_whitespace() => state = In::Comment,
+                ' ' | '\t' => value_start = value_start || prev == ':',
+                '-' if value_start => {}
+                '?' if value_start => {}
+                _ => value_start = false,
+            },
             In::Plain => match c {
-                '[' | '{' if starts => {
+                '[' | '{' => {
                     depth += 1;
                     if depth > MAX_NESTING {
                         return Some(Location { line, column });
                     }
                 }
-                ']' | '}' => depth = depth.saturating_sub(1),
+                ']' | '}' => depth -= 1,
                 '\'' if starts => state = In::Single,
                 '"' if starts => state = In::Double,
                 '#' if prev.is_whitespace() => state = In::Comment,
@@ -232,11 +273,15 @@ fn too_deep(text: &str) -> Option<Location> {
             In::Double if escaped => escaped = false,
             In::Double if c == '\\' => escaped = true,
             In::Double if c == '"' => state = In::Plain,
-            In::Comment if c == '\n' => state = In::Plain,
+            In::Comment | In::Block if c == '\n' => state = In::Plain,
             _ => {}
         }
         if c == '\n' {
             (line, column) = (line + 1, 0);
+            indent = Some(0);
+            if depth == 0 {
+                value_start = true;
+            }
         }
         prev = c;
     }
@@ -1022,6 +1067,26 @@ mod tests {
         }
         // A quote inside a word opens nothing: the brackets after it count.
         assert!(too_deep(&format!("x: [it's, {open}\n")).is_some());
+        // Brackets inside plain values and block scalars never add up.
+        let many: String = (0..MAX_NESTING + 2)
+            .map(|i| format!("- name: i{i}\n  owner: team [{i}\n"))
+            .collect();
+        assert_eq!(too_deep(&many), None);
+        assert_eq!(too_deep(&format!("- owner: a{open}\n")), None);
+        let block: String = format!(
+            "- name: x\n  description: |\n{}  tag: '1'\n",
+            (0..MAX_NESTING + 2).map(|_| "    [a\n").collect::<String>()
+        );
+        assert_eq!(too_deep(&block), None);
+        // Where a value starts, in a list or after a key, they count.
+        for text in [
+            format!("- {open}\n"),
+            format!("- x: {open}\n"),
+            format!("a:\n  - {open}\n"),
+            format!("{open}\n"),
+        ] {
+            assert!(too_deep(&text).is_some(), "{text}");
+        }
         let d = parse_value(Path::new("f.yaml"), &deep(50_000)).unwrap_err();
         assert!(
             d.message.contains("nested more than 128 deep"),

@@ -357,6 +357,22 @@ fn emergency_records_nothing_when_the_script_cannot_be_written() {
         assert!(!stderr.contains("recorded in the state files"), "{stderr}");
         assert_eq!(audit_lines(&p), before, "an audit entry without a script");
     }
+    // stdout on /dev/null — which is also what a closed stdout (`>&-`) is
+    // once Rust's runtime has opened /dev/null in its place: writes
+    // "succeed", and the script would be lost.
+    let o = crate::support::imgf()
+        .args(["emergency", "--image", "i0", "--reason", "CVE"])
+        .current_dir(p.root.path())
+        .stdout(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("standard output goes nowhere") && stderr.contains("nothing was recorded"),
+        "{stderr}"
+    );
+    assert_eq!(audit_lines(&p), before, "an audit entry without a script");
     // Delivered: recorded, once per image.
     let r = p.run(&["emergency", "--image", "i0", "--reason", "CVE"]);
     assert_eq!(r.code, 0, "{}", r.stderr);

@@ -149,6 +149,7 @@ fn analyze_shows_progress_when_stderr_is_a_terminal() {
     let terminal = imgf::Ui {
         colour: false,
         progress: true,
+        stdout_discarded: false,
     };
     let err = run(terminal, false);
     let drawn = err

@@ -236,6 +236,7 @@ fn flux_output_of_the_example_and_a_large_enrollment_passes_validate_manifests()
 /// the others: about 6 s of synth and 4 s of validation on one idle core
 /// (debug build).
 #[test]
+#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
 fn flux_output_of_a_generated_10000_image_enrollment_passes_validate_manifests() {
     let Some(shared) = shared("the 10,000-image Flux check cannot run") else {
         return;
