@@ -303,6 +303,42 @@ fn lines_kargo_breaks(
             "write the value on one line (`{name}: <the value deployed now>`)"
         ))];
     }
+    // An anchor or tag before the value: go-yaml places the node at the
+    // `&` or `!`, so Kargo rewrites from there and drops it — an alias of
+    // the anchor elsewhere then names nothing, and the file fails to load.
+    let before = &text[text[..n.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1)..n.start.min(text.len())];
+    let own = text.get(n.start..n.end).unwrap_or_default();
+    let props = before
+        .split_whitespace()
+        .rev()
+        .take_while(|w| w.starts_with('&') || w.starts_with('!'))
+        .last()
+        .or_else(|| {
+            own.split_whitespace()
+                .next()
+                .filter(|w| w.starts_with('&') || w.starts_with('!'))
+        });
+    if let Some(prop) = props {
+        let (what, outcome) = if prop.starts_with('&') {
+            (
+                "anchor",
+                "drops it, and every `*` alias of it then names nothing: the file no longer loads",
+            )
+        } else {
+            ("tag", "drops it")
+        };
+        return vec![Diagnostic::error(format!(
+            "{stage}: the value of key `{key}` carries the {what} `{prop}`: yaml-update rewrites from it to the end of the line (Kargo's YAML library places the value there) and {outcome}",
+        ))
+        .in_file(file)
+        .at(at)
+        .with_source(text)
+        .help(format!(
+            "write the value itself on this line (`{name}: <the value deployed now>`), and point the anchor at another node"
+        ))];
+    }
     let rest = n.rest_of_line(text);
     let after = rest.trim();
     if after.is_empty() {

@@ -65,7 +65,8 @@ impl Repo {
         let id = repository_identity(url);
         match self {
             Repo::Exactly(r) => *r == id,
-            Repo::Path(p) => id.ends_with(&format!("/{p}")),
+            // `org/name`, or `host/org/name` without a scheme.
+            Repo::Path(p) => id == *p || id.ends_with(&format!("/{p}")),
         }
     }
 }
@@ -121,9 +122,10 @@ pub(crate) fn check(
         Ok(w) => w,
         Err(ds) => return super::json_errors(Err(Error::Input(ds)), json, out),
     };
-    let (targets, applications) = check_all(&workspaces, &inputs, &model, flux);
+    let (targets, applications, app_notes) = check_all(&workspaces, &inputs, &model, flux);
     let problems: Vec<Diagnostic> = notes
         .into_iter()
+        .chain(app_notes)
         .chain(targets.iter().flat_map(|t| t.problems.iter().cloned()))
         .chain(applications.iter().flat_map(|a| a.problems.iter().cloned()))
         .collect();
@@ -324,6 +326,21 @@ fn workspaces(
     }
     let mut notes = Vec::new();
     for w in &out {
+        if !updates.iter().any(|u| w.repo.holds(&u.repo_url)) {
+            let names: BTreeSet<&str> = updates.iter().map(|u| u.repo_url.as_str()).collect();
+            notes.push(
+                Diagnostic::warning(format!(
+                    "--workspace {}: it stands for {}, which no update target names: no target is read there (only Argo CD Applications are looked for in it)",
+                    w.dir.display(),
+                    w.repo_shown
+                ))
+                .help(format!(
+                    "the targets are in {}: name the one this directory is a checkout of with --workspace REPO={}",
+                    names.into_iter().collect::<Vec<_>>().join(", "),
+                    w.dir.display()
+                )),
+            );
+        }
         let Some(b) = &w.branch else { continue };
         let theirs: BTreeSet<&str> = updates
             .iter()
@@ -352,7 +369,7 @@ fn check_all<'a>(
     inputs: &Inputs,
     model: &'a Model,
     flux: bool,
-) -> (Vec<Target<'a>>, Vec<Application>) {
+) -> (Vec<Target<'a>>, Vec<Application>, Vec<Diagnostic>) {
     // Fetched checkouts, one per (repository, branch).
     let mut fetched: BTreeMap<(String, String), Result<PathBuf, String>> = BTreeMap::new();
     // Both targets update the users of managed and external images.
@@ -423,22 +440,26 @@ fn check_all<'a>(
             });
         }
     }
-    let applications = if flux {
-        Vec::new()
+    let (applications, app_notes) = if flux {
+        (Vec::new(), Vec::new())
     } else {
         applications(workspaces, inputs, model)
     };
-    (targets, applications)
+    (targets, applications, app_notes)
 }
 
 /// The Argo CD Applications in the workspaces that update Stages sync:
 /// their `authorized-stage` annotation, and whether their sources deploy
 /// what each update writes.
-fn applications(workspaces: &[Workspace], inputs: &Inputs, model: &Model) -> Vec<Application> {
+fn applications(
+    workspaces: &[Workspace],
+    inputs: &Inputs,
+    model: &Model,
+) -> (Vec<Application>, Vec<Diagnostic>) {
     let wanted = crate::targets::kargo::runbook::authorized_stages(model, &inputs.settings);
     let mut applications = Vec::new();
-    if wanted.is_empty() {
-        return applications;
+    if wanted.is_empty() || workspaces.is_empty() {
+        return (applications, Vec::new());
     }
     let mut files = Vec::new();
     let mut seen = BTreeSet::new();
@@ -448,63 +469,119 @@ fn applications(workspaces: &[Workspace], inputs: &Inputs, model: &Model) -> Vec
         }
     }
     let deployed = crate::targets::kargo::deployed(model);
+    let mut unreadable: Vec<Diagnostic> = Vec::new();
     for f in files {
-        let Ok(text) = std::fs::read_to_string(&f) else {
+        let Ok(whole) = std::fs::read_to_string(&f) else {
             continue;
         };
-        if !text.contains("kind: Application") {
+        if !whole.contains("Application") {
             continue;
         }
-        let Ok(doc) = crate::config::parse::parse_value(&f, update_check::first_document(&text))
-        else {
-            continue;
-        };
-        if doc["kind"].as_str() != Some("Application") {
-            continue;
-        }
-        let name = doc["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let namespace = doc["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("argocd")
-            .to_string();
-        let key = (namespace.clone(), name.clone());
-        let Some(value) = wanted.get(&key) else {
-            continue;
-        };
-        let stages: Vec<String> = value.split(',').map(str::to_string).collect();
-        let synced: Vec<argocd::Synced<'_>> = deployed
-            .iter()
-            .flat_map(|d| d.updates.iter().map(move |u| (d.name, u)))
-            .filter(|(_, u)| u.argocd.as_ref() == Some(&key))
-            .map(|(image, u)| {
-                // Only a workspace is a full checkout (a fetched one holds
-                // just the targets' paths).
-                let w = workspaces.iter().find(|w| w.holds(u));
-                argocd::Synced {
-                    stage: update_stage_name(image, &u.name),
-                    repo_url: &u.repo_url,
-                    branch: &u.branch,
-                    path: &u.path,
-                    kustomize: u.yaml_key.is_none(),
-                    checkout: w.map(|w| w.dir.as_path()),
-                    default_branch: w.and_then(|w| w.default_branch.as_deref()),
+        for text in documents(&whole) {
+            let doc = match crate::config::parse::parse_value(&f, &text) {
+                Ok(doc) => doc,
+                Err(d) => {
+                    // Only a manifest that names one of the Applications matters.
+                    if wanted
+                        .keys()
+                        .any(|(_, name)| text.contains(&format!("name: {name}")))
+                    {
+                        unreadable.push(Diagnostic::warning(format!(
+                        "a manifest that may be one of the Argo CD Applications the update Stages sync does not parse, so it was not checked: {}",
+                        d.message
+                    ))
+                    .in_file(&f)
+                    .at(d.location)
+                    .help("fix the YAML; Argo CD cannot read it either"));
+                    }
+                    continue;
                 }
-            })
-            .collect();
-        let mut problems = argocd::authorization(&f, &text, &doc, &stages);
-        problems.extend(argocd::sources(&f, &text, &doc, &synced));
-        applications.push(Application {
-            file: f,
-            namespace,
-            name,
-            stages,
-            problems,
-        });
+            };
+            if doc["kind"].as_str() != Some("Application") {
+                continue;
+            }
+            let name = doc["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let namespace = doc["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("argocd")
+                .to_string();
+            let key = (namespace.clone(), name.clone());
+            let Some(value) = wanted.get(&key) else {
+                continue;
+            };
+            let stages: Vec<String> = value.split(',').map(str::to_string).collect();
+            let synced: Vec<argocd::Synced<'_>> = deployed
+                .iter()
+                .flat_map(|d| d.updates.iter().map(move |u| (d.name, u)))
+                .filter(|(_, u)| u.argocd.as_ref() == Some(&key))
+                .map(|(image, u)| {
+                    // Only a workspace is a full checkout (a fetched one holds
+                    // just the targets' paths).
+                    let w = workspaces.iter().find(|w| w.holds(u));
+                    argocd::Synced {
+                        stage: update_stage_name(image, &u.name),
+                        repo_url: &u.repo_url,
+                        branch: &u.branch,
+                        path: &u.path,
+                        kustomize: u.yaml_key.is_none(),
+                        checkout: w.map(|w| w.dir.as_path()),
+                        default_branch: w.and_then(|w| w.default_branch.as_deref()),
+                    }
+                })
+                .collect();
+            let mut problems = argocd::authorization(&f, &text, &doc, &stages);
+            problems.extend(argocd::sources(&f, &text, &doc, &synced));
+            applications.push(Application {
+                file: f.clone(),
+                namespace,
+                name,
+                stages,
+                problems,
+            });
+        }
     }
-    applications
+    // An Application no workspace holds was not checked: say so.
+    for (ns, name) in wanted.keys() {
+        if !applications
+            .iter()
+            .any(|a| a.namespace == *ns && a.name == *name)
+        {
+            unreadable.push(
+                Diagnostic::warning(format!(
+                    "Argo CD Application {ns}/{name}, which update Stages sync, is in no workspace: its `authorized-stage` annotation and sources were not checked"
+                ))
+                .help("pass the checkout that holds the Application manifests with another --workspace"),
+            );
+        }
+    }
+    (applications, unreadable)
+}
+
+/// The YAML documents of `text`, each padded with empty lines in place of
+/// the documents before it, so that positions stay those of the file.
+fn documents(text: &str) -> Vec<String> {
+    let mut docs = Vec::new();
+    let (mut start_line, mut current, mut line_no) = (0usize, String::new(), 0usize);
+    for line in text.split_inclusive('\n') {
+        let separator = line.trim_end() == "---" || line.starts_with("--- ");
+        if separator && !current.trim().is_empty() {
+            docs.push(format!("{}{current}", "\n".repeat(start_line)));
+            current.clear();
+            start_line = line_no;
+        } else if separator {
+            current.clear();
+            start_line = line_no;
+        }
+        current.push_str(line);
+        line_no += 1;
+    }
+    if !current.trim().is_empty() {
+        docs.push(format!("{}{current}", "\n".repeat(start_line)));
+    }
+    docs
 }
 
 /// A target of Flux's setters: the line it sets carries the right marker.

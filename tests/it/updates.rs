@@ -1562,3 +1562,79 @@ fn updates_check_refuses_the_backstage_target() {
         .unwrap()
         .contains("backstage"));
 }
+
+/// Review of issue 18: what a check could pass without having looked.
+#[test]
+fn a_check_says_what_it_did_not_look_at() {
+    // An Application in a later document of its file is found, with its lines.
+    let p = example_workspace();
+    let app = std::fs::read_to_string(p.path("deploy/argocd/api-prod.yaml")).unwrap();
+    std::fs::write(
+        p.path("deploy/argocd/api-prod.yaml"),
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\n---\n{}",
+            app.replace("image-factory:update-api-prod", "image-factory:nope")
+        ),
+    )
+    .unwrap();
+    let r = check(&p);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("does not list image-factory:update-api-prod")
+            && r.stderr.contains("deploy/argocd/api-prod.yaml:12:"),
+        "{}",
+        r.stderr
+    );
+    // An Application no workspace holds is said to be unchecked.
+    std::fs::remove_file(p.path("deploy/argocd/api-prod.yaml")).unwrap();
+    let r = check(&p);
+    assert!(
+        r.stderr.contains(
+            "Argo CD Application argocd/api-prod, which update Stages sync, is in no workspace"
+        ),
+        "{}",
+        r.stderr
+    );
+    // A workspace that stands for no target's repository is said to read nothing;
+    // `host/org/name` names a repository as `org/name` does.
+    let p = example_workspace();
+    let r = p.run(&[
+        "updates",
+        "check",
+        "--workspace",
+        "example-org/other=deploy",
+    ]);
+    assert!(
+        r.stderr
+            .contains("which no update target names: no target is read there"),
+        "{}",
+        r.stderr
+    );
+    let r = p.run(&[
+        "updates",
+        "check",
+        "--workspace",
+        "github.com/example-org/deploy=deploy",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("no target is read there"),
+        "{}",
+        r.stderr
+    );
+    // An anchor on the value: Kargo rewrites from the `&` and drops it.
+    let p = example_workspace();
+    std::fs::write(
+        p.path("deploy/charts/api/values-prod.yaml"),
+        "image:\n  repository: ghcr.io/example-org/api\n  tag: &t \"1.4.1\"\nother: *t\n",
+    )
+    .unwrap();
+    let r = check(&p);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("carries the anchor `&t`") && r.stderr.contains("values-prod.yaml:3:8"),
+        "{}",
+        r.stderr
+    );
+}
