@@ -88,7 +88,7 @@ fn emergency(
                 Diagnostic::error(format!(
                     "cannot write the emergency script to stdout: {e}; nothing was recorded"
                 ))
-                .help("write it to a file with space left (`> FILE`), then run `sh FILE`"),
+                .help("save it to a file that can be written (`> FILE`, on a disk with space), then run `sh FILE`"),
             )
         })?;
 

@@ -199,8 +199,16 @@ impl Current {
 /// Reads images.yaml. A missing file, an empty one (or comments only) and
 /// `[]` hold no entries; anything else must parse as synth parses it.
 fn read_current(path: &Path) -> Result<Current, Error> {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    match parse::not_a_file(path) {
+        // The other spelling beside it would be shadowed by a new file.
+        Ok(Some(parse::NotAFile::Missing)) if path.with_extension("yml").is_file() => {
+            return Err(Error::input(
+                Diagnostic::error("no images.yaml, but there is an images.yml beside it: imgf reads only images.yaml, and would start a new file that hides it")
+                    .in_file(path)
+                    .help("rename images.yml to images.yaml, then run the command again"),
+            ))
+        }
+        Ok(Some(parse::NotAFile::Missing)) => {
             return Ok(Current {
                 raw: None,
                 text: String::new(),
@@ -208,8 +216,10 @@ fn read_current(path: &Path) -> Result<Current, Error> {
                 entries: Vec::new(),
             })
         }
+        // A directory, a dangling link, a loop: each says what it is.
+        Ok(Some(other)) => return Err(Error::input(other.diagnostic(path))),
+        Ok(None) => {}
         Err(e) => return Err(Error::io("cannot read", path, e)),
-        Ok(_) => {}
     }
     let raw = parse::read_text(path)?;
     let crlf = raw.contains("\r\n") && !raw.replace("\r\n", "").contains('\n');

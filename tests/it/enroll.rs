@@ -336,6 +336,30 @@ fn enroll_starts_the_file_and_unenroll_leaves_an_empty_list() {
     let r = empty.run(REDIS);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(images(&empty), format!("# nothing yet\n\n{one}"));
+    // An images.yml beside a missing images.yaml is never hidden by a new
+    // file; a link to nowhere is not written through.
+    let yml = Project::new();
+    std::fs::create_dir_all(yml.dir()).unwrap();
+    std::fs::write(yml.dir().join("images.yml"), one).unwrap();
+    for args in [REDIS, &["unenroll", "redis"][..]] {
+        let r = yml.run(args);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("there is an images.yml beside it"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert!(!yml.dir().join("images.yaml").exists());
+    #[cfg(unix)]
+    {
+        let dangling = Project::new();
+        std::fs::create_dir_all(dangling.dir()).unwrap();
+        std::os::unix::fs::symlink("nowhere.yaml", dangling.dir().join("images.yaml")).unwrap();
+        let r = dangling.run(REDIS);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(!dangling.dir().join("nowhere.yaml").exists());
+    }
 }
 
 /// Item 5: CRLF stays CRLF; mode, owner and group stay; a read-only file is
