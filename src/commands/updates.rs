@@ -614,6 +614,26 @@ fn check_flux(
             )],
         );
     };
+    // The controller reads only `*.yaml`, `*.yml` and `Kustomization`
+    // (kyaml's package reader, as image-automation-controller's
+    // `filereader.go` sets it up): any other file is never updated.
+    let read_by_flux = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".yaml") || n.ends_with(".yml") || n == "Kustomization");
+    if !read_by_flux {
+        return (
+            Some(file.clone()),
+            vec![Diagnostic::error(format!(
+                "{} ({}): Flux's image-automation-controller reads only `*.yaml`, `*.yml` and `Kustomization` files, so it never updates {}",
+                img.name(),
+                u.name,
+                u.path
+            ))
+            .in_file(&file)
+            .help("give the file a `.yaml` name (and `path` in images.yaml with it)")],
+        );
+    }
     let flux_lint = if u.yaml_key.is_some() {
         crate::targets::flux::markers::yaml_file
     } else {

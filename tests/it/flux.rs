@@ -329,6 +329,26 @@ fn marker_check(p: &Project) -> crate::support::Run {
     p.run(&["updates", "check", "--target", "flux", "--workspace", "ws"])
 }
 
+/// The controller reads only `*.yaml`, `*.yml` and `Kustomization`: a
+/// marked target under another name is never updated.
+#[test]
+fn a_target_flux_does_not_read_is_an_error() {
+    let p = with(
+        "",
+        "    - {name: values, repo: org/deploy, path: values.conf, type: yaml-update, key: image.tag}\n",
+    );
+    std::fs::create_dir_all(p.path("ws")).unwrap();
+    std::fs::write(p.path("ws/values.conf"), VALUES_OK).unwrap();
+    let r = marker_check(&p);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("reads only `*.yaml`, `*.yml` and `Kustomization` files"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn markers_present_pass() {
     let r = marker_check(&marker_workspace(KUST_OK, VALUES_OK, MANIFEST_OK));
