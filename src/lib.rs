@@ -9,7 +9,6 @@
 //! what the state files say.
 
 pub mod argocd;
-pub(crate) mod cleanup;
 pub mod cli;
 pub(crate) mod commands;
 pub mod config;
@@ -18,6 +17,7 @@ pub(crate) mod discovery;
 pub mod dockerfile;
 pub mod duration;
 pub mod emit;
+pub mod fs;
 pub mod graph;
 pub mod image_ref;
 pub mod merge;

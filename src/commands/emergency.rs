@@ -117,7 +117,7 @@ fn emergency(
             },
         };
         state.audit.push(plan.audit_for(name));
-        emit::write_atomic(&path, emit::state::image_state(&state)?.as_bytes())?;
+        crate::fs::write_atomic(&path, emit::state::image_state(&state)?.as_bytes())?;
     }
     writeln!(
         err,

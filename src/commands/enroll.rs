@@ -594,7 +594,7 @@ fn edit_images(
             write_out(out, &diff)?;
             return Ok(ExitStatus::Success);
         }
-        if !crate::emit::replace_if_unchanged(&path, current.raw.as_deref(), new_file.as_bytes())? {
+        if !crate::fs::replace_if_unchanged(&path, current.raw.as_deref(), new_file.as_bytes())? {
             continue;
         }
         // Say only what the file holds.

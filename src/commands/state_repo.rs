@@ -190,7 +190,7 @@ pub(super) fn git_error(e: String) -> Error {
 pub(super) struct StateClone {
     // Dropped first: the directory is removed before it is unregistered.
     dir: tempfile::TempDir,
-    _tracked: crate::cleanup::Tracked,
+    _tracked: crate::fs::cleanup::Tracked,
 }
 
 impl StateClone {
@@ -216,7 +216,7 @@ fn clone_state_repo(
         }
         None => std::env::temp_dir(),
     };
-    let (dir, tracked) = crate::cleanup::create(
+    let (dir, tracked) = crate::fs::cleanup::create(
         || {
             let mut b = tempfile::Builder::new();
             b.prefix("imgf-state-");

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use super::{print_warnings, read_inputs};
 use crate::cli::{SynthArgs, SynthTarget};
 use crate::diagnostic::{Diagnostic, Error};
-use crate::emit::Written;
+use crate::fs::Written;
 use crate::targets::Target;
 use crate::{emit, synth, ExitStatus};
 

@@ -196,7 +196,7 @@ fn write_if_changed(path: &Path, old: Option<&str>, new: &str) -> Result<Option<
     if current.as_deref() == Some(new) {
         return Ok(None);
     }
-    crate::emit::write_atomic(path, new.as_bytes())?;
+    crate::fs::write_atomic(path, new.as_bytes())?;
     Ok(Some(path.to_path_buf()))
 }
 

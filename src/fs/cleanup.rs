@@ -1,5 +1,5 @@
 //! What imgf removes when a signal ends it: the temporary files of writes
-//! in flight ([`crate::emit`]) and the state repository's clone
+//! in flight ([`crate::fs`]) and the state repository's clone
 //! ([`crate::commands`]).
 //!
 //! A path is registered while the lock is held around its creation, and
