@@ -16,7 +16,7 @@ use crate::config::parse::Value;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::model::Update;
 use crate::targets::flux::Image;
-use crate::yaml_walk::{self, Found, Kind, Miss, Node, Why};
+use crate::yaml_walk::{self, first_document_text, missed, syntax_error, Found, Kind, Node};
 
 /// The names Kustomize reads a kustomization from, in its order.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
@@ -34,19 +34,6 @@ fn line_of(text: &str, prefix: &str) -> Option<usize> {
     text.lines()
         .position(|l| l.trim_start().trim_start_matches("- ").starts_with(prefix))
         .map(|i| i + 1)
-}
-
-/// The first YAML document of `text` (all `yaml-update` can address).
-pub fn first_document(text: &str) -> &str {
-    // A leading `---` stays, so that lines keep their numbers.
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if offset > 0 && (line.trim_end() == "---" || line.starts_with("--- ")) {
-            return &text[..offset];
-        }
-        offset += line.len();
-    }
-    text
 }
 
 /// Problems of a kustomization that `update` (of image `m`) sets.
@@ -140,7 +127,7 @@ pub fn yaml_file(m: Image<'_>, update: &Update, file: &Path, text: &str) -> Vec<
             )]
         }
     };
-    if let Err(d) = crate::config::parse::parse_value(file, first_document(text)) {
+    if let Err(d) = crate::config::parse::parse_value(file, first_document_text(text)) {
         if text.contains("{{") {
             return helm(text.lines().position(|l| l.contains("{{")).map(|i| i + 1));
         }
@@ -169,90 +156,6 @@ pub fn yaml_file(m: Image<'_>, update: &Update, file: &Path, text: &str) -> Vec<
         )
         .in_file(file)],
     }
-}
-
-/// A syntax error the serde parser did not explain (`note` is added to
-/// the message).
-pub fn syntax_error(file: &Path, text: &str, e: &yaml_walk::SyntaxError, note: &str) -> Diagnostic {
-    Diagnostic::error(format!("the file is not valid YAML: {}{note}", e.message))
-        .in_file(file)
-        .at(Some(Location {
-            line: e.line,
-            column: e.column,
-        }))
-        .with_source(text)
-        .help("fix the YAML at this place")
-}
-
-/// A key that does not lead to a scalar, in words: the message (after
-/// `what: `), with the line of the place the walk stopped. `suffix` ends
-/// the message of a missing key.
-pub fn missed(
-    what: &str,
-    key: &str,
-    parts: &[String],
-    miss: &Miss<'_>,
-    suffix: &str,
-) -> Diagnostic {
-    let place = if miss.depth == 0 {
-        "the top level".to_string()
-    } else {
-        format!("`{}`", parts[..miss.depth].join("."))
-    };
-    let part = parts
-        .get(miss.depth)
-        .map(String::as_str)
-        .unwrap_or_default();
-    let at = miss.key.unwrap_or(miss.at);
-    let line = (miss.depth > 0 || miss.why == Why::NotScalar).then_some(Location {
-        line: at.line,
-        column: at.column,
-    });
-    let fix = "add the key with the value deployed now, or fix `key` in images.yaml";
-    let (message, help) = match &miss.why {
-        Why::NoKey => {
-            let keys: Vec<&str> = match &miss.at.kind {
-                Kind::Mapping { entries, .. } => entries
-                    .iter()
-                    .filter_map(|(k, _)| yaml_walk::scalar_value(k))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            (
-                format!("key `{key}` does not exist: {place} has no `{part}`{suffix}"),
-                if keys.is_empty() {
-                    fix.to_string()
-                } else {
-                    format!("{place} has {}; {fix}", keys.join(", "))
-                },
-            )
-        }
-        Why::NotAnIndex => (
-            format!("key `{key}` does not exist: {place} is a list, and `{part}` is not an index"),
-            "address a list item by its index, from 0 (`containers.0.image`)".to_string(),
-        ),
-        Why::OutOfRange(n) => (
-            format!(
-                "key `{key}` does not exist: {place} has {n} item(s), so index {part} is out of range"
-            ),
-            if *n == 0 {
-                format!("{place} is empty; {fix}")
-            } else {
-                format!("use an index from 0 to {}, or {fix}", n - 1)
-            },
-        ),
-        Why::NotACollection => (
-            format!("key `{key}` does not exist: {place} is {}, so it has no `{part}`", miss.at.what()),
-            fix.to_string(),
-        ),
-        Why::NotScalar => (
-            format!("key `{key}` is {}, not a scalar", miss.at.what()),
-            "point `key` at the scalar that holds the image or tag, like `image.tag`".to_string(),
-        ),
-    };
-    Diagnostic::error(format!("{what}: {message}"))
-        .at(line)
-        .help(help)
 }
 
 /// What yaml-update would break on the line of the scalar `found`: Kargo

@@ -22,7 +22,7 @@ use crate::config::enrollment::UpdateValue;
 use crate::config::settings::Settings;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::model::Update;
-use crate::update_check::first_document;
+use crate::yaml_walk::first_document_text;
 use crate::yaml_walk::{self, Kind, Node};
 
 /// The marker field an update needs: `Some("tag")`, `Some("digest")`, or
@@ -77,10 +77,10 @@ fn parse(what: &str, file: &Path, text: &str) -> Result<Node, Diagnostic> {
     let first = match yaml_walk::documents(text) {
         Ok(docs) => docs.into_iter().next(),
         Err(e) => {
-            let mut d = crate::config::parse::parse_value(file, first_document(text))
+            let mut d = crate::config::parse::parse_value(file, first_document_text(text))
                 .err()
                 .filter(|d| d.location.is_some_and(|l| l.line <= e.line))
-                .unwrap_or_else(|| crate::update_check::syntax_error(file, text, &e, ""));
+                .unwrap_or_else(|| crate::yaml_walk::syntax_error(file, text, &e, ""));
             d.message = format!("{what}: {}{SKIPPED}", d.message);
             return Err(d);
         }
@@ -243,7 +243,7 @@ pub fn kustomization(
             ),
         )],
         Err(miss) => vec![
-            crate::update_check::missed(&what, &parts.join("."), &parts, &miss, "").in_file(file),
+            crate::yaml_walk::missed(&what, &parts.join("."), &parts, &miss, "").in_file(file),
         ],
     }
 }
@@ -287,7 +287,7 @@ pub fn yaml_file(
             &want,
         ),
         Err(miss) => {
-            let mut d = crate::update_check::missed(&what, key, &parts, &miss, "").in_file(file);
+            let mut d = crate::yaml_walk::missed(&what, key, &parts, &miss, "").in_file(file);
             if miss.why != yaml_walk::Why::NotScalar {
                 d.help = Some(format!(
                     "add it with the value deployed now and `# {{\"$imagepolicy\": \"{want}\"}}` at the end of its line"
