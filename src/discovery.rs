@@ -20,11 +20,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::enrollment::Enrollment;
-use crate::config::state::{BaseImageState, Build, ImageState, Update, WorkflowInput};
 use crate::image_ref::ImageRef;
-use crate::merge::exact_tag_regex;
 use crate::names;
+use crate::state::store::Move;
+use crate::state::{BaseImageState, Build, ImageState, Update, WorkflowInput};
 use crate::timestamp::Timestamp;
+use crate::values::exact_tag_regex;
 
 /// How many digest changes a base image keeps, and how many builds a
 /// managed image keeps.
@@ -72,15 +73,6 @@ pub(crate) struct Input<'a> {
     /// Whether every enrolled image was analysed (lifecycle runs only then).
     pub full_run: bool,
     pub now: Timestamp,
-}
-
-/// A file move the command layer performs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Move {
-    ArchiveImage(String),
-    ArchiveBase(String),
-    RestoreImage(String),
-    RestoreBase(String),
 }
 
 /// What analysis decided.
@@ -666,7 +658,7 @@ mod tests {
                 current_digest: digest.clone(),
                 last_built: built.clone(),
                 base_images: vec!["old-base".into()],
-                audit: vec![crate::config::state::AuditEntry { action: "emergency".into(), at: "t".into(), actor: "a".into(), reason: "r".into(), images: vec![], scope: None, affected: None }],
+                audit: vec![crate::state::AuditEntry { action: "emergency".into(), at: "t".into(), actor: "a".into(), reason: "r".into(), images: vec![], scope: None, affected: None }],
                 extra: vec![("custom".into(), crate::config::parse::Value::from(1))],
                 ..ImageState::default()
             };

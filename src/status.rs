@@ -15,9 +15,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::config::state::{BaseImageState, ImageState};
 use crate::graph::Graph;
 use crate::model::{BaseRef, Model};
+use crate::state::{BaseImageState, ImageState};
 use crate::timestamp::Timestamp;
 
 /// The status of every managed image.
@@ -234,7 +234,7 @@ fn upstream_base(
                 .filter_map(|u| u.at.as_deref().and_then(Timestamp::parse))
                 .max()
         });
-    let mut history: Vec<(Timestamp, &crate::config::state::Update)> = s
+    let mut history: Vec<(Timestamp, &crate::state::Update)> = s
         .update_history
         .iter()
         .filter_map(|u| Some((u.at.as_deref().and_then(Timestamp::parse)?, u)))
@@ -496,7 +496,7 @@ pub fn prometheus(s: &Status) -> String {
 mod tests {
     use super::*;
 
-    use crate::config::state::Update;
+    use crate::state::Update;
 
     fn model() -> Model {
         Model::sample()

@@ -1,9 +1,9 @@
 //! The synth pipeline, end to end and pure: inputs → merge → graph → the
 //! objects of a target → YAML. Usable as a library call without the CLI.
 
-use crate::config::load::Inputs;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::graph::Graph;
+use crate::load::Inputs;
 use crate::model::Model;
 use crate::targets::Target;
 

@@ -567,6 +567,20 @@ pub(crate) fn tag_pattern(s: &str) -> Result<String, String> {
         .ok_or_else(|| "it has no named group (`(?P<ts>…)`) to order the tags by".into())
 }
 
+/// The regex that matches exactly `tag`, in RE2 syntax (Go's `QuoteMeta`).
+pub fn exact_tag_regex(tag: &str) -> String {
+    let mut out = String::with_capacity(tag.len() + 4);
+    out.push('^');
+    for c in tag.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('$');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

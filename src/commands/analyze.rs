@@ -1,6 +1,6 @@
 //! `imgf analyze`: read Dockerfiles and workflows (from the workspace, or
 //! fetched with git), run [`crate::discovery`], and write the state files
-//! that changed — through [`crate::config::store`], only inside `--dir`,
+//! that changed — through [`crate::state::store`], only inside `--dir`,
 //! never a file imgf does not own — inside the state-repository transaction.
 
 use std::collections::BTreeMap;
@@ -11,13 +11,13 @@ use super::git::{self, Token};
 use super::state_repo::{with_state_repo, Done};
 use crate::cli::{AnalyzeArgs, OutputFormat};
 use crate::config::enrollment::{self, Enrollment, Provider};
-use crate::config::load;
 use crate::config::parse;
 use crate::config::settings::{Overrides, Settings};
-use crate::config::state::{BaseImageState, ImageState, WorkflowInput};
-use crate::config::store::{self, Store};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::discovery::{Built, Discovery, Input, Outcome};
+use crate::load;
+use crate::state::store::{self, Store};
+use crate::state::{BaseImageState, ImageState, WorkflowInput};
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 

@@ -7,11 +7,11 @@ use std::path::Path;
 
 use super::load_model;
 use crate::cli::{EmergencyArgs, OutputFormat};
-use crate::config::state::ImageState;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::state::ImageState;
 use crate::targets::kargo::runbook::{self, Scope};
 use crate::timestamp::Timestamp;
-use crate::{emit, ExitStatus};
+use crate::ExitStatus;
 
 /// `imgf emergency`.
 pub(crate) fn run(
@@ -96,18 +96,14 @@ fn emergency(
     // request and how many images it rebuilt, not the whole list, so a deep
     // chain's audit grows linearly (the list is in the JSON plan, and the
     // commit of these files).
-    let store = crate::config::store::Store::open(&args.input.dir)?;
+    let store = crate::state::store::Store::open(&args.input.dir)?;
     for name in &plan.images {
         let path = store.image_path(name);
         let mut state = match inputs.image_states.iter().find(|s| &s.stem == name) {
             Some(s) => {
                 let mut st = s.data.clone();
-                st.extra = crate::config::state::extra_keys(
-                    &s.path,
-                    &s.text,
-                    &crate::config::state::IMAGE_KEYS,
-                )
-                .map_err(Error::input)?;
+                st.extra = crate::state::extra_keys(&s.path, &s.text, &crate::state::IMAGE_KEYS)
+                    .map_err(Error::input)?;
                 st
             }
             None => ImageState {
@@ -117,7 +113,7 @@ fn emergency(
             },
         };
         state.audit.push(plan.audit_for(name));
-        crate::fs::write_atomic(&path, emit::state::image_state(&state)?.as_bytes())?;
+        crate::fs::write_atomic(&path, crate::state::write::image_state(&state)?.as_bytes())?;
     }
     writeln!(
         err,

@@ -21,10 +21,10 @@ use super::{print_warnings, write_out};
 use crate::cli::{EnrollArgs, InputArgs, UnenrollArgs};
 use crate::config::edit::{self, Field};
 use crate::config::enrollment::{Enrollment, Provider};
-use crate::config::load::IMAGES_FILE;
 use crate::config::parse::{self, Value};
 use crate::config::settings::Overrides;
 use crate::diagnostic::{Diagnostic, Error, Location};
+use crate::load::IMAGES_FILE;
 use crate::ExitStatus;
 
 /// The entry `imgf enroll` writes from its flags, in images.yaml's key order.
@@ -233,7 +233,7 @@ fn read_current(path: &Path) -> Result<Current, Error> {
         Err(first) => match parse::parse_value(path, &text) {
             Ok(Value::Null) => Vec::new(),
             // The usual explanations (a mapping, not a list; …).
-            _ => match crate::config::load::load_enrollments(path) {
+            _ => match crate::load::load_enrollments(path) {
                 Err(e) => return Err(e),
                 Ok(_) => return Err(Error::input(first)),
             },
@@ -513,7 +513,7 @@ fn check(input: &InputArgs, path: &Path, plan: &Plan) -> Result<Vec<Diagnostic>,
         e => e,
     };
     let text = plan.text.clone();
-    let inputs = crate::config::load::load_with(
+    let inputs = crate::load::load_with(
         &input.dir,
         input.settings.as_deref(),
         &overrides,
@@ -858,7 +858,7 @@ fn dependents(input: &InputArgs, name: &str, entries: &[Enrollment]) -> Vec<Stri
     let Some(gone) = entries.iter().find(|e| e.name == name) else {
         return Vec::new();
     };
-    let Ok(store) = crate::config::store::Store::open(&input.dir) else {
+    let Ok(store) = crate::state::store::Store::open(&input.dir) else {
         return Vec::new();
     };
     let mut problems = Vec::new();

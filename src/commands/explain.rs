@@ -6,15 +6,15 @@ use std::io::Write;
 
 use super::{load_model, write_out};
 use crate::cli::{ExplainArgs, OutputFormat};
-use crate::config::state::{BaseImageState, ImageState};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::model::BaseRef;
+use crate::state::{BaseImageState, ImageState};
 use crate::targets::kargo::runbook;
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 pub(super) fn full_states(
-    inputs: &crate::config::load::Inputs,
+    inputs: &crate::load::Inputs,
 ) -> (
     BTreeMap<String, ImageState>,
     BTreeMap<String, BaseImageState>,

@@ -21,9 +21,9 @@ pub(crate) mod synth;
 pub(crate) mod updates;
 
 use crate::cli::InputArgs;
-use crate::config::load::{self, Inputs};
 use crate::config::settings::Overrides;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::load::{self, Inputs};
 
 pub(crate) fn read_inputs(args: &InputArgs) -> Result<Inputs, Error> {
     let overrides = Overrides {

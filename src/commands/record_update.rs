@@ -8,10 +8,10 @@ use std::path::Path;
 
 use super::state_repo::{with_state_repo, Done};
 use crate::cli::RecordUpdateArgs;
-use crate::config::load;
-use crate::config::state::{BaseImageState, ImageState};
-use crate::config::store::{self, Store};
 use crate::diagnostic::{Diagnostic, Error};
+use crate::load;
+use crate::state::store::{self, Store};
+use crate::state::{BaseImageState, ImageState};
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::git::{self, Token};
 use crate::cli::StateRepoArgs;
-use crate::config::load;
 use crate::config::settings::Overrides;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::load;
 use crate::{emit, ExitStatus};
 
 /// How many times a push is retried after the remote moved on.

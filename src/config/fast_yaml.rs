@@ -655,9 +655,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::parse;
-    use crate::config::state::{
-        AuditEntry, BaseImageState, Build, ImageState, Update, WorkflowInput,
-    };
+    use crate::state::{AuditEntry, BaseImageState, Build, ImageState, Update, WorkflowInput};
 
     fn full<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
         crate::config::parse::parse::<T>(Path::new("s.yaml"), text).map_err(|d| d.message)
@@ -730,17 +728,17 @@ mod tests {
     /// and read back as written.
     #[test]
     fn state_files_imgf_writes_take_the_fast_path() {
-        let text = crate::emit::state::image_state(&image()).unwrap();
+        let text = crate::state::write::image_state(&image()).unwrap();
         assert_eq!(parse::<ImageState>(&text), Some(image()), "{text}");
         assert!(agrees::<ImageState>(&text));
-        let text = crate::emit::state::base_image_state(&base()).unwrap();
+        let text = crate::state::write::base_image_state(&base()).unwrap();
         assert_eq!(parse::<BaseImageState>(&text), Some(base()), "{text}");
         let mut without = image();
         without.build_history.clear();
-        let text = crate::emit::state::image_state(&without).unwrap();
+        let text = crate::state::write::image_state(&without).unwrap();
         assert!(!text.contains("buildHistory"), "{text}");
         assert_eq!(parse::<ImageState>(&text), Some(without), "{text}");
-        let empty = crate::emit::state::base_image_state(&BaseImageState::default()).unwrap();
+        let empty = crate::state::write::base_image_state(&BaseImageState::default()).unwrap();
         assert!(agrees::<BaseImageState>(&empty), "{empty}");
     }
 
@@ -988,7 +986,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(4000))]
 
         #[test]
-        fn image_states_read_as_the_full_parser_reads_them(text in document(&crate::config::state::IMAGE_KEYS)) {
+        fn image_states_read_as_the_full_parser_reads_them(text in document(&crate::state::IMAGE_KEYS)) {
             agrees::<ImageState>(&text);
         }
 
@@ -998,7 +996,7 @@ mod tests {
         }
 
         #[test]
-        fn base_states_read_as_the_full_parser_reads_them(text in document(&crate::config::state::BASE_KEYS)) {
+        fn base_states_read_as_the_full_parser_reads_them(text in document(&crate::state::BASE_KEYS)) {
             agrees::<BaseImageState>(&text);
         }
     }

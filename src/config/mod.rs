@@ -4,8 +4,5 @@
 pub mod edit;
 pub mod enrollment;
 pub(crate) mod fast_yaml;
-pub mod load;
 pub mod parse;
 pub mod settings;
-pub mod state;
-pub mod store;

@@ -18,7 +18,6 @@ use serde::Serialize;
 use crate::diagnostic::Error;
 use crate::fs::Written;
 
-pub mod state;
 pub mod yaml;
 
 /// The first lines of every generated stream.

@@ -5,11 +5,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::upstream;
-use crate::config::load::Inputs;
-use crate::config::state::{BaseImageState, ImageState};
-use crate::config::store::StateFile;
 use crate::diagnostic::Diagnostic;
+use crate::load::Inputs;
 use crate::model::{BaseRef, Model, Upstream};
+use crate::state::store::StateFile;
+use crate::state::{BaseImageState, ImageState};
 
 /// A resolved base before upstream indices are final.
 #[derive(Clone, Copy)]

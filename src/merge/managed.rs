@@ -4,10 +4,10 @@
 use crate::config::enrollment::{Enrollment, Provider, CONTEXT_INPUTS};
 use crate::config::enrollment::{Update, UpdateValue};
 use crate::config::settings::Providers;
-use crate::config::state::ImageState;
-use crate::config::store::StateFile;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Check, Managed};
+use crate::state::store::StateFile;
+use crate::state::ImageState;
 
 /// A managed image as images.yaml enrolls it (bases and version come later).
 pub(super) fn from_enrollment(

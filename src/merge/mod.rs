@@ -19,15 +19,15 @@ mod upstream;
 use std::collections::HashMap;
 
 use crate::config::enrollment::Provider;
-use crate::config::load::Inputs;
 use crate::config::parse::Locator;
-use crate::config::state::ImageState;
-use crate::config::store::StateFile;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::load::Inputs;
 use crate::model::Model;
+use crate::state::store::StateFile;
+use crate::state::ImageState;
 
+pub use crate::values::exact_tag_regex;
 pub(crate) use managed::normalize_git_url;
-pub use tag_filter::exact_tag_regex;
 
 /// Merges everything read into the model; returns it with the warnings.
 pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {

@@ -1,24 +1,11 @@
-//! Tag filters: the regex that matches exactly the watched tag, and the
+//! Tag filters: the regex that matches exactly the watched tag (in
+//! [`crate::values`]), and the
 //! repair of filters the old tool stored escaped twice.
 
 use regex::Regex;
 
 use crate::diagnostic::Diagnostic;
-use crate::values;
-
-/// The regex that matches exactly `tag`, in RE2 syntax (Go's `QuoteMeta`).
-pub fn exact_tag_regex(tag: &str) -> String {
-    let mut out = String::with_capacity(tag.len() + 4);
-    out.push('^');
-    for c in tag.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('$');
-    out
-}
+use crate::values::{self, exact_tag_regex};
 
 /// Decides the tag filter: the stored one when it works, else one derived
 /// from the tag, with a warning saying why.

@@ -6,10 +6,10 @@ use std::path::Path;
 use super::tag_filter::tag_filter;
 use crate::config::enrollment::{Enrollment, STRATEGIES};
 use crate::config::parse::Locator;
-use crate::config::state::{BaseImageState, ImageState};
-use crate::config::store::StateFile;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::model::{TagPolicy, Upstream, UpstreamKind};
+use crate::state::store::StateFile;
+use crate::state::{BaseImageState, ImageState};
 use crate::values;
 
 /// Checks a `registry/repository` string from a state file.

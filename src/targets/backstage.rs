@@ -31,7 +31,7 @@
 //! tag regex only (`allowTags`) carries that regex.
 //!
 //! Runtime values (digests, last built, eligibility, discovery status) come
-//! from the state files, already read by [`crate::config::load`]; [`Facts`]
+//! from the state files, already read by [`crate::load`]; [`Facts`]
 //! picks them out, so the catalog is as fresh as the last analysis commit.
 
 use std::collections::BTreeMap;
@@ -39,10 +39,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::enrollment::Provider;
-use crate::config::load::Inputs;
 use crate::config::settings::Settings;
 use crate::diagnostic::Error;
 use crate::graph::{Graph, Node};
+use crate::load::Inputs;
 use crate::model::{Managed, Model, Upstream, UpstreamKind};
 use crate::names;
 use crate::targets::{Family, Output};
@@ -159,7 +159,7 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Picks the facts out of what [`crate::config::load`] read (no I/O).
+    /// Picks the facts out of what [`crate::load`] read (no I/O).
     pub fn from_inputs(inputs: &Inputs, model: &Model) -> Facts {
         let enrollment = |name: &str| inputs.enrollments.iter().find(|e| e.name == name);
         let image_state = |name: &str| {

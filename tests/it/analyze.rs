@@ -599,20 +599,17 @@ fn two_concurrent_pushers_both_land() {
     );
 }
 
-fn read_image(path: &Path) -> imgf::config::state::ImageState {
+fn read_image(path: &Path) -> imgf::state::ImageState {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut s: imgf::config::state::ImageState = imgf::config::parse::parse(path, &text).unwrap();
-    s.extra =
-        imgf::config::state::extra_keys(path, &text, &imgf::config::state::IMAGE_KEYS).unwrap();
+    let mut s: imgf::state::ImageState = imgf::config::parse::parse(path, &text).unwrap();
+    s.extra = imgf::state::extra_keys(path, &text, &imgf::state::IMAGE_KEYS).unwrap();
     s
 }
 
-fn read_base(path: &Path) -> imgf::config::state::BaseImageState {
+fn read_base(path: &Path) -> imgf::state::BaseImageState {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut s: imgf::config::state::BaseImageState =
-        imgf::config::parse::parse(path, &text).unwrap();
-    s.extra =
-        imgf::config::state::extra_keys(path, &text, &imgf::config::state::BASE_KEYS).unwrap();
+    let mut s: imgf::state::BaseImageState = imgf::config::parse::parse(path, &text).unwrap();
+    s.extra = imgf::state::extra_keys(path, &text, &imgf::state::BASE_KEYS).unwrap();
     s
 }
 
@@ -635,13 +632,13 @@ fn old_tool_state_files_load_without_loss() {
         let out = tmp.path().join("x.yaml");
         if name.contains("/state/images/") {
             let first = read_image(path);
-            let text = imgf::emit::state::image_state(&first).unwrap();
+            let text = imgf::state::write::image_state(&first).unwrap();
             std::fs::write(&out, &text).unwrap();
             let second = read_image(&out);
             assert_eq!(first, second, "{name}");
             // And imgf's own output round-trips byte for byte.
             assert_eq!(
-                imgf::emit::state::image_state(&second).unwrap(),
+                imgf::state::write::image_state(&second).unwrap(),
                 text,
                 "{name}"
             );
@@ -652,12 +649,12 @@ fn old_tool_state_files_load_without_loss() {
             );
         } else {
             let first = read_base(path);
-            let text = imgf::emit::state::base_image_state(&first).unwrap();
+            let text = imgf::state::write::base_image_state(&first).unwrap();
             std::fs::write(&out, &text).unwrap();
             let second = read_base(&out);
             assert_eq!(first, second, "{name}");
             assert_eq!(
-                imgf::emit::state::base_image_state(&second).unwrap(),
+                imgf::state::write::base_image_state(&second).unwrap(),
                 text,
                 "{name}"
             );

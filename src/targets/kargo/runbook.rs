@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::config::settings::Settings;
-use crate::config::state::{AuditEntry, BaseImageState, ImageState};
 use crate::diagnostic::{did_you_mean_any, nearest, Diagnostic};
 use crate::graph::Graph;
 use crate::model::{BaseRef, Model};
+use crate::state::{AuditEntry, BaseImageState, ImageState};
 use crate::targets::kargo::{
     analysis_stage_name, rebuild_stage_name, soak_stage_name, update_stage_name,
     verify_template_name, warehouse, warehouse_name,
@@ -1248,8 +1248,8 @@ fi"#
 mod tests {
     use super::*;
     use crate::config::enrollment::{Provider, UpdateValue};
-    use crate::config::state::Build;
     use crate::model::{Managed, Update};
+    use crate::state::Build;
 
     const H: i64 = 3600;
 

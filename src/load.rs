@@ -1,5 +1,5 @@
 //! Step 1 of synth: read everything in `--dir` — images.yaml, the settings,
-//! and the state files (through [`crate::config::store`], their owner) —
+//! and the state files (through [`crate::state::store`], their owner) —
 //! collecting every problem before failing.
 
 use std::path::{Path, PathBuf};
@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use crate::config::enrollment::{self, Enrollment};
 use crate::config::parse::{self, Value};
 use crate::config::settings::{Overrides, Settings, SettingsFile, SETTINGS_FILE};
-use crate::config::state::{BaseImageState, ImageState};
-use crate::config::store::{Layout, StateFile, Store};
 use crate::diagnostic::{Diagnostic, Error, Location};
+use crate::state::store::{Layout, StateFile, Store};
+use crate::state::{BaseImageState, ImageState};
 
 /// The enrollment file's name inside `--dir`.
 pub const IMAGES_FILE: &str = "images.yaml";
@@ -253,7 +253,7 @@ fn parse_entries(path: &Path, text: &str) -> Result<Vec<Enrollment>, Diagnostic>
             // One piece per thread, each taken as a whole.
             let parsed = crate::par::map_pieces(&pieces, 1, |p| {
                 let t = p.first().copied().unwrap_or_default();
-                match super::fast_yaml::parse::<Vec<Enrollment>>(t) {
+                match crate::config::fast_yaml::parse::<Vec<Enrollment>>(t) {
                     Some(entries) => Ok(entries),
                     None => parse::parse::<Vec<Enrollment>>(path, t),
                 }
@@ -271,7 +271,7 @@ fn parse_entries(path: &Path, text: &str) -> Result<Vec<Enrollment>, Diagnostic>
             }
         }
     }
-    match super::fast_yaml::parse::<Vec<Enrollment>>(text) {
+    match crate::config::fast_yaml::parse::<Vec<Enrollment>>(text) {
         Some(entries) => Ok(entries),
         None => parse::parse::<Vec<Enrollment>>(path, text),
     }

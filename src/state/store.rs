@@ -10,9 +10,18 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::parse;
-use crate::config::state::{self, BaseImageState, ImageState, StateDoc};
 use crate::diagnostic::{Diagnostic, Error};
-use crate::discovery::Move;
+use crate::state::{self, BaseImageState, ImageState, StateDoc};
+
+/// A move of a state file into or out of the archive, which analysis
+/// decides and [`Store::apply`] performs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Move {
+    ArchiveImage(String),
+    ArchiveBase(String),
+    RestoreImage(String),
+    RestoreBase(String),
+}
 
 /// Where state files live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +157,7 @@ impl Store {
         write_if_changed(
             &self.image_path(name),
             old,
-            &crate::emit::state::image_state(s)?,
+            &crate::state::write::image_state(s)?,
         )
     }
 
@@ -163,7 +172,7 @@ impl Store {
         write_if_changed(
             &self.base_path(name),
             old,
-            &crate::emit::state::base_image_state(s)?,
+            &crate::state::write::base_image_state(s)?,
         )
     }
 }
@@ -318,7 +327,7 @@ fn read<T: StateDoc>(
 fn parse_state<T: StateDoc>(path: &Path, text: &str) -> Result<(T, state::Extra), Diagnostic> {
     // Files in the plain shape imgf writes take the fast reader; anything
     // else, and every error, the full parser.
-    let data = match super::fast_yaml::parse::<T>(text) {
+    let data = match crate::config::fast_yaml::parse::<T>(text) {
         Some(data) => data,
         None => parse::parse::<T>(path, text)?,
     };

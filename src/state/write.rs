@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use crate::config::state::{BaseImageState, Extra, ImageState};
 use crate::diagnostic::Error;
+use crate::state::{BaseImageState, Extra, ImageState};
 
 const IMAGE_TEMPLATE: &str = include_str!("../../templates/image-state.yaml");
 const BASE_TEMPLATE: &str = include_str!("../../templates/base-image-state.yaml");
@@ -74,7 +74,7 @@ fn field(fields: &serde_json::Map<String, serde_json::Value>, key: &str) -> Resu
 fn entry<V: Serialize>(key: &str, value: &V) -> Result<String, Error> {
     let mut one = std::collections::BTreeMap::new();
     one.insert(key, value);
-    let mut text = super::yaml::to_string(&one)
+    let mut text = crate::emit::yaml::to_string(&one)
         .map_err(|e| Error::Internal(format!("cannot write `{key}`: {e}")))?;
     text.truncate(text.trim_end_matches('\n').len());
     Ok(text)

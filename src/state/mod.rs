@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::parse::Value;
 
+pub mod store;
+pub mod write;
+
 /// `state/images/<name>.yaml`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
