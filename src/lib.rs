@@ -1,12 +1,14 @@
 //! imgf keeps container images fresh with Kargo.
 //!
 //! The synth pipeline, one module per step:
-//! [`config`] (load) → [`merge`] → [`graph`] → [`targets`] (objects per
-//! output) → [`emit`]. Merge, graph and targets are pure functions of their
-//! inputs; only `config`, `emit` and [`commands`] touch files. [`names`]
-//! owns every naming rule, [`values`] every rule about what a user value may
-//! contain. Analysis: [`dockerfile`] reads FROM lines, [`discovery`] decides
-//! what the state files say.
+//! [`load`] (reading [`config`] and [`state`]) → [`merge`] → [`graph`] →
+//! [`targets`] (objects per output) → [`emit`]. Merge, graph and targets are
+//! pure functions of their inputs; outputs and state files are written
+//! through [`fs`].
+//! [`names`] owns every naming rule, [`values`] every rule about what a user
+//! value may contain. Analysis: [`dockerfile`] reads FROM lines, [`discovery`] decides
+//! what the state files say. ARCHITECTURE.md gives the layers, and the rule
+//! a test holds them to.
 
 pub mod argocd;
 pub mod cli;

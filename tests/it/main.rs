@@ -2,6 +2,7 @@
 //! `imgf` runs the real binary on a temporary directory it builds itself.
 
 mod analyze;
+mod architecture;
 mod backstage;
 mod cijob;
 mod cli;
