@@ -1,0 +1,201 @@
+//! [`Locator`]: where a key or value is in a YAML text.
+
+use crate::diagnostic::Location;
+
+/// Finds where things are in a YAML source after it has been parsed, for
+/// errors found later (validation, merge). This is a line-based search, so it
+/// is a best effort: when it finds nothing the error simply has no position.
+pub struct Locator<'a> {
+    lines: Vec<&'a str>,
+    /// First line (0-based) of each top-level list item.
+    items: Vec<usize>,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let lines: Vec<&str> = text.lines().collect();
+        let item_indent = lines
+            .iter()
+            .filter_map(|l| {
+                let t = l.trim_start();
+                (t.starts_with("- ") || *t == *"-").then(|| l.len() - t.len())
+            })
+            .min();
+        let items = match item_indent {
+            Some(ind) => lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| {
+                    l.len() > ind && l[..ind].trim().is_empty() && {
+                        let t = &l[ind..];
+                        t.starts_with("- ") || t == "-"
+                    }
+                })
+                .map(|(i, _)| i)
+                .collect(),
+            None => Vec::new(),
+        };
+        Locator { lines, items }
+    }
+
+    /// The start of list item `index`.
+    pub fn item(&self, index: usize) -> Option<Location> {
+        let line = *self.items.get(index)?;
+        let col = self.lines[line].find('-').unwrap_or(0);
+        Some(Location {
+            line: line + 1,
+            column: col + 1,
+        })
+    }
+
+    /// The position of `key:` inside list item `index` (the first match at
+    /// any depth), or of the item itself when the key is not found.
+    pub fn key(&self, index: usize, key: &str) -> Option<Location> {
+        let start = *self.items.get(index)?;
+        let end = self
+            .items
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.lines.len());
+        for (i, line) in self.lines[start..end].iter().enumerate() {
+            let t = line.trim_start().trim_start_matches("- ").trim_start();
+            if let Some(rest) = t.strip_prefix(key) {
+                if rest.trim_start().starts_with(':') {
+                    let col = line.len() - t.len();
+                    return Some(Location {
+                        line: start + i + 1,
+                        column: col + 1,
+                    });
+                }
+            }
+        }
+        self.item(index)
+    }
+
+    /// The position of `key:` inside entry `j` of the list under `list:` in
+    /// item `index` (`updates[1].key`), or of that entry, or of `list:`.
+    pub fn list_key(&self, index: usize, list: &str, j: usize, key: &str) -> Option<Location> {
+        let start = *self.items.get(index)?;
+        let end = self
+            .items
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.lines.len());
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        let head = (start..end).find(|&i| {
+            let t = self.lines[i]
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start();
+            t.strip_prefix(list)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        })?;
+        let base = indent(self.lines[head]);
+        let mut entries = Vec::new();
+        let mut dash = None;
+        let mut stop = end;
+        for i in head + 1..end {
+            let l = self.lines[i];
+            let t = l.trim_start();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            if indent(l) <= base && !(indent(l) == base && t.starts_with("- ")) {
+                stop = i;
+                break;
+            }
+            if t.starts_with("- ") || t == "-" {
+                match dash {
+                    None => {
+                        dash = Some(indent(l));
+                        entries.push(i);
+                    }
+                    Some(d) if d == indent(l) => entries.push(i),
+                    _ => {}
+                }
+            }
+        }
+        let fallback = Some(Location {
+            line: head + 1,
+            column: base + 1,
+        });
+        let Some(&first) = entries.get(j) else {
+            return fallback;
+        };
+        let last = entries.get(j + 1).copied().unwrap_or(stop);
+        for i in first..last {
+            let line = self.lines[i];
+            let t = line.trim_start().trim_start_matches("- ").trim_start();
+            if let Some(rest) = t.strip_prefix(key) {
+                if rest.trim_start().starts_with(':') {
+                    return Some(Location {
+                        line: i + 1,
+                        column: line.len() - t.len() + 1,
+                    });
+                }
+            }
+        }
+        // A flow mapping: `- http: {url: …}`.
+        for pat in [format!("{{{key}:"), format!(" {key}:")] {
+            for i in first..last {
+                if let Some(col) = self.lines[i].find(&pat) {
+                    return Some(Location {
+                        line: i + 1,
+                        column: col + 2,
+                    });
+                }
+            }
+        }
+        Some(Location {
+            line: first + 1,
+            column: indent(self.lines[first]) + 1,
+        })
+    }
+
+    /// The `key:` a dotted path names in a mapping document
+    /// (`analysis.image`: `image:` in the block under `analysis:`), or the
+    /// deepest part of it found (a flow mapping is not looked into).
+    pub fn path_key(&self, path: &str) -> Option<Location> {
+        let mut parts = path.split('.');
+        let mut at = self.top_key(parts.next()?)?;
+        let mut indent = 0;
+        for part in parts {
+            let mut found = None;
+            for (i, l) in self.lines.iter().enumerate().skip(at.line) {
+                let t = l.trim_start();
+                if t.is_empty() || t.starts_with('#') {
+                    continue;
+                }
+                let ind = l.len() - t.len();
+                if ind <= indent {
+                    break;
+                }
+                if t.strip_prefix(part)
+                    .is_some_and(|r| r.trim_start().starts_with(':'))
+                {
+                    found = Some((i, ind));
+                    break;
+                }
+            }
+            let Some((i, ind)) = found else { break };
+            at = Location {
+                line: i + 1,
+                column: ind + 1,
+            };
+            indent = ind;
+        }
+        Some(at)
+    }
+
+    /// The first top-level `key:` of a mapping document.
+    pub fn top_key(&self, key: &str) -> Option<Location> {
+        self.lines.iter().enumerate().find_map(|(i, line)| {
+            line.strip_prefix(key)
+                .filter(|rest| rest.trim_start().starts_with(':'))
+                .map(|_| Location {
+                    line: i + 1,
+                    column: 1,
+                })
+        })
+    }
+}
