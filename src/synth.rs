@@ -45,8 +45,7 @@ pub struct Prepared<'a> {
 enum Ready {
     Kargo,
     Flux,
-    /// What the catalog says beyond the model.
-    Backstage(crate::targets::backstage::Facts),
+    Backstage,
 }
 
 /// Merges `inputs` and builds the graph, for `target`.
@@ -90,9 +89,7 @@ pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared<'_>, Error> {
             ));
             Ready::Flux
         }
-        Target::Backstage => Ready::Backstage(crate::targets::backstage::Facts::from_inputs(
-            inputs, &model,
-        )),
+        Target::Backstage => Ready::Backstage,
     };
     Ok(Prepared {
         inputs,
@@ -117,8 +114,8 @@ impl Prepared<'_> {
                 let out = crate::targets::flux::output(model, settings)?;
                 crate::emit::Rendering::new(out.len(), move |i| out.get(i))
             }
-            Ready::Backstage(facts) => {
-                let out = crate::targets::backstage::output(model, graph, settings, facts)?;
+            Ready::Backstage => {
+                let out = crate::targets::backstage::output(model, graph, settings)?;
                 crate::emit::Rendering::new(out.len(), move |i| out.get(i))
                     .with_header(crate::targets::backstage::HEADER)
             }

@@ -31,15 +31,14 @@
 //! tag regex only (`allowTags`) carries that regex.
 //!
 //! Runtime values (digests, last built, eligibility, discovery status) come
-//! from the state files, already read by [`crate::config::load`]; [`Facts`]
-//! picks them out, so the catalog is as fresh as the last analysis commit.
+//! from the state files: [`crate::merge`] puts them in [`Model::catalog`],
+//! so the catalog is as fresh as the last analysis commit.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::config::enrollment::Provider;
-use crate::config::load::Inputs;
 use crate::config::settings::Settings;
 use crate::diagnostic::Error;
 use crate::graph::{Graph, Node};
@@ -140,125 +139,10 @@ pub enum CatalogEntity {
     Base(Entity<BaseSpec>),
 }
 
-/// What the catalog says about an image beyond the model: its catalog
-/// metadata from images.yaml and its runtime values from state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImageFacts {
-    pub owner: Option<String>,
-    pub system: Option<String>,
-    pub lifecycle: Option<String>,
-    /// `image-factory.io/*` annotation (key without prefix) → value.
-    pub annotations: BTreeMap<&'static str, String>,
-}
+/// Catalog facts, as [`crate::merge`] fills them into the model.
+pub use crate::model::{Catalog as Facts, CatalogFacts as ImageFacts};
 
-/// [`ImageFacts`] of every managed and upstream image, by model index.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facts {
-    pub managed: Vec<ImageFacts>,
-    pub upstream: Vec<ImageFacts>,
-}
-
-impl Facts {
-    /// Picks the facts out of what [`crate::config::load`] read (no I/O).
-    pub fn from_inputs(inputs: &Inputs, model: &Model) -> Facts {
-        let enrollment = |name: &str| inputs.enrollments.iter().find(|e| e.name == name);
-        let image_state = |name: &str| {
-            inputs
-                .image_states
-                .iter()
-                .find(|s| s.data.name.as_deref().unwrap_or(&s.stem) == name)
-                .map(|s| &s.data)
-        };
-        let base_state = |name: &str| {
-            inputs
-                .base_states
-                .iter()
-                .find(|s| s.data.name.as_deref().unwrap_or(&s.stem) == name)
-                .map(|s| &s.data)
-        };
-        let catalog = |f: &mut ImageFacts, name: &str| {
-            if let Some(e) = enrollment(name) {
-                f.owner.clone_from(&e.owner);
-                f.system.clone_from(&e.system);
-                f.lifecycle.clone_from(&e.lifecycle);
-            }
-        };
-        let put = |f: &mut ImageFacts, key: &'static str, v: &Option<String>| {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                f.annotations.insert(key, v.to_string());
-            }
-        };
-        // State files carry placeholders (`sha256:placeholder-will-be-
-        // updated-by-workflow`, `None`): only a real digest is shown.
-        let put_digest = |f: &mut ImageFacts, key: &'static str, v: &Option<String>| {
-            put(f, key, &v.clone().filter(|d| is_digest(d)));
-        };
-        let managed = model
-            .managed
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let mut f = ImageFacts::default();
-                catalog(&mut f, &m.name);
-                if let Some(s) = image_state(&m.name) {
-                    put(&mut f, "tag", &s.current_version);
-                    put_digest(&mut f, "digest", &s.current_digest);
-                    put(&mut f, "last-built", &s.last_built);
-                    put(&mut f, "enrolled-at", &s.enrolled_at);
-                    put(&mut f, "discovery-status", &s.discovery_status);
-                    put(&mut f, "last-discovery", &s.last_discovery);
-                }
-                // The latest time any of its upstream bases lets it rebuild.
-                let eligible = model.managed[i]
-                    .bases
-                    .iter()
-                    .filter_map(|b| match b {
-                        crate::model::BaseRef::Upstream(u) => base_state(&model.upstream[*u].name),
-                        crate::model::BaseRef::Managed(_) => None,
-                    })
-                    .filter_map(|s| s.rebuild_eligible_at.as_ref()?.get(&m.name).cloned()?)
-                    .max();
-                put(&mut f, "rebuild-eligible-at", &eligible);
-                f
-            })
-            .collect();
-        let upstream = model
-            .upstream
-            .iter()
-            .map(|u| {
-                let mut f = ImageFacts::default();
-                match u.kind {
-                    UpstreamKind::External => {
-                        catalog(&mut f, &u.name);
-                        if let Some(s) = image_state(&u.name) {
-                            put_digest(&mut f, "digest", &s.current_digest);
-                            put(&mut f, "enrolled-at", &s.enrolled_at);
-                            put(&mut f, "discovery-status", &s.discovery_status);
-                        }
-                    }
-                    UpstreamKind::Base => {
-                        if let Some(s) = base_state(&u.name) {
-                            put_digest(&mut f, "digest", &s.current_digest);
-                            put_digest(&mut f, "previous-digest", &s.previous_digest);
-                            put(&mut f, "last-updated", &s.last_updated);
-                        }
-                    }
-                }
-                f
-            })
-            .collect();
-        Facts { managed, upstream }
-    }
-}
-
-/// A real image digest: `sha256:` and 64 lowercase hex digits.
-pub fn is_digest(s: &str) -> bool {
-    s.strip_prefix("sha256:").is_some_and(|h| {
-        h.len() == 64
-            && h.bytes()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    })
-}
+pub use crate::merge::is_digest;
 
 /// The host of a self-managed GitLab (`gitlab.example.com` for
 /// `https://gitlab.example.com`), `None` for gitlab.com.
@@ -318,7 +202,6 @@ pub fn output<'a>(
     model: &'a Model,
     graph: &Graph,
     settings: &'a Settings,
-    facts: &'a Facts,
 ) -> Result<Output<Plan<'a>, CatalogEntity>, Error> {
     let mut depends_on = vec![Vec::new(); model.managed.len()];
     let mut upstream_dependents = vec![Vec::new(); model.upstream.len()];
@@ -339,7 +222,7 @@ pub fn output<'a>(
         Plan {
             model,
             settings,
-            facts,
+            facts: &model.catalog,
             depends_on,
             upstream_dependents,
             cascades,
