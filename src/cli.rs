@@ -1,6 +1,7 @@
 //! The command line: clap definitions only. Each subcommand's work lives in
 //! [`crate::commands`].
 
+use crate::targets::Target;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -283,8 +284,8 @@ pub struct UpdatesCheckArgs {
     pub workspace: Vec<String>,
     /// Check for Kargo's update steps, or for Flux's setter markers (each
     /// target line must end in the right `# {"$imagepolicy": …}` comment).
-    #[arg(long, value_enum, default_value_t = SynthTarget::Kargo)]
-    pub target: SynthTarget,
+    #[arg(long, value_enum, default_value_t = Target::Kargo)]
+    pub target: Target,
     /// `json`: every target and Argo CD Application checked, with its
     /// problems, in the documented, stable shape (README); errors too.
     #[arg(long, value_enum, default_value = "text")]
@@ -423,6 +424,41 @@ pub struct StateRepoArgs {
     /// The same for the Backstage catalog (`synth --target backstage`).
     #[arg(long, value_name = "FILE")]
     pub catalog_output: Option<PathBuf>,
+    /// After writing state, regenerate TARGET's output (`synth --target
+    /// TARGET`) into FILE and commit it with the state. Repeatable;
+    /// `--synth-output FILE` is `--regenerate kargo=FILE` and
+    /// `--catalog-output FILE` is `--regenerate backstage=FILE`.
+    #[arg(long, value_name = "TARGET=FILE", value_parser = parse_regenerate)]
+    pub regenerate: Vec<(Target, PathBuf)>,
+}
+
+impl StateRepoArgs {
+    /// Every output to regenerate after writing state, in order: those of
+    /// --synth-output and --catalog-output, then each --regenerate.
+    pub fn outputs(&self) -> Vec<(Target, PathBuf)> {
+        let legacy = [
+            (Target::Kargo, &self.synth_output),
+            (Target::Backstage, &self.catalog_output),
+        ];
+        legacy
+            .into_iter()
+            .filter_map(|(t, o)| Some((t, o.clone()?)))
+            .chain(self.regenerate.iter().cloned())
+            .collect()
+    }
+}
+
+/// `TARGET=FILE` of `--regenerate`.
+fn parse_regenerate(s: &str) -> Result<(Target, PathBuf), String> {
+    use clap::ValueEnum;
+    let (target, file) = s.split_once('=').ok_or_else(|| {
+        format!("expected TARGET=FILE (like `kargo=dist/image-factory.k8s.yaml`), got `{s}`")
+    })?;
+    let target = Target::from_str(target, false)?;
+    if file.is_empty() {
+        return Err(format!("`{s}` names no file after `=`"));
+    }
+    Ok((target, PathBuf::from(file)))
 }
 
 #[derive(Debug, Args)]
@@ -495,24 +531,13 @@ pub struct InputArgs {
     pub analysis_image: Option<String>,
 }
 
-/// The targets of `imgf synth`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SynthTarget {
-    /// Kargo Warehouses and Stages (dist/image-factory.k8s.yaml).
-    Kargo,
-    /// Flux image automation (dist/image-factory.flux.yaml).
-    Flux,
-    /// Backstage catalog entities (dist/catalog-info.yaml).
-    Backstage,
-}
-
 #[derive(Debug, Args)]
 pub struct SynthArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// What to generate.
     #[arg(long, value_enum, default_value = "kargo")]
-    pub target: SynthTarget,
+    pub target: Target,
     /// Where to write the output; `-` for standard output [default, beside
     /// --dir in the directory that holds it: dist/image-factory.k8s.yaml,
     /// dist/image-factory.flux.yaml for --target flux, or
@@ -609,5 +634,41 @@ mod tests {
         assert_eq!(args(&["imgf", "--color", "sometimes"]), None);
         assert_eq!(args(&["imgf", "--", "--color", "always"]), None);
         assert_eq!(args(&["imgf", "--colorful"]), None);
+    }
+
+    #[test]
+    fn regenerate_takes_target_and_file_and_the_old_flags_are_aliases() {
+        use super::{Cli, Command, Target};
+        use clap::Parser;
+        use std::path::PathBuf;
+        let cli = Cli::try_parse_from([
+            "imgf",
+            "record-update",
+            "--base",
+            "node",
+            "--digest",
+            "sha256:x",
+            "--catalog-output",
+            "dist/catalog-info.yaml",
+            "--synth-output",
+            "dist/image-factory.k8s.yaml",
+            "--regenerate",
+            "flux=dist/image-factory.flux.yaml",
+        ])
+        .unwrap();
+        let Command::RecordUpdate(args) = cli.command else {
+            panic!("not record-update");
+        };
+        assert_eq!(
+            args.state.outputs(),
+            [
+                (Target::Kargo, PathBuf::from("dist/image-factory.k8s.yaml")),
+                (Target::Backstage, PathBuf::from("dist/catalog-info.yaml")),
+                (Target::Flux, PathBuf::from("dist/image-factory.flux.yaml")),
+            ]
+        );
+        for bad in ["flux", "gitlab=x.yaml", "kargo="] {
+            assert!(super::parse_regenerate(bad).is_err(), "{bad}");
+        }
     }
 }

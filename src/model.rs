@@ -16,6 +16,27 @@ pub struct Model {
     /// Images watched upstream: external enrollments (images.yaml order),
     /// then discovered base images (sorted by name).
     pub upstream: Vec<Upstream>,
+    /// What a catalog says about each image beyond how it is built.
+    pub catalog: Catalog,
+}
+
+/// [`CatalogFacts`] of every managed and upstream image, by model index
+/// (parallel to [`Model::managed`] and [`Model::upstream`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    pub managed: Vec<CatalogFacts>,
+    pub upstream: Vec<CatalogFacts>,
+}
+
+/// What a catalog says about an image beyond how it is built: its catalog
+/// metadata from images.yaml and its runtime values from state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogFacts {
+    pub owner: Option<String>,
+    pub system: Option<String>,
+    pub lifecycle: Option<String>,
+    /// `image-factory.io/*` annotation (key without prefix) → value.
+    pub annotations: BTreeMap<&'static str, String>,
 }
 
 /// A managed image: built from a Dockerfile in a source repository.
@@ -187,6 +208,7 @@ impl Model {
     /// upstream `node-22`.
     pub(crate) fn sample() -> Model {
         Model {
+            catalog: Default::default(),
             managed: vec![Managed {
                 name: "app".into(),
                 repo_url: "ghcr.io/org/app".into(),

@@ -34,66 +34,33 @@ pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
 #[derive(Debug)]
 pub struct Prepared<'a> {
     inputs: &'a Inputs,
-    target: Ready,
+    target: Target,
     pub model: Model,
     pub graph: Graph,
     pub warnings: Vec<Diagnostic>,
 }
 
-/// The target, with what it needs beyond the model.
-#[derive(Debug)]
-enum Ready {
-    Kargo,
-    Flux,
-    /// What the catalog says beyond the model.
-    Backstage(crate::targets::backstage::Facts),
-}
-
 /// Merges `inputs` and builds the graph, for `target`.
 pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared<'_>, Error> {
-    // Values only Kargo refuses are errors of the Kargo target alone,
-    // reported with the merge's problems.
-    let kargo = target == Target::Kargo;
+    let spec = target.spec();
     let (model, mut warnings) = match crate::merge::merge(inputs) {
         Ok((model, warnings)) => {
-            let refused = if kargo {
-                crate::merge::kargo_problems(inputs, Some(&model))
-            } else {
-                Vec::new()
-            };
+            let refused = (spec.refusals)(inputs, Some(&model));
             if !refused.is_empty() {
                 return Err(Error::Input(warnings.into_iter().chain(refused).collect()));
             }
             (model, warnings)
         }
-        Err(Error::Input(mut diags)) if kargo => {
-            diags.extend(crate::merge::kargo_problems(inputs, None));
+        Err(Error::Input(mut diags)) => {
+            diags.extend((spec.refusals)(inputs, None));
             return Err(Error::Input(diags));
         }
         Err(e) => return Err(e),
     };
     let graph =
         crate::graph::build(&model).map_err(|d| Error::input(d.in_file(&inputs.images_file)))?;
-    let target = match target {
-        Target::Kargo => {
-            let mut problems = kargo_warnings(inputs, &model);
-            inputs.attach_sources(&mut problems);
-            warnings.extend(problems);
-            warnings = crate::diagnostic::into_result(warnings)?;
-            Ready::Kargo
-        }
-        Target::Flux => {
-            warnings.extend(crate::targets::flux::losses(&model));
-            warnings.extend(crate::targets::flux::missing_credentials(
-                &model,
-                &inputs.settings,
-            ));
-            Ready::Flux
-        }
-        Target::Backstage => Ready::Backstage(crate::targets::backstage::Facts::from_inputs(
-            inputs, &model,
-        )),
-    };
+    warnings.extend((spec.warnings)(inputs, &model));
+    let warnings = crate::diagnostic::into_result(warnings)?;
     Ok(Prepared {
         inputs,
         target,
@@ -107,46 +74,6 @@ impl Prepared<'_> {
     /// The target's objects, ready to render: made one at a time as they
     /// are written. Fails when two objects of a kind would share a name.
     pub fn rendering(&self) -> Result<crate::emit::Rendering<'_>, Error> {
-        let (model, graph, settings) = (&self.model, &self.graph, &self.inputs.settings);
-        Ok(match &self.target {
-            Ready::Kargo => {
-                let out = crate::targets::kargo::output(model, graph, settings)?;
-                crate::emit::Rendering::new(out.len(), move |i| out.get(i))
-            }
-            Ready::Flux => {
-                let out = crate::targets::flux::output(model, settings)?;
-                crate::emit::Rendering::new(out.len(), move |i| out.get(i))
-            }
-            Ready::Backstage(facts) => {
-                let out = crate::targets::backstage::output(model, graph, settings, facts)?;
-                crate::emit::Rendering::new(out.len(), move |i| out.get(i))
-                    .with_header(crate::targets::backstage::HEADER)
-            }
-        })
+        (self.target.spec().render)(&self.model, &self.graph, &self.inputs.settings)
     }
-}
-
-/// What the Kargo output cannot do with these inputs: errors and warnings.
-fn kargo_warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
-    let mut warnings =
-        crate::targets::kargo::preflight::problems(model, &inputs.images_file, &inputs.images_text);
-    if inputs.settings.kargo.analysis_image_is_default && !model.managed.is_empty() {
-        warnings.push(
-            Diagnostic::warning(format!(
-                "the analysis Job uses the placeholder image `{}`",
-                inputs.settings.kargo.analysis_image
-            ))
-            .help("set `analysis.image` in settings.yaml (or pass --analysis-image) to the imgf image you publish"),
-        );
-    }
-    if inputs.settings.state_repo.url.is_none() && !model.managed.is_empty() {
-        warnings.push(
-            Diagnostic::warning(format!(
-                "{} managed image(s), but no `analysis.stateRepoURL`: the analysis Job cannot record new builds or base images, so cascades and new bases never reach the cluster",
-                model.managed.len()
-            ))
-            .help("set `analysis.stateRepoURL` in settings.yaml to the https URL of the repository that holds this directory (the Job commits state and regenerated manifests there)"),
-        );
-    }
-    warnings
 }

@@ -62,30 +62,25 @@ pub(super) fn with_state_repo(
         Some(r) => r.join(o),
         None => o.clone(),
     };
-    let synth_output = repo_args.synth_output.as_ref().map(in_root);
-    let catalog_output = repo_args.catalog_output.as_ref().map(in_root);
+    let outputs: Vec<(crate::targets::Target, PathBuf)> = repo_args
+        .outputs()
+        .into_iter()
+        .map(|(t, o)| (t, in_root(&o)))
+        .collect();
     let push = repo_args.push;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let done = op(&dir, workspace.as_deref(), err)?;
-        if let Some(out) = &synth_output {
-            regenerate(&dir, out, crate::targets::Target::Kargo, err)?;
-        }
-        if let Some(out) = &catalog_output {
-            regenerate(&dir, out, crate::targets::Target::Backstage, err)?;
+        for (target, out) in &outputs {
+            regenerate(&dir, out, *target, err)?;
         }
         if !(repo_args.commit || push) {
             return finish(done, err);
         }
         let repo = git::toplevel(&dir).map_err(git_error)?;
         let mut paths = Vec::new();
-        for p in done
-            .written
-            .iter()
-            .chain(&synth_output)
-            .chain(&catalog_output)
-        {
+        for p in done.written.iter().chain(outputs.iter().map(|(_, o)| o)) {
             paths.push(repo_relative(&repo, p)?);
         }
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();

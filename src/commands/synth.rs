@@ -5,19 +5,10 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use super::{print_warnings, read_inputs};
-use crate::cli::{SynthArgs, SynthTarget};
+use crate::cli::SynthArgs;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::fs::Written;
-use crate::targets::Target;
 use crate::{emit, synth, ExitStatus};
-
-/// The output file's path relative to the project: the directory that holds
-/// `--dir`, so `image-factory/` and `dist/` sit side by side.
-const DEFAULT_OUTPUT: &str = "dist/image-factory.k8s.yaml";
-/// The same for `--target backstage`.
-const DEFAULT_CATALOG: &str = "dist/catalog-info.yaml";
-/// The same for `--target flux`.
-const DEFAULT_FLUX_OUTPUT: &str = "dist/image-factory.flux.yaml";
 
 /// `imgf synth`.
 pub(crate) fn run(
@@ -26,14 +17,10 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let (target, default) = match args.target {
-        SynthTarget::Kargo => (Target::Kargo, DEFAULT_OUTPUT),
-        SynthTarget::Flux => (Target::Flux, DEFAULT_FLUX_OUTPUT),
-        SynthTarget::Backstage => (Target::Backstage, DEFAULT_CATALOG),
-    };
+    let target = args.target;
     let output = match &args.output {
         Some(o) => o.clone(),
-        None => default_output(&args.input.dir, default),
+        None => default_output(&args.input.dir, target.spec().default_output),
     };
     let to_stdout = output.as_os_str() == "-";
     if args.check && to_stdout {
@@ -91,7 +78,8 @@ pub(crate) fn run(
     Ok(ExitStatus::Success)
 }
 
-/// Where synth writes without `--output`: `file` ([`DEFAULT_OUTPUT`]) in the directory
+/// Where synth writes without `--output`: `file` (the target's
+/// [`crate::targets::Spec::default_output`]) in the directory
 /// that holds `dir`, spelt as the user would (`image-factory` →
 /// `dist/…`, `repo/image-factory` → `repo/dist/…`, `.` → `../dist/…`).
 fn default_output(dir: &Path, file: &str) -> PathBuf {
@@ -130,7 +118,10 @@ mod tests {
         ];
         for (dir, want) in cases {
             assert_eq!(
-                default_output(Path::new(dir), DEFAULT_OUTPUT),
+                default_output(
+                    Path::new(dir),
+                    crate::targets::Target::Kargo.spec().default_output
+                ),
                 Path::new(want),
                 "--dir {dir:?}"
             );

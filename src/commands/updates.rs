@@ -16,13 +16,14 @@ use serde::Serialize;
 use super::git::{self, Token};
 use super::{json_line, load_model, print_warnings, write_out};
 use crate::argocd::{self, repository_identity};
-use crate::cli::{OutputFormat, SynthTarget, UpdatesCheckArgs};
+use crate::cli::{OutputFormat, UpdatesCheckArgs};
 use crate::config::enrollment::Provider;
 use crate::diagnostic::{Diagnostic, DiagnosticJson, Error};
 use crate::load::Inputs;
 use crate::model::{Model, Update};
 use crate::targets::flux::Image;
 use crate::targets::kargo::update_stage_name;
+use crate::targets::Target as OutputTarget;
 use crate::update_check::{self, KUSTOMIZATION_FILES};
 use crate::ExitStatus;
 
@@ -100,7 +101,7 @@ pub(crate) fn check(
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let json = args.format == OutputFormat::Json;
-    if args.target == SynthTarget::Backstage {
+    if args.target == OutputTarget::Backstage {
         let e = Error::Input(vec![Diagnostic::error(
             "`updates check --target backstage`: the Backstage catalog has no update targets to check",
         )
@@ -111,7 +112,7 @@ pub(crate) fn check(
         Ok(loaded) => loaded,
         Err(e) => return super::json_errors(Err(e), json, out),
     };
-    let flux = args.target == SynthTarget::Flux;
+    let flux = args.target == OutputTarget::Flux;
     let updates: Vec<&Update> = model
         .managed
         .iter()

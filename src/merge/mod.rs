@@ -12,6 +12,7 @@
 //! with [`tag_filter`]), [`bases`] (what each managed image is built on).
 
 mod bases;
+mod catalog;
 mod managed;
 mod tag_filter;
 mod upstream;
@@ -27,6 +28,7 @@ use crate::state::store::StateFile;
 use crate::state::ImageState;
 
 pub use crate::values::exact_tag_regex;
+pub use catalog::is_digest;
 pub(crate) use managed::normalize_git_url;
 
 /// Merges everything read into the model; returns it with the warnings.
@@ -118,6 +120,9 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
             );
         }
     }
+
+    // 5. What a catalog says about each image (owners, state values).
+    model.catalog = catalog::facts(inputs, &model);
 
     inputs.attach_sources(&mut diags);
     let diags = crate::diagnostic::into_result(diags)?;

@@ -7,7 +7,7 @@
 //! table of object [`Family`] rows; [`Output`] derives the length, the i-th
 //! object and the names to check from that table, so they can never disagree.
 //! Adding a family is one file and one row; adding a target is one folder
-//! and a row in [`Target`].
+//! and a row in [`Target`] (its [`Spec`]).
 
 pub mod backstage;
 pub mod diagram;
@@ -17,18 +17,84 @@ pub mod kargo;
 
 use std::collections::HashMap;
 
+use crate::load::Inputs;
+use crate::config::settings::Settings;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::emit::Rendering;
+use crate::graph::Graph;
+use crate::model::Model;
 
-/// The output targets of `imgf synth`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The output targets of `imgf synth` (and `--target` of the commands that
+/// take one). Everything a command needs to know of a target is in its row
+/// of the table, [`Target::spec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
-    /// Kargo Warehouses and Stages (with Argo Rollouts AnalysisTemplates).
+    /// Kargo Warehouses and Stages (dist/image-factory.k8s.yaml).
     Kargo,
-    /// Backstage catalog entities (`ManagedImage`, `BaseImage`).
-    Backstage,
-    /// Flux image automation: ImageRepositories, ImagePolicies,
-    /// ImageUpdateAutomations (and GitRepositories).
+    /// Flux image automation (dist/image-factory.flux.yaml).
     Flux,
+    /// Backstage catalog entities (dist/catalog-info.yaml).
+    Backstage,
+}
+
+impl Target {
+    /// The target's row: adding a target is its folder and one line here.
+    pub fn spec(self) -> &'static Spec {
+        match self {
+            Target::Kargo => &kargo::SPEC,
+            Target::Flux => &flux::SPEC,
+            Target::Backstage => &backstage::SPEC,
+        }
+    }
+
+    /// The name `--target` takes (`kargo`, `flux`, `backstage`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Kargo => "kargo",
+            Target::Flux => "flux",
+            Target::Backstage => "backstage",
+        }
+    }
+}
+
+/// What the commands know of a target: one row per target, declared in the
+/// target's folder and looked up by [`Target::spec`].
+pub struct Spec {
+    /// Where `imgf synth` writes, relative to the directory that holds `--dir`.
+    pub default_output: &'static str,
+    /// The comment lines that open the output (not written in JSON).
+    pub header: &'static str,
+    /// A `---` stream of objects, or one JSON or YAML document.
+    pub format: crate::emit::Format,
+    /// What this target alone refuses in the inputs: errors added to the
+    /// merge's problems (`None` when the merge itself failed).
+    pub refusals: fn(&Inputs, Option<&Model>) -> Vec<Diagnostic>,
+    /// The target's own warnings about a merged model; an error among them
+    /// fails the run (with the merge's warnings).
+    pub warnings: fn(&Inputs, &Model) -> Vec<Diagnostic>,
+    /// The objects of the target, ready to write in [`Spec::format`].
+    pub render: for<'a> fn(&'a Model, &'a Graph, &'a Settings) -> Result<Rendering<'a>, Error>,
+    /// The `imgf analyze` / `record-update` flag that named this target's
+    /// regenerated output before `--regenerate TARGET=FILE`; the analysis Job
+    /// still passes it, so the generated manifests do not change.
+    pub legacy_regenerate_flag: Option<&'static str>,
+}
+
+impl Spec {
+    /// The target's objects as a [`Rendering`] in its format and header:
+    /// `len` objects, object `i` made by `make(i)`.
+    pub fn rendering<'a, D: serde::Serialize>(
+        &'static self,
+        len: usize,
+        make: impl Fn(usize) -> D + Sync + 'a,
+    ) -> Rendering<'a> {
+        self.format.rendering(self.header, len, make)
+    }
+}
+
+/// No refusals of its own: every input the merge takes is fine.
+pub fn refuses_nothing(_: &Inputs, _: Option<&Model>) -> Vec<Diagnostic> {
+    Vec::new()
 }
 
 /// One family of objects: how many the plan holds, the kind and name of
@@ -157,5 +223,21 @@ mod tests {
         };
         assert!(d[0].message.contains("`record-x`"), "{}", d[0].message);
         assert!(d[0].message.contains("objects 2 and 3"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn every_target_has_a_row_and_its_cli_name() {
+        use clap::ValueEnum;
+        let mut outputs = std::collections::HashSet::new();
+        for t in Target::value_variants() {
+            let v = t.to_possible_value().unwrap();
+            assert_eq!(v.get_name(), t.name());
+            assert!(
+                outputs.insert(t.spec().default_output),
+                "{} shares its default output",
+                t.name()
+            );
+            assert!(t.spec().default_output.starts_with("dist/"));
+        }
     }
 }

@@ -725,3 +725,50 @@ fn record_update_commits_and_pushes_like_analyze() {
         "{log}"
     );
 }
+
+/// `--regenerate TARGET=FILE` regenerates any target's output after writing
+/// state, exactly as `synth --target TARGET` writes it; `--synth-output` is
+/// its `kargo=` alias.
+#[test]
+fn record_update_regenerates_each_named_output() {
+    let p = Project::new();
+    p.images(&enroll("web", "web/Dockerfile"));
+    write(p.root.path(), "web/Dockerfile", "FROM node:22\n");
+    assert_eq!(p.run(&["analyze"]).code, 0);
+    let d = format!("sha256:{}", "1".repeat(64));
+    let r = p.run(&[
+        "record-update",
+        "--base",
+        "node-22",
+        "--digest",
+        &d,
+        "--synth-output",
+        "out/kargo.yaml",
+        "--regenerate",
+        "backstage=out/catalog.yaml",
+        "--regenerate",
+        "flux=out/flux.yaml",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr.matches("regenerated").count(), 3, "{}", r.stderr);
+    for (target, file) in [
+        ("kargo", "out/kargo.yaml"),
+        ("backstage", "out/catalog.yaml"),
+        ("flux", "out/flux.yaml"),
+    ] {
+        let synth = p.run(&[
+            "synth", "--quiet", "--target", target, "--output", file, "--check",
+        ]);
+        assert_eq!(synth.code, 0, "{target}: {}{}", synth.stdout, synth.stderr);
+    }
+    let bad = p.run(&[
+        "record-update",
+        "--base",
+        "node-22",
+        "--digest",
+        &d,
+        "--regenerate",
+        "renovate=x.json",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}

@@ -18,6 +18,7 @@
 
 pub mod markers;
 pub mod objects;
+mod spec;
 pub mod template;
 
 use std::collections::BTreeSet;
@@ -29,6 +30,7 @@ use crate::model::{Managed, Model, TagOrder, TagPolicy, Update, Upstream};
 use crate::names;
 use crate::targets::{k8s, Family, Output};
 use objects::*;
+pub use spec::SPEC;
 
 /// Label on each ImagePolicy: the image it follows (the automations select on it).
 pub const IMAGE_LABEL: &str = "imgf.io/image";

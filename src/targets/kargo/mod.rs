@@ -23,6 +23,7 @@ pub mod rebuild;
 mod record;
 pub mod runbook;
 mod soak;
+mod spec;
 pub mod update;
 mod verification;
 pub mod warehouse;
@@ -34,6 +35,7 @@ use crate::model::{BaseRef, Model};
 use crate::names;
 use crate::targets::{k8s, Family, Output};
 use objects::{ObjectMeta, Resource};
+pub use spec::SPEC;
 
 /// Label on the Stages the ProjectConfig auto-promotes.
 pub const AUTO_PROMOTE_LABEL: &str = "imgf/auto-promote";

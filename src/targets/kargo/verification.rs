@@ -5,7 +5,8 @@
 //! The Job's command is an argument vector — no `sh -c`, so no value can
 //! become shell syntax. Only the args vary per run; everything else is fixed
 //! at synth time from the settings. With a state repository the Jobs commit
-//! state and regenerated manifests there (`--synth-output`).
+//! state and regenerated manifests there (`--synth-output`, `--catalog-output`:
+//! the `--regenerate TARGET=FILE` of each regenerated output).
 
 use super::meta;
 use super::objects::{
@@ -13,6 +14,7 @@ use super::objects::{
     Metric, MetricProvider, NameRef, PodSpec, PodTemplate, SecretKeySelector, ROLLOUTS_API,
 };
 use crate::config::settings::{SecretRef, Settings};
+use crate::targets::Target;
 
 /// The AnalysisTemplate's name.
 pub(super) const TEMPLATE_NAME: &str = "analyze-dockerfile";
@@ -143,11 +145,24 @@ fn state_repo_args(settings: &Settings, url: &str) -> Vec<String> {
         settings.state_repo.branch.clone(),
         "--commit".into(),
         "--push".into(),
-        "--synth-output".into(),
-        settings.state_repo.output.clone(),
     ];
-    if let Some(catalog) = &settings.state_repo.catalog_output {
-        args.extend(["--catalog-output".into(), catalog.clone()]);
+    for (target, path) in regenerated(settings) {
+        // A target's own flag where it has one, so the manifests stay as
+        // they were before `--regenerate`.
+        match target.spec().legacy_regenerate_flag {
+            Some(flag) => args.extend([flag.to_string(), path.to_string()]),
+            None => args.extend(["--regenerate".into(), format!("{}={path}", target.name())]),
+        }
     }
     args
+}
+
+/// The outputs the Job regenerates and commits with the state, in order:
+/// the manifests, and the catalog when settings.yaml names its path.
+fn regenerated(settings: &Settings) -> Vec<(Target, &str)> {
+    let mut outputs = vec![(Target::Kargo, settings.state_repo.output.as_str())];
+    if let Some(catalog) = &settings.state_repo.catalog_output {
+        outputs.push((Target::Backstage, catalog.as_str()));
+    }
+    outputs
 }
