@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use crate::config::enrollment::Enrollment;
 use crate::load::Inputs;
-use crate::state::{BaseImageState, ImageState};
 use crate::model::{BaseRef, Catalog, CatalogFacts, Model, UpstreamKind};
+use crate::state::{BaseImageState, ImageState};
 
 /// The catalog facts of every image of `model`, by model index.
 pub(super) fn facts(inputs: &Inputs, model: &Model) -> Catalog {

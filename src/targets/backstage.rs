@@ -153,6 +153,15 @@ pub enum CatalogEntity {
     Base(Entity<BaseSpec>),
 }
 
+/// What a catalog knows of an image no facts were filled in for (a `Model`
+/// built by hand, without [`crate::merge`]): nothing beyond the model.
+static NO_FACTS: ImageFacts = ImageFacts {
+    owner: None,
+    system: None,
+    lifecycle: None,
+    annotations: BTreeMap::new(),
+};
+
 /// Catalog facts, as [`crate::merge`] fills them into the model.
 pub use crate::model::{Catalog as Facts, CatalogFacts as ImageFacts};
 
@@ -286,7 +295,7 @@ fn link(name: &str, kind: &'static str) -> EntityLink {
 
 fn managed_image(p: &Plan<'_>, i: usize) -> Entity<ManagedSpec> {
     let m: &Managed = &p.model.managed[i];
-    let f = &p.facts.managed[i];
+    let f = p.facts.managed.get(i).unwrap_or(&NO_FACTS);
     let s = &p.settings.backstage;
     let (registry, repository) = split_repo(&m.repo_url);
     let mut annotations = annotations(&registry, &repository, f);
@@ -370,7 +379,7 @@ fn dependents(p: &Plan<'_>, of: &[usize]) -> Vec<EntityLink> {
 
 fn upstream_image(p: &Plan<'_>, i: usize) -> Entity<BaseSpec> {
     let u: &Upstream = &p.model.upstream[i];
-    let f = &p.facts.upstream[i];
+    let f = p.facts.upstream.get(i).unwrap_or(&NO_FACTS);
     let s = &p.settings.backstage;
     let (registry, repository) = split_repo(&u.repo_url);
     // The schema requires a tag; an image watched by a regex only carries it.
@@ -413,7 +422,7 @@ fn upstream_image(p: &Plan<'_>, i: usize) -> Entity<BaseSpec> {
 fn cascade_image(p: &Plan<'_>, i: usize) -> Entity<BaseSpec> {
     let (m_index, ref deps) = p.cascades[i];
     let m = &p.model.managed[m_index];
-    let f = &p.facts.managed[m_index];
+    let f = p.facts.managed.get(m_index).unwrap_or(&NO_FACTS);
     let s = &p.settings.backstage;
     let (registry, repository) = split_repo(&m.repo_url);
     // The version last built; `latest` before the first build is recorded.
@@ -463,6 +472,21 @@ fn cascade_image(p: &Plan<'_>, i: usize) -> Entity<BaseSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A model built without merge has no catalog facts: the catalog is
+    /// made from the model alone, never a panic.
+    #[test]
+    fn a_model_without_catalog_facts_still_makes_a_catalog() {
+        let model = Model::sample();
+        assert!(model.catalog.managed.is_empty());
+        let graph = crate::graph::build(&model).unwrap();
+        let settings = Settings::defaults("image-factory");
+        let out = output(&model, &graph, &settings).unwrap();
+        assert!(out.len() >= 2);
+        for i in 0..out.len() {
+            let _ = out.get(i);
+        }
+    }
 
     #[test]
     fn only_real_digests_are_digests() {

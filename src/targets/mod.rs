@@ -17,11 +17,11 @@ pub mod kargo;
 
 use std::collections::HashMap;
 
-use crate::load::Inputs;
 use crate::config::settings::Settings;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::emit::Rendering;
 use crate::graph::Graph;
+use crate::load::Inputs;
 use crate::model::Model;
 
 /// The output targets of `imgf synth` (and `--target` of the commands that

@@ -22,12 +22,12 @@ const LAYERS: &[(&str, &[&str])] = &[
             "yaml_walk",
         ],
     ),
+    ("render", &["emit"]),
     ("input", &["config", "state", "dockerfile", "discovery"]),
     ("load", &["load"]),
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),
     ("targets", &["targets"]),
-    ("emit", &["emit"]),
     ("ops", &["synth", "status", "update_check", "argocd"]),
     ("commands", &["commands", "cli"]),
 ];

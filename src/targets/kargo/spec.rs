@@ -1,8 +1,8 @@
 //! The Kargo target's row in [`crate::targets::Target::spec`].
 
-use crate::load::Inputs;
 use crate::diagnostic::Diagnostic;
 use crate::emit::Format;
+use crate::load::Inputs;
 use crate::model::Model;
 use crate::targets::Spec;
 
