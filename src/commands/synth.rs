@@ -33,7 +33,7 @@ pub(crate) fn run(
     };
     let output = match &args.output {
         Some(o) => o.clone(),
-        None => default_output(&args.input.dir, default),
+        None => default_output(&args.input.dir.path, default),
     };
     let to_stdout = output.as_os_str() == "-";
     if args.check && to_stdout {
