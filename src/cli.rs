@@ -349,15 +349,10 @@ pub struct EmergencyArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("dir", |a| a.alias("image-factory-dir")))]
 pub struct AnalyzeArgs {
-    /// The directory holding images.yaml and the state files.
-    #[arg(
-        long,
-        default_value = "image-factory",
-        value_name = "DIR",
-        alias = "image-factory-dir"
-    )]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub dir: DirArg,
     /// Where the source repositories' files are found (default: the directory above --dir).
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
@@ -463,9 +458,8 @@ fn parse_regenerate(s: &str) -> Result<(Target, PathBuf), String> {
 
 #[derive(Debug, Args)]
 pub struct RecordUpdateArgs {
-    /// The directory holding images.yaml and the state files.
-    #[arg(long, default_value = "image-factory", value_name = "DIR")]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub dir: DirArg,
     /// The base image (its state file name, or a reference like `node:22`).
     #[arg(long, value_name = "NAME")]
     pub base: String,
@@ -514,12 +508,25 @@ pub struct InspectRefArgs {
     pub format: InspectFormat,
 }
 
+/// `--dir`, defined once for every command that reads or writes the
+/// enrollment (`analyze` also accepts the cdk8s app's `--image-factory-dir`).
+#[derive(Debug, Clone, Args)]
+pub struct DirArg {
+    /// The directory holding images.yaml and the state files.
+    #[arg(
+        long = "dir",
+        id = "dir",
+        default_value = "image-factory",
+        value_name = "DIR"
+    )]
+    pub path: PathBuf,
+}
+
 /// Where the enrollment lives and the settings that override it.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// The directory holding images.yaml and the state files.
-    #[arg(long, default_value = "image-factory", value_name = "DIR")]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub dir: DirArg,
     /// A settings file to use instead of DIR/settings.yaml.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,

@@ -9,23 +9,23 @@
 //!   minutes and seconds, so `7d` is written `168h`) — [`hms`];
 //! - what people read (`7d` when it is whole days) — [`human`].
 
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use regex::Regex;
 
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).expect("valid regex"))
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid regex")
 }
 
 /// A duration with day, hour, minute and second units: `7d`, `36h`, `1d12h`,
 /// `0`. Returns the number of seconds.
 pub fn parse(s: &str) -> Result<u64, String> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    static PART: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^([0-9]+[dhms])+$"));
+    static PART: LazyLock<Regex> = LazyLock::new(|| re(r"([0-9]+)([dhms])"));
     if s == "0" {
         return Ok(0);
     }
-    if !re(&R, r"^([0-9]+[dhms])+$").is_match(s) {
+    if !R.is_match(s) {
         return Err(
             "a duration is a number with a unit d, h, m or s, like `7d`, `36h` or `1d12h`, or `0`"
                 .into(),
@@ -33,7 +33,7 @@ pub fn parse(s: &str) -> Result<u64, String> {
     }
     let mut total: u64 = 0;
     let mut units = String::new();
-    for c in re(&PART, r"([0-9]+)([dhms])").captures_iter(s) {
+    for c in PART.captures_iter(s) {
         if units.contains(&c[2]) {
             return Err(format!(
                 "the unit `{}` appears twice: write each unit once, like `1d12h`",

@@ -24,7 +24,7 @@
 //! reference changes nothing.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Serialize;
@@ -91,35 +91,39 @@ fn remote_name() -> String {
     format!("{path_component}(?:/{path_component})*")
 }
 
-fn compiled(cell: &'static OnceLock<Regex>, pattern: impl FnOnce() -> String) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(&pattern()).expect("valid built-in pattern"))
+fn compiled(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid built-in pattern")
 }
 
 /// `referenceRegexp`: name, tag and digest captured.
 fn reference_regexp() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    compiled(&R, || {
+    static R: LazyLock<Regex> = LazyLock::new(|| {
         let name = format!("(?:{}/)?{}", domain_and_port(), remote_name());
-        format!("^({name})(?::({TAG}))?(?:@({DIGEST}))?$")
-    })
+        compiled(&format!("^({name})(?::({TAG}))?(?:@({DIGEST}))?$"))
+    });
+    &R
 }
 
 /// `anchoredNameRegexp`: domain and path captured.
 fn anchored_name_regexp() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    compiled(&R, || {
-        format!("^(?:({})/)?({})$", domain_and_port(), remote_name())
-    })
+    static R: LazyLock<Regex> = LazyLock::new(|| {
+        compiled(&format!(
+            "^(?:({})/)?({})$",
+            domain_and_port(),
+            remote_name()
+        ))
+    });
+    &R
 }
 
 /// `anchoredIdentifierRegexp`: an image ID.
 fn identifier_regexp() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    compiled(&R, || format!("^{IDENTIFIER}$"))
+    static R: LazyLock<Regex> = LazyLock::new(|| compiled(&format!("^{IDENTIFIER}$")));
+    &R
 }
 
-fn anchored(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(&format!("^(?:{pattern})$")).expect("valid built-in pattern"))
+fn anchored(pattern: &str) -> Regex {
+    compiled(&format!("^(?:{pattern})$"))
 }
 
 /// Docker's messages (distribution/reference and go-digest), word for word.
@@ -157,7 +161,8 @@ enum Kind {
 
 /// go-digest v1.0.0 `Digest.Validate`.
 fn validate_digest(d: &str) -> Result<(), (Kind, &'static str)> {
-    static DIGEST_ANCHORED: OnceLock<Regex> = OnceLock::new();
+    static DIGEST_ANCHORED: LazyLock<Regex> =
+        LazyLock::new(|| anchored("[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"));
     let format = (Kind::DigestFormat, docker::DIGEST_FORMAT);
     let Some(i) = d.find(':').filter(|&i| i > 0 && i + 1 < d.len()) else {
         return Err(format);
@@ -165,12 +170,7 @@ fn validate_digest(d: &str) -> Result<(), (Kind, &'static str)> {
     let (algorithm, encoded) = (&d[..i], &d[i + 1..]);
     let Some(&(_, hex_len)) = ALGORITHMS.iter().find(|(a, _)| *a == algorithm) else {
         // go-digest's DigestRegexp (v1.0.0), not reference's.
-        return if anchored(
-            &DIGEST_ANCHORED,
-            "[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+",
-        )
-        .is_match(d)
-        {
+        return if DIGEST_ANCHORED.is_match(d) {
             Err((Kind::DigestUnsupported, docker::DIGEST_UNSUPPORTED))
         } else {
             Err(format)
@@ -518,10 +518,11 @@ fn explain_digest(d: &str, kind: Kind) -> (String, String) {
 }
 
 fn explain_format(s: &str, w: &Written<'_>) -> (String, String) {
-    static DOMAIN: OnceLock<Regex> = OnceLock::new();
-    static COMPONENT: OnceLock<Regex> = OnceLock::new();
-    static TAG_RE: OnceLock<Regex> = OnceLock::new();
-    static DIGEST_RE: OnceLock<Regex> = OnceLock::new();
+    static DOMAIN: LazyLock<Regex> = LazyLock::new(|| anchored(&domain_and_port()));
+    static COMPONENT: LazyLock<Regex> =
+        LazyLock::new(|| anchored(&format!("{ALPHANUMERIC}(?:{SEPARATOR}{ALPHANUMERIC})*")));
+    static TAG_RE: LazyLock<Regex> = LazyLock::new(|| anchored(TAG));
+    static DIGEST_RE: LazyLock<Regex> = LazyLock::new(|| anchored(DIGEST));
     if s.is_empty() {
         return ("the reference is empty".into(), GRAMMAR.into());
     }
@@ -538,7 +539,7 @@ fn explain_format(s: &str, w: &Written<'_>) -> (String, String) {
                 "add the digest (`@sha256:` and 64 hex digits) or remove the `@`".into(),
             );
         }
-        if !anchored(&DIGEST_RE, DIGEST).is_match(d) {
+        if !DIGEST_RE.is_match(d) {
             let (algorithm, _) = d.split_once(':').unwrap_or((d, ""));
             let expected = match ALGORITHMS.iter().find(|(a, _)| *a == algorithm) {
                 Some((a, n)) => format!("`{a}:` followed by {n} hex digits"),
@@ -562,7 +563,7 @@ fn explain_format(s: &str, w: &Written<'_>) -> (String, String) {
                 ),
             );
         }
-        if !anchored(&TAG_RE, TAG).is_match(t) {
+        if !TAG_RE.is_match(t) {
             return (
                 format!("`{t}` is not a valid tag"),
                 "a tag is at most 128 letters, digits, `_`, `.` and `-`, and does not start with `.` or `-`".into(),
@@ -573,7 +574,7 @@ fn explain_format(s: &str, w: &Written<'_>) -> (String, String) {
         return ("the image name is empty".into(), GRAMMAR.into());
     }
     if let Some(r) = w.registry {
-        if !anchored(&DOMAIN, &domain_and_port()).is_match(r) {
+        if !DOMAIN.is_match(r) {
             let fix = if r.matches(':').count() > 1 && !r.starts_with('[') {
                 "write an IPv6 host in brackets, like `[fc00::1]:5000/app`".to_string()
             } else if r.contains('%') {
@@ -584,10 +585,7 @@ fn explain_format(s: &str, w: &Written<'_>) -> (String, String) {
             return (format!("`{r}` is not a valid registry host"), fix);
         }
     }
-    let component = anchored(
-        &COMPONENT,
-        &format!("{ALPHANUMERIC}(?:{SEPARATOR}{ALPHANUMERIC})*"),
-    );
+    let component = &COMPONENT;
     if let Some(bad) = w.path.split('/').find(|c| !component.is_match(c)) {
         if bad.is_empty() {
             return (

@@ -8,12 +8,12 @@
 //! nothing downstream ever has to guess how to escape it. Each check returns
 //! the reason a value is refused, phrased to be shown to the user.
 
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use regex::Regex;
 
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).expect("valid built-in pattern"))
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid built-in pattern")
 }
 
 /// Characters that, anywhere, would let a value escape its context.
@@ -50,17 +50,13 @@ fn no_forbidden(s: &str) -> Result<(), String> {
 /// runs joined by `-`, `_` or `.`, the namespace a DNS label
 /// (`platform-team`, `group:default/platform-team`).
 pub(crate) fn entity_ref(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"^([a-zA-Z][a-zA-Z0-9]*:)?([a-z0-9]+(-[a-z0-9]+)*/)?[a-zA-Z0-9]+([-_.][a-zA-Z0-9]+)*$")
+    });
     no_forbidden(s)?;
     let name = s.rsplit('/').next().unwrap_or(s);
     let name = name.rsplit(':').next().unwrap_or(name);
-    if name.len() <= 63
-        && re(
-            &R,
-            r"^([a-zA-Z][a-zA-Z0-9]*:)?([a-z0-9]+(-[a-z0-9]+)*/)?[a-zA-Z0-9]+([-_.][a-zA-Z0-9]+)*$",
-        )
-        .is_match(s)
-    {
+    if name.len() <= 63 && R.is_match(s) {
         Ok(())
     } else {
         Err("a Backstage entity reference is `[kind:][namespace/]name`, the name at most 63 letters, digits, `-`, `_` and `.`, like `platform-team` or `group:default/platform-team`".into())
@@ -70,9 +66,9 @@ pub(crate) fn entity_ref(s: &str) -> Result<(), String> {
 /// A Backstage lifecycle (`production`, `experimental`): what the catalog
 /// shows as it is, so a name of letters, digits, `-`, `_` and `.`.
 pub(crate) fn lifecycle(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-zA-Z0-9]+([-_.][a-zA-Z0-9]+)*$"));
     no_forbidden(s)?;
-    if s.len() <= 63 && re(&R, r"^[a-zA-Z0-9]+([-_.][a-zA-Z0-9]+)*$").is_match(s) {
+    if s.len() <= 63 && R.is_match(s) {
         Ok(())
     } else {
         Err("a lifecycle is a word like `production` or `experimental` (letters, digits, `-`, `_`, `.`; at most 63)".into())
@@ -91,14 +87,11 @@ pub(crate) fn sha256_digest(s: &str) -> Result<(), String> {
 
 /// A registry host, optionally with a port: `ghcr.io`, `localhost:5000`.
 pub(crate) fn registry(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$")
+    });
     no_forbidden(s)?;
-    if re(
-        &R,
-        r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$",
-    )
-    .is_match(s)
-    {
+    if R.is_match(s) {
         match s.split_once(':').map(|(_, p)| p.parse::<u32>()) {
             Some(Ok(p)) if !(1..=65_535).contains(&p) => Err(format!(
                 "the port {p} is out of range: a port is a number from 1 to 65535"
@@ -113,15 +106,11 @@ pub(crate) fn registry(s: &str) -> Result<(), String> {
 /// A repository path in Docker's reference grammar: lowercase components
 /// separated by `/` (`library/node`, `org/team/app`).
 pub(crate) fn repository(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$")
+    });
     no_forbidden(s)?;
-    if s.len() <= 255
-        && re(
-            &R,
-            r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$",
-        )
-        .is_match(s)
-    {
+    if s.len() <= 255 && R.is_match(s) {
         Ok(())
     } else {
         Err("a repository is lowercase letters, digits and `._-` in `/`-separated parts, like `org/app` (Docker's reference grammar)".into())
@@ -130,9 +119,9 @@ pub(crate) fn repository(s: &str) -> Result<(), String> {
 
 /// A tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}` (Docker's reference grammar).
 pub(crate) fn tag(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"));
     no_forbidden(s)?;
-    if s.len() <= 128 && re(&R, r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$").is_match(s) {
+    if s.len() <= 128 && R.is_match(s) {
         Ok(())
     } else {
         Err("a tag is up to 128 letters, digits and `_.-`, not starting with `.` or `-`".into())
@@ -142,10 +131,10 @@ pub(crate) fn tag(s: &str) -> Result<(), String> {
 /// A source repository path: `owner/name` on GitHub, `group/subgroup/name`
 /// on GitLab.
 pub(crate) fn source_repo(s: &str, nested_groups: bool) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"));
     no_forbidden(s)?;
     let parts: Vec<&str> = s.split('/').collect();
-    let seg = re(&R, r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$");
+    let seg = &R;
     let ok_count = if nested_groups {
         parts.len() >= 2
     } else {
@@ -170,12 +159,12 @@ pub(crate) fn source_repo(s: &str, nested_groups: bool) -> Result<(), String> {
 /// A branch name: git's ref-name rules, narrowed to characters that are safe
 /// in every output context.
 pub(crate) fn branch(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9._/+@#%=,-]+$"));
     no_forbidden(s)?;
     if s.is_empty() || s.len() > 255 {
         return Err("a branch name must be 1 to 255 characters".into());
     }
-    if !re(&R, r"^[A-Za-z0-9._/+@#%=,-]+$").is_match(s) {
+    if !R.is_match(s) {
         return Err("a branch name may contain letters, digits and `._/+@#%=,-`".into());
     }
     let bad = s.starts_with('-')
@@ -210,13 +199,11 @@ pub(crate) const KARGO_IMAGE_REPO_URL_PATTERN: &str =
 
 /// A schema pattern compiled as Go's `regexp` reads it: `\w`, `\d` and the
 /// classes match ASCII only.
-fn go_re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| {
-        regex::RegexBuilder::new(pattern)
-            .unicode(false)
-            .build()
-            .expect("valid schema pattern")
-    })
+fn go_re(pattern: &str) -> Regex {
+    regex::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .expect("valid schema pattern")
 }
 
 /// A branch a Kargo Warehouse may subscribe to: [`KARGO_BRANCH_PATTERN`]
@@ -224,8 +211,8 @@ fn go_re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 /// and `._/-`, starting with a letter or digit and ending with a letter,
 /// digit, `_` or `-`. Flux and Backstage take any git branch.
 pub(crate) fn kargo_branch(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    if s.len() <= 255 && go_re(&R, KARGO_BRANCH_PATTERN).is_match(s) {
+    static R: LazyLock<Regex> = LazyLock::new(|| go_re(KARGO_BRANCH_PATTERN));
+    if s.len() <= 255 && R.is_match(s) {
         return Ok(());
     }
     Err(kargo_branch_problem(s)
@@ -263,8 +250,8 @@ fn kargo_branch_problem(s: &str) -> Option<String> {
 /// there is exactly one `.` or `-`, so `my--app` (which Docker, Flux and
 /// Backstage take) is refused.
 pub(crate) fn kargo_image_repo_url(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    if go_re(&R, KARGO_IMAGE_REPO_URL_PATTERN).is_match(s) {
+    static R: LazyLock<Regex> = LazyLock::new(|| go_re(KARGO_IMAGE_REPO_URL_PATTERN));
+    if R.is_match(s) {
         return Ok(());
     }
     Err(kargo_image_repo_url_problem(s).unwrap_or_else(|| {
@@ -315,9 +302,10 @@ fn kargo_image_repo_url_problem(s: &str) -> Option<String> {
 
 /// A GitHub workflow: its file name (`build.yml`) or numeric id.
 pub(crate) fn workflow(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> =
+        LazyLock::new(|| re(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*\.ya?ml|[0-9]+)$"));
     no_forbidden(s)?;
-    if re(&R, r"^([A-Za-z0-9_][A-Za-z0-9_.-]*\.ya?ml|[0-9]+)$").is_match(s) {
+    if R.is_match(s) {
         Ok(())
     } else {
         Err("a workflow is the file name under .github/workflows (like `build.yml`) or its numeric id".into())
@@ -326,7 +314,7 @@ pub(crate) fn workflow(s: &str) -> Result<(), String> {
 
 /// A path inside a repository: relative, no `..`, no empty parts.
 pub(crate) fn repo_path(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9._/@+=,-]+$"));
     no_forbidden(s)?;
     if s.starts_with('/') {
         return Err("it is an absolute path; give the path relative to the repository root".into());
@@ -337,7 +325,7 @@ pub(crate) fn repo_path(s: &str) -> Result<(), String> {
     if s.is_empty() || s.split('/').any(str::is_empty) && !s.ends_with('/') {
         return Err("it has an empty path component".into());
     }
-    if re(&R, r"^[A-Za-z0-9._/@+=,-]+$").is_match(s) {
+    if R.is_match(s) {
         Ok(())
     } else {
         Err("a path may contain letters, digits and `._/@+=,-`".into())
@@ -345,8 +333,8 @@ pub(crate) fn repo_path(s: &str) -> Result<(), String> {
 }
 
 pub(crate) fn interval(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    if re(&R, r"^([0-9]+(\.[0-9]+)?(s|m|h))+$").is_match(s) {
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^([0-9]+(\.[0-9]+)?(s|m|h))+$"));
+    if R.is_match(s) {
         Ok(())
     } else {
         Err("an interval is a number with a unit s, m or h, like `5m` or `24h`".into())
@@ -355,14 +343,10 @@ pub(crate) fn interval(s: &str) -> Result<(), String> {
 
 /// An https URL without credentials, query or fragment.
 pub(crate) fn https_url(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> =
+        LazyLock::new(|| re(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+-]*)?$"));
     no_forbidden(s)?;
-    if re(
-        &R,
-        r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+-]*)?$",
-    )
-    .is_match(s)
-    {
+    if R.is_match(s) {
         Ok(())
     } else {
         Err("expected an https URL like `https://github.example.com/api/v3` (no user, query or fragment)".into())
@@ -372,16 +356,11 @@ pub(crate) fn https_url(s: &str) -> Result<(), String> {
 /// A URL a verification check calls: http or https, no credentials, no
 /// quotes, braces or whitespace.
 pub(crate) fn check_url(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=?&,:@-]*)?$")
+    });
     no_forbidden(s)?;
-    if s.len() <= 2048
-        && re(
-            &R,
-            r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=?&,:@-]*)?$",
-        )
-        .is_match(s)
-        && !s.contains('@')
-    {
+    if s.len() <= 2048 && R.is_match(s) && !s.contains('@') {
         Ok(())
     } else {
         Err("expected a URL like `https://api.example.org/healthz` (no user or fragment)".into())
@@ -390,8 +369,8 @@ pub(crate) fn check_url(s: &str) -> Result<(), String> {
 
 /// A JSONPath as Argo Rollouts' web provider reads it: `{$.status}`.
 pub(crate) fn json_path(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    if re(&R, r"^\{\$(\.[A-Za-z0-9_-]+|\[[0-9]+\])*\}$").is_match(s) {
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^\{\$(\.[A-Za-z0-9_-]+|\[[0-9]+\])*\}$"));
+    if R.is_match(s) {
         Ok(())
     } else {
         Err("expected a JSONPath of fields and indexes in braces, like `{$.status}` or `{$.checks[0].state}`".into())
@@ -416,8 +395,8 @@ pub(crate) fn plain_value(s: &str) -> Result<(), String> {
 
 /// A `yaml-update` key: dot-separated fields and indexes (`image.tag`).
 pub(crate) fn yaml_key(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    if s.len() <= 256 && re(&R, r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$").is_match(s) {
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"));
+    if s.len() <= 256 && R.is_match(s) {
         Ok(())
     } else {
         Err("a key is dot-separated fields and list indexes, like `image.tag` or `spec.template.spec.containers.0.image`".into())
@@ -435,8 +414,8 @@ pub(crate) fn object_name(s: &str) -> Result<(), String> {
 
 /// A key inside a Secret's data.
 pub(crate) fn secret_key(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    if (1..=253).contains(&s.len()) && re(&R, r"^[-._a-zA-Z0-9]+$").is_match(s) {
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^[-._a-zA-Z0-9]+$"));
+    if (1..=253).contains(&s.len()) && R.is_match(s) {
         Ok(())
     } else {
         Err("a Secret key is letters, digits and `-._`".into())
@@ -446,9 +425,13 @@ pub(crate) fn secret_key(s: &str) -> Result<(), String> {
 /// An image reference used as a container image: `registry/repo:tag` or
 /// `@sha256:…`, no shell or template characters.
 pub(crate) fn container_image(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[a-f0-9]+)?$",
+        )
+    });
     no_forbidden(s)?;
-    if s.len() <= 512 && re(&R, r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[a-f0-9]+)?$").is_match(s) {
+    if s.len() <= 512 && R.is_match(s) {
         Ok(())
     } else {
         Err("expected an image reference like `ghcr.io/org/imgf:0.1.0`".into())
@@ -457,8 +440,8 @@ pub(crate) fn container_image(s: &str) -> Result<(), String> {
 
 /// A name of a workflow input or pipeline variable.
 pub(crate) fn input_name(s: &str) -> Result<(), String> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    if s.len() <= 100 && re(&R, r"^[A-Za-z_][A-Za-z0-9_-]*$").is_match(s) {
+    static R: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z_][A-Za-z0-9_-]*$"));
+    if s.len() <= 100 && R.is_match(s) {
         Ok(())
     } else {
         Err("an input name is letters, digits, `_` and `-`, starting with a letter or `_`".into())
@@ -467,13 +450,12 @@ pub(crate) fn input_name(s: &str) -> Result<(), String> {
 
 /// A Kubernetes label key or value of the user's (Namespace labels).
 pub(crate) fn label(key: &str, value: &str) -> Result<(), String> {
-    static K: OnceLock<Regex> = OnceLock::new();
-    let key_ok = re(
-        &K,
-        r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
-    )
-    .is_match(key)
-        && key.rsplit('/').next().is_some_and(|n| n.len() <= 63);
+    static K: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+        )
+    });
+    let key_ok = K.is_match(key) && key.rsplit('/').next().is_some_and(|n| n.len() <= 63);
     if !key_ok {
         return Err(format!("`{key}` is not a valid label key"));
     }
@@ -500,8 +482,8 @@ pub(crate) fn commit_author(s: &str) -> Result<(), String> {
 
 /// An e-mail address, plainly: `local@domain`.
 pub(crate) fn email(s: &str) -> Result<(), String> {
-    static EMAIL: OnceLock<Regex> = OnceLock::new();
-    if re(&EMAIL, r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$").is_match(s) {
+    static EMAIL: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$"));
+    if EMAIL.is_match(s) {
         Ok(())
     } else {
         Err("an address like `bot@example.org`".into())
@@ -511,11 +493,12 @@ pub(crate) fn email(s: &str) -> Result<(), String> {
 /// A semver range as Flux (Masterminds semver) reads it: comparators such as
 /// `>=1.0.0 <2`, `~1.4`, `^2`, `1.2 - 1.4`, alternatives joined by `||`.
 pub(crate) fn semver_range(s: &str) -> Result<(), String> {
-    static COMPARATOR: OnceLock<Regex> = OnceLock::new();
-    let comparator = re(
-        &COMPARATOR,
-        r"^(?:[<>]=?|=|!=|~>?|\^)?v?(?:[0-9]+|[xX*])(?:\.(?:[0-9]+|[xX*])){0,2}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$",
-    );
+    static COMPARATOR: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"^(?:[<>]=?|=|!=|~>?|\^)?v?(?:[0-9]+|[xX*])(?:\.(?:[0-9]+|[xX*])){0,2}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$",
+        )
+    });
+    let comparator = &COMPARATOR;
     if s.trim().is_empty() {
         return Err("it is empty".into());
     }

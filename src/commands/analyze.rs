@@ -49,7 +49,7 @@ pub(crate) fn run(
     let mut report: Option<serde_json::Value> = None;
     let json = args.format == OutputFormat::Json;
     let result = with_state_repo(
-        &args.dir,
+        &args.dir.path,
         &args.state,
         args.workspace.as_deref(),
         err,

@@ -96,7 +96,7 @@ fn emergency(
     // request and how many images it rebuilt, not the whole list, so a deep
     // chain's audit grows linearly (the list is in the JSON plan, and the
     // commit of these files).
-    let store = crate::state::store::Store::open(&args.input.dir)?;
+    let store = crate::state::store::Store::open(&args.input.dir.path)?;
     for name in &plan.images {
         let path = store.image_path(name);
         let mut state = match inputs.image_states.iter().find(|s| &s.stem == name) {

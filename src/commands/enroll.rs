@@ -514,7 +514,7 @@ fn check(input: &InputArgs, path: &Path, plan: &Plan) -> Result<Vec<Diagnostic>,
     };
     let text = plan.text.clone();
     let inputs = crate::load::load_with(
-        &input.dir,
+        &input.dir.path,
         input.settings.as_deref(),
         &overrides,
         move |_| Ok((text, entries)),
@@ -556,12 +556,12 @@ fn edit_images(
     plan: &dyn Fn(&Path, &Current) -> Result<Plan, Error>,
     holds: &dyn Fn(&[Enrollment]) -> bool,
 ) -> Result<ExitStatus, Error> {
-    let path = input.dir.join(IMAGES_FILE);
+    let path = input.dir.path.join(IMAGES_FILE);
     let _lock = if dry_run {
         None
     } else {
         check_writable(&path)?;
-        Some(lock(&input.dir)?)
+        Some(lock(&input.dir.path)?)
     };
     for _ in 0..TRIES {
         let current = read_current(&path)?;
@@ -858,7 +858,7 @@ fn dependents(input: &InputArgs, name: &str, entries: &[Enrollment]) -> Vec<Stri
     let Some(gone) = entries.iter().find(|e| e.name == name) else {
         return Vec::new();
     };
-    let Ok(store) = crate::state::store::Store::open(&input.dir) else {
+    let Ok(store) = crate::state::store::Store::open(&input.dir.path) else {
         return Vec::new();
     };
     let mut problems = Vec::new();

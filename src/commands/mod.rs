@@ -30,7 +30,7 @@ pub(crate) fn read_inputs(args: &InputArgs) -> Result<Inputs, Error> {
         project: args.project.clone(),
         analysis_image: args.analysis_image.clone(),
     };
-    load::load(&args.dir, args.settings.as_deref(), &overrides)
+    load::load(&args.dir.path, args.settings.as_deref(), &overrides)
 }
 
 /// Reads `--dir` and merges it into the model, printing merge warnings.

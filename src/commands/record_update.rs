@@ -23,7 +23,7 @@ pub(crate) fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitSt
         ));
     }
     let now = Timestamp::now();
-    with_state_repo(&args.dir, &args.state, None, err, |dir, _, _| {
+    with_state_repo(&args.dir.path, &args.state, None, err, |dir, _, _| {
         record_once(args, dir, now)
     })
 }

@@ -20,7 +20,7 @@ pub(crate) fn run(
     let target = args.target;
     let output = match &args.output {
         Some(o) => o.clone(),
-        None => default_output(&args.input.dir, target.spec().default_output),
+        None => default_output(&args.input.dir.path, target.spec().default_output),
     };
     let to_stdout = output.as_os_str() == "-";
     if args.check && to_stdout {

@@ -980,6 +980,76 @@ mod tests {
         );
     }
 
+    /// A scalar the writers leave plain or single-quoted: words, versions,
+    /// digests, and the spellings that must be quoted to stay strings.
+    fn plain() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-z0-9][a-z0-9./:@_-]{0,15}",
+            1 => prop::sample::select(vec![
+                "true", "null", "~", "1.0", "010", "0x1F", "1e3", "yes", "it's", "-x", "a b",
+            ])
+            .prop_map(str::to_string),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Every state file imgf writes takes the fast path: the
+        /// comparisons below only count when the fast reader answers, so
+        /// without this a reader that always declined would pass them.
+        #[test]
+        fn written_state_files_take_the_fast_path(
+            name in plain(),
+            version in prop::option::of(plain()),
+            bases in prop::collection::vec(plain(), 0..3),
+            tags in prop::collection::vec(plain(), 0..3),
+            // (Keys the writer must quote, like `y` or `no`, are left to the
+            // full parser: image names that are YAML 1.1 booleans are rare.)
+            users in prop::collection::btree_map("[a-z]{2}[a-z0-9-]{0,6}[0-9]", prop::option::of(plain()), 0..3),
+        ) {
+            let mut state = image();
+            state.name = Some(name.clone());
+            state.current_version = version;
+            state.base_images = bases;
+            state.build_history = tags
+                .into_iter()
+                .map(|tag| Build { tag: Some(tag), ..state.build_history[0].clone() })
+                .collect();
+            // (Not compared with `state`: a string like `null` reads back
+            // as no value in both readers, as the old tool's files need.)
+            let text = crate::emit::state::image_state(&state).unwrap();
+            prop_assert!(agrees::<ImageState>(&text), "not fast: {}", text);
+            let mut state = base();
+            state.tag = Some(name);
+            state.rebuild_eligible_at = Some(users.into_iter().collect());
+            let text = crate::emit::state::base_image_state(&state).unwrap();
+            prop_assert!(agrees::<BaseImageState>(&text), "not fast: {}", text);
+        }
+
+        /// A hand-written images.yaml in plain block style takes the fast
+        /// path too.
+        #[test]
+        fn plain_enrollments_take_the_fast_path(
+            entries in prop::collection::vec(
+                ("[a-z][a-z0-9-]{0,10}", "[a-z][a-z0-9./-]{0,10}", "[a-z][a-z0-9/-]{0,10}", prop::option::of(("[a-z][a-z0-9/-]{0,10}", "[A-Za-z][A-Za-z0-9./-]{0,10}"))),
+                1..4,
+            ),
+        ) {
+            let mut text = String::new();
+            for (name, registry, repository, source) in entries {
+                text.push_str(&format!("- name: {name}\n  registry: {registry}\n  repository: {repository}\n"));
+                if let Some((repo, dockerfile)) = source {
+                    text.push_str(&format!("  source:\n    repo: {repo}\n    dockerfile: {dockerfile}\n"));
+                }
+            }
+            prop_assert!(
+                agrees::<Vec<crate::config::enrollment::Enrollment>>(&text),
+                "not fast: {}", text
+            );
+        }
+    }
+
     proptest! {
         // About one generated document in eight is in the simple shape and
         // compared; the rest check that the reader declines without panicking.

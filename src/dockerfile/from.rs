@@ -311,7 +311,8 @@ impl<'a> FromLine<'a> {
             };
             let name = &flag[2.min(flag.len())..];
             if name != "platform" {
-                let did_you_mean = if levenshtein(name, "platform") < 3 {
+                // Levenshtein distance, as BuildKit's flag suggestions measure it.
+                let did_you_mean = if strsim::levenshtein(name, "platform") < 3 {
                     " (did you mean platform?)"
                 } else {
                     ""
@@ -641,23 +642,6 @@ fn arguments(args: &str, from: usize) -> Vec<Word> {
         });
     }
     words
-}
-
-/// Levenshtein distance, as BuildKit's flag suggestions measure it.
-fn levenshtein(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! where each of its characters came from, so later errors can name the
 //! exact line and column.
 
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use regex::Regex;
 
@@ -80,7 +80,11 @@ struct Directives {
 impl Directives {
     /// Looks at one physical line (leading whitespace already removed).
     fn line(&mut self, line: &str, number: usize) -> Result<(), ParseError> {
-        static RE: OnceLock<Regex> = OnceLock::new();
+        // Go's `\s` is ASCII whitespace without \v.
+        static RE: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$")
+                .expect("valid regex")
+        });
         if self.done {
             return Ok(());
         }
@@ -88,11 +92,7 @@ impl Directives {
             self.done = true;
             return Ok(());
         };
-        let re = RE.get_or_init(|| {
-            // Go's `\s` is ASCII whitespace without \v.
-            Regex::new(r"^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$")
-                .expect("valid regex")
-        });
+        let re = &*RE;
         let Some(c) = re.captures(body.trim_start_matches(is_go_space)) else {
             self.done = true;
             return Ok(());
@@ -308,9 +308,9 @@ fn is_json_array(args: &str) -> bool {
 /// As BuildKit: the line is split into shell words (quotes kept), and each
 /// word that is all of `[digits]<<[-]word` opens one.
 pub(super) fn heredoc_delimiters(args: &str) -> Vec<(String, bool)> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re =
-        RE.get_or_init(|| Regex::new(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)$").expect("valid regex"));
+    static RE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)$").expect("valid regex"));
+    let re = &*RE;
     raw_words(args)
         .iter()
         .filter_map(|w| {

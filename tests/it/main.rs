@@ -20,6 +20,7 @@ mod hostile;
 mod integrate;
 mod json_output;
 mod kargo_eval;
+mod layout;
 mod messages;
 mod policy;
 mod reference;

@@ -14,7 +14,7 @@ use crate::graph::{Graph, Node};
 use crate::model::{Model, UpstreamKind};
 
 /// The page; [`PLACEHOLDER`] marks where the data goes.
-const TEMPLATE: &str = include_str!("graph.html");
+const TEMPLATE: &str = include_str!("../../../templates/graph.html");
 
 /// Where [`TEMPLATE`] takes the data, inside
 /// `<script type="application/json" id="graph-data">`.
