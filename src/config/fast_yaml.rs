@@ -1018,12 +1018,12 @@ mod tests {
                 .collect();
             // (Not compared with `state`: a string like `null` reads back
             // as no value in both readers, as the old tool's files need.)
-            let text = crate::emit::state::image_state(&state).unwrap();
+            let text = crate::state::write::image_state(&state).unwrap();
             prop_assert!(agrees::<ImageState>(&text), "not fast: {}", text);
             let mut state = base();
             state.tag = Some(name);
             state.rebuild_eligible_at = Some(users.into_iter().collect());
-            let text = crate::emit::state::base_image_state(&state).unwrap();
+            let text = crate::state::write::base_image_state(&state).unwrap();
             prop_assert!(agrees::<BaseImageState>(&text), "not fast: {}", text);
         }
 
