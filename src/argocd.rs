@@ -22,14 +22,14 @@ use crate::diagnostic::{Diagnostic, Location};
 use crate::update_check::KUSTOMIZATION_FILES;
 
 /// The annotation naming the Stages that may sync an Application.
-pub const AUTHORIZED_STAGE: &str = "kargo.akuity.io/authorized-stage";
+pub(crate) const AUTHORIZED_STAGE: &str = "kargo.akuity.io/authorized-stage";
 
 /// The Stages `value` authorizes, as (project, stage), exactly as Kargo's
 /// `api.AuthorizedStages` reads them: comma-separated `<project>:<stage>`,
 /// whitespace around entries and around each side of the first `:` ignored,
 /// empty entries skipped; one malformed or glob entry rejects the whole
 /// value, and so does a value with no entry.
-pub fn authorized_stages(value: &str) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn authorized_stages(value: &str) -> Result<Vec<(String, String)>, String> {
     let mut stages = Vec::new();
     for entry in value.split(',') {
         // Go's strings.TrimSpace and Rust's trim both trim Unicode White_Space.
@@ -73,7 +73,7 @@ fn is_print(c: char) -> bool {
 /// `ssh://` and SCP-style `[user@]host:path` an `ssh://` URL; in every case
 /// one trailing `/` and then one `.git` removed from the path. A URL it
 /// cannot read (a query, a space in the host) is returned as given.
-pub fn normalize_git(repo: &str) -> String {
+pub(crate) fn normalize_git(repo: &str) -> String {
     let orig = repo;
     let repo: String = repo
         .to_lowercase()
@@ -191,7 +191,7 @@ fn normalize_scp(repo: &str) -> Option<String> {
 /// and path of [`normalize_git`], without scheme, user or port — so the
 /// `git@host:org/repo.git` a checkout's `origin` names and the
 /// `https://host/org/repo.git` images.yaml resolves to are the same.
-pub fn repository_identity(url: &str) -> String {
+pub(crate) fn repository_identity(url: &str) -> String {
     let n = normalize_git(url.trim());
     let rest = ["https://", "http://", "ssh://", "file://"]
         .iter()
@@ -213,7 +213,7 @@ pub fn repository_identity(url: &str) -> String {
 
 /// An update Stage that syncs an Application, as far as the Application's
 /// sources are concerned.
-pub struct Synced<'a> {
+pub(crate) struct Synced<'a> {
     pub stage: String,
     pub repo_url: &'a str,
     pub branch: &'a str,
@@ -236,7 +236,12 @@ enum Verdict {
 /// Problems of an Argo CD Application (`doc`, read from `file`) that the
 /// update Stages `synced` sync: no source that the update applies to, or
 /// none whose `targetRevision` and `path` deploy what the update wrote.
-pub fn sources(file: &Path, text: &str, doc: &Value, synced: &[Synced<'_>]) -> Vec<Diagnostic> {
+pub(crate) fn sources(
+    file: &Path,
+    text: &str,
+    doc: &Value,
+    synced: &[Synced<'_>],
+) -> Vec<Diagnostic> {
     let name = doc["metadata"]["name"].as_str().unwrap_or_default();
     let spec = &doc["spec"];
     let all: Vec<&Value> = match spec["sources"].as_sequence() {
@@ -621,7 +626,12 @@ fn helm_verdict(
 /// Problems of the Application's `kargo.akuity.io/authorized-stage`: it
 /// must parse as Kargo parses it and list every Stage in `stages`
 /// (`<project>:<stage>`).
-pub fn authorization(file: &Path, text: &str, doc: &Value, stages: &[String]) -> Vec<Diagnostic> {
+pub(crate) fn authorization(
+    file: &Path,
+    text: &str,
+    doc: &Value,
+    stages: &[String],
+) -> Vec<Diagnostic> {
     let name = doc["metadata"]["name"].as_str().unwrap_or_default();
     let annotation = &doc["metadata"]["annotations"][AUTHORIZED_STAGE];
     let line = text

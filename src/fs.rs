@@ -184,7 +184,7 @@ impl Write for Diverging<'_> {
 ///   its directory is created.
 ///
 /// On error no temporary file is left behind.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     write_with(path, |f| f.write_all(contents)).map(|_| ())
 }
 
@@ -194,7 +194,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
 /// before the rename. `Ok(false)` when it does not: something else changed
 /// it meanwhile, and the caller reads it again. For files people edit too
 /// (images.yaml), under the lock imgf's own writers take.
-pub fn replace_if_unchanged(
+pub(crate) fn replace_if_unchanged(
     path: &Path,
     expected: Option<&[u8]>,
     contents: &[u8],
@@ -268,7 +268,7 @@ pub fn replace_if_unchanged(
 /// temporary file is started only at the first difference (beginning with
 /// the bytes that matched), so an unchanged file is read once and not
 /// written.
-pub fn write_with(
+pub(crate) fn write_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<Written, Error> {
@@ -364,7 +364,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 
 /// A temporary file of imgf's left older than this (by a run that was
 /// killed outright) is removed by the next write into its directory.
-pub const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
+pub(crate) const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Whether `name` is one of imgf's temporary files: `.imgf-`, six letters
 /// or digits (what `tempfile` draws), `.tmp`.
@@ -512,7 +512,7 @@ fn same_file(_: &std::fs::Metadata, target: &Path) -> bool {
 
 /// Whether the file at `path` holds exactly what `fill` writes; `fill` is
 /// stopped at the first difference.
-pub fn matches_with(
+pub(crate) fn matches_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<bool, Error> {

@@ -10,7 +10,7 @@
 //! what the state files say. ARCHITECTURE.md gives the layers, and the rule
 //! a test holds them to.
 
-pub mod argocd;
+pub(crate) mod argocd;
 pub mod cli;
 pub(crate) mod commands;
 pub mod config;
@@ -19,7 +19,7 @@ pub(crate) mod discovery;
 pub mod dockerfile;
 pub mod duration;
 pub mod emit;
-pub mod fs;
+pub(crate) mod fs;
 pub mod graph;
 pub mod image_ref;
 pub mod load;
@@ -32,9 +32,9 @@ pub mod status;
 pub mod synth;
 pub mod targets;
 pub(crate) mod timestamp;
-pub mod update_check;
+pub(crate) mod update_check;
 pub(crate) mod values;
-pub mod yaml_walk;
+pub(crate) mod yaml_walk;
 
 use std::io::Write;
 

@@ -19,7 +19,7 @@ use crate::targets::flux::Image;
 use crate::yaml_walk::{self, first_document_text, missed, syntax_error, Found, Kind, Node};
 
 /// The names Kustomize reads a kustomization from, in its order.
-pub const KUSTOMIZATION_FILES: [&str; 3] =
+pub(crate) const KUSTOMIZATION_FILES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 fn err(file: &Path, line: Option<usize>, msg: String, help: &str) -> Diagnostic {
@@ -37,7 +37,12 @@ fn line_of(text: &str, prefix: &str) -> Option<usize> {
 }
 
 /// Problems of a kustomization that `update` (of image `m`) sets.
-pub fn kustomization(m: Image<'_>, update: &Update, file: &Path, text: &str) -> Vec<Diagnostic> {
+pub(crate) fn kustomization(
+    m: Image<'_>,
+    update: &Update,
+    file: &Path,
+    text: &str,
+) -> Vec<Diagnostic> {
     let stage = format!("update-{}-{}", m.name(), update.name);
     let doc = match crate::config::parse::parse_value(file, text) {
         Ok(v) => v,
@@ -92,7 +97,7 @@ pub fn kustomization(m: Image<'_>, update: &Update, file: &Path, text: &str) -> 
 }
 
 /// Problems of a YAML file whose `key` `update` sets.
-pub fn yaml_file(m: Image<'_>, update: &Update, file: &Path, text: &str) -> Vec<Diagnostic> {
+pub(crate) fn yaml_file(m: Image<'_>, update: &Update, file: &Path, text: &str) -> Vec<Diagnostic> {
     let stage = format!("update-{}-{}", m.name(), update.name);
     let key = update.yaml_key.as_deref().unwrap_or_default();
     let helm = |line: Option<usize>| {

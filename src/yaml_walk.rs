@@ -25,7 +25,7 @@ use crate::diagnostic::{Diagnostic, Location};
 
 /// How a scalar is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Style {
+pub(crate) enum Style {
     Plain,
     SingleQuoted,
     DoubleQuoted,
@@ -37,7 +37,7 @@ pub enum Style {
 
 /// A node of the tree, with where it is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
+pub(crate) struct Node {
     /// 1-based line of the node's first character (a block scalar: its
     /// `|` or `>` indicator).
     pub line: usize,
@@ -55,7 +55,7 @@ pub struct Node {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Scalar {
         value: String,
         style: Style,
@@ -73,7 +73,7 @@ pub enum Kind {
 
 /// A YAML syntax error: where, and the parser's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     pub line: usize,
     pub column: usize,
     pub message: String,
@@ -81,7 +81,7 @@ pub struct SyntaxError {
 
 impl Node {
     /// What the node is, in words (`a mapping`, `a list`, …).
-    pub fn what(&self) -> &'static str {
+    pub(crate) fn what(&self) -> &'static str {
         match &self.kind {
             Kind::Scalar { .. } => "a scalar",
             Kind::Mapping { .. } => "a mapping",
@@ -92,7 +92,7 @@ impl Node {
 
     /// True for a scalar written over more than one line (a block scalar,
     /// or a quoted or plain scalar that continues on the next lines).
-    pub fn spans_lines(&self) -> bool {
+    pub(crate) fn spans_lines(&self) -> bool {
         matches!(
             self.kind,
             Kind::Scalar {
@@ -104,7 +104,7 @@ impl Node {
 
     /// What follows the node's value on its last line (a comment, the `}`
     /// of a flow mapping, …), untrimmed.
-    pub fn rest_of_line<'t>(&self, text: &'t str) -> &'t str {
+    pub(crate) fn rest_of_line<'t>(&self, text: &'t str) -> &'t str {
         let rest = &text[self.end.min(text.len())..];
         let rest = &rest[..rest.find('\n').unwrap_or(rest.len())];
         rest.strip_suffix('\r').unwrap_or(rest)
@@ -112,7 +112,7 @@ impl Node {
 
     /// The whole line the node starts on, and the part of it up to the end
     /// of the value (for a one-line value).
-    pub fn line_text<'t>(&self, text: &'t str) -> (&'t str, &'t str) {
+    pub(crate) fn line_text<'t>(&self, text: &'t str) -> (&'t str, &'t str) {
         let from = text[..self.start.min(text.len())]
             .rfind('\n')
             .map_or(0, |i| i + 1);
@@ -125,7 +125,7 @@ impl Node {
 
     /// Every scalar under this node (keys excluded) with its key path,
     /// parts joined by `.`, in document order.
-    pub fn scalars(&self) -> Vec<(String, &Node)> {
+    pub(crate) fn scalars(&self) -> Vec<(String, &Node)> {
         let mut out = Vec::new();
         fn go<'n>(n: &'n Node, path: &mut Vec<String>, out: &mut Vec<(String, &'n Node)>) {
             match &n.kind {
@@ -153,7 +153,7 @@ impl Node {
 }
 
 /// The value of a scalar node.
-pub fn scalar_value(n: &Node) -> Option<&str> {
+pub(crate) fn scalar_value(n: &Node) -> Option<&str> {
     match &n.kind {
         Kind::Scalar { value, .. } => Some(value),
         _ => None,
@@ -163,7 +163,7 @@ pub fn scalar_value(n: &Node) -> Option<&str> {
 /// Splits a key as Kargo's `sjson.SplitKey` does: parts are separated by
 /// `.`; `\.` and `\:` stand for themselves; a `:` may only start a part
 /// (it marks a number as a mapping key, and is dropped); no empty parts.
-pub fn split_key(key: &str) -> Result<Vec<String>, String> {
+pub(crate) fn split_key(key: &str) -> Result<Vec<String>, String> {
     let key = key.trim();
     if key.is_empty() {
         return Err("the key is empty".into());
@@ -202,19 +202,19 @@ pub fn split_key(key: &str) -> Result<Vec<String>, String> {
 
 /// The first document of `text` (`None` when the text holds none), as
 /// Kargo reads it: errors past the first document are not seen.
-pub fn first_document(text: &str) -> Result<Option<Node>, SyntaxError> {
+pub(crate) fn first_document(text: &str) -> Result<Option<Node>, SyntaxError> {
     Ok(Builder::new(text).documents(true)?.into_iter().next())
 }
 
 /// Every document of `text` (Flux reads them all; an error anywhere makes
 /// the whole file unreadable).
-pub fn documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+pub(crate) fn documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
     Builder::new(text).documents(false)
 }
 
 /// Why a key does not lead to a scalar.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Why {
+pub(crate) enum Why {
     /// The mapping has no such key.
     NoKey,
     /// The part is not a number, and the node is a list.
@@ -231,7 +231,7 @@ pub enum Why {
 /// Where the walk stopped: after `depth` parts, at node `at` (reached
 /// through mapping key `key`, when it was), and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Miss<'n> {
+pub(crate) struct Miss<'n> {
     pub depth: usize,
     pub at: &'n Node,
     pub key: Option<&'n Node>,
@@ -240,7 +240,7 @@ pub struct Miss<'n> {
 
 /// The scalar a key addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found<'n> {
+pub(crate) struct Found<'n> {
     pub node: &'n Node,
     /// The mapping key it is the value of, if it is one.
     pub key: Option<&'n Node>,
@@ -249,7 +249,7 @@ pub struct Found<'n> {
 }
 
 /// Walks `parts` from `root` as Kargo's `findScalarNode` does.
-pub fn resolve<'n>(root: &'n Node, parts: &[String]) -> Result<Found<'n>, Miss<'n>> {
+pub(crate) fn resolve<'n>(root: &'n Node, parts: &[String]) -> Result<Found<'n>, Miss<'n>> {
     let mut at = root;
     let mut key: Option<&Node> = None;
     let mut flow: Option<&Node> = None;
@@ -533,7 +533,7 @@ fn quoted_end(text: &str, start: usize, style: Style) -> Option<usize> {
 }
 
 /// The first YAML document of `text` (all `yaml-update` can address).
-pub fn first_document_text(text: &str) -> &str {
+pub(crate) fn first_document_text(text: &str) -> &str {
     // A leading `---` stays, so that lines keep their numbers.
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -547,7 +547,7 @@ pub fn first_document_text(text: &str) -> &str {
 
 /// A syntax error the serde parser did not explain (`note` is added to
 /// the message).
-pub fn syntax_error(file: &Path, text: &str, e: &SyntaxError, note: &str) -> Diagnostic {
+pub(crate) fn syntax_error(file: &Path, text: &str, e: &SyntaxError, note: &str) -> Diagnostic {
     Diagnostic::error(format!("the file is not valid YAML: {}{note}", e.message))
         .in_file(file)
         .at(Some(Location {
@@ -561,7 +561,7 @@ pub fn syntax_error(file: &Path, text: &str, e: &SyntaxError, note: &str) -> Dia
 /// A key that does not lead to a scalar, in words: the message (after
 /// `what: `), with the line of the place the walk stopped. `suffix` ends
 /// the message of a missing key.
-pub fn missed(
+pub(crate) fn missed(
     what: &str,
     key: &str,
     parts: &[String],
