@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::analyze::{enroll, git, write};
+use crate::analyze::{enroll, write};
+use crate::support::git_in as git;
 use crate::support::{Project, NODE_STATE};
 
 /// A project of `n` managed images on node:22, whose manifests are large
@@ -188,7 +189,7 @@ fn state_repo_clone_is_private_fresh_and_never_a_planted_one() {
 
     let workspace = tmp.path().join("job");
     let planted = workspace.join("state-repo");
-    let o = Command::new("git")
+    let o = crate::support::git()
         .args([
             "clone",
             "-q",

@@ -1,7 +1,8 @@
 //! Issue 9: bad input and faults in analysis handled as a user expects —
 //! each test failed before its fix.
 
-use crate::analyze::{enroll, git, read, write};
+use crate::analyze::{enroll, read, write};
+use crate::support::git_in as git;
 use crate::support::Project;
 
 /// Item 1: a FROM that resolves to no valid reference is a failed discovery

@@ -351,7 +351,8 @@ esac
             std::env::var("PATH").unwrap_or_default()
         );
         let mut cmd = Command::new("sh");
-        cmd.env("PATH", path)
+        crate::support::no_git_config(&mut cmd)
+            .env("PATH", path)
             .env("IMGF_WAIT_SECONDS", "2")
             .env("IMGF_POLL_SECONDS", "1")
             .env("FAKE_PUBLISH", publish)

@@ -90,14 +90,57 @@ impl Project {
 }
 
 /// A command running the `imgf` binary, without the variables that would
-/// colour its output (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM): output
-/// does not depend on the environment the tests run in.
+/// colour its output (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM) and without
+/// the developer's git configuration ([`no_git_config`]): output does not
+/// depend on the environment the tests run in.
 pub(crate) fn imgf() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgf"));
     for var in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM"] {
         cmd.env_remove(var);
     }
+    no_git_config(&mut cmd);
     cmd
+}
+
+/// Keeps every git that `cmd` runs (itself or through imgf) from reading the
+/// developer's global and system configuration (`~/.gitconfig`, `/etc/gitconfig`):
+/// a signing key, a hook path, a rewritten URL or a default branch there must
+/// not change what a test sees. Repository-local configuration still applies.
+pub(crate) fn no_git_config(cmd: &mut Command) -> &mut Command {
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+}
+
+/// A `git` command for a test's own repositories: no global or system
+/// configuration ([`no_git_config`]), `main` as the default branch, and a
+/// fixed author and committer, so a commit a test makes never depends on who
+/// runs it. (imgf's own commits are made by [`imgf`], without this identity:
+/// it uses the repository's, or its own fallback.)
+pub(crate) fn git() -> Command {
+    let mut cmd = Command::new("git");
+    no_git_config(&mut cmd)
+        .args(["-c", "init.defaultBranch=main"])
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t");
+    cmd
+}
+
+/// Runs `git -C DIR ARGS…` ([`git`]), expecting success; returns stdout.
+pub(crate) fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = git()
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// One managed GitHub image, enrolled.
