@@ -128,7 +128,7 @@ fn assert_only_known_expressions(yaml: &str) {
         collect_strings(&stage["spec"]["verification"]["args"], &mut strings);
         for s in strings.into_iter().filter(|s| s.contains("${{")) {
             n += 1;
-            if let Err(e) = crate::kargo_eval::evaluate_template(&s, &env) {
+            if let Err(e) = crate::support::kargo_eval::evaluate_template(&s, &env) {
                 panic!("unexpected expression {s}: {e}");
             }
         }

@@ -19,7 +19,6 @@ mod flux;
 mod hostile;
 mod integrate;
 mod json_output;
-mod kargo_eval;
 mod layout;
 mod messages;
 mod policy;

@@ -127,8 +127,8 @@ fn schema_describes_the_update_keys() {
 
 // ---- The update Stages, evaluated as Kargo evaluates them ----
 
-use crate::kargo_eval::{evaluate_template, Env};
 use crate::runtime::stage_env;
+use crate::support::kargo_eval::{evaluate_template, Env};
 use crate::support::{docs, of_kind};
 use serde_json::{json, Value as Json};
 use yaml_serde::Value;

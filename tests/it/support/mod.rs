@@ -1,4 +1,8 @@
-//! Test helpers: a temporary project directory and a way to run `imgf` in it.
+//! Test helpers: a temporary project directory and a way to run `imgf` in it,
+//! git without the developer's configuration, and ([`kargo_eval`]) the port of
+//! Kargo's template evaluator the runtime tests check generated values with.
+
+pub(crate) mod kargo_eval;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
