@@ -127,7 +127,7 @@ fn schema_describes_the_update_keys() {
 
 // ---- The update Stages, evaluated as Kargo evaluates them ----
 
-use crate::runtime::stage_env;
+use crate::kargo_runtime::stage_env;
 use crate::support::kargo_eval::{evaluate_template, Env};
 use crate::support::{docs, of_kind};
 use serde_json::{json, Value as Json};
@@ -288,11 +288,14 @@ fn every_step_config_survives_kargo_evaluation() {
     );
     assert_eq!(
         find("update-app-digest", "kustomize-set-image")["images"][0]["digest"],
-        json!(crate::runtime::DIGEST)
+        json!(crate::kargo_runtime::DIGEST)
     );
     assert_eq!(
         find("update-app-manifest", "yaml-update")["updates"][0]["value"],
-        json!(format!("ghcr.io/org/app:1.20@{}", crate::runtime::DIGEST))
+        json!(format!(
+            "ghcr.io/org/app:1.20@{}",
+            crate::kargo_runtime::DIGEST
+        ))
     );
     assert_eq!(
         find("update-app-prod", "yaml-update")["updates"][0],

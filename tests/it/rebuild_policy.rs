@@ -1,5 +1,7 @@
-//! Rebuild policy (issue: rebuild rules Kargo enforces): each rule is checked
-//! on the generated objects, not on strings.
+//! Rebuild policy as Kargo enforces it: rebuild delays as soak times,
+//! `autoRebuild: false`, one rebuild per image, cascades after the base build,
+//! emergency bypasses, registry politeness, and `explain` of the chain — each
+//! rule checked on the generated objects, not on strings.
 
 use crate::support::{docs, of_kind, Project, NODE_STATE};
 use yaml_serde::Value;
@@ -170,7 +172,7 @@ fn rule_3_one_rebuild_per_image_whatever_triggered_it() {
         req.iter().all(|r| r.2.as_deref() == Some("48h")),
         "the image's delay governs every base"
     );
-    let body = crate::runtime::received_body(&d, rebuilds[0], Some("1.2"));
+    let body = crate::kargo_runtime::received_body(&d, rebuilds[0], Some("1.2"));
     assert_eq!(
         body["inputs"]["base_image"],
         "docker.io/library/node:22,docker.io/library/nginx:1"

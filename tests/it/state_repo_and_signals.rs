@@ -1,7 +1,7 @@
-//! Issue 19, the CI Job path: a state-repository clone nothing else can
-//! plant or keep, an emergency recorded only once its script is out, no
-//! temporary files after a signal, each repository fetched once, and audit
-//! entries that grow linearly.
+//! imgf as a CI Job runs it: a state-repository clone nothing else can plant
+//! or keep, an emergency recorded only once its script is out, no temporary
+//! files after a signal, each repository fetched once, and audit entries that
+//! grow linearly.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

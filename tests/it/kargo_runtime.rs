@@ -1,8 +1,8 @@
-//! What Kargo v1.11 sees at runtime (issue 7): every value imgf generates is
-//! evaluated with the port of Kargo's `EvaluateTemplate` in [`crate::support::kargo_eval`],
-//! with the Freight a Stage would hold, and checked as its consumer reads it —
-//! the dispatch body as GitHub and GitLab parse it, verification args as Argo
-//! Rollouts wants them.
+//! What Kargo v1.11 evaluates at runtime for the rebuild Stages: every value
+//! imgf generates is evaluated with the port of Kargo's `EvaluateTemplate` in
+//! [`crate::support::kargo_eval`], with the Freight a Stage would hold, and
+//! checked as its consumer reads it — the dispatch body as GitHub and GitLab
+//! parse it, verification args as Argo Rollouts wants them.
 
 use yaml_serde::Value;
 
