@@ -3,18 +3,8 @@
 //! emergency bypasses, registry politeness, and `explain` of the chain — each
 //! rule checked on the generated objects, not on strings.
 
-use crate::support::{docs, of_kind, Project, NODE_STATE};
+use crate::support::{base, docs, image, of_kind, Project, NODE_STATE};
 use yaml_serde::Value;
-
-fn image(name: &str, extra: &str) -> String {
-    format!(
-        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: build.yml\n{extra}"
-    )
-}
-
-fn base(name: &str, repo: &str, tag: &str) -> String {
-    format!("name: {name}\nrepoURL: {repo}\ntag: '{tag}'\n")
-}
 
 fn stage<'a>(d: &'a [Value], name: &str) -> &'a Value {
     crate::support::stage_named(d, name)

@@ -5,43 +5,25 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::support::{Project, Run, NODE_STATE};
+use crate::support::{Chain, Project, Run, INPUTS, NODE_STATE};
 
+/// An image whose workflow declares its inputs.
 fn image(name: &str, extra: &str) -> String {
-    format!(
-        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: build.yml\n    inputs: [version_bump]\n{extra}"
-    )
-}
-
-fn base(name: &str, repo: &str, tag: &str) -> String {
-    format!("name: {name}\nrepoURL: {repo}\ntag: '{tag}'\n")
+    crate::support::image(name, &format!("{INPUTS}{extra}"))
 }
 
 /// `a` on node:22; `b` on `a`; `c` on `b` and nginx:1; `d` on `a` and
 /// node:22; `other` on nginx:1. Listed out of rebuild order (a, b, c, d).
 fn chain() -> Project {
-    let p = Project::new();
-    p.images(
-        &(image("c", "")
-            + &image("d", "")
-            + &image("b", "")
-            + &image("a", "  rebuildDelay: 7d\n")
-            + &image("other", "")),
-    )
-    .file("state/images/a.yaml", "name: a\nbaseImages: [node-22]\n")
-    .file("state/images/b.yaml", "name: b\nbaseImages: [a]\n")
-    .file("state/images/c.yaml", "name: c\nbaseImages: [b, nginx-1]\n")
-    .file("state/images/d.yaml", "name: d\nbaseImages: [a, node-22]\n")
-    .file(
-        "state/images/other.yaml",
-        "name: other\nbaseImages: [nginx-1]\n",
-    )
-    .file("state/base-images/node-22.yaml", NODE_STATE)
-    .file(
-        "state/base-images/nginx-1.yaml",
-        &base("nginx-1", "docker.io/library/nginx", "1"),
-    );
-    p
+    Chain::with_inputs()
+        .image("c", "", &["b", "nginx-1"])
+        .image("d", "", &["a", "node-22"])
+        .image("b", "", &["a"])
+        .image("a", "  rebuildDelay: 7d\n", &["node-22"])
+        .image("other", "", &["nginx-1"])
+        .node()
+        .base("nginx-1", "docker.io/library/nginx", "1")
+        .build()
 }
 
 /// Runs `imgf ARGS…` in the project root with `env` changed (`None`

@@ -306,3 +306,86 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The images.yaml entry of a managed GitHub image `name` (`org/<name>`,
+/// `Dockerfile`, `build.yml`), followed by `extra` (more lines of the entry,
+/// indented as its keys, e.g. `"  rebuildDelay: 7d\n"`).
+pub(crate) fn image(name: &str, extra: &str) -> String {
+    format!(
+        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: build.yml\n{extra}"
+    )
+}
+
+/// The `source:` line declaring the workflow's inputs, for [`image`]'s `extra`.
+pub(crate) const INPUTS: &str = "    inputs: [version_bump]\n";
+
+/// A base-image state file.
+pub(crate) fn base(name: &str, repo: &str, tag: &str) -> String {
+    format!("name: {name}\nrepoURL: {repo}\ntag: '{tag}'\n")
+}
+
+/// The one builder of chain fixtures: managed images recorded as built on
+/// each other and on base images, enrolled in the order they are added.
+pub(crate) struct Chain {
+    project: Project,
+    images: String,
+    extra: &'static str,
+}
+
+impl Chain {
+    /// Images whose entries are [`image`]'s.
+    pub(crate) fn new() -> Chain {
+        Chain {
+            project: Project::new(),
+            images: String::new(),
+            extra: "",
+        }
+    }
+
+    /// Images whose workflows declare their inputs ([`INPUTS`]).
+    pub(crate) fn with_inputs() -> Chain {
+        Chain {
+            extra: INPUTS,
+            ..Chain::new()
+        }
+    }
+
+    /// Enrolls `name` (its entry followed by `extra`), analysed as built on `on`.
+    pub(crate) fn image(self, name: &str, extra: &str, on: &[&str]) -> Chain {
+        let state = format!("name: {name}\nbaseImages: [{}]\n", on.join(", "));
+        self.image_state(name, extra, &state)
+    }
+
+    /// Enrolls `name` with `state` as its state file.
+    pub(crate) fn image_state(mut self, name: &str, extra: &str, state: &str) -> Chain {
+        self.images
+            .push_str(&image(name, &format!("{}{extra}", self.extra)));
+        self.project
+            .file(&format!("state/images/{name}.yaml"), state);
+        self
+    }
+
+    /// `node-22`, [`NODE_STATE`].
+    pub(crate) fn node(self) -> Chain {
+        self.base_state("node-22", NODE_STATE)
+    }
+
+    /// The base image `name` ([`base`]).
+    pub(crate) fn base(self, name: &str, repo: &str, tag: &str) -> Chain {
+        let state = base(name, repo, tag);
+        self.base_state(name, &state)
+    }
+
+    /// The base image `name` with `state` as its state file.
+    pub(crate) fn base_state(self, name: &str, state: &str) -> Chain {
+        self.project
+            .file(&format!("state/base-images/{name}.yaml"), state);
+        self
+    }
+
+    /// The project, images.yaml written.
+    pub(crate) fn build(self) -> Project {
+        self.project.images(&self.images);
+        self.project
+    }
+}
