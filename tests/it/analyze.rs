@@ -1,10 +1,8 @@
 //! `imgf analyze` and `imgf record-update` end to end, on directories and
 //! real git repositories the tests create (file:// remotes, no network).
 
+use crate::support::{git_in as git, Project};
 use std::path::Path;
-use std::process::Command;
-
-use crate::support::Project;
 
 const DOCKERFILE: &str = "ARG NODE=22\nFROM node:${NODE}-bookworm-slim AS build\nFROM nginx:1.27-alpine\nCOPY --from=build /a /b\n";
 
@@ -22,29 +20,6 @@ pub(crate) fn write(root: &Path, rel: &str, text: &str) {
 
 pub(crate) fn read(root: &Path, rel: &str) -> String {
     std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -456,7 +431,7 @@ fn state_remote() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn clone(remote: &Path, to: &Path) {
-    let out = Command::new("git")
+    let out = crate::support::git()
         .args([
             "clone",
             "-q",

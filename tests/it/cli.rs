@@ -1,6 +1,6 @@
 //! `imgf synth` and `imgf graph` end to end.
 
-use crate::runtime::received_body;
+use crate::kargo_runtime::received_body;
 use crate::support::{docs, of_kind, rebuild_stage, stage_named, Project, NODE_STATE, ONE_IMAGE};
 
 #[test]

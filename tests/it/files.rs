@@ -42,7 +42,7 @@ fn project() -> Project {
 
 /// Runs `imgf ARGS…` in `cwd` with umask `umask`.
 fn imgf_umask(cwd: &Path, umask: &str, args: &[&str]) -> Run {
-    let o = Command::new("sh")
+    let o = crate::support::no_git_config(&mut Command::new("sh"))
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR")
         .env_remove("CLICOLOR_FORCE")

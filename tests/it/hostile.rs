@@ -116,7 +116,8 @@ fn assert_only_known_expressions(yaml: &str) {
     let all = docs(yaml);
     let mut n = 0;
     for stage in of_kind(&all, "Stage") {
-        let env = crate::updates::outputs(crate::runtime::stage_env(&all, stage, Some("1.2")));
+        let env =
+            crate::updates::outputs(crate::kargo_runtime::stage_env(&all, stage, Some("1.2")));
         let mut strings = Vec::new();
         for step in stage["spec"]["promotionTemplate"]["spec"]["steps"]
             .as_sequence()
@@ -128,7 +129,7 @@ fn assert_only_known_expressions(yaml: &str) {
         collect_strings(&stage["spec"]["verification"]["args"], &mut strings);
         for s in strings.into_iter().filter(|s| s.contains("${{")) {
             n += 1;
-            if let Err(e) = crate::kargo_eval::evaluate_template(&s, &env) {
+            if let Err(e) = crate::support::kargo_eval::evaluate_template(&s, &env) {
                 panic!("unexpected expression {s}: {e}");
             }
         }
@@ -176,7 +177,7 @@ fn tricky_but_valid_values_come_out_exactly() {
     );
     let stage = rebuild_stage(&d);
     let cfg = &stage["spec"]["promotionTemplate"]["spec"]["steps"][0]["config"];
-    let body = crate::runtime::received_body(&d, stage, Some("1.2"));
+    let body = crate::kargo_runtime::received_body(&d, stage, Some("1.2"));
     assert_eq!(body["ref"], "on");
     assert_eq!(
         body.as_object().unwrap().len(),

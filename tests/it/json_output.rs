@@ -1,35 +1,23 @@
 //! `--format json` on `explain` (and later `analyze`, `emergency`): the
 //! documented shapes, and errors as `{"errors": [...]}` on standard output.
 
-use crate::support::{Project, NODE_STATE};
-
-fn image(name: &str, extra: &str) -> String {
-    format!(
-        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: build.yml\n    inputs: [version_bump]\n{extra}"
-    )
-}
+use crate::support::{Chain, Project, NODE_STATE};
 
 /// `a` on node:22 (7d delay, with an update target), `b` on `a`, `c` on `b`.
 fn chain() -> Project {
-    let p = Project::new();
-    p.images(
-        &(image(
+    Chain::with_inputs()
+        .image_state(
             "a",
             "  rebuildDelay: 7d\n  updates:\n    - name: prod\n      repo: org/deploy\n      path: apps/a\n      type: kustomize-set-image\n",
-        ) + &image("b", "")
-            + &image("c", "  autoRebuild: false\n")),
-    )
-    .file(
-        "state/images/a.yaml",
-        "name: a\ndiscoveryStatus: success\nbaseImages: [node-22]\ncurrentVersion: 1.2.3\nlastBuilt: '2026-02-20T10:00:00Z'\n",
-    )
-    .file("state/images/b.yaml", "name: b\nbaseImages: [a]\n")
-    .file("state/images/c.yaml", "name: c\nbaseImages: [b]\n")
-    .file(
-        "state/base-images/node-22.yaml",
-        &format!("{NODE_STATE}currentDigest: sha256:3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d\nlastUpdated: '2026-02-25T08:00:00Z'\nrebuildEligibleAt:\n  a: '2026-03-04T08:00:00Z'\n"),
-    );
-    p
+            "name: a\ndiscoveryStatus: success\nbaseImages: [node-22]\ncurrentVersion: 1.2.3\nlastBuilt: '2026-02-20T10:00:00Z'\n",
+        )
+        .image("b", "", &["a"])
+        .image("c", "  autoRebuild: false\n", &["b"])
+        .base_state(
+            "node-22",
+            &format!("{NODE_STATE}currentDigest: sha256:3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d\nlastUpdated: '2026-02-25T08:00:00Z'\nrebuildEligibleAt:\n  a: '2026-03-04T08:00:00Z'\n"),
+        )
+        .build()
 }
 
 fn json(s: &str) -> serde_json::Value {

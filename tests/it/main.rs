@@ -2,13 +2,13 @@
 //! `imgf` runs the real binary on a temporary directory it builds itself.
 
 mod analyze;
+mod analyze_faults;
 mod architecture;
 mod backstage;
-mod cijob;
 mod cli;
 mod color;
 mod corpus;
-mod deploy;
+mod diagnostics;
 mod docker_reference;
 mod dockerfile_errors;
 mod enroll;
@@ -19,14 +19,13 @@ mod flux;
 mod hostile;
 mod integrate;
 mod json_output;
-mod kargo_eval;
+mod kargo_runtime;
 mod layout;
-mod messages;
-mod policy;
+mod rebuild_policy;
 mod reference;
-mod reliability;
 mod runbook;
-mod runtime;
+mod state_repo_and_signals;
 mod status;
 mod support;
+mod update_stages;
 mod updates;

@@ -5,43 +5,25 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::support::{Project, Run, NODE_STATE};
+use crate::support::{Chain, Project, Run, INPUTS, NODE_STATE};
 
+/// An image whose workflow declares its inputs.
 fn image(name: &str, extra: &str) -> String {
-    format!(
-        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: build.yml\n    inputs: [version_bump]\n{extra}"
-    )
-}
-
-fn base(name: &str, repo: &str, tag: &str) -> String {
-    format!("name: {name}\nrepoURL: {repo}\ntag: '{tag}'\n")
+    crate::support::image(name, &format!("{INPUTS}{extra}"))
 }
 
 /// `a` on node:22; `b` on `a`; `c` on `b` and nginx:1; `d` on `a` and
 /// node:22; `other` on nginx:1. Listed out of rebuild order (a, b, c, d).
 fn chain() -> Project {
-    let p = Project::new();
-    p.images(
-        &(image("c", "")
-            + &image("d", "")
-            + &image("b", "")
-            + &image("a", "  rebuildDelay: 7d\n")
-            + &image("other", "")),
-    )
-    .file("state/images/a.yaml", "name: a\nbaseImages: [node-22]\n")
-    .file("state/images/b.yaml", "name: b\nbaseImages: [a]\n")
-    .file("state/images/c.yaml", "name: c\nbaseImages: [b, nginx-1]\n")
-    .file("state/images/d.yaml", "name: d\nbaseImages: [a, node-22]\n")
-    .file(
-        "state/images/other.yaml",
-        "name: other\nbaseImages: [nginx-1]\n",
-    )
-    .file("state/base-images/node-22.yaml", NODE_STATE)
-    .file(
-        "state/base-images/nginx-1.yaml",
-        &base("nginx-1", "docker.io/library/nginx", "1"),
-    );
-    p
+    Chain::with_inputs()
+        .image("c", "", &["b", "nginx-1"])
+        .image("d", "", &["a", "node-22"])
+        .image("b", "", &["a"])
+        .image("a", "  rebuildDelay: 7d\n", &["node-22"])
+        .image("other", "", &["nginx-1"])
+        .node()
+        .base("nginx-1", "docker.io/library/nginx", "1")
+        .build()
 }
 
 /// Runs `imgf ARGS…` in the project root with `env` changed (`None`
@@ -351,7 +333,8 @@ esac
             std::env::var("PATH").unwrap_or_default()
         );
         let mut cmd = Command::new("sh");
-        cmd.env("PATH", path)
+        crate::support::no_git_config(&mut cmd)
+            .env("PATH", path)
             .env("IMGF_WAIT_SECONDS", "2")
             .env("IMGF_POLL_SECONDS", "1")
             .env("FAKE_PUBLISH", publish)
@@ -380,29 +363,36 @@ fn ran_for(kargo: &[String], stage: &str) -> Vec<String> {
         .collect()
 }
 
-/// The script, run by `sh`, approves and promotes an image built on an
-/// affected image only once that base's new build exists and is verified in
-/// its analysis Stage; until then it waits, and gives up after the timeout.
-/// Images built directly on the base — `a`, and `d` (on `a` and node:22) —
-/// are rebuilt from it first, whatever the waits do.
-#[test]
-fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified() {
-    let p = chain();
-    let args = ["emergency", "--base", "node-22", "--reason", "CVE"];
-    let now = [
-        "kargo approve --project image-factory --freight node-22-old --stage rebuild-a",
-        "kargo promote --project image-factory --freight node-22-old --stage rebuild-a",
-        "kargo approve --project image-factory --freight node-22-old --stage rebuild-d",
-        "kargo promote --project image-factory --freight node-22-old --stage rebuild-d",
-    ];
+/// The emergency the tests of the emergency script run: `node-22`, on [`chain`].
+const EMERGENCY: [&str; 5] = ["emergency", "--base", "node-22", "--reason", "CVE"];
 
+/// What the script runs at once for [`EMERGENCY`]: the images built directly
+/// on node:22 — `a`, and `d` (on `a` and node:22) — rebuilt from it.
+const REBUILT_FROM_NODE: [&str; 4] = [
+    "kargo approve --project image-factory --freight node-22-old --stage rebuild-a",
+    "kargo promote --project image-factory --freight node-22-old --stage rebuild-a",
+    "kargo approve --project image-factory --freight node-22-old --stage rebuild-d",
+    "kargo promote --project image-factory --freight node-22-old --stage rebuild-d",
+];
+
+// The script, run by `sh`, approves and promotes an image built on an
+// affected image only once that base's new build exists and is verified in
+// its analysis Stage; until then it waits, and gives up after the timeout
+// (2s here). Images built directly on the base are rebuilt from it first,
+// whatever the waits do. One test per case, so the waits run in parallel.
+
+/// No new build of `a` ever appears: it gives up after the wait, and says
+/// which steps are not done.
+#[test]
+fn emergency_script_gives_up_when_no_new_build_of_a_base_appears() {
+    let p = chain();
     // No new build of `a` ever appears: piped to sh, `a` and `d` are
     // rebuilt from node:22; `b` waits for `a` and gives up, and `c` (on b)
     // and `d`'s second step (on a) do not wait again for what will not come.
     let f = Fakes::new();
-    emergency_script(&p, &args, &f);
+    emergency_script(&p, &EMERGENCY, &f);
     let o = f.sh(&[], "", "", true);
-    assert_eq!(f.kargo(), now, "{}", f.log());
+    assert_eq!(f.kargo(), REBUILT_FROM_NODE, "{}", f.log());
     assert!(!o.status.success(), "gave up");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -418,10 +408,14 @@ fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified
         stderr.contains("steps not done: 3 4 5. Once what they need is there, run just those: sh FILE only 3 4 5"),
         "{stderr}"
     );
+}
 
-    // It appears but is not verified yet: the same.
+/// A new build appears but is not verified yet: the same.
+#[test]
+fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified() {
+    let p = chain();
     let f = Fakes::new();
-    emergency_script(&p, &args, &f);
+    emergency_script(&p, &EMERGENCY, &f);
     let o = f.sh(&[], "a", "", false);
     assert!(!o.status.success());
     assert!(
@@ -429,13 +423,19 @@ fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified
         "the new build was seen:\n{}",
         f.log()
     );
-    assert_eq!(f.kargo(), now, "{}", f.log());
+    assert_eq!(f.kargo(), REBUILT_FROM_NODE, "{}", f.log());
+}
 
+/// A new build of `a` is verified, `b`'s never appears; then just the steps
+/// not done run, without repeating the others, and `sh FILE N` runs from N on.
+#[test]
+fn emergency_script_reruns_only_the_steps_not_done() {
+    let p = chain();
     // `a`'s new build is verified, `b`'s never appears: `b` and `d` are
     // rebuilt from it, `c` (on b) is not; running just the step not done
     // approves it without repeating the others.
     let f = Fakes::new();
-    emergency_script(&p, &args, &f);
+    emergency_script(&p, &EMERGENCY, &f);
     let o = f.sh(&[], "a", "a", false);
     assert!(!o.status.success());
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -483,11 +483,16 @@ fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified
             "kargo promote --project image-factory --freight a-new --stage rebuild-d",
         ]
     );
+}
 
+/// Every build appears and is verified: the whole cascade.
+#[test]
+fn emergency_script_runs_the_whole_cascade_once_every_build_is_verified() {
+    let p = chain();
     // Every build appears and is verified: the whole cascade, the images
     // built on node:22 first.
     let f = Fakes::new();
-    emergency_script(&p, &args, &f);
+    emergency_script(&p, &EMERGENCY, &f);
     let o = f.sh(&[], "a b", "a b", true);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let kargo = f.kargo();
@@ -512,11 +517,15 @@ fn emergency_script_never_approves_a_dependent_before_its_base_build_is_verified
     );
     assert!(kargo[6].contains("--freight b-new"), "{}", f.log());
     assert!(kargo[8].contains("--freight a-new"), "{}", f.log());
+}
 
-    // Bad arguments are refused before anything runs.
+/// Bad arguments are refused (exit 2) before anything runs.
+#[test]
+fn emergency_script_refuses_bad_arguments_before_running_anything() {
+    let p = chain();
     for bad in [&["x"][..], &["3", "4"], &["only"], &["only", "3", "x"]] {
         let f = Fakes::new();
-        emergency_script(&p, &args, &f);
+        emergency_script(&p, &EMERGENCY, &f);
         let o = f.sh(bad, "", "", false);
         assert_eq!(o.status.code(), Some(2), "{bad:?}");
         assert!(f.log().is_empty(), "{bad:?}: {}", f.log());

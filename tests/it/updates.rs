@@ -2,7 +2,7 @@
 //! the update Stages, their steps evaluated as Kargo does and checked
 //! against Kargo's step schemas, and the verification templates.
 
-use crate::support::{Project, ONE_IMAGE};
+use crate::support::{git_in, Project, ONE_IMAGE};
 
 /// [`ONE_IMAGE`], its builds tagged with versions, deployed by `updates`.
 fn with_updates(updates: &str) -> Project {
@@ -127,8 +127,8 @@ fn schema_describes_the_update_keys() {
 
 // ---- The update Stages, evaluated as Kargo evaluates them ----
 
-use crate::kargo_eval::{evaluate_template, Env};
-use crate::runtime::stage_env;
+use crate::kargo_runtime::stage_env;
+use crate::support::kargo_eval::{evaluate_template, Env};
 use crate::support::{docs, of_kind};
 use serde_json::{json, Value as Json};
 use yaml_serde::Value;
@@ -288,11 +288,14 @@ fn every_step_config_survives_kargo_evaluation() {
     );
     assert_eq!(
         find("update-app-digest", "kustomize-set-image")["images"][0]["digest"],
-        json!(crate::runtime::DIGEST)
+        json!(crate::kargo_runtime::DIGEST)
     );
     assert_eq!(
         find("update-app-manifest", "yaml-update")["updates"][0]["value"],
-        json!(format!("ghcr.io/org/app:1.20@{}", crate::runtime::DIGEST))
+        json!(format!(
+            "ghcr.io/org/app:1.20@{}",
+            crate::kargo_runtime::DIGEST
+        ))
     );
     assert_eq!(
         find("update-app-prod", "yaml-update")["updates"][0],
@@ -827,30 +830,11 @@ fn updates_check_fetches_the_targets_without_a_workspace() {
     let repo = remotes.join("deploy.git");
     crate::support::copy_tree(&p.path("deploy"), &repo);
     let git = |args: &[&str]| {
-        let o = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        crate::support::git_in(&repo, args);
     };
     git(&["init", "-q", "-b", "main"]);
     git(&["add", "-A"]);
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@t",
-        "commit",
-        "-qm",
-        "deploy",
-    ]);
+    git(&["commit", "-qm", "deploy"]);
     let run = || {
         crate::support::imgf()
             .args(["updates", "check"])
@@ -878,15 +862,7 @@ fn updates_check_fetches_the_targets_without_a_workspace() {
     );
     // A broken target upstream is found the same way.
     std::fs::write(repo.join("charts/api/values-prod.yaml"), "image: {}\n").unwrap();
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@t",
-        "commit",
-        "-qam",
-        "break",
-    ]);
+    git(&["commit", "-qam", "break"]);
     let o = run();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
@@ -1329,22 +1305,6 @@ fn updates_check_reads_the_authorized_stage_annotation_as_kargo_does() {
         assert_eq!(r.code, code, "{value:?}:\n{}", r.stderr);
         assert!(r.stderr.contains(message), "{value:?}: no `{message}` in:\n{}", r.stderr);
     }
-}
-
-fn git_in(dir: &std::path::Path, args: &[&str]) {
-    let o = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 /// The example's deploy directory as a git checkout of `origin` on `branch`.

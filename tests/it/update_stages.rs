@@ -1,12 +1,14 @@
-//! The deployment half at runtime (issue 17): what the update Stages do when
-//! Kargo runs them. Each rule is checked on the generated YAML with the
-//! project's port of Kargo's evaluator ([`crate::kargo_eval`]), as Kargo
-//! v1.11.2 and Argo Rollouts v1.9.1 read it (`round3.md` §A).
+//! The update Stages (images.yaml `updates:`) at runtime: what they do when
+//! Kargo runs them — Argo CD syncs, deploying each build, verification, the
+//! pull-request wait, kustomize and external images. Each rule is checked on
+//! the generated YAML with the project's port of Kargo's evaluator
+//! ([`crate::support::kargo_eval`]), as Kargo v1.11.2 and Argo Rollouts
+//! v1.9.1 read it.
 
 use serde_json::{json, Value as Json};
 use yaml_serde::Value;
 
-use crate::kargo_eval::{evaluate_template, Env};
+use crate::support::kargo_eval::{evaluate_template, Env};
 use crate::support::{docs, of_kind, stage_named, Project, ONE_IMAGE};
 
 const DIGEST_A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";

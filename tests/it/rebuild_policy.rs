@@ -1,18 +1,10 @@
-//! Rebuild policy (issue: rebuild rules Kargo enforces): each rule is checked
-//! on the generated objects, not on strings.
+//! Rebuild policy as Kargo enforces it: rebuild delays as soak times,
+//! `autoRebuild: false`, one rebuild per image, cascades after the base build,
+//! emergency bypasses, registry politeness, and `explain` of the chain — each
+//! rule checked on the generated objects, not on strings.
 
-use crate::support::{docs, of_kind, Project, NODE_STATE};
+use crate::support::{base, docs, image, of_kind, Project, NODE_STATE};
 use yaml_serde::Value;
-
-fn image(name: &str, extra: &str) -> String {
-    format!(
-        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: build.yml\n{extra}"
-    )
-}
-
-fn base(name: &str, repo: &str, tag: &str) -> String {
-    format!("name: {name}\nrepoURL: {repo}\ntag: '{tag}'\n")
-}
 
 fn stage<'a>(d: &'a [Value], name: &str) -> &'a Value {
     crate::support::stage_named(d, name)
@@ -170,7 +162,7 @@ fn rule_3_one_rebuild_per_image_whatever_triggered_it() {
         req.iter().all(|r| r.2.as_deref() == Some("48h")),
         "the image's delay governs every base"
     );
-    let body = crate::runtime::received_body(&d, rebuilds[0], Some("1.2"));
+    let body = crate::kargo_runtime::received_body(&d, rebuilds[0], Some("1.2"));
     assert_eq!(
         body["inputs"]["base_image"],
         "docker.io/library/node:22,docker.io/library/nginx:1"

@@ -1,7 +1,11 @@
-//! Issue 9: bad input and faults in analysis handled as a user expects —
-//! each test failed before its fix.
+//! `imgf analyze` when the input or the machine is at fault: an unusable
+//! `FROM`, a dependency cycle, failures summarised with what was written,
+//! `--commit` taking only imgf's files with the repository's author, an
+//! archived base restored with its history, state-key typos, long names and
+//! narrowed workflow inputs.
 
-use crate::analyze::{enroll, git, read, write};
+use crate::analyze::{enroll, read, write};
+use crate::support::git_in as git;
 use crate::support::Project;
 
 /// Item 1: a FROM that resolves to no valid reference is a failed discovery
@@ -257,7 +261,7 @@ fn long_image_names_are_accepted_and_derived_names_fit() {
         .unwrap();
     assert!(wh.len() <= 63 && wh != long, "{wh}");
     let _ = body;
-    let body = crate::runtime::received_body(&all, api, Some("1.2"));
+    let body = crate::kargo_runtime::received_body(&all, api, Some("1.2"));
     assert_eq!(body["ref"], "main");
     // The analysis Job still receives the full name (the state file's name).
     let analysis = all.iter().find(|d| {

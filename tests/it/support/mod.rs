@@ -1,4 +1,8 @@
-//! Test helpers: a temporary project directory and a way to run `imgf` in it.
+//! Test helpers: a temporary project directory and a way to run `imgf` in it,
+//! git without the developer's configuration, and ([`kargo_eval`]) the port of
+//! Kargo's template evaluator the runtime tests check generated values with.
+
+pub(crate) mod kargo_eval;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -90,14 +94,57 @@ impl Project {
 }
 
 /// A command running the `imgf` binary, without the variables that would
-/// colour its output (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM): output
-/// does not depend on the environment the tests run in.
+/// colour its output (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM) and without
+/// the developer's git configuration ([`no_git_config`]): output does not
+/// depend on the environment the tests run in.
 pub(crate) fn imgf() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgf"));
     for var in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM"] {
         cmd.env_remove(var);
     }
+    no_git_config(&mut cmd);
     cmd
+}
+
+/// Keeps every git that `cmd` runs (itself or through imgf) from reading the
+/// developer's global and system configuration (`~/.gitconfig`, `/etc/gitconfig`):
+/// a signing key, a hook path, a rewritten URL or a default branch there must
+/// not change what a test sees. Repository-local configuration still applies.
+pub(crate) fn no_git_config(cmd: &mut Command) -> &mut Command {
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+}
+
+/// A `git` command for a test's own repositories: no global or system
+/// configuration ([`no_git_config`]), `main` as the default branch, and a
+/// fixed author and committer, so a commit a test makes never depends on who
+/// runs it. (imgf's own commits are made by [`imgf`], without this identity:
+/// it uses the repository's, or its own fallback.)
+pub(crate) fn git() -> Command {
+    let mut cmd = Command::new("git");
+    no_git_config(&mut cmd)
+        .args(["-c", "init.defaultBranch=main"])
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t");
+    cmd
+}
+
+/// Runs `git -C DIR ARGS…` ([`git`]), expecting success; returns stdout.
+pub(crate) fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = git()
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// One managed GitHub image, enrolled.
@@ -257,5 +304,88 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) {
         } else {
             std::fs::copy(e.path(), &dest).unwrap();
         }
+    }
+}
+
+/// The images.yaml entry of a managed GitHub image `name` (`org/<name>`,
+/// `Dockerfile`, `build.yml`), followed by `extra` (more lines of the entry,
+/// indented as its keys, e.g. `"  rebuildDelay: 7d\n"`).
+pub(crate) fn image(name: &str, extra: &str) -> String {
+    format!(
+        "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  source:\n    repo: org/{name}\n    dockerfile: Dockerfile\n    workflow: build.yml\n{extra}"
+    )
+}
+
+/// The `source:` line declaring the workflow's inputs, for [`image`]'s `extra`.
+pub(crate) const INPUTS: &str = "    inputs: [version_bump]\n";
+
+/// A base-image state file.
+pub(crate) fn base(name: &str, repo: &str, tag: &str) -> String {
+    format!("name: {name}\nrepoURL: {repo}\ntag: '{tag}'\n")
+}
+
+/// The one builder of chain fixtures: managed images recorded as built on
+/// each other and on base images, enrolled in the order they are added.
+pub(crate) struct Chain {
+    project: Project,
+    images: String,
+    extra: &'static str,
+}
+
+impl Chain {
+    /// Images whose entries are [`image`]'s.
+    pub(crate) fn new() -> Chain {
+        Chain {
+            project: Project::new(),
+            images: String::new(),
+            extra: "",
+        }
+    }
+
+    /// Images whose workflows declare their inputs ([`INPUTS`]).
+    pub(crate) fn with_inputs() -> Chain {
+        Chain {
+            extra: INPUTS,
+            ..Chain::new()
+        }
+    }
+
+    /// Enrolls `name` (its entry followed by `extra`), analysed as built on `on`.
+    pub(crate) fn image(self, name: &str, extra: &str, on: &[&str]) -> Chain {
+        let state = format!("name: {name}\nbaseImages: [{}]\n", on.join(", "));
+        self.image_state(name, extra, &state)
+    }
+
+    /// Enrolls `name` with `state` as its state file.
+    pub(crate) fn image_state(mut self, name: &str, extra: &str, state: &str) -> Chain {
+        self.images
+            .push_str(&image(name, &format!("{}{extra}", self.extra)));
+        self.project
+            .file(&format!("state/images/{name}.yaml"), state);
+        self
+    }
+
+    /// `node-22`, [`NODE_STATE`].
+    pub(crate) fn node(self) -> Chain {
+        self.base_state("node-22", NODE_STATE)
+    }
+
+    /// The base image `name` ([`base`]).
+    pub(crate) fn base(self, name: &str, repo: &str, tag: &str) -> Chain {
+        let state = base(name, repo, tag);
+        self.base_state(name, &state)
+    }
+
+    /// The base image `name` with `state` as its state file.
+    pub(crate) fn base_state(self, name: &str, state: &str) -> Chain {
+        self.project
+            .file(&format!("state/base-images/{name}.yaml"), state);
+        self
+    }
+
+    /// The project, images.yaml written.
+    pub(crate) fn build(self) -> Project {
+        self.project.images(&self.images);
+        self.project
     }
 }

@@ -1,6 +1,7 @@
-//! Issue 19, "messages that name the wrong cause" and their neighbours:
-//! each error says what is really wrong, in the diagnostic format, with the
-//! exit status the README documents.
+//! Error messages that name the real cause: a closed stderr, I/O errors,
+//! deep nesting, what stands in place of a file, loose values, and where a
+//! setting came from — each in the diagnostic format, with the exit status
+//! the README documents.
 
 use std::path::Path;
 use std::process::Stdio;

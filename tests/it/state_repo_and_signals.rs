@@ -1,13 +1,14 @@
-//! Issue 19, the CI Job path: a state-repository clone nothing else can
-//! plant or keep, an emergency recorded only once its script is out, no
-//! temporary files after a signal, each repository fetched once, and audit
-//! entries that grow linearly.
+//! imgf as a CI Job runs it: a state-repository clone nothing else can plant
+//! or keep, an emergency recorded only once its script is out, no temporary
+//! files after a signal, each repository fetched once, and audit entries that
+//! grow linearly.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::analyze::{enroll, git, write};
-use crate::support::{Project, NODE_STATE};
+use crate::analyze::{enroll, write};
+use crate::support::git_in as git;
+use crate::support::{Chain, Project, NODE_STATE};
 
 /// A project of `n` managed images on node:22, whose manifests are large
 /// enough (about 3 kB an image) that writing them takes a moment.
@@ -188,7 +189,7 @@ fn state_repo_clone_is_private_fresh_and_never_a_planted_one() {
 
     let workspace = tmp.path().join("job");
     let planted = workspace.join("state-repo");
-    let o = Command::new("git")
+    let o = crate::support::git()
         .args([
             "clone",
             "-q",
@@ -289,25 +290,16 @@ fn state_repo_clone_is_private_fresh_and_never_a_planted_one() {
 
 /// `a` on node:22, `b` on `a`, … a chain of `n` images.
 fn chain(n: usize) -> Project {
-    let p = Project::new();
-    let mut images = String::new();
+    let mut c = Chain::new();
     for i in 0..n {
-        images.push_str(&format!(
-            "- name: i{i}\n  registry: ghcr.io\n  repository: org/i{i}\n  source:\n    repo: org/i{i}\n    dockerfile: Dockerfile\n    workflow: build.yml\n"
-        ));
         let base = if i == 0 {
             "node-22".to_string()
         } else {
             format!("i{}", i - 1)
         };
-        p.file(
-            &format!("state/images/i{i}.yaml"),
-            &format!("name: i{i}\nbaseImages: [{base}]\n"),
-        );
+        c = c.image(&format!("i{i}"), "", &[&base]);
     }
-    p.images(&images)
-        .file("state/base-images/node-22.yaml", NODE_STATE);
-    p
+    c.node().build()
 }
 
 fn audit_lines(p: &Project) -> usize {

@@ -1,12 +1,12 @@
-//! What Kargo v1.11 sees at runtime (issue 7): every value imgf generates is
-//! evaluated with the port of Kargo's `EvaluateTemplate` in [`kargo_eval`],
-//! with the Freight a Stage would hold, and checked as its consumer reads it —
-//! the dispatch body as GitHub and GitLab parse it, verification args as Argo
-//! Rollouts wants them.
+//! What Kargo v1.11 evaluates at runtime for the rebuild Stages: every value
+//! imgf generates is evaluated with the port of Kargo's `EvaluateTemplate` in
+//! [`crate::support::kargo_eval`], with the Freight a Stage would hold, and
+//! checked as its consumer reads it — the dispatch body as GitHub and GitLab
+//! parse it, verification args as Argo Rollouts wants them.
 
 use yaml_serde::Value;
 
-use crate::kargo_eval::{evaluate_raw_expression, evaluate_template, Env};
+use crate::support::kargo_eval::{evaluate_raw_expression, evaluate_template, Env};
 use crate::support::{docs, of_kind, stage_named, Project, ONE_IMAGE};
 
 /// Tags Kargo would re-type if they were not quoted; digests are strings.
