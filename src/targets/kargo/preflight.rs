@@ -24,7 +24,7 @@ use super::update::Deployed;
 use crate::config::enrollment::{BuildField, UpdateValue};
 use crate::config::parse::Locator;
 use crate::diagnostic::{Diagnostic, Location};
-use crate::model::{Check, Model, TagOrder, Update};
+use crate::model::{Check, Model, Update};
 
 /// Every problem of the Kargo output of `model`; `images` is images.yaml
 /// (its path and text, for positions).
@@ -44,7 +44,7 @@ pub fn problems(model: &Model, images_file: &Path, images_text: &str) -> Vec<Dia
                     .into_iter()
                     .map(|(diag, key)| here(diag, key)),
             );
-            if let Some(w) = retyped(model, d, up) {
+            if let Some(w) = retyped(d, up) {
                 out.push(here(w, "key"));
             }
         }
@@ -145,25 +145,13 @@ fn unverified(d: &Deployed<'_>, up: &Update) -> Vec<(Diagnostic, &'static str)> 
 
 /// A yaml-update of the tag whose tags `yaml-update` would write unquoted
 /// and a YAML reader would type as something else.
-fn retyped(model: &Model, d: &Deployed<'_>, up: &Update) -> Option<Diagnostic> {
+fn retyped(d: &Deployed<'_>, up: &Update) -> Option<Diagnostic> {
     up.yaml_key.as_ref()?;
     if d.value(up) != UpdateValue::Tag || d.fixed_tag.is_some() {
         return None;
     }
-    let pattern = if d.managed {
-        match &model.managed.iter().find(|m| m.name == d.name)?.tags {
-            TagOrder::BuildId { pattern, .. } => pattern.clone(),
-            TagOrder::Versions(_) => return None,
-        }
-    } else {
-        model
-            .upstream
-            .iter()
-            .find(|u| u.name == d.name)?
-            .tag_regex
-            .clone()
-    };
-    let re = regex::Regex::new(&pattern).ok()?;
+    let pattern = d.tag_filter?;
+    let re = regex::Regex::new(pattern).ok()?;
     let (tag, what) = RETYPED_PROBES
         .iter()
         .find(|t| re.is_match(t))
@@ -231,7 +219,7 @@ fn races(
     at: &dyn Fn(&Update, &str) -> Option<Location>,
 ) -> Vec<Diagnostic> {
     type File = (String, String, String);
-    let mut files: BTreeMap<File, Vec<(&str, &Update)>> = BTreeMap::new();
+    let mut files: BTreeMap<File, Vec<(&Deployed<'_>, &Update)>> = BTreeMap::new();
     for d in deployed {
         for up in d.updates {
             files
@@ -241,16 +229,10 @@ fn races(
                     up.path.clone(),
                 ))
                 .or_default()
-                .push((d.repo_url, up));
+                .push((d, up));
         }
     }
-    let name = |up: &Update| {
-        let d = deployed
-            .iter()
-            .find(|d| d.updates.iter().any(|u| std::ptr::eq(u, up)))
-            .map_or("?", |d| d.name);
-        format!("update `{}` of `{d}`", up.name)
-    };
+    let name = |(d, up): &(&Deployed<'_>, &Update)| format!("update `{}` of `{}`", up.name, d.name);
     let pos = |up: &Update, key: &str| match at(up, key) {
         Some(l) => format!("{}:{}:{}", images_file.display(), l.line, l.column),
         None => images_file.display().to_string(),
@@ -261,9 +243,9 @@ fn races(
             continue;
         }
         // What each writes inside the file: the key, or the kustomization entry.
-        let place = |(image, up): &(&str, &Update)| match &up.yaml_key {
+        let place = |(d, up): &(&Deployed<'_>, &Update)| match &up.yaml_key {
             Some(k) => format!("key `{k}`"),
-            None => format!("the `images:` entry `{image}`"),
+            None => format!("the `images:` entry `{}`", d.repo_url),
         };
         let mut clashed = false;
         for (i, a) in ups.iter().enumerate() {
@@ -272,8 +254,8 @@ fn races(
                 out.push(
                     Diagnostic::error(format!(
                         "{} and {} (at {}) both write {} of {path} on branch `{branch}` of {repo}: each promotion would undo the other's",
-                        name(a.1),
-                        name(b.1),
+                        name(a),
+                        name(b),
                         pos(b.1, "path"),
                         place(a)
                     ))
@@ -284,7 +266,7 @@ fn races(
             }
         }
         if !clashed {
-            let names: Vec<String> = ups.iter().map(|(_, u)| name(u)).collect();
+            let names: Vec<String> = ups.iter().map(name).collect();
             let first = ups[0].1;
             out.push(
                 Diagnostic::warning(format!(

@@ -59,7 +59,7 @@ use super::{
 };
 use crate::config::enrollment::{BuildField, UpdateValue};
 use crate::config::settings::Settings;
-use crate::model::{Check, Managed, TagPolicy, Update, Upstream};
+use crate::model::{Check, Managed, TagOrder, TagPolicy, Update, Upstream};
 use crate::targets::kargo::expr::{self, ImageField, Piece};
 
 /// Where the repository is checked out in the promotion's workspace.
@@ -93,6 +93,9 @@ pub struct Deployed<'a> {
     pub fixed_tag: Option<&'a str>,
     /// Built here (a managed image), or watched upstream (an external one).
     pub managed: bool,
+    /// The regex its Warehouse's tags must match (`tagPattern`, an external
+    /// image's filter); `None` for semantic versions.
+    pub tag_filter: Option<&'a str>,
     pub updates: &'a [Update],
 }
 
@@ -105,6 +108,10 @@ impl<'a> Deployed<'a> {
             fixed_tag: super::warehouse::selects_by_digest(m)
                 .then_some(super::warehouse::UNVERSIONED_TAG),
             managed: true,
+            tag_filter: match &m.tags {
+                TagOrder::BuildId { pattern, .. } => Some(pattern),
+                TagOrder::Versions(_) => None,
+            },
             updates: &m.updates,
         }
     }
@@ -119,6 +126,7 @@ impl<'a> Deployed<'a> {
             warehouse: crate::names::fit(&u.name),
             fixed_tag: one_tag,
             managed: false,
+            tag_filter: Some(&u.tag_regex),
             updates: &u.updates,
         }
     }
