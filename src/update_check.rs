@@ -43,7 +43,7 @@ pub(crate) fn kustomization(
     file: &Path,
     text: &str,
 ) -> Vec<Diagnostic> {
-    let stage = format!("update-{}-{}", m.name(), update.name);
+    let stage = crate::targets::kargo::update_stage_name(m.name(), &update.name);
     let doc = match crate::config::parse::parse_value(file, text) {
         Ok(v) => v,
         Err(d) => return vec![d],
@@ -98,7 +98,7 @@ pub(crate) fn kustomization(
 
 /// Problems of a YAML file whose `key` `update` sets.
 pub(crate) fn yaml_file(m: Image<'_>, update: &Update, file: &Path, text: &str) -> Vec<Diagnostic> {
-    let stage = format!("update-{}-{}", m.name(), update.name);
+    let stage = crate::targets::kargo::update_stage_name(m.name(), &update.name);
     let key = update.yaml_key.as_deref().unwrap_or_default();
     let helm = |line: Option<usize>| {
         vec![err(

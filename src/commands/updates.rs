@@ -417,8 +417,10 @@ fn check_all<'a>(
                                 file: None,
                                 checked: false,
                                 problems: vec![Diagnostic::error(format!(
-                                    "update-{}-{}: not checked: cannot fetch {}@{}: {e}",
-                                    img.name(), u.name, u.repo_url, u.branch
+                                    "{}: not checked: cannot fetch {}@{}: {e}",
+                                    update_stage_name(img.name(), &u.name),
+                                    u.repo_url,
+                                    u.branch
                                 ))
                                 .help("pass a local checkout with --workspace DIR (or REPO=DIR), or set GITHUB_TOKEN / GITLAB_TOKEN")],
                             });
@@ -657,7 +659,7 @@ fn check_flux(
 /// A target of Kargo's update steps: `kustomize-set-image` or `yaml-update`
 /// would do what is meant.
 fn check_kargo(img: Image<'_>, u: &Update, target: &Path) -> (Option<PathBuf>, Vec<Diagnostic>) {
-    let stage = crate::targets::kargo::update_stage_name(img.name(), &u.name);
+    let stage = update_stage_name(img.name(), &u.name);
     if u.yaml_key.is_some() {
         let problems = match std::fs::read_to_string(target) {
             Ok(text) => update_check::yaml_file(img, u, target, &text),
