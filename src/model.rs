@@ -185,6 +185,17 @@ pub enum TagPolicy {
     NewestBuild,
 }
 
+impl Upstream {
+    /// The one tag it follows, when it follows one: its `tag` when the
+    /// filter matches exactly that tag, or when it is followed by digest.
+    /// Every build then has this tag; only the digest tells them apart.
+    pub fn one_tag(&self) -> Option<&str> {
+        self.tag.as_deref().filter(|t| {
+            self.policy == TagPolicy::Digest || self.tag_regex == crate::values::exact_tag_regex(t)
+        })
+    }
+}
+
 impl Model {
     /// The repoURL and Warehouse-facing name of a base reference.
     pub fn base_name(&self, base: BaseRef) -> &str {

@@ -3,7 +3,7 @@
 
 use crate::config::enrollment::{Enrollment, Provider, CONTEXT_INPUTS};
 use crate::config::enrollment::{Update, UpdateValue};
-use crate::config::settings::Providers;
+use crate::config::settings::{normalize_git_url, Providers};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Check, Managed};
 use crate::state::store::StateFile;
@@ -115,14 +115,6 @@ pub(super) fn updates(
             }
         })
         .collect()
-}
-
-/// Git URLs as Kargo compares them: lowercase, no trailing `/` or `.git`.
-pub(crate) fn normalize_git_url(u: &str) -> String {
-    u.to_ascii_lowercase()
-        .trim_end_matches('/')
-        .trim_end_matches(".git")
-        .to_string()
 }
 
 /// Updates that would commit inside what a generated Warehouse watches: a

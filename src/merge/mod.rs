@@ -29,7 +29,6 @@ use crate::state::ImageState;
 
 pub use crate::values::exact_tag_regex;
 pub use catalog::is_digest;
-pub(crate) use managed::normalize_git_url;
 
 /// Merges everything read into the model; returns it with the warnings.
 pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {

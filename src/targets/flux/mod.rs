@@ -282,7 +282,7 @@ pub fn tag_policy(m: Image<'_>) -> (Option<TagFilter>, PolicyChoice) {
 /// or alphabetical (Flux cannot order by push time, so `NewestBuild` is a
 /// loss, see [`losses`]).
 fn external_policy(u: &Upstream) -> (Option<TagFilter>, PolicyChoice) {
-    if let Some(tag) = one_tag(u) {
+    if let Some(tag) = u.one_tag() {
         let filter = TagFilter {
             pattern: crate::merge::exact_tag_regex(tag),
             extract: String::new(),
@@ -299,15 +299,6 @@ fn external_policy(u: &Upstream) -> (Option<TagFilter>, PolicyChoice) {
             (filter, PolicyChoice::alphabetical())
         }
     }
-}
-
-/// The one tag an external image follows: its `tag` when the filter matches
-/// exactly that tag, or when it is followed by digest (as the Kargo target
-/// decides, [`crate::targets::kargo::update::Deployed::external`]).
-pub fn one_tag(u: &Upstream) -> Option<&str> {
-    u.tag.as_deref().filter(|t| {
-        u.policy == TagPolicy::Digest || u.tag_regex == crate::merge::exact_tag_regex(t)
-    })
 }
 
 /// Whether some update writes the digest: the policy must reflect it.

@@ -224,7 +224,7 @@ fn races(
         for up in d.updates {
             files
                 .entry((
-                    crate::merge::normalize_git_url(&up.repo_url),
+                    crate::config::settings::normalize_git_url(&up.repo_url),
                     up.branch.clone(),
                     up.path.clone(),
                 ))

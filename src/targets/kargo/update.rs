@@ -59,7 +59,7 @@ use super::{
 };
 use crate::config::enrollment::{BuildField, UpdateValue};
 use crate::config::settings::Settings;
-use crate::model::{Check, Managed, TagOrder, TagPolicy, Update, Upstream};
+use crate::model::{Check, Managed, TagOrder, Update, Upstream};
 use crate::targets::kargo::expr::{self, ImageField, Piece};
 
 /// Where the repository is checked out in the promotion's workspace.
@@ -117,14 +117,11 @@ impl<'a> Deployed<'a> {
     }
 
     pub fn external(u: &'a Upstream) -> Self {
-        let one_tag = u.tag.as_deref().filter(|t| {
-            u.policy == TagPolicy::Digest || u.tag_regex == crate::merge::exact_tag_regex(t)
-        });
         Deployed {
             name: &u.name,
             repo_url: &u.repo_url,
             warehouse: crate::names::fit(&u.name),
-            fixed_tag: one_tag,
+            fixed_tag: u.one_tag(),
             managed: false,
             tag_filter: Some(&u.tag_regex),
             updates: &u.updates,
