@@ -249,12 +249,7 @@ pub(crate) fn sources(
         _ => spec.get("source").into_iter().collect(),
     };
     let line = |key: &str| {
-        text.lines()
-            .position(|l| l.trim_start().trim_start_matches("- ").starts_with(key))
-            .map(|i| Location {
-                line: i + 1,
-                column: 1,
-            })
+        crate::update_check::line_of(text, key).map(|line| Location { line, column: 1 })
     };
     let diag = |d: Diagnostic, key: &str| d.in_file(file).at(line(key).or_else(|| line("spec:")));
     let mut out = Vec::new();

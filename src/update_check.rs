@@ -30,7 +30,7 @@ fn err(file: &Path, line: Option<usize>, msg: String, help: &str) -> Diagnostic 
 }
 
 /// The 1-based line of the first line that, trimmed, starts with `prefix`.
-fn line_of(text: &str, prefix: &str) -> Option<usize> {
+pub(crate) fn line_of(text: &str, prefix: &str) -> Option<usize> {
     text.lines()
         .position(|l| l.trim_start().trim_start_matches("- ").starts_with(prefix))
         .map(|i| i + 1)
