@@ -387,15 +387,14 @@ fn check_all<'a>(
                 Some(w) => w.dir.clone(),
                 None => {
                     let key = (u.repo_url.clone(), u.branch.clone());
-                    let paths: Vec<String> = model
-                        .managed
-                        .iter()
-                        .flat_map(|m| &m.updates)
-                        .chain(model.upstream.iter().flat_map(|e| &e.updates))
-                        .filter(|o| o.repo_url == u.repo_url && o.branch == u.branch)
-                        .map(|o| o.path.clone())
-                        .collect();
                     let r = fetched.entry(key).or_insert_with(|| {
+                        // Every path of this repository and branch, in one fetch.
+                        let paths: Vec<&str> = images
+                            .iter()
+                            .flat_map(|i| i.updates())
+                            .filter(|o| o.repo_url == u.repo_url && o.branch == u.branch)
+                            .map(|o| o.path.as_str())
+                            .collect();
                         let dir = inputs.images_file.parent().unwrap_or(Path::new("."));
                         super::analyze::ensure_cache_ignored(dir);
                         let cache =
@@ -404,9 +403,8 @@ fn check_all<'a>(
                                     "{}#{}",
                                     u.repo_url, u.branch
                                 )));
-                        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
                         let token = Token::from_env(u.provider == Provider::Gitlab);
-                        git::fetch_sparse(&u.repo_url, &u.branch, &refs, &cache, token.as_ref())
+                        git::fetch_sparse(&u.repo_url, &u.branch, &paths, &cache, token.as_ref())
                     });
                     match r {
                         Ok(p) => p.clone(),

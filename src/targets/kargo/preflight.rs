@@ -17,7 +17,7 @@
 //! - two Stages writing one file race: the second push rebases, and the same
 //!   key (or a conflicting line) fails it terminally (`git_pusher.go:238-241`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::update::Deployed;
@@ -29,9 +29,15 @@ use crate::model::{Check, Model, Update};
 /// Every problem of the Kargo output of `model`; `images` is images.yaml
 /// (its path and text, for positions).
 pub fn problems(model: &Model, images_file: &Path, images_text: &str) -> Vec<Diagnostic> {
-    let loc = Locator::new(images_text);
-    let at = |up: &Update, key: &str| loc.list_key(up.entry, "updates", up.index, key);
+    // Lines are looked up only for a problem found: most runs find none.
+    let loc = std::cell::OnceCell::new();
+    let at = |up: &Update, key: &str| {
+        loc.get_or_init(|| Locator::new(images_text))
+            .list_key(up.entry, "updates", up.index, key)
+    };
     let mut out = Vec::new();
+    // Each tag filter is compiled and probed once, however many updates share it.
+    let mut probed: HashMap<&str, Option<(&'static str, &'static str)>> = HashMap::new();
     let deployed = super::deployed(model);
     for d in &deployed {
         for up in d.updates {
@@ -44,7 +50,7 @@ pub fn problems(model: &Model, images_file: &Path, images_text: &str) -> Vec<Dia
                     .into_iter()
                     .map(|(diag, key)| here(diag, key)),
             );
-            if let Some(w) = retyped(d, up) {
+            if let Some(w) = retyped(d, up, &mut probed) {
                 out.push(here(w, "key"));
             }
         }
@@ -145,17 +151,26 @@ fn unverified(d: &Deployed<'_>, up: &Update) -> Vec<(Diagnostic, &'static str)> 
 
 /// A yaml-update of the tag whose tags `yaml-update` would write unquoted
 /// and a YAML reader would type as something else.
-fn retyped(d: &Deployed<'_>, up: &Update) -> Option<Diagnostic> {
+fn retyped<'d>(
+    d: &Deployed<'d>,
+    up: &Update,
+    probed: &mut HashMap<&'d str, Option<(&'static str, &'static str)>>,
+) -> Option<Diagnostic> {
     up.yaml_key.as_ref()?;
     if d.value(up) != UpdateValue::Tag || d.fixed_tag.is_some() {
         return None;
     }
     let pattern = d.tag_filter?;
-    let re = regex::Regex::new(pattern).ok()?;
-    let (tag, what) = RETYPED_PROBES
-        .iter()
-        .find(|t| re.is_match(t))
-        .and_then(|t| yaml_retypes(t).map(|w| (*t, w)))?;
+    let (tag, what) = *probed
+        .entry(pattern)
+        .or_insert_with(|| {
+            let re = regex::Regex::new(pattern).ok()?;
+            RETYPED_PROBES
+                .iter()
+                .find(|t| re.is_match(t))
+                .and_then(|t| yaml_retypes(t).map(|w| (*t, w)))
+        })
+        .as_ref()?;
     Some(
         Diagnostic::warning(format!(
             "image `{}`: update `{}`: its tags may include ones like `{tag}` (`{pattern}` matches it), which yaml-update writes unquoted and YAML reads as {what}",
