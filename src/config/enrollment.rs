@@ -696,13 +696,18 @@ pub fn validate_for_kargo(entries: &[Enrollment], file: &Path, text: &str) -> Ve
                 .and_then(|s| s.branch.as_deref())
                 .is_some_and(|b| values::kargo_branch(b).is_err())
     };
+    let refused: Vec<(usize, &Enrollment)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| refused(e))
+        .collect();
     // The usual case, cheaply: nothing to locate.
-    if !entries.iter().any(refused) {
+    if refused.is_empty() {
         return Vec::new();
     }
     let loc = Locator::new(text);
     let mut out = Vec::new();
-    for (i, e) in entries.iter().enumerate().filter(|(_, e)| refused(e)) {
+    for (i, e) in refused {
         let mut c = Check {
             out: &mut out,
             file,
@@ -741,7 +746,7 @@ pub fn validate_for_kargo(entries: &[Enrollment], file: &Path, text: &str) -> Ve
             }
         }
     }
-    crate::diagnostic::attach_source(&mut out, file, text);
+    // (Their source lines are attached by the caller, with the others'.)
     out
 }
 
