@@ -20,6 +20,7 @@ pub mod dockerfile;
 pub mod duration;
 pub mod emit;
 pub(crate) mod fs;
+pub(crate) mod git;
 pub mod graph;
 pub mod image_ref;
 pub mod load;

@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::git::{self, Token};
-use super::state_repo::{with_state_repo, Done};
 use crate::cli::{AnalyzeArgs, OutputFormat};
 use crate::config::enrollment::{self, Enrollment, Provider};
 use crate::config::parse;
 use crate::config::settings::{Overrides, Settings};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::discovery::{Built, Discovery, Input, Outcome};
+use crate::git;
+use crate::git::state_repo::{with_state_repo, Done};
 use crate::load;
 use crate::state::store::{self, Store};
 use crate::state::{BaseImageState, ImageState, WorkflowInput};
@@ -50,7 +50,7 @@ pub(crate) fn run(
     let json = args.format == OutputFormat::Json;
     let result = with_state_repo(
         &args.dir.path,
-        &args.state,
+        &super::state_repo(&args.state),
         args.workspace.as_deref(),
         err,
         |dir, workspace, err| {
@@ -388,69 +388,29 @@ struct Unfetched {
     repos: BTreeMap<String, String>,
 }
 
-/// The source repositories of one pass: each fetched once (sparse, with
-/// the paths of every image built from it), on first use; after a network
-/// error, other repositories on the same host are not tried.
+/// The source repositories of one pass ([`git::Checkouts`], skipping a
+/// host after a network error), and which images could not be fetched.
 struct Sources<'a> {
-    dir: &'a Path,
-    wanted: BTreeMap<(String, String), (bool, Vec<String>)>,
-    fetched: BTreeMap<(String, String), Result<PathBuf, String>>,
-    /// Host → the network error it gave.
-    down: BTreeMap<String, String>,
+    checkouts: git::Checkouts<'a>,
     unfetched: Unfetched,
 }
 
 impl<'a> Sources<'a> {
     fn new(dir: &'a Path) -> Self {
         Sources {
-            dir,
-            wanted: BTreeMap::new(),
-            fetched: BTreeMap::new(),
-            down: BTreeMap::new(),
+            checkouts: git::Checkouts::new(dir).skipping_unreachable_hosts(),
             unfetched: Unfetched::default(),
         }
     }
 
     fn want(&mut self, url: &str, branch: &str, gitlab: bool, paths: &[String]) {
-        let entry = self
-            .wanted
-            .entry((url.to_string(), branch.to_string()))
-            .or_insert_with(|| (gitlab, Vec::new()));
-        for p in paths {
-            if !entry.1.contains(p) {
-                entry.1.push(p.clone());
-            }
-        }
+        self.checkouts
+            .want(url, branch, gitlab, paths.iter().map(String::as_str));
     }
 
     /// The checkout of `branch` of `url`, fetched on first use, for `image`.
     fn get(&mut self, image: &str, url: &str, branch: &str) -> Result<PathBuf, String> {
-        let key = (url.to_string(), branch.to_string());
-        if !self.fetched.contains_key(&key) {
-            let host = host_of(url);
-            let result = match self.down.get(&host) {
-                Some(why) => Err(format!("not tried: {host} was unreachable ({why})")),
-                None => {
-                    let (gitlab, paths) = self.wanted.get(&key).cloned().unwrap_or_default();
-                    let cache = self
-                        .dir
-                        .join(".imgf-cache")
-                        .join(crate::names::short_hash(&format!("{url}#{branch}")));
-                    ensure_cache_ignored(self.dir);
-                    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-                    let token = Token::from_env(gitlab);
-                    let r = git::fetch_sparse(url, branch, &refs, &cache, token.as_ref());
-                    if let Err(why) = &r {
-                        if is_network_error(why) && !host.is_empty() {
-                            self.down.insert(host, why.clone());
-                        }
-                    }
-                    r
-                }
-            };
-            self.fetched.insert(key.clone(), result);
-        }
-        let result = self.fetched[&key].clone();
+        let result = self.checkouts.get(url, branch).clone();
         if let Err(why) = &result {
             self.unfetched
                 .images
@@ -462,37 +422,6 @@ impl<'a> Sources<'a> {
         }
         result
     }
-}
-
-/// The host of a git URL (`https://host/…`, `ssh://user@host/…`,
-/// `user@host:path`); empty for local paths and `file://`.
-fn host_of(url: &str) -> String {
-    let rest = match url.split_once("://") {
-        Some((_, rest)) => rest,
-        None if url.contains(':') && !url.starts_with('/') => url,
-        None => return String::new(),
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    // A port, or the path of `user@host:path`.
-    host.split(':').next().unwrap_or_default().to_string()
-}
-
-/// Whether git failed to reach the host at all (offline, DNS, refused).
-fn is_network_error(why: &str) -> bool {
-    [
-        "Could not resolve host",
-        "Could not resolve hostname",
-        "Temporary failure in name resolution",
-        "Failed to connect",
-        "Connection refused",
-        "Connection timed out",
-        "Network is unreachable",
-        "No route to host",
-        "Operation timed out",
-    ]
-    .iter()
-    .any(|m| why.contains(m))
 }
 
 /// The progress line of a long run on a terminal: `analyzing 12/40: api`,
@@ -629,15 +558,6 @@ fn discover(
     })
 }
 
-/// Keeps the fetch cache out of git.
-pub(crate) fn ensure_cache_ignored(dir: &Path) {
-    let ignore = dir.join(".imgf-cache/.gitignore");
-    if !ignore.exists() {
-        let _ = std::fs::create_dir_all(dir.join(".imgf-cache"));
-        let _ = std::fs::write(ignore, "*\n");
-    }
-}
-
 /// The `workflow_dispatch` inputs a GitHub workflow declares.
 pub(crate) fn read_workflow_inputs(path: &Path) -> Result<Vec<WorkflowInput>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
@@ -709,18 +629,6 @@ mod tests {
         p.clear(&mut err);
         let text = String::from_utf8(err).unwrap();
         assert!(text.contains("3/3: c]0;x"), "{text:?}");
-    }
-
-    #[test]
-    fn hosts_of_git_urls() {
-        assert_eq!(super::host_of("https://github.com/org/a.git"), "github.com");
-        assert_eq!(
-            super::host_of("https://x:y@gitlab.example:8443/a.git"),
-            "gitlab.example"
-        );
-        assert_eq!(super::host_of("git@github.com:org/a.git"), "github.com");
-        assert_eq!(super::host_of("file:///srv/a.git"), "");
-        assert_eq!(super::host_of("/srv/a.git"), "");
     }
 
     #[test]

@@ -9,13 +9,11 @@ pub(crate) mod analyze;
 pub(crate) mod emergency;
 pub(crate) mod enroll;
 pub(crate) mod explain;
-pub(crate) mod git;
 pub(crate) mod graph;
 pub(crate) mod inspect;
 pub(crate) mod integrate;
 pub(crate) mod record_update;
 pub(crate) mod schema;
-mod state_repo;
 pub(crate) mod status;
 pub(crate) mod synth;
 pub(crate) mod updates;
@@ -24,6 +22,17 @@ use crate::cli::InputArgs;
 use crate::config::settings::Overrides;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::load::{self, Inputs};
+
+/// The state-repository transaction `args` ask for.
+pub(crate) fn state_repo(args: &crate::cli::StateRepoArgs) -> crate::git::state_repo::StateRepo {
+    crate::git::state_repo::StateRepo {
+        url: args.state_repo.clone(),
+        branch: args.state_branch.clone(),
+        commit: args.commit,
+        push: args.push,
+        outputs: args.outputs(),
+    }
+}
 
 pub(crate) fn read_inputs(args: &InputArgs) -> Result<Inputs, Error> {
     let overrides = Overrides {

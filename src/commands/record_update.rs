@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use super::state_repo::{with_state_repo, Done};
 use crate::cli::RecordUpdateArgs;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::git::state_repo::{with_state_repo, Done};
 use crate::load;
 use crate::state::store::{self, Store};
 use crate::state::{BaseImageState, ImageState};
@@ -23,9 +23,13 @@ pub(crate) fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitSt
         ));
     }
     let now = Timestamp::now();
-    with_state_repo(&args.dir.path, &args.state, None, err, |dir, _, _| {
-        record_once(args, dir, now)
-    })
+    with_state_repo(
+        &args.dir.path,
+        &super::state_repo(&args.state),
+        None,
+        err,
+        |dir, _, _| record_once(args, dir, now),
+    )
 }
 
 fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Done, Error> {

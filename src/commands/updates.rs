@@ -7,18 +7,18 @@
 //! json` lists every target (and Argo CD Application) checked, with its
 //! problems ([`Report`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::git::{self, Token};
 use super::{json_line, load_model, print_warnings, write_out};
 use crate::argocd::{self, repository_identity};
 use crate::cli::{OutputFormat, UpdatesCheckArgs};
 use crate::config::enrollment::Provider;
 use crate::diagnostic::{Diagnostic, DiagnosticJson, Error};
+use crate::git;
 use crate::load::Inputs;
 use crate::model::{Model, Update};
 use crate::targets::flux::Image;
@@ -371,8 +371,6 @@ fn check_all<'a>(
     model: &'a Model,
     flux: bool,
 ) -> (Vec<Target<'a>>, Vec<Application>, Vec<Diagnostic>) {
-    // Fetched checkouts, one per (repository, branch).
-    let mut fetched: BTreeMap<(String, String), Result<PathBuf, String>> = BTreeMap::new();
     // Both targets update the users of managed and external images.
     let images: Vec<Image<'a>> = model
         .managed
@@ -380,32 +378,24 @@ fn check_all<'a>(
         .map(Image::Managed)
         .chain(model.upstream.iter().map(Image::External))
         .collect();
+    // Fetched checkouts, one per (repository, branch), each with every path
+    // of that repository and branch in one fetch.
+    let mut fetched = git::Checkouts::new(inputs.images_file.parent().unwrap_or(Path::new(".")));
+    for u in images.iter().flat_map(|i| i.updates()) {
+        fetched.want(
+            &u.repo_url,
+            &u.branch,
+            u.provider == Provider::Gitlab,
+            [u.path.as_str()],
+        );
+    }
     let mut targets = Vec::new();
     for &img in &images {
         for u in img.updates() {
             let root = match workspaces.iter().find(|w| w.holds(u)) {
                 Some(w) => w.dir.clone(),
                 None => {
-                    let key = (u.repo_url.clone(), u.branch.clone());
-                    let r = fetched.entry(key).or_insert_with(|| {
-                        // Every path of this repository and branch, in one fetch.
-                        let paths: Vec<&str> = images
-                            .iter()
-                            .flat_map(|i| i.updates())
-                            .filter(|o| o.repo_url == u.repo_url && o.branch == u.branch)
-                            .map(|o| o.path.as_str())
-                            .collect();
-                        let dir = inputs.images_file.parent().unwrap_or(Path::new("."));
-                        super::analyze::ensure_cache_ignored(dir);
-                        let cache =
-                            dir.join(".imgf-cache")
-                                .join(crate::names::short_hash(&format!(
-                                    "{}#{}",
-                                    u.repo_url, u.branch
-                                )));
-                        let token = Token::from_env(u.provider == Provider::Gitlab);
-                        git::fetch_sparse(&u.repo_url, &u.branch, &paths, &cache, token.as_ref())
-                    });
+                    let r = fetched.get(&u.repo_url, &u.branch);
                     match r {
                         Ok(p) => p.clone(),
                         Err(e) => {

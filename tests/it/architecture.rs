@@ -28,7 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),
     ("targets", &["targets"]),
-    ("ops", &["synth", "status", "update_check", "argocd"]),
+    ("ops", &["synth", "status", "update_check", "argocd", "git"]),
     ("commands", &["commands", "cli"]),
 ];
 
