@@ -4,7 +4,6 @@
 //! never a file imgf does not own — inside the state-repository transaction.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{AnalyzeArgs, OutputFormat};
@@ -16,18 +15,14 @@ use crate::discovery::{Built, Discovery, Input, Outcome};
 use crate::git;
 use crate::git::state_repo::{with_state_repo, Done};
 use crate::load;
+use crate::shell::{Progress, Shell};
 use crate::state::store::{self, Store};
 use crate::state::{BaseImageState, ImageState, WorkflowInput};
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 /// `imgf analyze`.
-pub(crate) fn run(
-    args: &AnalyzeArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &AnalyzeArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     // `-` (or empty) is "no build"; anything else is checked as
     // record-update checks it, before a state file is touched.
     if let Some(d) = args
@@ -40,7 +35,7 @@ pub(crate) fn run(
                 Diagnostic::error(format!("--digest: {why}"))
                     .help("pass it like sha256:<64 hex digits>, or `-` when nothing was built"),
             );
-            return super::json_errors(Err(e), args.format == OutputFormat::Json, out);
+            return shell.json_errors(args.format == OutputFormat::Json, Err(e));
         }
     }
     let now = Timestamp::now();
@@ -52,9 +47,9 @@ pub(crate) fn run(
         &args.dir.path,
         &super::state_repo(&args.state),
         args.workspace.as_deref(),
-        err,
-        |dir, workspace, err| {
-            let (outcome, written, unfetched) = analyze_once(args, ui, dir, workspace, now, err)?;
+        shell,
+        |dir, workspace, shell| {
+            let (outcome, written, unfetched) = analyze_once(args, dir, workspace, now, shell)?;
             if json {
                 report = Some(json_report(args, &outcome, &written));
             }
@@ -74,10 +69,10 @@ pub(crate) fn run(
                 Ok(_) => serde_json::json!([]),
             };
             report["errors"] = errors;
-            super::write_out(out, &super::json_line(&report))?;
+            shell.out_json(&report)?;
             result
         }
-        (_, json) => super::json_errors(result, json, out),
+        (_, json) => shell.json_errors(json, result),
     }
 }
 
@@ -176,11 +171,10 @@ fn commit_message(image: Option<&str>, o: &Outcome, written: &[PathBuf]) -> Stri
 /// One pass: read, discover, decide, write.
 fn analyze_once(
     args: &AnalyzeArgs,
-    ui: crate::Ui,
     dir: &Path,
     workspace: Option<&Path>,
     now: Timestamp,
-    err: &mut dyn Write,
+    shell: &mut Shell<'_>,
 ) -> Result<(Outcome, Vec<PathBuf>, Unfetched), Error> {
     let images_file = dir.join(load::IMAGES_FILE);
     let (text, enrollments) = load::load_enrollments(&images_file)?;
@@ -212,7 +206,7 @@ fn analyze_once(
             .into_iter()
             .map(|(k, (v, _))| (k, v))
             .collect();
-    super::print_warnings(&warnings, ui, err)?;
+    shell.diagnostics(&warnings)?;
 
     let root = match workspace {
         Some(w) => w.to_path_buf(),
@@ -239,21 +233,23 @@ fn analyze_once(
             sources.want(&url, &branch, gitlab, &needed_paths(e));
         }
     }
-    let mut progress = Progress::new(ui.progress && args.format != OutputFormat::Json, todo.len());
+    let mut progress = Progress::new(
+        shell.ui().progress && args.format != OutputFormat::Json,
+        todo.len(),
+    );
     for (i, e) in todo.iter().enumerate() {
-        progress.step(i + 1, &e.name, err);
+        progress.step(i + 1, &e.name, shell.err());
         // What discovery says on stderr waits until the progress line is
         // cleared, so the two never share a line.
         let mut said = Vec::new();
-        let result = discover(e, &root, args, &settings, ui, &mut said, &mut sources);
+        let result = discover(e, &root, args, &settings, &mut said, &mut sources);
         if !said.is_empty() {
-            progress.clear(err);
-            err.write_all(&said)
-                .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
+            progress.clear(shell.err());
+            shell.diagnostics(&said)?;
         }
         discovered.insert(e.name.clone(), result);
     }
-    progress.clear(err);
+    progress.clear(shell.err());
     // `-` means "no build": the analysis Stage passes it when it was
     // promoted with a source commit before any build of the image (empty
     // values, which older Stages passed, mean the same).
@@ -424,63 +420,14 @@ impl<'a> Sources<'a> {
     }
 }
 
-/// The progress line of a long run on a terminal: `analyzing 12/40: api`,
-/// drawn over itself (at most every [`Progress::EVERY`]) and cleared at the
-/// end. Does nothing unless enabled: never when stderr is not a terminal,
-/// so logs and pipes see no control characters.
-pub(crate) struct Progress {
-    enabled: bool,
-    total: usize,
-    last: Option<std::time::Instant>,
-    shown: bool,
-}
-
-impl Progress {
-    /// How often the line is redrawn at most.
-    const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
-
-    pub(crate) fn new(enabled: bool, total: usize) -> Self {
-        Progress {
-            enabled,
-            total,
-            last: None,
-            shown: false,
-        }
-    }
-
-    /// Item `n` (1-based) of the total, `name`, is being worked on.
-    /// Progress is a courtesy: a failed write to stderr does not stop the run.
-    pub(crate) fn step(&mut self, n: usize, name: &str, err: &mut dyn Write) {
-        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < Self::EVERY) {
-            return;
-        }
-        // A name comes from images.yaml: no control characters reach the terminal.
-        let name: String = name.chars().filter(|c| !c.is_control()).take(60).collect();
-        let _ = write!(err, "\r\x1b[2K analyzing {n}/{}: {name}", self.total);
-        let _ = err.flush();
-        self.last = Some(std::time::Instant::now());
-        self.shown = true;
-    }
-
-    /// Clears the line, if one is shown (before other output, and at the end).
-    pub(crate) fn clear(&mut self, err: &mut dyn Write) {
-        if self.shown {
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
-            self.shown = false;
-            self.last = None;
-        }
-    }
-}
-
-/// Finds and analyses one managed image's Dockerfile (and workflow).
+/// Finds and analyses one managed image's Dockerfile (and workflow); its
+/// warnings go to `said`.
 fn discover(
     e: &Enrollment,
     root: &Path,
     args: &AnalyzeArgs,
     settings: &Settings,
-    ui: crate::Ui,
-    err: &mut dyn Write,
+    said: &mut Vec<Diagnostic>,
     sources: &mut Sources<'_>,
 ) -> Result<Discovery, String> {
     let src = e.source.as_ref().ok_or("no source")?;
@@ -537,7 +484,7 @@ fn discover(
                     "{}: workflow {w}: {why}; the dispatch inputs are not checked against it",
                     e.name
                 ));
-                let _ = writeln!(err, "{}", warning.render(ui.colour));
+                said.push(warning);
                 None
             }
         },
@@ -602,41 +549,4 @@ pub(crate) fn read_workflow_inputs(path: &Path) -> Result<Vec<WorkflowInput>, St
             })
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Progress;
-
-    #[test]
-    fn progress_draws_on_a_terminal_and_clears_at_the_end() {
-        let mut err = Vec::new();
-        let mut p = Progress::new(true, 3);
-        p.step(1, "api", &mut err);
-        // Within the throttle interval: not redrawn.
-        p.step(2, "web", &mut err);
-        p.clear(&mut err);
-        let text = String::from_utf8(err).unwrap();
-        assert_eq!(text, "\r\x1b[2K analyzing 1/3: api\r\x1b[2K");
-        assert!(text.ends_with("\r\x1b[2K"));
-
-        // After a clear, the next step is drawn at once.
-        let mut err = Vec::new();
-        let mut p = Progress::new(true, 3);
-        p.step(1, "a", &mut err);
-        p.clear(&mut err);
-        p.step(3, "c\x1b]0;x", &mut err);
-        p.clear(&mut err);
-        let text = String::from_utf8(err).unwrap();
-        assert!(text.contains("3/3: c]0;x"), "{text:?}");
-    }
-
-    #[test]
-    fn progress_is_silent_when_disabled() {
-        let mut err = Vec::new();
-        let mut p = Progress::new(false, 3);
-        p.step(1, "api", &mut err);
-        p.clear(&mut err);
-        assert!(err.is_empty());
-    }
 }

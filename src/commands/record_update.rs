@@ -3,20 +3,20 @@
 //! transaction.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use crate::cli::RecordUpdateArgs;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::git::state_repo::{with_state_repo, Done};
 use crate::load;
+use crate::shell::Shell;
 use crate::state::store::{self, Store};
 use crate::state::{BaseImageState, ImageState};
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 /// `imgf record-update`.
-pub(crate) fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &RecordUpdateArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     if let Err(why) = crate::values::sha256_digest(&args.digest) {
         return Err(Error::input(
             Diagnostic::error(why).help("pass it like sha256:<64 hex digits>"),
@@ -27,7 +27,7 @@ pub(crate) fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitSt
         &args.dir.path,
         &super::state_repo(&args.state),
         None,
-        err,
+        shell,
         |dir, _, _| record_once(args, dir, now),
     )
 }

@@ -8,12 +8,10 @@
 //! problems ([`Report`]).
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{json_line, load_model, print_warnings, write_out};
 use crate::argocd::{self, repository_identity};
 use crate::cli::{OutputFormat, UpdatesCheckArgs};
 use crate::config::enrollment::Provider;
@@ -21,6 +19,7 @@ use crate::diagnostic::{Diagnostic, DiagnosticJson, Error};
 use crate::git;
 use crate::load::Inputs;
 use crate::model::{Model, Update};
+use crate::shell::Shell;
 use crate::targets::flux::Image;
 use crate::targets::kargo::update_stage_name;
 use crate::targets::Target as OutputTarget;
@@ -94,23 +93,18 @@ impl Workspace {
     }
 }
 
-pub(crate) fn check(
-    args: &UpdatesCheckArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+pub(crate) fn check(args: &UpdatesCheckArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     let json = args.format == OutputFormat::Json;
     if args.target == OutputTarget::Backstage {
         let e = Error::Input(vec![Diagnostic::error(
             "`updates check --target backstage`: the Backstage catalog has no update targets to check",
         )
         .help("check for Kargo (`--target kargo`, the default) or for Flux (`--target flux`)")]);
-        return super::json_errors(Err(e), json, out);
+        return shell.json_errors(json, Err(e));
     }
-    let (inputs, model) = match load_model(&args.input, ui, err) {
+    let (inputs, model) = match shell.load_model(&args.input) {
         Ok(loaded) => loaded,
-        Err(e) => return super::json_errors(Err(e), json, out),
+        Err(e) => return shell.json_errors(json, Err(e)),
     };
     let flux = args.target == OutputTarget::Flux;
     let updates: Vec<&Update> = model
@@ -121,7 +115,7 @@ pub(crate) fn check(
         .collect();
     let (workspaces, notes) = match workspaces(&args.workspace, &updates) {
         Ok(w) => w,
-        Err(ds) => return super::json_errors(Err(Error::Input(ds)), json, out),
+        Err(ds) => return shell.json_errors(json, Err(Error::Input(ds))),
     };
     let (targets, applications, app_notes) = check_all(&workspaces, &inputs, &model, flux);
     let problems: Vec<Diagnostic> = notes
@@ -149,9 +143,9 @@ pub(crate) fn check(
             status,
             &problems,
         );
-        write_out(out, &json_line(&report))?;
+        shell.out_json(&report)?;
     }
-    print_warnings(&problems, ui, err)?;
+    shell.diagnostics(&problems)?;
     if !json {
         let total = targets.len();
         let line = if total == 0 {
@@ -174,7 +168,7 @@ pub(crate) fn check(
                 n => format!("{checked} update target(s) checked: no errors, {n} warning(s)"),
             }
         };
-        write_out(out, &format!("{line}\n"))?;
+        shell.out_str(&format!("{line}\n"))?;
     }
     Ok(status)
 }

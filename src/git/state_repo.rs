@@ -3,22 +3,17 @@
 //! (`--synth-output`), commit exactly what was written, push — and after a
 //! rejected push fetch, reset and run the change again.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::settings::Overrides;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::git::{self, Token};
 use crate::load;
+use crate::shell::Shell;
 use crate::{emit, ExitStatus};
 
 /// How many times a push is retried after the remote moved on.
 pub(crate) const PUSH_ATTEMPTS: usize = 5;
-
-/// A line on stderr.
-pub(crate) fn io(out: &mut dyn Write, line: &str) -> Result<(), Error> {
-    writeln!(out, "{line}").map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))
-}
 
 /// Where state changes are recorded (`--state-repo`, `--commit`, `--push`,
 /// `--regenerate`, …, as given on the command line).
@@ -55,8 +50,8 @@ pub(crate) fn with_state_repo(
     dir: &Path,
     repo_args: &StateRepo,
     workspace: Option<&Path>,
-    err: &mut dyn Write,
-    mut op: impl FnMut(&Path, Option<&Path>, &mut dyn Write) -> Result<Done, Error>,
+    shell: &mut Shell<'_>,
+    mut op: impl FnMut(&Path, Option<&Path>, &mut Shell<'_>) -> Result<Done, Error>,
 ) -> Result<ExitStatus, Error> {
     // The clone lives as long as this call, and is removed when it returns
     // (or when a signal ends imgf).
@@ -86,12 +81,12 @@ pub(crate) fn with_state_repo(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let done = op(&dir, workspace.as_deref(), err)?;
+        let done = op(&dir, workspace.as_deref(), shell)?;
         for (target, out) in &outputs {
-            regenerate(&dir, out, *target, err)?;
+            regenerate(&dir, out, *target, shell)?;
         }
         if !(repo_args.commit || push) {
-            return finish(done, err);
+            return finish(done, shell);
         }
         let repo = git::toplevel(&dir).map_err(git_error)?;
         let mut paths = Vec::new();
@@ -101,18 +96,15 @@ pub(crate) fn with_state_repo(
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
         let committed = git::commit(&repo, &paths, &done.message).map_err(git_error)?;
         if !committed {
-            io(err, "nothing changed: no commit")?;
-            return finish(done, err);
+            shell.status("nothing changed: no commit")?;
+            return finish(done, shell);
         }
-        io(
-            err,
-            &format!(
-                "committed: {}",
-                done.message.lines().next().unwrap_or_default()
-            ),
-        )?;
+        shell.status(&format!(
+            "committed: {}",
+            done.message.lines().next().unwrap_or_default()
+        ))?;
         if !push {
-            return finish(done, err);
+            return finish(done, shell);
         }
         let branch =
             git::git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"], None).map_err(git_error)?;
@@ -124,11 +116,11 @@ pub(crate) fn with_state_repo(
             token.as_ref(),
         ) {
             Ok(_) => {
-                io(err, &format!("pushed to origin/{branch}"))?;
-                return finish(done, err);
+                shell.status(&format!("pushed to origin/{branch}"))?;
+                return finish(done, shell);
             }
             Err(e) if git::is_non_fast_forward(&e) && attempt < PUSH_ATTEMPTS => {
-                io(err, &format!("push rejected (attempt {attempt} of {PUSH_ATTEMPTS}): the remote moved on; fetching and re-applying"))?;
+                shell.status(&format!("push rejected (attempt {attempt} of {PUSH_ATTEMPTS}): the remote moved on; fetching and re-applying"))?;
                 git::git(&repo, &["fetch", "-q", "origin", &branch], token.as_ref())
                     .map_err(git_error)?;
                 git::git(&repo, &["reset", "-q", "--hard", "FETCH_HEAD"], None)
@@ -176,7 +168,7 @@ fn regenerate(
     dir: &Path,
     out: &Path,
     target: crate::targets::Target,
-    err: &mut dyn Write,
+    shell: &mut Shell<'_>,
 ) -> Result<(), Error> {
     let inputs = load::load(dir, None, &Overrides::default())?;
     let prepared = crate::synth::prepare(&inputs, target)?;
@@ -185,7 +177,7 @@ fn regenerate(
         std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
     }
     emit::write_rendering(out, &rendering)?;
-    io(err, &format!("regenerated {}", out.display()))
+    shell.status(&format!("regenerated {}", out.display()))
 }
 
 pub(crate) fn git_error(e: String) -> Error {
@@ -253,9 +245,9 @@ fn clone_state_repo(
     })
 }
 
-fn finish(done: Done, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+fn finish(done: Done, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     for n in &done.notes {
-        io(err, n)?;
+        shell.status(n)?;
     }
     if done.failures.is_empty() {
         return Ok(ExitStatus::Success);

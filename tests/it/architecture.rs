@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "par",
             "fs",
             "yaml_walk",
+            "shell",
         ],
     ),
     ("render", &["emit"]),
