@@ -20,6 +20,7 @@ pub mod dockerfile;
 pub mod duration;
 pub mod emit;
 pub(crate) mod fs;
+pub(crate) mod git;
 pub mod graph;
 pub mod image_ref;
 pub mod load;
@@ -27,6 +28,7 @@ pub mod merge;
 pub mod model;
 pub(crate) mod names;
 pub(crate) mod par;
+pub(crate) mod shell;
 pub mod state;
 pub mod status;
 pub mod synth;
@@ -39,6 +41,7 @@ pub(crate) mod yaml_walk;
 use std::io::Write;
 
 pub use diagnostic::{Diagnostic, Error};
+pub use shell::Ui;
 
 /// How a successful command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,21 +68,6 @@ impl ExitStatus {
     }
 }
 
-/// How the messages on stderr may use the terminal. The binary decides it
-/// (from `--color`, `NO_COLOR` and whether stderr is a terminal); the
-/// library only follows it, so it never looks at the environment itself.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Ui {
-    /// Colour diagnostics (ANSI escapes).
-    pub colour: bool,
-    /// stderr is a terminal: long runs may show a progress line there.
-    pub progress: bool,
-    /// stdout goes nowhere: it is /dev/null, or it was closed (Rust opens
-    /// /dev/null in place of a closed descriptor). A command whose output
-    /// must be delivered before it records anything (`emergency`) refuses.
-    pub stdout_discarded: bool,
-}
-
 /// Runs a parsed command line, writing data to `out` and messages to `err`
 /// (plain text, no progress line).
 pub fn run(cli: cli::Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Error> {
@@ -93,27 +81,29 @@ pub fn run_with(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
+    let mut shell = shell::Shell::new(ui, out, err);
+    let shell = &mut shell;
     match cli.command {
-        cli::Command::Synth(args) => commands::synth::run(&args, ui, out, err),
-        cli::Command::Enroll(args) => commands::enroll::run_enroll(&args, ui, out, err),
-        cli::Command::Unenroll(args) => commands::enroll::run_unenroll(&args, ui, out, err),
-        cli::Command::Graph(args) => commands::graph::run(&args, ui, out, err),
-        cli::Command::Analyze(args) => commands::analyze::run(&args, ui, out, err),
-        cli::Command::RecordUpdate(args) => commands::record_update::run(&args, err),
-        cli::Command::Schema(args) => commands::schema::run(&args, out),
-        cli::Command::Explain(args) => commands::explain::run(&args, ui, out, err),
-        cli::Command::Emergency(args) => commands::emergency::run(&args, ui, out, err),
+        cli::Command::Synth(args) => commands::synth::run(&args, shell),
+        cli::Command::Enroll(args) => commands::enroll::run_enroll(&args, shell),
+        cli::Command::Unenroll(args) => commands::enroll::run_unenroll(&args, shell),
+        cli::Command::Graph(args) => commands::graph::run(&args, shell),
+        cli::Command::Analyze(args) => commands::analyze::run(&args, shell),
+        cli::Command::RecordUpdate(args) => commands::record_update::run(&args, shell),
+        cli::Command::Schema(args) => commands::schema::run(&args, shell),
+        cli::Command::Explain(args) => commands::explain::run(&args, shell),
+        cli::Command::Emergency(args) => commands::emergency::run(&args, shell),
         cli::Command::Updates(cli::UpdatesCommand::Check(args)) => {
-            commands::updates::check(&args, ui, out, err)
+            commands::updates::check(&args, shell)
         }
         cli::Command::Inspect(cli::InspectCommand::Dockerfile(args)) => {
-            commands::inspect::dockerfile(&args, out)
+            commands::inspect::dockerfile(&args, shell)
         }
         cli::Command::Inspect(cli::InspectCommand::Ref(args)) => {
-            commands::inspect::reference(&args, out)
+            commands::inspect::reference(&args, shell)
         }
-        cli::Command::Completions(args) => commands::integrate::completions(&args, out),
-        cli::Command::Man => commands::integrate::man(out),
-        cli::Command::Status(args) => commands::status::run(&args, ui, out, err),
+        cli::Command::Completions(args) => commands::integrate::completions(&args, shell),
+        cli::Command::Man => commands::integrate::man(shell),
+        cli::Command::Status(args) => commands::status::run(&args, shell),
     }
 }

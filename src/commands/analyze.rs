@@ -4,30 +4,25 @@
 //! never a file imgf does not own — inside the state-repository transaction.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::git::{self, Token};
-use super::state_repo::{with_state_repo, Done};
 use crate::cli::{AnalyzeArgs, OutputFormat};
 use crate::config::enrollment::{self, Enrollment, Provider};
 use crate::config::parse;
 use crate::config::settings::{Overrides, Settings};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::discovery::{Built, Discovery, Input, Outcome};
+use crate::git;
+use crate::git::state_repo::{with_state_repo, Done};
 use crate::load;
+use crate::shell::{Progress, Shell};
 use crate::state::store::{self, Store};
 use crate::state::{BaseImageState, ImageState, WorkflowInput};
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 /// `imgf analyze`.
-pub(crate) fn run(
-    args: &AnalyzeArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &AnalyzeArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     // `-` (or empty) is "no build"; anything else is checked as
     // record-update checks it, before a state file is touched.
     if let Some(d) = args
@@ -40,7 +35,7 @@ pub(crate) fn run(
                 Diagnostic::error(format!("--digest: {why}"))
                     .help("pass it like sha256:<64 hex digits>, or `-` when nothing was built"),
             );
-            return super::json_errors(Err(e), args.format == OutputFormat::Json, out);
+            return shell.json_errors(args.format == OutputFormat::Json, Err(e));
         }
     }
     let now = Timestamp::now();
@@ -50,11 +45,11 @@ pub(crate) fn run(
     let json = args.format == OutputFormat::Json;
     let result = with_state_repo(
         &args.dir.path,
-        &args.state,
+        &super::state_repo(&args.state),
         args.workspace.as_deref(),
-        err,
-        |dir, workspace, err| {
-            let (outcome, written, unfetched) = analyze_once(args, ui, dir, workspace, now, err)?;
+        shell,
+        |dir, workspace, shell| {
+            let (outcome, written, unfetched) = analyze_once(args, dir, workspace, now, shell)?;
             if json {
                 report = Some(json_report(args, &outcome, &written));
             }
@@ -74,10 +69,10 @@ pub(crate) fn run(
                 Ok(_) => serde_json::json!([]),
             };
             report["errors"] = errors;
-            super::write_out(out, &super::json_line(&report))?;
+            shell.out_json(&report)?;
             result
         }
-        (_, json) => super::json_errors(result, json, out),
+        (_, json) => shell.json_errors(json, result),
     }
 }
 
@@ -176,11 +171,10 @@ fn commit_message(image: Option<&str>, o: &Outcome, written: &[PathBuf]) -> Stri
 /// One pass: read, discover, decide, write.
 fn analyze_once(
     args: &AnalyzeArgs,
-    ui: crate::Ui,
     dir: &Path,
     workspace: Option<&Path>,
     now: Timestamp,
-    err: &mut dyn Write,
+    shell: &mut Shell<'_>,
 ) -> Result<(Outcome, Vec<PathBuf>, Unfetched), Error> {
     let images_file = dir.join(load::IMAGES_FILE);
     let (text, enrollments) = load::load_enrollments(&images_file)?;
@@ -212,7 +206,7 @@ fn analyze_once(
             .into_iter()
             .map(|(k, (v, _))| (k, v))
             .collect();
-    super::print_warnings(&warnings, ui, err)?;
+    shell.diagnostics(&warnings)?;
 
     let root = match workspace {
         Some(w) => w.to_path_buf(),
@@ -239,21 +233,23 @@ fn analyze_once(
             sources.want(&url, &branch, gitlab, &needed_paths(e));
         }
     }
-    let mut progress = Progress::new(ui.progress && args.format != OutputFormat::Json, todo.len());
+    let mut progress = Progress::new(
+        shell.ui().progress && args.format != OutputFormat::Json,
+        todo.len(),
+    );
     for (i, e) in todo.iter().enumerate() {
-        progress.step(i + 1, &e.name, err);
+        progress.step(i + 1, &e.name, shell.err());
         // What discovery says on stderr waits until the progress line is
         // cleared, so the two never share a line.
         let mut said = Vec::new();
-        let result = discover(e, &root, args, &settings, ui, &mut said, &mut sources);
+        let result = discover(e, &root, args, &settings, &mut said, &mut sources);
         if !said.is_empty() {
-            progress.clear(err);
-            err.write_all(&said)
-                .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
+            progress.clear(shell.err());
+            shell.diagnostics(&said)?;
         }
         discovered.insert(e.name.clone(), result);
     }
-    progress.clear(err);
+    progress.clear(shell.err());
     // `-` means "no build": the analysis Stage passes it when it was
     // promoted with a source commit before any build of the image (empty
     // values, which older Stages passed, mean the same).
@@ -388,69 +384,29 @@ struct Unfetched {
     repos: BTreeMap<String, String>,
 }
 
-/// The source repositories of one pass: each fetched once (sparse, with
-/// the paths of every image built from it), on first use; after a network
-/// error, other repositories on the same host are not tried.
+/// The source repositories of one pass ([`git::Checkouts`], skipping a
+/// host after a network error), and which images could not be fetched.
 struct Sources<'a> {
-    dir: &'a Path,
-    wanted: BTreeMap<(String, String), (bool, Vec<String>)>,
-    fetched: BTreeMap<(String, String), Result<PathBuf, String>>,
-    /// Host → the network error it gave.
-    down: BTreeMap<String, String>,
+    checkouts: git::Checkouts<'a>,
     unfetched: Unfetched,
 }
 
 impl<'a> Sources<'a> {
     fn new(dir: &'a Path) -> Self {
         Sources {
-            dir,
-            wanted: BTreeMap::new(),
-            fetched: BTreeMap::new(),
-            down: BTreeMap::new(),
+            checkouts: git::Checkouts::new(dir).skipping_unreachable_hosts(),
             unfetched: Unfetched::default(),
         }
     }
 
     fn want(&mut self, url: &str, branch: &str, gitlab: bool, paths: &[String]) {
-        let entry = self
-            .wanted
-            .entry((url.to_string(), branch.to_string()))
-            .or_insert_with(|| (gitlab, Vec::new()));
-        for p in paths {
-            if !entry.1.contains(p) {
-                entry.1.push(p.clone());
-            }
-        }
+        self.checkouts
+            .want(url, branch, gitlab, paths.iter().map(String::as_str));
     }
 
     /// The checkout of `branch` of `url`, fetched on first use, for `image`.
     fn get(&mut self, image: &str, url: &str, branch: &str) -> Result<PathBuf, String> {
-        let key = (url.to_string(), branch.to_string());
-        if !self.fetched.contains_key(&key) {
-            let host = host_of(url);
-            let result = match self.down.get(&host) {
-                Some(why) => Err(format!("not tried: {host} was unreachable ({why})")),
-                None => {
-                    let (gitlab, paths) = self.wanted.get(&key).cloned().unwrap_or_default();
-                    let cache = self
-                        .dir
-                        .join(".imgf-cache")
-                        .join(crate::names::short_hash(&format!("{url}#{branch}")));
-                    ensure_cache_ignored(self.dir);
-                    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-                    let token = Token::from_env(gitlab);
-                    let r = git::fetch_sparse(url, branch, &refs, &cache, token.as_ref());
-                    if let Err(why) = &r {
-                        if is_network_error(why) && !host.is_empty() {
-                            self.down.insert(host, why.clone());
-                        }
-                    }
-                    r
-                }
-            };
-            self.fetched.insert(key.clone(), result);
-        }
-        let result = self.fetched[&key].clone();
+        let result = self.checkouts.get(url, branch).clone();
         if let Err(why) = &result {
             self.unfetched
                 .images
@@ -464,94 +420,14 @@ impl<'a> Sources<'a> {
     }
 }
 
-/// The host of a git URL (`https://host/…`, `ssh://user@host/…`,
-/// `user@host:path`); empty for local paths and `file://`.
-fn host_of(url: &str) -> String {
-    let rest = match url.split_once("://") {
-        Some((_, rest)) => rest,
-        None if url.contains(':') && !url.starts_with('/') => url,
-        None => return String::new(),
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    // A port, or the path of `user@host:path`.
-    host.split(':').next().unwrap_or_default().to_string()
-}
-
-/// Whether git failed to reach the host at all (offline, DNS, refused).
-fn is_network_error(why: &str) -> bool {
-    [
-        "Could not resolve host",
-        "Could not resolve hostname",
-        "Temporary failure in name resolution",
-        "Failed to connect",
-        "Connection refused",
-        "Connection timed out",
-        "Network is unreachable",
-        "No route to host",
-        "Operation timed out",
-    ]
-    .iter()
-    .any(|m| why.contains(m))
-}
-
-/// The progress line of a long run on a terminal: `analyzing 12/40: api`,
-/// drawn over itself (at most every [`Progress::EVERY`]) and cleared at the
-/// end. Does nothing unless enabled: never when stderr is not a terminal,
-/// so logs and pipes see no control characters.
-pub(crate) struct Progress {
-    enabled: bool,
-    total: usize,
-    last: Option<std::time::Instant>,
-    shown: bool,
-}
-
-impl Progress {
-    /// How often the line is redrawn at most.
-    const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
-
-    pub(crate) fn new(enabled: bool, total: usize) -> Self {
-        Progress {
-            enabled,
-            total,
-            last: None,
-            shown: false,
-        }
-    }
-
-    /// Item `n` (1-based) of the total, `name`, is being worked on.
-    /// Progress is a courtesy: a failed write to stderr does not stop the run.
-    pub(crate) fn step(&mut self, n: usize, name: &str, err: &mut dyn Write) {
-        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < Self::EVERY) {
-            return;
-        }
-        // A name comes from images.yaml: no control characters reach the terminal.
-        let name: String = name.chars().filter(|c| !c.is_control()).take(60).collect();
-        let _ = write!(err, "\r\x1b[2K analyzing {n}/{}: {name}", self.total);
-        let _ = err.flush();
-        self.last = Some(std::time::Instant::now());
-        self.shown = true;
-    }
-
-    /// Clears the line, if one is shown (before other output, and at the end).
-    pub(crate) fn clear(&mut self, err: &mut dyn Write) {
-        if self.shown {
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
-            self.shown = false;
-            self.last = None;
-        }
-    }
-}
-
-/// Finds and analyses one managed image's Dockerfile (and workflow).
+/// Finds and analyses one managed image's Dockerfile (and workflow); its
+/// warnings go to `said`.
 fn discover(
     e: &Enrollment,
     root: &Path,
     args: &AnalyzeArgs,
     settings: &Settings,
-    ui: crate::Ui,
-    err: &mut dyn Write,
+    said: &mut Vec<Diagnostic>,
     sources: &mut Sources<'_>,
 ) -> Result<Discovery, String> {
     let src = e.source.as_ref().ok_or("no source")?;
@@ -608,7 +484,7 @@ fn discover(
                     "{}: workflow {w}: {why}; the dispatch inputs are not checked against it",
                     e.name
                 ));
-                let _ = writeln!(err, "{}", warning.render(ui.colour));
+                said.push(warning);
                 None
             }
         },
@@ -627,15 +503,6 @@ fn discover(
             .collect(),
         workflow_inputs,
     })
-}
-
-/// Keeps the fetch cache out of git.
-pub(crate) fn ensure_cache_ignored(dir: &Path) {
-    let ignore = dir.join(".imgf-cache/.gitignore");
-    if !ignore.exists() {
-        let _ = std::fs::create_dir_all(dir.join(".imgf-cache"));
-        let _ = std::fs::write(ignore, "*\n");
-    }
 }
 
 /// The `workflow_dispatch` inputs a GitHub workflow declares.
@@ -682,53 +549,4 @@ pub(crate) fn read_workflow_inputs(path: &Path) -> Result<Vec<WorkflowInput>, St
             })
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Progress;
-
-    #[test]
-    fn progress_draws_on_a_terminal_and_clears_at_the_end() {
-        let mut err = Vec::new();
-        let mut p = Progress::new(true, 3);
-        p.step(1, "api", &mut err);
-        // Within the throttle interval: not redrawn.
-        p.step(2, "web", &mut err);
-        p.clear(&mut err);
-        let text = String::from_utf8(err).unwrap();
-        assert_eq!(text, "\r\x1b[2K analyzing 1/3: api\r\x1b[2K");
-        assert!(text.ends_with("\r\x1b[2K"));
-
-        // After a clear, the next step is drawn at once.
-        let mut err = Vec::new();
-        let mut p = Progress::new(true, 3);
-        p.step(1, "a", &mut err);
-        p.clear(&mut err);
-        p.step(3, "c\x1b]0;x", &mut err);
-        p.clear(&mut err);
-        let text = String::from_utf8(err).unwrap();
-        assert!(text.contains("3/3: c]0;x"), "{text:?}");
-    }
-
-    #[test]
-    fn hosts_of_git_urls() {
-        assert_eq!(super::host_of("https://github.com/org/a.git"), "github.com");
-        assert_eq!(
-            super::host_of("https://x:y@gitlab.example:8443/a.git"),
-            "gitlab.example"
-        );
-        assert_eq!(super::host_of("git@github.com:org/a.git"), "github.com");
-        assert_eq!(super::host_of("file:///srv/a.git"), "");
-        assert_eq!(super::host_of("/srv/a.git"), "");
-    }
-
-    #[test]
-    fn progress_is_silent_when_disabled() {
-        let mut err = Vec::new();
-        let mut p = Progress::new(false, 3);
-        p.step(1, "api", &mut err);
-        p.clear(&mut err);
-        assert!(err.is_empty());
-    }
 }

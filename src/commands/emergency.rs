@@ -2,36 +2,23 @@
 //! print the commands, and once they are out append its audit entry to the
 //! affected images' state files.
 
-use std::io::Write;
-use std::path::Path;
-
-use super::load_model;
 use crate::cli::{EmergencyArgs, OutputFormat};
 use crate::diagnostic::{Diagnostic, Error};
+use crate::shell::Shell;
 use crate::state::ImageState;
 use crate::targets::kargo::runbook::{self, Scope};
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 /// `imgf emergency`.
-pub(crate) fn run(
-    args: &EmergencyArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &EmergencyArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     let json = args.format == OutputFormat::Json;
-    let result = emergency(args, ui, out, err);
-    super::json_errors(result, json, out)
+    let result = emergency(args, shell);
+    shell.json_errors(json, result)
 }
 
-fn emergency(
-    args: &EmergencyArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
-    let (inputs, model) = load_model(&args.input, ui, err)?;
+fn emergency(args: &EmergencyArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
+    let (inputs, model) = shell.load_model(&args.input)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let scope = match (&args.image, &args.base) {
         (Some(name), _) => match runbook::find_managed(&model, name) {
@@ -64,7 +51,7 @@ fn emergency(
 
     // The script first: the audit entry records an emergency the user has
     // the script of, so nothing is recorded unless it was delivered.
-    if ui.stdout_discarded {
+    if shell.ui().stdout_discarded {
         return Err(Error::input(
             Diagnostic::error(
                 "standard output goes nowhere (it is /dev/null, or closed): the emergency script would be lost; nothing was recorded",
@@ -74,13 +61,14 @@ fn emergency(
     }
     let delivered = match args.format {
         OutputFormat::Text => plan.script.clone(),
-        OutputFormat::Json => super::json_line(&serde_json::json!({
+        OutputFormat::Json => crate::shell::json_line(&serde_json::json!({
             "images": plan.images,
             "steps": plan.steps,
             "audit": plan.audit,
             "script": plan.script,
         })),
     };
+    let out = shell.out();
     out.write_all(delivered.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| {
@@ -115,12 +103,10 @@ fn emergency(
         state.audit.push(plan.audit_for(name));
         crate::fs::write_atomic(&path, crate::state::write::image_state(&state)?.as_bytes())?;
     }
-    writeln!(
-        err,
+    shell.status(&format!(
         "emergency rebuild of {} recorded in the state files; commit them. Save the script (standard output) and run it with `sh FILE`: it first rebuilds what needs no new build, then waits for each new build before rebuilding what is built on it.",
         plan.images.join(", ")
-    )
-    .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
+    ))?;
     Ok(ExitStatus::Success)
 }
 

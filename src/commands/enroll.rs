@@ -11,13 +11,11 @@
 //! endings; a read-only file is refused. What is reported is read back from
 //! the file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{print_warnings, write_out};
 use crate::cli::{EnrollArgs, InputArgs, UnenrollArgs};
 use crate::config::edit::{self, Field};
 use crate::config::enrollment::{Enrollment, Provider};
@@ -25,6 +23,7 @@ use crate::config::parse::{self, Value};
 use crate::config::settings::Overrides;
 use crate::diagnostic::{Diagnostic, Error, Location};
 use crate::load::IMAGES_FILE;
+use crate::shell::Shell;
 use crate::ExitStatus;
 
 /// The entry `imgf enroll` writes from its flags, in images.yaml's key order.
@@ -77,10 +76,6 @@ fn shown(value: &str) -> String {
 
 fn usage(msg: impl Into<String>, help: &str) -> Error {
     Error::input(Diagnostic::error(msg).help(help))
-}
-
-fn stderr_error(e: std::io::Error) -> Error {
-    Error::io("cannot write to", Path::new("stderr"), e)
 }
 
 /// The flags that set keys of an entry: (flag, key, under `source:`).
@@ -545,14 +540,11 @@ const TRIES: usize = 10;
 /// Plans (with `plan`), checks and writes an edit of images.yaml, under the
 /// lock, again from the new text whenever the file changed meanwhile; then
 /// reads the file back and checks it with `holds`.
-#[allow(clippy::too_many_arguments)]
 fn edit_images(
     input: &InputArgs,
     dry_run: bool,
     quiet: bool,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
+    shell: &mut Shell<'_>,
     plan: &dyn Fn(&Path, &Current) -> Result<Plan, Error>,
     holds: &dyn Fn(&[Enrollment]) -> bool,
 ) -> Result<ExitStatus, Error> {
@@ -580,7 +572,7 @@ fn edit_images(
             });
         }
         if !quiet {
-            print_warnings(&warnings, ui, err)?;
+            shell.diagnostics(&warnings)?;
         }
         let new_file = current.to_file(&plan.text);
         let old_file = current.to_file(&current.text);
@@ -591,7 +583,7 @@ fn edit_images(
                 .context_radius(3)
                 .header(&shown, &format!("{shown} ({})", plan.what))
                 .to_string();
-            write_out(out, &diff)?;
+            shell.out_str(&diff)?;
             return Ok(ExitStatus::Success);
         }
         if !crate::fs::replace_if_unchanged(&path, current.raw.as_deref(), new_file.as_bytes())? {
@@ -617,7 +609,7 @@ fn edit_images(
             if plan.show_diff {
                 msg.push_str(&short_diff(&current.text, &plan.text));
             }
-            err.write_all(msg.as_bytes()).map_err(stderr_error)?;
+            shell.err_str(&msg)?;
         }
         return Ok(ExitStatus::Success);
     }
@@ -767,12 +759,7 @@ fn update_fields(
 }
 
 /// `imgf enroll`.
-pub(crate) fn run_enroll(
-    args: &EnrollArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+pub(crate) fn run_enroll(args: &EnrollArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     // The entry from -f is read once: the file is the user's, not shared.
     let from_file = match &args.file {
         Some(f) => Some((f.clone(), parse::read_text(f)?)),
@@ -840,16 +827,7 @@ pub(crate) fn run_enroll(
         })
     };
     let holds = |entries: &[Enrollment]| entries.iter().any(|e| e.name == name);
-    edit_images(
-        &args.input,
-        args.dry_run,
-        args.quiet,
-        ui,
-        out,
-        err,
-        &plan,
-        &holds,
-    )
+    edit_images(&args.input, args.dry_run, args.quiet, shell, &plan, &holds)
 }
 
 /// The enrolled images whose state lists `name` among their bases (by its
@@ -893,9 +871,7 @@ fn dependents(input: &InputArgs, name: &str, entries: &[Enrollment]) -> Vec<Stri
 /// `imgf unenroll NAME`.
 pub(crate) fn run_unenroll(
     args: &UnenrollArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
+    shell: &mut Shell<'_>,
 ) -> Result<ExitStatus, Error> {
     let name = args.name.as_str();
     let plan = |path: &Path, current: &Current| -> Result<Plan, Error> {
@@ -950,14 +926,5 @@ pub(crate) fn run_unenroll(
         })
     };
     let holds = |entries: &[Enrollment]| !entries.iter().any(|e| e.name == name);
-    edit_images(
-        &args.input,
-        args.dry_run,
-        args.quiet,
-        ui,
-        out,
-        err,
-        &plan,
-        &holds,
-    )
+    edit_images(&args.input, args.dry_run, args.quiet, shell, &plan, &holds)
 }

@@ -2,12 +2,11 @@
 //! runbook how the image is rebuilt and what it waits for, print it.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
-use super::{load_model, write_out};
 use crate::cli::{ExplainArgs, OutputFormat};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::model::BaseRef;
+use crate::shell::Shell;
 use crate::state::{BaseImageState, ImageState};
 use crate::targets::kargo::runbook;
 use crate::timestamp::Timestamp;
@@ -33,24 +32,14 @@ pub(super) fn full_states(
 }
 
 /// `imgf explain IMAGE`.
-pub(crate) fn run(
-    args: &ExplainArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &ExplainArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     let json = args.format == OutputFormat::Json;
-    let result = explain(args, ui, out, err);
-    super::json_errors(result, json, out)
+    let result = explain(args, shell);
+    shell.json_errors(json, result)
 }
 
-fn explain(
-    args: &ExplainArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
-    let (inputs, model) = load_model(&args.input, ui, err)?;
+fn explain(args: &ExplainArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
+    let (inputs, model) = shell.load_model(&args.input)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let i = match runbook::find_managed(&model, &args.image) {
         Ok(i) => i,
@@ -80,11 +69,8 @@ fn explain(
     };
     let (images, bases) = full_states(&inputs);
     let (state, now) = (images.get(&args.image), Timestamp::now());
-    let text = match args.format {
-        OutputFormat::Text => {
-            runbook::explain(&model, &graph, &inputs.settings, i, state, &bases, now)
-        }
-        OutputFormat::Json => super::json_line(&runbook::explain_json(
+    match args.format {
+        OutputFormat::Text => shell.out_str(&runbook::explain(
             &model,
             &graph,
             &inputs.settings,
@@ -92,8 +78,16 @@ fn explain(
             state,
             &bases,
             now,
-        )),
-    };
-    write_out(out, &text)?;
+        ))?,
+        OutputFormat::Json => shell.out_json(&runbook::explain_json(
+            &model,
+            &graph,
+            &inputs.settings,
+            i,
+            state,
+            &bases,
+            now,
+        ))?,
+    }
     Ok(ExitStatus::Success)
 }

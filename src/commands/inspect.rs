@@ -1,9 +1,7 @@
 //! `imgf inspect dockerfile|ref`: exactly what analysis sees.
 
-use std::io::Write;
-
-use super::{json_line, write_out};
 use crate::diagnostic::{Diagnostic, Error};
+use crate::shell::Shell;
 use crate::ExitStatus;
 
 /// One base image as `imgf inspect` shows it.
@@ -66,15 +64,16 @@ pub(crate) fn parse_build_args(
 /// `{"errors": [...]}` on stdout too.
 pub(crate) fn dockerfile(
     args: &crate::cli::InspectDockerfileArgs,
-    out: &mut dyn Write,
+    shell: &mut Shell<'_>,
 ) -> Result<ExitStatus, Error> {
     let json = args.format == crate::cli::InspectFormat::Json;
-    super::json_errors(inspect_dockerfile(args, out), json, out)
+    let result = inspect_dockerfile(args, shell);
+    shell.json_errors(json, result)
 }
 
 fn inspect_dockerfile(
     args: &crate::cli::InspectDockerfileArgs,
-    out: &mut dyn Write,
+    shell: &mut Shell<'_>,
 ) -> Result<ExitStatus, Error> {
     use crate::cli::InspectFormat;
     let text = crate::config::parse::read_text(&args.path)?;
@@ -106,13 +105,10 @@ fn inspect_dockerfile(
                 base_images: &'a [RefView],
                 unresolved: &'a [crate::dockerfile::Unresolved],
             }
-            write_out(
-                out,
-                &json_line(&View {
-                    base_images: &bases,
-                    unresolved: &analysis.unresolved,
-                }),
-            )?;
+            shell.out_json(&View {
+                base_images: &bases,
+                unresolved: &analysis.unresolved,
+            })?;
         }
         InspectFormat::Text => {
             let mut s = String::new();
@@ -128,7 +124,7 @@ fn inspect_dockerfile(
             if s.is_empty() {
                 s.push_str("no base images (scratch or stages only)\n");
             }
-            write_out(out, &s)?;
+            shell.out_str(&s)?;
         }
     }
     Ok(ExitStatus::Success)
@@ -138,15 +134,16 @@ fn inspect_dockerfile(
 /// on stdout too.
 pub(crate) fn reference(
     args: &crate::cli::InspectRefArgs,
-    out: &mut dyn Write,
+    shell: &mut Shell<'_>,
 ) -> Result<ExitStatus, Error> {
     let json = args.format == crate::cli::InspectFormat::Json;
-    super::json_errors(inspect_reference(args, out), json, out)
+    let result = inspect_reference(args, shell);
+    shell.json_errors(json, result)
 }
 
 fn inspect_reference(
     args: &crate::cli::InspectRefArgs,
-    out: &mut dyn Write,
+    shell: &mut Shell<'_>,
 ) -> Result<ExitStatus, Error> {
     let image = crate::image_ref::ImageRef::parse(&args.reference).map_err(|why| {
         Error::input(
@@ -159,8 +156,8 @@ fn inspect_reference(
     })?;
     let view = RefView::new(&args.reference, &image);
     match args.format {
-        crate::cli::InspectFormat::Json => write_out(out, &json_line(&view))?,
-        crate::cli::InspectFormat::Text => write_out(out, &format!("{}\n", view.text()))?,
+        crate::cli::InspectFormat::Json => shell.out_json(&view)?,
+        crate::cli::InspectFormat::Text => shell.out_str(&format!("{}\n", view.text()))?,
     }
     Ok(ExitStatus::Success)
 }

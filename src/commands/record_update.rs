@@ -3,29 +3,33 @@
 //! transaction.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
-use super::state_repo::{with_state_repo, Done};
 use crate::cli::RecordUpdateArgs;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::git::state_repo::{with_state_repo, Done};
 use crate::load;
+use crate::shell::Shell;
 use crate::state::store::{self, Store};
 use crate::state::{BaseImageState, ImageState};
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 /// `imgf record-update`.
-pub(crate) fn run(args: &RecordUpdateArgs, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &RecordUpdateArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     if let Err(why) = crate::values::sha256_digest(&args.digest) {
         return Err(Error::input(
             Diagnostic::error(why).help("pass it like sha256:<64 hex digits>"),
         ));
     }
     let now = Timestamp::now();
-    with_state_repo(&args.dir.path, &args.state, None, err, |dir, _, _| {
-        record_once(args, dir, now)
-    })
+    with_state_repo(
+        &args.dir.path,
+        &super::state_repo(&args.state),
+        None,
+        shell,
+        |dir, _, _| record_once(args, dir, now),
+    )
 }
 
 fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Done, Error> {

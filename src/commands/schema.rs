@@ -1,14 +1,15 @@
 //! `imgf schema`: the JSON Schema of images.yaml or settings.yaml.
 
-use std::io::Write;
-
-use super::{json_line, write_out};
 use crate::diagnostic::Error;
+use crate::shell::Shell;
 use crate::ExitStatus;
 
 /// `imgf schema`: the JSON Schema of an input file, from the same types the
 /// loader uses, so it cannot drift from what imgf accepts.
-pub(crate) fn run(args: &crate::cli::SchemaArgs, out: &mut dyn Write) -> Result<ExitStatus, Error> {
+pub(crate) fn run(
+    args: &crate::cli::SchemaArgs,
+    shell: &mut Shell<'_>,
+) -> Result<ExitStatus, Error> {
     let schema = match args.file {
         crate::cli::SchemaFile::Images => {
             schemars::schema_for!(Vec<crate::config::enrollment::Enrollment>)
@@ -17,6 +18,6 @@ pub(crate) fn run(args: &crate::cli::SchemaArgs, out: &mut dyn Write) -> Result<
             schemars::schema_for!(crate::config::settings::SettingsFile)
         }
     };
-    write_out(out, &json_line(&schema))?;
+    shell.out_json(&schema)?;
     Ok(ExitStatus::Success)
 }

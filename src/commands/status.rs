@@ -1,32 +1,20 @@
 //! `imgf status`: read the enrollment and state, compute what is stale and
 //! why ([`crate::status`]), print it as a table, JSON or Prometheus metrics.
 
-use std::io::Write;
-
-use super::{json_line, load_model, write_out};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::diagnostic::{Diagnostic, Error};
+use crate::shell::Shell;
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
 /// `imgf status`.
-pub(crate) fn run(
-    args: &StatusArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &StatusArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     let json = args.format == StatusFormat::Json;
-    let result = status(args, ui, out, err);
-    super::json_errors(result, json, out)
+    let result = status(args, shell);
+    shell.json_errors(json, result)
 }
 
-fn status(
-    args: &StatusArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+fn status(args: &StatusArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     let stale_after = crate::duration::parse(&args.stale_after).map_err(|e| {
         Error::input(Diagnostic::error(format!(
             "--stale-after `{}`: {e}",
@@ -41,15 +29,14 @@ fn status(
             )))
         })?,
     };
-    let (inputs, model) = load_model(&args.input, ui, err)?;
+    let (inputs, model) = shell.load_model(&args.input)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let (images, bases) = super::explain::full_states(&inputs);
     let status = crate::status::compute(&model, &graph, &images, &bases, stale_after, now);
-    let text = match args.format {
-        StatusFormat::Table => crate::status::table(&status),
-        StatusFormat::Json => json_line(&status),
-        StatusFormat::Prometheus => crate::status::prometheus(&status),
-    };
-    write_out(out, &text)?;
+    match args.format {
+        StatusFormat::Table => shell.out_str(&crate::status::table(&status))?,
+        StatusFormat::Json => shell.out_json(&status)?,
+        StatusFormat::Prometheus => shell.out_str(&crate::status::prometheus(&status))?,
+    }
     Ok(ExitStatus::Success)
 }

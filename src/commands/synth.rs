@@ -1,22 +1,17 @@
 //! `imgf synth`: the manifests of the enrollment, written atomically, to
 //! stdout, or compared with the committed file (`--check`).
 
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-use super::{print_warnings, read_inputs};
+use super::read_inputs;
 use crate::cli::SynthArgs;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::fs::Written;
+use crate::shell::Shell;
 use crate::{emit, synth, ExitStatus};
 
 /// `imgf synth`.
-pub(crate) fn run(
-    args: &SynthArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &SynthArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     let target = args.target;
     let output = match &args.output {
         Some(o) => o.clone(),
@@ -33,7 +28,7 @@ pub(crate) fn run(
     let prepared = synth::prepare(&inputs, target)?;
     let rendering = prepared.rendering()?;
     if !args.quiet {
-        print_warnings(&prepared.warnings, ui, err)?;
+        shell.diagnostics(&prepared.warnings)?;
     }
     if args.check {
         // The common case, no drift, is decided while rendering, a batch at
@@ -44,22 +39,18 @@ pub(crate) fn run(
         return match emit::drift(&output, &rendering.to_stream()?)? {
             None => Ok(ExitStatus::Success),
             Some(diff) => {
-                out.write_all(diff.as_bytes())
-                    .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
+                shell.out_str(&diff)?;
                 let stale = Diagnostic::error(format!(
                     "{} is out of date; run `imgf synth` and commit the result",
                     output.display()
                 ));
-                writeln!(err, "{}", stale.render(ui.colour))
-                    .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
+                shell.diagnostics(&[stale])?;
                 Ok(ExitStatus::Drift)
             }
         };
     }
     if to_stdout {
-        rendering
-            .write_to(out)
-            .map_err(|e| Error::io("cannot write to", Path::new("stdout"), e))?;
+        shell.out_with(|out| rendering.write_to(out))?;
         return Ok(ExitStatus::Success);
     }
     let written = emit::write_rendering(&output, &rendering)?;
@@ -72,8 +63,7 @@ pub(crate) fn run(
             Written::Changed => format!("wrote {} ({objects})", output.display()),
             Written::Unchanged => format!("{} is up to date ({objects})", output.display()),
         };
-        writeln!(err, "{line}")
-            .map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))?;
+        shell.status(&line)?;
     }
     Ok(ExitStatus::Success)
 }

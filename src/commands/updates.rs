@@ -7,20 +7,19 @@
 //! json` lists every target (and Argo CD Application) checked, with its
 //! problems ([`Report`]).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::git::{self, Token};
-use super::{json_line, load_model, print_warnings, write_out};
 use crate::argocd::{self, repository_identity};
 use crate::cli::{OutputFormat, UpdatesCheckArgs};
 use crate::config::enrollment::Provider;
 use crate::diagnostic::{Diagnostic, DiagnosticJson, Error};
+use crate::git;
 use crate::load::Inputs;
 use crate::model::{Model, Update};
+use crate::shell::Shell;
 use crate::targets::flux::Image;
 use crate::targets::kargo::update_stage_name;
 use crate::targets::Target as OutputTarget;
@@ -94,23 +93,18 @@ impl Workspace {
     }
 }
 
-pub(crate) fn check(
-    args: &UpdatesCheckArgs,
-    ui: crate::Ui,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
+pub(crate) fn check(args: &UpdatesCheckArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     let json = args.format == OutputFormat::Json;
     if args.target == OutputTarget::Backstage {
         let e = Error::Input(vec![Diagnostic::error(
             "`updates check --target backstage`: the Backstage catalog has no update targets to check",
         )
         .help("check for Kargo (`--target kargo`, the default) or for Flux (`--target flux`)")]);
-        return super::json_errors(Err(e), json, out);
+        return shell.json_errors(json, Err(e));
     }
-    let (inputs, model) = match load_model(&args.input, ui, err) {
+    let (inputs, model) = match shell.load_model(&args.input) {
         Ok(loaded) => loaded,
-        Err(e) => return super::json_errors(Err(e), json, out),
+        Err(e) => return shell.json_errors(json, Err(e)),
     };
     let flux = args.target == OutputTarget::Flux;
     let updates: Vec<&Update> = model
@@ -121,7 +115,7 @@ pub(crate) fn check(
         .collect();
     let (workspaces, notes) = match workspaces(&args.workspace, &updates) {
         Ok(w) => w,
-        Err(ds) => return super::json_errors(Err(Error::Input(ds)), json, out),
+        Err(ds) => return shell.json_errors(json, Err(Error::Input(ds))),
     };
     let (targets, applications, app_notes) = check_all(&workspaces, &inputs, &model, flux);
     let problems: Vec<Diagnostic> = notes
@@ -149,9 +143,9 @@ pub(crate) fn check(
             status,
             &problems,
         );
-        write_out(out, &json_line(&report))?;
+        shell.out_json(&report)?;
     }
-    print_warnings(&problems, ui, err)?;
+    shell.diagnostics(&problems)?;
     if !json {
         let total = targets.len();
         let line = if total == 0 {
@@ -174,7 +168,7 @@ pub(crate) fn check(
                 n => format!("{checked} update target(s) checked: no errors, {n} warning(s)"),
             }
         };
-        write_out(out, &format!("{line}\n"))?;
+        shell.out_str(&format!("{line}\n"))?;
     }
     Ok(status)
 }
@@ -371,8 +365,6 @@ fn check_all<'a>(
     model: &'a Model,
     flux: bool,
 ) -> (Vec<Target<'a>>, Vec<Application>, Vec<Diagnostic>) {
-    // Fetched checkouts, one per (repository, branch).
-    let mut fetched: BTreeMap<(String, String), Result<PathBuf, String>> = BTreeMap::new();
     // Both targets update the users of managed and external images.
     let images: Vec<Image<'a>> = model
         .managed
@@ -380,32 +372,24 @@ fn check_all<'a>(
         .map(Image::Managed)
         .chain(model.upstream.iter().map(Image::External))
         .collect();
+    // Fetched checkouts, one per (repository, branch), each with every path
+    // of that repository and branch in one fetch.
+    let mut fetched = git::Checkouts::new(inputs.images_file.parent().unwrap_or(Path::new(".")));
+    for u in images.iter().flat_map(|i| i.updates()) {
+        fetched.want(
+            &u.repo_url,
+            &u.branch,
+            u.provider == Provider::Gitlab,
+            [u.path.as_str()],
+        );
+    }
     let mut targets = Vec::new();
     for &img in &images {
         for u in img.updates() {
             let root = match workspaces.iter().find(|w| w.holds(u)) {
                 Some(w) => w.dir.clone(),
                 None => {
-                    let key = (u.repo_url.clone(), u.branch.clone());
-                    let r = fetched.entry(key).or_insert_with(|| {
-                        // Every path of this repository and branch, in one fetch.
-                        let paths: Vec<&str> = images
-                            .iter()
-                            .flat_map(|i| i.updates())
-                            .filter(|o| o.repo_url == u.repo_url && o.branch == u.branch)
-                            .map(|o| o.path.as_str())
-                            .collect();
-                        let dir = inputs.images_file.parent().unwrap_or(Path::new("."));
-                        super::analyze::ensure_cache_ignored(dir);
-                        let cache =
-                            dir.join(".imgf-cache")
-                                .join(crate::names::short_hash(&format!(
-                                    "{}#{}",
-                                    u.repo_url, u.branch
-                                )));
-                        let token = Token::from_env(u.provider == Provider::Gitlab);
-                        git::fetch_sparse(&u.repo_url, &u.branch, &paths, &cache, token.as_ref())
-                    });
+                    let r = fetched.get(&u.repo_url, &u.branch);
                     match r {
                         Ok(p) => p.clone(),
                         Err(e) => {

@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "par",
             "fs",
             "yaml_walk",
+            "shell",
         ],
     ),
     ("render", &["emit"]),
@@ -28,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),
     ("targets", &["targets"]),
-    ("ops", &["synth", "status", "update_check", "argocd"]),
+    ("ops", &["synth", "status", "update_check", "argocd", "git"]),
     ("commands", &["commands", "cli"]),
 ];
 

@@ -3,50 +3,60 @@
 //! (`--synth-output`), commit exactly what was written, push — and after a
 //! rejected push fetch, reset and run the change again.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::git::{self, Token};
-use crate::cli::StateRepoArgs;
 use crate::config::settings::Overrides;
 use crate::diagnostic::{Diagnostic, Error};
+use crate::git::{self, Token};
 use crate::load;
+use crate::shell::Shell;
 use crate::{emit, ExitStatus};
 
 /// How many times a push is retried after the remote moved on.
-pub(super) const PUSH_ATTEMPTS: usize = 5;
+pub(crate) const PUSH_ATTEMPTS: usize = 5;
 
-/// A line on stderr.
-pub(super) fn io(out: &mut dyn Write, line: &str) -> Result<(), Error> {
-    writeln!(out, "{line}").map_err(|e| Error::io("cannot write to", Path::new("stderr"), e))
+/// Where state changes are recorded (`--state-repo`, `--commit`, `--push`,
+/// `--regenerate`, …, as given on the command line).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StateRepo {
+    /// Clone this repository first and work in the clone.
+    pub(crate) url: Option<String>,
+    /// The branch of `url`.
+    pub(crate) branch: String,
+    pub(crate) commit: bool,
+    /// Push the commit (implies `commit`).
+    pub(crate) push: bool,
+    /// The outputs to regenerate after each pass, in order (relative to the
+    /// clone's root with `url`).
+    pub(crate) outputs: Vec<(crate::targets::Target, PathBuf)>,
 }
 
 /// What one pass over the state directory did.
-pub(super) struct Done {
+pub(crate) struct Done {
     /// The commit message, when there is something to commit.
-    pub(super) message: String,
-    pub(super) notes: Vec<String>,
+    pub(crate) message: String,
+    pub(crate) notes: Vec<String>,
     /// Every file the pass wrote, moved or removed: exactly what is committed.
-    pub(super) written: Vec<PathBuf>,
-    pub(super) failures: Vec<Diagnostic>,
+    pub(crate) written: Vec<PathBuf>,
+    pub(crate) failures: Vec<Diagnostic>,
     /// How many images failed (one diagnostic may stand for several).
-    pub(super) failed: usize,
+    pub(crate) failed: usize,
 }
 
 /// Runs `op` on the state directory (cloning `--state-repo` first), then
 /// commits and pushes as asked; after a rejected push it fetches, resets and
 /// runs `op` again, up to [`PUSH_ATTEMPTS`] times.
-pub(super) fn with_state_repo(
+pub(crate) fn with_state_repo(
     dir: &Path,
-    repo_args: &StateRepoArgs,
+    repo_args: &StateRepo,
     workspace: Option<&Path>,
-    err: &mut dyn Write,
-    mut op: impl FnMut(&Path, Option<&Path>, &mut dyn Write) -> Result<Done, Error>,
+    shell: &mut Shell<'_>,
+    mut op: impl FnMut(&Path, Option<&Path>, &mut Shell<'_>) -> Result<Done, Error>,
 ) -> Result<ExitStatus, Error> {
     // The clone lives as long as this call, and is removed when it returns
     // (or when a signal ends imgf).
-    let clone = match &repo_args.state_repo {
-        Some(url) => Some(clone_state_repo(workspace, &repo_args.state_branch, url)?),
+    let clone = match &repo_args.url {
+        Some(url) => Some(clone_state_repo(workspace, &repo_args.branch, url)?),
         None => None,
     };
     let (dir, workspace, root) = match &clone {
@@ -63,20 +73,20 @@ pub(super) fn with_state_repo(
         None => o.clone(),
     };
     let outputs: Vec<(crate::targets::Target, PathBuf)> = repo_args
-        .outputs()
-        .into_iter()
-        .map(|(t, o)| (t, in_root(&o)))
+        .outputs
+        .iter()
+        .map(|(t, o)| (*t, in_root(o)))
         .collect();
     let push = repo_args.push;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let done = op(&dir, workspace.as_deref(), err)?;
+        let done = op(&dir, workspace.as_deref(), shell)?;
         for (target, out) in &outputs {
-            regenerate(&dir, out, *target, err)?;
+            regenerate(&dir, out, *target, shell)?;
         }
         if !(repo_args.commit || push) {
-            return finish(done, err);
+            return finish(done, shell);
         }
         let repo = git::toplevel(&dir).map_err(git_error)?;
         let mut paths = Vec::new();
@@ -86,18 +96,15 @@ pub(super) fn with_state_repo(
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
         let committed = git::commit(&repo, &paths, &done.message).map_err(git_error)?;
         if !committed {
-            io(err, "nothing changed: no commit")?;
-            return finish(done, err);
+            shell.status("nothing changed: no commit")?;
+            return finish(done, shell);
         }
-        io(
-            err,
-            &format!(
-                "committed: {}",
-                done.message.lines().next().unwrap_or_default()
-            ),
-        )?;
+        shell.status(&format!(
+            "committed: {}",
+            done.message.lines().next().unwrap_or_default()
+        ))?;
         if !push {
-            return finish(done, err);
+            return finish(done, shell);
         }
         let branch =
             git::git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"], None).map_err(git_error)?;
@@ -109,11 +116,11 @@ pub(super) fn with_state_repo(
             token.as_ref(),
         ) {
             Ok(_) => {
-                io(err, &format!("pushed to origin/{branch}"))?;
-                return finish(done, err);
+                shell.status(&format!("pushed to origin/{branch}"))?;
+                return finish(done, shell);
             }
             Err(e) if git::is_non_fast_forward(&e) && attempt < PUSH_ATTEMPTS => {
-                io(err, &format!("push rejected (attempt {attempt} of {PUSH_ATTEMPTS}): the remote moved on; fetching and re-applying"))?;
+                shell.status(&format!("push rejected (attempt {attempt} of {PUSH_ATTEMPTS}): the remote moved on; fetching and re-applying"))?;
                 git::git(&repo, &["fetch", "-q", "origin", &branch], token.as_ref())
                     .map_err(git_error)?;
                 git::git(&repo, &["reset", "-q", "--hard", "FETCH_HEAD"], None)
@@ -161,7 +168,7 @@ fn regenerate(
     dir: &Path,
     out: &Path,
     target: crate::targets::Target,
-    err: &mut dyn Write,
+    shell: &mut Shell<'_>,
 ) -> Result<(), Error> {
     let inputs = load::load(dir, None, &Overrides::default())?;
     let prepared = crate::synth::prepare(&inputs, target)?;
@@ -170,10 +177,10 @@ fn regenerate(
         std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
     }
     emit::write_rendering(out, &rendering)?;
-    io(err, &format!("regenerated {}", out.display()))
+    shell.status(&format!("regenerated {}", out.display()))
 }
 
-pub(super) fn git_error(e: String) -> Error {
+pub(crate) fn git_error(e: String) -> Error {
     Error::input(
         Diagnostic::error(e)
             .help("check the repository, the branch and the token (GITHUB_TOKEN / GITLAB_TOKEN)"),
@@ -182,7 +189,7 @@ pub(super) fn git_error(e: String) -> Error {
 
 /// A fresh clone of the state repository, in a directory imgf created for
 /// it: removed when dropped, or when a signal ends imgf.
-pub(super) struct StateClone {
+pub(crate) struct StateClone {
     // Dropped first: the directory is removed before it is unregistered.
     dir: tempfile::TempDir,
     _tracked: crate::fs::cleanup::Tracked,
@@ -190,7 +197,7 @@ pub(super) struct StateClone {
 
 impl StateClone {
     /// The clone's work tree.
-    pub(super) fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 }
@@ -238,9 +245,9 @@ fn clone_state_repo(
     })
 }
 
-fn finish(done: Done, err: &mut dyn Write) -> Result<ExitStatus, Error> {
+fn finish(done: Done, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     for n in &done.notes {
-        io(err, n)?;
+        shell.status(n)?;
     }
     if done.failures.is_empty() {
         return Ok(ExitStatus::Success);
