@@ -26,6 +26,7 @@ pub mod load;
 pub mod merge;
 pub mod model;
 pub(crate) mod names;
+pub(crate) mod ops;
 pub(crate) mod par;
 pub mod state;
 pub mod status;

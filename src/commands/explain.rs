@@ -1,5 +1,6 @@
-//! `imgf explain IMAGE`: read the enrollment and state, ask the Kargo
-//! runbook how the image is rebuilt and what it waits for, print it.
+//! `imgf explain IMAGE`: read the enrollment and state, build the report of
+//! how the image is rebuilt and what it waits for ([`crate::ops::explain`]),
+//! print it as text or JSON.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -80,19 +81,11 @@ fn explain(
     };
     let (images, bases) = full_states(&inputs);
     let (state, now) = (images.get(&args.image), Timestamp::now());
+    let report =
+        crate::ops::explain::report(&model, &graph, &inputs.settings, i, state, &bases, now);
     let text = match args.format {
-        OutputFormat::Text => {
-            runbook::explain(&model, &graph, &inputs.settings, i, state, &bases, now)
-        }
-        OutputFormat::Json => super::json_line(&runbook::explain_json(
-            &model,
-            &graph,
-            &inputs.settings,
-            i,
-            state,
-            &bases,
-            now,
-        )),
+        OutputFormat::Text => report.text(),
+        OutputFormat::Json => super::json_line(&report),
     };
     write_out(out, &text)?;
     Ok(ExitStatus::Success)

@@ -28,7 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),
     ("targets", &["targets"]),
-    ("ops", &["synth", "status", "update_check", "argocd"]),
+    ("ops", &["ops", "synth", "status", "update_check", "argocd"]),
     ("commands", &["commands", "cli"]),
 ];
 
