@@ -17,10 +17,10 @@ use crate::diagnostic::{did_you_mean_any, nearest, Diagnostic};
 use crate::graph::Graph;
 use crate::model::{BaseRef, Model};
 use crate::state::{AuditEntry, BaseImageState, ImageState};
-use crate::targets::kargo::{
-    analysis_stage_name, rebuild_stage_name, update_stage_name, warehouse_name,
-};
+use crate::targets::kargo::update_stage_name;
 use crate::timestamp::Timestamp;
+
+pub mod script;
 
 /// The annotation an Argo CD Application needs before a Stage may sync it.
 pub const AUTHORIZED_STAGE: &str = "kargo.akuity.io/authorized-stage";
@@ -230,10 +230,6 @@ pub(crate) fn one_line(s: &str) -> String {
 }
 
 /// `s` as one shell word, in single quotes: nothing in it is expanded.
-fn sh_word(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 /// `names`, at most eight of them, for a help line.
 fn some_names(names: &[&str]) -> String {
     const SHOWN: usize = 8;
@@ -284,7 +280,7 @@ pub fn dependents(model: &Model, graph: &Graph, image: usize) -> Vec<usize> {
 }
 
 /// Which managed images are `roots` or built on one of them, transitively.
-fn downstream(model: &Model, roots: &[usize]) -> Vec<bool> {
+pub(crate) fn downstream(model: &Model, roots: &[usize]) -> Vec<bool> {
     let mut marked = vec![false; model.managed.len()];
     let mut todo: Vec<usize> = roots.to_vec();
     while let Some(cur) = todo.pop() {
@@ -399,29 +395,26 @@ pub fn find_base(model: &Model, word: &str) -> Result<BaseRef, Diagnostic> {
     Err(Diagnostic::error(format!("no base image `{}`", word.escape_debug())).help(help))
 }
 
-/// What an emergency rebuild touches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Rebuild this managed image now (and what is built on it).
-    Image(usize),
-    /// Rebuild everything built on this base image now.
-    Base(BaseRef),
-}
-
-/// The plan of an emergency rebuild.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Emergency {
+/// The plan of an emergency rebuild, in Kargo's terms: which images, and
+/// for each step the rebuild Stage to promote and the Warehouses whose
+/// Freight it takes. [`crate::ops::emergency`] computes it; [`script`]
+/// renders it as the shell script that carries it out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct Plan {
     /// Affected managed images, in dependency order.
     pub images: Vec<String>,
-    /// The shell script to run.
-    pub script: String,
-    /// The audit entry to append to each affected image's state.
-    pub audit: AuditEntry,
-    /// The script's steps, in order (for `--format json`).
+    /// The script's steps, in order.
     pub steps: Vec<EmergencyStep>,
+    /// The audit entry of the emergency (each affected image's state file
+    /// gets [`Plan::audit_for`] it); its `at`, `actor` and `reason` head the
+    /// script.
+    pub audit: AuditEntry,
+    /// The Kargo project the script works in.
+    #[serde(skip)]
+    pub project: String,
 }
 
-impl Emergency {
+impl Plan {
     /// The audit entry for `image`'s state file: the plan's, naming only
     /// `image` (the scope and the count say the rest), so the entries of a
     /// deep chain grow linearly with it, not with its square.
@@ -434,7 +427,7 @@ impl Emergency {
 }
 
 /// One step of an emergency plan: rebuild one image.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmergencyStep {
     /// 1-based, as `sh FILE N` and `sh FILE only N` count. Steps that wait
@@ -446,15 +439,19 @@ pub struct EmergencyStep {
     /// recorded and the build must be started by hand.
     pub stage: Option<String>,
     /// New builds of bases to wait for, each verified in its analysis Stage.
+    /// A step waits for every base it takes, or for none.
     pub wait_for: Vec<EmergencyBase>,
     /// Bases whose newest Freight is used at once.
     pub newest_of: Vec<EmergencyBase>,
     /// With no stage: where to start the build by hand (POST).
     pub dispatch_url: Option<String>,
+    /// The branch that build is of.
+    #[serde(skip)]
+    pub branch: String,
 }
 
 /// A base an emergency step takes Freight from.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmergencyBase {
     pub name: String,
@@ -462,362 +459,6 @@ pub struct EmergencyBase {
     /// The analysis Stage a new build must be verified in (waits only).
     pub verified_in: Option<String>,
 }
-
-/// How many seconds the script waits for a base's new build by default.
-const WAIT_SECONDS: u32 = 7200;
-/// How often it looks, in seconds.
-const POLL_SECONDS: u32 = 60;
-
-/// The script's helper functions. `$project`, `$from`, `$only` and (when
-/// `gated`) `$since` are set before them; `$step` by each step.
-fn helpers(p: &mut String, gated: bool) {
-    let _ = writeln!(
-        p,
-        r#"# Whether step $1 is to run: from step $from on, and one of $only when given.
-runs() {{
-  [ "$1" -ge "$from" ] || return 1
-  case $only in
-    '' | *" $1 "*) return 0 ;;
-    *) return 1 ;;
-  esac
-}}
-# Step $step is not done: remember it, and that no new build of the image
-# with Warehouse $1 comes from this run. The script goes on.
-undone=''
-no_build=' '
-not_done() {{
-  undone="$undone $step"
-  no_build="$no_build$1 "
-  echo "imgf: step $step not done; going on with the steps that do not need it" >&2
-}}
-# The newest Freight from Warehouse $1 created at or after $2 ('' for any), or nothing.
-newest() {{
-  kubectl -n "$project" get freight.kargo.akuity.io --sort-by=.metadata.creationTimestamp \
-    -o "jsonpath={{range .items[?(@.origin.name=='$1')]}}{{.metadata.creationTimestamp}}{{' '}}{{.metadata.name}}{{'\n'}}{{end}}" |
-    awk -v since="$2" '$1 >= since {{ f = $2 }} END {{ print f }}'
-}}
-# The newest Freight from Warehouse $1; fails when there is none.
-latest() {{
-  f=$(newest "$1" '')
-  if [ -z "$f" ]; then
-    echo "imgf: step $step: no Freight from Warehouse $1 in project $project" >&2
-    return 1
-  fi
-  echo "$f"
-}}"#
-    );
-    if !gated {
-        return;
-    }
-    let _ = writeln!(
-        p,
-        r#"# Whether Freight $1 is verified in Stage $2.
-verified_in() {{
-  [ -n "$(kubectl -n "$project" get freight.kargo.akuity.io "$1" -o "jsonpath={{.status.verifiedIn['$2']}}")" ]
-}}
-# Waits until Warehouse $1 has Freight created since the emergency and
-# verified in Stage $2, and sets $found to it; fails after $wait_seconds, or
-# at once when an earlier step of this run means that build will not come.
-wait_for_verified() {{
-  case $no_build in *" $1 "*)
-    echo "imgf: step $step: skipped: no new build of $1 comes from this run (a step it needs was not done)" >&2
-    return 1 ;;
-  esac
-  waited=0
-  echo "imgf: step $step: waiting for a new build of $1 verified in Stage $2 (at most ${{wait_seconds}}s)" >&2
-  while :; do
-    found=$(newest "$1" "$since")
-    if [ -n "$found" ] && verified_in "$found" "$2"; then
-      return 0
-    fi
-    if [ "$waited" -ge "$wait_seconds" ]; then
-      echo "imgf: step $step: no new build of $1 verified in Stage $2 after ${{waited}}s; nothing built on it is approved." >&2
-      echo "imgf: to look: kargo get freight --project $project --warehouse $1" >&2
-      no_build="$no_build$1 "
-      return 1
-    fi
-    sleep "$poll_seconds"
-    waited=$((waited + poll_seconds))
-  done
-}}"#
-    );
-}
-
-/// Plans an emergency rebuild; `Err` says what is wrong with the request.
-///
-/// The script first does everything that waits for nothing: approving and
-/// promoting, into the rebuild Stages of the directly affected images, the
-/// newest Freight of the bases the emergency concerns. Each image built on
-/// an affected image gets a later step that first waits — polling, with a
-/// timeout — until the new build of that base exists and is verified in its
-/// analysis Stage, so piped to `sh` it never approves a dependent early. A
-/// step that fails or times out is remembered, the steps that need it are
-/// skipped, the others still run, and the script exits non-zero at the end.
-pub fn emergency(
-    model: &Model,
-    graph: &Graph,
-    settings: &Settings,
-    scope: &Scope,
-    reason: &str,
-    actor: &str,
-    now: Timestamp,
-) -> Result<Emergency, String> {
-    let reason = one_line(reason);
-    let actor = one_line(actor);
-    if reason.is_empty() {
-        return Err("an emergency rebuild needs a reason (--reason), for the audit trail".into());
-    }
-    let direct: Vec<usize> = match scope {
-        Scope::Image(i) => vec![*i],
-        Scope::Base(base) => {
-            let deps: Vec<usize> = (0..model.managed.len())
-                .filter(|i| model.managed[*i].bases.contains(base))
-                .collect();
-            if deps.is_empty() {
-                return Err(format!("nothing is built on `{}`", model.base_name(*base)));
-            }
-            deps
-        }
-    };
-    let affected = downstream(model, &direct);
-    let order: Vec<usize> = graph
-        .order
-        .iter()
-        .copied()
-        .filter(|i| affected[*i])
-        .collect();
-    let names: Vec<String> = order
-        .iter()
-        .map(|i| model.managed[*i].name.clone())
-        .collect();
-
-    // Per image, the bases whose Freight it is rebuilt from, each with
-    // whether it is a new build to wait for.
-    let concerned: Vec<(usize, Vec<(BaseRef, bool)>)> = order
-        .iter()
-        .map(|&i| {
-            let concerned = model.managed[i]
-                .bases
-                .iter()
-                .filter_map(|b| match (b, scope) {
-                    (BaseRef::Managed(x), _) if affected[*x] => Some((*b, true)),
-                    (_, Scope::Image(x)) if *x == i => Some((*b, false)),
-                    (_, Scope::Base(o)) if o == b => Some((*b, false)),
-                    _ => None,
-                })
-                .collect();
-            (i, concerned)
-        })
-        .collect();
-    // The steps: first every one that waits for nothing — each image built
-    // on what the emergency concerns, from its newest Freight, and each
-    // image to build by hand — then, in dependency order, every one that
-    // waits for the new build of an affected image. An image on both gets a
-    // step in each: no wait delays its rebuild from the emergency's base.
-    let now_steps = concerned.iter().filter_map(|(i, c)| {
-        let now: Vec<(BaseRef, bool)> = c.iter().copied().filter(|(_, w)| !*w).collect();
-        (c.is_empty() || !now.is_empty()).then_some((*i, now))
-    });
-    let wait_steps = concerned.iter().filter_map(|(i, c)| {
-        let waits: Vec<(BaseRef, bool)> = c.iter().copied().filter(|(_, w)| *w).collect();
-        (!waits.is_empty()).then_some((*i, waits))
-    });
-    let steps: Vec<(usize, Vec<(BaseRef, bool)>)> = now_steps.chain(wait_steps).collect();
-    let first_wait = steps.iter().position(|(_, c)| c.iter().any(|(_, w)| *w));
-    let gated = first_wait.is_some();
-
-    let p = &settings.kargo.project;
-    let mut s = String::new();
-    let _ = writeln!(s, "#!/bin/sh");
-    let _ = writeln!(s, "# Emergency rebuild, {now}, by {actor}: {reason}");
-    let _ = writeln!(s, "# Images, in rebuild order: {}.", names.join(", "));
-    let _ = writeln!(
-        s,
-        "# A manual approval supersedes requiredSoakTime; later updates soak as usual."
-    );
-    let _ = writeln!(
-        s,
-        "#
-# Each step approves and promotes Freight into one image's rebuild Stage.
-# When a step fails, the script goes on with the steps that do not need it,
-# then lists the steps not done and exits non-zero: `sh FILE only N M`
-# runs just those, `sh FILE N` runs from step N on."
-    );
-    if let Some(w) = first_wait {
-        let first = if w == 1 {
-            "Step 1 waits for nothing and runs first".to_string()
-        } else {
-            format!("Steps 1 to {w} wait for nothing and run first")
-        };
-        let _ = writeln!(
-            s,
-            "#
-# {first}. Every later
-# step first waits until each new build it needs exists (Freight created
-# since {now}) and is verified in that image's analyze-dockerfile Stage: it
-# looks every $IMGF_POLL_SECONDS ({POLL_SECONDS}) seconds for at most $IMGF_WAIT_SECONDS
-# ({WAIT_SECONDS}) per build; if the build is not there by then, nothing built on
-# it is approved. Keep this file to run it again."
-        );
-    }
-    let _ = writeln!(s, "set -eu");
-    let _ = writeln!(s, "project={}", sh_word(p));
-    let _ = writeln!(
-        s,
-        r#"usage() {{
-  echo "usage: sh FILE [STEP | only STEP...]" >&2
-  exit 2
-}}
-from=1
-only=''
-case ${{1:-}} in
-  only) shift; [ "$#" -gt 0 ] || usage; only=" $* " ;;
-  ?*) from=$1; shift; [ "$#" -eq 0 ] || usage ;;
-esac
-for n in "$from" "$@"; do
-  case $n in ''|*[!0-9]*) usage ;; esac
-done"#
-    );
-    if gated {
-        let _ = writeln!(s, "since={}", sh_word(&now.to_string()));
-        let _ = writeln!(s, "wait_seconds=${{IMGF_WAIT_SECONDS:-{WAIT_SECONDS}}}");
-        let _ = writeln!(s, "poll_seconds=${{IMGF_POLL_SECONDS:-{POLL_SECONDS}}}");
-    }
-    helpers(&mut s, gated);
-
-    let mut plan_steps = Vec::with_capacity(steps.len());
-    for (n, (i, concerned)) in steps.iter().enumerate() {
-        let step = n + 1;
-        let m = &model.managed[*i];
-        let stage = rebuild_stage_name(&m.name);
-        let base = |b: &BaseRef, wait: bool| EmergencyBase {
-            name: model.base_name(*b).to_string(),
-            warehouse: warehouse_name(model, *b),
-            verified_in: wait.then(|| analysis_stage_name(model.base_name(*b))),
-        };
-        plan_steps.push(EmergencyStep {
-            step,
-            image: m.name.clone(),
-            stage: (!concerned.is_empty()).then(|| stage.clone()),
-            wait_for: concerned
-                .iter()
-                .filter(|(_, w)| *w)
-                .map(|(b, _)| base(b, true))
-                .collect(),
-            newest_of: concerned
-                .iter()
-                .filter(|(_, w)| !*w)
-                .map(|(b, _)| base(b, false))
-                .collect(),
-            dispatch_url: concerned
-                .is_empty()
-                .then(|| super::rebuild::dispatch_url(m, settings)),
-        });
-        let _ = writeln!(s);
-        if concerned.is_empty() {
-            let _ = writeln!(
-                s,
-                "# {step}. {}: no base images are recorded, so there is no rebuild Stage:\n#    start its build by hand (POST {}, ref {}).",
-                m.name,
-                super::rebuild::dispatch_url(m, settings),
-                m.branch
-            );
-            continue;
-        }
-        // A step either waits for every base it takes (new builds) or for
-        // none (the newest Freight there is).
-        let wait = concerned[0].1;
-        let bases: Vec<&str> = concerned.iter().map(|(b, _)| model.base_name(*b)).collect();
-        if wait {
-            let _ = writeln!(
-                s,
-                "# {step}. {}: once the new build of {} is verified in Stage {}",
-                m.name,
-                bases.join(" and of "),
-                bases
-                    .iter()
-                    .map(|w| analysis_stage_name(w))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            );
-            for w in &bases {
-                let _ = writeln!(
-                    s,
-                    "#    (to look: kargo get freight --project {p} --warehouse {})",
-                    crate::names::fit(w)
-                );
-            }
-        } else {
-            let _ = writeln!(
-                s,
-                "# {step}. {}: now, from the newest Freight of {}",
-                m.name,
-                bases.join(", ")
-            );
-        }
-        let _ = writeln!(s, "step={step}");
-        let _ = writeln!(s, "if runs {step}; then");
-        // One AND-list: each command runs only if everything before it
-        // succeeded, and any failure ends in `not_done`, never in an exit
-        // (an `if`, not `A && B || C`, which shellcheck rightly questions).
-        let var = |k: usize| format!("f{}", k + 1);
-        let mut list: Vec<String> = Vec::new();
-        for (k, (b, _)) in concerned.iter().enumerate() {
-            let warehouse = sh_word(&warehouse_name(model, *b));
-            if wait {
-                list.push(format!(
-                    "wait_for_verified {warehouse} {} && {}=$found",
-                    sh_word(&analysis_stage_name(model.base_name(*b))),
-                    var(k)
-                ));
-            } else {
-                list.push(format!("{}=$(latest {warehouse})", var(k)));
-            }
-        }
-        for k in 0..concerned.len() {
-            for verb in ["approve", "promote"] {
-                list.push(format!(
-                    "kargo {verb} --project \"$project\" --freight \"${}\" --stage {}",
-                    var(k),
-                    sh_word(&stage)
-                ));
-            }
-        }
-        let _ = writeln!(s, "  if ! {{\n    {}\n  }}; then", list.join(" &&\n      "));
-        let _ = writeln!(
-            s,
-            "    not_done {}\n  fi",
-            sh_word(&warehouse_name(model, BaseRef::Managed(*i)))
-        );
-        let _ = writeln!(s, "fi");
-    }
-    let _ = writeln!(
-        s,
-        r#"
-if [ -n "$undone" ]; then
-  echo "imgf: steps not done:$undone. Once what they need is there, run just those: sh FILE only$undone" >&2
-  exit 1
-fi"#
-    );
-    Ok(Emergency {
-        images: names.clone(),
-        script: s,
-        audit: AuditEntry {
-            action: "emergency-rebuild".into(),
-            at: now.to_string(),
-            actor,
-            reason,
-            affected: Some(names.len()),
-            images: names,
-            scope: Some(match scope {
-                Scope::Image(i) => format!("image {}", model.managed[*i].name),
-                Scope::Base(b) => format!("base {}", model.base_name(*b)),
-            }),
-        },
-        steps: plan_steps,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
