@@ -27,6 +27,7 @@ pub mod load;
 pub mod merge;
 pub mod model;
 pub(crate) mod names;
+pub(crate) mod ops;
 pub(crate) mod par;
 pub(crate) mod shell;
 pub mod state;

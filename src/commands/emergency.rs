@@ -1,12 +1,14 @@
-//! `imgf emergency`: plan an emergency rebuild with the Kargo runbook,
-//! print the commands, and once they are out append its audit entry to the
-//! affected images' state files.
+//! `imgf emergency`: build the report of an emergency rebuild (its plan
+//! and script, [`crate::ops::emergency`]), print the script (or the report
+//! as JSON), and once it is out append its audit entry to the affected
+//! images' state files.
 
 use crate::cli::{EmergencyArgs, OutputFormat};
 use crate::diagnostic::{Diagnostic, Error};
+use crate::ops::emergency::Scope;
 use crate::shell::Shell;
 use crate::state::ImageState;
-use crate::targets::kargo::runbook::{self, Scope};
+use crate::targets::kargo::runbook;
 use crate::timestamp::Timestamp;
 use crate::ExitStatus;
 
@@ -38,7 +40,7 @@ fn emergency(args: &EmergencyArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, 
     };
     let actor = args.actor.clone().unwrap_or_else(login_name);
     let now = Timestamp::now();
-    let plan = runbook::emergency(
+    let report = crate::ops::emergency::report(
         &model,
         &graph,
         &inputs.settings,
@@ -60,14 +62,10 @@ fn emergency(args: &EmergencyArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, 
         ));
     }
     let delivered = match args.format {
-        OutputFormat::Text => plan.script.clone(),
-        OutputFormat::Json => crate::shell::json_line(&serde_json::json!({
-            "images": plan.images,
-            "steps": plan.steps,
-            "audit": plan.audit,
-            "script": plan.script,
-        })),
+        OutputFormat::Text => report.script.clone(),
+        OutputFormat::Json => crate::shell::json_line(&report),
     };
+    let plan = &report.plan;
     let out = shell.out();
     out.write_all(delivered.as_bytes())
         .and_then(|()| out.flush())

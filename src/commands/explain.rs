@@ -1,5 +1,6 @@
-//! `imgf explain IMAGE`: read the enrollment and state, ask the Kargo
-//! runbook how the image is rebuilt and what it waits for, print it.
+//! `imgf explain IMAGE`: read the enrollment and state, build the report of
+//! how the image is rebuilt and what it waits for ([`crate::ops::explain`]),
+//! print it as text or JSON.
 
 use std::collections::BTreeMap;
 
@@ -69,25 +70,11 @@ fn explain(args: &ExplainArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Erro
     };
     let (images, bases) = full_states(&inputs);
     let (state, now) = (images.get(&args.image), Timestamp::now());
+    let report =
+        crate::ops::explain::report(&model, &graph, &inputs.settings, i, state, &bases, now);
     match args.format {
-        OutputFormat::Text => shell.out_str(&runbook::explain(
-            &model,
-            &graph,
-            &inputs.settings,
-            i,
-            state,
-            &bases,
-            now,
-        ))?,
-        OutputFormat::Json => shell.out_json(&runbook::explain_json(
-            &model,
-            &graph,
-            &inputs.settings,
-            i,
-            state,
-            &bases,
-            now,
-        ))?,
+        OutputFormat::Text => shell.out_str(&report.text())?,
+        OutputFormat::Json => shell.out_json(&report)?,
     }
     Ok(ExitStatus::Success)
 }

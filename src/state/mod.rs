@@ -102,7 +102,7 @@ pub struct Build {
 }
 
 /// A recorded decision (an emergency rebuild, for now).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub action: String,

@@ -29,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),
     ("targets", &["targets"]),
-    ("ops", &["synth", "status", "update_check", "argocd", "git"]),
+    ("ops", &["ops", "synth", "status", "update_check", "argocd", "git"]),
     ("commands", &["commands", "cli"]),
 ];
 

@@ -535,18 +535,12 @@ fn emergency_script_refuses_bad_arguments_before_running_anything() {
 /// node:22 ← `a` ← `b`, and node:22 ← `c` (← `e` with `with_e`), listed so
 /// that dependency order alone would put `b`'s wait before `c`'s rebuild.
 fn cascade(with_e: bool) -> Project {
-    let p = Project::new();
-    let mut images = image("a", "") + &image("b", "") + &image("c", "");
-    if with_e {
-        images += &image("e", "");
-        p.file("state/images/e.yaml", "name: e\nbaseImages: [c]\n");
-    }
-    p.images(&images)
-        .file("state/images/a.yaml", "name: a\nbaseImages: [node-22]\n")
-        .file("state/images/b.yaml", "name: b\nbaseImages: [a]\n")
-        .file("state/images/c.yaml", "name: c\nbaseImages: [node-22]\n")
-        .file("state/base-images/node-22.yaml", NODE_STATE);
-    p
+    let c = Chain::new()
+        .image("a", "", &["node-22"])
+        .image("b", "", &["a"])
+        .image("c", "", &["node-22"]);
+    let c = if with_e { c.image("e", "", &["c"]) } else { c };
+    c.node().build()
 }
 
 /// In the script and in the JSON plan, every step that waits for nothing

@@ -11,8 +11,8 @@
 //! · analysis Stages ([`analysis`]) · rebuild Stages, one per managed image
 //! with bases ([`rebuild`]) · update Stages, one per (image, update)
 //! ([`update`]). [`expr`] builds every Kargo expression and
-//! [`runbook`] tells people how the pipeline treats an image (`explain`,
-//! `emergency`).
+//! [`runbook`] is the Kargo side of `explain` and `emergency` (whose reports
+//! are built in [`crate::ops`]), and renders the emergency script.
 
 mod analysis;
 pub mod expr;
