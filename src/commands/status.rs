@@ -1,5 +1,5 @@
 //! `imgf status`: read the enrollment and state, compute what is stale and
-//! why ([`crate::status`]), print it as a table, JSON or Prometheus metrics.
+//! why ([`crate::ops::status`]), print it as a table, JSON or Prometheus metrics.
 
 use std::io::Write;
 
@@ -44,11 +44,11 @@ fn status(
     let (inputs, model) = load_model(&args.input, ui, err)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let (images, bases) = super::explain::full_states(&inputs);
-    let status = crate::status::compute(&model, &graph, &images, &bases, stale_after, now);
+    let status = crate::ops::status::compute(&model, &graph, &images, &bases, stale_after, now);
     let text = match args.format {
-        StatusFormat::Table => crate::status::table(&status),
+        StatusFormat::Table => crate::ops::status::table(&status),
         StatusFormat::Json => json_line(&status),
-        StatusFormat::Prometheus => crate::status::prometheus(&status),
+        StatusFormat::Prometheus => crate::ops::status::prometheus(&status),
     };
     write_out(out, &text)?;
     Ok(ExitStatus::Success)

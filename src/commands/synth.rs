@@ -8,7 +8,8 @@ use super::{print_warnings, read_inputs};
 use crate::cli::SynthArgs;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::fs::Written;
-use crate::{emit, synth, ExitStatus};
+use crate::ops::synth;
+use crate::{emit, ExitStatus};
 
 /// `imgf synth`.
 pub(crate) fn run(

@@ -23,12 +23,12 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("render", &["emit"]),
-    ("input", &["config", "state", "dockerfile", "discovery"]),
+    ("input", &["config", "state", "dockerfile"]),
     ("load", &["load"]),
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),
     ("targets", &["targets"]),
-    ("ops", &["synth", "status", "update_check", "argocd"]),
+    ("ops", &["ops"]),
     ("commands", &["commands", "cli"]),
 ];
 
