@@ -4,6 +4,7 @@
 //! library's users may call them without the CLI.
 
 pub(crate) mod discovery;
+pub(crate) mod graph;
 pub mod status;
 pub mod synth;
 pub(crate) mod updates_check;
