@@ -572,7 +572,7 @@ pub enum GraphFormat {
     Html,
 }
 
-impl From<GraphFormat> for crate::targets::diagram::Format {
+impl From<GraphFormat> for crate::ops::graph::Format {
     fn from(f: GraphFormat) -> Self {
         match f {
             GraphFormat::Mermaid => Self::Mermaid,

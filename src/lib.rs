@@ -6,16 +6,16 @@
 //! pure functions of their inputs; outputs and state files are written
 //! through [`fs`].
 //! [`names`] owns every naming rule, [`values`] every rule about what a user
-//! value may contain. Analysis: [`dockerfile`] reads FROM lines, [`discovery`] decides
-//! what the state files say. ARCHITECTURE.md gives the layers, and the rule
-//! a test holds them to.
+//! value may contain. Analysis: [`dockerfile`] reads FROM lines,
+//! [`ops::discovery`] decides what the state files say. The operations
+//! ([`ops`]: synth, status, updates check, graph, discovery) each compute
+//! one typed report. ARCHITECTURE.md gives the layers, and the rule a test
+//! holds them to.
 
-pub(crate) mod argocd;
 pub mod cli;
 pub(crate) mod commands;
 pub mod config;
 pub mod diagnostic;
-pub(crate) mod discovery;
 pub mod dockerfile;
 pub mod duration;
 pub mod emit;
@@ -27,15 +27,12 @@ pub mod load;
 pub mod merge;
 pub mod model;
 pub(crate) mod names;
-pub(crate) mod ops;
+pub mod ops;
 pub(crate) mod par;
 pub(crate) mod shell;
 pub mod state;
-pub mod status;
-pub mod synth;
 pub mod targets;
 pub(crate) mod timestamp;
-pub(crate) mod update_check;
 pub(crate) mod values;
 pub(crate) mod yaml_walk;
 

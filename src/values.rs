@@ -75,6 +75,13 @@ pub(crate) fn lifecycle(s: &str) -> Result<(), String> {
     }
 }
 
+/// What the analysis Stage passes as `--tag` and `--digest` when the image
+/// has no build yet (a first promotion with only a commit of its sources):
+/// neither a valid tag nor a digest, and never an empty argument. The
+/// generated Stage writes it and `imgf analyze` reads it, so it lives here,
+/// below both.
+pub(crate) const NO_BUILD: &str = "-";
+
 /// An image digest as `--digest` takes it: `sha256:` and 64 hex digits.
 pub(crate) fn sha256_digest(s: &str) -> Result<(), String> {
     let hex = s.strip_prefix("sha256:").unwrap_or_default();

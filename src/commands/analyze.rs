@@ -1,5 +1,5 @@
 //! `imgf analyze`: read Dockerfiles and workflows (from the workspace, or
-//! fetched with git), run [`crate::discovery`], and write the state files
+//! fetched with git), run [`crate::ops::discovery`], and write the state files
 //! that changed — through [`crate::state::store`], only inside `--dir`,
 //! never a file imgf does not own — inside the state-repository transaction.
 
@@ -11,10 +11,10 @@ use crate::config::enrollment::{self, Enrollment, Provider};
 use crate::config::parse;
 use crate::config::settings::{Overrides, Settings};
 use crate::diagnostic::{Diagnostic, Error};
-use crate::discovery::{Built, Discovery, Input, Outcome};
 use crate::git;
 use crate::git::state_repo::{with_state_repo, Done};
 use crate::load;
+use crate::ops::discovery::{Built, Discovery, Input, Outcome, Report};
 use crate::shell::{Progress, Shell};
 use crate::state::store::{self, Store};
 use crate::state::{BaseImageState, ImageState, WorkflowInput};
@@ -28,7 +28,7 @@ pub(crate) fn run(args: &AnalyzeArgs, shell: &mut Shell<'_>) -> Result<ExitStatu
     if let Some(d) = args
         .digest
         .as_deref()
-        .filter(|d| !d.is_empty() && *d != crate::discovery::NO_BUILD)
+        .filter(|d| !d.is_empty() && *d != crate::values::NO_BUILD)
     {
         if let Err(why) = crate::values::sha256_digest(d) {
             let e = Error::input(
@@ -41,7 +41,7 @@ pub(crate) fn run(args: &AnalyzeArgs, shell: &mut Shell<'_>) -> Result<ExitStatu
     let now = Timestamp::now();
     // With --format json: the last pass's report (a pass may run again
     // after a rejected push).
-    let mut report: Option<serde_json::Value> = None;
+    let mut report: Option<Report> = None;
     let json = args.format == OutputFormat::Json;
     let result = with_state_repo(
         &args.dir.path,
@@ -51,7 +51,7 @@ pub(crate) fn run(args: &AnalyzeArgs, shell: &mut Shell<'_>) -> Result<ExitStatu
         |dir, workspace, shell| {
             let (outcome, written, unfetched) = analyze_once(args, dir, workspace, now, shell)?;
             if json {
-                report = Some(json_report(args, &outcome, &written));
+                report = Some(Report::new(args.image.as_deref(), &outcome, &written));
             }
             Ok(Done {
                 message: commit_message(args.image.as_deref(), &outcome, &written),
@@ -63,12 +63,11 @@ pub(crate) fn run(args: &AnalyzeArgs, shell: &mut Shell<'_>) -> Result<ExitStatu
         },
     );
     match (report, json) {
-        (Some(mut report), true) => {
-            let errors = match &result {
-                Err(e) => e.to_json()["errors"].clone(),
-                Ok(_) => serde_json::json!([]),
+        (Some(report), true) => {
+            let report = match &result {
+                Err(e) => report.failed_with(e),
+                Ok(_) => report,
             };
-            report["errors"] = errors;
             shell.out_json(&report)?;
             result
         }
@@ -116,35 +115,6 @@ fn failures(o: &Outcome, unfetched: &Unfetched) -> Vec<Diagnostic> {
         );
     }
     out
-}
-
-/// `analyze --format json`: what was discovered, written and failed.
-fn json_report(args: &AnalyzeArgs, o: &Outcome, written: &[PathBuf]) -> serde_json::Value {
-    let images: Vec<serde_json::Value> = o
-        .images
-        .iter()
-        .filter(|(name, _)| args.image.as_ref().is_none_or(|i| i == *name))
-        .map(|(name, s)| {
-            serde_json::json!({
-                "name": name,
-                "discoveryStatus": s.discovery_status,
-                "discoveryError": s.discovery_error,
-                "baseImages": s.base_images,
-                "unresolved": s.unresolved,
-            })
-        })
-        .collect();
-    let failed: Vec<serde_json::Value> = o
-        .failures
-        .iter()
-        .map(|(image, why)| serde_json::json!({ "image": image, "reason": why }))
-        .collect();
-    serde_json::json!({
-        "images": images,
-        "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        "failed": failed,
-        "notes": o.notes,
-    })
 }
 
 /// The commit message: a subject that says what this run changed, and
@@ -255,7 +225,7 @@ fn analyze_once(
     // values, which older Stages passed, mean the same).
     let given = |v: &Option<String>| {
         v.clone()
-            .filter(|s| !s.is_empty() && s != crate::discovery::NO_BUILD)
+            .filter(|s| !s.is_empty() && s != crate::values::NO_BUILD)
     };
     let (tag, digest) = (given(&args.tag), given(&args.digest));
     let built = args
@@ -279,7 +249,7 @@ fn analyze_once(
         .iter()
         .map(|(k, (v, _))| (k.clone(), v.clone()))
         .collect();
-    let outcome = crate::discovery::apply(&Input {
+    let outcome = crate::ops::discovery::apply(&Input {
         enrollments: &enrollments,
         images: &image_states,
         bases: &base_states,
@@ -293,7 +263,7 @@ fn analyze_once(
 
     // A base built FROM its own dependent would break synth for everyone:
     // refuse it before anything is written.
-    if let Some(cycle) = crate::discovery::cycle(&outcome, &enrollments) {
+    if let Some(cycle) = crate::ops::discovery::cycle(&outcome, &enrollments) {
         return Err(Error::input(
             Diagnostic::error(format!(
                 "analysis found a dependency cycle: {} (each is built FROM the next); nothing was written",

@@ -520,7 +520,8 @@ fn check(input: &InputArgs, path: &Path, plan: &Plan) -> Result<Vec<Diagnostic>,
         // Nothing is enrolled: synth would refuse, and has nothing to make.
         return Ok(warnings);
     }
-    let result = crate::synth::synthesize(&inputs, crate::targets::Target::Kargo).map_err(fix)?;
+    let result =
+        crate::ops::synth::synthesize(&inputs, crate::targets::Target::Kargo).map_err(fix)?;
     warnings.extend(result.warnings);
     point_at_origin(&mut warnings, path, &plan.text, &plan.origin);
     Ok(warnings)

@@ -18,19 +18,9 @@ fn graph(args: &GraphArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     // A cycle is drawn, highlighted, not refused (synth refuses it): the
     // drawing is how to see it. Each is a warning all the same.
     let graph = crate::graph::build_for_drawing(&model);
-    let warnings: Vec<crate::diagnostic::Diagnostic> = graph
-        .cycles
-        .iter()
-        .map(|c| {
-            crate::diagnostic::Diagnostic::warning(format!(
-                "the images are built on each other in a cycle: {}; it is highlighted in the drawing, and `imgf synth` refuses it",
-                crate::graph::cycle_text(&model, c)
-            ))
-            .help(crate::graph::CYCLE_HELP)
-        })
-        .collect();
+    let warnings = crate::ops::graph::cycle_warnings(&graph, &model);
     shell.diagnostics(&warnings)?;
-    shell.out_str(&crate::targets::diagram::render(
+    shell.out_str(&crate::ops::graph::render(
         &graph,
         &model,
         args.format.into(),

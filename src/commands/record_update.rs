@@ -47,7 +47,7 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
                 bases
                     .iter()
                     .find(|(_, (s, _))| {
-                        crate::discovery::state_reference(s).as_deref() == Some(key.as_str())
+                        crate::ops::discovery::state_reference(s).as_deref() == Some(key.as_str())
                     })
                     .map(|(k, _)| k.clone())
             })
@@ -76,7 +76,7 @@ fn record_once(args: &RecordUpdateArgs, dir: &Path, now: Timestamp) -> Result<Do
         .collect();
     let (mut state, text) = bases[&name].clone();
     let mut written = Vec::new();
-    let note = if crate::discovery::record_update(&mut state, &args.digest, &dependents, now) {
+    let note = if crate::ops::discovery::record_update(&mut state, &args.digest, &dependents, now) {
         written.extend(store.write_base(&name, Some(&text), &state)?);
         format!(
             "{name}: digest {} recorded; {} dependent(s) scheduled",

@@ -1,5 +1,5 @@
 //! `imgf status`: read the enrollment and state, compute what is stale and
-//! why ([`crate::status`]), print it as a table, JSON or Prometheus metrics.
+//! why ([`crate::ops::status`]), print it as a table, JSON or Prometheus metrics.
 
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::diagnostic::{Diagnostic, Error};
@@ -32,11 +32,11 @@ fn status(args: &StatusArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error>
     let (inputs, model) = shell.load_model(&args.input)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let (images, bases) = super::explain::full_states(&inputs);
-    let status = crate::status::compute(&model, &graph, &images, &bases, stale_after, now);
+    let status = crate::ops::status::compute(&model, &graph, &images, &bases, stale_after, now);
     match args.format {
-        StatusFormat::Table => shell.out_str(&crate::status::table(&status))?,
+        StatusFormat::Table => shell.out_str(&crate::ops::status::table(&status))?,
         StatusFormat::Json => shell.out_json(&status)?,
-        StatusFormat::Prometheus => shell.out_str(&crate::status::prometheus(&status))?,
+        StatusFormat::Prometheus => shell.out_str(&crate::ops::status::prometheus(&status))?,
     }
     Ok(ExitStatus::Success)
 }

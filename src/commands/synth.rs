@@ -7,8 +7,9 @@ use super::read_inputs;
 use crate::cli::SynthArgs;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::fs::Written;
+use crate::ops::synth;
 use crate::shell::Shell;
-use crate::{emit, synth, ExitStatus};
+use crate::{emit, ExitStatus};
 
 /// `imgf synth`.
 pub(crate) fn run(args: &SynthArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {

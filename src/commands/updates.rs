@@ -1,98 +1,34 @@
 //! `imgf updates check`: reads every update target — from `--workspace`
 //! checkouts, or fetched like analyze fetches Dockerfiles — and reports
-//! what would fail at promotion time ([`crate::update_check`], and for the
-//! Argo CD Applications in the workspaces [`crate::argocd`]). Exit 0 when
-//! every target was checked and nothing is wrong, 1 on problems, 2 when the
-//! check could not run (bad input, a repository not fetched). `--format
-//! json` lists every target (and Argo CD Application) checked, with its
-//! problems ([`Report`]).
+//! what would fail at promotion time ([`crate::ops::updates_check`], and
+//! for the Argo CD Applications in the workspaces its `argocd`). Exit 0
+//! when every target was checked and nothing is wrong, 1 on problems, 2 when
+//! the check could not run (bad input, a repository not fetched). The
+//! result is one [`Report`]: `--format json` lists every target (and Argo
+//! CD Application) checked, with its problems; text is a summary line.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
-use crate::argocd::{self, repository_identity};
 use crate::cli::{OutputFormat, UpdatesCheckArgs};
 use crate::config::enrollment::Provider;
-use crate::diagnostic::{Diagnostic, DiagnosticJson, Error};
+use crate::diagnostic::{Diagnostic, Error};
 use crate::git;
 use crate::load::Inputs;
 use crate::model::{Model, Update};
+use crate::ops::updates_check::argocd::{self, repository_identity};
+use crate::ops::updates_check::promotion::{self as update_check, KUSTOMIZATION_FILES};
+use crate::ops::updates_check::{Application, Repo, Report, Target, Workspace};
 use crate::shell::Shell;
 use crate::targets::flux::Image;
 use crate::targets::kargo::update_stage_name;
 use crate::targets::Target as OutputTarget;
-use crate::update_check::{self, KUSTOMIZATION_FILES};
 use crate::ExitStatus;
 
 /// At most this many YAML files are read looking for Argo CD Applications.
 const MAX_SCANNED: usize = 5000;
 
-/// One update target as checked: where it was read, and what is wrong.
-struct Target<'a> {
-    image: Image<'a>,
-    update: &'a Update,
-    /// The file read (the kustomization found, or the YAML file); `None`
-    /// when there was none to read, or the repository could not be fetched.
-    file: Option<PathBuf>,
-    /// False when the repository could not be fetched.
-    checked: bool,
-    problems: Vec<Diagnostic>,
-}
-
-/// An Argo CD Application found in the workspace that update Stages sync.
-struct Application {
-    file: PathBuf,
-    namespace: String,
-    name: String,
-    /// The Stages its `authorized-stage` annotation must list.
-    stages: Vec<String>,
-    problems: Vec<Diagnostic>,
-}
-
-/// Which repository a workspace holds.
-#[derive(Clone)]
-enum Repo {
-    /// A [`repository_identity`].
-    Exactly(String),
-    /// `org/name` as images.yaml writes it: any host.
-    Path(String),
-}
-
-impl Repo {
-    fn holds(&self, url: &str) -> bool {
-        let id = repository_identity(url);
-        match self {
-            Repo::Exactly(r) => *r == id,
-            // `org/name`, or `host/org/name` without a scheme.
-            Repo::Path(p) => id == *p || id.ends_with(&format!("/{p}")),
-        }
-    }
-}
-
-/// A `--workspace`: a directory that stands for one repository and branch.
-struct Workspace {
-    dir: PathBuf,
-    repo: Repo,
-    /// The repository as shown: `origin`'s URL, or `REPO` as given.
-    repo_shown: String,
-    /// `None` when the directory is on no branch (not a git checkout, or a
-    /// detached HEAD): it then stands for the one branch its repository's
-    /// targets name.
-    branch: Option<String>,
-    /// `origin/HEAD`, when git knows it.
-    default_branch: Option<String>,
-    /// How the repository was found: `git`, `named` or `targets`.
-    from: &'static str,
-}
-
-impl Workspace {
-    fn holds(&self, u: &Update) -> bool {
-        self.repo.holds(&u.repo_url) && self.branch.as_ref().is_none_or(|b| *b == u.branch)
-    }
-}
-
+/// `imgf updates check`.
 pub(crate) fn check(args: &UpdatesCheckArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error> {
     let json = args.format == OutputFormat::Json;
     if args.target == OutputTarget::Backstage {
@@ -118,59 +54,16 @@ pub(crate) fn check(args: &UpdatesCheckArgs, shell: &mut Shell<'_>) -> Result<Ex
         Err(ds) => return shell.json_errors(json, Err(Error::Input(ds))),
     };
     let (targets, applications, app_notes) = check_all(&workspaces, &inputs, &model, flux);
-    let problems: Vec<Diagnostic> = notes
-        .into_iter()
-        .chain(app_notes)
-        .chain(targets.iter().flat_map(|t| t.problems.iter().cloned()))
-        .chain(applications.iter().flat_map(|a| a.problems.iter().cloned()))
-        .collect();
-    let checked = targets.iter().filter(|t| t.checked).count();
-    let not_checked = targets.len() - checked;
-    let errors = problems.iter().filter(|d| d.is_error()).count();
-    let status = if not_checked > 0 {
-        ExitStatus::Incomplete
-    } else if errors > 0 {
-        ExitStatus::Problems
-    } else {
-        ExitStatus::Success
-    };
+    let notes = notes.into_iter().chain(app_notes).collect();
+    let report = Report::new(flux, &workspaces, &targets, &applications, notes);
     if json {
-        let report = Report::new(
-            flux,
-            &workspaces,
-            &targets,
-            &applications,
-            status,
-            &problems,
-        );
         shell.out_json(&report)?;
     }
-    shell.diagnostics(&problems)?;
+    shell.diagnostics(report.problems())?;
     if !json {
-        let total = targets.len();
-        let line = if total == 0 {
-            "nothing to check: no image has `updates:`".to_string()
-        } else if not_checked > 0 {
-            format!(
-                "{checked} of {total} update target(s) checked, {not_checked} not checked (see above){}",
-                if errors > not_checked {
-                    format!(": {} problem(s) found", errors - not_checked)
-                } else {
-                    String::new()
-                }
-            )
-        } else if errors > 0 {
-            format!("{checked} update target(s) checked: {errors} problem(s) found")
-        } else {
-            let warnings = problems.iter().filter(|d| !d.is_error()).count();
-            match warnings {
-                0 => format!("{checked} update target(s) checked: no problems"),
-                n => format!("{checked} update target(s) checked: no errors, {n} warning(s)"),
-            }
-        };
-        shell.out_str(&format!("{line}\n"))?;
+        shell.out_str(&report.summary_line())?;
     }
-    Ok(status)
+    Ok(report.status())
 }
 
 /// `git -C dir ARGS`, trimmed; `None` on any failure.
@@ -708,179 +601,6 @@ fn check_kargo(img: Image<'_>, u: &Update, target: &Path) -> (Option<PathBuf>, V
         ))],
     };
     (Some(file), problems)
-}
-
-/// `updates check --format json` (README, "Checking the targets"): stable,
-/// fields are only ever added.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Report {
-    /// True when the check passed (exit 0): every target checked, no error.
-    ok: bool,
-    /// `kargo` or `flux`: what the targets were checked for.
-    target: &'static str,
-    /// The `--workspace` directories, and what each stands for.
-    workspaces: Vec<WorkspaceJson>,
-    targets: Vec<TargetJson>,
-    applications: Vec<ApplicationJson>,
-    summary: Summary,
-    /// As [`Error::to_json`] lists them: every problem when the check
-    /// failed (warnings too), else empty.
-    errors: Vec<DiagnosticJson>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TargetJson {
-    image: String,
-    update: String,
-    /// The update Stage (Kargo); null with `--target flux`.
-    stage: Option<String>,
-    kind: &'static str,
-    #[serde(rename = "repoURL")]
-    repo_url: String,
-    branch: String,
-    path: String,
-    key: Option<String>,
-    file: Option<String>,
-    status: Status,
-    problems: Vec<DiagnosticJson>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WorkspaceJson {
-    dir: String,
-    /// `origin`'s URL, `REPO` as given, or the one repository of the targets.
-    repository: String,
-    /// Null when the directory is on no branch: it stands for the one
-    /// branch its repository's targets name.
-    branch: Option<String>,
-    /// `git` (its `origin` remote), `named` (`REPO=DIR`) or `targets` (not a
-    /// git checkout: the one repository every target names).
-    from: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ApplicationJson {
-    namespace: String,
-    name: String,
-    file: String,
-    authorized_stages: Vec<String>,
-    status: Status,
-    problems: Vec<DiagnosticJson>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Summary {
-    targets: usize,
-    checked: usize,
-    /// Targets whose repository could not be fetched.
-    not_checked: usize,
-    applications: usize,
-    problems: usize,
-}
-
-/// `notChecked` when the target's repository could not be fetched, else
-/// `problem` when any error is about the thing, else `ok`.
-#[derive(Serialize, Clone, Copy)]
-#[serde(rename_all = "camelCase")]
-enum Status {
-    Ok,
-    Problem,
-    NotChecked,
-}
-
-impl Status {
-    fn of(problems: &[Diagnostic]) -> Status {
-        if problems.iter().any(Diagnostic::is_error) {
-            Status::Problem
-        } else {
-            Status::Ok
-        }
-    }
-}
-
-impl Report {
-    fn new(
-        flux: bool,
-        workspaces: &[Workspace],
-        targets: &[Target<'_>],
-        applications: &[Application],
-        status: ExitStatus,
-        all: &[Diagnostic],
-    ) -> Report {
-        let checked = targets.iter().filter(|t| t.checked).count();
-        let workspaces = workspaces
-            .iter()
-            .map(|w| WorkspaceJson {
-                dir: w.dir.display().to_string(),
-                repository: w.repo_shown.clone(),
-                branch: w.branch.clone(),
-                from: w.from,
-            })
-            .collect();
-        let diags = |ds: &[Diagnostic]| ds.iter().map(DiagnosticJson::from).collect::<Vec<_>>();
-        let targets: Vec<TargetJson> = targets
-            .iter()
-            .map(|t| TargetJson {
-                image: t.image.name().to_string(),
-                update: t.update.name.clone(),
-                stage: (!flux).then(|| update_stage_name(t.image.name(), &t.update.name)),
-                kind: if t.update.yaml_key.is_some() {
-                    "yaml-update"
-                } else {
-                    "kustomize-set-image"
-                },
-                repo_url: t.update.repo_url.clone(),
-                branch: t.update.branch.clone(),
-                path: t.update.path.clone(),
-                key: t.update.yaml_key.clone(),
-                file: t.file.as_ref().map(|f| f.display().to_string()),
-                status: if t.checked {
-                    Status::of(&t.problems)
-                } else {
-                    Status::NotChecked
-                },
-                problems: diags(&t.problems),
-            })
-            .collect();
-        let applications: Vec<ApplicationJson> = applications
-            .iter()
-            .map(|a| ApplicationJson {
-                namespace: a.namespace.clone(),
-                name: a.name.clone(),
-                file: a.file.display().to_string(),
-                authorized_stages: a.stages.clone(),
-                status: Status::of(&a.problems),
-                problems: diags(&a.problems),
-            })
-            .collect();
-        let problems = targets.iter().map(|t| t.problems.len()).sum::<usize>()
-            + applications.iter().map(|a| a.problems.len()).sum::<usize>();
-        let ok = status == ExitStatus::Success;
-        Report {
-            ok,
-            target: if flux { "flux" } else { "kargo" },
-            workspaces,
-            summary: Summary {
-                targets: targets.len(),
-                checked,
-                not_checked: targets.len() - checked,
-                applications: applications.len(),
-                problems,
-            },
-            targets,
-            applications,
-            errors: if ok {
-                Vec::new()
-            } else {
-                Error::Input(all.to_vec()).json_diagnostics()
-            },
-        }
-    }
 }
 
 /// The YAML files under `dir` (no `.git`, no links followed), at most [`MAX_SCANNED`].

@@ -151,7 +151,7 @@ pub fn attach_source(diags: &mut [Diagnostic], file: &Path, text: &str) {
 
 /// A diagnostic as every `--format json` output writes it: `{"severity",
 /// "message", "file", "line", "column", "help"}`, unknown fields null.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct DiagnosticJson {
     /// `error` or `warning`.
     pub severity: &'static str,

@@ -171,7 +171,7 @@ fn regenerate(
     shell: &mut Shell<'_>,
 ) -> Result<(), Error> {
     let inputs = load::load(dir, None, &Overrides::default())?;
-    let prepared = crate::synth::prepare(&inputs, target)?;
+    let prepared = crate::ops::synth::prepare(&inputs, target)?;
     let rendering = prepared.rendering()?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;

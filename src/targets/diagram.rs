@@ -1,11 +1,10 @@
 //! A target that draws rather than deploys: the dependency graph as
-//! Mermaid, Graphviz dot, JSON or an interactive HTML page (`imgf graph`).
+//! Mermaid, Graphviz dot or an interactive HTML page (`imgf graph`; its JSON
+//! is the graph operation's report, `ops::graph`).
 
 mod html;
 
 use std::fmt::Write as _;
-
-use serde::Serialize;
 
 use crate::graph::{Graph, Node};
 use crate::model::{Model, UpstreamKind};
@@ -15,7 +14,6 @@ use crate::model::{Model, UpstreamKind};
 pub enum Format {
     Mermaid,
     Dot,
-    Json,
     /// One self-contained interactive page (`diagram/html.rs`).
     Html,
 }
@@ -26,7 +24,6 @@ pub fn render(graph: &Graph, model: &Model, format: Format) -> String {
     match format {
         Format::Mermaid => d.mermaid(model),
         Format::Dot => d.dot(model),
-        Format::Json => d.json(model),
         Format::Html => html::render(graph, model),
     }
 }
@@ -123,79 +120,5 @@ impl Diagram<'_> {
         }
         out.push_str("}\n");
         out
-    }
-
-    fn json(&self, model: &Model) -> String {
-        #[derive(Serialize)]
-        struct J<'a> {
-            nodes: Vec<JNode<'a>>,
-            edges: Vec<JEdge<'a>>,
-            #[serde(rename = "rebuildOrder")]
-            rebuild_order: Vec<&'a str>,
-            /// Each cycle's images, each a base of the next and the last a
-            /// base of the first (synth refuses them; graph draws them).
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            cycles: Vec<Vec<&'a str>>,
-        }
-        #[derive(Serialize)]
-        struct JNode<'a> {
-            name: &'a str,
-            kind: &'static str,
-            #[serde(rename = "repoURL")]
-            repo_url: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            tag: Option<&'a str>,
-        }
-        #[derive(Serialize)]
-        struct JEdge<'a> {
-            base: &'a str,
-            dependent: &'a str,
-            #[serde(skip_serializing_if = "std::ops::Not::not")]
-            cycle: bool,
-        }
-        let node = |n: Node| -> JNode<'_> {
-            match n {
-                Node::Managed(i) => JNode {
-                    name: &model.managed[i].name,
-                    kind: "managed",
-                    repo_url: &model.managed[i].repo_url,
-                    tag: None,
-                },
-                Node::Upstream(i) => JNode {
-                    name: &model.upstream[i].name,
-                    kind: match model.upstream[i].kind {
-                        UpstreamKind::Base => "base",
-                        UpstreamKind::External => "external",
-                    },
-                    repo_url: &model.upstream[i].repo_url,
-                    tag: model.upstream[i].tag.as_deref(),
-                },
-            }
-        };
-        let j = J {
-            nodes: self.nodes(model).into_iter().map(node).collect(),
-            edges: self
-                .graph
-                .edges
-                .iter()
-                .map(|(b, d)| JEdge {
-                    base: node(*b).name,
-                    dependent: &model.managed[*d].name,
-                    cycle: self.graph.in_cycle(*b, *d),
-                })
-                .collect(),
-            rebuild_order: self
-                .graph
-                .order
-                .iter()
-                .map(|i| model.managed[*i].name.as_str())
-                .collect(),
-            cycles: (self.graph.cycles.iter())
-                .map(|c| c.iter().map(|i| model.managed[*i].name.as_str()).collect())
-                .collect(),
-        };
-        let mut s = serde_json::to_string_pretty(&j).expect("graph JSON is always serializable");
-        s.push('\n');
-        s
     }
 }

@@ -24,12 +24,12 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("render", &["emit"]),
-    ("input", &["config", "state", "dockerfile", "discovery"]),
+    ("input", &["config", "state", "dockerfile"]),
     ("load", &["load"]),
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),
     ("targets", &["targets"]),
-    ("ops", &["ops", "synth", "status", "update_check", "argocd", "git"]),
+    ("ops", &["ops", "git"]),
     ("commands", &["commands", "cli"]),
 ];
 

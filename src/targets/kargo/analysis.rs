@@ -24,7 +24,7 @@ use crate::targets::kargo::expr::{self, ImageField};
 /// It requests two origins that promote independently: the image Warehouse
 /// (new builds; what cascades take from here once verified) and the source
 /// Warehouse (commits). Until a build has been promoted, the image fields are
-/// [`crate::discovery::NO_BUILD`] (never empty arguments) and the Job
+/// [`crate::values::NO_BUILD`] (never empty arguments) and the Job
 /// re-reads the Dockerfile without recording a build. Each
 /// value is quoted: a tag such as `1.2` must reach the Job as a string
 /// (`pkg/rollouts/analysis_run_builder.go:226-233`).
@@ -36,7 +36,7 @@ pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
             &m.repo_url,
             &warehouse,
             f,
-            crate::discovery::NO_BUILD,
+            crate::values::NO_BUILD,
         )))
     };
     let (tag, digest) = (field(ImageField::Tag), field(ImageField::Digest));

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::graph::Graph;
@@ -21,7 +22,7 @@ use crate::state::{BaseImageState, ImageState};
 use crate::timestamp::Timestamp;
 
 /// The status of every managed image.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     /// When the status was computed.
@@ -33,7 +34,7 @@ pub struct Status {
 }
 
 /// Counts over [`Status::images`].
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub images: usize,
@@ -44,7 +45,7 @@ pub struct Summary {
 }
 
 /// One managed image.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageStatus {
     pub name: String,
@@ -66,7 +67,7 @@ pub struct ImageStatus {
 }
 
 /// What analysis last found.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Discovery {
     /// `success`, `failed`, `pending`, `external`, or absent (never analysed).
@@ -78,7 +79,7 @@ pub struct Discovery {
 }
 
 /// One base of an image.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct BaseStatus {
     pub name: String,
@@ -98,7 +99,7 @@ pub struct BaseStatus {
 }
 
 /// A pending rebuild.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Rebuild {
     /// The bases that changed since the last build.
@@ -610,6 +611,36 @@ mod tests {
         let r = s.rebuild.unwrap();
         assert!(!r.eligible);
         assert_eq!(r.eligible_at.as_deref(), Some("2026-02-27T00:00:00Z"));
+    }
+
+    #[test]
+    fn the_json_report_conforms_to_its_schema() {
+        let m = model();
+        let g = crate::graph::build(&m).unwrap();
+        let image = ImageState {
+            last_built: Some("2026-02-10T00:00:00Z".into()),
+            current_digest: Some("sha256:aa".into()),
+            discovery_status: Some("failed".into()),
+            discovery_error: Some("no Dockerfile".into()),
+            unresolved: vec!["line 3: FROM ${X}: no value".into()],
+            ..ImageState::default()
+        };
+        let base = BaseImageState {
+            current_digest: Some("d2".into()),
+            last_updated: Some("2026-02-20T00:00:00Z".into()),
+            rebuild_eligible_at: Some(BTreeMap::from([(
+                "app".to_string(),
+                Some("2026-02-27T00:00:00Z".to_string()),
+            )])),
+            update_history: vec![changed("2026-02-20T00:00:00Z", "d1", "d2")],
+            ..BaseImageState::default()
+        };
+        let images = BTreeMap::from([("app".to_string(), image)]);
+        let bases = BTreeMap::from([("node-22".to_string(), base)]);
+        let s = compute(&m, &g, &images, &bases, 86_400, ts("2026-02-21T00:00:00Z"));
+        // Every optional part is present, so every nested shape is checked.
+        assert!(s.images[0].rebuild.is_some() && s.images[0].discovery.failed);
+        crate::ops::schema_check::assert_conforms(&s);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Discovery: what each enrolled image is built on, recorded in state files
 //! that keep their history. Pure: the command layer reads Dockerfiles,
-//! workflows and the clock, and writes what this returns.
+//! workflows and the clock, and writes what this returns; `analyze --format
+//! json` writes its [`Report`].
 //!
 //! Rules:
 //! - runtime history (digests, versions, timestamps, update history,
@@ -18,8 +19,13 @@
 //!   checking it is the same repository.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::config::enrollment::Enrollment;
+use crate::diagnostic::{DiagnosticJson, Error};
 use crate::image_ref::ImageRef;
 use crate::names;
 use crate::state::store::Move;
@@ -41,11 +47,6 @@ pub(crate) struct Discovery {
     /// The workflow's declared inputs, when it could be read.
     pub workflow_inputs: Option<Vec<WorkflowInput>>,
 }
-
-/// What the analysis Stage passes as `--tag` and `--digest` when the image
-/// has no build yet (a first promotion with only a commit of its sources):
-/// neither a valid tag nor a digest, and never an empty argument.
-pub(crate) const NO_BUILD: &str = "-";
 
 /// A build Kargo just finished (`--tag`, `--digest`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +88,78 @@ pub(crate) struct Outcome {
     pub notes: Vec<String>,
     /// Images whose analysis failed, with the reason.
     pub failures: Vec<(String, String)>,
+}
+
+/// `analyze --format json`: what this run discovered, wrote and failed.
+/// Stable: fields are only ever added.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct Report {
+    /// The image states after the run (with `--image`, that one's), by name.
+    images: Vec<ImageReport>,
+    /// The state files written.
+    written: Vec<String>,
+    /// Images whose analysis failed.
+    failed: Vec<Failure>,
+    /// What happened, as the commit message lists it.
+    notes: Vec<String>,
+    /// As `Error::to_json` lists them when the run failed, else empty.
+    errors: Vec<DiagnosticJson>,
+}
+
+/// What an image's state records after the run.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct ImageReport {
+    name: String,
+    /// `success`, `failed`, `pending` or `external`; null when never analysed.
+    discovery_status: Option<String>,
+    discovery_error: Option<String>,
+    /// The images it is built on (base-image state names, or enrolled images).
+    base_images: Vec<String>,
+    /// FROM lines analysis could not resolve.
+    unresolved: Vec<String>,
+}
+
+/// An image whose analysis failed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+struct Failure {
+    image: String,
+    reason: String,
+}
+
+impl Report {
+    /// The report of a run that decided `o` and wrote `written`; with
+    /// `image` (`--image`), only that image's state.
+    pub(crate) fn new(image: Option<&str>, o: &Outcome, written: &[PathBuf]) -> Report {
+        Report {
+            images: (o.images.iter())
+                .filter(|(name, _)| image.is_none_or(|i| i == name.as_str()))
+                .map(|(name, s)| ImageReport {
+                    name: name.clone(),
+                    discovery_status: s.discovery_status.clone(),
+                    discovery_error: s.discovery_error.clone(),
+                    base_images: s.base_images.clone(),
+                    unresolved: s.unresolved.clone(),
+                })
+                .collect(),
+            written: written.iter().map(|p| p.display().to_string()).collect(),
+            failed: (o.failures.iter())
+                .map(|(image, why)| Failure {
+                    image: image.clone(),
+                    reason: why.clone(),
+                })
+                .collect(),
+            notes: o.notes.clone(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The report of a run that then failed with `e` (a failed analysis,
+    /// or the state repository refusing the commit).
+    pub(crate) fn failed_with(mut self, e: &Error) -> Report {
+        self.errors = e.json_diagnostics();
+        self
+    }
 }
 
 /// The watch identity of a base-image state: `registry/repository:tag`.
@@ -513,6 +586,36 @@ pub(crate) fn record_update(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_json_report_conforms_to_its_schema() {
+        let outcome = Outcome {
+            images: BTreeMap::from([
+                (
+                    "app".to_string(),
+                    ImageState {
+                        discovery_status: Some("failed".into()),
+                        discovery_error: Some("no Dockerfile".into()),
+                        base_images: vec!["node-22".into()],
+                        unresolved: vec!["line 2: FROM ${X}: no value".into()],
+                        ..ImageState::default()
+                    },
+                ),
+                ("web".to_string(), ImageState::default()),
+            ]),
+            notes: vec!["app: analysis failed".into()],
+            failures: vec![("app".into(), "no Dockerfile".into())],
+            ..Outcome::default()
+        };
+        let written = [PathBuf::from("state/images/app.yaml")];
+        let report = Report::new(None, &outcome, &written);
+        crate::ops::schema_check::assert_conforms(&report);
+        let failed = report.failed_with(&Error::input(crate::diagnostic::Diagnostic::error("x")));
+        assert_eq!(failed.errors.len(), 1);
+        crate::ops::schema_check::assert_conforms(&failed);
+        // `--image` keeps that image's state only.
+        assert_eq!(Report::new(Some("web"), &outcome, &written).images.len(), 1);
+    }
     use proptest::prelude::*;
 
     #[test]

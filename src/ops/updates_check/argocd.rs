@@ -17,9 +17,9 @@
 
 use std::path::Path;
 
+use super::promotion::KUSTOMIZATION_FILES;
 use crate::config::parse::Value;
 use crate::diagnostic::{Diagnostic, Location};
-use crate::update_check::KUSTOMIZATION_FILES;
 
 /// The annotation naming the Stages that may sync an Application.
 pub(crate) const AUTHORIZED_STAGE: &str = "kargo.akuity.io/authorized-stage";
@@ -248,9 +248,8 @@ pub(crate) fn sources(
         Some(s) if !s.is_empty() => s.iter().collect(),
         _ => spec.get("source").into_iter().collect(),
     };
-    let line = |key: &str| {
-        crate::update_check::line_of(text, key).map(|line| Location { line, column: 1 })
-    };
+    let line =
+        |key: &str| super::promotion::line_of(text, key).map(|line| Location { line, column: 1 });
     let diag = |d: Diagnostic, key: &str| d.in_file(file).at(line(key).or_else(|| line("spec:")));
     let mut out = Vec::new();
     for u in synced {
