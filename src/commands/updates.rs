@@ -726,7 +726,7 @@ fn check_kargo(img: Image<'_>, u: &Update, target: &Path) -> (Option<PathBuf>, V
     (Some(file), problems)
 }
 
-/// `updates check --format json` (README, "Checking the targets"): stable,
+/// `updates check --format json` (the guide, docs/src/updates-check.md): stable,
 /// fields are only ever added.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -237,7 +237,7 @@ pub fn explain(
 }
 
 /// The facts [`explain`] prints, as JSON (`imgf explain --format json`).
-/// The shape is documented in the README and stable: fields are only ever
+/// The shape is documented in the guide (docs/src/emergency.md) and stable: fields are only ever
 /// added.
 pub fn explain_json(
     model: &Model,
