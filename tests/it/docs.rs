@@ -72,9 +72,8 @@ fn yaml_blocks() -> Vec<(String, yaml_serde::Value)> {
     for (file, text) in pages() {
         for (line, body) in blocks(&text, "yaml") {
             for doc in body.split("\n---\n") {
-                let value = yaml_serde::from_str(doc).unwrap_or_else(|e| {
-                    panic!("{file}:{line}: a yaml block does not parse: {e}")
-                });
+                let value = yaml_serde::from_str(doc)
+                    .unwrap_or_else(|e| panic!("{file}:{line}: a yaml block does not parse: {e}"));
                 out.push((doc.to_string(), value));
             }
         }
@@ -113,7 +112,11 @@ fn the_settings_example_loads() {
     p.file("settings.yaml", settings);
     let r = p.run(&["synth", "--output", "-"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("ghcr.io/example-org/imgf:0.1.0"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("ghcr.io/example-org/imgf:0.1.0"),
+        "{}",
+        r.stdout
+    );
     let r = p.run(&["synth", "--target", "flux", "--output", "-"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
@@ -168,7 +171,10 @@ fn the_pre_commit_snippets_run_real_commands_and_name_real_hooks() {
     assert!(local >= 2, "the CI page shows local hooks for both checks");
     let ci = read("docs/src/ci.md");
     for id in &ids {
-        assert!(ci.contains(&format!("`{id}`")), "the CI page does not name {id}");
+        assert!(
+            ci.contains(&format!("`{id}`")),
+            "the CI page does not name {id}"
+        );
     }
 }
 

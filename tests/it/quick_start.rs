@@ -14,10 +14,13 @@ use crate::support::{no_git_config, of_kind, shared, stage_named};
 /// The quick start's commands: those before the first `kubectl` line, and
 /// those from it on.
 fn quick_start() -> (String, String) {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let open = "<!-- ANCHOR: quick-start -->\n```sh\n";
-    let start = readme.find(open).expect("the README has the quick start's anchor") + open.len();
+    let start = readme
+        .find(open)
+        .expect("the README has the quick start's anchor")
+        + open.len();
     let end = start
         + readme[start..]
             .find("```\n<!-- ANCHOR_END: quick-start -->")
@@ -36,10 +39,9 @@ fn run_quick_start() -> (tempfile::TempDir, PathBuf) {
     let (offline, _) = quick_start();
     let dir = tempfile::tempdir().unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_imgf")).parent().unwrap();
-    let path = std::env::join_paths(
-        std::iter::once(bin.to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
+    let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
     .unwrap();
     let mut cmd = Command::new("bash");
     no_git_config(&mut cmd)
@@ -78,7 +80,10 @@ fn the_quick_start_gives_manifests_a_cluster_can_apply() {
         .map(|w| w["metadata"]["name"].as_str().unwrap())
         .collect();
     for name in ["api", "worker", "python-3.12-slim"] {
-        assert!(warehouses.contains(&name), "no Warehouse {name}: {warehouses:?}");
+        assert!(
+            warehouses.contains(&name),
+            "no Warehouse {name}: {warehouses:?}"
+        );
     }
     // worker is rebuilt from api's analysed builds, after its one-day delay.
     let rebuild = stage_named(&docs, "rebuild-worker");
@@ -91,6 +96,18 @@ fn the_quick_start_gives_manifests_a_cluster_can_apply() {
     assert_eq!(request["sources"]["requiredSoakTime"].as_str(), Some("24h"));
     // The analysis Job runs the image settings.yaml names.
     assert!(yaml.contains("image: ghcr.io/example-org/imgf:0.1.0"));
+    // The guide's explain page shows what `imgf explain worker` prints here.
+    let explain = crate::support::imgf_in(&repo, &["explain", "worker"]);
+    assert!(explain.status.success());
+    let page = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/operations/explain.md"),
+    )
+    .unwrap();
+    let shown = format!("```text\n{}```", String::from_utf8_lossy(&explain.stdout));
+    assert!(
+        page.contains(&shown),
+        "docs/src/operations/explain.md should show, for the quick start's worker:\n{shown}"
+    );
     // The committed output is what synth makes.
     let check = crate::support::imgf_in(&repo, &["synth", "--check"]);
     assert!(
@@ -109,7 +126,9 @@ fn the_quick_start_gives_manifests_a_cluster_can_apply() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !reachable {
-        eprintln!("SKIPPED: no cluster answers kubectl, so the quick start's kubectl lines do not run");
+        eprintln!(
+            "SKIPPED: no cluster answers kubectl, so the quick start's kubectl lines do not run"
+        );
         return;
     }
     let out = Command::new("kubectl")
