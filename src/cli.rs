@@ -155,7 +155,7 @@ pub struct CompletionsArgs {
 pub enum StatusFormat {
     /// For people.
     Table,
-    /// The documented, stable JSON shape (README).
+    /// The documented, stable JSON shape (see the guide).
     Json,
     /// Prometheus text exposition format (node-exporter's textfile collector).
     Prometheus,
@@ -287,7 +287,7 @@ pub struct UpdatesCheckArgs {
     #[arg(long, value_enum, default_value_t = Target::Kargo)]
     pub target: Target,
     /// `json`: every target and Argo CD Application checked, with its
-    /// problems, in the documented, stable shape (README); errors too.
+    /// problems, in the documented, stable shape (see the guide); errors too.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
 }
@@ -311,7 +311,7 @@ pub struct ExplainArgs {
     pub input: InputArgs,
     /// The managed image.
     pub image: String,
-    /// `json`: the same facts in the documented, stable shape (README);
+    /// `json`: the same facts in the documented, stable shape (see the guide);
     /// errors too, as `{"errors": [...]}` on standard output.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
@@ -343,7 +343,7 @@ pub struct EmergencyArgs {
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
     /// `json`: the plan (images, steps, audit entry, script) in the
-    /// documented shape (README); errors as `{"errors": [...]}` on stdout.
+    /// documented shape (see the guide); errors as `{"errors": [...]}` on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
 }
@@ -380,7 +380,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
     /// `json`: what was discovered, written and failed, on stdout, in the
-    /// documented shape (README); errors too.
+    /// documented shape (see the guide); errors too.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
     /// Accepted for AnalysisTemplates written for the cdk8s app; imgf reads these from images.yaml.

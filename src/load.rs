@@ -184,7 +184,7 @@ pub fn load_enrollments(path: &Path) -> Result<(String, Vec<Enrollment>), Error>
             } else {
                 Diagnostic::error("no images.yaml: nothing is enrolled")
                     .in_file(path)
-                    .help("create images.yaml with a list of images (see the README), or point --dir at the directory that holds it")
+                    .help("create images.yaml with a list of images (`imgf enroll` starts one), or point --dir at the directory that holds it")
             }));
         }
         // A directory, a dangling link, a loop: each says what it is.

@@ -2,7 +2,7 @@
 //! for, as one report ([`Explain`]), computed once from the model, the state
 //! files and the clock the command supplies. Its two renderings: the text
 //! ([`Explain::text`]) and the JSON (its `Serialize`, whose shape is
-//! documented in the README and stable: fields are only ever added). Pure.
+//! documented in the guide (docs/src/operations/explain.md) and stable: fields are only ever added). Pure.
 //!
 //! What is Kargo's — the names of Stages and Warehouses, the dispatch, the
 //! warnings about soaks a base or a build keeps restarting — comes from

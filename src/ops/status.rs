@@ -7,7 +7,7 @@
 //! is pending (a base changed after the last build) and when it becomes
 //! eligible (`rebuildEligibleAt`). An image is *stale* when a base changed
 //! after its last build, or when it was last built longer ago than the
-//! threshold. The JSON shape ([`Status`]) is documented in the README and
+//! threshold. The JSON shape ([`Status`]) is documented in the guide (docs/src/operations/status.md) and
 //! kept stable: fields are only ever added.
 
 use std::collections::BTreeMap;

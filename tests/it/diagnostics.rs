@@ -1,7 +1,7 @@
 //! Error messages that name the real cause: a closed stderr, I/O errors,
 //! deep nesting, what stands in place of a file, loose values, and where a
 //! setting came from — each in the diagnostic format, with the exit status
-//! the README documents.
+//! the guide documents (docs/src/errors.md).
 
 use std::path::Path;
 use std::process::Stdio;

@@ -1,4 +1,4 @@
-//! The layout tree in the README's Development section matches the source
+//! The layout tree in ARCHITECTURE.md ("The source tree") matches the source
 //! tree: every path it lists exists, and every file under src/ is named in
 //! it (as an entry of its own, or in the description of a directory that
 //! holds it, by its path from that directory with or without `.rs`; a
@@ -21,15 +21,15 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The code block of the Development section that starts with `src/`.
-fn tree(readme: &str) -> Vec<&str> {
-    let dev = readme
+/// The code block of the section "The source tree" that starts with `src/`.
+fn tree(doc: &str) -> Vec<&str> {
+    let dev = doc
         .split("\n## ")
-        .find(|s| s.starts_with("Development"))
-        .expect("the README has a Development section");
+        .find(|s| s.starts_with("The source tree"))
+        .expect("ARCHITECTURE.md has a section \"The source tree\"");
     let start = dev
         .find("```\nsrc/")
-        .expect("the Development section has the layout tree");
+        .expect("the section \"The source tree\" has the layout tree");
     let block = &dev[start + 4..];
     let end = block.find("```").expect("the layout tree's block ends");
     block[..end].lines().collect()
@@ -91,9 +91,9 @@ fn files(dir: &Path, out: &mut Vec<String>) {
 }
 
 #[test]
-fn the_readme_layout_tree_lists_what_exists() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let entries = entries(&tree(&readme));
+fn the_layout_tree_lists_what_exists() {
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let entries = entries(&tree(&doc));
     assert!(entries.iter().any(|e| e.path == "src/lib.rs"), "parsed");
     let missing: Vec<&str> = entries
         .iter()
@@ -102,14 +102,14 @@ fn the_readme_layout_tree_lists_what_exists() {
         .collect();
     assert!(
         missing.is_empty(),
-        "the README's layout tree lists paths that do not exist: {missing:?}"
+        "the layout tree in ARCHITECTURE.md lists paths that do not exist: {missing:?}"
     );
 }
 
 #[test]
-fn the_readme_layout_tree_names_every_source_file() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let entries = entries(&tree(&readme));
+fn the_layout_tree_names_every_source_file() {
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let entries = entries(&tree(&doc));
     let mut sources = Vec::new();
     files(&root().join("src"), &mut sources);
     let named = |file: &str| {
@@ -140,6 +140,6 @@ fn the_readme_layout_tree_names_every_source_file() {
     let unnamed: Vec<&String> = sources.iter().filter(|f| !named(f)).collect();
     assert!(
         unnamed.is_empty(),
-        "files under src/ that the README's layout tree (Development) does not name: {unnamed:?}"
+        "files under src/ that the layout tree in ARCHITECTURE.md does not name: {unnamed:?}"
     );
 }

@@ -2,7 +2,7 @@
 //! imgf reads them in both layouts, its output passes the schema check, and
 //! every Warehouse, analysis Stage and rebuild trigger the old tool emitted
 //! has its counterpart — apart from the intentional fixes listed in the
-//! README ("Differences from the cdk8s app").
+//! guide (docs/src/migration.md, "What changed").
 //!
 //! These tests need `../shared`; without it they print that they are skipped.
 

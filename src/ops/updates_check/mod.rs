@@ -84,7 +84,7 @@ impl Workspace {
     }
 }
 
-/// `updates check --format json` (README, "Checking the targets"): stable,
+/// `updates check --format json` (the guide, docs/src/updates-check.md): stable,
 /// fields are only ever added.
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
