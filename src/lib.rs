@@ -38,6 +38,7 @@ pub(crate) mod yaml_walk;
 
 use std::io::Write;
 
+pub use commands::complete::{completing_command, COMPLETE_VAR};
 pub use diagnostic::{Diagnostic, Error};
 
 /// How a successful command ended.
@@ -112,8 +113,9 @@ pub fn run_with(
         cli::Command::Inspect(cli::InspectCommand::Ref(args)) => {
             commands::inspect::reference(&args, out)
         }
-        cli::Command::Completions(args) => commands::integrate::completions(&args, out),
-        cli::Command::Man => commands::integrate::man(out),
+        cli::Command::Completions(args) => commands::complete::completions(&args, out),
+        cli::Command::Man(args) => commands::man::run(&args, out, err),
+        cli::Command::Docs(args) => commands::docs::run(&args, out, err),
         cli::Command::Status(args) => commands::status::run(&args, ui, out, err),
     }
 }

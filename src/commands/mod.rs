@@ -6,14 +6,17 @@ use std::io::Write;
 use std::path::Path;
 
 pub(crate) mod analyze;
+pub(crate) mod complete;
+pub(crate) mod docs;
 pub(crate) mod emergency;
 pub(crate) mod enroll;
 pub(crate) mod explain;
 pub(crate) mod git;
 pub(crate) mod graph;
 pub(crate) mod inspect;
-pub(crate) mod integrate;
+pub(crate) mod man;
 pub(crate) mod record_update;
+pub(crate) mod reference;
 pub(crate) mod schema;
 mod state_repo;
 pub(crate) mod status;
