@@ -753,7 +753,16 @@ mod tests {
             assert_eq!(names.iter().filter(|n| **n == must).count(), 1, "{must}");
         }
         let link = regex::Regex::new(r"\]\(([a-z-]+\.md)(#[a-z0-9_-]+)?\)").unwrap();
+        let anchor = regex::Regex::new(r"\]\(#([a-z0-9_-]+)\)").unwrap();
         for (name, text) in &pages {
+            for c in anchor.captures_iter(text) {
+                let heading = format!("\n## {}\n", &c[1]);
+                assert!(
+                    text.to_lowercase().contains(&heading),
+                    "{name} links to #{}, a heading it lacks",
+                    &c[1]
+                );
+            }
             for c in link.captures_iter(text) {
                 let target = &c[1];
                 let page = pages
