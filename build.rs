@@ -1,7 +1,11 @@
 //! Tells the tests what of their surroundings is there, as cfgs:
 //! - `has_shared`: `../shared` (the reference fixtures, corpus and schemas
 //!   beside this repository);
-//! - `has_shellcheck`: a `shellcheck` program on PATH.
+//! - `has_shellcheck`: a `shellcheck` program on PATH;
+//! - `has_groff`: a `groff` program on PATH (the man pages are rendered);
+//! - `has_actionlint`: an `actionlint` program on PATH (.ci/run installs one);
+//! - `has_python_deps`: `python3` with the modules `yaml` and `jsonschema`
+//!   (for `../shared/tools/validate-manifests`).
 //!
 //! The tests that need one are `#[cfg_attr(not(has_…), ignore = "…")]`, so
 //! `cargo test` lists them as ignored without it, and `cargo test --
@@ -9,16 +13,18 @@
 //! set (tests/it/support.rs).
 //!
 //! What is there is watched: Cargo re-runs this script when `../shared`
-//! changes or goes away, or shellcheck does. What is missing is not (a
-//! missing watched path would re-run this script, and so rebuild the crate,
-//! on every build): after adding `../shared` or installing shellcheck,
-//! `touch build.rs` — the test `support::the_shared_cfg_matches_the_disk`
-//! says so when needed.
+//! changes or goes away, or one of the programs does. What is missing is
+//! not (a missing watched path would re-run this script, and so rebuild the
+//! crate, on every build), nor are Python's modules: after adding
+//! `../shared` or installing one of them, `touch build.rs` — the test
+//! `support::the_shared_cfg_matches_the_disk` says so when needed.
 
 use std::path::{Path, PathBuf};
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(has_shared, has_shellcheck)");
+    println!(
+        "cargo::rustc-check-cfg=cfg(has_shared, has_shellcheck, has_groff, has_actionlint, has_python_deps)"
+    );
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=PATH");
     let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
@@ -27,9 +33,23 @@ fn main() {
         println!("cargo::rerun-if-changed=../shared");
         println!("cargo::rustc-cfg=has_shared");
     }
-    if let Some(shellcheck) = on_path("shellcheck") {
-        println!("cargo::rerun-if-changed={}", shellcheck.display());
-        println!("cargo::rustc-cfg=has_shellcheck");
+    for (program, cfg) in [
+        ("shellcheck", "has_shellcheck"),
+        ("groff", "has_groff"),
+        ("actionlint", "has_actionlint"),
+    ] {
+        if let Some(path) = on_path(program) {
+            println!("cargo::rerun-if-changed={}", path.display());
+            println!("cargo::rustc-cfg={cfg}");
+        }
+    }
+    let python_deps = std::process::Command::new("python3")
+        .args(["-c", "import yaml, jsonschema"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if python_deps {
+        println!("cargo::rustc-cfg=has_python_deps");
     }
 }
 

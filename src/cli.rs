@@ -134,10 +134,15 @@ pub enum Command {
     Enroll(Box<EnrollArgs>),
     /// Remove an image from images.yaml (`imgf analyze` then archives its state).
     Unenroll(UnenrollArgs),
-    /// Print a shell completion script (e.g. `imgf completions bash > ~/.local/share/bash-completion/completions/imgf`).
+    /// Print a shell completion script (e.g. `imgf completions bash > ~/.local/share/bash-completion/completions/imgf`);
+    /// it completes enrolled image names too, by asking imgf.
     Completions(CompletionsArgs),
-    /// Print the man page, in roff (e.g. `imgf man > ~/.local/share/man/man1/imgf.1`).
-    Man,
+    /// Print the man page, in roff (e.g. `imgf man > ~/.local/share/man/man1/imgf.1`),
+    /// or write one page per subcommand with --out-dir.
+    Man(ManArgs),
+    /// Write the guide's generated reference pages (for imgf's developers).
+    #[command(name = "__docs", hide = true)]
+    Docs(DocsArgs),
     /// What is stale and why: per image, its bases, pending rebuilds,
     /// failed discoveries and overdue builds.
     Status(StatusArgs),
@@ -148,6 +153,24 @@ pub struct CompletionsArgs {
     /// The shell the script is for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `imgf.1` and a page per subcommand (`imgf-synth.1`,
+    /// `imgf-updates-check.1`, …) into DIR instead of printing `imgf.1`.
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Where the pages go (docs/src/reference).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Write nothing; exit 1 naming each page that is missing or out of date.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Output formats of `imgf status`.
@@ -517,7 +540,8 @@ pub struct DirArg {
         long = "dir",
         id = "dir",
         default_value = "image-factory",
-        value_name = "DIR"
+        value_name = "DIR",
+        value_hint = clap::ValueHint::DirPath
     )]
     pub path: PathBuf,
 }

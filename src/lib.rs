@@ -38,6 +38,7 @@ pub(crate) mod yaml_walk;
 
 use std::io::Write;
 
+pub use commands::complete::{completing_command, COMPLETE_VAR};
 pub use diagnostic::{Diagnostic, Error};
 pub use shell::Ui;
 
@@ -100,8 +101,9 @@ pub fn run_with(
         cli::Command::Inspect(cli::InspectCommand::Ref(args)) => {
             commands::inspect::reference(&args, shell)
         }
-        cli::Command::Completions(args) => commands::integrate::completions(&args, shell),
-        cli::Command::Man => commands::integrate::man(shell),
+        cli::Command::Completions(args) => commands::complete::completions(&args, shell),
+        cli::Command::Man(args) => commands::man::run(&args, shell),
+        cli::Command::Docs(args) => commands::docs::run(&args, shell),
         cli::Command::Status(args) => commands::status::run(&args, shell),
     }
 }

@@ -28,6 +28,12 @@ fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
+    // `COMPLETE=SHELL imgf -- WORDS…` (what the scripts of `imgf
+    // completions` run at each Tab): print the completions and exit.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    clap_complete::CompleteEnv::with_factory(|| imgf::completing_command(&args))
+        .var(imgf::COMPLETE_VAR)
+        .complete();
     // `--color` is read before clap parses, so clap's help and usage errors
     // follow it too.
     let when = ColorWhen::from_args(std::env::args_os()).unwrap_or_default();

@@ -4,13 +4,16 @@
 //! file holds what several share.
 
 pub(crate) mod analyze;
+pub(crate) mod complete;
+pub(crate) mod docs;
 pub(crate) mod emergency;
 pub(crate) mod enroll;
 pub(crate) mod explain;
 pub(crate) mod graph;
 pub(crate) mod inspect;
-pub(crate) mod integrate;
+pub(crate) mod man;
 pub(crate) mod record_update;
+pub(crate) mod reference;
 pub(crate) mod schema;
 pub(crate) mod status;
 pub(crate) mod synth;

@@ -25,20 +25,31 @@ pub const DEFAULT_OUTPUT: &str = "dist/image-factory.k8s.yaml";
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SettingsFile {
+    /// The Kargo Project, and its Namespace (default `image-factory`;
+    /// `--project` overrides it).
     pub project: Option<String>,
+    /// Extra labels on the Project's Namespace (`{team: platform}`).
     #[serde(default)]
     pub namespace_labels: BTreeMap<String, String>,
+    /// This directory's path in its repository, as Warehouses watch it
+    /// (default: the directory's name, like `image-factory/`).
     pub enrollment_path: Option<String>,
+    /// How often Warehouses poll.
     #[serde(default)]
     pub intervals: IntervalsFile,
+    /// The analysis Job, which runs `imgf analyze` in the cluster.
     #[serde(default)]
     pub analysis: AnalysisFile,
+    /// GitHub's hosts and the Secret with the token rebuilds dispatch with.
     #[serde(default)]
     pub github: GithubFile,
+    /// GitLab's host and the Secret with the pipeline trigger token.
     #[serde(default)]
     pub gitlab: GitlabFile,
+    /// Defaults of the Backstage catalog (`synth --target backstage`).
     #[serde(default)]
     pub backstage: BackstageFile,
+    /// The Flux output (`synth --target flux`).
     #[serde(default)]
     pub flux: FluxFile,
 }
@@ -83,26 +94,37 @@ pub struct FluxFile {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FluxAuthor {
+    /// The author's name.
     pub name: String,
+    /// The author's email address.
     pub email: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IntervalsFile {
+    /// How often the Warehouses of managed images poll (default `5m`).
     pub managed: Option<String>,
+    /// How often the Warehouses of base and external images poll (default
+    /// `24h`, which spares public registries' rate limits).
     pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AnalysisFile {
+    /// The image that runs `imgf analyze` (`--analysis-image` overrides it;
+    /// without either, a placeholder, with a warning).
     pub image: Option<String>,
+    /// The Job's ServiceAccount (default `image-factory`).
     pub service_account: Option<String>,
+    /// Secrets to pull the analysis image with.
     #[serde(default)]
     pub image_pull_secrets: Vec<String>,
+    /// The repository the Job commits state to (an https URL).
     #[serde(rename = "stateRepoURL")]
     pub state_repo_url: Option<String>,
+    /// Its branch (default `main`).
     pub state_branch: Option<String>,
     /// The generated manifests, relative to the state repository's root: the
     /// Job regenerates and commits them with the state.
@@ -115,17 +137,25 @@ pub struct AnalysisFile {
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GithubFile {
+    /// The API (default `https://api.github.com`; GitHub Enterprise:
+    /// `https://HOST/api/v3`).
     #[serde(rename = "apiURL")]
     pub api_url: Option<String>,
+    /// The web host, for clone URLs (default `https://github.com`).
     #[serde(rename = "webURL")]
     pub web_url: Option<String>,
+    /// The token rebuilds dispatch workflows with (default
+    /// `{name: github-workflow-token, key: token}`).
     pub token_secret: Option<SecretRef>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GitlabFile {
+    /// The host (default `https://gitlab.com`; self-managed: yours).
     pub url: Option<String>,
+    /// The pipeline trigger token (default
+    /// `{name: gitlab-trigger-token, key: token}`).
     pub token_secret: Option<SecretRef>,
 }
 
@@ -133,7 +163,9 @@ pub struct GitlabFile {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRef {
+    /// The Secret's name.
     pub name: String,
+    /// The key in it.
     pub key: String,
 }
 

@@ -155,11 +155,25 @@ pub fn attach_source(diags: &mut [Diagnostic], file: &Path, text: &str) {
 pub struct DiagnosticJson {
     /// `error` or `warning`.
     pub severity: &'static str,
+    /// What is wrong, in one line.
     pub message: String,
+    /// The file concerned, as given (relative paths stay relative).
     pub file: Option<String>,
+    /// Its line, from 1.
     pub line: Option<usize>,
+    /// Its column, from 1, in characters (not bytes).
     pub column: Option<usize>,
+    /// How to fix it.
     pub help: Option<String>,
+}
+
+/// What a command given `--format json` writes on stdout when it fails
+/// (as `Error::to_json` makes it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct ErrorsJson {
+    /// Every problem found, in the order found; the last one of a run that
+    /// failed part way says what was done all the same.
+    pub errors: Vec<DiagnosticJson>,
 }
 
 impl DiagnosticJson {
@@ -221,7 +235,10 @@ impl Error {
     /// The error as `{"errors": [{"severity", "message", "file", "line",
     /// "column", "help"}]}` (`--format json`; unknown fields are null).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "errors": self.json_diagnostics() })
+        serde_json::to_value(ErrorsJson {
+            errors: self.json_diagnostics(),
+        })
+        .expect("plain data always serializes")
     }
 
     /// The diagnostics of the error, each as [`DiagnosticJson`]: what

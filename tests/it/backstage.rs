@@ -325,7 +325,10 @@ fn backstage_default_output_is_catalog_info() {
 }
 
 #[test]
-#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
+#[cfg_attr(
+    not(all(has_shared, has_python_deps)),
+    ignore = "needs ../shared beside the repository, and python3 with pyyaml and jsonschema"
+)]
 fn backstage_catalog_passes_validate_manifests() {
     let Some(shared) = shared("the Backstage schema check cannot run") else {
         return;

@@ -203,7 +203,10 @@ fn validate(shared: &Path, file: &Path) {
 }
 
 #[test]
-#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
+#[cfg_attr(
+    not(all(has_shared, has_python_deps)),
+    ignore = "needs ../shared beside the repository, and python3 with pyyaml and jsonschema"
+)]
 fn flux_output_of_the_example_and_a_large_enrollment_passes_validate_manifests() {
     let Some(shared) = shared("the Flux schema check cannot run") else {
         return;
@@ -236,7 +239,10 @@ fn flux_output_of_the_example_and_a_large_enrollment_passes_validate_manifests()
 /// the others: about 6 s of synth and 4 s of validation on one idle core
 /// (debug build).
 #[test]
-#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
+#[cfg_attr(
+    not(all(has_shared, has_python_deps)),
+    ignore = "needs ../shared beside the repository, and python3 with pyyaml and jsonschema"
+)]
 fn flux_output_of_a_generated_10000_image_enrollment_passes_validate_manifests() {
     let Some(shared) = shared("the 10,000-image Flux check cannot run") else {
         return;
@@ -451,7 +457,10 @@ const EXTERNAL_WITH_UPDATES: &str = "- name: postgres\n  registry: docker.io\n  
 
 /// The Flux objects of an external image with updates pass the schema check.
 #[test]
-#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
+#[cfg_attr(
+    not(all(has_shared, has_python_deps)),
+    ignore = "needs ../shared beside the repository, and python3 with pyyaml and jsonschema"
+)]
 fn an_external_image_with_updates_passes_validate_manifests() {
     let Some(shared) = shared("the Flux schema check cannot run") else {
         return;

