@@ -27,6 +27,7 @@ pub mod merge;
 pub mod model;
 pub(crate) mod names;
 pub(crate) mod par;
+pub mod security;
 pub mod state;
 pub mod status;
 pub mod synth;

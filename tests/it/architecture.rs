@@ -23,7 +23,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("render", &["emit"]),
-    ("input", &["config", "state", "dockerfile", "discovery"]),
+    (
+        "input",
+        &["config", "state", "dockerfile", "discovery", "security"],
+    ),
     ("load", &["load"]),
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),
