@@ -116,5 +116,6 @@ pub fn run_with(
         cli::Command::Completions(args) => commands::integrate::completions(&args, out),
         cli::Command::Man => commands::integrate::man(out),
         cli::Command::Status(args) => commands::status::run(&args, ui, out, err),
+        cli::Command::Security(cmd) => commands::security::run(&cmd, err),
     }
 }

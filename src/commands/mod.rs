@@ -15,6 +15,7 @@ pub(crate) mod inspect;
 pub(crate) mod integrate;
 pub(crate) mod record_update;
 pub(crate) mod schema;
+pub(crate) mod security;
 mod state_repo;
 pub(crate) mod status;
 pub(crate) mod synth;

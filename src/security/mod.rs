@@ -15,7 +15,8 @@
 //!   vulnerability at `failOn` of the digest the image was last built on is
 //!   gone from it.
 //!
-//! A scan that cannot be made or read is an error, and an error holds.
+//! A scan that cannot be made or read is an error, and an error holds (the
+//! Job fails; nothing is recorded).
 
 pub mod trivy;
 
@@ -96,8 +97,6 @@ pub enum Decision {
     Passed,
     /// Worse than what is in use: held in the soak Stage.
     Held,
-    /// Could not be scanned: held (fail closed).
-    Error,
 }
 
 /// The gate's decision on a new digest with findings `new`, compared with

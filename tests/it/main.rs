@@ -24,6 +24,7 @@ mod layout;
 mod rebuild_policy;
 mod reference;
 mod runbook;
+mod security;
 mod state_repo_and_signals;
 mod status;
 mod support;

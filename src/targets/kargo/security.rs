@@ -812,3 +812,53 @@ fn body(
         ]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_text_escapes_what_mrkdwn_reads() {
+        let out = slack_escape(vec![
+            Piece::Text("a <b> & c".into()),
+            Piece::Expr("ctx.promotion".into()),
+        ]);
+        assert_eq!(
+            out,
+            vec![
+                Piece::Text("a &lt;b&gt; &amp; c".into()),
+                Piece::Expr("ctx.promotion".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn bodies_never_end_the_template_early() {
+        let settings = Settings::defaults("image-factory");
+        let refs = [Piece::Text("docker.io/library/node:22}".into())];
+        let about = About {
+            image: "app",
+            base_refs: &refs,
+            base_digests: &refs,
+            bases: 1,
+            auto: true,
+        };
+        for kind in [
+            NotificationKind::Slack,
+            NotificationKind::Teams,
+            NotificationKind::Webhook,
+        ] {
+            let n = Notification {
+                name: "n".into(),
+                kind,
+                secret: crate::config::settings::SecretRef {
+                    name: "s".into(),
+                    key: "url".into(),
+                },
+                on: vec![NotificationEvent::Rebuild],
+            };
+            let b = body(&n, NotificationEvent::Rebuild, &about, &settings);
+            assert!(!b.contains("}}"), "{b}");
+        }
+    }
+}
