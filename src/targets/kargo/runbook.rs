@@ -1110,6 +1110,15 @@ done"#
         let _ = writeln!(s, "poll_seconds=${{IMGF_POLL_SECONDS:-{POLL_SECONDS}}}");
     }
     helpers(&mut s, gated);
+    // The rebuild Stages the steps promote to (an image without bases has none).
+    let mut stages: Vec<String> = Vec::new();
+    for (i, concerned) in &steps {
+        let stage = rebuild_stage_name(&model.managed[*i].name);
+        if !concerned.is_empty() && !stages.contains(&stage) {
+            stages.push(stage);
+        }
+    }
+    s.push_str(&super::security::authorisation_check(&stages, sh_word));
 
     let mut plan_steps = Vec::with_capacity(steps.len());
     for (n, (i, concerned)) in steps.iter().enumerate() {

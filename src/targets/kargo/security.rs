@@ -660,6 +660,36 @@ pub(super) fn cvefix_stage(
     from_soak(model, &model.managed[managed], upstream, settings, true)
 }
 
+/// The RBAC role a person needs to run an emergency rebuild: Kargo creates
+/// it in every project namespace
+/// (`pkg/controller/management/projects/projects.go:959-1004`).
+pub const EMERGENCY_ROLE: &str = "kargo-promoter";
+
+/// The emergency script's first check: `kargo` and `kubectl` are there, the
+/// caller may read the project, list its Freight, and promote to each of
+/// `stages` (the verb `promote` on `stages.kargo.akuity.io`, which `kargo
+/// promote` and `kargo approve` need: `pkg/server/promote_to_stage_v1alpha1.go:98-108`,
+/// `approve_freight_v1alpha1.go:91-101`). Refused: exit 3, before any step.
+pub fn authorisation_check(stages: &[String], sh_word: fn(&str) -> String) -> String {
+    let words: Vec<String> = stages.iter().map(|s| sh_word(s)).collect();
+    format!(
+        r#"# Refuse early when the caller may not do what the steps do (exit 3).
+for tool in kargo kubectl; do
+  command -v "$tool" >/dev/null 2>&1 || {{ echo "imgf: $tool is not installed; this script needs it" >&2; exit 3; }}
+done
+kargo get stages --project="$project" >/dev/null 2>&1 || {{
+  echo "imgf: kargo cannot read project $project (not logged in, or no role there): run kargo login; you need the {EMERGENCY_ROLE} role" >&2; exit 3; }}
+kubectl auth can-i -q list freights.kargo.akuity.io -n "$project" 2>/dev/null || {{
+  echo "imgf: kubectl may not list Freight in $project: you need the {EMERGENCY_ROLE} role there" >&2; exit 3; }}
+for s in {}; do
+  kubectl auth can-i -q promote "stages.kargo.akuity.io/$s" -n "$project" 2>/dev/null || {{
+    echo "imgf: you may not promote to Stage $s in project $project (kubectl auth can-i promote stages.kargo.akuity.io/$s: no); ask for the {EMERGENCY_ROLE} role" >&2; exit 3; }}
+done
+"#,
+        words.join(" ")
+    )
+}
+
 /// What a notification can say about a rebuild.
 pub(super) struct About<'a> {
     pub image: &'a str,
