@@ -161,7 +161,8 @@ pub fn read_scan(path: &Path) -> Result<Option<ScanRecord>, Error> {
 }
 
 /// Every record in `dir`, by digest; files that do not read are skipped
-/// with a warning in `warnings`.
+/// with a warning in `warnings` (a scan record is information: a broken one
+/// never stops a run).
 pub fn read_scans(
     dir: &Path,
     warnings: &mut Vec<Diagnostic>,
@@ -182,7 +183,14 @@ pub fn read_scans(
                 out.insert(r.digest.clone(), r);
             }
             Ok(None) => {}
-            Err(Error::Input(d)) => warnings.extend(d),
+            Err(Error::Input(d)) => warnings.extend(d.into_iter().map(|mut d| {
+                d.severity = crate::diagnostic::Severity::Warning;
+                d.help = Some(format!(
+                    "this scan record is ignored; the next scan of {} rewrites it",
+                    p.display()
+                ));
+                d
+            })),
             Err(e) => return Err(e),
         }
     }

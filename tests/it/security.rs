@@ -667,3 +667,84 @@ fn the_settings_schema_covers_security_and_notifications() {
         assert!(text.contains(key), "{key}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Flux and Backstage
+// ---------------------------------------------------------------------------
+
+#[test]
+fn flux_says_what_it_cannot_do() {
+    let p = project(SETTINGS);
+    let r = p.run(&["synth", "--target", "flux", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for want in [
+        "flux: security gates (Trivy scans, cosign verification) are not applied: Flux cannot hold a base on a Job (1 image(s): app)",
+        "flux: the CVE fast path (`security.cveFastPath`) has no Flux equivalent",
+        "flux: `notifications` are not emitted",
+    ] {
+        assert!(r.stderr.contains(want), "missing `{want}` in:\n{}", r.stderr);
+    }
+    let plain = project("analysis:\n  stateRepoURL: https://github.com/org/state.git\n");
+    let r = plain.run(&["synth", "--target", "flux", "--output", "-"]);
+    assert!(!r.stderr.contains("security gates"), "{}", r.stderr);
+}
+
+#[test]
+fn backstage_entities_carry_the_scan_summary() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 1);
+    // node-22's current digest is D0 (in use, scanned); app's build is scanned too.
+    std::fs::create_dir_all(p.path("work")).unwrap();
+    std::fs::write(
+        p.path("work/build.json"),
+        report("fixed.json", &format!("ghcr.io/org/app@{BUILD}")),
+    )
+    .unwrap();
+    let r = p.run(&[
+        "security",
+        "record-scan",
+        "--image",
+        "app",
+        "--repo",
+        "ghcr.io/org/app",
+        "--digest",
+        BUILD,
+        "--report",
+        "work/build.json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = p.run(&["synth", "--target", "backstage", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = docs(&r.stdout);
+    let entity = |name: &str| {
+        d.iter()
+            .find(|e| e["metadata"]["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("no entity {name}"))
+            .clone()
+    };
+    let app = &entity("app")["metadata"]["annotations"];
+    assert_eq!(app["image-factory.io/scan-critical"].as_str(), Some("0"));
+    assert_eq!(app["image-factory.io/scan-high"].as_str(), Some("1"));
+    let node = &entity("node-22")["metadata"]["annotations"];
+    assert_eq!(node["image-factory.io/scan-critical"].as_str(), Some("2"));
+    assert_eq!(node["image-factory.io/scan-digest"].as_str(), Some(D0));
+    assert_eq!(
+        node["image-factory.io/signature-identity"].as_str(),
+        Some("keyless@node.example.org")
+    );
+    // After record-update makes D1 current, the catalog shows it held.
+    let r = p.run(&["record-update", "--base", "node-22", "--digest", D1]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = docs(
+        &p.run(&["synth", "--target", "backstage", "--output", "-"])
+            .stdout,
+    );
+    let node = d
+        .iter()
+        .find(|e| e["metadata"]["name"].as_str() == Some("node-22"))
+        .unwrap();
+    let a = &node["metadata"]["annotations"];
+    assert_eq!(a["image-factory.io/scan-gate"].as_str(), Some("held"));
+    assert_eq!(a["image-factory.io/scan-critical"].as_str(), Some("3"));
+}
