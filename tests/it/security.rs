@@ -600,8 +600,10 @@ fn everything_enabled_passes_validate_manifests_check_refs() {
     for settings in [
         SETTINGS.to_string(),
         // HIGH, a database mirror, private registries, signatures only.
-        format!("{SETTINGS}").replace("failOn: CRITICAL", "failOn: HIGH, dbRepository: ghcr.io/org/trivy-db:2")
-            + "",
+        SETTINGS.replace(
+            "failOn: CRITICAL",
+            "failOn: HIGH, dbRepository: ghcr.io/org/trivy-db:2",
+        ),
         "analysis:\n  stateRepoURL: https://github.com/org/state.git\n  imagePullSecrets: [regcred]\nsecurity:\n  signatures:\n    - {match: \"docker.io/**\", identity: \"a@b.c\", issuer: \"https://token.actions.githubusercontent.com\"}\n".to_string(),
     ] {
         let p = project(&settings);
