@@ -146,6 +146,114 @@ pub enum Command {
     /// What is stale and why: per image, its bases, pending rebuilds,
     /// failed discoveries and overdue builds.
     Status(StatusArgs),
+    /// The security gates' Jobs (settings.yaml `security:`): list what a
+    /// base gate scans, decide on the scanner's reports, prove a CVE fix,
+    /// record a build's scan.
+    #[command(subcommand)]
+    Security(SecurityCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecurityCommand {
+    /// Write OUT/refs: the new digest of a base, then the digests of it in
+    /// use (what the gate compares), one `repo@digest` a line.
+    Plan(SecurityPlanArgs),
+    /// Record the scanner's reports (OUT/report-N.json for line N of
+    /// OUT/refs) in state/scans and decide: exit 0 passed, 1 held (more
+    /// vulnerabilities than the base in use), 2 error.
+    Gate(SecurityGateArgs),
+    /// Exit 0 when a base digest fixes a vulnerability of the digest IMAGE
+    /// was last built on (the CVE fast path), 1 when it does not.
+    CveFix(SecurityCveFixArgs),
+    /// Record the scan of a new build in state/scans; never fails.
+    RecordScan(SecurityRecordScanArgs),
+}
+
+fn parse_severity(s: &str) -> Result<crate::config::security::Severity, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
+pub struct SecurityPlanArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The base image (its state file name).
+    #[arg(long, value_name = "NAME")]
+    pub base: String,
+    /// The new digest.
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: String,
+    /// The directory the scanner and the gate share.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub state: StateRepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SecurityGateArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The base image (its state file name).
+    #[arg(long, value_name = "NAME")]
+    pub base: String,
+    /// The new digest (the first line of REPORTS/refs).
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: String,
+    /// The directory holding refs and the Trivy reports.
+    #[arg(long, value_name = "DIR")]
+    pub reports: PathBuf,
+    /// The lowest severity counted: CRITICAL or HIGH.
+    #[arg(long, value_name = "SEVERITY", default_value = "CRITICAL", value_parser = parse_severity)]
+    pub fail_on: crate::config::security::Severity,
+    /// The scanner image, recorded with each scan.
+    #[arg(long, value_name = "IMAGE", default_value = "trivy")]
+    pub scanner: String,
+    #[command(flatten)]
+    pub state: StateRepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SecurityCveFixArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The managed image whose rebuild may skip its delay.
+    #[arg(long, value_name = "NAME")]
+    pub image: String,
+    /// The base image (its state file name).
+    #[arg(long, value_name = "NAME")]
+    pub base: String,
+    /// The new digest of the base.
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: String,
+    /// The lowest severity counted: CRITICAL or HIGH.
+    #[arg(long, value_name = "SEVERITY", default_value = "CRITICAL", value_parser = parse_severity)]
+    pub fail_on: crate::config::security::Severity,
+    #[command(flatten)]
+    pub state: StateRepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SecurityRecordScanArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The managed image built.
+    #[arg(long, value_name = "NAME")]
+    pub image: String,
+    /// Its repository (`ghcr.io/org/app`).
+    #[arg(long, value_name = "REPO")]
+    pub repo: String,
+    /// The build's digest (`-`: nothing built yet, nothing recorded).
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: String,
+    /// The Trivy JSON report (absent: the scan failed; nothing recorded).
+    #[arg(long, value_name = "FILE")]
+    pub report: PathBuf,
+    /// The scanner image, recorded with the scan.
+    #[arg(long, value_name = "IMAGE", default_value = "trivy")]
+    pub scanner: String,
+    #[command(flatten)]
+    pub state: StateRepoArgs,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ pub mod model;
 pub(crate) mod names;
 pub mod ops;
 pub(crate) mod par;
+pub mod security;
 pub(crate) mod shell;
 pub mod state;
 pub mod targets;
@@ -105,5 +106,6 @@ pub fn run_with(
         cli::Command::Man(args) => commands::man::run(&args, shell),
         cli::Command::Docs(args) => commands::docs::run(&args, shell),
         cli::Command::Status(args) => commands::status::run(&args, shell),
+        cli::Command::Security(cmd) => commands::security::run(&cmd, shell),
     }
 }

@@ -22,6 +22,8 @@ pub struct Inputs {
     pub enrollments: Vec<Enrollment>,
     pub image_states: Vec<StateFile<ImageState>>,
     pub base_states: Vec<StateFile<BaseImageState>>,
+    /// The vulnerability scans recorded in `state/scans/`, by digest.
+    pub scans: std::collections::BTreeMap<String, crate::security::ScanRecord>,
     pub settings: Settings,
     pub layout: Layout,
     /// What reading found worth saying (e.g. a likely typo in a state file).
@@ -93,7 +95,9 @@ pub fn load_with(
             let mut problems = Vec::new();
             let image_states = store.read_images(&mut problems)?;
             let base_states = store.read_bases(&mut problems)?;
-            Ok((image_states, base_states, store.layout, problems))
+            let scans =
+                crate::security::read_scans(&crate::security::scans_dir(&store), &mut problems)?;
+            Ok((image_states, base_states, scans, store.layout, problems))
         });
         let enrolled = enrolled(&images_file).map(|(text, enrollments)| {
             let problems = enrollment::validate(&enrollments, &images_file, &text);
@@ -118,7 +122,7 @@ pub fn load_with(
             None
         }
     };
-    let (image_states, base_states, layout, mut state_problems) = states?;
+    let (image_states, base_states, scans, layout, mut state_problems) = states?;
     problems.append(&mut state_problems);
 
     let has_errors = problems.iter().any(Diagnostic::is_error);
@@ -129,6 +133,7 @@ pub fn load_with(
             enrollments,
             image_states,
             base_states,
+            scans,
             settings,
             layout,
             warnings: problems,

@@ -28,6 +28,11 @@ fn forbidden_char(s: &str) -> Option<char> {
     })
 }
 
+/// A character named for an error message (`a space`, `` `{` ``).
+pub(crate) fn describe_char(c: char) -> String {
+    describe(c)
+}
+
 fn describe(c: char) -> String {
     match c {
         '\n' => "a newline".into(),
@@ -442,6 +447,18 @@ pub(crate) fn container_image(s: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err("expected an image reference like `ghcr.io/org/imgf:0.1.0`".into())
+    }
+}
+
+/// A container image pinned by tag or digest: a [`container_image`] that
+/// names a tag other than `latest`, or a digest.
+pub(crate) fn pinned_image(s: &str) -> Result<(), String> {
+    container_image(s)?;
+    let r = crate::image_ref::ImageRef::parse(s).map_err(|e| e.problem)?;
+    match (&r.digest, r.tag.as_deref()) {
+        (Some(_), _) => Ok(()),
+        (None, Some(t)) if t != "latest" && s.ends_with(&format!(":{t}")) => Ok(()),
+        _ => Err("the image is not pinned: name a tag other than `latest` (`:0.58.1`) or a digest (`@sha256:…`)".into()),
     }
 }
 

@@ -15,6 +15,7 @@ pub(crate) mod man;
 pub(crate) mod record_update;
 pub(crate) mod reference;
 pub(crate) mod schema;
+pub(crate) mod security;
 pub(crate) mod status;
 pub(crate) mod synth;
 pub(crate) mod updates;

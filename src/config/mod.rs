@@ -5,4 +5,5 @@ pub mod edit;
 pub mod enrollment;
 pub(crate) mod fast_yaml;
 pub mod parse;
+pub mod security;
 pub mod settings;

@@ -12,6 +12,10 @@ use serde::Deserialize;
 
 use crate::config::enrollment::Provider;
 use crate::config::parse::Locator;
+use crate::config::security::{
+    Notification, NotificationFile, Scanner, SecurityFile, SecuritySettings, SignatureRule,
+    DEFAULT_COSIGN_IMAGE,
+};
 use crate::diagnostic::Diagnostic;
 use crate::values;
 
@@ -52,6 +56,11 @@ pub struct SettingsFile {
     /// The Flux output (`synth --target flux`).
     #[serde(default)]
     pub flux: FluxFile,
+    /// Gates on new base digests (scanner, signatures) and the CVE fast path.
+    pub security: Option<SecurityFile>,
+    /// Messages on rebuild dispatch, failure and emergency (Kargo `http` steps).
+    #[serde(default)]
+    pub notifications: Vec<NotificationFile>,
 }
 
 /// `backstage:`: what the catalog entities carry when images.yaml says
@@ -195,6 +204,10 @@ pub struct Settings {
     pub backstage: BackstageSettings,
     /// The Flux target's own settings.
     pub flux: FluxSettings,
+    /// `security:` when set (it needs a state repository).
+    pub security: Option<SecuritySettings>,
+    /// `notifications:`, in the order written.
+    pub notifications: Vec<Notification>,
 }
 
 /// What only the Backstage target reads: defaults for the entities' owner,
@@ -358,6 +371,8 @@ impl Settings {
                 author_name: "imgf".into(),
                 author_email: "imgf@users.noreply.github.com".into(),
             },
+            security: None,
+            notifications: Vec::new(),
         }
     }
 
@@ -554,13 +569,197 @@ impl Settings {
             s.flux.author_name = a.name;
             s.flux.author_email = a.email;
         }
+        let at = |key: &str, value: &str| loc.value_under(key, value);
+        let mut security_errors = Vec::new();
+        let mut fail = |key: &str, value: &str, why: String, fix: &str| {
+            security_errors.push(
+                Diagnostic::error(format!(
+                    "settings: invalid {key} `{}`: {why}",
+                    value.escape_debug()
+                ))
+                .in_file(path)
+                .at(at(key.split('[').next().unwrap_or(key), value))
+                .with_source(text)
+                .help(fix.to_string()),
+            );
+        };
+        if let Some(sec) = file.security {
+            s.security = Some(resolve_security(sec, &mut fail));
+            if s.state_repo.url.is_none() {
+                label_errors.push(
+                    Diagnostic::error("settings: `security` needs `analysis.stateRepoURL`: the gates compare each new base digest with the scans recorded in the state repository, and record their own")
+                        .in_file(path)
+                        .at(loc.top_key("security"))
+                        .with_source(text)
+                        .help("set `analysis.stateRepoURL` to the https URL of the repository that holds this directory"),
+                );
+            }
+        }
+        s.notifications = resolve_notifications(file.notifications, &mut fail);
         errors.extend(label_errors);
+        errors.extend(security_errors);
         if errors.is_empty() {
             Ok(s)
         } else {
             Err(errors)
         }
     }
+}
+
+/// `security:` checked; each problem goes to `fail(key, value, why, fix)`.
+fn resolve_security(
+    sec: SecurityFile,
+    fail: &mut impl FnMut(&str, &str, String, &str),
+) -> SecuritySettings {
+    use crate::config::security::{job_value, repo_pattern};
+    let mut check = |key: &str, v: &str, rule: fn(&str) -> Result<(), String>, fix: &str| {
+        if let Err(why) = rule(v) {
+            fail(key, v, why, fix);
+        }
+    };
+    let scanner = sec.scanner.map(|sc| {
+        check(
+            "security.scanner.image",
+            &sc.image,
+            values::pinned_image,
+            "pin the scanner image by tag or digest, like `aquasec/trivy:0.58.1`",
+        );
+        if let Some(db) = &sc.db_repository {
+            check(
+                "security.scanner.dbRepository",
+                db,
+                values::container_image,
+                "name the mirror of Trivy's database like `ghcr.io/aquasecurity/trivy-db:2`",
+            );
+        }
+        Scanner {
+            image: sc.image,
+            fail_on: sc.fail_on,
+            db_repository: sc.db_repository,
+        }
+    });
+    let cosign_image = match sec.cosign_image {
+        Some(i) => {
+            check(
+                "security.cosignImage",
+                &i,
+                values::pinned_image,
+                "pin the cosign image by tag or digest, like `ghcr.io/sigstore/cosign/cosign:v2.4.1`",
+            );
+            i
+        }
+        None => DEFAULT_COSIGN_IMAGE.to_string(),
+    };
+    let mut signatures = Vec::new();
+    for (i, r) in sec.signatures.into_iter().enumerate() {
+        check(
+            &format!("security.signatures[{i}].match"),
+            &r.pattern,
+            repo_pattern,
+            "write the repository as `registry/path`, with `*` for one path segment or `**` for any",
+        );
+        check(
+            &format!("security.signatures[{i}].identity"),
+            &r.identity,
+            job_value,
+            "write the certificate identity cosign expects, like `keyless@distroless.iam.gserviceaccount.com`",
+        );
+        check(
+            &format!("security.signatures[{i}].issuer"),
+            &r.issuer,
+            values::https_url,
+            "write the OIDC issuer's https URL, like `https://accounts.google.com`",
+        );
+        signatures.push(SignatureRule {
+            pattern: r.pattern,
+            identity: r.identity,
+            issuer: r.issuer,
+        });
+    }
+    if sec.cve_fast_path && scanner.is_none() {
+        fail(
+            "security.cveFastPath",
+            "true",
+            "the fast path proves a fix from the scanner's reports, and no `security.scanner` is set".into(),
+            "set `security.scanner` (or remove `cveFastPath`)",
+        );
+    }
+    SecuritySettings {
+        scanner,
+        signatures,
+        cve_fast_path: sec.cve_fast_path,
+        cosign_image,
+    }
+}
+
+/// `notifications:` checked; each problem goes to `fail(key, value, why, fix)`.
+fn resolve_notifications(
+    list: Vec<NotificationFile>,
+    fail: &mut impl FnMut(&str, &str, String, &str),
+) -> Vec<Notification> {
+    let mut out: Vec<Notification> = Vec::new();
+    for (i, n) in list.into_iter().enumerate() {
+        let key = |k: &str| format!("notifications[{i}].{k}");
+        if !crate::names::is_dns1123_label(&n.name) || n.name.len() > 40 {
+            fail(
+                &key("name"),
+                &n.name,
+                "a notification name names promotion steps: lowercase letters, digits and `-`, at most 40".into(),
+                "rename it, like `platform`",
+            );
+        } else if out.iter().any(|o| o.name == n.name) {
+            fail(
+                &key("name"),
+                &n.name,
+                "another notification has this name".into(),
+                "give each notification its own name",
+            );
+        }
+        if let Err(why) = values::object_name(&n.webhook_secret.name) {
+            fail(
+                &key("webhookSecret.name"),
+                &n.webhook_secret.name,
+                why,
+                "name the Secret in the project namespace that holds the webhook URL",
+            );
+        }
+        if let Err(why) = values::secret_key(&n.webhook_secret.key) {
+            fail(
+                &key("webhookSecret.key"),
+                &n.webhook_secret.key,
+                why,
+                "name the key of that Secret that holds the URL, like `url`",
+            );
+        }
+        let mut on = Vec::new();
+        for e in &n.on {
+            if on.contains(e) {
+                fail(
+                    &key("on"),
+                    e.as_str(),
+                    "it is listed twice".into(),
+                    "list each event once",
+                );
+            } else {
+                on.push(*e);
+            }
+        }
+        if on.is_empty() {
+            fail(
+                &key("on"),
+                &n.name,
+                "no event is listed, so nothing would be sent".into(),
+                "list at least one of rebuild, failure, emergency",
+            );
+        }
+        out.push(Notification {
+            name: n.name,
+            kind: n.kind,
+            secret: n.webhook_secret,
+            on,
+        });
+    }
+    out
 }
 
 /// Git URLs compared as Git hosts do: lowercase, no trailing `/` or `.git`.

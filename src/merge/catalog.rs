@@ -63,6 +63,9 @@ pub(super) fn facts(inputs: &Inputs, model: &Model) -> Catalog {
                 .filter_map(|s| s.rebuild_eligible_at.as_ref()?.get(&m.name).cloned()?)
                 .max();
             put(&mut f, "rebuild-eligible-at", &eligible);
+            if let Some(s) = image_states.get(m.name.as_str()) {
+                put_scan(&mut f, inputs, &s.current_digest);
+            }
             f
         })
         .collect();
@@ -85,7 +88,30 @@ pub(super) fn facts(inputs: &Inputs, model: &Model) -> Catalog {
                         put_digest(&mut f, "digest", &s.current_digest);
                         put_digest(&mut f, "previous-digest", &s.previous_digest);
                         put(&mut f, "last-updated", &s.last_updated);
+                        if put_scan(&mut f, inputs, &s.current_digest) {
+                            put_digest(&mut f, "scan-digest", &s.current_digest);
+                        }
+                        let gate = s
+                            .current_digest
+                            .as_ref()
+                            .and_then(|d| inputs.scans.get(d))
+                            .and_then(|r| r.gates.get(&u.name))
+                            .map(|g| {
+                                match g.decision {
+                                    crate::security::Decision::Passed => "passed",
+                                    crate::security::Decision::Held => "held",
+                                }
+                                .to_string()
+                            });
+                        put(&mut f, "scan-gate", &gate);
                     }
+                    let identity = inputs
+                        .settings
+                        .security
+                        .as_ref()
+                        .and_then(|sec| sec.signature_rule(&u.repo_url))
+                        .map(|(_, r)| r.identity.clone());
+                    put(&mut f, "signature-identity", &identity);
                 }
             }
             f
@@ -98,6 +124,19 @@ fn put(f: &mut CatalogFacts, key: &'static str, v: &Option<String>) {
     if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
         f.annotations.insert(key, v.to_string());
     }
+}
+
+/// The recorded scan of `digest` (critical and high counts, when): whether
+/// there was one.
+fn put_scan(f: &mut CatalogFacts, inputs: &Inputs, digest: &Option<String>) -> bool {
+    let Some(r) = digest.as_ref().and_then(|d| inputs.scans.get(d)) else {
+        return false;
+    };
+    f.annotations
+        .insert("scan-critical", r.counts.critical.to_string());
+    f.annotations.insert("scan-high", r.counts.high.to_string());
+    put(f, "scanned-at", &Some(r.scanned_at.clone()));
+    true
 }
 
 /// State files carry placeholders (`sha256:placeholder-will-be-

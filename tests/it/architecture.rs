@@ -24,7 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("render", &["emit"]),
-    ("input", &["config", "state", "dockerfile"]),
+    ("input", &["config", "state", "dockerfile", "security"]),
     ("load", &["load"]),
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),

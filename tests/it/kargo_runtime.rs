@@ -20,7 +20,17 @@ pub(crate) const DIGEST: &str =
 pub(crate) fn stage_env(all: &[Value], stage: &Value, tag: Option<&str>) -> Env {
     let mut env = Env::new()
         .secret("github-workflow-token", "token", "ghp_s3cr3t")
-        .secret("gitlab-trigger-token", "token", "glptt-s3cr3t");
+        .secret("gitlab-trigger-token", "token", "glptt-s3cr3t")
+        // What Kargo gives every step (`pkg/promotion/evaluator.go:102-127`).
+        .var(
+            "ctx",
+            serde_json::json!({
+                "project": "image-factory",
+                "stage": stage["metadata"]["name"],
+                "promotion": "p.01j",
+                "meta": {"promotion": {"actor": "", "rollback": false}},
+            }),
+        );
     for req in stage["spec"]["requestedFreight"].as_sequence().unwrap() {
         let wh_name = req["origin"]["name"].as_str().unwrap();
         let wh = of_kind(all, "Warehouse")
@@ -354,11 +364,10 @@ fn rule_7_unknown_workflow_inputs_send_only_version_bump() {
 fn rule_8_the_job_keeps_dist_in_step() {
     let all = example();
     for t in of_kind(&all, "AnalysisTemplate").into_iter().filter(|t| {
-        // The update verifications run the user's checks, not imgf.
-        !t["metadata"]["name"]
-            .as_str()
-            .unwrap()
-            .starts_with("verify-")
+        // The update verifications (and the signature checks) run the
+        // user's checks or cosign, not imgf; `cve-fix` only reads state.
+        let name = t["metadata"]["name"].as_str().unwrap();
+        !name.starts_with("verify-") && name != "cve-fix"
     }) {
         let args: Vec<&str> = t["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]
             ["spec"]["containers"][0]["args"]

@@ -271,10 +271,15 @@ impl Fakes {
         std::fs::write(&log, "").unwrap();
         let q = log.display().to_string();
         let kargo = format!("#!/bin/sh\nprintf 'kargo %s\\n' \"$*\" >> '{q}'\n");
+        let deny = dir.path().join("deny").display().to_string();
         let kubectl = format!(
             r#"#!/bin/sh
 log='{q}'
 printf 'kubectl %s\n' "$*" >> "$log"
+case "$*" in "auth can-i"*)
+  if [ -f '{deny}' ] && grep -qxF "${{5#stages.kargo.akuity.io/}}" '{deny}'; then exit 1; fi
+  exit 0 ;;
+esac
 w=$(printf '%s\n' "$*" | sed -n "s/.*origin\.name=='\([^']*\)'.*/\1/p")
 if [ -n "$w" ]; then
   echo "2000-01-01T00:00:00Z $w-old"
@@ -311,11 +316,13 @@ esac
         std::fs::read_to_string(self.dir.path().join("log")).unwrap()
     }
 
-    /// The kargo commands run so far.
+    /// The kargo commands the steps ran so far (not the authorisation
+    /// check's `kargo get stages`, which [`emergency_script_checks_the_caller_may_promote_first`]
+    /// covers).
     fn kargo(&self) -> Vec<String> {
         self.log()
             .lines()
-            .filter(|l| l.starts_with("kargo "))
+            .filter(|l| l.starts_with("kargo ") && !l.starts_with("kargo get stages "))
             .map(str::to_string)
             .collect()
     }
@@ -406,6 +413,44 @@ fn emergency_script_gives_up_when_no_new_build_of_a_base_appears() {
     );
     assert!(
         stderr.contains("steps not done: 3 4 5. Once what they need is there, run just those: sh FILE only 3 4 5"),
+        "{stderr}"
+    );
+}
+
+/// Before any step, the script checks that the caller may read the project,
+/// list its Freight and promote to every rebuild Stage it will promote to;
+/// one "no" refuses the whole run (exit 3) with the role to ask for.
+#[test]
+fn emergency_script_checks_the_caller_may_promote_first() {
+    let p = chain();
+    let f = Fakes::new();
+    emergency_script(&p, &EMERGENCY, &f);
+    let o = f.sh(&[], "", "", false);
+    let log = f.log();
+    let first_step = log.find("get freight").unwrap();
+    for check in [
+        "kargo get stages --project=image-factory",
+        "kubectl auth can-i -q list freights.kargo.akuity.io -n image-factory",
+        "kubectl auth can-i -q promote stages.kargo.akuity.io/rebuild-a -n image-factory",
+        "kubectl auth can-i -q promote stages.kargo.akuity.io/rebuild-c -n image-factory",
+    ] {
+        let at = log
+            .find(check)
+            .unwrap_or_else(|| panic!("no `{check}` in\n{log}"));
+        assert!(at < first_step, "{check} after the first step:\n{log}");
+    }
+    assert!(!o.status.success(), "the cascade waits and gives up here");
+    // Denied for one Stage: nothing is approved.
+    let f = Fakes::new();
+    emergency_script(&p, &EMERGENCY, &f);
+    std::fs::write(f.dir.path().join("deny"), "rebuild-c\n").unwrap();
+    let o = f.sh(&[], "", "", false);
+    assert_eq!(o.status.code(), Some(3), "{}", f.log());
+    assert!(f.kargo().is_empty(), "{}", f.log());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("you may not promote to Stage rebuild-c in project image-factory")
+            && stderr.contains("kargo-promoter"),
         "{stderr}"
     );
 }

@@ -187,6 +187,28 @@ impl<'a> Locator<'a> {
         Some(at)
     }
 
+    /// Where `value` is first written at or after the key a dotted path
+    /// names (an entry of a list under it, flow or block style); the key
+    /// itself when the value is not found.
+    pub fn value_under(&self, path: &str, value: &str) -> Option<Location> {
+        let at = self.path_key(path)?;
+        if value.is_empty() {
+            return Some(at);
+        }
+        for (i, l) in self.lines.iter().enumerate().skip(at.line - 1) {
+            if i >= at.line && !l.starts_with([' ', '-', '#']) && !l.trim().is_empty() {
+                break;
+            }
+            if let Some(col) = l.find(value) {
+                return Some(Location {
+                    line: i + 1,
+                    column: col + 1,
+                });
+            }
+        }
+        Some(at)
+    }
+
     /// The first top-level `key:` of a mapping document.
     pub fn top_key(&self, key: &str) -> Option<Location> {
         self.lines.iter().enumerate().find_map(|(i, line)| {

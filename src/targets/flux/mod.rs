@@ -513,6 +513,65 @@ fn common_dir(dirs: &[String]) -> String {
 
 /// What the Flux output cannot do that images.yaml asks for: one warning per
 /// kind of loss, with the images affected.
+/// What settings.yaml's `security:` and `notifications:` ask for that Flux
+/// cannot do: warnings naming the images concerned.
+pub fn security_losses(model: &Model, settings: &Settings) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let on_upstream: Vec<&str> = model
+        .managed
+        .iter()
+        .filter(|m| {
+            m.bases
+                .iter()
+                .any(|b| matches!(b, crate::model::BaseRef::Upstream(_)))
+        })
+        .map(|m| m.name.as_str())
+        .collect();
+    let rebuilt: Vec<&str> = model
+        .managed
+        .iter()
+        .filter(|m| !m.bases.is_empty())
+        .map(|m| m.name.as_str())
+        .collect();
+    let mut say = |images: &[&str], what: &str, help: &str| {
+        if images.is_empty() {
+            return;
+        }
+        out.push(
+            Diagnostic::warning(format!(
+                "flux: {what} ({} image(s): {})",
+                images.len(),
+                images.join(", ")
+            ))
+            .help(help.to_string()),
+        );
+    };
+    if let Some(sec) = &settings.security {
+        if sec.scanner.is_some() || !sec.signatures.is_empty() {
+            say(
+                &on_upstream,
+                "security gates (Trivy scans, cosign verification) are not applied: Flux cannot hold a base on a Job",
+                "use the Kargo target for gated base updates, or a policy engine (Kyverno, Connaisseur) to verify images at admission",
+            );
+        }
+        if sec.fast_path() {
+            say(
+                &on_upstream,
+                "the CVE fast path (`security.cveFastPath`) has no Flux equivalent: Flux does not rebuild",
+                "use the Kargo target for rebuilds",
+            );
+        }
+    }
+    if !settings.notifications.is_empty() {
+        say(
+            &rebuilt,
+            "`notifications` are not emitted: the Flux output has no rebuilds to announce",
+            "announce what Flux does with notification-controller Providers and Alerts",
+        );
+    }
+    out
+}
+
 pub fn losses(model: &Model) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if model.managed.iter().all(|m| m.updates.is_empty())

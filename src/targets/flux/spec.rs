@@ -11,6 +11,7 @@ pub static SPEC: Spec = Spec {
     warnings: |inputs, model| {
         let mut warnings = super::losses(model);
         warnings.extend(super::missing_credentials(model, &inputs.settings));
+        warnings.extend(super::security_losses(model, &inputs.settings));
         warnings
     },
     render: |model, _graph, settings| {

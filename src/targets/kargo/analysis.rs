@@ -17,6 +17,15 @@ use crate::config::settings::Settings;
 use crate::model::Managed;
 use crate::targets::kargo::expr::{self, ImageField};
 
+/// Whether the analyze template scans builds (and so takes `imageRepo`).
+fn build_scanned(settings: &Settings) -> bool {
+    settings.state_repo.url.is_some()
+        && settings
+            .security
+            .as_ref()
+            .is_some_and(|s| s.scanner.is_some())
+}
+
 /// The Stage that analyses each new build of `m`, and each change of its
 /// Dockerfile or workflow. It auto-promotes: analysis only records what was
 /// built and changes nothing else.
@@ -89,7 +98,13 @@ pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
                         name: ARGS[2].into(),
                         value: digest,
                     },
-                ],
+                ]
+                .into_iter()
+                .chain(build_scanned(settings).then(|| NameValue {
+                    name: super::security::BUILD_REPO_ARG.into(),
+                    value: m.repo_url.clone(),
+                }))
+                .collect(),
             }),
         },
     }

@@ -71,6 +71,12 @@ pub fn map(entries: &[(&str, String)]) -> String {
     }
 }
 
+/// An array literal `[a, b]` of expressions (an element that ends with `}`
+/// is followed by `]` or `,`, never by another `}`).
+pub fn array(items: &[String]) -> String {
+    format!("[{}]", items.join(", "))
+}
+
 /// A piece of a string built at promotion time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {

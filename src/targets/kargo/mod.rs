@@ -8,7 +8,8 @@
 //! sources — both in images.yaml order — and of upstream images
 //! ([`warehouse`]) · soak Stages, one per upstream base in use ([`soak`]) ·
 //! record Stages, the same bases when a state repository is set ([`record`])
-//! · analysis Stages ([`analysis`]) · rebuild Stages, one per managed image
+//! · with the CVE fast path, delay and CVE-fix Stages per (image, upstream
+//! base) ([`security`]) · analysis Stages ([`analysis`]) · rebuild Stages, one per managed image
 //! with bases ([`rebuild`]) · update Stages, one per (image, update)
 //! ([`update`]). [`expr`] builds every Kargo expression and
 //! [`runbook`] is the Kargo side of `explain` and `emergency` (whose reports
@@ -22,6 +23,7 @@ mod project;
 pub mod rebuild;
 mod record;
 pub mod runbook;
+pub mod security;
 mod soak;
 mod spec;
 pub mod update;
@@ -54,6 +56,9 @@ pub struct Plan<'a> {
     soaks: Vec<usize>,
     /// Upstream bases whose digests are recorded in state (needs a state repository).
     records: Vec<usize>,
+    /// (managed image, upstream base) on the CVE fast path: each gets a
+    /// delay Stage and a CVE-fix Stage.
+    fast_paths: Vec<(usize, usize)>,
     /// Managed images with at least one base: each gets a rebuild Stage.
     rebuilds: Vec<usize>,
     /// The images that updates deploy: managed images in images.yaml order,
@@ -109,6 +114,34 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
                     p.model.base_repo_url(b),
                     p.settings,
                 ))
+            },
+        },
+        Family {
+            count: |p| p.fast_paths.len(),
+            name: |p, i| {
+                let (m, u) = p.fast_paths[i];
+                (
+                    "Stage",
+                    delay_stage_name(&p.model.managed[m].name, &p.model.upstream[u].name),
+                )
+            },
+            build: |p, i| {
+                let (m, u) = p.fast_paths[i];
+                Resource::Stage(security::delay_stage(p.model, m, u, p.settings))
+            },
+        },
+        Family {
+            count: |p| p.fast_paths.len(),
+            name: |p, i| {
+                let (m, u) = p.fast_paths[i];
+                (
+                    "Stage",
+                    cvefix_stage_name(&p.model.managed[m].name, &p.model.upstream[u].name),
+                )
+            },
+            build: |p, i| {
+                let (m, u) = p.fast_paths[i];
+                Resource::Stage(security::cvefix_stage(p.model, m, u, p.settings))
             },
         },
         Family {
@@ -174,6 +207,27 @@ pub fn output<'a>(
         }
         _ => Vec::new(),
     };
+    let repos: Vec<&str> = soaks
+        .iter()
+        .map(|u| model.upstream[*u].repo_url.as_str())
+        .collect();
+    front.extend(
+        security::templates(settings, &repos)
+            .into_iter()
+            .map(Resource::AnalysisTemplate),
+    );
+    let fast_paths: Vec<(usize, usize)> = model
+        .managed
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| security::fast_path(m, settings))
+        .flat_map(|(i, m)| {
+            m.bases.iter().filter_map(move |b| match b {
+                BaseRef::Upstream(u) => Some((i, *u)),
+                BaseRef::Managed(_) => None,
+            })
+        })
+        .collect();
     let deployed = deployed(model);
     let updates: Vec<(usize, usize)> = deployed
         .iter()
@@ -195,6 +249,7 @@ pub fn output<'a>(
         front,
         soaks,
         records,
+        fast_paths,
         rebuilds: (0..model.managed.len())
             .filter(|m| !model.managed[*m].bases.is_empty())
             .collect(),
@@ -274,6 +329,24 @@ pub fn update_stage_name(image: &str, update: &str) -> String {
 /// The AnalysisTemplate that verifies an update (images.yaml `updates[].verify`).
 pub fn verify_template_name(image: &str, update: &str) -> String {
     names::object_name(&["verify", image, update])
+}
+
+/// The Stage where a gated digest of `base` waits out `image`'s
+/// `rebuildDelay` (CVE fast path).
+pub fn delay_stage_name(image: &str, base: &str) -> String {
+    names::object_name(&["delay", image, base])
+}
+
+/// The Stage that lets a digest of `base` that fixes a CVE of `image`'s
+/// current base through at once (CVE fast path).
+pub fn cvefix_stage_name(image: &str, base: &str) -> String {
+    names::object_name(&["cvefix", image, base])
+}
+
+/// The AnalysisTemplate that verifies signatures with the `k`-th distinct
+/// identity and issuer of `security.signatures` (from 1).
+pub fn signature_template_name(k: usize) -> String {
+    names::object_name(&["verify-signature", &k.to_string()])
 }
 
 /// The Stage where new Freight of an upstream base soaks.

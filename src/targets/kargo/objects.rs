@@ -203,6 +203,7 @@ impl FreightRequest {
                 direct: true,
                 stages: Vec::new(),
                 required_soak_time: None,
+                availability_strategy: None,
             },
         }
     }
@@ -224,6 +225,10 @@ pub struct FreightSources {
     pub stages: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required_soak_time: Option<String>,
+    /// `OneOf`: Freight verified in any one of `stages` is available
+    /// (`api/v1alpha1/stage_types.go:190-204`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability_strategy: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -525,7 +530,67 @@ pub struct JobMetric {
 pub struct JobSpec {
     pub backoff_limit: i32,
     pub active_deadline_seconds: i64,
+    /// Exit codes that end the Job at once, without the retries of
+    /// `backoffLimit` (a decision, not an error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_failure_policy: Option<PodFailurePolicy>,
     pub template: PodTemplate,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PodFailurePolicy {
+    pub rules: Vec<PodFailurePolicyRule>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PodFailurePolicyRule {
+    pub action: &'static str,
+    pub on_exit_codes: OnExitCodes,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OnExitCodes {
+    pub container_name: String,
+    pub operator: &'static str,
+    pub values: Vec<i32>,
+}
+
+/// A pod volume; only `emptyDir` is used.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Volume {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty_dir: Option<EmptyDir>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretVolume>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EmptyDir {}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretVolume {
+    pub secret_name: String,
+    pub items: Vec<KeyToPath>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KeyToPath {
+    pub key: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeMount {
+    pub name: String,
+    pub mount_path: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -543,7 +608,12 @@ pub struct PodSpec {
     pub restart_policy: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub image_pull_secrets: Vec<NameRef>,
+    /// Run in order before `containers`; any that fails fails the pod.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<Container>,
     pub containers: Vec<Container>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -559,6 +629,8 @@ pub struct Container {
     pub args: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volume_mounts: Vec<VolumeMount>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

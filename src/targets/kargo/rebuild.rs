@@ -56,6 +56,7 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
         labels.push((AUTO_PROMOTE_LABEL, "true"));
     }
     let soak = (m.rebuild_delay_secs > 0).then(|| crate::duration::hms(m.rebuild_delay_secs));
+    let fast = super::security::fast_path(m, settings);
     let requested_freight = m
         .bases
         .iter()
@@ -64,13 +65,17 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
                 kind: "Warehouse",
                 name: warehouse_name(model, *b),
             },
-            sources: FreightSources {
-                direct: false,
-                stages: vec![match b {
-                    BaseRef::Upstream(_) => soak_stage_name(model.base_name(*b)),
-                    BaseRef::Managed(i) => analysis_stage_name(&model.managed[*i].name),
-                }],
-                required_soak_time: soak.clone(),
+            sources: match b {
+                BaseRef::Upstream(u) if fast => super::security::fast_path_sources(model, m, *u),
+                _ => FreightSources {
+                    direct: false,
+                    stages: vec![match b {
+                        BaseRef::Upstream(_) => soak_stage_name(model.base_name(*b)),
+                        BaseRef::Managed(i) => analysis_stage_name(&model.managed[*i].name),
+                    }],
+                    required_soak_time: soak.clone(),
+                    availability_strategy: None,
+                },
             },
         })
         .collect();
@@ -95,6 +100,27 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
         Provider::Github => github(m, &context, settings),
         Provider::Gitlab => gitlab(m, &context, settings),
     };
+    let mut steps = vec![PromotionStep {
+        uses: "http",
+        alias: "dispatch".into(),
+        condition: None,
+        continue_on_error: false,
+        retry: Some(StepRetry {
+            timeout: DISPATCH_TIMEOUT,
+            error_threshold: DISPATCH_ERROR_THRESHOLD,
+        }),
+        config: StepConfig::Http(config),
+    }];
+    steps.extend(super::security::notify_steps(
+        &super::security::About {
+            image: &m.name,
+            base_refs: &context.base_refs,
+            base_digests: &context.base_digests,
+            bases: m.bases.len(),
+            auto: m.auto_rebuild,
+        },
+        settings,
+    ));
     Stage {
         api_version: KARGO_API,
         kind: "Stage",
@@ -102,19 +128,7 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
         spec: StageSpec {
             requested_freight,
             promotion_template: Some(PromotionTemplate {
-                spec: PromotionTemplateSpec {
-                    steps: vec![PromotionStep {
-                        uses: "http",
-                        alias: "dispatch".into(),
-                        condition: None,
-                        continue_on_error: false,
-                        retry: Some(StepRetry {
-                            timeout: DISPATCH_TIMEOUT,
-                            error_threshold: DISPATCH_ERROR_THRESHOLD,
-                        }),
-                        config: StepConfig::Http(config),
-                    }],
-                },
+                spec: PromotionTemplateSpec { steps },
             }),
             verification: None,
         },

@@ -11,6 +11,11 @@
 //! counts as verified once promoted. Soak restarts when newer Freight
 //! replaces it here. A manual approval supersedes the soak time: that is how
 //! an emergency rebuild skips it.
+//!
+//! With `security:` in the settings the Stage verifies each new digest (a
+//! scan, a signature check): a digest that fails is never verified here, so
+//! nothing downstream takes it ([`super::security`]). A held digest still
+//! replaces the one soaking, as any newer digest does.
 
 use std::collections::BTreeMap;
 
@@ -56,7 +61,7 @@ pub(super) fn stage(model: &Model, upstream: usize, settings: &Settings) -> Stag
                     }],
                 },
             }),
-            verification: None,
+            verification: super::security::soak_verification(model, upstream, settings),
         },
     }
 }

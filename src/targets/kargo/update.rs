@@ -166,6 +166,7 @@ pub(super) fn stage(d: &Deployed<'_>, u: usize, settings: &Settings) -> Stage {
                 direct: false,
                 stages: vec![update_stage_name(d.name, &d.updates[a].name)],
                 required_soak_time: (up.soak_secs > 0).then(|| crate::duration::hms(up.soak_secs)),
+                availability_strategy: None,
             },
         },
     };
@@ -312,6 +313,7 @@ pub(super) fn verify_template(d: &Deployed<'_>, u: usize, settings: &Settings) -
                             spec: JobSpec {
                                 backoff_limit: 0,
                                 active_deadline_seconds: E2E_DEADLINE_SECONDS,
+                                pod_failure_policy: None,
                                 template: PodTemplate {
                                     spec: PodSpec {
                                         // Not imgf's: a test needs none of its rights.
@@ -323,12 +325,15 @@ pub(super) fn verify_template(d: &Deployed<'_>, u: usize, settings: &Settings) -
                                             .iter()
                                             .map(|n| NameRef { name: n.clone() })
                                             .collect(),
+                                        init_containers: Vec::new(),
+                                        volumes: Vec::new(),
                                         containers: vec![Container {
                                             name: "e2e".into(),
                                             image: image.clone(),
                                             command: command.clone(),
                                             args: Vec::new(),
                                             env: vars,
+                                            volume_mounts: Vec::new(),
                                         }],
                                     },
                                 },

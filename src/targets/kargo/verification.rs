@@ -36,18 +36,7 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
     if let Some(url) = &settings.state_repo.url {
         args.extend(state_repo_args(settings, url));
     }
-    let env_from = |name: &str, s: &SecretRef| EnvVar {
-        name: name.into(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            secret_key_ref: SecretKeySelector {
-                name: s.name.clone(),
-                key: s.key.clone(),
-                optional: true,
-            },
-        }),
-    };
-    AnalysisTemplate {
+    let mut t = AnalysisTemplate {
         api_version: ROLLOUTS_API,
         kind: "AnalysisTemplate",
         metadata: meta(TEMPLATE_NAME.into(), settings, &[]),
@@ -66,6 +55,7 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
                         spec: JobSpec {
                             backoff_limit: 1,
                             active_deadline_seconds: 900,
+                            pod_failure_policy: None,
                             template: PodTemplate {
                                 spec: PodSpec {
                                     service_account_name: settings.kargo.service_account.clone(),
@@ -76,21 +66,15 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
                                         .iter()
                                         .map(|n| NameRef { name: n.clone() })
                                         .collect(),
+                                    init_containers: Vec::new(),
+                                    volumes: Vec::new(),
                                     containers: vec![Container {
                                         name: "imgf".into(),
                                         image: settings.kargo.analysis_image.clone(),
                                         command: Vec::new(),
                                         args,
-                                        env: vec![
-                                            env_from(
-                                                "GITHUB_TOKEN",
-                                                &settings.providers.github_token,
-                                            ),
-                                            env_from(
-                                                "GITLAB_TOKEN",
-                                                &settings.providers.gitlab_token,
-                                            ),
-                                        ],
+                                        env: token_env(settings),
+                                        volume_mounts: Vec::new(),
                                     }],
                                 },
                             },
@@ -99,7 +83,33 @@ pub(super) fn analyze_template(settings: &Settings) -> AnalysisTemplate {
                 },
             }],
         },
+    };
+    if let (Some(sec), Some(url)) = (&settings.security, &settings.state_repo.url) {
+        if let Some(scanner) = &sec.scanner {
+            super::security::add_build_scan(&mut t, settings, scanner, url);
+        }
     }
+    t
+}
+
+/// The source hosts' tokens, from their Secrets (optional: a public state
+/// repository needs none).
+pub(super) fn token_env(settings: &Settings) -> Vec<EnvVar> {
+    let env_from = |name: &str, s: &SecretRef| EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: SecretKeySelector {
+                name: s.name.clone(),
+                key: s.key.clone(),
+                optional: true,
+            },
+        }),
+    };
+    vec![
+        env_from("GITHUB_TOKEN", &settings.providers.github_token),
+        env_from("GITLAB_TOKEN", &settings.providers.gitlab_token),
+    ]
 }
 
 /// The AnalysisTemplate that records a base image's new digest.
@@ -121,6 +131,9 @@ pub(super) fn record_template(settings: &Settings, state_repo: &str) -> Analysis
         .job
         .as_mut()
         .expect("the analyze template runs a Job");
+    // Not the build scan of the analyze template.
+    job.spec.template.spec.init_containers.clear();
+    job.spec.template.spec.volumes.clear();
     let container = &mut job.spec.template.spec.containers[0];
     container.args = vec![
         "record-update".into(),
@@ -137,7 +150,7 @@ pub(super) fn record_template(settings: &Settings, state_repo: &str) -> Analysis
 
 /// The Job's state-repository transaction: clone, commit, push, and the
 /// manifests regenerated into the same commit.
-fn state_repo_args(settings: &Settings, url: &str) -> Vec<String> {
+pub(super) fn state_repo_args(settings: &Settings, url: &str) -> Vec<String> {
     let mut args = vec![
         "--state-repo".into(),
         url.to_string(),

@@ -39,7 +39,8 @@
 //! parentheses, environment entries (see [`Env::var`]), `.name`, `?.name`,
 //! `[index]`, `?.[index]`, `??`, `+`, `==`, `!=`, `<`, `>`, `<=`, `>=`, `&&`/`and`, `||`/`or`,
 //! `!`/`not`, unary `-`/`+`, `//` and `/* */` comments, and calls to `quote`,
-//! `unsafeQuote`, `asJSON`, `warehouse`, `imageFrom` and `secret`. Anything
+//! `unsafeQuote`, `asJSON`, `warehouse`, `imageFrom`, `secret`, and in a
+//! step's `if` ([`Env::step_if`]) `success` and `failure`. Anything
 //! else fails with an error starting with [`UNSUPPORTED`], which marks a limit
 //! of this port, not a failure Kargo would report; so does `quote()` of a
 //! character above U+00FF that is not a letter, digit or general punctuation
@@ -74,6 +75,10 @@ pub(crate) struct Env {
     warehouses: Vec<Warehouse>,
     secrets: BTreeMap<String, BTreeMap<String, String>>,
     vars: BTreeMap<String, Json>,
+    /// In a step's `if`: whether an earlier step (not `continueOnError`)
+    /// failed; `None` outside an `if`, where `success()` and `failure()` do
+    /// not exist.
+    failed: Option<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -127,6 +132,16 @@ impl Env {
     pub(crate) fn secret(mut self, name: &str, key: &str, value: &str) -> Env {
         let data = self.secrets.entry(name.to_string()).or_default();
         data.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// The environment of a step's `if` after the earlier steps: `failed`
+    /// when one of them (not `continueOnError`) failed. Kargo adds
+    /// `StatusOperations` there (`pkg/promotion/evaluator.go:245-259`):
+    /// `success()` is `!failed`, `failure()` is `failed`
+    /// (`pkg/expressions/function/functions.go:488-541`).
+    pub(crate) fn step_if(mut self, failed: bool) -> Env {
+        self.failed = Some(failed);
         self
     }
 
@@ -907,11 +922,15 @@ enum Function {
     Warehouse,
     ImageFrom,
     Secret,
+    Success,
+    Failure,
 }
 
 impl Function {
     fn from_name(name: &str) -> Option<Function> {
         Some(match name {
+            "success" => Function::Success,
+            "failure" => Function::Failure,
             "quote" => Function::Quote,
             "unsafeQuote" => Function::UnsafeQuote,
             "asJSON" => Function::AsJson,
@@ -930,6 +949,8 @@ impl Function {
             Function::Warehouse => "warehouse",
             Function::ImageFrom => "imageFrom",
             Function::Secret => "secret",
+            Function::Success => "success",
+            Function::Failure => "failure",
         }
     }
 }
@@ -1419,6 +1440,7 @@ impl Function {
                 Ty::Image,
             ),
             Function::Secret => (&[&[Param::String]], Ty::StringMap),
+            Function::Success | Function::Failure => (&[&[]], Ty::Bool),
         }
     }
 }
@@ -1901,6 +1923,15 @@ impl Evaluator<'_> {
                 }
                 other => return Err(must_be_string(&other)),
             },
+            Function::Success | Function::Failure => {
+                let Some(failed) = self.env.failed else {
+                    return Err(format!(
+                        "unknown name {}: only a step's `if` has it",
+                        function.name()
+                    ));
+                };
+                Value::Bool(matches!(function, Function::Failure) == failed)
+            }
         })
     }
 }

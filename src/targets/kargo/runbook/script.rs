@@ -83,6 +83,16 @@ done"#
         let _ = writeln!(s, "poll_seconds=${{IMGF_POLL_SECONDS:-{POLL_SECONDS}}}");
     }
     helpers(&mut s, gated);
+    // The rebuild Stages the steps promote to (an image without bases has none).
+    let mut stages: Vec<String> = Vec::new();
+    for stage in plan.steps.iter().filter_map(|step| step.stage.as_ref()) {
+        if !stages.contains(stage) {
+            stages.push(stage.clone());
+        }
+    }
+    s.push_str(&crate::targets::kargo::security::authorisation_check(
+        &stages, sh_word,
+    ));
 
     for step in &plan.steps {
         let (n, image) = (step.step, &step.image);

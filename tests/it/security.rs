@@ -1,0 +1,752 @@
+//! Security gates (settings.yaml `security:`, `notifications:`): the Jobs'
+//! commands on recorded Trivy reports (held / passed / fast path / normal),
+//! the generated Kargo objects evaluated with the evaluator port, the
+//! settings' errors, and the Flux and Backstage targets.
+//!
+//! The reports in `fixtures/trivy/` have the shape of `trivy image --format
+//! json` (SchemaVersion 2), written by hand: `in-use.json` has two critical
+//! CVEs (one found in two packages), `worse.json` three, `same.json` the same
+//! two, `swap.json` one of them and a new one, `fixed.json` none.
+
+use std::path::Path;
+
+use serde_json::{json, Value as Json};
+
+use crate::support::kargo_eval::{evaluate_raw_expression, evaluate_template, Env};
+use crate::support::{docs, of_kind, shared, stage_named, Project, Run};
+
+const D0: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const BUILD: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+const SETTINGS: &str = "\
+analysis:
+  image: ghcr.io/org/imgf:1.0.0
+  stateRepoURL: https://github.com/org/state.git
+security:
+  scanner: {image: aquasec/trivy:0.58.1, failOn: CRITICAL}
+  signatures:
+    - {match: \"docker.io/library/*\", identity: \"keyless@node.example.org\",
+       issuer: \"https://accounts.google.com\"}
+  cveFastPath: true
+notifications:
+  - {name: platform, type: slack, webhookSecret: {name: slack-webhook, key: url},
+     on: [rebuild, failure, emergency]}
+  - {name: teams, type: teams, webhookSecret: {name: teams-webhook, key: url}, on: [failure]}
+  - {name: audit, type: webhook, webhookSecret: {name: audit-webhook, key: url}, on: [rebuild, emergency]}
+";
+
+/// `app` on `node-22`, built on D0 (recorded before its last build).
+fn project(settings: &str) -> Project {
+    let p = Project::new();
+    p.images(
+        "- name: app\n  registry: ghcr.io\n  repository: org/app\n  source:\n    repo: org/app\n    dockerfile: Dockerfile\n    workflow: build.yml\n  rebuildDelay: 7d\n",
+    )
+    .file("settings.yaml", settings)
+    .file(
+        "state/images/app.yaml",
+        &format!("name: app\nbaseImages: [node-22]\nlastBuilt: '2025-01-10T00:00:00Z'\ncurrentDigest: {BUILD}\n"),
+    )
+    .file(
+        "state/base-images/node-22.yaml",
+        &format!(
+            "name: node-22\nrepoURL: docker.io/library/node\ntag: '22'\ncurrentDigest: {D0}\nlastUpdated: '2025-01-01T00:00:00Z'\nupdateHistory:\n  - {{digest: {D0}, at: '2025-01-01T00:00:00Z'}}\n"
+        ),
+    );
+    p
+}
+
+/// A fixture report as Trivy writes it for `repo@digest`.
+fn report(fixture: &str, reference: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/fixtures/trivy")
+        .join(fixture);
+    let mut r: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    r["ArtifactName"] = json!(reference);
+    serde_json::to_string_pretty(&r).unwrap()
+}
+
+/// Runs `imgf security plan` and writes the reports (new digest first).
+fn plan_and_scan(p: &Project, new: &str, fixtures: &[&str]) -> Run {
+    let work = p.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let r = p.run(&[
+        "security", "plan", "--base", "node-22", "--digest", new, "--out", "work",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let refs = std::fs::read_to_string(work.join("refs")).unwrap();
+    let lines: Vec<&str> = refs.lines().collect();
+    assert_eq!(lines.len(), fixtures.len(), "{refs}");
+    for (n, (line, f)) in lines.iter().zip(fixtures).enumerate() {
+        std::fs::write(work.join(format!("report-{}.json", n + 1)), report(f, line)).unwrap();
+    }
+    r
+}
+
+fn gate(p: &Project, new: &str) -> Run {
+    p.run(&[
+        "security",
+        "gate",
+        "--base",
+        "node-22",
+        "--digest",
+        new,
+        "--reports",
+        "work",
+        "--scanner",
+        "aquasec/trivy:0.58.1",
+    ])
+}
+
+fn cve_fix(p: &Project, new: &str) -> Run {
+    p.run(&[
+        "security", "cve-fix", "--image", "app", "--base", "node-22", "--digest", new,
+    ])
+}
+
+fn scan_record(p: &Project, digest: &str) -> yaml_serde::Value {
+    let path = p
+        .dir()
+        .join(format!("state/scans/{}.yaml", digest.replace(':', "-")));
+    yaml_serde::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn plan_lists_the_new_digest_then_the_one_in_use() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    let refs = std::fs::read_to_string(p.path("work/refs")).unwrap();
+    assert_eq!(
+        refs,
+        format!("docker.io/library/node@{D1}\ndocker.io/library/node@{D0}\n")
+    );
+}
+
+#[test]
+fn more_critical_cves_than_the_base_in_use_is_held() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    let r = gate(&p, D1);
+    assert_eq!(r.code, 1, "held is exit 1: {}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("held: 3 critical vulnerabilities, more than the 2"),
+        "{}",
+        r.stderr
+    );
+    let rec = scan_record(&p, D1);
+    assert_eq!(rec["gates"]["node-22"]["decision"].as_str(), Some("held"));
+    assert_eq!(rec["counts"]["critical"].as_u64(), Some(3));
+    assert_eq!(
+        rec["gates"]["node-22"]["comparedWith"][0].as_str(),
+        Some(D0)
+    );
+    // The digest in use is recorded from the same run (one CVE in two packages counts once).
+    let old = scan_record(&p, D0);
+    assert_eq!(old["counts"]["critical"].as_u64(), Some(2));
+    assert_eq!(old["counts"]["high"].as_u64(), Some(1));
+    assert!(old.get("gates").is_none());
+}
+
+#[test]
+fn the_same_number_passes_and_is_not_a_cve_fix() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["same.json", "in-use.json"]);
+    let r = gate(&p, D1);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        scan_record(&p, D1)["gates"]["node-22"]["decision"].as_str(),
+        Some("passed")
+    );
+    let fix = cve_fix(&p, D1);
+    assert_eq!(fix.code, 1, "not a fix is exit 1: {}", fix.stderr);
+    assert!(
+        fix.stderr.contains("not a CVE fix for app"),
+        "{}",
+        fix.stderr
+    );
+}
+
+#[test]
+fn a_digest_that_fixes_a_critical_cve_takes_the_fast_path() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["swap.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 0);
+    let fix = cve_fix(&p, D1);
+    assert_eq!(fix.code, 0, "{}", fix.stderr);
+    assert!(
+        fix.stderr.contains("fixes CVE-2024-45490 of app"),
+        "{}",
+        fix.stderr
+    );
+    assert!(!fix.stderr.contains("CVE-2024-45491"), "{}", fix.stderr);
+}
+
+#[test]
+fn fewer_cves_pass_and_fix() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["fixed.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 0);
+    let fix = cve_fix(&p, D1);
+    assert_eq!(fix.code, 0, "{}", fix.stderr);
+    assert!(
+        fix.stderr.contains("CVE-2024-45490, CVE-2024-45491"),
+        "{}",
+        fix.stderr
+    );
+}
+
+#[test]
+fn a_scan_error_holds_and_records_nothing() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    std::fs::remove_file(p.path("work/report-2.json")).unwrap();
+    let r = gate(&p, D1);
+    assert_eq!(
+        r.code, 2,
+        "an error is exit 2 (retried, then held): {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("could not be scanned"), "{}", r.stderr);
+    assert!(!p.dir().join("state/scans").exists());
+    // A report of another image is an error too, not a pass.
+    std::fs::write(
+        p.path("work/report-2.json"),
+        report("fixed.json", &format!("docker.io/library/node@{D1}")),
+    )
+    .unwrap();
+    let r = gate(&p, D1);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is the scan of"), "{}", r.stderr);
+    // Not a report at all.
+    std::fs::write(
+        p.path("work/report-2.json"),
+        "{\"error\": \"TOOMANYREQUESTS\"}",
+    )
+    .unwrap();
+    assert_eq!(gate(&p, D1).code, 2);
+}
+
+#[test]
+fn without_a_digest_in_use_nothing_is_compared() {
+    let p = project(SETTINGS);
+    p.file(
+        "state/base-images/node-22.yaml",
+        "name: node-22\nrepoURL: docker.io/library/node\ntag: '22'\n",
+    );
+    plan_and_scan(&p, D1, &["worse.json"]);
+    let r = gate(&p, D1);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no digest in use to compare with"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_cve_fix_check_needs_the_recorded_scans() {
+    let p = project(SETTINGS);
+    let r = cve_fix(&p, D1);
+    assert_eq!(r.code, 2, "missing data is an error: {}", r.stderr);
+    assert!(r.stderr.contains("no scan of"), "{}", r.stderr);
+}
+
+#[test]
+fn a_build_scan_is_recorded_and_never_fails() {
+    let p = project(SETTINGS);
+    let args = |digest: &str, report: &str| {
+        p.run(&[
+            "security",
+            "record-scan",
+            "--image",
+            "app",
+            "--repo",
+            "ghcr.io/org/app",
+            "--digest",
+            digest,
+            "--report",
+            report,
+            "--scanner",
+            "aquasec/trivy:0.58.1",
+        ])
+    };
+    let r = args("-", "work/build.json");
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("no build digest yet"), "{}", r.stderr);
+    let r = args(BUILD, "work/build.json");
+    assert_eq!(r.code, 0, "a missing report is not a failure: {}", r.stderr);
+    assert!(!p.dir().join("state/scans").exists());
+    std::fs::create_dir_all(p.path("work")).unwrap();
+    std::fs::write(
+        p.path("work/build.json"),
+        report("worse.json", &format!("ghcr.io/org/app@{BUILD}")),
+    )
+    .unwrap();
+    let r = args(BUILD, "work/build.json");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("3 critical, 1 high"), "{}", r.stderr);
+    let rec = scan_record(&p, BUILD);
+    assert_eq!(rec["repo"].as_str(), Some("ghcr.io/org/app"));
+    assert_eq!(rec["critical"].as_sequence().map(Vec::len), Some(3));
+}
+
+#[test]
+fn hostile_arguments_are_refused() {
+    let p = project(SETTINGS);
+    let r = p.run(&[
+        "security",
+        "plan",
+        "--base",
+        "node-22",
+        "--digest",
+        "sha256:$(reboot)",
+        "--out",
+        "work",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!p.path("work/refs").exists());
+}
+
+// ---------------------------------------------------------------------------
+// The generated objects
+// ---------------------------------------------------------------------------
+
+fn output(settings: &str) -> Vec<yaml_serde::Value> {
+    docs(&project(settings).synth_stdout())
+}
+
+fn template<'a>(docs: &'a [yaml_serde::Value], name: &str) -> &'a yaml_serde::Value {
+    of_kind(docs, "AnalysisTemplate")
+        .into_iter()
+        .find(|d| d["metadata"]["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no AnalysisTemplate {name}"))
+}
+
+fn strings(v: &yaml_serde::Value) -> Vec<String> {
+    v.as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_soak_stage_verifies_with_scan_and_signature_and_digests_stay_strings() {
+    let d = output(SETTINGS);
+    let soak = stage_named(&d, "soak-node-22");
+    let v = &soak["spec"]["verification"];
+    let names: Vec<&str> = v["analysisTemplates"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["scan-base", "verify-signature-1"]);
+    // A digest of digits only stays a string (Kargo refuses a non-string arg).
+    let digits = "sha256:0123456789012345678901234567890123456789012345678901234567890123";
+    let env = Env::new().image("node-22", "docker.io/library/node", "22", digits);
+    for arg in v["args"].as_sequence().unwrap() {
+        let value = evaluate_template(arg["value"].as_str().unwrap(), &env).unwrap();
+        assert!(value.is_string(), "{arg:?} evaluates to {value}");
+        if arg["name"].as_str() == Some("digest") {
+            assert_eq!(value, json!(digits));
+        }
+    }
+    // No {{args.*}} is ever part of a script: only whole arguments or positional parameters.
+    for t in of_kind(&d, "AnalysisTemplate") {
+        let pod = &t["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"];
+        for list in ["initContainers", "containers"] {
+            for c in pod[list].as_sequence().into_iter().flatten() {
+                let cmd = c["command"]
+                    .as_sequence()
+                    .map(|_| strings(&c["command"]))
+                    .unwrap_or_default();
+                if cmd.first().map(String::as_str) == Some("/bin/sh") {
+                    assert!(
+                        !cmd[2].contains("{{"),
+                        "script text holds an arg: {}",
+                        cmd[2]
+                    );
+                }
+            }
+        }
+    }
+    let cosign = &template(&d, "verify-signature-1")["spec"]["metrics"][0]["provider"]["job"]
+        ["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        strings(&cosign["args"]),
+        [
+            "verify",
+            "--certificate-identity=keyless@node.example.org",
+            "--certificate-oidc-issuer=https://accounts.google.com",
+            "{{args.repo}}@{{args.digest}}"
+        ]
+    );
+    let scan = &template(&d, "scan-base")["spec"]["metrics"][0]["provider"]["job"]["spec"];
+    assert_eq!(
+        scan["podFailurePolicy"]["rules"][0]["onExitCodes"]["containerName"].as_str(),
+        Some("gate")
+    );
+}
+
+#[test]
+fn the_fast_path_splits_the_soak_into_delay_and_cvefix_stages() {
+    let d = output(SETTINGS);
+    let delay = stage_named(&d, "delay-app-node-22");
+    let src = &delay["spec"]["requestedFreight"][0]["sources"];
+    assert_eq!(strings(&src["stages"]), ["soak-node-22"]);
+    assert_eq!(src["requiredSoakTime"].as_str(), Some("168h"));
+    let fix = stage_named(&d, "cvefix-app-node-22");
+    assert!(fix["spec"]["requestedFreight"][0]["sources"]["requiredSoakTime"].is_null());
+    assert_eq!(
+        fix["spec"]["verification"]["analysisTemplates"][0]["name"].as_str(),
+        Some("cve-fix")
+    );
+    let rebuild = stage_named(&d, "rebuild-app");
+    let src = &rebuild["spec"]["requestedFreight"][0]["sources"];
+    assert_eq!(
+        strings(&src["stages"]),
+        ["delay-app-node-22", "cvefix-app-node-22"]
+    );
+    assert_eq!(src["availabilityStrategy"].as_str(), Some("OneOf"));
+    assert!(
+        src["requiredSoakTime"].is_null(),
+        "the rebuild has no soak of its own"
+    );
+    // Without cveFastPath, the rebuild keeps its soak and there are no extra Stages.
+    let d = output(&SETTINGS.replace("cveFastPath: true", "cveFastPath: false"));
+    let src = &stage_named(&d, "rebuild-app")["spec"]["requestedFreight"][0]["sources"];
+    assert_eq!(strings(&src["stages"]), ["soak-node-22"]);
+    assert_eq!(src["requiredSoakTime"].as_str(), Some("168h"));
+    assert!(of_kind(&d, "Stage").iter().all(|s| {
+        let n = s["metadata"]["name"].as_str().unwrap();
+        !n.starts_with("delay-") && !n.starts_with("cvefix-")
+    }));
+}
+
+/// The environment of a rebuild step's `if` and config.
+fn step_env(failed: bool, actor: &str) -> Env {
+    Env::new()
+        .image("node-22", "docker.io/library/node", "22", D1)
+        .secret("slack-webhook", "url", "https://hooks.slack.com/services/T/B/x")
+        .secret("teams-webhook", "url", "https://example.webhook.office.com/w")
+        .secret("audit-webhook", "url", "https://audit.example.org/hook")
+        .var(
+            "ctx",
+            json!({"project": "image-factory", "stage": "rebuild-app", "promotion": "rebuild-app.01j.abc",
+                   "meta": {"promotion": {"actor": actor, "rollback": false}}}),
+        )
+        .step_if(failed)
+}
+
+#[test]
+fn notifications_fire_on_their_events_and_bodies_are_json_strings() {
+    let d = output(SETTINGS);
+    let steps = stage_named(&d, "rebuild-app")["spec"]["promotionTemplate"]["spec"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let aliases: Vec<&str> = steps.iter().map(|s| s["as"].as_str().unwrap()).collect();
+    assert_eq!(
+        aliases,
+        [
+            "dispatch",
+            "notify-platform-rebuild",
+            "notify-platform-failure",
+            "notify-platform-emergency",
+            "notify-teams-failure",
+            "notify-audit-rebuild",
+            "notify-audit-emergency"
+        ]
+    );
+    // Which steps run: automatic success, a person's success, a failure.
+    let fires = |failed: bool, actor: &str| -> Vec<String> {
+        let env = step_env(failed, actor);
+        steps[1..]
+            .iter()
+            .filter(|s| {
+                let v = evaluate_template(s["if"].as_str().unwrap(), &env).unwrap();
+                v.as_bool()
+                    .unwrap_or_else(|| panic!("`if` is not a bool: {v}"))
+            })
+            .map(|s| s["as"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        fires(false, ""),
+        ["notify-platform-rebuild", "notify-audit-rebuild"]
+    );
+    assert_eq!(
+        fires(false, "alice@example.org"),
+        ["notify-platform-emergency", "notify-audit-emergency"]
+    );
+    assert_eq!(
+        fires(true, ""),
+        ["notify-platform-failure", "notify-teams-failure"]
+    );
+    for s in &steps[1..] {
+        assert_eq!(s["continueOnError"].as_bool(), Some(true), "{s:?}");
+        assert!(s["retry"]["timeout"].as_str().is_some());
+        let env = step_env(false, "alice@example.org");
+        let url = evaluate_template(s["config"]["url"].as_str().unwrap(), &env).unwrap();
+        assert!(url.as_str().unwrap().starts_with("https://"), "{url}");
+        let body = evaluate_template(s["config"]["body"].as_str().unwrap(), &env).unwrap();
+        let text = body
+            .as_str()
+            .unwrap_or_else(|| panic!("the body is not a string: {body}"));
+        let json: Json = serde_json::from_str(text).unwrap();
+        let alias = s["as"].as_str().unwrap();
+        let message = if alias.starts_with("notify-platform") {
+            json["text"].as_str().unwrap().to_string()
+        } else if alias.starts_with("notify-teams") {
+            assert_eq!(json["type"], "message");
+            let card = &json["attachments"][0]["content"];
+            assert_eq!(card["type"], "AdaptiveCard");
+            card["body"][0]["text"].as_str().unwrap().to_string()
+        } else {
+            assert_eq!(json["source"], "imgf");
+            assert_eq!(json["image"], "app");
+            assert_eq!(json["digests"], D1);
+            assert_eq!(json["actor"], "alice@example.org");
+            json["text"].as_str().unwrap().to_string()
+        };
+        assert!(message.contains("app"), "{message}");
+        assert!(message.contains(D1), "{message}");
+        assert!(message.contains("rebuild-app.01j.abc"), "{message}");
+    }
+    // A missing Secret is an empty URL: the step fails, and continueOnError keeps the rebuild going.
+    let url = evaluate_template(steps[1]["config"]["url"].as_str().unwrap(), &Env::new()).unwrap();
+    assert!(url.is_null() || url == json!(""), "{url}");
+    // success()/failure() exist only in a step's `if`.
+    assert!(evaluate_raw_expression("success()", &Env::new()).is_err());
+}
+
+#[test]
+fn an_image_that_does_not_auto_rebuild_has_no_emergency_notification() {
+    let p = project(SETTINGS);
+    p.images(
+        "- name: app\n  registry: ghcr.io\n  repository: org/app\n  source:\n    repo: org/app\n    dockerfile: Dockerfile\n    workflow: build.yml\n  rebuildDelay: 7d\n  autoRebuild: false\n",
+    );
+    let d = docs(&p.synth_stdout());
+    let steps = &stage_named(&d, "rebuild-app")["spec"]["promotionTemplate"]["spec"]["steps"];
+    let aliases: Vec<&str> = steps
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| s["as"].as_str().unwrap())
+        .collect();
+    assert!(
+        !aliases.iter().any(|a| a.ends_with("-emergency")),
+        "{aliases:?}"
+    );
+    let rebuild = steps
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["as"] == "notify-platform-rebuild")
+        .unwrap();
+    // Every promotion is a person's: the rebuild notification fires for them.
+    let v = evaluate_template(rebuild["if"].as_str().unwrap(), &step_env(false, "bob")).unwrap();
+    assert_eq!(v, json!(true));
+}
+
+#[test]
+fn build_scans_run_before_analysis_and_never_fail_it() {
+    let d = output(SETTINGS);
+    let t = template(&d, "analyze-dockerfile");
+    let args: Vec<&str> = t["spec"]["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(args, ["imageName", "imageTag", "imageDigest", "imageRepo"]);
+    let pod = &t["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"];
+    let trivy = &pod["initContainers"][0];
+    let cmd = strings(&trivy["command"]);
+    assert_eq!(cmd[..2], ["/bin/sh", "-c"]);
+    assert!(cmd[2].trim_end().ends_with("exit 0"), "{}", cmd[2]);
+    assert_eq!(cmd[4..6], ["{{args.imageRepo}}", "{{args.imageDigest}}"]);
+    assert_eq!(
+        pod["initContainers"][1]["args"][1].as_str(),
+        Some("record-scan")
+    );
+    let stage = stage_named(&d, "analyze-dockerfile-app");
+    let repo = stage["spec"]["verification"]["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "imageRepo")
+        .unwrap();
+    assert_eq!(repo["value"].as_str(), Some("ghcr.io/org/app"));
+    // The record template is not the analyze template's copy.
+    let rec = template(&d, "record-base-update");
+    assert!(
+        rec["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"]["initContainers"]
+            .is_null()
+    );
+}
+
+#[test]
+#[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
+fn everything_enabled_passes_validate_manifests_check_refs() {
+    let Some(shared) = shared("validate-manifests cannot run") else {
+        return;
+    };
+    if !crate::support::python_deps("validate-manifests") {
+        return;
+    }
+    for settings in [
+        SETTINGS.to_string(),
+        // HIGH, a database mirror, private registries, signatures only.
+        SETTINGS.replace(
+            "failOn: CRITICAL",
+            "failOn: HIGH, dbRepository: ghcr.io/org/trivy-db:2",
+        ),
+        "analysis:\n  stateRepoURL: https://github.com/org/state.git\n  imagePullSecrets: [regcred]\nsecurity:\n  signatures:\n    - {match: \"docker.io/**\", identity: \"a@b.c\", issuer: \"https://token.actions.githubusercontent.com\"}\n".to_string(),
+    ] {
+        let p = project(&settings);
+        let out = p.path("out.yaml");
+        std::fs::write(&out, p.synth_stdout()).unwrap();
+        let r = std::process::Command::new("python3")
+            .arg(shared.join("tools/validate-manifests"))
+            .arg("--check-refs")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&r.stdout);
+        assert!(r.status.success(), "{settings}\n{text}");
+        assert!(text.trim_end().ends_with(" 0 failed"), "{text}");
+        assert!(!text.contains("warning:"), "{settings}\n{text}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------
+
+#[test]
+fn settings_errors_name_the_key_the_value_and_the_fix() {
+    let p = project(
+        "security:\n  scanner: {image: aquasec/trivy:latest}\n  signatures:\n    - {match: \"gcr.io/*\", identity: \"x{{args.digest}}\", issuer: \"https://a.b\"}\nnotifications:\n  - {name: Ops, type: slack, webhookSecret: {name: s, key: url}, on: [failure, failure]}\n",
+    );
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for want in [
+        "`security` needs `analysis.stateRepoURL`",
+        "invalid security.scanner.image `aquasec/trivy:latest`: the image is not pinned",
+        "invalid security.signatures[0].identity `x{{args.digest}}`",
+        "Argo Rollouts reads as a template",
+        "invalid notifications[0].name `Ops`",
+        "invalid notifications[0].on `failure`: it is listed twice",
+        "settings.yaml:2:",
+    ] {
+        assert!(
+            r.stderr.contains(want),
+            "missing `{want}` in:\n{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn the_settings_schema_covers_security_and_notifications() {
+    let r = Project::new().run(&["schema", "settings"]);
+    assert_eq!(r.code, 0);
+    let s: Json = serde_json::from_str(&r.stdout).unwrap();
+    assert!(s["properties"]["security"].is_object());
+    assert!(s["properties"]["notifications"].is_object());
+    let text = r.stdout;
+    for key in [
+        "cveFastPath",
+        "failOn",
+        "webhookSecret",
+        "\"match\"",
+        "emergency",
+        "teams",
+    ] {
+        assert!(text.contains(key), "{key}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Flux and Backstage
+// ---------------------------------------------------------------------------
+
+#[test]
+fn flux_says_what_it_cannot_do() {
+    let p = project(SETTINGS);
+    let r = p.run(&["synth", "--target", "flux", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for want in [
+        "flux: security gates (Trivy scans, cosign verification) are not applied: Flux cannot hold a base on a Job (1 image(s): app)",
+        "flux: the CVE fast path (`security.cveFastPath`) has no Flux equivalent",
+        "flux: `notifications` are not emitted",
+    ] {
+        assert!(r.stderr.contains(want), "missing `{want}` in:\n{}", r.stderr);
+    }
+    let plain = project("analysis:\n  stateRepoURL: https://github.com/org/state.git\n");
+    let r = plain.run(&["synth", "--target", "flux", "--output", "-"]);
+    assert!(!r.stderr.contains("security gates"), "{}", r.stderr);
+}
+
+#[test]
+fn backstage_entities_carry_the_scan_summary() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 1);
+    // node-22's current digest is D0 (in use, scanned); app's build is scanned too.
+    std::fs::create_dir_all(p.path("work")).unwrap();
+    std::fs::write(
+        p.path("work/build.json"),
+        report("fixed.json", &format!("ghcr.io/org/app@{BUILD}")),
+    )
+    .unwrap();
+    let r = p.run(&[
+        "security",
+        "record-scan",
+        "--image",
+        "app",
+        "--repo",
+        "ghcr.io/org/app",
+        "--digest",
+        BUILD,
+        "--report",
+        "work/build.json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = p.run(&["synth", "--target", "backstage", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = docs(&r.stdout);
+    let entity = |name: &str| {
+        d.iter()
+            .find(|e| e["metadata"]["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("no entity {name}"))
+            .clone()
+    };
+    let app = &entity("app")["metadata"]["annotations"];
+    assert_eq!(app["image-factory.io/scan-critical"].as_str(), Some("0"));
+    assert_eq!(app["image-factory.io/scan-high"].as_str(), Some("1"));
+    let node = &entity("node-22")["metadata"]["annotations"];
+    assert_eq!(node["image-factory.io/scan-critical"].as_str(), Some("2"));
+    assert_eq!(node["image-factory.io/scan-digest"].as_str(), Some(D0));
+    assert_eq!(
+        node["image-factory.io/signature-identity"].as_str(),
+        Some("keyless@node.example.org")
+    );
+    // After record-update makes D1 current, the catalog shows it held.
+    let r = p.run(&["record-update", "--base", "node-22", "--digest", D1]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = docs(
+        &p.run(&["synth", "--target", "backstage", "--output", "-"])
+            .stdout,
+    );
+    let node = d
+        .iter()
+        .find(|e| e["metadata"]["name"].as_str() == Some("node-22"))
+        .unwrap();
+    let a = &node["metadata"]["annotations"];
+    assert_eq!(a["image-factory.io/scan-gate"].as_str(), Some("held"));
+    assert_eq!(a["image-factory.io/scan-critical"].as_str(), Some("3"));
+}
