@@ -318,84 +318,66 @@ fn read<T: StateDoc>(
     Ok(out)
 }
 
-/// Parses a state file: the typed state and the keys it does not model.
-///
-/// The typed parse is one pass over the text. The keys it does not model
-/// need a YAML value, but most files (everything imgf writes) have none: a
-/// scan of the top-level keys decides, and only a file with an unknown key,
-/// or a top level the scan does not understand, is parsed a second time.
+/// Parses a state file: the typed state and the keys it does not model,
+/// in one pass over the text. Files in the plain shape imgf and the cdk8s
+/// app write take the fast reader; anything else, and every error, the full
+/// parser — which records the keys as it goes too.
 fn parse_state<T: StateDoc>(path: &Path, text: &str) -> Result<(T, state::Extra), Diagnostic> {
-    // Files in the plain shape imgf writes take the fast reader; anything
-    // else, and every error, the full parser.
-    let data = match crate::config::fast_yaml::parse::<T>(text) {
-        Some(data) => data,
-        None => parse::parse::<T>(path, text)?,
-    };
-    let extra = match top_level_keys(text) {
-        Some(keys) if keys.iter().all(|k| T::KEYS.contains(k)) => Vec::new(),
-        _ => state::extra_keys(path, text, T::KEYS)?,
-    };
-    Ok((data, extra))
-}
-
-/// The keys of a block mapping at the top level, when every line at column
-/// 0 is plainly `key:` or `key: value` (comments, blank lines and indented
-/// lines aside); `None` for anything else (flow style, quoted or complex
-/// keys, anchors, tags, several documents), which then takes the full parse.
-fn top_level_keys(text: &str) -> Option<Vec<&str>> {
-    let mut keys = Vec::new();
-    for line in text.lines() {
-        let first = line.bytes().next();
-        match first {
-            None | Some(b' ' | b'#' | b'\t') => continue,
-            Some(b'-') if line.starts_with("- ") || line == "-" => continue,
-            _ => {}
-        }
-        let (key, rest) = line.split_once(':')?;
-        let plain = key
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
-        if key.is_empty() || !plain || !(rest.is_empty() || rest.starts_with(' ')) {
-            return None;
-        }
-        keys.push(key);
+    if let Some(read) = crate::config::fast_yaml::parse_with_extra::<T>(text, T::KEYS) {
+        return Ok(read);
     }
-    Some(keys)
+    let state::WithExtra(data, extra) = parse::parse::<state::WithExtra<T>>(path, text)?;
+    Ok((data, extra))
 }
 
 /// Unknown keys are kept (they may be someone's data), but one that is a
 /// single edit away from a key imgf reads is almost surely a typo that
 /// silently drops what it meant to say (`baseImage:` for `baseImages:`).
+///
+/// Keys the cdk8s app wrote ([`state::LEGACY_KEYS`]) are known: accepted,
+/// kept, never a typo. Only a key whose length is within one of a known
+/// key's is compared with it, and the file's lines are searched only for
+/// a key that will be reported.
 fn typos(path: &Path, text: &str, extra: &state::Extra, known: &[&str]) -> Vec<Diagnostic> {
-    let locator = parse::Locator::new(text);
-    extra
-        .iter()
-        .filter_map(|(key, _)| {
-            let near = known
-                .iter()
-                .find(|k| crate::diagnostic::edit_distance(key, k) == 1)?;
-            Some(
-                Diagnostic::warning(format!(
-                    "unknown key `{key}` is one edit away from `{near}`; imgf keeps it but does not read it"
-                ))
-                .in_file(path)
-                .at(locator.top_key(key))
-                .with_source(text)
-                .help(format!("if you meant `{near}`, rename the key")),
-            )
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (key, _) in extra {
+        if state::LEGACY_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let len = key.chars().count();
+        let Some(near) = known.iter().find(|k| {
+            k.len().abs_diff(len) <= 1 && crate::diagnostic::edit_distance(key, k) == 1
+        }) else {
+            continue;
+        };
+        out.push(
+            Diagnostic::warning(format!(
+                "unknown key `{key}` is one edit away from `{near}`; imgf keeps it but does not read it"
+            ))
+            .in_file(path)
+            .at(parse::Locator::new(text).top_key(key))
+            .with_source(text)
+            .help(format!("if you meant `{near}`, rename the key")),
+        );
+    }
+    out
 }
 
 /// A timestamp imgf cannot read (`lastBuilt: yesterday`) is an error: what
 /// is computed from it (rebuild eligibility, how long ago an image was
 /// built) would silently be wrong. Each is pointed at on its line.
 fn bad_timestamps<T: StateDoc>(path: &Path, text: &str, data: &T) -> Vec<Diagnostic> {
-    let locator = parse::Locator::new(text);
-    let lines: Vec<&str> = text.lines().collect();
-    data.timestamps()
+    let bad: Vec<(&str, &str)> = data
+        .timestamps()
         .into_iter()
         .filter(|(_, v)| crate::timestamp::Timestamp::parse(v).is_none())
+        .collect();
+    if bad.is_empty() {
+        return Vec::new();
+    }
+    let locator = parse::Locator::new(text);
+    let lines: Vec<&str> = text.lines().collect();
+    bad.into_iter()
         .map(|(key, value)| {
             // The value's line: the key's own, or (for a list or mapping
             // under the key) the first line below it that holds the value.
@@ -443,26 +425,6 @@ pub fn stem(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn top_level_keys_are_read_only_from_plain_block_mappings() {
-        let text =
-            "# comment\nname: web\nbaseImages:\n  - a\n- b\nworkflowInputs: null\nextra-key: 1\n";
-        assert_eq!(
-            top_level_keys(text),
-            Some(vec!["name", "baseImages", "workflowInputs", "extra-key"])
-        );
-        for unusual in [
-            "{name: web}\n",
-            "---\nname: web\n",
-            "'name': web\n",
-            "&a name: web\n",
-            "? name\n: web\n",
-            "name:web\n",
-        ] {
-            assert_eq!(top_level_keys(unusual), None, "{unusual}");
-        }
-    }
 
     #[test]
     fn unknown_keys_are_kept_whichever_way_the_file_is_written() {
