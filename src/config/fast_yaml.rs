@@ -33,14 +33,16 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
 }
 
 /// Parses a top-level mapping as `T` and returns, with it, the keys
-/// `known` does not list and their values, in file order — what the full
-/// parser gives for the same text (a key that is not a string, like `1:`,
-/// is left out, as there). One pass: the keys come from the same tree the
-/// typed value is read from. `None` means "use the full parser".
+/// `known` does not list, in file order, each with its value when `values`
+/// — what the full parser gives for the same text (a key that is not a
+/// string, like `1:`, is left out, as there). One pass: the keys come from
+/// the same tree the typed value is read from. `None` means "use the full
+/// parser".
 pub(crate) fn parse_with_extra<T: DeserializeOwned>(
     text: &str,
     known: &[&str],
-) -> Option<(T, Vec<(String, Value)>)> {
+    values: bool,
+) -> Option<(T, Vec<(String, Option<Value>)>)> {
     let node = Reader::new(text)?.document()?;
     let data = T::deserialize(NodeDe(&node)).ok()?;
     let mut extra = Vec::new();
@@ -49,7 +51,11 @@ pub(crate) fn parse_with_extra<T: DeserializeOwned>(
             if known.contains(key) || !is_string_key(key) {
                 continue;
             }
-            extra.push((key.to_string(), Value::deserialize(NodeDe(value)).ok()?));
+            let value = match values {
+                true => Some(Value::deserialize(NodeDe(value)).ok()?),
+                false => None,
+            };
+            extra.push((key.to_string(), value));
         }
     }
     Some((data, extra))
@@ -851,6 +857,21 @@ mod tests {
         }
     }
 
+    /// Keys of an image state and others: the cdk8s app's, and some that
+    /// read as null, a boolean or a number.
+    const MIXED_KEYS: &[&str] = &[
+        "name",
+        "baseImages",
+        "currentVersion",
+        "enrollment",
+        "note",
+        "metadata",
+        "1",
+        "true",
+        "null",
+        "0x1",
+    ];
+
     /// A scalar in one of the spellings that could trip a reader.
     fn scalar() -> impl Strategy<Value = String> {
         prop_oneof![
@@ -1136,6 +1157,29 @@ mod tests {
         #[test]
         fn base_states_read_as_the_full_parser_reads_them(text in document(&crate::state::BASE_KEYS)) {
             agrees::<BaseImageState>(&text);
+        }
+
+        /// The keys a state type does not model, recorded in the same pass
+        /// (with their values), are what a parse of the whole file as a YAML
+        /// value finds.
+        #[test]
+        fn unknown_keys_read_as_the_full_parser_reads_them(text in document(MIXED_KEYS)) {
+            if let Some((fast, extra)) =
+                super::parse_with_extra::<ImageState>(&text, &crate::state::IMAGE_KEYS, true)
+            {
+                let typed = full::<ImageState>(&text);
+                prop_assert_eq!(Ok(&fast), typed.as_ref(), "{}", text);
+                // (A whole-file parse also refuses what no YAML value
+                // holds, like an integer beyond 64 bits, under a key that
+                // is not a string; such a key is skipped, not read.)
+                let Ok(expected) =
+                    crate::state::extra_keys(Path::new("s.yaml"), &text, &crate::state::IMAGE_KEYS)
+                else {
+                    return Ok(());
+                };
+                let extra: Vec<_> = extra.into_iter().map(|(k, v)| (k, v.unwrap())).collect();
+                prop_assert_eq!(extra, expected, "{}", text);
+            }
         }
     }
 }

@@ -92,3 +92,27 @@ fn is_safe_regex(s: &str) -> bool {
         && !s.chars().any(char::is_control)
         && !s.contains(['"', '\''])
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The two stored filters decided without a regex are decided as
+        /// the compiled regex decides them.
+        #[test]
+        fn known_filters_are_decided_as_the_regex_decides(tag in "[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}") {
+            let exact = exact_tag_regex(&tag);
+            let twice = exact.replace("\\.", "\\\\.");
+            for stored in [exact, twice] {
+                let works = Regex::new(&stored).unwrap().is_match(&tag);
+                let (_, used, warnings) =
+                    tag_filter("n", Some(tag.clone()), Some(stored.clone())).unwrap();
+                prop_assert_eq!(works, used == stored);
+                prop_assert_eq!(works, warnings.is_empty());
+            }
+        }
+    }
+}

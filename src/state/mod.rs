@@ -299,19 +299,25 @@ pub const BASE_KEYS: [&str; 17] = [
     "updateHistory",
 ];
 
+/// The top-level keys of a state file that its type does not model, as a
+/// read records them: each with its value when the read keeps them (to
+/// write them back), by name only otherwise.
+pub type Unknown = Vec<(String, Option<Value>)>;
+
 /// A state document and the top-level keys its type does not model, read
 /// in one pass: the keys are recorded as the mapping is deserialised (a
-/// key the type models goes to it, any other string key is kept with its
-/// value; a key that is not a string, like `1:`, is skipped as the type
-/// itself would skip it).
-pub struct WithExtra<T>(pub T, pub Extra);
+/// key the type models goes to it, any other string key is recorded, with
+/// its value when `VALUES`; a key that is not a string, like `1:`, is
+/// skipped as the type itself would skip it).
+pub struct WithExtra<T, const VALUES: bool>(pub T, pub Unknown);
 
-impl<'de, T: StateDoc> Deserialize<'de> for WithExtra<T> {
+impl<'de, T: StateDoc, const VALUES: bool> Deserialize<'de> for WithExtra<T, VALUES> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut extra = Vec::new();
         let data = T::deserialize(extra::Recording {
             inner: d,
             known: T::KEYS,
+            values: VALUES,
             extra: &mut extra,
         })?;
         Ok(WithExtra(data, extra))
@@ -324,14 +330,15 @@ mod extra {
 
     use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, Visitor};
 
-    use super::{Extra, Value};
+    use super::{Unknown, Value};
 
     /// Deserialises as `inner` does, except that the mapping handed to a
     /// struct's visitor leaves out (and records) the keys `known` lacks.
     pub(super) struct Recording<'x, D> {
         pub(super) inner: D,
         pub(super) known: &'static [&'static str],
-        pub(super) extra: &'x mut Extra,
+        pub(super) values: bool,
+        pub(super) extra: &'x mut Unknown,
     }
 
     impl<'de, D: Deserializer<'de>> Deserializer<'de> for Recording<'_, D> {
@@ -353,6 +360,7 @@ mod extra {
                 Struct {
                     visitor,
                     known: self.known,
+                    values: self.values,
                     extra: self.extra,
                 },
             )
@@ -370,7 +378,8 @@ mod extra {
     struct Struct<'x, V> {
         visitor: V,
         known: &'static [&'static str],
-        extra: &'x mut Extra,
+        values: bool,
+        extra: &'x mut Unknown,
     }
 
     impl<'de, V: Visitor<'de>> Visitor<'de> for Struct<'_, V> {
@@ -384,6 +393,7 @@ mod extra {
             self.visitor.visit_map(Filtered {
                 map,
                 known: self.known,
+                values: self.values,
                 extra: self.extra,
             })
         }
@@ -439,7 +449,8 @@ mod extra {
     struct Filtered<'x, A> {
         map: A,
         known: &'static [&'static str],
-        extra: &'x mut Extra,
+        values: bool,
+        extra: &'x mut Unknown,
     }
 
     impl<'de, A: MapAccess<'de>> MapAccess<'de> for Filtered<'_, A> {
@@ -472,7 +483,12 @@ mod extra {
                             )));
                         }
                         let k = k.clone();
-                        let v: Value = self.map.next_value()?;
+                        let v = if self.values {
+                            Some(self.map.next_value::<Value>()?)
+                        } else {
+                            self.map.next_value::<de::IgnoredAny>()?;
+                            None
+                        };
                         self.extra.push((k, v));
                     }
                     // A list or mapping as a key cannot name a field.
