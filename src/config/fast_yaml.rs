@@ -42,7 +42,7 @@ pub(crate) fn parse_with_extra<T: DeserializeOwned>(
     text: &str,
     known: &[&str],
     values: bool,
-) -> Option<(T, Vec<(String, Option<Value>)>)> {
+) -> Option<(T, Unknown)> {
     let node = Reader::new(text)?.document()?;
     let data = T::deserialize(NodeDe(&node)).ok()?;
     let mut extra = Vec::new();
@@ -60,6 +60,9 @@ pub(crate) fn parse_with_extra<T: DeserializeOwned>(
     }
     Some((data, extra))
 }
+
+/// Top-level keys a type does not model, each with its value when asked.
+type Unknown = Vec<(String, Option<Value>)>;
 
 /// Whether a plain key reads as a string (not null, a boolean or a number).
 fn is_string_key(key: &str) -> bool {

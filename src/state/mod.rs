@@ -434,10 +434,7 @@ mod extra {
         fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
             self.visitor.visit_some(d)
         }
-        fn visit_newtype_struct<D2: Deserializer<'de>>(
-            self,
-            d: D2,
-        ) -> Result<V::Value, D2::Error> {
+        fn visit_newtype_struct<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
             self.visitor.visit_newtype_struct(d)
         }
         fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {

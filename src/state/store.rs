@@ -292,27 +292,29 @@ fn read<T: StateDoc>(
                     .in_file(path)
                     .help("delete it, or run `imgf analyze` to write it again")));
             }
-            Ok(parse_state::<T>(path, &text, keep).map(|(mut data, unknown)| {
-                let mut typos = typos(path, &text, unknown.iter().map(|(k, _)| k), T::KEYS);
-                typos.extend(bad_timestamps(path, &text, &data));
-                if keep == Keep::Values {
-                    data.set_extra(
-                        unknown
-                            .into_iter()
-                            .filter_map(|(k, v)| Some((k, v?)))
-                            .collect(),
-                    );
-                }
-                (
-                    StateFile {
-                        path: path.clone(),
-                        stem,
-                        data,
-                        text,
-                    },
-                    typos,
-                )
-            }))
+            Ok(
+                parse_state::<T>(path, &text, keep).map(|(mut data, unknown)| {
+                    let mut typos = typos(path, &text, unknown.iter().map(|(k, _)| k), T::KEYS);
+                    typos.extend(bad_timestamps(path, &text, &data));
+                    if keep == Keep::Values {
+                        data.set_extra(
+                            unknown
+                                .into_iter()
+                                .filter_map(|(k, v)| Some((k, v?)))
+                                .collect(),
+                        );
+                    }
+                    (
+                        StateFile {
+                            path: path.clone(),
+                            stem,
+                            data,
+                            text,
+                        },
+                        typos,
+                    )
+                }),
+            )
         },
     );
     let mut seen = std::collections::HashMap::new();
@@ -388,9 +390,10 @@ fn typos<'k>(
             continue;
         }
         let len = key.chars().count();
-        let Some(near) = known.iter().find(|k| {
-            k.len().abs_diff(len) <= 1 && crate::diagnostic::edit_distance(key, k) == 1
-        }) else {
+        let Some(near) = known
+            .iter()
+            .find(|k| k.len().abs_diff(len) <= 1 && crate::diagnostic::edit_distance(key, k) == 1)
+        else {
             continue;
         };
         out.push(
