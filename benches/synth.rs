@@ -1,15 +1,30 @@
-//! Benchmark: `imgf synth` (and `synth --check`) on generated enrollments of
-//! 10, 1,000 and 10,000 images shaped like a real one: 10% external images,
-//! 5% built on GitLab, cascades (a tenth of the managed images are built on
-//! another managed image), 1–3 bases each from a shared pool, and `updates`
-//! on every fifth image.
+//! Benchmark: `imgf synth` for every target on generated enrollments of
+//! 1,000, 10,000 and 20,000 images, in both state layouts:
 //!
-//! Runs the release binary as a child process, as users do, and reports the
-//! median wall time of several runs and the child's peak resident memory
-//! (from `wait4`). Run with `cargo bench --bench synth`.
+//! - **imgf**: the state files imgf writes (generated here): 10% external
+//!   images, 5% built on GitLab, cascades (a tenth of the managed images are
+//!   built on another managed image), 1–3 bases each from a shared pool, and
+//!   `updates` on every fifth image;
+//! - **seed**: the layout production repositories have today, the cdk8s
+//!   app's state files (comments, `enrollment:` copies, flow-style history),
+//!   from `../shared/bench/gen_state.py --layout seed --always-workflow`
+//!   (skipped, with a note, when that script is not there; an error when
+//!   `CI` is set).
+//!
+//! Runs the release binary as a child process, as users do, several times,
+//! and reports the best wall time, the best CPU time (user + system, from
+//! `wait4`) and the child's peak resident memory. Run with
+//! `cargo bench --bench synth` (`-- 1000 5000` picks other sizes).
+//!
+//! `IMGF_OLD_TOOL=DIR cargo bench --bench synth` instead runs the cdk8s app
+//! (its `cdk8s/` directory DIR, with `IMGF_OLD_TOOL_PYTHON`, default
+//! `python3`, a Python that has its packages) and imgf side by side on the
+//! same enrollments (`gen_state.py --layout reference`, which both read),
+//! at 1,000 and 5,000 images unless sizes are given, and prints the ratio
+//! of CPU times. See docs/src/performance.md.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -138,40 +153,115 @@ pub fn generate(root: &Path, n: usize) {
     .unwrap();
 }
 
-/// Runs the binary once; returns wall time and peak RSS in KiB.
-#[allow(unsafe_code)] // wait4 for the child's peak RSS; each block says why it is sound
-fn run_once(bin: &str, root: &Path, check: bool) -> (Duration, i64) {
+/// What one run of a child process cost.
+#[derive(Debug, Clone, Copy)]
+struct Cost {
+    wall: Duration,
+    /// User + system CPU time of the process and the children it waited for.
+    cpu: Duration,
+    /// Peak resident memory of the largest of them, KiB.
+    rss: i64,
+}
+
+/// Runs `cmd` to completion; its cost. Panics when it fails.
+#[allow(unsafe_code)] // wait4 for the child's CPU time and peak RSS; each block says why it is sound
+fn measure(cmd: &mut Command) -> Cost {
     let start = Instant::now();
-    let mut args = vec![
-        "synth",
-        "--quiet",
-        "--dir",
-        "image-factory",
-        "--output",
-        "out.yaml",
-    ];
-    if check {
-        args.push("--check");
-    }
-    let child = Command::new(bin)
-        .args(&args)
-        .current_dir(root)
-        .spawn()
-        .expect("start imgf");
+    let child = cmd.spawn().expect("start the benchmarked program");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `pid` is our own un-reaped child; `status` and `usage` are valid pointers.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let elapsed = start.elapsed();
+    let wall = start.elapsed();
     assert_eq!(r, pid, "wait4 failed");
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "imgf synth failed"
+        "{cmd:?} failed"
     );
     std::mem::forget(child); // already reaped by wait4
-    (elapsed, usage.ru_maxrss)
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    Cost {
+        wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        rss: usage.ru_maxrss,
+    }
+}
+
+/// The best of `runs` runs (after one to warm the file cache): least wall
+/// and least CPU time (each on its own), most memory.
+fn best(runs: usize, mut run: impl FnMut() -> Cost) -> Cost {
+    let _warm = run();
+    let mut all: Vec<Cost> = (0..runs).map(|_| run()).collect();
+    let wall = all.iter().map(|c| c.wall).min().unwrap();
+    let rss = all.iter().map(|c| c.rss).max().unwrap();
+    all.sort_by_key(|c| c.cpu);
+    Cost {
+        wall,
+        cpu: all[0].cpu,
+        rss,
+    }
+}
+
+/// `imgf synth` of `dir` (the directory holding images.yaml) for `target`.
+fn synth(bin: &str, dir: &Path, target: &str, out: &Path) -> Cost {
+    measure(
+        Command::new(bin)
+            .args(["synth", "--quiet", "--target", target, "--dir"])
+            .arg(dir)
+            .arg("--output")
+            .arg(out),
+    )
+}
+
+/// `../shared/bench/gen_state.py`, when it is there.
+fn gen_state() -> Option<PathBuf> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_state.py");
+    if script.is_file() {
+        return Some(script);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing (CI is set)",
+        script.display()
+    );
+    None
+}
+
+/// Writes an enrollment of `n` images in `layout` (`seed` or `reference`)
+/// to `dir` with gen_state.py.
+fn generate_with(script: &Path, dir: &Path, n: usize, layout: &str) {
+    let status = Command::new("python3")
+        .arg(script)
+        .args(["--count", &n.to_string(), "--layout", layout])
+        .arg("--always-workflow")
+        .arg("--out")
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run python3");
+    assert!(status.success(), "gen_state.py failed");
+}
+
+/// The number of documents in the YAML stream `path` and its size, read a
+/// line at a time: a child started by this process reports at least this
+/// process's own peak memory as its peak (Linux counts the memory a child
+/// starts from), so the benchmark never holds an output whole.
+fn objects(path: &Path) -> (usize, u64) {
+    use std::io::BufRead as _;
+    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    let mut documents = 1;
+    for line in file.lines() {
+        if line.unwrap() == "---" {
+            documents += 1;
+        }
+    }
+    (documents, std::fs::metadata(path).unwrap().len())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 fn main() {
@@ -186,52 +276,110 @@ fn main() {
         generate(Path::new(&dir), n);
         return;
     }
-    // `cargo bench --bench synth -- 100 5000` picks other sizes.
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(old) = std::env::var_os("IMGF_OLD_TOOL") {
+        let sizes = if sizes.is_empty() {
+            vec![1_000, 5_000]
+        } else {
+            sizes
+        };
+        return old_tool(bin, Path::new(&old), &sizes, cores);
+    }
     let sizes = if sizes.is_empty() {
-        vec![10, 1_000, 10_000]
+        vec![1_000, 10_000, 20_000]
     } else {
         sizes
     };
+    println!("imgf synth, release binary, best of runs ({cores} cores)");
     println!(
-        "imgf synth, release binary, median of runs ({} cores)",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "{:>6} {:>8} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}",
+        "layout", "images", "target", "objects", "output", "wall (ms)", "cpu (ms)", "peak RSS"
     );
-    println!(
-        "{:>8} {:>9} {:>10} {:>11} {:>12} {:>10} {:>13}",
-        "images", "objects", "output", "wall (ms)", "µs/image", "peak RSS", "--check (ms)"
-    );
-    for n in sizes {
-        let tmp = tempfile::tempdir().unwrap();
-        generate(tmp.path(), n);
-        let runs = if n >= 10_000 { 5 } else { 9 };
-        let _warm = run_once(bin, tmp.path(), false);
-        let mut times = Vec::new();
-        let mut checks = Vec::new();
-        let mut peak = 0;
-        for _ in 0..runs {
-            let (t, rss) = run_once(bin, tmp.path(), false);
-            times.push(t);
-            peak = peak.max(rss);
-            let (c, rss) = run_once(bin, tmp.path(), true);
-            checks.push(c);
-            peak = peak.max(rss);
+    let script = gen_state();
+    for layout in ["imgf", "seed"] {
+        for &n in &sizes {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("image-factory");
+            match layout {
+                "imgf" => generate(tmp.path(), n),
+                _ => {
+                    match &script {
+                        Some(script) => generate_with(script, &dir, n, "seed"),
+                        None => {
+                            println!("{layout:>6} {n:>8} skipped: ../shared/bench/gen_state.py is not there");
+                            continue;
+                        }
+                    }
+                }
+            }
+            let runs = if n >= 10_000 { 5 } else { 9 };
+            for target in ["kargo", "flux", "backstage"] {
+                let out = tmp.path().join(format!("{target}.yaml"));
+                let cost = best(runs, || synth(bin, &dir, target, &out));
+                let (objects, bytes) = objects(&out);
+                println!(
+                    "{layout:>6} {n:>8} {target:>10} {objects:>9} {:>8.1}MB {:>10.1} {:>10.1} {:>7.1}MiB",
+                    bytes as f64 / 1e6,
+                    ms(cost.wall),
+                    ms(cost.cpu),
+                    cost.rss as f64 / 1024.0,
+                );
+            }
         }
-        times.sort();
-        checks.sort();
-        let median = times[runs / 2];
-        let out = std::fs::read_to_string(tmp.path().join("out.yaml")).unwrap();
-        let objects = out.matches("\n---\n").count() + 1;
+    }
+}
+
+/// The cdk8s app and imgf on the same enrollments (the cdk8s app's own
+/// layout, which imgf reads too), each the best of its runs.
+fn old_tool(bin: &str, cdk8s: &Path, sizes: &[usize], cores: usize) {
+    let script = gen_state().expect("the comparison needs ../shared/bench/gen_state.py");
+    let python = std::env::var_os("IMGF_OLD_TOOL_PYTHON").unwrap_or_else(|| "python3".into());
+    println!(
+        "the cdk8s app and imgf (Kargo target), same enrollment, best of runs ({cores} cores)"
+    );
+    println!(
+        "{:>8} {:>12} {:>12} {:>10} {:>10} {:>10} {:>9} {:>9}",
+        "images",
+        "cdk8s wall",
+        "cdk8s cpu",
+        "cdk8s RSS",
+        "imgf wall",
+        "imgf cpu",
+        "imgf RSS",
+        "cpu ratio"
+    );
+    for &n in sizes {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("image-factory");
+        generate_with(&script, &dir, n, "reference");
+        let outdir = tmp.path().join("cdk8s-dist");
+        let old = best(if n > 1_000 { 1 } else { 3 }, || {
+            measure(
+                Command::new(&python)
+                    .arg("main.py")
+                    .current_dir(cdk8s)
+                    .env("IMAGE_FACTORY_STATE_DIR", &dir)
+                    .env("IMAGES_YAML", dir.join("images.yaml"))
+                    .env("CDK8S_OUTDIR", &outdir)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null()),
+            )
+        });
+        let out = tmp.path().join("imgf.yaml");
+        let new = best(9, || synth(bin, &dir, "kargo", &out));
         println!(
-            "{n:>8} {objects:>9} {:>8.1}MB {:>11.1} {:>12.1} {:>7.1}MiB {:>13.1}",
-            out.len() as f64 / 1e6,
-            median.as_secs_f64() * 1e3,
-            median.as_secs_f64() * 1e6 / n as f64,
-            peak as f64 / 1024.0,
-            checks[runs / 2].as_secs_f64() * 1e3
+            "{n:>8} {:>10.0}ms {:>10.0}ms {:>7.0}MiB {:>8.1}ms {:>8.1}ms {:>6.1}MiB {:>8.0}x",
+            ms(old.wall),
+            ms(old.cpu),
+            old.rss as f64 / 1024.0,
+            ms(new.wall),
+            ms(new.cpu),
+            new.rss as f64 / 1024.0,
+            old.cpu.as_secs_f64() / new.cpu.as_secs_f64()
         );
     }
 }

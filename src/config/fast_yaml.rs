@@ -21,12 +21,83 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
+use serde::Deserialize as _;
+
+use crate::config::parse::Value;
 
 /// Parses `text` as `T` if it is in the simple shape and deserialises
 /// cleanly; `None` means "use the full parser".
 pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
     let node = Reader::new(text)?.document()?;
     T::deserialize(NodeDe(&node)).ok()
+}
+
+/// Parses a top-level mapping as `T` and returns, with it, the keys
+/// `known` does not list, in file order, each with its value when `values`
+/// — what the full parser gives for the same text (a key that is not a
+/// string, like `1:`, is left out, as there). One pass: the keys come from
+/// the same tree the typed value is read from. `None` means "use the full
+/// parser".
+pub(crate) fn parse_with_extra<T: DeserializeOwned>(
+    text: &str,
+    known: &[&str],
+    values: bool,
+) -> Option<(T, Unknown)> {
+    let node = Reader::new(text)?.document()?;
+    let data = T::deserialize(NodeDe(&node)).ok()?;
+    let mut extra = Vec::new();
+    if let Node::Map(entries) = &node {
+        for (key, value) in entries {
+            if known.contains(key) || !is_string_key(key) {
+                continue;
+            }
+            let value = match values {
+                true => Some(Value::deserialize(NodeDe(value)).ok()?),
+                false => None,
+            };
+            extra.push((key.to_string(), value));
+        }
+    }
+    Some((data, extra))
+}
+
+/// Top-level keys a type does not model, each with its value when asked.
+type Unknown = Vec<(String, Option<Value>)>;
+
+/// Whether a plain key reads as a string (not null, a boolean or a number).
+fn is_string_key(key: &str) -> bool {
+    struct IsStr;
+    impl Visitor<'_> for IsStr {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any scalar")
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+            Ok(true)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u128<E: de::Error>(self, _: u128) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i128<E: de::Error>(self, _: i128) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+    }
+    untagged_scalar(IsStr, key).unwrap_or(false)
 }
 
 /// A parsed value.
@@ -310,8 +381,14 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
         match self.0 {
             Node::Scalar(v, true) => untagged_scalar(visitor, v),
             Node::Scalar(v, false) => visitor.visit_str(v),
-            // Untyped collections (a `metadata` value): the full parser.
-            Node::Seq(_) | Node::Map(_) => Err(Fallback),
+            // Untyped collections (a `metadata` value, a key imgf does not
+            // read). A mapping whose keys are not all strings is left to the
+            // full parser: `1` and `0x1` would be one key there.
+            Node::Seq(_) => self.deserialize_seq(visitor),
+            Node::Map(entries) if entries.iter().all(|(k, _)| is_string_key(k)) => {
+                self.deserialize_map(visitor)
+            }
+            Node::Map(_) => Err(Fallback),
         }
     }
 
@@ -783,6 +860,21 @@ mod tests {
         }
     }
 
+    /// Keys of an image state and others: the cdk8s app's, and some that
+    /// read as null, a boolean or a number.
+    const MIXED_KEYS: &[&str] = &[
+        "name",
+        "baseImages",
+        "currentVersion",
+        "enrollment",
+        "note",
+        "metadata",
+        "1",
+        "true",
+        "null",
+        "0x1",
+    ];
+
     /// A scalar in one of the spellings that could trip a reader.
     fn scalar() -> impl Strategy<Value = String> {
         prop_oneof![
@@ -1068,6 +1160,29 @@ mod tests {
         #[test]
         fn base_states_read_as_the_full_parser_reads_them(text in document(&crate::state::BASE_KEYS)) {
             agrees::<BaseImageState>(&text);
+        }
+
+        /// The keys a state type does not model, recorded in the same pass
+        /// (with their values), are what a parse of the whole file as a YAML
+        /// value finds.
+        #[test]
+        fn unknown_keys_read_as_the_full_parser_reads_them(text in document(MIXED_KEYS)) {
+            if let Some((fast, extra)) =
+                super::parse_with_extra::<ImageState>(&text, &crate::state::IMAGE_KEYS, true)
+            {
+                let typed = full::<ImageState>(&text);
+                prop_assert_eq!(Ok(&fast), typed.as_ref(), "{}", text);
+                // (A whole-file parse also refuses what no YAML value
+                // holds, like an integer beyond 64 bits, under a key that
+                // is not a string; such a key is skipped, not read.)
+                let Ok(expected) =
+                    crate::state::extra_keys(Path::new("s.yaml"), &text, &crate::state::IMAGE_KEYS)
+                else {
+                    return Ok(());
+                };
+                let extra: Vec<_> = extra.into_iter().map(|(k, v)| (k, v.unwrap())).collect();
+                prop_assert_eq!(extra, expected, "{}", text);
+            }
         }
     }
 }

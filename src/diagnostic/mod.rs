@@ -142,9 +142,20 @@ impl fmt::Display for Diagnostic {
 /// Fills in the source line of every diagnostic about `file` that has a
 /// location and no line yet, from `text` (the file's contents).
 pub fn attach_source(diags: &mut [Diagnostic], file: &Path, text: &str) {
+    // The lines are split once, and only when some diagnostic needs one:
+    // a large images.yaml with hundreds of warnings is not read from the
+    // start for each.
+    let mut lines: Option<Vec<&str>> = None;
     for d in diags {
         if d.source_line().is_none() && d.file.as_deref() == Some(file) {
-            d.set_source(text);
+            if let Some(loc) = d.location {
+                let lines = lines.get_or_insert_with(|| text.lines().collect());
+                d.source.get_or_insert_default().line = loc
+                    .line
+                    .checked_sub(1)
+                    .and_then(|i| lines.get(i))
+                    .map(|l| l.to_string());
+            }
         }
     }
 }

@@ -23,23 +23,35 @@ pub(super) fn tag_filter(
             ))
         })?;
     }
-    let compiled = stored.as_deref().map(Regex::new);
-    match (tag, stored, compiled) {
-        (Some(t), Some(s), Some(Ok(re))) if re.is_match(&t) && is_safe_regex(&s) => {
-            Ok((Some(t), s, warnings))
-        }
-        (Some(t), Some(s), _) => {
+    match (tag, stored) {
+        (Some(t), Some(s)) => {
             let derived = exact_tag_regex(&t);
+            // The two filters stored for a tag in practice are decided
+            // without compiling a regex (thousands of state files hold
+            // one): imgf's (`^3\.12-slim$`) matches the tag by
+            // construction; the cdk8s app's (`^3\\.12-slim$`) needs a
+            // backslash, which a tag (letters, digits, `_.-`) never holds.
+            let matches = if s == derived {
+                true
+            } else if s == derived.replace("\\.", "\\\\.") {
+                false
+            } else {
+                Regex::new(&s).is_ok_and(|re| re.is_match(&t))
+            };
+            if matches && is_safe_regex(&s) {
+                return Ok((Some(t), s, warnings));
+            }
             warnings.push(Diagnostic::warning(format!(
                 "`{name}`: stored tag filter `{s}` can never match its own tag `{t}` (the cdk8s app escaped it twice); using `{derived}`"
             )).help("`imgf analyze` rewrites the state file with the corrected filter"));
             Ok((Some(t), derived, warnings))
         }
-        (Some(t), None, _) => {
+        (Some(t), None) => {
             let derived = exact_tag_regex(&t);
             Ok((Some(t), derived, warnings))
         }
-        (None, Some(s), compiled) => {
+        (None, Some(s)) => {
+            let compiled = Some(Regex::new(&s));
             // Recover the tag the filter was meant for: `^3\\.12-slim$` → `3.12-slim`.
             let inner = s
                 .trim_start_matches('^')
@@ -67,7 +79,7 @@ pub(super) fn tag_filter(
                 .help("set `tag:` to the tag to watch instead"))
             }
         }
-        (None, None, _) => Err(Diagnostic::error(format!("`{name}` has no tag to watch"))
+        (None, None) => Err(Diagnostic::error(format!("`{name}` has no tag to watch"))
             .help("add `tag: <tag>` to the image in images.yaml, like `tag: 22-bookworm-slim`")),
     }
 }
@@ -79,4 +91,28 @@ fn is_safe_regex(s: &str) -> bool {
         && !s.contains("{{")
         && !s.chars().any(char::is_control)
         && !s.contains(['"', '\''])
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The two stored filters decided without a regex are decided as
+        /// the compiled regex decides them.
+        #[test]
+        fn known_filters_are_decided_as_the_regex_decides(tag in "[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}") {
+            let exact = exact_tag_regex(&tag);
+            let twice = exact.replace("\\.", "\\\\.");
+            for stored in [exact, twice] {
+                let works = Regex::new(&stored).unwrap().is_match(&tag);
+                let (_, used, warnings) =
+                    tag_filter("n", Some(tag.clone()), Some(stored.clone())).unwrap();
+                prop_assert_eq!(works, used == stored);
+                prop_assert_eq!(works, warnings.is_empty());
+            }
+        }
+    }
 }

@@ -254,6 +254,11 @@ impl StateDoc for BaseImageState {
     }
 }
 
+/// Top-level keys of an image state that the cdk8s app wrote and imgf does
+/// not read (`enrollment:`, its copy of the images.yaml entry): known, so
+/// never taken for a typo, and kept in `extra` like any other.
+pub const LEGACY_KEYS: [&str; 1] = ["enrollment"];
+
 /// The keys each state type models; the rest go to `extra`.
 pub const IMAGE_KEYS: [&str; 17] = [
     "name",
@@ -293,6 +298,225 @@ pub const BASE_KEYS: [&str; 17] = [
     "metadata",
     "updateHistory",
 ];
+
+/// The top-level keys of a state file that its type does not model, as a
+/// read records them: each with its value when the read keeps them (to
+/// write them back), by name only otherwise.
+pub type Unknown = Vec<(String, Option<Value>)>;
+
+/// A state document and the top-level keys its type does not model, read
+/// in one pass: the keys are recorded as the mapping is deserialised (a
+/// key the type models goes to it, any other string key is recorded, with
+/// its value when `VALUES`; a key that is not a string, like `1:`, is
+/// skipped as the type itself would skip it).
+pub struct WithExtra<T, const VALUES: bool>(pub T, pub Unknown);
+
+impl<'de, T: StateDoc, const VALUES: bool> Deserialize<'de> for WithExtra<T, VALUES> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut extra = Vec::new();
+        let data = T::deserialize(extra::Recording {
+            inner: d,
+            known: T::KEYS,
+            values: VALUES,
+            extra: &mut extra,
+        })?;
+        Ok(WithExtra(data, extra))
+    }
+}
+
+/// The deserializer adapter behind [`WithExtra`].
+mod extra {
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, Visitor};
+
+    use super::{Unknown, Value};
+
+    /// Deserialises as `inner` does, except that the mapping handed to a
+    /// struct's visitor leaves out (and records) the keys `known` lacks.
+    pub(super) struct Recording<'x, D> {
+        pub(super) inner: D,
+        pub(super) known: &'static [&'static str],
+        pub(super) values: bool,
+        pub(super) extra: &'x mut Unknown,
+    }
+
+    impl<'de, D: Deserializer<'de>> Deserializer<'de> for Recording<'_, D> {
+        type Error = D::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+            self.inner.deserialize_any(v)
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, D::Error> {
+            self.inner.deserialize_struct(
+                name,
+                fields,
+                Struct {
+                    visitor,
+                    known: self.known,
+                    values: self.values,
+                    extra: self.extra,
+                },
+            )
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    /// The struct's visitor, given a filtered mapping; anything else it is
+    /// handed as it is (so errors read as they did).
+    struct Struct<'x, V> {
+        visitor: V,
+        known: &'static [&'static str],
+        values: bool,
+        extra: &'x mut Unknown,
+    }
+
+    impl<'de, V: Visitor<'de>> Visitor<'de> for Struct<'_, V> {
+        type Value = V::Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            self.visitor.expecting(f)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+            self.visitor.visit_map(Filtered {
+                map,
+                known: self.known,
+                values: self.values,
+                extra: self.extra,
+            })
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+            self.visitor.visit_seq(seq)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+            self.visitor.visit_unit()
+        }
+        fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+            self.visitor.visit_none()
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<V::Value, E> {
+            self.visitor.visit_bool(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
+            self.visitor.visit_i64(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
+            self.visitor.visit_u64(v)
+        }
+        fn visit_i128<E: de::Error>(self, v: i128) -> Result<V::Value, E> {
+            self.visitor.visit_i128(v)
+        }
+        fn visit_u128<E: de::Error>(self, v: u128) -> Result<V::Value, E> {
+            self.visitor.visit_u128(v)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<V::Value, E> {
+            self.visitor.visit_f64(v)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
+            self.visitor.visit_str(v)
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
+            self.visitor.visit_string(v)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
+            self.visitor.visit_some(d)
+        }
+        fn visit_newtype_struct<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
+            self.visitor.visit_newtype_struct(d)
+        }
+        fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
+            self.visitor.visit_enum(data)
+        }
+    }
+
+    /// A mapping that passes on the keys in `known` and records the rest.
+    struct Filtered<'x, A> {
+        map: A,
+        known: &'static [&'static str],
+        values: bool,
+        extra: &'x mut Unknown,
+    }
+
+    impl<'de, A: MapAccess<'de>> MapAccess<'de> for Filtered<'_, A> {
+        type Error = A::Error;
+
+        fn next_key_seed<K: DeserializeSeed<'de>>(
+            &mut self,
+            seed: K,
+        ) -> Result<Option<K::Value>, A::Error> {
+            loop {
+                let Some(key) = self.map.next_key::<Value>()? else {
+                    return Ok(None);
+                };
+                // A tagged key (`!t name:`) is its text to the type, as
+                // a field name is read as a string whatever its tag.
+                let field = match &key {
+                    Value::Tagged(t) => t.value.as_str(),
+                    k => k.as_str(),
+                };
+                match (field, &key) {
+                    (Some(k), _) if self.known.contains(&k) => {
+                        let k: de::value::StrDeserializer<'_, A::Error> = k.into_deserializer();
+                        return seed.deserialize(k).map(Some);
+                    }
+                    (_, Value::String(k)) => {
+                        // As the mapping the key would be part of says.
+                        if self.extra.iter().any(|(e, _)| e == k) {
+                            return Err(de::Error::custom(format!(
+                                "duplicate entry with key {k:?}"
+                            )));
+                        }
+                        let k = k.clone();
+                        let v = if self.values {
+                            Some(self.map.next_value::<Value>()?)
+                        } else {
+                            self.map.next_value::<de::IgnoredAny>()?;
+                            None
+                        };
+                        self.extra.push((k, v));
+                    }
+                    // A list or mapping as a key cannot name a field.
+                    (_, Value::Sequence(_)) => {
+                        return Err(de::Error::invalid_type(
+                            de::Unexpected::Seq,
+                            &"field identifier",
+                        ))
+                    }
+                    (_, Value::Mapping(_)) => {
+                        return Err(de::Error::invalid_type(
+                            de::Unexpected::Map,
+                            &"field identifier",
+                        ))
+                    }
+                    // Null, a boolean, a number: not a field, not kept.
+                    _ => {
+                        self.map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+            }
+        }
+
+        fn next_value_seed<S: DeserializeSeed<'de>>(
+            &mut self,
+            seed: S,
+        ) -> Result<S::Value, A::Error> {
+            self.map.next_value_seed(seed)
+        }
+    }
+}
 
 /// Reads the keys of a state file that `known` does not list.
 pub fn extra_keys(

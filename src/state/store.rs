@@ -90,20 +90,23 @@ impl Store {
         self.bases.join(format!("{name}.yaml"))
     }
 
-    /// Every image state; problems with single files are added to `problems`.
+    /// Every image state, to read (not to write back: the keys imgf does
+    /// not model are not kept, `extra` is empty — [`read_or_fail`] keeps
+    /// them); problems with single files are added to `problems`.
     pub fn read_images(
         &self,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<Vec<StateFile<ImageState>>, Error> {
-        read(&self.images, problems)
+        read(&self.images, problems, Keep::Names)
     }
 
-    /// Every base-image state; problems with single files are added to `problems`.
+    /// Every base-image state, to read (as [`Store::read_images`]);
+    /// problems with single files are added to `problems`.
     pub fn read_bases(
         &self,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<Vec<StateFile<BaseImageState>>, Error> {
-        read(&self.bases, problems)
+        read(&self.bases, problems, Keep::Names)
     }
 
     /// Every archived image state.
@@ -111,7 +114,7 @@ impl Store {
         &self,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<Vec<StateFile<ImageState>>, Error> {
-        read(&self.archive_images, problems)
+        read(&self.archive_images, problems, Keep::Values)
     }
 
     /// Carries out a lifecycle move (archive or restore); a file that is not
@@ -184,7 +187,7 @@ pub fn read_or_fail<T: StateDoc>(
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<StateFile<T>>, Error> {
     let mut problems = Vec::new();
-    let files = read(dir, &mut problems)?;
+    let files = read(dir, &mut problems, Keep::Values)?;
     warnings.extend(crate::diagnostic::into_result(problems)?);
     Ok(files)
 }
@@ -258,11 +261,24 @@ fn list_state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// A file read: the state and the warnings about it.
 type Read<T> = (StateFile<T>, Vec<Diagnostic>);
 
+/// What a read keeps of the keys a state type does not model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Each with its value, in `extra`: the file may be written back.
+    Values,
+    /// Their names, to warn about likely typos; `extra` stays empty. The
+    /// cdk8s app's files hold a copy of the images.yaml entry each
+    /// (`enrollment:`), which as values would be a third of synth's memory.
+    Names,
+}
+
 /// The one reader of state files: parsed in parallel, the keys the type does
-/// not model kept, a file's problems collected (I/O errors are fatal).
+/// not model kept as `keep` says, a file's problems collected (I/O errors
+/// are fatal).
 fn read<T: StateDoc>(
     dir: &Path,
     problems: &mut Vec<Diagnostic>,
+    keep: Keep,
 ) -> Result<Vec<StateFile<T>>, Error> {
     let files = list_state_files(dir)?;
     let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
@@ -276,20 +292,29 @@ fn read<T: StateDoc>(
                     .in_file(path)
                     .help("delete it, or run `imgf analyze` to write it again")));
             }
-            Ok(parse_state::<T>(path, &text).map(|(mut data, extra)| {
-                let mut typos = typos(path, &text, &extra, T::KEYS);
-                typos.extend(bad_timestamps(path, &text, &data));
-                data.set_extra(extra);
-                (
-                    StateFile {
-                        path: path.clone(),
-                        stem,
-                        data,
-                        text,
-                    },
-                    typos,
-                )
-            }))
+            Ok(
+                parse_state::<T>(path, &text, keep).map(|(mut data, unknown)| {
+                    let mut typos = typos(path, &text, unknown.iter().map(|(k, _)| k), T::KEYS);
+                    typos.extend(bad_timestamps(path, &text, &data));
+                    if keep == Keep::Values {
+                        data.set_extra(
+                            unknown
+                                .into_iter()
+                                .filter_map(|(k, v)| Some((k, v?)))
+                                .collect(),
+                        );
+                    }
+                    (
+                        StateFile {
+                            path: path.clone(),
+                            stem,
+                            data,
+                            text,
+                        },
+                        typos,
+                    )
+                }),
+            )
         },
     );
     let mut seen = std::collections::HashMap::new();
@@ -318,84 +343,87 @@ fn read<T: StateDoc>(
     Ok(out)
 }
 
-/// Parses a state file: the typed state and the keys it does not model.
-///
-/// The typed parse is one pass over the text. The keys it does not model
-/// need a YAML value, but most files (everything imgf writes) have none: a
-/// scan of the top-level keys decides, and only a file with an unknown key,
-/// or a top level the scan does not understand, is parsed a second time.
-fn parse_state<T: StateDoc>(path: &Path, text: &str) -> Result<(T, state::Extra), Diagnostic> {
-    // Files in the plain shape imgf writes take the fast reader; anything
-    // else, and every error, the full parser.
-    let data = match crate::config::fast_yaml::parse::<T>(text) {
-        Some(data) => data,
-        None => parse::parse::<T>(path, text)?,
-    };
-    let extra = match top_level_keys(text) {
-        Some(keys) if keys.iter().all(|k| T::KEYS.contains(k)) => Vec::new(),
-        _ => state::extra_keys(path, text, T::KEYS)?,
-    };
-    Ok((data, extra))
-}
-
-/// The keys of a block mapping at the top level, when every line at column
-/// 0 is plainly `key:` or `key: value` (comments, blank lines and indented
-/// lines aside); `None` for anything else (flow style, quoted or complex
-/// keys, anchors, tags, several documents), which then takes the full parse.
-fn top_level_keys(text: &str) -> Option<Vec<&str>> {
-    let mut keys = Vec::new();
-    for line in text.lines() {
-        let first = line.bytes().next();
-        match first {
-            None | Some(b' ' | b'#' | b'\t') => continue,
-            Some(b'-') if line.starts_with("- ") || line == "-" => continue,
-            _ => {}
-        }
-        let (key, rest) = line.split_once(':')?;
-        let plain = key
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
-        if key.is_empty() || !plain || !(rest.is_empty() || rest.starts_with(' ')) {
-            return None;
-        }
-        keys.push(key);
+/// Parses a state file: the typed state and the keys it does not model,
+/// in one pass over the text. Files in the plain shape imgf and the cdk8s
+/// app write take the fast reader; anything else, and every error, the full
+/// parser — which records the keys as it goes too.
+fn parse_state<T: StateDoc>(
+    path: &Path,
+    text: &str,
+    keep: Keep,
+) -> Result<(T, state::Unknown), Diagnostic> {
+    let values = keep == Keep::Values;
+    if let Some(read) = crate::config::fast_yaml::parse_with_extra::<T>(text, T::KEYS, values) {
+        return Ok(read);
     }
-    Some(keys)
+    Ok(match keep {
+        Keep::Values => {
+            let state::WithExtra(data, unknown) =
+                parse::parse::<state::WithExtra<T, true>>(path, text)?;
+            (data, unknown)
+        }
+        Keep::Names => {
+            let state::WithExtra(data, unknown) =
+                parse::parse::<state::WithExtra<T, false>>(path, text)?;
+            (data, unknown)
+        }
+    })
 }
 
 /// Unknown keys are kept (they may be someone's data), but one that is a
 /// single edit away from a key imgf reads is almost surely a typo that
 /// silently drops what it meant to say (`baseImage:` for `baseImages:`).
-fn typos(path: &Path, text: &str, extra: &state::Extra, known: &[&str]) -> Vec<Diagnostic> {
-    let locator = parse::Locator::new(text);
-    extra
-        .iter()
-        .filter_map(|(key, _)| {
-            let near = known
-                .iter()
-                .find(|k| crate::diagnostic::edit_distance(key, k) == 1)?;
-            Some(
-                Diagnostic::warning(format!(
-                    "unknown key `{key}` is one edit away from `{near}`; imgf keeps it but does not read it"
-                ))
-                .in_file(path)
-                .at(locator.top_key(key))
-                .with_source(text)
-                .help(format!("if you meant `{near}`, rename the key")),
-            )
-        })
-        .collect()
+///
+/// Keys the cdk8s app wrote ([`state::LEGACY_KEYS`]) are known: accepted,
+/// kept, never a typo. Only a key whose length is within one of a known
+/// key's is compared with it, and the file's lines are searched only for
+/// a key that will be reported.
+fn typos<'k>(
+    path: &Path,
+    text: &str,
+    unknown: impl Iterator<Item = &'k String>,
+    known: &[&str],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for key in unknown {
+        if state::LEGACY_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let len = key.chars().count();
+        let Some(near) = known
+            .iter()
+            .find(|k| k.len().abs_diff(len) <= 1 && crate::diagnostic::edit_distance(key, k) == 1)
+        else {
+            continue;
+        };
+        out.push(
+            Diagnostic::warning(format!(
+                "unknown key `{key}` is one edit away from `{near}`; imgf keeps it but does not read it"
+            ))
+            .in_file(path)
+            .at(parse::Locator::new(text).top_key(key))
+            .with_source(text)
+            .help(format!("if you meant `{near}`, rename the key")),
+        );
+    }
+    out
 }
 
 /// A timestamp imgf cannot read (`lastBuilt: yesterday`) is an error: what
 /// is computed from it (rebuild eligibility, how long ago an image was
 /// built) would silently be wrong. Each is pointed at on its line.
 fn bad_timestamps<T: StateDoc>(path: &Path, text: &str, data: &T) -> Vec<Diagnostic> {
-    let locator = parse::Locator::new(text);
-    let lines: Vec<&str> = text.lines().collect();
-    data.timestamps()
+    let bad: Vec<(&str, &str)> = data
+        .timestamps()
         .into_iter()
         .filter(|(_, v)| crate::timestamp::Timestamp::parse(v).is_none())
+        .collect();
+    if bad.is_empty() {
+        return Vec::new();
+    }
+    let locator = parse::Locator::new(text);
+    let lines: Vec<&str> = text.lines().collect();
+    bad.into_iter()
         .map(|(key, value)| {
             // The value's line: the key's own, or (for a list or mapping
             // under the key) the first line below it that holds the value.
@@ -445,26 +473,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn top_level_keys_are_read_only_from_plain_block_mappings() {
-        let text =
-            "# comment\nname: web\nbaseImages:\n  - a\n- b\nworkflowInputs: null\nextra-key: 1\n";
-        assert_eq!(
-            top_level_keys(text),
-            Some(vec!["name", "baseImages", "workflowInputs", "extra-key"])
-        );
-        for unusual in [
-            "{name: web}\n",
-            "---\nname: web\n",
-            "'name': web\n",
-            "&a name: web\n",
-            "? name\n: web\n",
-            "name:web\n",
-        ] {
-            assert_eq!(top_level_keys(unusual), None, "{unusual}");
-        }
-    }
-
-    #[test]
     fn unknown_keys_are_kept_whichever_way_the_file_is_written() {
         let path = Path::new("x.yaml");
         for text in [
@@ -472,12 +480,54 @@ mod tests {
             "{name: web, myNote: keep}\n",
             "name: web\n'myNote': keep\n",
         ] {
-            let (s, extra) = parse_state::<ImageState>(path, text).unwrap();
+            let (s, extra) = parse_state::<ImageState>(path, text, Keep::Values).unwrap();
             assert_eq!(s.name.as_deref(), Some("web"), "{text}");
             assert_eq!(extra.len(), 1, "{text}");
             assert_eq!(extra[0].0, "myNote");
         }
-        let (_, extra) = parse_state::<ImageState>(path, "name: web\nbaseImages: []\n").unwrap();
+        let (_, extra) =
+            parse_state::<ImageState>(path, "name: web\nbaseImages: []\n", Keep::Values).unwrap();
         assert!(extra.is_empty());
+    }
+
+    /// One pass records exactly the keys (and values) a second parse of
+    /// the whole file as a YAML value finds, on the fast path and off it;
+    /// reading by name gives the same names.
+    #[test]
+    fn recorded_keys_are_what_a_second_parse_finds() {
+        let path = Path::new("x.yaml");
+        let enrollment = "# c\nname: web\nenrollment:\n  registry: ghcr.io\n  source:\n    repo: o/r\n    branch: main\n  autoRebuild: true\n  updates:\n    - repo: o/d\n      path: a\nbaseImages:\n  - node-22\n";
+        let mut compared = 0;
+        for text in [
+            enrollment,
+            "name: web\nnote: {a: [1, 2], b: ~}\n1: one\ntrue: yes\nx: &a 1\ny: *a\n",
+            "{name: web, z: [a, {b: c}], '2': two, 3: three}\n",
+            "name: web\n!t note: tagged key\n? [a]\n: complex key value\n",
+            "name: web\nempty:\nlist:\n- a\n- b: c\nmap:\n  k: 010\n  l: 0x1F\n",
+        ] {
+            let expected = match crate::state::extra_keys(path, text, &crate::state::IMAGE_KEYS) {
+                Ok(e) => e,
+                Err(_) => continue,
+            };
+            let Ok((_, got)) = parse_state::<ImageState>(path, text, Keep::Values) else {
+                continue;
+            };
+            let got: Vec<_> = got.into_iter().map(|(k, v)| (k, v.unwrap())).collect();
+            assert_eq!(got, expected, "{text}");
+            let (_, names) = parse_state::<ImageState>(path, text, Keep::Names).unwrap();
+            let names: Vec<_> = names.into_iter().map(|(k, v)| (k, v.is_none())).collect();
+            let want: Vec<_> = expected.into_iter().map(|(k, _)| (k, true)).collect();
+            assert_eq!(names, want, "{text}");
+            compared += 1;
+        }
+        // (A complex key is an error to the typed read, so not compared.)
+        assert_eq!(compared, 4);
+        // The cdk8s app's files take the fast path, `enrollment:` and all.
+        assert!(crate::config::fast_yaml::parse_with_extra::<ImageState>(
+            enrollment,
+            &crate::state::IMAGE_KEYS,
+            true
+        )
+        .is_some());
     }
 }
