@@ -163,7 +163,7 @@ fn run_once(bin: &str, root: &Path, check: bool) -> (Duration, i64) {
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `pid` is our own un-reaped child; `status` and `usage` are valid pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let r = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
     let elapsed = start.elapsed();
     assert_eq!(r, pid, "wait4 failed");
     assert!(
@@ -198,7 +198,7 @@ fn main() {
     };
     println!(
         "imgf synth, release binary, median of runs ({} cores)",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     );
     println!(
         "{:>8} {:>9} {:>10} {:>11} {:>12} {:>10} {:>13}",

@@ -13,7 +13,7 @@
 //! message comes from the full parser too.
 //!
 //! What it returns must be exactly what the full parser gives; the scalar
-//! rules below are yaml_serde's (`de.rs`, 0.10: `visit_untagged_scalar`,
+//! rules below are `yaml_serde`'s (`de.rs`, 0.10: `visit_untagged_scalar`,
 //! `deserialize_option`, `deserialize_str`), and a property test compares the
 //! two on generated documents.
 
@@ -292,7 +292,7 @@ impl de::Error for Fallback {
 struct NodeDe<'n, 'a>(&'n Node<'a>);
 
 impl NodeDe<'_, '_> {
-    /// yaml_serde's test for "this plain scalar is null": empty, `null`,
+    /// `yaml_serde`'s test for "this plain scalar is null": empty, `null`,
     /// `Null`, `NULL` or `~`.
     fn is_null(&self) -> bool {
         matches!(self.0, Node::Scalar(v, true) if v.is_empty() || is_null_word(v))
@@ -468,7 +468,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
         Err(Fallback)
     }
     /// A unit variant written as a scalar (`provider: github`), as
-    /// yaml_serde reads an untagged scalar; tagged or other variants are the
+    /// `yaml_serde` reads an untagged scalar; tagged or other variants are the
     /// full parser's.
     fn deserialize_enum<V: Visitor<'de>>(
         self,
@@ -485,7 +485,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
     }
 }
 
-impl<'de> IntoDeserializer<'de, Fallback> for NodeDe<'_, '_> {
+impl IntoDeserializer<'_, Fallback> for NodeDe<'_, '_> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self
@@ -494,10 +494,10 @@ impl<'de> IntoDeserializer<'de, Fallback> for NodeDe<'_, '_> {
 
 /// A mapping key (a plain scalar): a string where one is asked for (a
 /// struct field name, a `String` key), resolved like any plain scalar
-/// otherwise — as yaml_serde does.
+/// otherwise — as `yaml_serde` does.
 struct Key<'n>(&'n str);
 
-impl<'de> IntoDeserializer<'de, Fallback> for Key<'_> {
+impl IntoDeserializer<'_, Fallback> for Key<'_> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self
@@ -537,7 +537,7 @@ impl<'de> de::Deserializer<'de> for Key<'_> {
     }
 }
 
-/// yaml_serde's `visit_untagged_scalar`: null, booleans, integers, floats,
+/// `yaml_serde`'s `visit_untagged_scalar`: null, booleans, integers, floats,
 /// then a string.
 fn untagged_scalar<'de, V: Visitor<'de>>(visitor: V, v: &str) -> Result<V::Value, Fallback> {
     if v.is_empty() || is_null_word(v) {
@@ -568,9 +568,9 @@ fn untagged_scalar<'de, V: Visitor<'de>>(visitor: V, v: &str) -> Result<V::Value
     visitor.visit_str(v)
 }
 
-/// yaml_serde 0.10's number rules (`de.rs`: `parse_unsigned_int`,
+/// `yaml_serde` 0.10's number rules (`de.rs`: `parse_unsigned_int`,
 /// `parse_negative_int`, `parse_f64`, `digits_but_not_number`), copied so a
-/// plain scalar resolves to the same number here as there. yaml_serde is
+/// plain scalar resolves to the same number here as there. `yaml_serde` is
 /// MIT OR Apache-2.0, like imgf.
 mod numbers {
     use std::num::ParseIntError;

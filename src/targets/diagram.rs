@@ -77,7 +77,7 @@ impl Diagram<'_> {
                 out,
                 "  classDef cycle stroke:#dc2626,stroke-width:3px\n  class {} cycle\n  linkStyle {} stroke:#dc2626,stroke-width:3px",
                 list(nodes.iter().map(|i| format!("m{i}")).collect()),
-                list(edges.iter().map(|k| k.to_string()).collect())
+                list(edges.iter().map(std::string::ToString::to_string).collect())
             )
             .expect("writing to a String cannot fail");
         }

@@ -173,7 +173,7 @@ fn an_archived_base_is_restored_with_its_history() {
 }
 
 /// Item 3: a key one edit away from a known one (`baseImage:`) is kept but
-/// warned about with file:line; synth and analyze read state files the
+/// warned about with `file:line`; synth and analyze read state files the
 /// same way (one reader), so both say it.
 #[test]
 fn a_state_key_typo_is_warned_about_with_its_line() {

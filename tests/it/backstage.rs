@@ -1,5 +1,5 @@
-//! `imgf synth --target backstage`: the catalog entities (ManagedImage,
-//! BaseImage) and both directions of every edge.
+//! `imgf synth --target backstage`: the catalog entities (`ManagedImage`,
+//! `BaseImage`) and both directions of every edge.
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -419,7 +419,7 @@ fn cycles_are_errors_that_name_the_cycle() {
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("a") && r.stderr.contains("b") && r.stderr.contains("c"));
+    assert!(r.stderr.contains('a') && r.stderr.contains('b') && r.stderr.contains('c'));
     assert!(!p.path("dist").exists(), "nothing written on error");
 }
 

@@ -116,10 +116,10 @@ fn what_stands_in_place_of_a_file_is_named() {
             &(|p: &Project| std::fs::create_dir(images(p)).unwrap()) as &dyn Fn(&Project),
         ),
         ("a dangling link", &|p: &Project| {
-            symlink("gone.yaml", images(p)).unwrap()
+            symlink("gone.yaml", images(p)).unwrap();
         }),
         ("a link loop", &|p: &Project| {
-            symlink("images.yaml", images(p)).unwrap()
+            symlink("images.yaml", images(p)).unwrap();
         }),
         ("images.yml beside it", &|p: &Project| {
             p.file("images.yml", ONE_IMAGE);

@@ -294,7 +294,7 @@ fn an_enrollment_without_updates_gives_an_empty_output_and_says_so() {
     let p = Project::new();
     p.images(ONE_IMAGE);
     let (out, err) = flux(&p);
-    assert!(docs(&out).iter().all(|d| d.is_null()), "{out}");
+    assert!(docs(&out).iter().all(yaml_serde::Value::is_null), "{out}");
     assert!(err.contains("no image has `updates:`"), "{err}");
 }
 

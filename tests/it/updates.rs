@@ -133,7 +133,7 @@ use crate::support::{docs, of_kind};
 use serde_json::{json, Value as Json};
 use yaml_serde::Value;
 
-/// A commit ID that Go's ParseFloat would read as a number (`123e4567`…):
+/// A commit ID that Go's `ParseFloat` would read as a number (`123e4567`…):
 /// it must still reach argocd-update as a string.
 const NUMERIC_SHA: &str = "1234567e89012345678901234567890123456789";
 

@@ -471,8 +471,8 @@ fn steps(d: &Deployed<'_>, up: &Update) -> Vec<PromotionStep> {
     )];
     steps.extend(current_value(d, up, value, &dir));
     let template = value_template(d, value);
-    steps.push(match &up.yaml_key {
-        Some(key) => step(
+    steps.push(if let Some(key) = &up.yaml_key {
+        step(
             "yaml-update",
             "update",
             StepConfig::YamlUpdate(YamlUpdateConfig {
@@ -482,26 +482,25 @@ fn steps(d: &Deployed<'_>, up: &Update) -> Vec<PromotionStep> {
                     value: template,
                 }],
             }),
-        ),
-        None => {
-            let (tag, digest) = match value {
-                UpdateValue::Digest => (None, Some(template)),
-                _ => (Some(template), None),
-            };
-            step(
-                "kustomize-set-image",
-                "update",
-                StepConfig::KustomizeSetImage(KustomizeSetImageConfig {
-                    path: dir,
-                    images: vec![KustomizeImage {
-                        image: d.repo_url.to_string(),
-                        new_name: "*",
-                        tag,
-                        digest,
-                    }],
-                }),
-            )
-        }
+        )
+    } else {
+        let (tag, digest) = match value {
+            UpdateValue::Digest => (None, Some(template)),
+            _ => (Some(template), None),
+        };
+        step(
+            "kustomize-set-image",
+            "update",
+            StepConfig::KustomizeSetImage(KustomizeSetImageConfig {
+                path: dir,
+                images: vec![KustomizeImage {
+                    image: d.repo_url.to_string(),
+                    new_name: "*",
+                    tag,
+                    digest,
+                }],
+            }),
+        )
     });
     // `?.`: a failed yaml-parse leaves no output at all.
     let mut current = String::from("(");

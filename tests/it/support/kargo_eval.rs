@@ -139,26 +139,24 @@ impl Env {
     }
 
     fn subscription_mut(&mut self, warehouse: &str, repo: &str) -> &mut Subscription {
-        let w = match self.warehouses.iter().position(|w| w.name == warehouse) {
-            Some(w) => w,
-            None => {
-                self.warehouses.push(Warehouse {
-                    name: warehouse.to_string(),
-                    subscriptions: Vec::new(),
-                });
-                self.warehouses.len() - 1
-            }
+        let w = if let Some(w) = self.warehouses.iter().position(|w| w.name == warehouse) {
+            w
+        } else {
+            self.warehouses.push(Warehouse {
+                name: warehouse.to_string(),
+                subscriptions: Vec::new(),
+            });
+            self.warehouses.len() - 1
         };
         let subscriptions = &mut self.warehouses[w].subscriptions;
-        let s = match subscriptions.iter().position(|s| s.repo_url == repo) {
-            Some(s) => s,
-            None => {
-                subscriptions.push(Subscription {
-                    repo_url: repo.to_string(),
-                    image: None,
-                });
-                subscriptions.len() - 1
-            }
+        let s = if let Some(s) = subscriptions.iter().position(|s| s.repo_url == repo) {
+            s
+        } else {
+            subscriptions.push(Subscription {
+                repo_url: repo.to_string(),
+                image: None,
+            });
+            subscriptions.len() - 1
         };
         &mut subscriptions[s]
     }
@@ -166,27 +164,26 @@ impl Env {
     /// Kargo's `FindImage`: without an origin, the one requested Warehouse
     /// subscribing to `repo_url` (an error when several do).
     fn find_image(&self, repo_url: &str, origin: Option<&str>) -> Result<Option<Image>, String> {
-        let origin = match origin {
-            Some(origin) => origin,
-            None => {
-                let mut providers = self.warehouses.iter().flat_map(|w| {
-                    w.subscriptions
-                        .iter()
-                        .filter(|s| s.repo_url == repo_url)
-                        .map(|_| w.name.as_str())
-                });
-                let Some(provider) = providers.next() else {
-                    return Ok(None);
-                };
-                if providers.next().is_some() {
-                    return Err(format!(
-                        "multiple requested Freight could potentially provide a container \
-                         image from repository {repo_url}: please provide a Freight origin to \
-                         disambiguate"
-                    ));
-                }
-                provider
+        let origin = if let Some(origin) = origin {
+            origin
+        } else {
+            let mut providers = self.warehouses.iter().flat_map(|w| {
+                w.subscriptions
+                    .iter()
+                    .filter(|s| s.repo_url == repo_url)
+                    .map(|_| w.name.as_str())
+            });
+            let Some(provider) = providers.next() else {
+                return Ok(None);
+            };
+            if providers.next().is_some() {
+                return Err(format!(
+                    "multiple requested Freight could potentially provide a container \
+                     image from repository {repo_url}: please provide a Freight origin to \
+                     disambiguate"
+                ));
             }
+            provider
         };
         Ok(self
             .warehouses
@@ -508,15 +505,12 @@ impl Lexer<'_> {
     }
 
     fn next(&mut self) -> Option<char> {
-        match self.chars.get(self.end) {
-            Some(&c) => {
-                self.end += 1;
-                Some(c)
-            }
-            None => {
-                self.eof = true;
-                None
-            }
+        if let Some(&c) = self.chars.get(self.end) {
+            self.end += 1;
+            Some(c)
+        } else {
+            self.eof = true;
+            None
         }
     }
 
@@ -3034,7 +3028,7 @@ mod tests {
         assert_eq!(parsed, json!({"foo": "bar", "count": 2}));
     }
 
-    /// The template is what sigs.k8s.io/yaml's YAMLToJSON makes of the YAML
+    /// The template is what sigs.k8s.io/yaml's `YAMLToJSON` makes of the YAML
     /// in Kargo's case (block scalars keep one trailing newline).
     #[test]
     fn a_variety_of_tricky_cases_dealing_with_yaml_and_quotes() {
@@ -3399,7 +3393,7 @@ mod tests {
     #[test]
     fn string_literals_follow_expr_lang_escapes() {
         let env = Env::new();
-        assert_eq!(eval(r#"${{ 'it\'s' }}"#, &env), json!("it's"));
+        assert_eq!(eval(r"${{ 'it\'s' }}", &env), json!("it's"));
         assert_eq!(
             eval(r#"${{ "\x41\101\u0041\u{41}\U00000041" }}"#, &env),
             json!("AAAAA")
