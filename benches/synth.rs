@@ -8,6 +8,10 @@
 //! median wall time of several runs and the child's peak resident memory
 //! (from `wait4`). Run with `cargo bench --bench synth`.
 
+// Sizes, times and rates printed to one decimal: counts and bytes far below
+// 2^52, so converting them to f64 loses nothing.
+#![allow(clippy::cast_precision_loss)]
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -25,8 +29,9 @@ impl Lcg {
             .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+    fn below(&mut self, n: usize) -> usize {
+        // `next` has 31 bits: it fits in any usize.
+        usize::try_from(self.next()).expect("31 bits fit") % n
     }
 }
 
@@ -106,14 +111,14 @@ pub fn generate(root: &Path, n: usize) {
             )
             .unwrap();
         }
-        let k = 1 + rng.below(3) as usize;
+        let k = 1 + rng.below(3);
         let mut chosen: Vec<String> = Vec::new();
         // A cascade: built on an earlier managed image.
         if managed.len() > 10 && i % 10 == 3 {
-            chosen.push(managed[rng.below(managed.len() as u64) as usize].clone());
+            chosen.push(managed[rng.below(managed.len())].clone());
         }
         while chosen.len() < k {
-            let b = base_name(rng.below(pool as u64) as usize);
+            let b = base_name(rng.below(pool));
             if !chosen.contains(&b) {
                 chosen.push(b);
             }
@@ -158,7 +163,7 @@ fn run_once(bin: &str, root: &Path, check: bool) -> (Duration, i64) {
         .current_dir(root)
         .spawn()
         .expect("start imgf");
-    let pid = child.id() as libc::pid_t;
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

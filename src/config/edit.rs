@@ -375,7 +375,7 @@ fn set_field(text: &str, i: usize, f: &Field<'_>) -> Result<String, String> {
                     return Err(format!("`{parent}` has no keys"));
                 };
                 if let Some(k) = find(&ls, p + 1, block_end, cc, f.key) {
-                    ls[k] = replace_value(&ls[k], cc, f.key, &f.value)?
+                    ls[k] = replace_value(&ls[k], cc, f.key, &f.value)?;
                 } else {
                     let at = last_content(&ls, p + 1, block_end);
                     let line = format!("{}{}: {}{eol}", " ".repeat(cc), f.key, f.value);

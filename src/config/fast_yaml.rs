@@ -650,6 +650,7 @@ mod numbers {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
     use std::path::Path;
 
     use proptest::prelude::*;
@@ -888,8 +889,10 @@ mod tests {
                 prop::collection::vec(("[a-z]{1,3}", scalar()), 0..3)
             )
                 .prop_map(|(k, m)| {
-                    let body: String = m.iter().map(|(a, b)| format!("  {a}: {b}\n")).collect();
-                    format!("{k}:\n{body}")
+                    m.iter().fold(format!("{k}:\n"), |mut s, (a, b)| {
+                        let _ = writeln!(s, "  {a}: {b}");
+                        s
+                    })
                 }),
             Just("# a comment\n".to_string()),
             Just("\n".to_string()),
@@ -917,9 +920,10 @@ mod tests {
         let fields = |keys: &'static [&'static str], pad: &'static str| {
             prop::collection::btree_map(prop::sample::select(keys), value(), 0..3).prop_map(
                 move |m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{pad}{k}: {v}\n"))
-                        .collect::<String>()
+                    m.iter().fold(String::new(), |mut s, (k, v)| {
+                        let _ = writeln!(s, "{pad}{k}: {v}");
+                        s
+                    })
                 },
             )
         };
@@ -952,13 +956,14 @@ mod tests {
                     "- name: {name}\n  registry: {registry}\n  repository: {repository}\n{more}"
                 );
                 if let Some(((repo, dockerfile), fields, args)) = source {
-                    e.push_str(&format!(
+                    let _ = write!(
+                        e,
                         "  source:\n    repo: {repo}\n    dockerfile: {dockerfile}\n{fields}"
-                    ));
+                    );
                     if !args.is_empty() {
                         e.push_str("    buildArgs:\n");
                         for (k, v) in args {
-                            e.push_str(&format!("      {k}: {v}\n"));
+                            let _ = writeln!(e, "      {k}: {v}");
                         }
                     }
                 }
@@ -1038,9 +1043,9 @@ mod tests {
         ) {
             let mut text = String::new();
             for (name, registry, repository, source) in entries {
-                text.push_str(&format!("- name: {name}\n  registry: {registry}\n  repository: {repository}\n"));
+                let _ = write!(text, "- name: {name}\n  registry: {registry}\n  repository: {repository}\n");
                 if let Some((repo, dockerfile)) = source {
-                    text.push_str(&format!("  source:\n    repo: {repo}\n    dockerfile: {dockerfile}\n"));
+                    let _ = write!(text, "  source:\n    repo: {repo}\n    dockerfile: {dockerfile}\n");
                 }
             }
             prop_assert!(

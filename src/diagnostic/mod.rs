@@ -242,7 +242,7 @@ impl Error {
                 path,
                 source,
             } => vec![DiagnosticJson::from(&io_diagnostic(action, path, source))],
-            other => vec![DiagnosticJson::plain(other.to_string())],
+            other @ Error::Internal(_) => vec![DiagnosticJson::plain(other.to_string())],
         }
     }
 
@@ -260,7 +260,7 @@ impl Error {
                 path,
                 source,
             } => io_diagnostic(action, path, source).render(colour),
-            other => other.to_string(),
+            other @ Error::Internal(_) => other.to_string(),
         }
     }
 
@@ -280,7 +280,7 @@ impl Error {
                 path,
                 source,
             } => vec![io_diagnostic(action, &path, &source)],
-            other => vec![Diagnostic::error(other.to_string())],
+            other @ Error::Internal(_) => vec![Diagnostic::error(other.to_string())],
         }
     }
 

@@ -202,7 +202,7 @@ pub(super) fn scan(text: &str) -> Result<Scanned, ParseError> {
             }
             pieces.push((logical.len(), i, 1));
             if let Some(head) = strip_continuation(line, escape) {
-                logical.push_str(head)
+                logical.push_str(head);
             } else {
                 logical.push_str(line);
                 more = false;

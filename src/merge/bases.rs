@@ -110,7 +110,9 @@ pub(super) fn resolve(
                     .help("fix the Dockerfile and run `imgf analyze` again"),
                 );
             }
-            model.managed[mi].current_version = st.data.current_version.clone();
+            model.managed[mi]
+                .current_version
+                .clone_from(&st.data.current_version);
             let names = st.data.base_images.clone();
             for (k, name) in names.iter().enumerate() {
                 if !seen.insert(name.clone()) {

@@ -21,7 +21,8 @@ pub mod objects;
 mod spec;
 pub mod template;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use crate::config::enrollment::UpdateValue;
 use crate::config::settings::{normalize_git_url, Settings};
@@ -456,7 +457,7 @@ fn automation(p: &Plan<'_>, i: usize) -> ImageUpdateAutomation {
                 } else {
                     PushSpec {
                         branch: a.branch.clone(),
-                        options: Default::default(),
+                        options: BTreeMap::new(),
                     }
                 },
             },
@@ -657,7 +658,7 @@ pub fn missing_credentials(model: &Model, settings: &Settings) -> Option<Diagnos
     let more = shown.len().saturating_sub(3);
     let mut list = shown[..shown.len().min(3)].join(", ");
     if more > 0 {
-        list.push_str(&format!(", and {more} more"));
+        let _ = write!(list, ", and {more} more");
     }
     Some(
         Diagnostic::warning(format!(

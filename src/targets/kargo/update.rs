@@ -61,6 +61,7 @@ use crate::config::enrollment::{BuildField, UpdateValue};
 use crate::config::settings::Settings;
 use crate::model::{Check, Managed, TagOrder, Update, Upstream};
 use crate::targets::kargo::expr::{self, ImageField, Piece};
+use std::fmt::Write as _;
 
 /// Where the repository is checked out in the promotion's workspace.
 pub const CHECKOUT: &str = "./repo";
@@ -505,7 +506,7 @@ fn steps(d: &Deployed<'_>, up: &Update) -> Vec<PromotionStep> {
     // `?.`: a failed yaml-parse leaves no output at all.
     let mut current = String::from("(");
     for alias in current_aliases(up) {
-        current.push_str(&format!("outputs[{}]?.value ?? ", expr::literal(&alias)));
+        let _ = write!(current, "outputs[{}]?.value ?? ", expr::literal(&alias));
     }
     current.push_str("\"(unknown)\")");
     // Not quoted: `quote` would turn the newlines into `\n`, and a message

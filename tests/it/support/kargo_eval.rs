@@ -49,6 +49,16 @@
 //! Numbers come back as JSON integers when integral and as floats otherwise:
 //! Kargo produces float64s, which Go's `json.Marshal` prints the same way.
 
+// A port of Go: `float64(i)`, `int(f)` and `==` on floats are Go's
+// conversions and comparison, reproduced exactly as the evaluator does them.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss,
+    clippy::cast_sign_loss,
+    clippy::float_cmp
+)]
+
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
@@ -807,7 +817,7 @@ fn unescape(literal: &str) -> Result<String, String> {
             }
             _ => return Err(UNABLE.into()),
         };
-        if code > 0x10FFFF {
+        if code > 0x0010_FFFF {
             return Err(UNABLE.into());
         }
         value.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
@@ -1449,7 +1459,7 @@ fn check(expr: &Expr) -> Result<Ty, String> {
         Expr::Binary(op, left, right) => check_binary(*op, check(left)?, check(right)?)?,
         Expr::Chain(inner) => check(inner)?,
         Expr::Member { base, property, .. } => {
-            check_member(check(base)?, property, check(property)?)?
+            check_member(check(base)?, property, &check(property)?)?
         }
         Expr::Call(function, arguments) => {
             let arguments = arguments.iter().map(check).collect::<Result<Vec<_>, _>>()?;
@@ -1535,7 +1545,7 @@ fn check_binary(op: Binary, left: Ty, right: Ty) -> Result<Ty, String> {
     result.ok_or_else(|| format!("invalid operation: {op} (mismatched types {left} and {right})"))
 }
 
-fn check_member(base: Ty, property: &Expr, property_ty: Ty) -> Result<Ty, String> {
+fn check_member(base: Ty, property: &Expr, property_ty: &Ty) -> Result<Ty, String> {
     let name = match property {
         Expr::Str(name) => Some(name.as_str()),
         _ => None,
@@ -1547,7 +1557,7 @@ fn check_member(base: Ty, property: &Expr, property_ty: Ty) -> Result<Ty, String
     match base {
         Ty::Unknown => Ok(Ty::Unknown),
         Ty::Map | Ty::StringMap => {
-            if property_ty != Ty::String && !property_ty.is_unknown() {
+            if *property_ty != Ty::String && !property_ty.is_unknown() {
                 return Err(format!(
                     "cannot use {property_ty} to get an element from {base}"
                 ));
@@ -1559,7 +1569,7 @@ fn check_member(base: Ty, property: &Expr, property_ty: Ty) -> Result<Ty, String
             })
         }
         Ty::Array(element) => {
-            if property_ty != Ty::Int && !property_ty.is_unknown() {
+            if *property_ty != Ty::Int && !property_ty.is_unknown() {
                 return Err(format!(
                     "array elements can only be selected using an integer (got {property_ty})"
                 ));
@@ -1604,13 +1614,15 @@ fn check_arguments(name: &str, params: &[Param], arguments: &[Ty]) -> Result<(),
     }
     for (argument, param) in arguments.iter().zip(params) {
         let fits = match (argument, param) {
-            (_, Param::Any) | (Ty::Unknown, _) => true,
+            (_, Param::Any)
+            | (Ty::Unknown, _)
+            | (Ty::String, Param::String)
+            | (Ty::Origin, Param::Origin) => true,
             (Ty::Nil, _) => {
                 return Err(format!(
                     "cannot use nil as argument (type {param}) to call {name}"
                 ))
             }
-            (Ty::String, Param::String) | (Ty::Origin, Param::Origin) => true,
             _ => false,
         };
         if !fits {
@@ -1811,7 +1823,7 @@ impl Evaluator<'_> {
                 if *optional && base.is_nil() {
                     return Err(Stop::NilChain);
                 }
-                fetch(base, self.eval(property)?)?
+                fetch(&base, &self.eval(property)?)?
             }
             Expr::Call(function, arguments) => {
                 let arguments = arguments
@@ -2015,12 +2027,12 @@ fn deep_equal(a: &Value, b: &Value) -> bool {
 const ORIGIN_KIND: &str = "FreightOrigin's Kind";
 
 /// `runtime.Fetch` (and `FetchField` on a value typed as a struct).
-fn fetch(base: Value, property: Value) -> Result<Value, String> {
-    let field = match &property {
+fn fetch(base: &Value, property: &Value) -> Result<Value, String> {
+    let field = match property {
         Value::String(name) => Some(name.as_str()),
         _ => None,
     };
-    match (&base, field) {
+    match (base, field) {
         (Value::Map(map), Some(key)) => Ok(map.get(key).cloned().unwrap_or(Value::Nil)),
         (Value::StringMap(map), Some(key)) => {
             Ok(Value::String(map.get(key).cloned().unwrap_or_default()))
@@ -2440,18 +2452,18 @@ fn write_json(value: &Value, indent: Option<usize>, out: &mut String) -> Result<
         Value::String(s) => write_json_string(s, out),
         Value::Array(items) => {
             let entries = items.iter().map(|item| (None, item.clone()));
-            write_json_container(entries.collect(), ['[', ']'], indent, out)?;
+            write_json_container(&entries.collect::<Vec<_>>(), ['[', ']'], indent, out)?;
         }
         object => {
             let entries = object.json_members().into_iter().map(|(k, v)| (Some(k), v));
-            write_json_container(entries.collect(), ['{', '}'], indent, out)?;
+            write_json_container(&entries.collect::<Vec<_>>(), ['{', '}'], indent, out)?;
         }
     }
     Ok(())
 }
 
 fn write_json_container(
-    entries: Vec<(Option<String>, Value)>,
+    entries: &[(Option<String>, Value)],
     brackets: [char; 2],
     indent: Option<usize>,
     out: &mut String,
@@ -3131,6 +3143,12 @@ mod tests {
 
     #[test]
     fn a_quoted_dispatch_body_is_a_json_string() {
+        fn all_strings(value: &Json) -> bool {
+            match value {
+                Json::Object(members) => members.values().all(all_strings),
+                other => other.is_string(),
+            }
+        }
         let out = eval(DISPATCH, &python_env());
         let body = out
             .as_str()
@@ -3143,12 +3161,6 @@ mod tests {
         );
         let parsed: Json = serde_json::from_str(body).unwrap();
         assert_eq!(parsed["inputs"]["base_digest"], json!(PYTHON_DIGEST));
-        fn all_strings(value: &Json) -> bool {
-            match value {
-                Json::Object(members) => members.values().all(all_strings),
-                other => other.is_string(),
-            }
-        }
         assert!(all_strings(&parsed), "{parsed}");
     }
 
@@ -3317,7 +3329,7 @@ mod tests {
             ("0x_1_2.3_4_5p+1_2", json!(74565)),
             (
                 "1090544144181609348671888949248",
-                json!(1.0905441441816093e30),
+                json!(1.090_544_144_181_609_3e30),
             ),
             ("0x1p3", json!(8)),
             ("0x1.8p1", json!(3)),
@@ -3325,7 +3337,7 @@ mod tests {
             ("_1", json!("_1")),
             ("1__0", json!("1__0")),
             ("+.5", json!(0.5)),
-            ("20240101", json!(20240101)),
+            ("20240101", json!(20_240_101)),
             ("1e400", json!("1e400")),
             ("infinite", json!("infinite")),
             ("t", json!(true)),
