@@ -3,6 +3,10 @@
 //! steady state (nothing changed), plus the parser alone, in process.
 //! Run with `cargo bench --bench analyze`.
 
+// Rates printed to whole numbers: counts far below 2^52, so converting them
+// to f64 loses nothing.
+#![allow(clippy::cast_precision_loss)]
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;

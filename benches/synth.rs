@@ -23,6 +23,15 @@
 //! at 1,000 and 5,000 images unless sizes are given, and prints the ratio
 //! of CPU times. See docs/src/performance.md.
 
+// The measurements are C `long`s from wait4 and small counts, printed as
+// floats: far below where a cast could truncate, wrap or lose precision.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -173,7 +182,7 @@ fn measure(cmd: &mut Command) -> Cost {
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `pid` is our own un-reaped child; `status` and `usage` are valid pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let r = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
     let wall = start.elapsed();
     assert_eq!(r, pid, "wait4 failed");
     assert!(
@@ -230,7 +239,7 @@ fn gen_state() -> Option<PathBuf> {
 }
 
 /// Writes an enrollment of `n` images in `layout` (`seed` or `reference`)
-/// to `dir` with gen_state.py.
+/// to `dir` with `gen_state.py`.
 fn generate_with(script: &Path, dir: &Path, n: usize, layout: &str) {
     let status = Command::new("python3")
         .arg(script)
@@ -280,7 +289,7 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     if let Some(old) = std::env::var_os("IMGF_OLD_TOOL") {
         let sizes = if sizes.is_empty() {
             vec![1_000, 5_000]
@@ -307,12 +316,13 @@ fn main() {
             match layout {
                 "imgf" => generate(tmp.path(), n),
                 _ => {
-                    match &script {
-                        Some(script) => generate_with(script, &dir, n, "seed"),
-                        None => {
-                            println!("{layout:>6} {n:>8} skipped: ../shared/bench/gen_state.py is not there");
-                            continue;
-                        }
+                    if let Some(script) = &script {
+                        generate_with(script, &dir, n, "seed");
+                    } else {
+                        println!(
+                            "{layout:>6} {n:>8} skipped: ../shared/bench/gen_state.py is not there"
+                        );
+                        continue;
                     }
                 }
             }

@@ -307,6 +307,8 @@ pub struct StatusArgs {
     pub now: Option<String>,
 }
 
+// Each bool is a command-line switch (`--manual`, `--update`, …).
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
     #[command(flatten)]

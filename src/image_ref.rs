@@ -453,7 +453,7 @@ fn explain(s: &str, kind: Kind) -> (String, String) {
                         || first.contains(['.', ':'])
                         || first.to_lowercase() != first =>
                 {
-                    (&s[..first.len() + 1], rest)
+                    (&s[..=first.len()], rest)
                 }
                 _ => ("", s),
             };

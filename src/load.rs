@@ -327,6 +327,7 @@ pub(crate) fn load_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     #[test]
     fn repository_paths_lose_their_dot_components() {
@@ -349,9 +350,9 @@ mod tests {
     fn split_parse_equals_whole_parse() {
         let mut text = String::from("# header\n");
         for i in 0..4000 {
-            text.push_str(&format!(
+            let _ = write!(text,
                 "- name: app-{i}\n  registry: ghcr.io\n  repository: org/app-{i}\n  source:\n    repo: org/app\n    dockerfile: d/Dockerfile  # comment\n    workflow: w.yml\n    buildArgs:\n      A: \"- x\"\n"
-            ));
+            );
         }
         assert!(text.len() > 256 * 1024);
         let pieces = split_items(&text, 3);
@@ -366,9 +367,10 @@ mod tests {
     fn split_parse_reports_errors_at_their_true_line() {
         let mut text = String::new();
         for i in 0..4000 {
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "- name: app-{i}\n  registry: ghcr.io\n  repository: org/app\n"
-            ));
+            );
         }
         text.push_str("- name: bad\n  registry: ghcr.io\n  repository: org/app\n  colour: blue\n");
         let d = parse_entries(Path::new("x"), &text).unwrap_err();

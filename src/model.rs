@@ -219,7 +219,7 @@ impl Model {
     /// upstream `node-22`.
     pub(crate) fn sample() -> Model {
         Model {
-            catalog: Default::default(),
+            catalog: Catalog::default(),
             managed: vec![Managed {
                 name: "app".into(),
                 repo_url: "ghcr.io/org/app".into(),

@@ -526,7 +526,7 @@ pub(crate) fn semver_range(s: &str) -> Result<(), String> {
     if s.trim().is_empty() {
         return Err("it is empty".into());
     }
-    if s.len() > 256 || s.chars().any(|c| c.is_control()) {
+    if s.len() > 256 || s.chars().any(char::is_control) {
         return Err("a range is one short line".into());
     }
     for alt in s.split("||") {
@@ -563,7 +563,7 @@ pub(crate) fn semver_range(s: &str) -> Result<(), String> {
 /// A tag regex (RE2 syntax, as Go reads it) with a named group whose value
 /// orders the tags; returns the group's name.
 pub(crate) fn tag_pattern(s: &str) -> Result<String, String> {
-    if s.len() > 512 || s.chars().any(|c| c.is_control()) {
+    if s.len() > 512 || s.chars().any(char::is_control) {
         return Err("a pattern is one line of at most 512 characters".into());
     }
     let r = Regex::new(s).map_err(|e| format!("it is not a valid regex: {e}"))?;

@@ -126,7 +126,6 @@ impl Node {
     /// Every scalar under this node (keys excluded) with its key path,
     /// parts joined by `.`, in document order.
     pub(crate) fn scalars(&self) -> Vec<(String, &Node)> {
-        let mut out = Vec::new();
         fn go<'n>(n: &'n Node, path: &mut Vec<String>, out: &mut Vec<(String, &'n Node)>) {
             match &n.kind {
                 Kind::Scalar { .. } => out.push((path.join("."), n)),
@@ -147,6 +146,7 @@ impl Node {
                 Kind::Alias => {}
             }
         }
+        let mut out = Vec::new();
         go(self, &mut Vec::new(), &mut out);
         out
     }

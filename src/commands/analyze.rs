@@ -4,6 +4,7 @@
 //! never a file imgf does not own — inside the state-repository transaction.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{AnalyzeArgs, OutputFormat};
@@ -132,7 +133,7 @@ fn commit_message(image: Option<&str>, o: &Outcome, written: &[PathBuf]) -> Stri
     if o.notes.len() > 1 {
         m.push_str("\n\n");
         for n in &o.notes {
-            m.push_str(&format!("- {n}\n"));
+            let _ = writeln!(m, "- {n}");
         }
     }
     m

@@ -1,4 +1,4 @@
-//! Completion of the command line by imgf itself: clap_complete's dynamic
+//! Completion of the command line by imgf itself: `clap_complete`'s dynamic
 //! engine (`COMPLETE=SHELL imgf -- WORDS…`, its `unstable-dynamic`
 //! feature). The scripts `imgf completions SHELL` prints only register imgf
 //! with the shell; at each Tab the shell runs imgf, which answers from the

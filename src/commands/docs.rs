@@ -320,10 +320,14 @@ fn command_page(path: &[String], cmd: &clap::Command) -> String {
 
 /// One argument as a list item: its forms, help, values and default.
 fn argument(s: &mut String, a: &clap::Arg) {
-    let value = a
-        .get_value_names()
-        .map(|v| v.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-        .unwrap_or_else(|| vec![a.get_id().as_str().to_uppercase()]);
+    let value = a.get_value_names().map_or_else(
+        || vec![a.get_id().as_str().to_uppercase()],
+        |v| {
+            v.iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>()
+        },
+    );
     let takes_value = a.get_action().takes_values();
     let form = if a.is_positional() {
         let v = format!("<{}>", value.join("> <"));

@@ -129,8 +129,8 @@ fn scalar<T: Serialize + ?Sized>(v: &T) -> Result<String, Error> {
 
 /// A whole new entry's YAML text, from the flags.
 fn entry_from_flags(args: &EnrollArgs) -> Result<String, Error> {
-    fn need<'a>(v: &'a Option<String>, flag: &str) -> Result<&'a str, Error> {
-        v.as_deref().ok_or_else(|| {
+    fn need<'a>(v: Option<&'a str>, flag: &str) -> Result<&'a str, Error> {
+        v.ok_or_else(|| {
             usage(
                 format!("imgf enroll needs --{flag} for a new image (or -f entry.yaml)"),
                 "a new image needs --name, --registry and --repository; and --source-repo and --dockerfile when it is built here",
@@ -156,9 +156,9 @@ fn entry_from_flags(args: &EnrollArgs) -> Result<String, Error> {
             )),
         };
     let entry = NewEntry {
-        name: need(&args.name, "name")?,
-        registry: need(&args.registry, "registry")?,
-        repository: need(&args.repository, "repository")?,
+        name: need(args.name.as_deref(), "name")?,
+        registry: need(args.registry.as_deref(), "registry")?,
+        repository: need(args.repository.as_deref(), "repository")?,
         tag: args.tag.as_deref(),
         owner: args.owner.as_deref(),
         system: args.system.as_deref(),
@@ -431,7 +431,6 @@ fn point_at_origin(diags: &mut [Diagnostic], images: &Path, new_text: &str, orig
         let Some(loc) = d.location else { continue };
         let line = loc.line - 1;
         match origin {
-            Origin::None => {}
             Origin::Flags { lines, values } if lines.contains(&line) => {
                 let Some(key) = new_lines.get(line).and_then(|l| key_of(l)) else {
                     continue;
@@ -691,7 +690,7 @@ fn update_fields(
                 branch: None,
                 dockerfile: dockerfile.clone(),
                 workflow: None,
-                build_args: Default::default(),
+                build_args: std::collections::BTreeMap::new(),
                 inputs: None,
                 version_bump: None,
             }),

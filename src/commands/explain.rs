@@ -3,6 +3,7 @@
 //! print it as text or JSON.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::cli::{ExplainArgs, OutputFormat};
 use crate::diagnostic::{Diagnostic, Error};
@@ -57,7 +58,7 @@ fn explain(args: &ExplainArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Erro
                 .collect();
             let mut help = "explain takes an image enrolled with a `source`".to_string();
             if !on.is_empty() {
-                help.push_str(&format!("; built on it: {}", on.join(", ")));
+                let _ = write!(help, "; built on it: {}", on.join(", "));
             }
             return Err(Error::input(
                 Diagnostic::error(format!(

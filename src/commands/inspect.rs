@@ -3,6 +3,7 @@
 use crate::diagnostic::{Diagnostic, Error};
 use crate::shell::Shell;
 use crate::ExitStatus;
+use std::fmt::Write as _;
 
 /// One base image as `imgf inspect` shows it.
 #[derive(serde::Serialize)]
@@ -113,13 +114,14 @@ fn inspect_dockerfile(
         InspectFormat::Text => {
             let mut s = String::new();
             for (b, v) in analysis.base_images.iter().zip(&bases) {
-                s.push_str(&format!("line {}: {}\n", b.line, v.text()));
+                let _ = writeln!(s, "line {}: {}", b.line, v.text());
             }
             for u in &analysis.unresolved {
-                s.push_str(&format!(
-                    "line {}: unresolved: FROM {} ({})\n",
+                let _ = writeln!(
+                    s,
+                    "line {}: unresolved: FROM {} ({})",
                     u.line, u.from, u.reason
-                ));
+                );
             }
             if s.is_empty() {
                 s.push_str("no base images (scratch or stages only)\n");

@@ -1,4 +1,4 @@
-//! `imgf man`: the man pages, from the clap definitions (clap_mangen) plus
+//! `imgf man`: the man pages, from the clap definitions (`clap_mangen`) plus
 //! the EXIT STATUS and ENVIRONMENT sections of [`super::reference`].
 //! Without `--out-dir` it prints `imgf.1`; with it, it writes `imgf.1` and
 //! one page per subcommand, nested ones too (`imgf-updates-check.1`).

@@ -147,18 +147,18 @@ pub(crate) fn command() -> clap::Command {
 pub(crate) fn pages(cmd: &clap::Command) -> Vec<(Vec<String>, &clap::Command)> {
     fn walk<'a>(
         cmd: &'a clap::Command,
-        path: Vec<String>,
+        path: &[String],
         out: &mut Vec<(Vec<String>, &'a clap::Command)>,
     ) {
-        out.push((path.clone(), cmd));
+        out.push((path.to_vec(), cmd));
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-            let mut p = path.clone();
+            let mut p = path.to_vec();
             p.push(sub.get_name().to_string());
-            walk(sub, p, out);
+            walk(sub, &p, out);
         }
     }
     let mut out = Vec::new();
-    walk(cmd, Vec::new(), &mut out);
+    walk(cmd, &[], &mut out);
     out
 }
 
@@ -180,6 +180,7 @@ mod tests {
     /// exit with is in the table.
     #[test]
     fn rows_name_real_commands_and_every_exit_code() {
+        use crate::ExitStatus as S;
         let cmd = command();
         let paths: Vec<String> = pages(&cmd).into_iter().map(|(p, _)| p.join(" ")).collect();
         let scopes = EXIT_CODES
@@ -193,7 +194,6 @@ mod tests {
                 }
             }
         }
-        use crate::ExitStatus as S;
         let codes = [S::Success, S::Drift, S::Problems, S::Incomplete]
             .map(S::code)
             .into_iter()

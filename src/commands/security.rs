@@ -13,6 +13,7 @@
 //!   is information, not a gate).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::cli::{
@@ -150,7 +151,7 @@ fn plan(args: &SecurityPlanArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Er
             let used = in_use(&v.status, &args.base, v.bases.get(&args.base), &args.digest);
             let mut text = format!("{repo}@{}\n", args.digest);
             for d in &used {
-                text.push_str(&format!("{repo}@{d}\n"));
+                let _ = writeln!(text, "{repo}@{d}");
             }
             crate::fs::write_atomic(&refs, text.as_bytes())?;
             Ok(note(vec![format!(

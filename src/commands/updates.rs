@@ -279,28 +279,27 @@ fn check_all<'a>(
     let mut targets = Vec::new();
     for &img in &images {
         for u in img.updates() {
-            let root = match workspaces.iter().find(|w| w.holds(u)) {
-                Some(w) => w.dir.clone(),
-                None => {
-                    let r = fetched.get(&u.repo_url, &u.branch);
-                    match r {
-                        Ok(p) => p.clone(),
-                        Err(e) => {
-                            targets.push(Target {
-                                image: img,
-                                update: u,
-                                file: None,
-                                checked: false,
-                                problems: vec![Diagnostic::error(format!(
-                                    "{}: not checked: cannot fetch {}@{}: {e}",
-                                    update_stage_name(img.name(), &u.name),
-                                    u.repo_url,
-                                    u.branch
-                                ))
-                                .help("pass a local checkout with --workspace DIR (or REPO=DIR), or set GITHUB_TOKEN / GITLAB_TOKEN")],
-                            });
-                            continue;
-                        }
+            let root = if let Some(w) = workspaces.iter().find(|w| w.holds(u)) {
+                w.dir.clone()
+            } else {
+                let r = fetched.get(&u.repo_url, &u.branch);
+                match r {
+                    Ok(p) => p.clone(),
+                    Err(e) => {
+                        targets.push(Target {
+                            image: img,
+                            update: u,
+                            file: None,
+                            checked: false,
+                            problems: vec![Diagnostic::error(format!(
+                                "{}: not checked: cannot fetch {}@{}: {e}",
+                                update_stage_name(img.name(), &u.name),
+                                u.repo_url,
+                                u.branch
+                            ))
+                            .help("pass a local checkout with --workspace DIR (or REPO=DIR), or set GITHUB_TOKEN / GITLAB_TOKEN")],
+                        });
+                        continue;
                     }
                 }
             };
@@ -609,7 +608,7 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
         return;
     };
     let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
+    entries.sort_by_key(std::fs::DirEntry::file_name);
     for e in entries {
         if out.len() >= MAX_SCANNED {
             return;

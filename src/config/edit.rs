@@ -356,8 +356,8 @@ fn set_field(text: &str, i: usize, f: &Field<'_>) -> Result<String, String> {
                 eol,
             ),
         },
-        Some(parent) => match find(&ls, first, end, kc, parent) {
-            Some(p) => {
+        Some(parent) => {
+            if let Some(p) = find(&ls, first, end, kc, parent) {
                 let rest = ls[p][kc + parent.len() + 1..].trim();
                 if !(rest.is_empty() || rest.starts_with('#')) {
                     return Err(format!(
@@ -374,21 +374,19 @@ fn set_field(text: &str, i: usize, f: &Field<'_>) -> Result<String, String> {
                 else {
                     return Err(format!("`{parent}` has no keys"));
                 };
-                match find(&ls, p + 1, block_end, cc, f.key) {
-                    Some(k) => ls[k] = replace_value(&ls[k], cc, f.key, &f.value)?,
-                    None => {
-                        let at = last_content(&ls, p + 1, block_end);
-                        let line = format!("{}{}: {}{eol}", " ".repeat(cc), f.key, f.value);
-                        insert_line(&mut ls, at, line, eol);
-                    }
+                if let Some(k) = find(&ls, p + 1, block_end, cc, f.key) {
+                    ls[k] = replace_value(&ls[k], cc, f.key, &f.value)?;
+                } else {
+                    let at = last_content(&ls, p + 1, block_end);
+                    let line = format!("{}{}: {}{eol}", " ".repeat(cc), f.key, f.value);
+                    insert_line(&mut ls, at, line, eol);
                 }
-            }
-            None => {
+            } else {
                 let pad = " ".repeat(kc);
                 let line = format!("{pad}{parent}:{eol}{pad}  {}: {}{eol}", f.key, f.value);
                 insert_line(&mut ls, end, line, eol);
             }
-        },
+        }
     }
     Ok(ls.concat())
 }

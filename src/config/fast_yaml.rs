@@ -13,7 +13,7 @@
 //! message comes from the full parser too.
 //!
 //! What it returns must be exactly what the full parser gives; the scalar
-//! rules below are yaml_serde's (`de.rs`, 0.10: `visit_untagged_scalar`,
+//! rules below are `yaml_serde`'s (`de.rs`, 0.10: `visit_untagged_scalar`,
 //! `deserialize_option`, `deserialize_str`), and a property test compares the
 //! two on generated documents.
 
@@ -51,9 +51,10 @@ pub(crate) fn parse_with_extra<T: DeserializeOwned>(
             if known.contains(key) || !is_string_key(key) {
                 continue;
             }
-            let value = match values {
-                true => Some(Value::deserialize(NodeDe(value)).ok()?),
-                false => None,
+            let value = if values {
+                Some(Value::deserialize(NodeDe(value)).ok()?)
+            } else {
+                None
             };
             extra.push((key.to_string(), value));
         }
@@ -363,7 +364,7 @@ impl de::Error for Fallback {
 struct NodeDe<'n, 'a>(&'n Node<'a>);
 
 impl NodeDe<'_, '_> {
-    /// yaml_serde's test for "this plain scalar is null": empty, `null`,
+    /// `yaml_serde`'s test for "this plain scalar is null": empty, `null`,
     /// `Null`, `NULL` or `~`.
     fn is_null(&self) -> bool {
         matches!(self.0, Node::Scalar(v, true) if v.is_empty() || is_null_word(v))
@@ -545,7 +546,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
         Err(Fallback)
     }
     /// A unit variant written as a scalar (`provider: github`), as
-    /// yaml_serde reads an untagged scalar; tagged or other variants are the
+    /// `yaml_serde` reads an untagged scalar; tagged or other variants are the
     /// full parser's.
     fn deserialize_enum<V: Visitor<'de>>(
         self,
@@ -562,7 +563,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
     }
 }
 
-impl<'de> IntoDeserializer<'de, Fallback> for NodeDe<'_, '_> {
+impl IntoDeserializer<'_, Fallback> for NodeDe<'_, '_> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self
@@ -571,10 +572,10 @@ impl<'de> IntoDeserializer<'de, Fallback> for NodeDe<'_, '_> {
 
 /// A mapping key (a plain scalar): a string where one is asked for (a
 /// struct field name, a `String` key), resolved like any plain scalar
-/// otherwise — as yaml_serde does.
+/// otherwise — as `yaml_serde` does.
 struct Key<'n>(&'n str);
 
-impl<'de> IntoDeserializer<'de, Fallback> for Key<'_> {
+impl IntoDeserializer<'_, Fallback> for Key<'_> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self
@@ -614,7 +615,7 @@ impl<'de> de::Deserializer<'de> for Key<'_> {
     }
 }
 
-/// yaml_serde's `visit_untagged_scalar`: null, booleans, integers, floats,
+/// `yaml_serde`'s `visit_untagged_scalar`: null, booleans, integers, floats,
 /// then a string.
 fn untagged_scalar<'de, V: Visitor<'de>>(visitor: V, v: &str) -> Result<V::Value, Fallback> {
     if v.is_empty() || is_null_word(v) {
@@ -645,9 +646,9 @@ fn untagged_scalar<'de, V: Visitor<'de>>(visitor: V, v: &str) -> Result<V::Value
     visitor.visit_str(v)
 }
 
-/// yaml_serde 0.10's number rules (`de.rs`: `parse_unsigned_int`,
+/// `yaml_serde` 0.10's number rules (`de.rs`: `parse_unsigned_int`,
 /// `parse_negative_int`, `parse_f64`, `digits_but_not_number`), copied so a
-/// plain scalar resolves to the same number here as there. yaml_serde is
+/// plain scalar resolves to the same number here as there. `yaml_serde` is
 /// MIT OR Apache-2.0, like imgf.
 mod numbers {
     use std::num::ParseIntError;
@@ -727,6 +728,7 @@ mod numbers {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
     use std::path::Path;
 
     use proptest::prelude::*;
@@ -980,8 +982,10 @@ mod tests {
                 prop::collection::vec(("[a-z]{1,3}", scalar()), 0..3)
             )
                 .prop_map(|(k, m)| {
-                    let body: String = m.iter().map(|(a, b)| format!("  {a}: {b}\n")).collect();
-                    format!("{k}:\n{body}")
+                    m.iter().fold(format!("{k}:\n"), |mut s, (a, b)| {
+                        let _ = writeln!(s, "  {a}: {b}");
+                        s
+                    })
                 }),
             Just("# a comment\n".to_string()),
             Just("\n".to_string()),
@@ -1009,9 +1013,10 @@ mod tests {
         let fields = |keys: &'static [&'static str], pad: &'static str| {
             prop::collection::btree_map(prop::sample::select(keys), value(), 0..3).prop_map(
                 move |m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{pad}{k}: {v}\n"))
-                        .collect::<String>()
+                    m.iter().fold(String::new(), |mut s, (k, v)| {
+                        let _ = writeln!(s, "{pad}{k}: {v}");
+                        s
+                    })
                 },
             )
         };
@@ -1044,13 +1049,14 @@ mod tests {
                     "- name: {name}\n  registry: {registry}\n  repository: {repository}\n{more}"
                 );
                 if let Some(((repo, dockerfile), fields, args)) = source {
-                    e.push_str(&format!(
+                    let _ = write!(
+                        e,
                         "  source:\n    repo: {repo}\n    dockerfile: {dockerfile}\n{fields}"
-                    ));
+                    );
                     if !args.is_empty() {
                         e.push_str("    buildArgs:\n");
                         for (k, v) in args {
-                            e.push_str(&format!("      {k}: {v}\n"));
+                            let _ = writeln!(e, "      {k}: {v}");
                         }
                     }
                 }
@@ -1130,9 +1136,9 @@ mod tests {
         ) {
             let mut text = String::new();
             for (name, registry, repository, source) in entries {
-                text.push_str(&format!("- name: {name}\n  registry: {registry}\n  repository: {repository}\n"));
+                let _ = write!(text, "- name: {name}\n  registry: {registry}\n  repository: {repository}\n");
                 if let Some((repo, dockerfile)) = source {
-                    text.push_str(&format!("  source:\n    repo: {repo}\n    dockerfile: {dockerfile}\n"));
+                    let _ = write!(text, "  source:\n    repo: {repo}\n    dockerfile: {dockerfile}\n");
                 }
             }
             prop_assert!(

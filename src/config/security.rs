@@ -227,10 +227,6 @@ pub struct Notification {
 /// `*` matches any run of characters but `/`, `**` any run at all; every
 /// other character matches itself.
 pub fn glob_match(pattern: &str, s: &str) -> bool {
-    let p = pattern.as_bytes();
-    let s = s.as_bytes();
-    // Classic backtracking over the two wildcards, memoised by position.
-    let mut memo = vec![None; (p.len() + 1) * (s.len() + 1)];
     fn go(p: &[u8], s: &[u8], i: usize, j: usize, memo: &mut [Option<bool>]) -> bool {
         let key = i * (s.len() + 1) + j;
         if let Some(v) = memo[key] {
@@ -257,6 +253,10 @@ pub fn glob_match(pattern: &str, s: &str) -> bool {
         memo[key] = Some(v);
         v
     }
+    let p = pattern.as_bytes();
+    let s = s.as_bytes();
+    // Classic backtracking over the two wildcards, memoised by position.
+    let mut memo = vec![None; (p.len() + 1) * (s.len() + 1)];
     go(p, s, 0, 0, &mut memo)
 }
 

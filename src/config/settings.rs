@@ -289,7 +289,7 @@ impl Providers {
         format!("{}/{repo}.git", self.web(provider))
     }
 
-    /// The endpoint that starts a build: GitHub's workflow_dispatch or
+    /// The endpoint that starts a build: GitHub's `workflow_dispatch` or
     /// GitLab's pipeline trigger (`workflow` is GitHub's file name or id).
     pub fn dispatch_url(&self, provider: Provider, repo: &str, workflow: &str) -> String {
         match provider {

@@ -154,7 +154,7 @@ pub fn attach_source(diags: &mut [Diagnostic], file: &Path, text: &str) {
                     .line
                     .checked_sub(1)
                     .and_then(|i| lines.get(i))
-                    .map(|l| l.to_string());
+                    .map(std::string::ToString::to_string);
             }
         }
     }
@@ -270,7 +270,7 @@ impl Error {
                 path,
                 source,
             } => vec![DiagnosticJson::from(&io_diagnostic(action, path, source))],
-            other => vec![DiagnosticJson::plain(other.to_string())],
+            other @ Error::Internal(_) => vec![DiagnosticJson::plain(other.to_string())],
         }
     }
 
@@ -288,7 +288,7 @@ impl Error {
                 path,
                 source,
             } => io_diagnostic(action, path, source).render(colour),
-            other => other.to_string(),
+            other @ Error::Internal(_) => other.to_string(),
         }
     }
 
@@ -308,7 +308,7 @@ impl Error {
                 path,
                 source,
             } => vec![io_diagnostic(action, &path, &source)],
-            other => vec![Diagnostic::error(other.to_string())],
+            other @ Error::Internal(_) => vec![Diagnostic::error(other.to_string())],
         }
     }
 

@@ -64,7 +64,7 @@ pub(super) struct Scanned {
 }
 
 /// `unicode.IsSpace` (Go), what BuildKit trims around lines and words: the
-/// same set as Unicode's White_Space.
+/// same set as Unicode's `White_Space`.
 pub(super) fn is_go_space(c: char) -> bool {
     c.is_whitespace()
 }
@@ -201,12 +201,11 @@ pub(super) fn scan(text: &str) -> Result<Scanned, ParseError> {
                 continue;
             }
             pieces.push((logical.len(), i, 1));
-            match strip_continuation(line, escape) {
-                Some(head) => logical.push_str(head),
-                None => {
-                    logical.push_str(line);
-                    more = false;
-                }
+            if let Some(head) = strip_continuation(line, escape) {
+                logical.push_str(head);
+            } else {
+                logical.push_str(line);
+                more = false;
             }
         }
         // `splitCommand`: the name, then the rest after the whitespace.

@@ -320,7 +320,14 @@ mod tests {
     fn numbers(n: usize, at: usize, changed: u32) -> Rendering<'static> {
         Rendering::new(n, move |i| {
             let mut m = std::collections::BTreeMap::new();
-            m.insert("a", if i == at { changed } else { i as u32 });
+            m.insert(
+                "a",
+                if i == at {
+                    changed
+                } else {
+                    u32::try_from(i).unwrap()
+                },
+            );
             m
         })
     }

@@ -112,15 +112,17 @@ pub fn is_plain_safe(s: &str) -> bool {
 /// `_ . / - + @ % = ,`. A table, because every string imgf writes is checked.
 const PLAIN: [bool; 256] = {
     let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric()
+    let mut b: u8 = 0;
+    loop {
+        t[b as usize] = b.is_ascii_alphanumeric()
             || matches!(
                 b,
                 b'_' | b'.' | b'/' | b'-' | b'+' | b'@' | b'%' | b'=' | b','
             );
-        c += 1;
+        if b == u8::MAX {
+            break;
+        }
+        b += 1;
     }
     t
 };
@@ -179,6 +181,8 @@ struct Ser<'a> {
     ctx: Ctx,
 }
 
+// These return `Result` because each is the tail of a `Serializer` method.
+#[allow(clippy::unnecessary_wraps)]
 impl Ser<'_> {
     fn scalar_raw(self, s: &str) -> Result<(), Error> {
         if let Ctx::MapValue(_) = self.ctx {
@@ -384,6 +388,8 @@ impl MapSer<'_> {
         })
     }
 
+    // The tail of `SerializeMap::end` and `SerializeStruct::end`.
+    #[allow(clippy::unnecessary_wraps)]
     fn finish(self) -> Result<(), Error> {
         if !self.started {
             self.out.push_str(match self.ctx {

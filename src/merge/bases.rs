@@ -110,14 +110,15 @@ pub(super) fn resolve(
                     .help("fix the Dockerfile and run `imgf analyze` again"),
                 );
             }
-            model.managed[mi].current_version = st.data.current_version.clone();
+            model.managed[mi]
+                .current_version
+                .clone_from(&st.data.current_version);
             let names = st.data.base_images.clone();
             for (k, name) in names.iter().enumerate() {
                 if !seen.insert(name.clone()) {
                     diags.push(
                         Diagnostic::warning(format!(
-                            "image `{}` lists base `{name}` twice; using it once",
-                            image
+                            "image `{image}` lists base `{name}` twice; using it once"
                         ))
                         .in_file(&st.path)
                         .at(base_line(&st.text, k)),
@@ -126,13 +127,10 @@ pub(super) fn resolve(
                 }
                 let r = if name == image {
                     diags.push(
-                        Diagnostic::error(format!(
-                            "image `{}` lists itself as its own base",
-                            image
-                        ))
-                        .in_file(&st.path)
-                        .at(base_line(&st.text, k))
-                        .help("remove it from baseImages and run `imgf analyze`"),
+                        Diagnostic::error(format!("image `{image}` lists itself as its own base"))
+                            .in_file(&st.path)
+                            .at(base_line(&st.text, k))
+                            .help("remove it from baseImages and run `imgf analyze`"),
                     );
                     Err(())
                 } else if let Some(&m) = managed_by_name.get(name.as_str()) {
@@ -147,14 +145,12 @@ pub(super) fn resolve(
                 } else {
                     diags.push(
                         Diagnostic::error(format!(
-                            "image `{}` is built on `{name}`, but there is no base-image state file for it",
-                            image
+                            "image `{image}` is built on `{name}`, but there is no base-image state file for it"
                         ))
                         .in_file(&st.path)
                         .at(base_line(&st.text, k))
                         .help(format!(
-                            "run `imgf analyze --image {}` to discover its base images, or add base-images/{name}.yaml",
-                            image
+                            "run `imgf analyze --image {image}` to discover its base images, or add base-images/{name}.yaml"
                         )),
                     );
                     Err(())

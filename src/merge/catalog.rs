@@ -45,12 +45,12 @@ pub(super) fn facts(inputs: &Inputs, model: &Model) -> Catalog {
             let mut f = CatalogFacts::default();
             catalog(&mut f, &m.name);
             if let Some(s) = image_states.get(m.name.as_str()) {
-                put(&mut f, "tag", &s.current_version);
-                put_digest(&mut f, "digest", &s.current_digest);
-                put(&mut f, "last-built", &s.last_built);
-                put(&mut f, "enrolled-at", &s.enrolled_at);
-                put(&mut f, "discovery-status", &s.discovery_status);
-                put(&mut f, "last-discovery", &s.last_discovery);
+                put(&mut f, "tag", s.current_version.as_deref());
+                put_digest(&mut f, "digest", s.current_digest.as_deref());
+                put(&mut f, "last-built", s.last_built.as_deref());
+                put(&mut f, "enrolled-at", s.enrolled_at.as_deref());
+                put(&mut f, "discovery-status", s.discovery_status.as_deref());
+                put(&mut f, "last-discovery", s.last_discovery.as_deref());
             }
             // The latest time any of its upstream bases lets it rebuild.
             let eligible = m
@@ -62,9 +62,9 @@ pub(super) fn facts(inputs: &Inputs, model: &Model) -> Catalog {
                 })
                 .filter_map(|s| s.rebuild_eligible_at.as_ref()?.get(&m.name).cloned()?)
                 .max();
-            put(&mut f, "rebuild-eligible-at", &eligible);
+            put(&mut f, "rebuild-eligible-at", eligible.as_deref());
             if let Some(s) = image_states.get(m.name.as_str()) {
-                put_scan(&mut f, inputs, &s.current_digest);
+                put_scan(&mut f, inputs, s.current_digest.as_deref());
             }
             f
         })
@@ -78,32 +78,29 @@ pub(super) fn facts(inputs: &Inputs, model: &Model) -> Catalog {
                 UpstreamKind::External => {
                     catalog(&mut f, &u.name);
                     if let Some(s) = image_states.get(u.name.as_str()) {
-                        put_digest(&mut f, "digest", &s.current_digest);
-                        put(&mut f, "enrolled-at", &s.enrolled_at);
-                        put(&mut f, "discovery-status", &s.discovery_status);
+                        put_digest(&mut f, "digest", s.current_digest.as_deref());
+                        put(&mut f, "enrolled-at", s.enrolled_at.as_deref());
+                        put(&mut f, "discovery-status", s.discovery_status.as_deref());
                     }
                 }
                 UpstreamKind::Base => {
                     if let Some(s) = base_states.get(u.name.as_str()) {
-                        put_digest(&mut f, "digest", &s.current_digest);
-                        put_digest(&mut f, "previous-digest", &s.previous_digest);
-                        put(&mut f, "last-updated", &s.last_updated);
-                        if put_scan(&mut f, inputs, &s.current_digest) {
-                            put_digest(&mut f, "scan-digest", &s.current_digest);
+                        put_digest(&mut f, "digest", s.current_digest.as_deref());
+                        put_digest(&mut f, "previous-digest", s.previous_digest.as_deref());
+                        put(&mut f, "last-updated", s.last_updated.as_deref());
+                        if put_scan(&mut f, inputs, s.current_digest.as_deref()) {
+                            put_digest(&mut f, "scan-digest", s.current_digest.as_deref());
                         }
                         let gate = s
                             .current_digest
                             .as_ref()
                             .and_then(|d| inputs.scans.get(d))
                             .and_then(|r| r.gates.get(&u.name))
-                            .map(|g| {
-                                match g.decision {
-                                    crate::security::Decision::Passed => "passed",
-                                    crate::security::Decision::Held => "held",
-                                }
-                                .to_string()
+                            .map(|g| match g.decision {
+                                crate::security::Decision::Passed => "passed",
+                                crate::security::Decision::Held => "held",
                             });
-                        put(&mut f, "scan-gate", &gate);
+                        put(&mut f, "scan-gate", gate);
                     }
                     let identity = inputs
                         .settings
@@ -111,7 +108,7 @@ pub(super) fn facts(inputs: &Inputs, model: &Model) -> Catalog {
                         .as_ref()
                         .and_then(|sec| sec.signature_rule(&u.repo_url))
                         .map(|(_, r)| r.identity.clone());
-                    put(&mut f, "signature-identity", &identity);
+                    put(&mut f, "signature-identity", identity.as_deref());
                 }
             }
             f
@@ -120,29 +117,29 @@ pub(super) fn facts(inputs: &Inputs, model: &Model) -> Catalog {
     Catalog { managed, upstream }
 }
 
-fn put(f: &mut CatalogFacts, key: &'static str, v: &Option<String>) {
-    if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+fn put(f: &mut CatalogFacts, key: &'static str, v: Option<&str>) {
+    if let Some(v) = v.filter(|v| !v.is_empty()) {
         f.annotations.insert(key, v.to_string());
     }
 }
 
 /// The recorded scan of `digest` (critical and high counts, when): whether
 /// there was one.
-fn put_scan(f: &mut CatalogFacts, inputs: &Inputs, digest: &Option<String>) -> bool {
-    let Some(r) = digest.as_ref().and_then(|d| inputs.scans.get(d)) else {
+fn put_scan(f: &mut CatalogFacts, inputs: &Inputs, digest: Option<&str>) -> bool {
+    let Some(r) = digest.and_then(|d| inputs.scans.get(d)) else {
         return false;
     };
     f.annotations
         .insert("scan-critical", r.counts.critical.to_string());
     f.annotations.insert("scan-high", r.counts.high.to_string());
-    put(f, "scanned-at", &Some(r.scanned_at.clone()));
+    put(f, "scanned-at", Some(&r.scanned_at));
     true
 }
 
 /// State files carry placeholders (`sha256:placeholder-will-be-
 /// updated-by-workflow`, `None`): only a real digest is shown.
-fn put_digest(f: &mut CatalogFacts, key: &'static str, v: &Option<String>) {
-    put(f, key, &v.clone().filter(|d| is_digest(d)));
+fn put_digest(f: &mut CatalogFacts, key: &'static str, v: Option<&str>) {
+    put(f, key, v.filter(|d| is_digest(d)));
 }
 
 /// A real image digest: `sha256:` and 64 lowercase hex digits.

@@ -304,7 +304,7 @@ pub(crate) fn apply(input: &Input<'_>) -> Outcome {
                     state.current_version = version;
                 }
                 if b.digest.is_some() {
-                    state.current_digest = b.digest.clone();
+                    state.current_digest.clone_from(&b.digest);
                 }
                 state.last_built = Some(now.clone());
                 out.notes.push(format!(
@@ -461,8 +461,8 @@ fn base_state_for(
     state.registry = Some(r.registry.clone());
     state.repository = Some(r.repository.clone());
     state.repo_url = Some(r.repo_url());
-    state.tag = r.tag.clone();
-    state.digest = r.digest.clone();
+    state.tag.clone_from(&r.tag);
+    state.digest.clone_from(&r.digest);
     state.allow_tags = r.tag.as_deref().map(exact_tag_regex);
     if state.image_selection_strategy.is_none() {
         state.image_selection_strategy = Some("Lexical".into());
@@ -812,8 +812,8 @@ mod tests {
         fn updates_never_lose_runtime_fields(digests in proptest::collection::vec("[a-f0-9]{4}", 1..30)) {
             let mut b = BaseImageState { metadata: Some(crate::config::parse::Value::from("kept")), ..BaseImageState::default() };
             let mut applied = Vec::new();
-            for (i, d) in digests.iter().enumerate() {
-                if record_update(&mut b, d, &[], Timestamp(i as i64)) {
+            for (i, d) in (0..).zip(&digests) {
+                if record_update(&mut b, d, &[], Timestamp(i)) {
                     applied.push(d.clone());
                 }
             }

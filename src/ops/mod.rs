@@ -13,5 +13,3 @@ pub(crate) mod updates_check;
 
 #[cfg(test)]
 pub(crate) mod schema_check;
-#[cfg(test)]
-mod shape;

@@ -7,9 +7,11 @@
 //! page of output shapes must use ([`output_schema`]).
 //!
 //! Checked at every depth: each object's keys are the schema's
-//! `properties` (none undocumented) and include every `required` one;
-//! arrays' items, `anyOf`/`oneOf` branches, `$ref`s, `type`, `enum` and
-//! `const` are followed.
+//! `properties` (none undocumented), in the schema's order, and include
+//! every `required` one; arrays' `items` and `minItems`/`maxItems`,
+//! `anyOf`/`oneOf` branches, `$ref`s, `type`, `enum` and `const` are
+//! followed. Enough to catch a field renamed, skipped, reordered or retyped
+//! on one side only.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -44,20 +46,6 @@ pub(crate) fn mismatches(value: &Value, schema: &Value) -> Vec<String> {
     out
 }
 
-fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
-    match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => {
-            let pointer = r.strip_prefix('#').unwrap_or(r);
-            resolve(
-                root.pointer(pointer)
-                    .unwrap_or_else(|| panic!("unresolved $ref {r}")),
-                root,
-            )
-        }
-        None => schema,
-    }
-}
-
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -71,9 +59,18 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn check(value: &Value, schema: &Value, root: &Value, at: &str, out: &mut Vec<String>) {
-    let schema = resolve(schema, root);
-    if schema == &Value::Bool(true) {
-        return;
+    match schema {
+        Value::Bool(true) => return,
+        Value::Bool(false) => return out.push(format!("{at}: the schema allows nothing")),
+        Value::Object(_) => {}
+        _ => return out.push(format!("{at}: not a schema: {schema}")),
+    }
+    // The referenced schema applies, and so do the keywords beside `$ref`.
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        match r.strip_prefix('#').and_then(|p| root.pointer(p)) {
+            Some(target) => check(value, target, root, at, out),
+            None => out.push(format!("{at}: unresolved $ref {r}")),
+        }
     }
     for key in ["anyOf", "oneOf"] {
         if let Some(branches) = schema.get(key).and_then(Value::as_array) {
@@ -122,6 +119,19 @@ fn check(value: &Value, schema: &Value, root: &Value, at: &str, out: &mut Vec<St
                         None => out.push(format!("{at}: key `{k}` is not in the schema")),
                     }
                 }
+                // The keys written are in the schema's order (some may be
+                // skipped): the reference shows them in that order.
+                let order: Vec<usize> = map
+                    .keys()
+                    .filter_map(|k| props.keys().position(|p| p == k))
+                    .collect();
+                if order.windows(2).any(|w| w[0] > w[1]) {
+                    let have: Vec<&String> = map.keys().collect();
+                    let want: Vec<&String> = props.keys().collect();
+                    out.push(format!(
+                        "{at}: keys in the order {have:?}, the schema's is {want:?}"
+                    ));
+                }
             }
             for r in (schema.get("required").and_then(Value::as_array))
                 .into_iter()
@@ -134,6 +144,20 @@ fn check(value: &Value, schema: &Value, root: &Value, at: &str, out: &mut Vec<St
             }
         }
         Value::Array(items) => {
+            let bound = |k: &str| {
+                schema
+                    .get(k)
+                    .and_then(Value::as_u64)
+                    .and_then(|n| usize::try_from(n).ok())
+            };
+            if bound("minItems").is_some_and(|n| items.len() < n)
+                || bound("maxItems").is_some_and(|n| items.len() > n)
+            {
+                out.push(format!(
+                    "{at}: {} items, out of the schema's bounds",
+                    items.len()
+                ));
+            }
             if let Some(s) = schema.get("items") {
                 for (i, v) in items.iter().enumerate() {
                     check(v, s, root, &format!("{at}[{i}]"), out);
@@ -194,5 +218,49 @@ mod tests {
         assert!(has("key `count_all` is not in the schema"), "{found:?}");
         assert!(has("required key `countAll` is missing"), "{found:?}");
         assert!(has("`anyOf`") || has("$.inner.flag"), "{found:?}");
+    }
+
+    #[derive(Serialize, JsonSchema)]
+    struct Row {
+        name: String,
+        count: Option<u32>,
+        #[schemars(length(max = 2))]
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn a_value_of_another_shape_is_refused() {
+        let schema = output_schema::<Row>();
+        let row = Row {
+            name: "a".into(),
+            count: None,
+            tags: vec!["x".into()],
+        };
+        assert_conforms(&row);
+        let ok = serde_json::json!({"name": "a", "count": 3, "tags": []});
+        assert_eq!(mismatches(&ok, &schema), Vec::<String>::new());
+        for bad in [
+            // A key missing, one too many, the keys out of order.
+            serde_json::json!({"name": "a", "count": 3}),
+            serde_json::json!({"name": "a", "count": 3, "tags": [], "more": 1}),
+            serde_json::json!({"count": 3, "name": "a", "tags": []}),
+            // A value of another type, at the top and at depth.
+            serde_json::json!({"name": 1, "count": 3, "tags": []}),
+            serde_json::json!({"name": "a", "count": "3", "tags": []}),
+            serde_json::json!({"name": "a", "count": 3, "tags": [1]}),
+            serde_json::json!(["a"]),
+            // More items than the schema allows.
+            serde_json::json!({"name": "a", "count": 3, "tags": ["x", "y", "z"]}),
+        ] {
+            assert!(!mismatches(&bad, &schema).is_empty(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_false_schema_and_a_dangling_ref_refuse_everything() {
+        let v = serde_json::json!(1);
+        assert!(!mismatches(&v, &Value::Bool(false)).is_empty());
+        let dangling = serde_json::json!({"$ref": "#/$defs/Nothing"});
+        assert!(mismatches(&v, &dangling)[0].contains("unresolved $ref"));
     }
 }

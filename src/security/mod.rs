@@ -225,8 +225,11 @@ mod tests {
                 high: high.len(),
                 ..Counts::default()
             },
-            critical: critical.iter().map(|s| s.to_string()).collect(),
-            high: high.iter().map(|s| s.to_string()).collect(),
+            critical: critical
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
+            high: high.iter().map(std::string::ToString::to_string).collect(),
         }
     }
 

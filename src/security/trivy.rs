@@ -1,4 +1,4 @@
-//! Trivy's JSON report (`trivy image --format json`, SchemaVersion 2): the
+//! Trivy's JSON report (`trivy image --format json`, `SchemaVersion` 2): the
 //! vulnerabilities found, by severity. Only the fields read here are
 //! modelled; everything else in the report is ignored.
 //!
@@ -86,7 +86,7 @@ pub fn parse(text: &str) -> Result<Findings, String> {
         ));
     }
     // The highest severity of each ID.
-    let mut by_id: std::collections::BTreeMap<String, u8> = Default::default();
+    let mut by_id: std::collections::BTreeMap<String, u8> = std::collections::BTreeMap::default();
     for t in report.results.unwrap_or_default() {
         for v in t.vulnerabilities.unwrap_or_default() {
             let rank = match v.severity.as_deref() {

@@ -505,9 +505,9 @@ mod tests {
             "name: web\n!t note: tagged key\n? [a]\n: complex key value\n",
             "name: web\nempty:\nlist:\n- a\n- b: c\nmap:\n  k: 010\n  l: 0x1F\n",
         ] {
-            let expected = match crate::state::extra_keys(path, text, &crate::state::IMAGE_KEYS) {
-                Ok(e) => e,
-                Err(_) => continue,
+            let Ok(expected) = crate::state::extra_keys(path, text, &crate::state::IMAGE_KEYS)
+            else {
+                continue;
             };
             let Ok((_, got)) = parse_state::<ImageState>(path, text, Keep::Values) else {
                 continue;

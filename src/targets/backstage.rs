@@ -8,13 +8,13 @@
 //! another managed image is built on (a cascade).
 //!
 //! **Both edge directions from one graph.** The plugin's processor turns a
-//! ManagedImage's `spec.dependsOn` into `dependsOn` relations and a
-//! BaseImage's `spec.dependents` into `dependencyOf` relations, each in one
+//! `ManagedImage`'s `spec.dependsOn` into `dependsOn` relations and a
+//! `BaseImage`'s `spec.dependents` into `dependencyOf` relations, each in one
 //! direction only; so both lists are written here from the same
 //! [`Graph::edges`], and always agree.
 //!
 //! **Cascades.** `dependsOn` items must be `type: base-image`, and a
-//! ManagedImage has no `dependents`. So a managed image that others are built
+//! `ManagedImage` has no `dependents`. So a managed image that others are built
 //! on also appears as a `BaseImage` of the same name (names are unique per
 //! kind, so the two do not clash): its `upstream` is the published image,
 //! its `dependents` the images built on it, and `api` → `python-base` reads
@@ -27,7 +27,7 @@
 //! `0` as `0m`, and seconds are rounded up to a minute. `source.workflow`
 //! is required, but a GitLab image is built by its pipeline: it is written
 //! as `.gitlab-ci.yml`. `source.branch` is the branch imgf builds (default
-//! `main`). A BaseImage needs `upstream.tag`: an external image watched by a
+//! `main`). A `BaseImage` needs `upstream.tag`: an external image watched by a
 //! tag regex only (`allowTags`) carries that regex.
 //!
 //! Runtime values (digests, last built, eligibility, discovery status) come

@@ -48,7 +48,7 @@ impl Diagram<'_> {
         }
     }
 
-    fn nodes(&self, model: &Model) -> Vec<Node> {
+    fn nodes(model: &Model) -> Vec<Node> {
         let mut nodes: Vec<Node> = (0..model.upstream.len()).map(Node::Upstream).collect();
         nodes.extend((0..model.managed.len()).map(Node::Managed));
         nodes
@@ -56,7 +56,7 @@ impl Diagram<'_> {
 
     fn mermaid(&self, model: &Model) -> String {
         let mut out = String::from("graph LR\n");
-        for node in self.nodes(model) {
+        for node in Self::nodes(model) {
             let (id, label, kind) = Self::label(model, node);
             let label = label.replace('"', "#quot;");
             match kind {
@@ -77,7 +77,7 @@ impl Diagram<'_> {
                 out,
                 "  classDef cycle stroke:#dc2626,stroke-width:3px\n  class {} cycle\n  linkStyle {} stroke:#dc2626,stroke-width:3px",
                 list(nodes.iter().map(|i| format!("m{i}")).collect()),
-                list(edges.iter().map(|k| k.to_string()).collect())
+                list(edges.iter().map(std::string::ToString::to_string).collect())
             )
             .expect("writing to a String cannot fail");
         }
@@ -98,7 +98,7 @@ impl Diagram<'_> {
     fn dot(&self, model: &Model) -> String {
         let (cycle_nodes, cycle_edges) = self.cycle_parts();
         let mut out = String::from("digraph images {\n  rankdir=LR;\n");
-        for node in self.nodes(model) {
+        for node in Self::nodes(model) {
             let (id, label, kind) = Self::label(model, node);
             let shape = if kind == "managed" { "box" } else { "ellipse" };
             let label = label.replace('\\', "\\\\").replace('"', "\\\"");

@@ -475,7 +475,7 @@ fn commit_records_every_change_in_one_commit_and_push_publishes_it() {
     assert_eq!(before, git(&remote, &["rev-parse", "HEAD"]));
 }
 
-/// Issue 7 rule 8: the Job regenerates the manifests and commits them with
+/// The Job regenerates the manifests and commits them with
 /// the state, in one commit, so GitOps applies what the new state says.
 #[test]
 fn the_job_commits_state_and_regenerated_manifests_together() {

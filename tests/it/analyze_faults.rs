@@ -8,7 +8,7 @@ use crate::analyze::{enroll, read, write};
 use crate::support::git_in as git;
 use crate::support::Project;
 
-/// Item 1: a FROM that resolves to no valid reference is a failed discovery
+/// A FROM that resolves to no valid reference is a failed discovery
 /// (exit 2, the line and the reason) that keeps the previous bases; synth
 /// and explain say so.
 #[test]
@@ -55,7 +55,7 @@ fn an_unusable_from_is_a_failed_discovery_that_keeps_the_bases() {
     assert!(e.stdout.contains("analysis: failed"), "{}", e.stdout);
 }
 
-/// Item 4: a base built FROM its own dependent is refused before anything
+/// A base built FROM its own dependent is refused before anything
 /// is written.
 #[test]
 fn analyze_refuses_a_dependency_cycle_and_writes_nothing() {
@@ -73,7 +73,7 @@ fn analyze_refuses_a_dependency_cycle_and_writes_nothing() {
     assert!(!p.dir().join("state").exists(), "nothing written");
 }
 
-/// Item 5: with two failing images the summary says what was written, not
+/// With two failing images the summary says what was written, not
 /// "nothing was written".
 #[test]
 fn the_summary_of_failures_says_what_was_written() {
@@ -91,7 +91,7 @@ fn the_summary_of_failures_says_what_was_written() {
     );
 }
 
-/// Item 6: --commit commits only the files imgf wrote, with git's own
+/// `--commit` commits only the files imgf wrote, with git's own
 /// author, and a subject that says what this run did.
 #[test]
 fn commit_takes_only_what_imgf_wrote_with_the_configured_author() {
@@ -133,7 +133,7 @@ fn commit_takes_only_what_imgf_wrote_with_the_configured_author() {
     );
 }
 
-/// Item 7: a base image that comes back into use gets its archived state
+/// A base image that comes back into use gets its archived state
 /// and digest history back.
 #[test]
 fn an_archived_base_is_restored_with_its_history() {
@@ -172,8 +172,8 @@ fn an_archived_base_is_restored_with_its_history() {
     assert!(node.contains(&digest), "history kept:\n{node}");
 }
 
-/// Item 3: a key one edit away from a known one (`baseImage:`) is kept but
-/// warned about with file:line; synth and analyze read state files the
+/// A key one edit away from a known one (`baseImage:`) is kept but
+/// warned about with `file:line`; synth and analyze read state files the
 /// same way (one reader), so both say it.
 #[test]
 fn a_state_key_typo_is_warned_about_with_its_line() {
@@ -204,7 +204,7 @@ fn a_state_key_typo_is_warned_about_with_its_line() {
     assert!(state.contains("myTeamNote: 'keep me'"), "{state}");
 }
 
-/// Item 15: an image name longer than 63 characters (a real one) is a valid
+/// An image name longer than 63 characters (a real one) is a valid
 /// DNS-1123 subdomain, as the old tool accepted; every derived name that
 /// must be a label is shortened with the stable hash, and they agree.
 #[test]

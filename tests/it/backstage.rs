@@ -1,5 +1,5 @@
-//! `imgf synth --target backstage`: the catalog entities (ManagedImage,
-//! BaseImage) and both directions of every edge.
+//! `imgf synth --target backstage`: the catalog entities (`ManagedImage`,
+//! `BaseImage`) and both directions of every edge.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -170,7 +170,7 @@ fn backstage_gitlab_image_has_its_pipeline_as_workflow() {
     );
 }
 
-/// Issue 18.13: the GitLab plugin reads a project from the instance that
+/// The GitLab plugin reads a project from the instance that
 /// `gitlab.com/instance` names, and from gitlab.com without it.
 #[test]
 fn backstage_self_managed_gitlab_is_named_as_the_instance() {
@@ -198,7 +198,7 @@ fn backstage_self_managed_gitlab_is_named_as_the_instance() {
         .is_none());
 }
 
-/// Issue 18.13: a placeholder in the state (the reference fixtures carry
+/// A placeholder in the state (the reference fixtures carry
 /// `sha256:placeholder-will-be-updated-by-workflow`) is not a digest.
 #[test]
 fn backstage_digest_annotation_only_for_a_real_digest() {
@@ -229,7 +229,7 @@ fn backstage_digest_annotation_only_for_a_real_digest() {
     }
 }
 
-/// Issue 18.13: `./` in a repository path is dropped once, at load, so
+/// `./` in a repository path is dropped once, at load, so
 /// every target writes the same path.
 #[test]
 fn dot_slash_paths_are_normalised_once_for_every_target() {

@@ -120,7 +120,7 @@ fn versioned_images_use_a_constraint_that_admits_0_0_x() {
 
 #[test]
 fn builds_and_sources_are_separate_warehouses_and_sources_watch_files() {
-    // Issue 7 rule 3: a commit must never make Freight a rebuild Stage can take, and
+    // A commit must never make Freight a rebuild Stage can take, and
     // Kargo matches includePaths as base directories, so only files are watched.
     let p = Project::new();
     p.images(ONE_IMAGE);
@@ -419,12 +419,12 @@ fn cycles_are_errors_that_name_the_cycle() {
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("a") && r.stderr.contains("b") && r.stderr.contains("c"));
+    assert!(r.stderr.contains('a') && r.stderr.contains('b') && r.stderr.contains('c'));
     assert!(!p.path("dist").exists(), "nothing written on error");
 }
 
 /// `imgf graph` draws a cycle, highlighted, with a warning, where synth
-/// refuses it (issue 19.20): in every format.
+/// refuses it: in every format.
 #[test]
 fn graph_draws_a_cycle_that_synth_refuses() {
     let p = Project::new();

@@ -4,6 +4,7 @@
 //! Skipped, saying so, when `../shared` is absent.
 
 use crate::support::shared;
+use std::fmt::Write as _;
 
 #[test]
 #[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
@@ -38,10 +39,10 @@ fn corpus_agrees_with_expected_json() {
                 b["repository"].as_str().unwrap()
             );
             if let Some(t) = b["tag"].as_str() {
-                s.push_str(&format!(":{t}"));
+                let _ = write!(s, ":{t}");
             }
             if let Some(d) = b["digest"].as_str() {
-                s.push_str(&format!("@{d}"));
+                let _ = write!(s, "@{d}");
             }
             s
         };

@@ -3,6 +3,7 @@
 //! setting came from — each in the diagnostic format, with the exit status
 //! the guide documents (docs/src/errors.md).
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -32,7 +33,7 @@ fn run_with_stderr_closed(dir: &Path, args: &[&str]) -> (i32, String) {
     )
 }
 
-/// Item 11: a closed stderr is not a crash (Rust's exit 101): a failure
+/// A closed stderr is not a crash (Rust's exit 101): a failure
 /// still exits 2, a success 0 — warnings that cannot be shown do not stop
 /// the run either.
 #[test]
@@ -52,7 +53,7 @@ fn a_closed_stderr_keeps_the_exit_status() {
     assert!(stdout.contains("kind: Warehouse"), "{stdout}");
 }
 
-/// Item 18: an I/O error is a diagnostic like any other — `error:`, the
+/// An I/O error is a diagnostic like any other — `error:`, the
 /// file on the `-->` line, a help, colour when asked, and the path in JSON.
 #[test]
 fn io_errors_are_diagnostics() {
@@ -83,7 +84,7 @@ fn io_errors_are_diagnostics() {
     assert_eq!(e["help"], "check the path");
 }
 
-/// Item 12: deep flow nesting is refused at once, as nesting (not as an
+/// Deep flow nesting is refused at once, as nesting (not as an
 /// alias bomb), before the YAML library spends time quadratic in the depth.
 #[test]
 fn deep_nesting_is_refused_as_nesting() {
@@ -94,7 +95,7 @@ fn deep_nesting_is_refused_as_nesting() {
     insta::assert_snapshot!("deep_nesting", r.stderr);
 }
 
-/// Item 16: what stands where images.yaml, a state file or a Dockerfile
+/// What stands where images.yaml, a state file or a Dockerfile
 /// should be gets its own message — not "nothing is enrolled", nor a
 /// fetch from the network.
 #[test]
@@ -116,10 +117,10 @@ fn what_stands_in_place_of_a_file_is_named() {
             &(|p: &Project| std::fs::create_dir(images(p)).unwrap()) as &dyn Fn(&Project),
         ),
         ("a dangling link", &|p: &Project| {
-            symlink("gone.yaml", images(p)).unwrap()
+            symlink("gone.yaml", images(p)).unwrap();
         }),
         ("a link loop", &|p: &Project| {
-            symlink("images.yaml", images(p)).unwrap()
+            symlink("images.yaml", images(p)).unwrap();
         }),
         ("images.yml beside it", &|p: &Project| {
             p.file("images.yml", ONE_IMAGE);
@@ -134,7 +135,7 @@ fn what_stands_in_place_of_a_file_is_named() {
             std::fs::create_dir_all(p.dir().join("state/images/app.yaml")).unwrap();
         }),
     ] {
-        all.push_str(&format!("# {case}\n{}\n", transcript(setup)));
+        let _ = write!(all, "# {case}\n{}\n", transcript(setup));
     }
     insta::assert_snapshot!("not_a_file", all);
 
@@ -162,7 +163,7 @@ fn what_stands_in_place_of_a_file_is_named() {
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
-/// Item 10: values that were taken without a word are checked — analyze's
+/// Values that were taken without a word are checked — analyze's
 /// --digest as record-update checks it, timestamps in state files, a delay
 /// with a unit twice, a registry port out of range — and a GitLab image's
 /// unused workflow is pointed out.
@@ -170,7 +171,7 @@ fn what_stands_in_place_of_a_file_is_named() {
 fn loose_values_are_checked() {
     let mut all = String::new();
     let mut show = |case: &str, r: crate::support::Run| {
-        all.push_str(&format!("# {case} (exit {})\n{}\n", r.code, r.stderr));
+        let _ = write!(all, "# {case} (exit {})\n{}\n", r.code, r.stderr);
     };
     let p = Project::app_on_node();
     show(
@@ -221,14 +222,15 @@ fn loose_values_are_checked() {
     let start = r.stderr[..at].rfind("warning:").unwrap();
     let end = start + r.stderr[start..].find("\n  help:").unwrap();
     let end = end + r.stderr[end + 1..].find('\n').unwrap() + 1;
-    all.push_str(&format!(
+    let _ = write!(
+        all,
         "# enroll --provider gitlab --workflow w.yml\n{}\n",
         &r.stderr[start..end]
-    ));
+    );
     insta::assert_snapshot!("loose_values", all);
 }
 
-/// Item 17: an external image enrolled under a base image's name, watching
+/// An external image enrolled under a base image's name, watching
 /// the same repository, is that base (not "another repository"); settings
 /// errors point at the key's own line, or name the flag the value came from.
 #[test]
@@ -275,7 +277,7 @@ fn the_same_repository_and_where_a_setting_came_from() {
     ] {
         let r = p.run(args);
         assert_eq!(r.code, 2);
-        all.push_str(&format!("# imgf {}\n{}\n", args.join(" "), r.stderr));
+        let _ = write!(all, "# imgf {}\n{}\n", args.join(" "), r.stderr);
     }
     insta::assert_snapshot!("settings_errors_point_at_their_source", all);
 }

@@ -39,7 +39,7 @@ fn err(input: &str, docker: &str) -> (String, Result<String, String>) {
     (input.to_string(), Err(docker.to_string()))
 }
 
-/// normalize_test.go, `TestValidateReferenceName` and `TestValidateRemoteName`.
+/// `normalize_test.go`, `TestValidateReferenceName` and `TestValidateRemoteName`.
 #[test]
 fn validate_reference_and_remote_names() {
     let hex = "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a";
@@ -118,7 +118,7 @@ fn validate_reference_and_remote_names() {
     ]);
 }
 
-/// reference_test.go, `TestReferenceParse` (inputs run through
+/// `reference_test.go`, `TestReferenceParse` (inputs run through
 /// `ParseNormalizedNamed`: names without a registry gain `docker.io/library/`,
 /// and an uppercase name gets normalize.go's message).
 #[test]
@@ -226,7 +226,7 @@ fn reference_parse() {
     ]);
 }
 
-/// normalize_test.go: `TestParseRepositoryInfo`, `TestNormalizedSplitHostname`,
+/// `normalize_test.go`: `TestParseRepositoryInfo`, `TestNormalizedSplitHostname`,
 /// `TestParseReferenceWithTagAndDigest`, `TestParseAnyReference` (the
 /// name-shaped rows) and `TestParseDockerRef` (which drops the tag of a
 /// tagged-and-digested reference; imgf keeps both, as `ParseNormalizedNamed`
@@ -279,7 +279,7 @@ fn normalisation() {
     ]);
 }
 
-/// go-digest v1.0.0 digest_test.go, `TestParseDigest`, as the digest of a
+/// go-digest v1.0.0 `digest_test.go`, `TestParseDigest`, as the digest of a
 /// reference. Inside a reference a digest must first match reference's own
 /// `digestPat` (an algorithm and at least 32 hex digits, either case), so
 /// the short ones go-digest calls "invalid length" are "invalid reference

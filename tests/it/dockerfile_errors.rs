@@ -1,5 +1,5 @@
-//! Dockerfiles BuildKit refuses to build are errors, never guesses (issue 9,
-//! item 2): `imgf inspect dockerfile` exits 2 and says where (line and
+//! Dockerfiles BuildKit refuses to build are errors, never guesses:
+//! `imgf inspect dockerfile` exits 2 and says where (line and
 //! column), what (BuildKit's own message) and how to fix it. Each case
 //! snapshots the whole run of the real binary: exit code, stdout and stderr.
 
@@ -105,7 +105,7 @@ fn an_arg_without_a_value_is_still_unresolved() {
     );
 }
 
-/// Issue 19, item 21: an ARG whose default uses an ARG with no value makes
+/// An ARG whose default uses an ARG with no value makes
 /// the FROM unresolved, needing that ARG — as `FROM img:${V}-slim` does —
 /// not "cannot parse the Dockerfile" over the half-expanded `img:-slim`.
 /// A --build-arg for the inner ARG resolves it.
@@ -147,7 +147,7 @@ fn analyze_does_not_turn_an_invalid_reference_into_scratch() {
 /// `--platform` as BuildKit reads it (containerd's platform syntax):
 /// `windows/amd64` gives TARGETOS=windows and TARGETARCH=amd64, aliases and
 /// case are normalised, a value that is no platform is refused naming the
-/// flag (issue 19.20).
+/// flag.
 #[test]
 fn platform_built_ins_follow_buildkit() {
     let p = Project::new();

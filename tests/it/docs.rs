@@ -65,7 +65,7 @@ fn blocks<'a>(text: &'a str, lang: &str) -> Vec<(usize, &'a str)> {
     out
 }
 
-/// Every document of every ```yaml block of the README and the guide,
+/// Every document of every `` ```yaml `` block of the README and the guide,
 /// parsed, with its text.
 fn yaml_blocks() -> Vec<(String, yaml_serde::Value)> {
     let mut out = Vec::new();

@@ -168,7 +168,7 @@ fn transcript(r: &crate::support::Run) -> String {
     )
 }
 
-/// Item 1: ten runs at once, each adding its own image: every one that says
+/// Ten runs at once, each adding its own image: every one that says
 /// "enrolled" is in the file.
 #[test]
 fn concurrent_enrolls_all_land() {
@@ -221,7 +221,7 @@ fn concurrent_enrolls_all_land() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// Item 1, an editor's save: a run waiting for the lock reads the file
+/// An editor's save: a run waiting for the lock reads the file
 /// only once it has it, so what was saved meanwhile stays.
 #[cfg(unix)]
 #[test]
@@ -250,7 +250,7 @@ fn enroll_waits_for_the_lock_and_keeps_a_save_made_meanwhile() {
     assert!(names(&p).contains(&"redis".to_string()));
 }
 
-/// Item 2: `--update` with flags changes those keys and nothing else —
+/// `--update` with flags changes those keys and nothing else —
 /// `updates:`, `source.inputs`, `buildArgs` and comments stay — and shows
 /// the lines it changed.
 #[test]
@@ -283,7 +283,7 @@ fn update_with_flags_changes_only_the_given_keys() {
     assert!(r.stderr.contains("nothing to update"), "{}", r.stderr);
 }
 
-/// Item 3: unenrolling the first image keeps the file's header, the
+/// Unenrolling the first image keeps the file's header, the
 /// `$schema` line first.
 #[test]
 fn unenroll_of_the_first_keeps_the_header() {
@@ -312,7 +312,7 @@ const REDIS: &[&str] = &[
     "7",
 ];
 
-/// Item 4: enroll starts a missing or empty images.yaml; unenrolling the
+/// Enroll starts a missing or empty images.yaml; unenrolling the
 /// last image leaves `[]`, which enroll takes again.
 #[test]
 fn enroll_starts_the_file_and_unenroll_leaves_an_empty_list() {
@@ -362,7 +362,7 @@ fn enroll_starts_the_file_and_unenroll_leaves_an_empty_list() {
     }
 }
 
-/// Item 5: CRLF stays CRLF; mode, owner and group stay; a read-only file is
+/// CRLF stays CRLF; mode, owner and group stay; a read-only file is
 /// refused and left as it was.
 #[cfg(unix)]
 #[test]
@@ -407,7 +407,7 @@ fn line_endings_mode_and_owner_are_kept_and_read_only_is_refused() {
     insta::assert_snapshot!("read_only_refused", r.stderr);
 }
 
-/// Item 6: layouts the editor cannot change safely say so; errors name the
+/// Layouts the editor cannot change safely say so; errors name the
 /// flag, or the `-f` file and its line; long values are cut.
 #[test]
 fn layout_flag_and_file_errors_name_the_cause() {
@@ -448,7 +448,7 @@ fn layout_flag_and_file_errors_name_the_cause() {
     assert_eq!(images(&p), before);
 }
 
-/// Item 7: every enroll flag has help; -q; "did you mean"; unenrolling a
+/// Every enroll flag has help; -q; "did you mean"; unenrolling a
 /// base of other images explains the order; the path shown is the one
 /// given.
 #[test]

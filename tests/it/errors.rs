@@ -2,6 +2,7 @@
 //! and the fix; exit 2; nothing written.
 
 use crate::support::{Project, NODE_STATE, ONE_IMAGE};
+use std::fmt::Write as _;
 
 /// Runs synth expecting failure; checks exit code 2, that the previous
 /// output survives untouched, and returns stderr.
@@ -226,10 +227,7 @@ fn yaml_alias_bombs_are_refused() {
     let mut bomb = String::from("- name: app\n  registry: ghcr.io\n  repository: org/app\n  x0: &a0 [z, z, z, z, z, z, z, z, z, z]\n");
     for i in 1..12 {
         let prev = format!("*a{}", i - 1);
-        bomb.push_str(&format!(
-            "  x{i}: &a{i} [{}]\n",
-            [prev.as_str(); 10].join(", ")
-        ));
+        let _ = writeln!(bomb, "  x{i}: &a{i} [{}]", [prev.as_str(); 10].join(", "));
     }
     let p = Project::new();
     p.images(&bomb);

@@ -109,7 +109,7 @@ fn manifests(p: &Project) -> String {
     r.stdout
 }
 
-// Item 8: modes.
+// Modes.
 
 #[test]
 fn new_output_and_state_files_get_the_mode_a_normal_write_gives() {
@@ -157,7 +157,7 @@ fn replacing_a_file_keeps_its_mode() {
     assert_eq!(mode(&state), 0o604);
 }
 
-// Item 9: symlinks, devices, FIFOs.
+// Symlinks, devices, FIFOs.
 
 #[test]
 fn output_through_a_symlink_replaces_the_target_and_keeps_the_link() {
@@ -335,7 +335,7 @@ fn output_that_is_a_directory_is_an_error_and_leaves_nothing() {
     assert!(names(&p.path("dist/image-factory.k8s.yaml")).is_empty());
 }
 
-// Item 10: the default output path and what synth says.
+// The default output path and what synth says.
 
 #[test]
 fn default_output_is_beside_the_dir_not_in_the_current_directory() {

@@ -1,4 +1,4 @@
-//! `imgf synth --target flux` (issue 11): Flux image automation from the
+//! `imgf synth --target flux`: Flux image automation from the
 //! same images.yaml, checked on the objects and by validate-manifests.
 
 use std::fmt::Write as _;
@@ -232,7 +232,7 @@ fn flux_output_of_the_example_and_a_large_enrollment_passes_validate_manifests()
     validate(&shared, &p.path("flux.yaml"));
 }
 
-/// Issue 18.9: the enrollment `gen_state.py --count 10000` writes (10,000
+/// The enrollment `gen_state.py --count 10000` writes (10,000
 /// managed images on about a thousand repositories, GitHub and GitLab, some
 /// of one path on both) synthesizes, and every object passes the CRD
 /// schemas and reference checks. A test of its own so that it runs beside
@@ -300,7 +300,7 @@ fn an_enrollment_without_updates_gives_an_empty_output_and_says_so() {
     let p = Project::new();
     p.images(ONE_IMAGE);
     let (out, err) = flux(&p);
-    assert!(docs(&out).iter().all(|d| d.is_null()), "{out}");
+    assert!(docs(&out).iter().all(yaml_serde::Value::is_null), "{out}");
     assert!(err.contains("no image has `updates:`"), "{err}");
 }
 
@@ -438,7 +438,7 @@ fn a_gitlab_pull_request_becomes_a_merge_request_by_push_options() {
     );
     assert_eq!(push["options"]["merge_request.create"].as_str(), Some(""));
     // GitLab deletes the branch at the merge, so the next run starts from
-    // `main` instead of building on the merged branch (issue 18.12).
+    // `main` instead of building on the merged branch.
     assert_eq!(
         push["options"]["merge_request.remove_source_branch"].as_str(),
         Some("")
@@ -493,7 +493,7 @@ fn an_external_image_with_updates_is_followed_by_flux_and_by_kargo() {
         Some("asc")
     );
     assert_eq!(of_kind(&d, "ImageUpdateAutomation").len(), 1);
-    // The Kargo target deploys it too (issue 17.7).
+    // The Kargo target deploys it too.
     let r = p.run(&["synth", "--output", "-"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("external images"), "{}", r.stderr);
@@ -504,7 +504,7 @@ fn an_external_image_with_updates_is_followed_by_flux_and_by_kargo() {
     );
 }
 
-/// Issue 18.10: `16-alpine` is not a version, so a semver policy selects
+/// `16-alpine` is not a version, so a semver policy selects
 /// nothing (image-reflector-controller `internal/policy/semver.go:64`,
 /// "unable to determine latest version"); an image that follows one tag
 /// selects it, and a digest written from it is read again every interval,
@@ -632,7 +632,7 @@ fn flux_settings_are_checked_with_their_line() {
         "{}",
         r.stderr
     );
-    // Each at its key's own line (issue 19, item 17), not at `flux:`.
+    // Each at its key's own line, not at `flux:`.
     assert!(r.stderr.contains("settings.yaml:2:3"), "{}", r.stderr);
     assert!(r.stderr.contains("settings.yaml:3:3"), "{}", r.stderr);
 }
@@ -729,9 +729,9 @@ fn the_flux_check_passes_exactly_the_lines_the_controller_rewrites() {
     }
     let mut updates = String::new();
     for i in 0..fixtures.len() {
-        updates.push_str(&format!(
-            "    - {{name: c{i}, repo: org/deploy, path: v{i}.yaml, type: yaml-update, key: image.tag}}\n"
-        ));
+        let _ = writeln!(updates,
+            "    - {{name: c{i}, repo: org/deploy, path: v{i}.yaml, type: yaml-update, key: image.tag}}"
+        );
     }
     let p = with("", &updates);
     std::fs::create_dir_all(p.path("ws")).unwrap();

@@ -31,7 +31,7 @@ fn enrollment(field: &str, value: &str) -> String {
     ];
     for f in &mut fields {
         if f.0 == field {
-            f.1 = v.clone();
+            f.1.clone_from(&v);
         }
     }
     let get = |k: &str| fields.iter().find(|f| f.0 == k).unwrap().1.clone();

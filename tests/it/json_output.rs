@@ -202,7 +202,7 @@ fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
 }
 
 /// `inspect --format json` names its keys in camelCase, like every other
-/// JSON output (issue 19.20).
+/// JSON output.
 #[test]
 fn inspect_json_keys_are_camel_case() {
     let p = Project::new();
@@ -234,8 +234,7 @@ fn inspect_json_keys_are_camel_case() {
 }
 
 /// `inspect` and `graph` with `--format json` put their errors on stdout as
-/// `{"errors": [...]}`, as the other commands do; stderr keeps the text
-/// (issue 19.20).
+/// `{"errors": [...]}`, as the other commands do; stderr keeps the text.
 #[test]
 fn inspect_and_graph_json_errors_are_json_on_stdout() {
     let p = Project::new();

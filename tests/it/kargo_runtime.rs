@@ -83,10 +83,10 @@ fn example() -> Vec<Value> {
     docs(&text)
 }
 
-/// Rule 1: every dispatch body in the bundled example reaches GitHub or
+/// Every dispatch body in the bundled example reaches GitHub or
 /// GitLab as the JSON they document: `ref` and every input a string.
 #[test]
-fn rule_1_dispatch_bodies_survive_kargo_evaluation() {
+fn dispatch_bodies_survive_kargo_evaluation() {
     let all = example();
     let rebuilds = rebuild_stages(&all);
     assert!(rebuilds.len() >= 4);
@@ -115,9 +115,9 @@ fn rule_1_dispatch_bodies_survive_kargo_evaluation() {
     }
 }
 
-/// Rule 1, in detail: what a cascade and a two-tags-of-one-repository image send.
+/// What a cascade and a two-tags-of-one-repository image send.
 #[test]
-fn rule_1_bodies_carry_each_base_and_its_digest() {
+fn bodies_carry_each_base_and_its_digest() {
     let all = example();
     let web = received_body(&all, stage_named(&all, "rebuild-web"), Some("1.2"));
     assert_eq!(
@@ -136,10 +136,10 @@ fn rule_1_bodies_carry_each_base_and_its_digest() {
     assert_eq!(api["inputs"]["base_digest"], "none");
 }
 
-/// Rule 2: the soak Stage is a regular Stage (it has a step), so Freight is
+/// The soak Stage is a regular Stage (it has a step), so Freight is
 /// "currently in" it and soak time accrues; the rebuild Stage requires it.
 #[test]
-fn rule_2_rebuild_delays_soak_in_a_regular_stage() {
+fn rebuild_delays_soak_in_a_regular_stage() {
     let all = example();
     for stage in rebuild_stages(&all) {
         for req in stage["spec"]["requestedFreight"].as_sequence().unwrap() {
@@ -163,10 +163,10 @@ fn rule_2_rebuild_delays_soak_in_a_regular_stage() {
     }
 }
 
-/// Rule 3: no Warehouse a rebuild Stage takes Freight from has a git
+/// No Warehouse a rebuild Stage takes Freight from has a git
 /// subscription, so no commit (state, dist, source) can trigger a rebuild.
 #[test]
-fn rule_3_commits_never_reach_a_rebuild_stage() {
+fn commits_never_reach_a_rebuild_stage() {
     let all = example();
     for stage in rebuild_stages(&all) {
         for req in stage["spec"]["requestedFreight"].as_sequence().unwrap() {
@@ -202,10 +202,10 @@ fn rule_3_commits_never_reach_a_rebuild_stage() {
     }
 }
 
-/// Rule 4: in a Stage with two origins that watch one repository, every
+/// In a Stage with two origins that watch one repository, every
 /// `imageFrom` names its Warehouse, so Kargo's lookup is unambiguous.
 #[test]
-fn rule_4_every_origin_is_named() {
+fn every_origin_is_named() {
     let all = example();
     let web = stage_named(&all, "rebuild-web");
     let repos: Vec<&str> = web["spec"]["requestedFreight"]
@@ -234,10 +234,10 @@ fn rule_4_every_origin_is_named() {
     assert!(!one_arg.is_match(&text), "an imageFrom without warehouse()");
 }
 
-/// Rule 5: verification args and step values fed from tags stay strings,
+/// Verification args and step values fed from tags stay strings,
 /// whatever the tag looks like.
 #[test]
-fn rule_5_tags_stay_strings() {
+fn tags_stay_strings() {
     let all = example();
     for stage in of_kind(&all, "Stage") {
         let name = stage["metadata"]["name"].as_str().unwrap();
@@ -263,7 +263,7 @@ fn rule_5_tags_stay_strings() {
                     "{name}: arg {} is {v} with tag {tag:?}",
                     arg["name"].as_str().unwrap()
                 );
-                // Never an empty argument: before any build, `-` (issue 17.10).
+                // Never an empty argument: before any build, `-`.
                 assert_ne!(v.as_str(), Some(""), "{name}: {arg:?} with tag {tag:?}");
                 if arg["name"].as_str() == Some("imageTag") {
                     assert_eq!(v.as_str(), Some(tag.unwrap_or("-")), "{name}");
@@ -282,10 +282,10 @@ fn rule_5_tags_stay_strings() {
     }
 }
 
-/// Rule 6: every polling http step is bounded, and the failure expression
+/// Every polling http step is bounded, and the failure expression
 /// fails at once on a client error but retries 429 and 5xx.
 #[test]
-fn rule_6_failures_are_bounded() {
+fn failures_are_bounded() {
     let all = example();
     for stage in rebuild_stages(&all) {
         let step = &steps(stage)[0];
@@ -314,9 +314,9 @@ fn rule_6_failures_are_bounded() {
     }
 }
 
-/// Rule 6: explain says how to re-promote after a failed dispatch.
+/// Explain says how to re-promote after a failed dispatch.
 #[test]
-fn rule_6_explain_tells_how_to_retry_a_failed_dispatch() {
+fn explain_tells_how_to_retry_a_failed_dispatch() {
     let p = Project::app_on_node();
     let r = p.run(&["explain", "app"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -334,11 +334,11 @@ fn rule_6_explain_tells_how_to_retry_a_failed_dispatch() {
     );
 }
 
-/// Rule 7: with the workflow's inputs unknown, only `version_bump` is sent
+/// With the workflow's inputs unknown, only `version_bump` is sent
 /// (GitHub answers 422 to an undeclared input), with a warning that says
 /// what was left out and how to get it sent.
 #[test]
-fn rule_7_unknown_workflow_inputs_send_only_version_bump() {
+fn unknown_workflow_inputs_send_only_version_bump() {
     let p = Project::app_on_node();
     let r = p.run(&["synth", "--output", "-"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -358,10 +358,10 @@ fn rule_7_unknown_workflow_inputs_send_only_version_bump() {
     );
 }
 
-/// Issue 7 rule 8: the analysis Job regenerates the manifests and commits
+/// The analysis Job regenerates the manifests and commits
 /// them with the state, and synth warns when there is no state repository.
 #[test]
-fn rule_8_the_job_keeps_dist_in_step() {
+fn the_job_keeps_dist_in_step() {
     let all = example();
     for t in of_kind(&all, "AnalysisTemplate").into_iter().filter(|t| {
         // The update verifications (and the signature checks) run the

@@ -66,7 +66,7 @@ fn man_prints_imgf_1_with_the_subcommands_exit_status_and_environment() {
     let subs: Vec<&str> = top
         .get_subcommands()
         .filter(|s| !s.is_hide_set())
-        .map(|s| s.get_name())
+        .map(clap::Command::get_name)
         .collect();
     assert!(subs.contains(&"record-update"), "{subs:?}");
     for sub in subs {

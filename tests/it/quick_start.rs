@@ -1,5 +1,5 @@
 //! The README's quick start, executed as a user would: the commands of its
-//! one ```sh block (between the `ANCHOR: quick-start` markers the guide
+//! one `` ```sh `` block (between the `ANCHOR: quick-start` markers the guide
 //! includes it by), run by bash in an empty directory with this imgf on PATH.
 //! The `kubectl` lines at its end need a cluster: without one they are left
 //! out, said as SKIPPED; everything before them must work and give

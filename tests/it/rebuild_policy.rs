@@ -31,7 +31,7 @@ fn requests(s: &Value) -> Vec<(String, Vec<String>, Option<String>)> {
 }
 
 #[test]
-fn rule_1_rebuild_delay_is_a_soak_time_behind_a_regular_soak_stage() {
+fn rebuild_delay_is_a_soak_time_behind_a_regular_soak_stage() {
     let p = Project::new();
     p.images(
         &(image("week", "  rebuildDelay: 7d\n")
@@ -100,7 +100,7 @@ fn rule_1_rebuild_delay_is_a_soak_time_behind_a_regular_soak_stage() {
 }
 
 #[test]
-fn rule_2_auto_rebuild_false_is_not_auto_promoted() {
+fn auto_rebuild_false_is_not_auto_promoted() {
     let p = Project::new();
     p.images(&(image("auto", "") + &image("manual", "  autoRebuild: false\n")))
         .file(
@@ -135,7 +135,7 @@ fn rule_2_auto_rebuild_false_is_not_auto_promoted() {
 }
 
 #[test]
-fn rule_3_one_rebuild_per_image_whatever_triggered_it() {
+fn one_rebuild_per_image_whatever_triggered_it() {
     let p = Project::new();
     p.images(&image("web", "  rebuildDelay: 2d\n").replace(
         "workflow: build.yml",
@@ -173,7 +173,7 @@ fn rule_3_one_rebuild_per_image_whatever_triggered_it() {
 }
 
 #[test]
-fn rule_4_cascades_rebuild_after_the_base_build_is_published() {
+fn cascades_rebuild_after_the_base_build_is_published() {
     let p = Project::new();
     p.images(
         &(image("a", "  rebuildDelay: 1d\n")
@@ -216,7 +216,7 @@ fn rule_4_cascades_rebuild_after_the_base_build_is_published() {
 }
 
 #[test]
-fn rule_5_emergency_bypasses_the_delay_with_an_audit_trail() {
+fn emergency_bypasses_the_delay_with_an_audit_trail() {
     let p = Project::new();
     p.images(&(image("a", "  rebuildDelay: 7d\n") + &image("b", "") + &image("other", "")))
         .file(
@@ -299,7 +299,7 @@ fn rule_5_emergency_bypasses_the_delay_with_an_audit_trail() {
             "{state}"
         );
         // Its own image, what was asked and how many were rebuilt: an entry
-        // does not grow with the chain (issue 19).
+        // does not grow with the chain.
         assert!(
             state.contains(&format!(
                 "images:\n      - {name}\n    scope: 'base node-22'\n    affected: 2\n"
@@ -323,7 +323,7 @@ fn rule_5_emergency_bypasses_the_delay_with_an_audit_trail() {
 }
 
 #[test]
-fn rule_6_registry_politeness_staggers_intervals_deterministically() {
+fn registry_politeness_staggers_intervals_deterministically() {
     let p = Project::new();
     let mut yaml = String::new();
     let mut states = Vec::new();

@@ -2,6 +2,8 @@
 //! runs them: the real binary, whole outputs compared with snapshots, and the
 //! emergency script run with `sh` against fake `kargo` and `kubectl`.
 
+use std::fmt::Write as _;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -142,7 +144,7 @@ fn explain_lists_dependents_transitively_in_rebuild_order() {
 }
 
 /// Nothing recorded about analysis or builds: "analysis: never run", and
-/// no "unknown" for what is not recorded (issue 19.20).
+/// no "unknown" for what is not recorded.
 #[test]
 fn explain_says_what_is_recorded_and_nothing_about_what_is_not() {
     let p = chain();
@@ -306,7 +308,6 @@ esac
         for (name, text) in [("kargo", kargo), ("kubectl", kubectl)] {
             let path = bin.join(name);
             std::fs::write(&path, text).unwrap();
-            use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         Fakes { dir }
@@ -809,7 +810,7 @@ fn emergency_script_snapshot() {
 }
 
 /// The emergency script passes shellcheck (every severity), with wait steps
-/// and without (issue 19.20). Ignored where shellcheck is not installed
+/// and without. Ignored where shellcheck is not installed
 /// (build.rs looks); CI installs it and runs it with `--include-ignored`.
 #[test]
 #[cfg_attr(
@@ -943,11 +944,12 @@ fn built_every(name: &str, hours: u32) -> String {
     );
     for i in 0..5 {
         let h = i * hours;
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "  - at: '2026-03-{:02}T{:02}:00:00Z'\n    tag: '1.0.{i}'\n",
             1 + h / 24,
             h % 24
-        ));
+        );
     }
     s
 }

@@ -4,7 +4,7 @@
 //! settings' errors, and the Flux and Backstage targets.
 //!
 //! The reports in `fixtures/trivy/` have the shape of `trivy image --format
-//! json` (SchemaVersion 2), written by hand: `in-use.json` has two critical
+//! json` (`SchemaVersion` 2), written by hand: `in-use.json` has two critical
 //! CVEs (one found in two packages), `worse.json` three, `same.json` the same
 //! two, `swap.json` one of them and a new one, `fixed.json` none.
 

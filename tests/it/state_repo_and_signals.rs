@@ -3,6 +3,8 @@
 //! files after a signal, each repository fetched once, and audit entries that
 //! grow linearly.
 
+use std::fmt::Write as _;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,9 +18,9 @@ fn many_images(n: usize) -> Project {
     let p = Project::new();
     let mut images = String::new();
     for i in 0..n {
-        images.push_str(&format!(
+        let _ = write!(images,
             "- name: s{i}\n  registry: ghcr.io\n  repository: org/s{i}\n  source:\n    repo: org/s{i}\n    dockerfile: Dockerfile\n    workflow: build.yml\n    inputs: [version_bump]\n"
-        ));
+        );
         p.file(
             &format!("state/images/s{i}.yaml"),
             &format!("name: s{i}\nbaseImages: [node-22]\n"),
@@ -37,7 +39,7 @@ fn temp_files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Item 13: a real process ended by SIGTERM (or SIGINT) while it writes
+/// A real process ended by SIGTERM (or SIGINT) while it writes
 /// the manifests leaves no temporary file, and still dies of the signal.
 #[test]
 fn a_signal_during_a_write_leaves_no_temporary_file() {
@@ -77,7 +79,7 @@ fn a_signal_during_a_write_leaves_no_temporary_file() {
     }
 }
 
-/// Item 13: a temporary file of imgf's that a killed run (SIGKILL) left
+/// A temporary file of imgf's that a killed run (SIGKILL) left
 /// behind is removed by the next write into its directory once it is an
 /// hour old; newer ones, and names that are not imgf's, are left alone.
 #[test]
@@ -132,7 +134,6 @@ fn logging_git(at: &Path) -> (PathBuf, PathBuf) {
     );
     let git = bin.join("git");
     std::fs::write(&git, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
     (bin, log)
 }
@@ -176,7 +177,7 @@ fn state_remote(tmp: &Path) -> PathBuf {
     remote
 }
 
-/// Item 8: a clone planted where imgf used to clone (`--workspace`'s
+/// A clone planted where imgf used to clone (`--workspace`'s
 /// `state-repo`), with hooks and an fsmonitor that would run a command, is
 /// never used: imgf clones afresh into a private directory of its own, and
 /// removes it afterwards — in the workspace and in $TMPDIR alike.
@@ -201,7 +202,6 @@ fn state_repo_clone_is_private_fresh_and_never_a_planted_one() {
     assert!(o.status.success());
     let hook = tmp.path().join("evil.sh");
     std::fs::write(&hook, &evil).unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     for h in [
         "pre-commit",
@@ -313,7 +313,7 @@ fn audit_lines(p: &Project) -> usize {
         .sum()
 }
 
-/// Item 9: with stdout on a full device the script is not delivered, so
+/// With stdout on a full device the script is not delivered, so
 /// nothing is recorded, and the error says so (exit 2).
 #[test]
 fn emergency_records_nothing_when_the_script_cannot_be_written() {
@@ -375,7 +375,7 @@ fn emergency_records_nothing_when_the_script_cannot_be_written() {
     }
 }
 
-/// Item 15: each image's entry names that image, the request and the
+/// Each image's entry names that image, the request and the
 /// count, not the whole chain: a 200-deep chain writes O(n) audit lines.
 #[test]
 fn emergency_audit_is_linear_on_a_deep_chain() {
@@ -427,7 +427,7 @@ fn image_in(name: &str, repo: &str, dockerfile: &str) -> String {
     )
 }
 
-/// Item 14: images built from one repository share one fetch of it, with
+/// Images built from one repository share one fetch of it, with
 /// every Dockerfile they need.
 #[test]
 fn analyze_fetches_a_repository_shared_by_images_once() {
@@ -463,7 +463,7 @@ fn analyze_fetches_a_repository_shared_by_images_once() {
     assert_eq!(fetches(&log).len(), 1, "{:#?}", fetches(&log));
 }
 
-/// Item 14: offline, many images give one error that sums them up, and an
+/// Offline, many images give one error that sums them up, and an
 /// unreachable host is tried once, not once per image.
 #[test]
 fn offline_analyze_prints_one_summarised_error() {
@@ -511,7 +511,7 @@ fn offline_analyze_prints_one_summarised_error() {
     assert!(s7.contains("127.0.0.1"), "{s7}");
 }
 
-/// Item 14: `updates check` fetches each deployment repository once,
+/// `updates check` fetches each deployment repository once,
 /// however many targets it holds.
 #[test]
 fn updates_check_fetches_each_deployment_repository_once() {

@@ -1,6 +1,6 @@
 //! The update Stages (images.yaml `updates:`) at runtime: what they do when
 //! Kargo runs them — Argo CD syncs, deploying each build, verification, the
-//! pull-request wait, kustomize and external images. Each rule is checked on
+//! pull-request wait, kustomize and external images. Each is checked on
 //! the generated YAML with the project's port of Kargo's evaluator
 //! ([`crate::support::kargo_eval`]), as Kargo v1.11.2 and Argo Rollouts
 //! v1.9.1 read it.
@@ -157,7 +157,7 @@ fn written(all: &[Value], stage: &Value, tag: &str, digest: &str) -> Json {
     out
 }
 
-/// Rule 2, for every update Stage of `all`: two different builds make two
+/// For every update Stage of `all`: two different builds make two
 /// different writes — no Stage can succeed while deploying nothing.
 fn every_update_changes_what_runs(all: &[Value]) {
     let stages = update_stages(all);
@@ -171,7 +171,7 @@ fn every_update_changes_what_runs(all: &[Value]) {
 }
 
 #[test]
-fn rule_1_argocd_syncs_the_branch_head_with_no_pinned_revision() {
+fn argocd_syncs_the_branch_head_with_no_pinned_revision() {
     let all = example_dist();
     let mut synced = 0;
     for stage in update_stages(&all) {
@@ -197,7 +197,7 @@ fn rule_1_argocd_syncs_the_branch_head_with_no_pinned_revision() {
 }
 
 #[test]
-fn rule_2_the_example_and_every_kind_of_update_deploy_each_build() {
+fn the_example_and_every_kind_of_update_deploy_each_build() {
     let all = example_dist();
     every_update_changes_what_runs(&all);
     // An unversioned image (followed by digest), a versioned one, build ids,
@@ -217,7 +217,7 @@ fn rule_2_the_example_and_every_kind_of_update_deploy_each_build() {
 }
 
 #[test]
-fn rule_2_an_unversioned_image_is_deployed_by_digest() {
+fn an_unversioned_image_is_deployed_by_digest() {
     let p = project(&format!("{ONE_IMAGE}  updates:\n{THREE_KINDS}"));
     let all = docs(&p.synth_stdout());
     let wh = of_kind(&all, "Warehouse")[0];
@@ -247,7 +247,7 @@ fn rule_2_an_unversioned_image_is_deployed_by_digest() {
 }
 
 #[test]
-fn rule_2_a_tag_that_never_changes_is_refused_where_it_is_written() {
+fn a_tag_that_never_changes_is_refused_where_it_is_written() {
     // An explicit `value: tag`, and a yaml-update that does not say.
     let p = project(&format!(
         "{ONE_IMAGE}  updates:\n    - name: a\n      repo: org/deploy\n      path: k\n      type: kustomize-set-image\n      value: tag\n    - name: b\n      repo: org/deploy\n      path: v.yaml\n      type: yaml-update\n      key: image.tag\n"
@@ -283,7 +283,7 @@ fn rule_2_a_tag_that_never_changes_is_refused_where_it_is_written() {
 }
 
 #[test]
-fn rule_2_versions_select_versions_from_the_first_synth() {
+fn versions_select_versions_from_the_first_synth() {
     let p = project(&format!("{ONE_IMAGE}  versions: \">=1.0.0\"\n"));
     let all = docs(&p.synth_stdout());
     let sub = &of_kind(&all, "Warehouse")[0]["spec"]["subscriptions"][0]["image"];
@@ -292,7 +292,7 @@ fn rule_2_versions_select_versions_from_the_first_synth() {
 }
 
 #[test]
-fn rule_3_verification_without_a_rollout_wait_is_refused() {
+fn verification_without_a_rollout_wait_is_refused() {
     let p = project(&format!(
         "{ONE_IMAGE}  versions: \">=1.0.0\"\n  updates:\n    - name: s\n      repo: org/deploy\n      path: k\n      type: kustomize-set-image\n      verify:\n        - http: {{url: 'https://x.example.org/healthz', jsonPath: '{{$.status}}', expect: ok}}\n        - job: {{image: 'ghcr.io/org/e2e:1', command: [run]}}\n        - http: {{url: 'https://x.example.org/version', jsonPath: '{{$.version}}', expectBuild: tag}}\n"
     ));
@@ -311,7 +311,7 @@ fn rule_3_verification_without_a_rollout_wait_is_refused() {
 }
 
 #[test]
-fn rule_3_a_version_check_proves_the_new_build_is_live() {
+fn a_version_check_proves_the_new_build_is_live() {
     let p = project(&format!(
         "{ONE_IMAGE}  versions: \">=1.0.0\"\n  updates:\n    - name: s\n      repo: org/deploy\n      path: k\n      type: kustomize-set-image\n      verify:\n        - http: {{url: 'https://x.example.org/version', jsonPath: '{{$.version}}', expectBuild: tag}}\n        - http: {{url: 'https://x.example.org/digest', jsonPath: '{{$.digest}}', expectBuild: digest}}\n"
     ));
@@ -374,7 +374,7 @@ fn rule_3_a_version_check_proves_the_new_build_is_live() {
 }
 
 #[test]
-fn rule_3_the_e2e_job_gets_the_build_under_test() {
+fn the_e2e_job_gets_the_build_under_test() {
     let all = example_dist();
     let t = of_kind(&all, "AnalysisTemplate")
         .into_iter()
@@ -406,7 +406,7 @@ fn rule_3_the_e2e_job_gets_the_build_under_test() {
 }
 
 #[test]
-fn rule_4_tags_yaml_update_would_write_unquoted_are_warned_about() {
+fn tags_yaml_update_would_write_unquoted_are_warned_about() {
     let p = project(&format!(
         "{ONE_IMAGE}  tagPattern: '^(?P<build>[0-9_]+)$'\n  updates:\n    - {{name: v, repo: org/deploy, path: v.yaml, type: yaml-update, key: image.tag}}\n"
     ));
@@ -439,7 +439,7 @@ fn rule_4_tags_yaml_update_would_write_unquoted_are_warned_about() {
 }
 
 #[test]
-fn rule_5_the_pull_request_wait_follows_only_an_opened_pull_request() {
+fn the_pull_request_wait_follows_only_an_opened_pull_request() {
     let p = project(&format!(
         "{ONE_IMAGE}  versions: \">=1.0.0\"\n  updates:\n    - {{name: p, repo: org/deploy, path: k, type: kustomize-set-image, pullRequest: true}}\n"
     ));
@@ -452,7 +452,7 @@ fn rule_5_the_pull_request_wait_follows_only_an_opened_pull_request() {
 }
 
 #[test]
-fn rule_5_two_updates_of_one_place_are_an_error_and_of_one_file_a_warning() {
+fn two_updates_of_one_place_are_an_error_and_of_one_file_a_warning() {
     let two = "\
 - name: api
   registry: ghcr.io
@@ -491,7 +491,7 @@ fn rule_5_two_updates_of_one_place_are_an_error_and_of_one_file_a_warning() {
 }
 
 #[test]
-fn rule_5_kustomize_keeps_new_name_and_every_kustomization_file_name_is_read() {
+fn kustomize_keeps_new_name_and_every_kustomization_file_name_is_read() {
     let p = project(&format!(
         "{ONE_IMAGE}  versions: \">=1.0.0\"\n  updates:\n    - {{name: k, repo: org/deploy, path: apps/app, type: kustomize-set-image}}\n"
     ));
@@ -532,7 +532,7 @@ fn rule_5_kustomize_keeps_new_name_and_every_kustomization_file_name_is_read() {
 }
 
 #[test]
-fn rule_7_an_external_image_is_deployed_from_its_warehouse() {
+fn an_external_image_is_deployed_from_its_warehouse() {
     let p = project(
         "- name: redis\n  registry: docker.io\n  repository: library/redis\n  tag: 7-alpine\n  updates:\n    - {name: cache, repo: org/deploy, path: m.yaml, type: yaml-update, key: image, value: pinned, argocd: {app: cache}}\n",
     );

@@ -3,6 +3,7 @@
 //! against Kargo's step schemas, and the verification templates.
 
 use crate::support::{git_in, Project, ONE_IMAGE};
+use std::fmt::Write as _;
 
 /// [`ONE_IMAGE`], its builds tagged with versions, deployed by `updates`.
 fn with_updates(updates: &str) -> Project {
@@ -133,7 +134,7 @@ use crate::support::{docs, of_kind};
 use serde_json::{json, Value as Json};
 use yaml_serde::Value;
 
-/// A commit ID that Go's ParseFloat would read as a number (`123e4567`…):
+/// A commit ID that Go's `ParseFloat` would read as a number (`123e4567`…):
 /// it must still reach argocd-update as a string.
 const NUMERIC_SHA: &str = "1234567e89012345678901234567890123456789";
 
@@ -812,9 +813,9 @@ fn hostile_update_values_are_refused() {
         let field = entry.split(':').next().unwrap();
         let mut yaml = String::from("    -");
         for (k, v) in base.iter().filter(|(k, _)| *k != field) {
-            yaml.push_str(&format!(" {k}: {v}\n     "));
+            let _ = write!(yaml, " {k}: {v}\n     ");
         }
-        yaml.push_str(&format!(" {entry}\n"));
+        let _ = writeln!(yaml, " {entry}");
         let p = with_updates(&yaml);
         let r = p.run(&["synth", "--output", "-"]);
         assert_eq!(r.code, 2, "{entry} accepted:\n{}", r.stdout);
@@ -1529,7 +1530,7 @@ fn updates_check_refuses_the_backstage_target() {
         .contains("backstage"));
 }
 
-/// Review of issue 18: what a check could pass without having looked.
+/// What a check could pass without having looked is said, not passed.
 #[test]
 fn a_check_says_what_it_did_not_look_at() {
     // An Application in a later document of its file is found, with its lines.

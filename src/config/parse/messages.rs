@@ -3,7 +3,7 @@
 //! imgf's words.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use regex::Regex;
 
@@ -11,8 +11,8 @@ use super::MAX_NESTING;
 use crate::diagnostic::{did_you_mean, Diagnostic, Location};
 
 pub(super) fn diagnose(path: &Path, text: &str, err: &yaml_serde::Error) -> Diagnostic {
-    static AT: OnceLock<Regex> = OnceLock::new();
-    let at = AT.get_or_init(|| Regex::new(r" at line \d+ column \d+$").expect("valid regex"));
+    static AT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r" at line \d+ column \d+$").expect("valid regex"));
     let full = err.to_string();
     let location = err.location().map(|l| Location {
         line: l.line(),
@@ -25,7 +25,7 @@ pub(super) fn diagnose(path: &Path, text: &str, err: &yaml_serde::Error) -> Diag
             .with_source(text)
             .help(s.help);
     }
-    let message = humanize_path(&at.replace(&full, ""));
+    let message = humanize_path(&AT.replace(&full, ""));
     let mut d = Diagnostic::error(message.clone())
         .in_file(path)
         .at(location)
@@ -53,14 +53,13 @@ struct Syntax {
 /// `None` for errors that are not about syntax (a wrong type, a missing
 /// field), which keep their own wording.
 fn syntax_error(text: &str, message: &str, at: Option<Location>) -> Option<Syntax> {
-    static PROBLEM: OnceLock<Regex> = OnceLock::new();
-    let problem_re = PROBLEM.get_or_init(|| {
+    static PROBLEM: LazyLock<Regex> = LazyLock::new(|| {
         // libyaml: "problem at line L column C, context [at line L column C]".
         Regex::new(r"^(.*?) at line \d+ column \d+(?:, (.*?)(?: at line \d+ column \d+)?)?$")
             .expect("valid regex")
     });
     let lines: Vec<&str> = text.lines().collect();
-    let (problem, context) = match problem_re.captures(message) {
+    let (problem, context) = match PROBLEM.captures(message) {
         Some(c) => (
             c.get(1).map_or("", |m| m.as_str()),
             c.get(2).map_or("", |m| m.as_str()),
@@ -320,14 +319,13 @@ fn syntax_error(text: &str, message: &str, at: Option<Location>) -> Option<Synta
 /// `duplicate entry with key "k"`, with the path prefix (`entry 1, source: `)
 /// in words.
 fn duplicate_key(message: &str) -> Option<(String, String)> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
             r#"^(.*?)duplicate entry with key "((?:[^"\\]|\\.)*)"(?: at line \d+ column \d+)?$"#,
         )
         .expect("valid regex")
     });
-    let c = re.captures(message)?;
+    let c = RE.captures(message)?;
     let prefix = humanize_path(&c[1]);
     Some((c[2].replace("\\\"", "\""), prefix))
 }
@@ -406,14 +404,12 @@ fn unclosed_quote(text: &str) -> Option<(Location, char)> {
                         open = None;
                     }
                 }
-                Some(_) => {}
                 None if c == '#' && (i == 0 || chars[i - 1].is_whitespace()) => break,
                 None if c == '"' || c == '\'' => {
                     let before = chars[..i].iter().rev().find(|c| !c.is_whitespace());
                     let starts_value = match before {
-                        None => true,
                         Some(':' | '-' | '?') => chars[i - 1].is_whitespace(),
-                        Some('[' | '{' | ',') => true,
+                        None | Some('[' | '{' | ',') => true,
                         _ => false,
                     };
                     if starts_value {
@@ -426,7 +422,7 @@ fn unclosed_quote(text: &str) -> Option<(Location, char)> {
                         ));
                     }
                 }
-                None => {}
+                Some(_) | None => {}
             }
             i += 1;
         }
@@ -445,7 +441,6 @@ fn unclosed_bracket(lines: &[&str], at: Location, open: char, close: char) -> Op
             }
             match (quote, c) {
                 (Some(q), c) if c == q => quote = None,
-                (Some(_), _) => {}
                 (None, '"' | '\'') => quote = Some(c),
                 (None, '#') => break,
                 (None, c) if c == open => stack.push(Location {
@@ -507,9 +502,9 @@ fn key_and_value(line: &str) -> (Option<String>, String) {
 
 /// `.[2].source: msg` → `entry 3, source: msg`: where in the file, in words.
 fn humanize_path(message: &str) -> String {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"^\.?\[(\d+)\]\.?([^:\s]*): ").expect("valid regex"));
-    let Some(c) = re.captures(message) else {
+    static RE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^\.?\[(\d+)\]\.?([^:\s]*): ").expect("valid regex"));
+    let Some(c) = RE.captures(message) else {
         return message.to_string();
     };
     let n: usize = c[1].parse().unwrap_or(0);
@@ -524,12 +519,11 @@ fn humanize_path(message: &str) -> String {
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (or "expected
 /// `a`"): the nearest known field, or the list of known ones.
 fn unknown_field_help(message: &str) -> Option<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"unknown (?:field|variant) `([^`]*)`, expected (?:one of )?(.*)$")
             .expect("valid regex")
     });
-    let caps = re.captures(message)?;
+    let caps = RE.captures(message)?;
     let word = caps.get(1)?.as_str();
     let expected: Vec<&str> = caps
         .get(2)?

@@ -112,8 +112,7 @@ fn too_deep(text: &str) -> Option<Location> {
                 }
                 '#' if prev.is_whitespace() => state = In::Comment,
                 ' ' | '\t' => value_start = value_start || prev == ':',
-                '-' if value_start => {}
-                '?' if value_start => {}
+                '-' | '?' if value_start => {}
                 _ => value_start = false,
             },
             In::Plain => match c {
@@ -159,6 +158,7 @@ pub use yaml_serde::Value;
 mod tests {
     use super::*;
     use serde::Deserialize;
+    use std::fmt::Write as _;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -193,9 +193,10 @@ mod tests {
         // A quote inside a word opens nothing: the brackets after it count.
         assert!(too_deep(&format!("x: [it's, {open}\n")).is_some());
         // Brackets inside plain values and block scalars never add up.
-        let many: String = (0..MAX_NESTING + 2)
-            .map(|i| format!("- name: i{i}\n  owner: team [{i}\n"))
-            .collect();
+        let many = (0..MAX_NESTING + 2).fold(String::new(), |mut s, i| {
+            let _ = writeln!(s, "- name: i{i}\n  owner: team [{i}");
+            s
+        });
         assert_eq!(too_deep(&many), None);
         assert_eq!(too_deep(&format!("- owner: a{open}\n")), None);
         let block: String = format!(
@@ -242,9 +243,9 @@ mod tests {
             } else {
                 format!("l{}", i - 1)
             };
-            text.push_str(&format!(
-                "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
-            ));
+            let _ = writeln!(text,
+                "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]"
+            );
         }
         let d = parse_value(Path::new("bomb.yaml"), &text).unwrap_err();
         assert!(d.message.contains("repetition limit"), "{}", d.message);

@@ -10,6 +10,7 @@
 //! `kargo.akuity.io/authorized-stage` does not list the Stage
 //! (`pkg/api/stage.go` `AuthorizedStages`).
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::config::parse::Value;
@@ -339,9 +340,9 @@ fn block_style(text: &str, flow: &Node) -> Option<String> {
     let mut out = format!("  {prefix}");
     for (i, l) in lines.iter().enumerate() {
         if i == 0 && item {
-            out.push_str(&format!(" {l}"));
+            let _ = write!(out, " {l}");
         } else {
-            out.push_str(&format!("\n  {pad}{l}"));
+            let _ = write!(out, "\n  {pad}{l}");
         }
     }
     Some(out)

@@ -361,8 +361,8 @@ mod tests {
     }
 
     /// The first column stays short at hundreds of images: upstream images
-    /// are grouped, the bases of one repository and the external images
-    /// (issue 19.20); the page closes the groups when there are many.
+    /// are grouped, the bases of one repository and the external images;
+    /// the page closes the groups when there are many.
     #[test]
     fn upstream_images_are_grouped_by_repository() {
         let (_, mut model) = sample();
@@ -414,7 +414,7 @@ mod tests {
     }
 
     /// A cycle is in the data, its images and edges marked, for the page to
-    /// draw in red (issue 19.20).
+    /// draw in red.
     #[test]
     fn a_cycle_is_marked_for_drawing() {
         let (_, mut model) = sample();

@@ -13,7 +13,7 @@
 //! (`filereader.go`), so it is an error here.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use regex::Regex;
 
@@ -46,12 +46,10 @@ pub fn wanted(settings: &Settings, m: Image<'_>, update: &Update) -> String {
     w
 }
 
-fn marker_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r#"#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}"#).expect("valid pattern")
-    })
-}
+/// A setter marker, `# {"$imagepolicy": "…"}`, whatever it names.
+static MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"#\s*\{\s*"\$imagepolicy"\s*:\s*"([^"]*)"\s*\}"#).expect("valid pattern")
+});
 
 fn problem(file: &Path, line: Option<usize>, msg: String, help: String) -> Diagnostic {
     Diagnostic::error(msg)
@@ -164,7 +162,7 @@ fn check_value(
             format!("{what}: line {line}'s setter marker names `{named}`, not `{want}`"),
             format!("replace the marker with `{comment}`"),
         )],
-        None if marker_re().is_match(rest) => vec![problem(
+        None if MARKER.is_match(rest) => vec![problem(
             file,
             at,
             format!(

@@ -21,7 +21,8 @@ pub mod objects;
 mod spec;
 pub mod template;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use crate::config::enrollment::UpdateValue;
 use crate::config::settings::{normalize_git_url, Settings};
@@ -29,7 +30,13 @@ use crate::diagnostic::{Diagnostic, Error};
 use crate::model::{Managed, Model, TagOrder, TagPolicy, Update, Upstream};
 use crate::names;
 use crate::targets::{k8s, Family, Output};
-use objects::*;
+use objects::{
+    Author, BranchRef, Checkout, CommitSpec, CrossNamespaceRef, GitRepository, GitRepositorySpec,
+    GitSpec, ImagePolicy, ImagePolicySpec, ImageRepository, ImageRepositorySpec,
+    ImageUpdateAutomation, ImageUpdateAutomationSpec, LabelSelector, LabelSelectorRequirement,
+    LocalRef, ObjectMeta, PolicyChoice, PushSpec, Resource, TagFilter, UpdateStrategy, IMAGE_API,
+    SOURCE_API,
+};
 pub use spec::SPEC;
 
 /// Label on each ImagePolicy: the image it follows (the automations select on it).
@@ -117,35 +124,33 @@ pub fn output<'a>(
     for &m in &images {
         for u in m.updates() {
             let url = normalize_git_url(&u.repo_url);
-            let r = match repos.iter().position(|r| normalize_git_url(&r.url) == url) {
-                Some(r) => r,
-                None => {
-                    let existing = settings
-                        .flux
-                        .existing_git_repository(&url)
-                        .map(str::to_string);
-                    repos.push(Repo {
-                        url: u.repo_url.clone(),
-                        name: existing
-                            .clone()
-                            .unwrap_or_else(|| git_repository_name(&u.repo_url)),
-                        existing: existing.is_some(),
-                        branch: u.branch.clone(),
-                    });
-                    repos.len() - 1
-                }
+            let r = if let Some(r) = repos.iter().position(|r| normalize_git_url(&r.url) == url) {
+                r
+            } else {
+                let existing = settings
+                    .flux
+                    .existing_git_repository(&url)
+                    .map(str::to_string);
+                repos.push(Repo {
+                    url: u.repo_url.clone(),
+                    name: existing
+                        .clone()
+                        .unwrap_or_else(|| git_repository_name(&u.repo_url)),
+                    existing: existing.is_some(),
+                    branch: u.branch.clone(),
+                });
+                repos.len() - 1
             };
             let dir = target_dir(u);
             let mr = merge_request(u);
-            let g = match groups
+            let g = if let Some(g) = groups
                 .iter()
                 .position(|g| g.0 == r && g.1 == u.branch && g.2 == mr)
             {
-                Some(g) => g,
-                None => {
-                    groups.push((r, u.branch.clone(), mr, BTreeSet::new(), Vec::new()));
-                    groups.len() - 1
-                }
+                g
+            } else {
+                groups.push((r, u.branch.clone(), mr, BTreeSet::new(), Vec::new()));
+                groups.len() - 1
             };
             groups[g].3.insert(object_name(m));
             groups[g].4.push(dir);
@@ -452,7 +457,7 @@ fn automation(p: &Plan<'_>, i: usize) -> ImageUpdateAutomation {
                 } else {
                     PushSpec {
                         branch: a.branch.clone(),
-                        options: Default::default(),
+                        options: BTreeMap::new(),
                     }
                 },
             },
@@ -712,7 +717,7 @@ pub fn missing_credentials(model: &Model, settings: &Settings) -> Option<Diagnos
     let more = shown.len().saturating_sub(3);
     let mut list = shown[..shown.len().min(3)].join(", ");
     if more > 0 {
-        list.push_str(&format!(", and {more} more"));
+        let _ = write!(list, ", and {more} more");
     }
     Some(
         Diagnostic::warning(format!(

@@ -113,7 +113,7 @@ fn one_automation_per_repo_and_branch_with_the_narrowest_path() {
     m.updates[1].path = "apps/u1/overlays/prod".into();
     m.updates[1].yaml_key = None;
     let model = Model {
-        catalog: Default::default(),
+        catalog: crate::model::Catalog::default(),
         managed: vec![m],
         upstream: vec![],
     };
@@ -154,7 +154,7 @@ fn an_existing_git_repository_is_referenced_not_generated() {
         None
     );
     let model = Model {
-        catalog: Default::default(),
+        catalog: crate::model::Catalog::default(),
         managed: vec![image(TagOrder::Versions(None), &[UpdateValue::Tag])],
         upstream: vec![],
     };
@@ -221,7 +221,7 @@ fn external_images_follow_their_selection_strategy() {
     assert_eq!(p.spec.interval.as_deref(), Some("24h"));
     // NewestBuild is a loss, said once.
     let model = Model {
-        catalog: Default::default(),
+        catalog: crate::model::Catalog::default(),
         managed: vec![],
         upstream: vec![external(TagPolicy::NewestBuild, ups)],
     };
@@ -339,7 +339,7 @@ fn the_same_repository_on_github_and_gitlab_gives_two_of_each_object() {
     m.updates[1].repo_url = "https://gitlab.com/org/deploy.git".into();
     m.updates[1].provider = Provider::Gitlab;
     let model = Model {
-        catalog: Default::default(),
+        catalog: crate::model::Catalog::default(),
         managed: vec![m],
         upstream: vec![],
     };
@@ -366,7 +366,7 @@ fn a_merge_request_push_removes_its_source_branch_at_the_merge() {
     m.updates[0].repo_url = "https://gitlab.com/org/deploy.git".into();
     m.updates[0].pull_request = true;
     let model = Model {
-        catalog: Default::default(),
+        catalog: crate::model::Catalog::default(),
         managed: vec![m],
         upstream: vec![],
     };
@@ -385,7 +385,7 @@ fn a_merge_request_push_removes_its_source_branch_at_the_merge() {
 fn pushes_without_credentials_are_warned_about_naming_the_setting() {
     let mut s = Settings::defaults("image-factory");
     let model = Model {
-        catalog: Default::default(),
+        catalog: crate::model::Catalog::default(),
         managed: vec![image(TagOrder::Versions(None), &[UpdateValue::Tag])],
         upstream: vec![],
     };
@@ -426,8 +426,8 @@ proptest::proptest! {
             .iter()
             .map(|(host, path, git)| format!("https://{host}/{path}{}", if *git { ".git" } else { "" }))
             .collect();
-        let mut by_key: std::collections::BTreeMap<String, String> = Default::default();
-        let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+        let mut by_key: BTreeMap<String, String> = BTreeMap::new();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for url in &urls {
             let n = git_repository_name(url);
             proptest::prop_assert!(crate::names::is_valid_object_name(&n), "{n:?} from {url}");
@@ -439,7 +439,7 @@ proptest::proptest! {
                 proptest::prop_assert_eq!(&other, &key, "{} shared by two repositories", n);
             }
         }
-        let mut seen: std::collections::BTreeMap<String, (String, String, bool)> = Default::default();
+        let mut seen: BTreeMap<String, (String, String, bool)> = BTreeMap::new();
         for url in &urls {
             for b in &branches {
                 for mr in [false, true] {

@@ -16,6 +16,7 @@
 //! escaping is a second wall, not the first.
 
 use crate::config::settings::SecretRef;
+use std::fmt::Write as _;
 
 /// `expr` as a template: `${{ expr }}`.
 ///
@@ -48,7 +49,9 @@ pub fn literal(s: &str) -> String {
             '}' => out.push_str("\\u007d"),
             '{' => out.push_str("\\u007b"),
             '$' => out.push_str("\\u0024"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -150,8 +153,12 @@ pub fn yaml_key_lookup(key: &str) -> String {
     let mut out = format!("$env[{}]", literal(parts.next().unwrap_or_default()));
     for p in parts {
         match p.parse::<usize>() {
-            Ok(i) => out.push_str(&format!("?.[{i}]")),
-            Err(_) => out.push_str(&format!("?.[{}]", literal(p))),
+            Ok(i) => {
+                let _ = write!(out, "?.[{i}]");
+            }
+            Err(_) => {
+                let _ = write!(out, "?.[{}]", literal(p));
+            }
         }
     }
     format!("string({out} ?? {})", literal(NO_VALUE))

@@ -1,5 +1,5 @@
 //! Rebuild triggers: one Stage per managed image whose `http` step asks the
-//! image's CI to rebuild — GitHub's workflow_dispatch or GitLab's pipeline
+//! image's CI to rebuild — GitHub's `workflow_dispatch` or GitLab's pipeline
 //! trigger — whichever of its bases changed.
 //!
 //! The Stage requests Freight from every base: an upstream base through that

@@ -134,7 +134,7 @@ pub(super) fn templates(settings: &Settings, used_repos: &[&str]) -> Vec<Analysi
     for (k, (identity, issuer)) in signature_pairs(sec).into_iter().enumerate() {
         let name = signature_template_name(k + 1);
         if used.contains(&name) {
-            out.push(signature_template(settings, sec, name, identity, issuer));
+            out.push(signature_template(settings, sec, &name, identity, issuer));
         }
     }
     if let Some(scanner) = sec.scanner.as_ref().filter(|_| sec.fast_path()) {
@@ -278,8 +278,8 @@ fn trivy(settings: &Settings, scanner: &Scanner, script: &str, params: &[&str]) 
 
 /// `podFailurePolicy`: exit code [`DECISION_EXIT`] of `container` ends the
 /// Job at once.
-fn decision_policy(container: &str) -> Option<PodFailurePolicy> {
-    Some(PodFailurePolicy {
+fn decision_policy(container: &str) -> PodFailurePolicy {
+    PodFailurePolicy {
         rules: vec![PodFailurePolicyRule {
             action: "FailJob",
             on_exit_codes: OnExitCodes {
@@ -288,7 +288,7 @@ fn decision_policy(container: &str) -> Option<PodFailurePolicy> {
                 values: vec![DECISION_EXIT],
             },
         }],
-    })
+    }
 }
 
 fn dir_arg(settings: &Settings) -> String {
@@ -345,7 +345,7 @@ fn scan_template(settings: &Settings, scanner: &Scanner, url: &str) -> AnalysisT
         JobSpec {
             backoff_limit: 2,
             active_deadline_seconds: 1800,
-            pod_failure_policy: decision_policy("gate"),
+            pod_failure_policy: Some(decision_policy("gate")),
             template: pod(
                 settings,
                 vec![
@@ -363,7 +363,7 @@ fn scan_template(settings: &Settings, scanner: &Scanner, url: &str) -> AnalysisT
 fn signature_template(
     settings: &Settings,
     sec: &SecuritySettings,
-    name: String,
+    name: &str,
     identity: &str,
     issuer: &str,
 ) -> AnalysisTemplate {
@@ -382,7 +382,7 @@ fn signature_template(
     };
     job_template(
         settings,
-        &name,
+        name,
         &["repo", "digest"],
         "signature",
         JobSpec {
@@ -426,7 +426,7 @@ fn cve_fix_template(settings: &Settings, scanner: &Scanner, url: &str) -> Analys
         JobSpec {
             backoff_limit: 2,
             active_deadline_seconds: 600,
-            pod_failure_policy: decision_policy("imgf"),
+            pod_failure_policy: Some(decision_policy("imgf")),
             template: pod(settings, Vec::new(), c, false),
         },
     )
@@ -789,7 +789,7 @@ fn slack_escape(pieces: Vec<Piece>) -> Vec<Piece> {
                     .replace('<', "&lt;")
                     .replace('>', "&gt;"),
             ),
-            p => p,
+            p @ Piece::Expr(_) => p,
         })
         .collect()
 }

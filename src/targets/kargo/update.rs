@@ -61,6 +61,7 @@ use crate::config::enrollment::{BuildField, UpdateValue};
 use crate::config::settings::Settings;
 use crate::model::{Check, Managed, TagOrder, Update, Upstream};
 use crate::targets::kargo::expr::{self, ImageField, Piece};
+use std::fmt::Write as _;
 
 /// Where the repository is checked out in the promotion's workspace.
 pub const CHECKOUT: &str = "./repo";
@@ -476,8 +477,8 @@ fn steps(d: &Deployed<'_>, up: &Update) -> Vec<PromotionStep> {
     )];
     steps.extend(current_value(d, up, value, &dir));
     let template = value_template(d, value);
-    steps.push(match &up.yaml_key {
-        Some(key) => step(
+    steps.push(if let Some(key) = &up.yaml_key {
+        step(
             "yaml-update",
             "update",
             StepConfig::YamlUpdate(YamlUpdateConfig {
@@ -487,31 +488,30 @@ fn steps(d: &Deployed<'_>, up: &Update) -> Vec<PromotionStep> {
                     value: template,
                 }],
             }),
-        ),
-        None => {
-            let (tag, digest) = match value {
-                UpdateValue::Digest => (None, Some(template)),
-                _ => (Some(template), None),
-            };
-            step(
-                "kustomize-set-image",
-                "update",
-                StepConfig::KustomizeSetImage(KustomizeSetImageConfig {
-                    path: dir,
-                    images: vec![KustomizeImage {
-                        image: d.repo_url.to_string(),
-                        new_name: "*",
-                        tag,
-                        digest,
-                    }],
-                }),
-            )
-        }
+        )
+    } else {
+        let (tag, digest) = match value {
+            UpdateValue::Digest => (None, Some(template)),
+            _ => (Some(template), None),
+        };
+        step(
+            "kustomize-set-image",
+            "update",
+            StepConfig::KustomizeSetImage(KustomizeSetImageConfig {
+                path: dir,
+                images: vec![KustomizeImage {
+                    image: d.repo_url.to_string(),
+                    new_name: "*",
+                    tag,
+                    digest,
+                }],
+            }),
+        )
     });
     // `?.`: a failed yaml-parse leaves no output at all.
     let mut current = String::from("(");
     for alias in current_aliases(up) {
-        current.push_str(&format!("outputs[{}]?.value ?? ", expr::literal(&alias)));
+        let _ = write!(current, "outputs[{}]?.value ?? ", expr::literal(&alias));
     }
     current.push_str("\"(unknown)\")");
     // Not quoted: `quote` would turn the newlines into `\n`, and a message

@@ -50,6 +50,16 @@
 //! Numbers come back as JSON integers when integral and as floats otherwise:
 //! Kargo produces float64s, which Go's `json.Marshal` prints the same way.
 
+// A port of Go: `float64(i)`, `int(f)` and `==` on floats are Go's
+// conversions and comparison, reproduced exactly as the evaluator does them.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss,
+    clippy::cast_sign_loss,
+    clippy::float_cmp
+)]
+
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
@@ -154,26 +164,24 @@ impl Env {
     }
 
     fn subscription_mut(&mut self, warehouse: &str, repo: &str) -> &mut Subscription {
-        let w = match self.warehouses.iter().position(|w| w.name == warehouse) {
-            Some(w) => w,
-            None => {
-                self.warehouses.push(Warehouse {
-                    name: warehouse.to_string(),
-                    subscriptions: Vec::new(),
-                });
-                self.warehouses.len() - 1
-            }
+        let w = if let Some(w) = self.warehouses.iter().position(|w| w.name == warehouse) {
+            w
+        } else {
+            self.warehouses.push(Warehouse {
+                name: warehouse.to_string(),
+                subscriptions: Vec::new(),
+            });
+            self.warehouses.len() - 1
         };
         let subscriptions = &mut self.warehouses[w].subscriptions;
-        let s = match subscriptions.iter().position(|s| s.repo_url == repo) {
-            Some(s) => s,
-            None => {
-                subscriptions.push(Subscription {
-                    repo_url: repo.to_string(),
-                    image: None,
-                });
-                subscriptions.len() - 1
-            }
+        let s = if let Some(s) = subscriptions.iter().position(|s| s.repo_url == repo) {
+            s
+        } else {
+            subscriptions.push(Subscription {
+                repo_url: repo.to_string(),
+                image: None,
+            });
+            subscriptions.len() - 1
         };
         &mut subscriptions[s]
     }
@@ -181,27 +189,26 @@ impl Env {
     /// Kargo's `FindImage`: without an origin, the one requested Warehouse
     /// subscribing to `repo_url` (an error when several do).
     fn find_image(&self, repo_url: &str, origin: Option<&str>) -> Result<Option<Image>, String> {
-        let origin = match origin {
-            Some(origin) => origin,
-            None => {
-                let mut providers = self.warehouses.iter().flat_map(|w| {
-                    w.subscriptions
-                        .iter()
-                        .filter(|s| s.repo_url == repo_url)
-                        .map(|_| w.name.as_str())
-                });
-                let Some(provider) = providers.next() else {
-                    return Ok(None);
-                };
-                if providers.next().is_some() {
-                    return Err(format!(
-                        "multiple requested Freight could potentially provide a container \
-                         image from repository {repo_url}: please provide a Freight origin to \
-                         disambiguate"
-                    ));
-                }
-                provider
+        let origin = if let Some(origin) = origin {
+            origin
+        } else {
+            let mut providers = self.warehouses.iter().flat_map(|w| {
+                w.subscriptions
+                    .iter()
+                    .filter(|s| s.repo_url == repo_url)
+                    .map(|_| w.name.as_str())
+            });
+            let Some(provider) = providers.next() else {
+                return Ok(None);
+            };
+            if providers.next().is_some() {
+                return Err(format!(
+                    "multiple requested Freight could potentially provide a container \
+                     image from repository {repo_url}: please provide a Freight origin to \
+                     disambiguate"
+                ));
             }
+            provider
         };
         Ok(self
             .warehouses
@@ -523,15 +530,12 @@ impl Lexer<'_> {
     }
 
     fn next(&mut self) -> Option<char> {
-        match self.chars.get(self.end) {
-            Some(&c) => {
-                self.end += 1;
-                Some(c)
-            }
-            None => {
-                self.eof = true;
-                None
-            }
+        if let Some(&c) = self.chars.get(self.end) {
+            self.end += 1;
+            Some(c)
+        } else {
+            self.eof = true;
+            None
         }
     }
 
@@ -828,7 +832,7 @@ fn unescape(literal: &str) -> Result<String, String> {
             }
             _ => return Err(UNABLE.into()),
         };
-        if code > 0x10FFFF {
+        if code > 0x0010_FFFF {
             return Err(UNABLE.into());
         }
         value.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
@@ -1477,7 +1481,7 @@ fn check(expr: &Expr) -> Result<Ty, String> {
         Expr::Binary(op, left, right) => check_binary(*op, check(left)?, check(right)?)?,
         Expr::Chain(inner) => check(inner)?,
         Expr::Member { base, property, .. } => {
-            check_member(check(base)?, property, check(property)?)?
+            check_member(check(base)?, property, &check(property)?)?
         }
         Expr::Call(function, arguments) => {
             let arguments = arguments.iter().map(check).collect::<Result<Vec<_>, _>>()?;
@@ -1563,7 +1567,7 @@ fn check_binary(op: Binary, left: Ty, right: Ty) -> Result<Ty, String> {
     result.ok_or_else(|| format!("invalid operation: {op} (mismatched types {left} and {right})"))
 }
 
-fn check_member(base: Ty, property: &Expr, property_ty: Ty) -> Result<Ty, String> {
+fn check_member(base: Ty, property: &Expr, property_ty: &Ty) -> Result<Ty, String> {
     let name = match property {
         Expr::Str(name) => Some(name.as_str()),
         _ => None,
@@ -1575,7 +1579,7 @@ fn check_member(base: Ty, property: &Expr, property_ty: Ty) -> Result<Ty, String
     match base {
         Ty::Unknown => Ok(Ty::Unknown),
         Ty::Map | Ty::StringMap => {
-            if property_ty != Ty::String && !property_ty.is_unknown() {
+            if *property_ty != Ty::String && !property_ty.is_unknown() {
                 return Err(format!(
                     "cannot use {property_ty} to get an element from {base}"
                 ));
@@ -1587,7 +1591,7 @@ fn check_member(base: Ty, property: &Expr, property_ty: Ty) -> Result<Ty, String
             })
         }
         Ty::Array(element) => {
-            if property_ty != Ty::Int && !property_ty.is_unknown() {
+            if *property_ty != Ty::Int && !property_ty.is_unknown() {
                 return Err(format!(
                     "array elements can only be selected using an integer (got {property_ty})"
                 ));
@@ -1632,13 +1636,15 @@ fn check_arguments(name: &str, params: &[Param], arguments: &[Ty]) -> Result<(),
     }
     for (argument, param) in arguments.iter().zip(params) {
         let fits = match (argument, param) {
-            (_, Param::Any) | (Ty::Unknown, _) => true,
+            (_, Param::Any)
+            | (Ty::Unknown, _)
+            | (Ty::String, Param::String)
+            | (Ty::Origin, Param::Origin) => true,
             (Ty::Nil, _) => {
                 return Err(format!(
                     "cannot use nil as argument (type {param}) to call {name}"
                 ))
             }
-            (Ty::String, Param::String) | (Ty::Origin, Param::Origin) => true,
             _ => false,
         };
         if !fits {
@@ -1839,7 +1845,7 @@ impl Evaluator<'_> {
                 if *optional && base.is_nil() {
                     return Err(Stop::NilChain);
                 }
-                fetch(base, self.eval(property)?)?
+                fetch(&base, &self.eval(property)?)?
             }
             Expr::Call(function, arguments) => {
                 let arguments = arguments
@@ -2052,12 +2058,12 @@ fn deep_equal(a: &Value, b: &Value) -> bool {
 const ORIGIN_KIND: &str = "FreightOrigin's Kind";
 
 /// `runtime.Fetch` (and `FetchField` on a value typed as a struct).
-fn fetch(base: Value, property: Value) -> Result<Value, String> {
-    let field = match &property {
+fn fetch(base: &Value, property: &Value) -> Result<Value, String> {
+    let field = match property {
         Value::String(name) => Some(name.as_str()),
         _ => None,
     };
-    match (&base, field) {
+    match (base, field) {
         (Value::Map(map), Some(key)) => Ok(map.get(key).cloned().unwrap_or(Value::Nil)),
         (Value::StringMap(map), Some(key)) => {
             Ok(Value::String(map.get(key).cloned().unwrap_or_default()))
@@ -2477,18 +2483,18 @@ fn write_json(value: &Value, indent: Option<usize>, out: &mut String) -> Result<
         Value::String(s) => write_json_string(s, out),
         Value::Array(items) => {
             let entries = items.iter().map(|item| (None, item.clone()));
-            write_json_container(entries.collect(), ['[', ']'], indent, out)?;
+            write_json_container(&entries.collect::<Vec<_>>(), ['[', ']'], indent, out)?;
         }
         object => {
             let entries = object.json_members().into_iter().map(|(k, v)| (Some(k), v));
-            write_json_container(entries.collect(), ['{', '}'], indent, out)?;
+            write_json_container(&entries.collect::<Vec<_>>(), ['{', '}'], indent, out)?;
         }
     }
     Ok(())
 }
 
 fn write_json_container(
-    entries: Vec<(Option<String>, Value)>,
+    entries: &[(Option<String>, Value)],
     brackets: [char; 2],
     indent: Option<usize>,
     out: &mut String,
@@ -3065,7 +3071,7 @@ mod tests {
         assert_eq!(parsed, json!({"foo": "bar", "count": 2}));
     }
 
-    /// The template is what sigs.k8s.io/yaml's YAMLToJSON makes of the YAML
+    /// The template is what sigs.k8s.io/yaml's `YAMLToJSON` makes of the YAML
     /// in Kargo's case (block scalars keep one trailing newline).
     #[test]
     fn a_variety_of_tricky_cases_dealing_with_yaml_and_quotes() {
@@ -3168,6 +3174,12 @@ mod tests {
 
     #[test]
     fn a_quoted_dispatch_body_is_a_json_string() {
+        fn all_strings(value: &Json) -> bool {
+            match value {
+                Json::Object(members) => members.values().all(all_strings),
+                other => other.is_string(),
+            }
+        }
         let out = eval(DISPATCH, &python_env());
         let body = out
             .as_str()
@@ -3180,12 +3192,6 @@ mod tests {
         );
         let parsed: Json = serde_json::from_str(body).unwrap();
         assert_eq!(parsed["inputs"]["base_digest"], json!(PYTHON_DIGEST));
-        fn all_strings(value: &Json) -> bool {
-            match value {
-                Json::Object(members) => members.values().all(all_strings),
-                other => other.is_string(),
-            }
-        }
         assert!(all_strings(&parsed), "{parsed}");
     }
 
@@ -3354,7 +3360,7 @@ mod tests {
             ("0x_1_2.3_4_5p+1_2", json!(74565)),
             (
                 "1090544144181609348671888949248",
-                json!(1.0905441441816093e30),
+                json!(1.090_544_144_181_609_3e30),
             ),
             ("0x1p3", json!(8)),
             ("0x1.8p1", json!(3)),
@@ -3362,7 +3368,7 @@ mod tests {
             ("_1", json!("_1")),
             ("1__0", json!("1__0")),
             ("+.5", json!(0.5)),
-            ("20240101", json!(20240101)),
+            ("20240101", json!(20_240_101)),
             ("1e400", json!("1e400")),
             ("infinite", json!("infinite")),
             ("t", json!(true)),
@@ -3430,7 +3436,7 @@ mod tests {
     #[test]
     fn string_literals_follow_expr_lang_escapes() {
         let env = Env::new();
-        assert_eq!(eval(r#"${{ 'it\'s' }}"#, &env), json!("it's"));
+        assert_eq!(eval(r"${{ 'it\'s' }}", &env), json!("it's"));
         assert_eq!(
             eval(r#"${{ "\x41\101\u0041\u{41}\U00000041" }}"#, &env),
             json!("AAAAA")

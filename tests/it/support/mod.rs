@@ -20,7 +20,7 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Run {
+    fn from(o: &Output) -> Run {
         Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -76,7 +76,7 @@ impl Project {
     /// [`Project::run`] with these environment variables set.
     pub(crate) fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         Run::from(
-            imgf()
+            &imgf()
                 .envs(env.iter().copied())
                 .args(args)
                 .current_dir(self.root.path())
