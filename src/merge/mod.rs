@@ -17,6 +17,8 @@ mod managed;
 mod tag_filter;
 mod upstream;
 
+pub(crate) use upstream::base_image_for_kargo;
+
 use std::collections::HashMap;
 
 use crate::config::enrollment::Provider;
@@ -126,35 +128,6 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
     inputs.attach_sources(&mut diags);
     let diags = crate::diagnostic::into_result(diags)?;
     Ok((model, diags))
-}
-
-/// What only the Kargo target refuses (its Warehouse webhook would reject it
-/// at `kubectl apply`): branches and image repositories that every other
-/// target takes but Kargo's subscription schemas do not. With the merged
-/// `model`, also the discovered base images it watches (an unused base gets
-/// no Warehouse, so it is no problem). Empty when all is well.
-pub fn kargo_problems(inputs: &Inputs, model: Option<&Model>) -> Vec<Diagnostic> {
-    let mut diags = crate::config::enrollment::validate_for_kargo(
-        &inputs.enrollments,
-        &inputs.images_file,
-        &inputs.images_text,
-    );
-    if let Some(model) = model {
-        let watched: std::collections::HashSet<(&str, &str)> = model
-            .upstream
-            .iter()
-            .filter(|u| u.kind == crate::model::UpstreamKind::Base)
-            .map(|u| (u.name.as_str(), u.repo_url.as_str()))
-            .collect();
-        diags.extend(
-            inputs
-                .base_states
-                .iter()
-                .filter_map(|f| upstream::base_image_for_kargo(f, &watched)),
-        );
-    }
-    inputs.attach_sources(&mut diags);
-    diags
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ pub(super) fn base_image(
 /// synth watches (`watched`: the name and repository of each base in the
 /// model): a repository Docker and imgf take, so [`base_image`] let it
 /// through, but Kargo's image subscription schema does not.
-pub(super) fn base_image_for_kargo(
+pub(crate) fn base_image_for_kargo(
     file: &StateFile<BaseImageState>,
     watched: &std::collections::HashSet<(&str, &str)>,
 ) -> Option<Diagnostic> {

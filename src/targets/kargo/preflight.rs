@@ -1,5 +1,7 @@
-//! What the Kargo target refuses, or warns about, before it builds anything:
-//! update Stages that would succeed without deploying anything, verify the
+//! What the Kargo target refuses, or warns about, before it builds anything
+//! (its row's `refusals` and `warnings`): values only Kargo's webhooks reject
+//! (branches and repositories its subscription schemas refuse), and update
+//! Stages that would succeed without deploying anything, verify the
 //! old pods, break the file they write, or race each other. Pure: the
 //! model, and images.yaml's text for the positions.
 //!
@@ -24,7 +26,37 @@ use super::update::Deployed;
 use crate::config::enrollment::{BuildField, UpdateValue};
 use crate::config::parse::Locator;
 use crate::diagnostic::{Diagnostic, Location};
+use crate::load::Inputs;
 use crate::model::{Check, Model, Update};
+
+/// What only the Kargo target refuses (its Warehouse webhook would reject it
+/// at `kubectl apply`): branches and image repositories that every other
+/// target takes but Kargo's subscription schemas do not. With the merged
+/// `model`, also the discovered base images it watches (an unused base gets
+/// no Warehouse, so it is no problem). Empty when all is well.
+pub fn refusals(inputs: &Inputs, model: Option<&Model>) -> Vec<Diagnostic> {
+    let mut diags = crate::config::enrollment::validate_for_kargo(
+        &inputs.enrollments,
+        &inputs.images_file,
+        &inputs.images_text,
+    );
+    if let Some(model) = model {
+        let watched: std::collections::HashSet<(&str, &str)> = model
+            .upstream
+            .iter()
+            .filter(|u| u.kind == crate::model::UpstreamKind::Base)
+            .map(|u| (u.name.as_str(), u.repo_url.as_str()))
+            .collect();
+        diags.extend(
+            inputs
+                .base_states
+                .iter()
+                .filter_map(|f| crate::merge::base_image_for_kargo(f, &watched)),
+        );
+    }
+    inputs.attach_sources(&mut diags);
+    diags
+}
 
 /// Every problem of the Kargo output of `model`; `images` is images.yaml
 /// (its path and text, for positions).

@@ -11,8 +11,8 @@ pub static SPEC: Spec = Spec {
     header: crate::emit::HEADER,
     format: Format::Stream,
     // Values only Kargo refuses are errors of the Kargo target alone,
-    // reported with the merge's problems.
-    refusals: crate::merge::kargo_problems,
+    // reported with the merge's problems; its pre-flight holds both.
+    refusals: super::preflight::refusals,
     warnings,
     render: |model, graph, settings| {
         let out = super::output(model, graph, settings)?;
