@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn the_json_has_the_shape_of_the_schema() {
-        let schema = schemars::schema_for!(Emergency);
+        let schema = super::super::shape::output::<Emergency>();
         for scope in [Scope::Base(BaseRef::Upstream(0)), Scope::Image(2)] {
             let report = report_for(&scope);
             let json = serde_json::to_value(&report).unwrap();
