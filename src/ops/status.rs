@@ -793,4 +793,66 @@ mod tests {
     fn labels_are_escaped() {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
+
+    #[test]
+    fn vulnerability_metrics_escape_labels_and_appear_once_per_base_digest() {
+        let m = model();
+        let g = crate::graph::build(&m).unwrap();
+        let image = ImageState {
+            last_built: Some("2026-02-10T00:00:00Z".into()),
+            current_digest: Some("sha256:b".into()),
+            ..ImageState::default()
+        };
+        let base = BaseImageState {
+            current_digest: Some("sha256:1".into()),
+            last_updated: Some("2026-02-01T00:00:00Z".into()),
+            ..BaseImageState::default()
+        };
+        let record = |d: &str, critical: usize, high: usize| ScanRecord {
+            digest: d.into(),
+            repo: "r".into(),
+            scanned_at: "2026-02-02T00:00:00Z".into(),
+            scanner: "trivy".into(),
+            counts: crate::security::trivy::Counts {
+                critical,
+                high,
+                ..Default::default()
+            },
+            critical: Vec::new(),
+            high: Vec::new(),
+            gates: BTreeMap::new(),
+        };
+        let scans: BTreeMap<_, _> = [record("sha256:b", 1, 2), record("sha256:1", 3, 4)]
+            .into_iter()
+            .map(|r| (r.digest.clone(), r))
+            .collect();
+        let images = BTreeMap::from([("app".to_string(), image)]);
+        let bases = BTreeMap::from([("node-22".to_string(), base)]);
+        let mut s = compute(
+            &m,
+            &g,
+            &images,
+            &bases,
+            &scans,
+            86_400,
+            ts("2026-02-21T00:00:00Z"),
+        );
+        crate::ops::schema_check::assert_conforms(&s);
+        assert_eq!(
+            s.images[0].bases[0].scan.as_ref().map(|c| c.critical),
+            Some(3)
+        );
+        // A second image on the same base digest: one series per base digest.
+        let mut twin = s.images[0].clone();
+        twin.name = "we\"ird".into();
+        s.images.push(twin);
+        let p = prometheus(&s);
+        assert!(
+            p.contains("imgf_image_vulnerabilities{image=\"we\\\"ird\",severity=\"high\"} 2\n"),
+            "{p}"
+        );
+        assert_eq!(p.matches("imgf_base_vulnerabilities{base=\"node-22\",digest=\"sha256:1\",severity=\"critical\"} 3\n").count(), 1, "{p}");
+        let t = table(&s);
+        assert!(t.contains("1/2              node-22 3/4"), "{t}");
+    }
 }

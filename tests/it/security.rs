@@ -912,3 +912,70 @@ fn without_security_settings_explain_says_nothing_of_scans() {
         j.stdout
     );
 }
+
+#[test]
+fn status_shows_the_scans_of_builds_and_bases() {
+    let p = project_with_new_digest();
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 1);
+    std::fs::write(
+        p.path("work/build.json"),
+        report("swap.json", &format!("ghcr.io/org/app@{BUILD}")),
+    )
+    .unwrap();
+    let r = p.run(&[
+        "security",
+        "record-scan",
+        "--image",
+        "app",
+        "--repo",
+        "ghcr.io/org/app",
+        "--digest",
+        BUILD,
+        "--report",
+        "work/build.json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    pin_scan_times(&p);
+    let status = |format: &str| {
+        let r = p.run(&[
+            "status",
+            "--now",
+            "2026-03-01T00:00:00Z",
+            "--format",
+            format,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let table = status("table");
+    assert!(
+        table.contains("BUILD CRIT/HIGH  BASES CRIT/HIGH"),
+        "{table}"
+    );
+    // app's build has 2 critical, 1 high; it is built on D0 (2 critical, 1 high).
+    assert!(table.contains("2/1              node-22 2/1"), "{table}");
+    insta::assert_snapshot!("status_security_table", table);
+    let json: Json = serde_json::from_str(&status("json")).unwrap();
+    let app = &json["images"][0];
+    assert_eq!(app["scan"]["digest"], BUILD);
+    assert_eq!(app["scan"]["critical"], 2);
+    assert_eq!(app["bases"][0]["builtOn"], D0);
+    assert_eq!(app["bases"][0]["scan"]["critical"], 2);
+    assert_eq!(app["bases"][0]["scan"]["high"], 1);
+    let prom = status("prometheus");
+    for line in [
+        "imgf_image_vulnerabilities{image=\"app\",severity=\"critical\"} 2\n",
+        "imgf_image_vulnerabilities{image=\"app\",severity=\"high\"} 1\n",
+        &format!("imgf_base_vulnerabilities{{base=\"node-22\",digest=\"{D0}\",severity=\"critical\"}} 2\n"),
+        &format!("imgf_base_vulnerabilities{{base=\"node-22\",digest=\"{D0}\",severity=\"high\"}} 1\n"),
+    ] {
+        assert!(prom.contains(line), "{line} in\n{prom}");
+    }
+    insta::assert_snapshot!("status_security_prometheus", prom);
+    // Without scan records, none of it.
+    std::fs::remove_dir_all(p.dir().join("state/scans")).unwrap();
+    assert!(!status("table").contains("CRIT/HIGH"));
+    assert!(!status("json").contains("\"scan\""));
+    assert!(!status("prometheus").contains("vulnerabilities"));
+}
