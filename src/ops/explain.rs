@@ -1187,7 +1187,7 @@ mod tests {
                 ..Default::default()
             },
             critical: critical.iter().map(|s| (*s).to_string()).collect(),
-            high: Default::default(),
+            high: std::collections::BTreeSet::default(),
         };
         ScanRecord::new(
             digest,

@@ -367,9 +367,28 @@ fn ch(scan: Option<&ScanCounts>) -> String {
     scan.map_or_else(|| "-".into(), |c| format!("{}/{}", c.critical, c.high))
 }
 
+/// The table's scan cells of `i`: its build's critical/high, and each
+/// scanned base's.
+fn scan_cells(i: &ImageStatus) -> [String; 2] {
+    let bases: Vec<String> = i
+        .bases
+        .iter()
+        .filter_map(|b| Some(format!("{} {}", b.name, ch(Some(b.scan.as_ref()?)))))
+        .collect();
+    [
+        ch(i.scan.as_ref()),
+        if bases.is_empty() {
+            "-".into()
+        } else {
+            bases.join(", ")
+        },
+    ]
+}
+
 /// The status as a table for people; with recorded scans, two more
 /// columns: the critical/high counts of each image's current build and of
 /// the base digests it is built on.
+#[must_use]
 pub fn table(s: &Status) -> String {
     let scans = scanned(s);
     let mut head: Vec<String> = vec![
@@ -408,17 +427,7 @@ pub fn table(s: &Status) -> String {
             i.discovery.status.clone().unwrap_or_else(|| "-".into()),
         ];
         if scans {
-            row.push(ch(i.scan.as_ref()));
-            let bases: Vec<String> = i
-                .bases
-                .iter()
-                .filter_map(|b| Some(format!("{} {}", b.name, ch(Some(b.scan.as_ref()?)))))
-                .collect();
-            row.push(if bases.is_empty() {
-                "-".into()
-            } else {
-                bases.join(", ")
-            });
+            row.extend(scan_cells(i));
         }
         rows.push(row);
     }
@@ -496,8 +505,64 @@ fn label(v: &str) -> String {
     o
 }
 
+/// The help of `imgf_image_vulnerabilities`.
+const IMAGE_VULNERABILITIES: &str = "Vulnerabilities found in the image's current build by the recorded scan, by severity; absent when not scanned.";
+
+/// The help of `imgf_base_vulnerabilities`.
+const BASE_VULNERABILITIES: &str = "Vulnerabilities found in a base digest images are built on by the recorded scan, by severity; absent when not scanned.";
+
+/// Samples of one metric family: labels (with braces) and value.
+type Samples = Vec<(String, i64)>;
+
+/// The samples of `imgf_image_vulnerabilities` and of
+/// `imgf_base_vulnerabilities` (one series per base and digest, whichever
+/// images are built on it).
+fn vulnerability_samples(s: &Status) -> (Samples, Samples) {
+    let by_severity = |labels: &str, c: &ScanCounts| {
+        [("critical", c.critical), ("high", c.high)].map(|(name, n)| {
+            (
+                format!("{{{labels},severity=\"{name}\"}}"),
+                i64::try_from(n).unwrap_or(i64::MAX),
+            )
+        })
+    };
+    let images = s
+        .images
+        .iter()
+        .filter_map(|i| {
+            Some(by_severity(
+                &format!("image=\"{}\"", label(&i.name)),
+                i.scan.as_ref()?,
+            ))
+        })
+        .flatten()
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let bases = s
+        .images
+        .iter()
+        .flat_map(|i| &i.bases)
+        .filter_map(|b| {
+            let c = b.scan.as_ref()?;
+            seen.insert((&b.name, &c.digest)).then(|| {
+                by_severity(
+                    &format!(
+                        "base=\"{}\",digest=\"{}\"",
+                        label(&b.name),
+                        label(&c.digest)
+                    ),
+                    c,
+                )
+            })
+        })
+        .flatten()
+        .collect();
+    (images, bases)
+}
+
 /// The status in the Prometheus text exposition format (for node-exporter's
 /// textfile collector).
+#[must_use]
 pub fn prometheus(s: &Status) -> String {
     let mut o = String::new();
     let mut family = |name: &str, help: &str, samples: Vec<(String, i64)>| {
@@ -573,46 +638,9 @@ pub fn prometheus(s: &Status) -> String {
             .collect(),
     );
     if scanned(s) {
-        let sev = |labels: &str, c: &ScanCounts| {
-            [("critical", c.critical), ("high", c.high)].map(|(name, n)| {
-                (
-                    format!("{{{labels},severity=\"{name}\"}}"),
-                    i64::try_from(n).unwrap_or(i64::MAX),
-                )
-            })
-        };
-        family(
-            "imgf_image_vulnerabilities",
-            "Vulnerabilities found in the image's current build by the recorded scan, by severity; absent when not scanned.",
-            s.images
-                .iter()
-                .filter_map(|i| Some(sev(&format!("image=\"{}\"", label(&i.name)), i.scan.as_ref()?)))
-                .flatten()
-                .collect(),
-        );
-        let mut seen = std::collections::BTreeSet::new();
-        family(
-            "imgf_base_vulnerabilities",
-            "Vulnerabilities found in a base digest images are built on by the recorded scan, by severity; absent when not scanned.",
-            s.images
-                .iter()
-                .flat_map(|i| &i.bases)
-                .filter_map(|b| {
-                    let c = b.scan.as_ref()?;
-                    seen.insert((&b.name, &c.digest)).then(|| {
-                        sev(
-                            &format!(
-                                "base=\"{}\",digest=\"{}\"",
-                                label(&b.name),
-                                label(&c.digest)
-                            ),
-                            c,
-                        )
-                    })
-                })
-                .flatten()
-                .collect(),
-        );
+        let (images, bases) = vulnerability_samples(s);
+        family("imgf_image_vulnerabilities", IMAGE_VULNERABILITIES, images);
+        family("imgf_base_vulnerabilities", BASE_VULNERABILITIES, bases);
     }
     family(
         "imgf_status_stale_after_seconds",
@@ -796,8 +824,8 @@ mod tests {
 
     #[test]
     fn vulnerability_metrics_escape_labels_and_appear_once_per_base_digest() {
-        let m = model();
-        let g = crate::graph::build(&m).unwrap();
+        let model = model();
+        let graph = crate::graph::build(&model).unwrap();
         let image = ImageState {
             last_built: Some("2026-02-10T00:00:00Z".into()),
             current_digest: Some("sha256:b".into()),
@@ -829,8 +857,8 @@ mod tests {
         let images = BTreeMap::from([("app".to_string(), image)]);
         let bases = BTreeMap::from([("node-22".to_string(), base)]);
         let mut s = compute(
-            &m,
-            &g,
+            &model,
+            &graph,
             &images,
             &bases,
             &scans,
@@ -846,13 +874,14 @@ mod tests {
         let mut twin = s.images[0].clone();
         twin.name = "we\"ird".into();
         s.images.push(twin);
-        let p = prometheus(&s);
+        let metrics = prometheus(&s);
         assert!(
-            p.contains("imgf_image_vulnerabilities{image=\"we\\\"ird\",severity=\"high\"} 2\n"),
-            "{p}"
+            metrics
+                .contains("imgf_image_vulnerabilities{image=\"we\\\"ird\",severity=\"high\"} 2\n"),
+            "{metrics}"
         );
-        assert_eq!(p.matches("imgf_base_vulnerabilities{base=\"node-22\",digest=\"sha256:1\",severity=\"critical\"} 3\n").count(), 1, "{p}");
-        let t = table(&s);
-        assert!(t.contains("1/2              node-22 3/4"), "{t}");
+        assert_eq!(metrics.matches("imgf_base_vulnerabilities{base=\"node-22\",digest=\"sha256:1\",severity=\"critical\"} 3\n").count(), 1, "{metrics}");
+        let text = table(&s);
+        assert!(text.contains("1/2              node-22 3/4"), "{text}");
     }
 }
