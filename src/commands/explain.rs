@@ -71,8 +71,12 @@ fn explain(args: &ExplainArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Erro
     };
     let (images, bases) = full_states(&inputs);
     let (state, now) = (images.get(&args.image), Timestamp::now());
-    let report =
-        crate::ops::explain::report(&model, &graph, &inputs.settings, i, state, &bases, now);
+    let recorded = crate::ops::explain::Recorded {
+        image: state,
+        bases: &bases,
+        scans: &inputs.scans,
+    };
+    let report = crate::ops::explain::report(&model, &graph, &inputs.settings, i, &recorded, now);
     match args.format {
         OutputFormat::Text => shell.out_str(&report.text())?,
         OutputFormat::Json => shell.out_json(&report)?,

@@ -82,7 +82,15 @@ fn view(dir: &Path) -> Result<View, Error> {
         .iter()
         .map(|s| (s.stem.clone(), s.data.clone()))
         .collect();
-    let status = crate::ops::status::compute(&model, &graph, &images, &bases, 0, Timestamp::now());
+    let status = crate::ops::status::compute(
+        &model,
+        &graph,
+        &images,
+        &bases,
+        &BTreeMap::new(),
+        0,
+        Timestamp::now(),
+    );
     Ok(View {
         model,
         status,

@@ -14,14 +14,17 @@ use std::fmt::Write as _;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::config::security::SecuritySettings;
 use crate::config::settings::Settings;
 use crate::graph::Graph;
-use crate::model::{BaseRef, Model};
+use crate::model::{BaseRef, Managed, Model};
+use crate::security::{Decision, ScanRecord};
 use crate::state::{BaseImageState, ImageState};
 use crate::targets::kargo::runbook::{self, SoakStarvation, Starvation, AUTHORIZED_STAGE};
 use crate::targets::kargo::{
-    analysis_stage_name, image_warehouse_name, rebuild_stage_name, soak_stage_name,
-    update_stage_name, verify_template_name, warehouse, warehouse_name,
+    analysis_stage_name, cvefix_stage_name, delay_stage_name, image_warehouse_name,
+    rebuild_stage_name, soak_stage_name, update_stage_name, verify_template_name, warehouse,
+    warehouse_name,
 };
 use crate::timestamp::Timestamp;
 
@@ -43,6 +46,10 @@ pub(crate) struct Explain {
     pub updates: Vec<UpdateRow>,
     /// What its state file records; `null` without one.
     pub state: Option<State>,
+    /// The recorded scan of its current build (with settings.yaml
+    /// `security:` only; absent otherwise, or when none is recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_scan: Option<ScanSummary>,
     /// The Kargo project (the text's commands name it).
     #[serde(skip)]
     pub project: String,
@@ -97,6 +104,128 @@ pub(crate) struct Base {
     /// At most one: the base publishes more often than the rebuild delay.
     #[schemars(with = "Vec<String>")]
     pub warnings: Vec<Starvation>,
+    /// What the security gates say about it (upstream bases, with
+    /// settings.yaml `security:` only; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<BaseSecurity>,
+}
+
+/// An upstream base under the security gates, from the scans recorded in
+/// `state/scans/` and the settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BaseSecurity {
+    /// The digest the gates judge: the base's newest recorded digest.
+    pub digest: Option<String>,
+    /// The digest the image was last built on, when known.
+    pub built_on: Option<String>,
+    /// The scanner gate on `digest`.
+    pub gate: GateStatus,
+    /// The gate's recorded reason (`held` and `passed` only).
+    pub reason: Option<String>,
+    /// The digests in use the gate compared `digest` with.
+    pub compared_with: Vec<String>,
+    /// The recorded scan of `digest`.
+    pub scan: Option<ScanSummary>,
+    /// The recorded scan of `builtOn`.
+    pub built_on_scan: Option<ScanSummary>,
+    /// The signature rule that applies to the base's repository.
+    pub signature: Option<SignatureRow>,
+    /// The CVE fast path (`security.cveFastPath`, and a `rebuildDelay`
+    /// above zero); `null` when it does not apply.
+    pub fast_path: Option<FastPath>,
+    /// The base's soak Stage (where a held digest stays), for the text.
+    #[serde(skip)]
+    pub soak_stage: String,
+}
+
+/// What the scanner gate says about a base's newest digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum GateStatus {
+    /// More vulnerabilities at `failOn` than the digests in use: held in
+    /// the soak Stage, nothing rebuilds on it.
+    Held,
+    /// No worse than the digests in use.
+    Passed,
+    /// New, and no decision recorded yet: the scan has not run (or failed
+    /// and is retried).
+    AwaitingScan,
+    /// The image is built on it already: nothing to gate.
+    InUse,
+    /// No digest of the base recorded yet.
+    NoDigest,
+    /// `security.scanner` is not set (signatures only).
+    NoScanner,
+}
+
+/// A recorded scan of one digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ScanSummary {
+    /// The digest scanned.
+    pub digest: String,
+    /// Distinct critical vulnerabilities.
+    pub critical: usize,
+    /// Distinct high vulnerabilities.
+    pub high: usize,
+    /// When the scan was made.
+    pub scanned_at: String,
+    /// The scanner image that made it.
+    pub scanner: String,
+}
+
+impl ScanSummary {
+    fn of(r: &ScanRecord) -> ScanSummary {
+        ScanSummary {
+            digest: r.digest.clone(),
+            critical: r.counts.critical,
+            high: r.counts.high,
+            scanned_at: r.scanned_at.clone(),
+            scanner: r.scanner.clone(),
+        }
+    }
+}
+
+/// A `security.signatures` rule that applies to a base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SignatureRow {
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub identity: String,
+    pub issuer: String,
+    /// The cosign command that reproduces the check (needs a digest).
+    pub command: Option<String>,
+}
+
+/// The CVE fast path of one image on one upstream base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FastPath {
+    pub decision: FastPathDecision,
+    /// The vulnerabilities at `failOn` of `builtOn` that `digest` no longer
+    /// has (`fix` only).
+    pub fixes: Vec<String>,
+    /// The delay Stage (the normal soak), then the CVE-fix Stage.
+    pub stages: [String; 2],
+}
+
+/// Which way the newest digest takes to the rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum FastPathDecision {
+    /// It fixes a vulnerability of the digest the image is built on: the
+    /// rebuild does not wait for `rebuildDelay`.
+    Fix,
+    /// It fixes none (or the image has no recorded build): the normal soak.
+    Normal,
+    /// Held by a gate: neither way.
+    Held,
+    /// A scan is not recorded yet: decided once the gate has run.
+    Pending,
+    /// The image is built on the newest digest: nothing to decide.
+    InUse,
 }
 
 /// The Warehouse a base's new versions come from.
@@ -237,17 +366,27 @@ pub(crate) struct AuditRow {
     pub affected: Option<usize>,
 }
 
-/// The report on managed image `image`, its state file `image_state` and
-/// the base images' `bases`, at `now`.
+/// What the report is computed from besides the model: the state files
+/// and the recorded scans.
+pub(crate) struct Recorded<'a> {
+    /// The explained image's state file.
+    pub image: Option<&'a ImageState>,
+    /// The base images' state files, by name.
+    pub bases: &'a BTreeMap<String, BaseImageState>,
+    /// `state/scans/`, by digest.
+    pub scans: &'a BTreeMap<String, ScanRecord>,
+}
+
+/// The report on managed image `image` from what is `recorded`, at `now`.
 pub(crate) fn report(
     model: &Model,
     graph: &Graph,
     settings: &Settings,
     image: usize,
-    image_state: Option<&ImageState>,
-    bases: &BTreeMap<String, BaseImageState>,
+    recorded: &Recorded<'_>,
     now: Timestamp,
 ) -> Explain {
+    let (image_state, bases) = (recorded.image, recorded.bases);
     let m = &model.managed[image];
     let rebuild = rebuild_stage_name(&m.name);
     let base_rows = m
@@ -277,6 +416,9 @@ pub(crate) fn report(
                             })
                             .into_iter()
                             .collect(),
+                        security: settings.security.as_ref().map(|sec| {
+                            base_security(sec, settings, m, base_name, &up.repo_url, recorded)
+                        }),
                     }
                 }
                 BaseRef::Managed(i) => Base {
@@ -292,6 +434,7 @@ pub(crate) fn report(
                     stages: [analysis_stage_name(base_name), rebuild.clone()],
                     state: None,
                     warnings: Vec::new(),
+                    security: None,
                 },
             }
         })
@@ -402,7 +545,93 @@ pub(crate) fn report(
         dependents,
         updates,
         state,
+        build_scan: settings
+            .security
+            .as_ref()
+            .and(image_state)
+            .and_then(|s| s.current_digest.as_ref())
+            .and_then(|d| recorded.scans.get(d))
+            .map(ScanSummary::of),
         project: settings.kargo.project.clone(),
+    }
+}
+
+/// What the security gates say about upstream base `base` (repository
+/// `repo`) of image `m`, from the recorded scans: the same decisions the
+/// gate's and the CVE-fix Jobs made (or will make).
+fn base_security(
+    sec: &SecuritySettings,
+    settings: &Settings,
+    m: &Managed,
+    base: &str,
+    repo: &str,
+    recorded: &Recorded<'_>,
+) -> BaseSecurity {
+    let state = recorded.bases.get(base);
+    let built = recorded
+        .image
+        .and_then(|s| s.last_built.as_deref())
+        .and_then(Timestamp::parse);
+    let built_on = state.and_then(|s| crate::ops::status::built_on(s, built));
+    let digest = state.and_then(|s| s.current_digest.clone());
+    let scan = digest.as_ref().and_then(|d| recorded.scans.get(d));
+    let old_scan = built_on.as_ref().and_then(|d| recorded.scans.get(d));
+    let record = scan.and_then(|r| r.gates.get(base));
+    let gate = match (record, &digest) {
+        (Some(g), _) if g.decision == Decision::Held => GateStatus::Held,
+        (Some(_), _) => GateStatus::Passed,
+        (None, _) if sec.scanner.is_none() => GateStatus::NoScanner,
+        (None, None) => GateStatus::NoDigest,
+        (None, Some(d)) if built_on.as_ref() == Some(d) => GateStatus::InUse,
+        (None, Some(_)) => GateStatus::AwaitingScan,
+    };
+    let fast_path = crate::targets::kargo::security::fast_path(m, settings).then(|| {
+        let fixes = match (old_scan, scan, &sec.scanner) {
+            (Some(old), Some(new), Some(s)) => crate::security::cve_fix(old, new, s.fail_on),
+            _ => Vec::new(),
+        };
+        let decision = match gate {
+            GateStatus::Held => FastPathDecision::Held,
+            GateStatus::InUse | GateStatus::NoDigest => FastPathDecision::InUse,
+            _ if built_on.is_none() => FastPathDecision::Normal,
+            _ if old_scan.is_none() || scan.is_none() => FastPathDecision::Pending,
+            _ if fixes.is_empty() => FastPathDecision::Normal,
+            _ => FastPathDecision::Fix,
+        };
+        FastPath {
+            decision,
+            fixes: if decision == FastPathDecision::Fix {
+                fixes
+            } else {
+                Vec::new()
+            },
+            stages: [
+                delay_stage_name(&m.name, base),
+                cvefix_stage_name(&m.name, base),
+            ],
+        }
+    });
+    BaseSecurity {
+        gate,
+        reason: record.map(|g| g.reason.clone()),
+        compared_with: record.map(|g| g.compared_with.clone()).unwrap_or_default(),
+        scan: scan.map(ScanSummary::of),
+        built_on_scan: old_scan.map(ScanSummary::of),
+        signature: sec.signature_rule(repo).map(|(_, r)| SignatureRow {
+            pattern: r.pattern.clone(),
+            identity: r.identity.clone(),
+            issuer: r.issuer.clone(),
+            command: digest.as_ref().map(|d| {
+                format!(
+                    "cosign verify --certificate-identity {} --certificate-oidc-issuer {} {repo}@{d}",
+                    r.identity, r.issuer
+                )
+            }),
+        }),
+        fast_path,
+        digest,
+        built_on,
+        soak_stage: soak_stage_name(base),
     }
 }
 
@@ -486,6 +715,9 @@ impl Explain {
                         for w in &b.warnings {
                             o.push_str(&w.text());
                         }
+                    }
+                    if let Some(sec) = &b.security {
+                        security_text(&mut o, sec, &b.name, &self.project);
                     }
                 }
                 BaseKind::Managed => {
@@ -572,6 +804,9 @@ impl Explain {
                     crate::duration::human(every),
                     s.build_history.len()
                 );
+            }
+            if let Some(b) = &self.build_scan {
+                let _ = writeln!(o, "  current build {}: {}", b.digest, counts(b));
             }
             for a in &s.audit {
                 let _ = writeln!(
@@ -681,6 +916,109 @@ impl Explain {
                 let _ = writeln!(o, "    {ns}/{app}: {AUTHORIZED_STAGE}: \"{value}\"");
             }
         }
+    }
+}
+
+/// A scan's counts for the text.
+fn counts(s: &ScanSummary) -> String {
+    format!(
+        "{} critical, {} high (scanned {})",
+        s.critical, s.high, s.scanned_at
+    )
+}
+
+/// What the security gates say about upstream base `base`, as the text
+/// prints it.
+fn security_text(o: &mut String, sec: &BaseSecurity, base: &str, project: &str) {
+    let soak = &sec.soak_stage;
+    let digest = sec.digest.as_deref().unwrap_or("?");
+    let scanned = sec
+        .scan
+        .as_ref()
+        .map_or(String::new(), |s| format!(" (scanned {})", s.scanned_at));
+    let reason = sec.reason.as_deref().unwrap_or("no reason recorded");
+    match sec.gate {
+        GateStatus::Held => {
+            let _ = writeln!(
+                o,
+                "    base {base}: new digest {digest} held by the scanner gate: {reason}{scanned}"
+            );
+            let _ = writeln!(
+                o,
+                "      it stays unverified in Stage {soak}: nothing rebuilds on it; the next digest is scanned when it arrives"
+            );
+        }
+        GateStatus::Passed => {
+            let _ = writeln!(
+                o,
+                "    base {base}: digest {digest} passed the scanner gate: {reason}{scanned}"
+            );
+        }
+        GateStatus::AwaitingScan => {
+            let _ = writeln!(
+                o,
+                "    base {base}: new digest {digest} awaits the scanner gate in Stage {soak} (no decision recorded)"
+            );
+            let _ = writeln!(
+                o,
+                "      if its verification failed (a scan error), run it again: kargo verify stage --project {project} {soak}"
+            );
+        }
+        GateStatus::InUse => {
+            let _ = writeln!(
+                o,
+                "    base {base}: digest {digest} is the one in use: nothing new to scan"
+            );
+        }
+        GateStatus::NoDigest => {
+            let _ = writeln!(
+                o,
+                "    base {base}: no digest recorded yet: each new one is scanned in Stage {soak}"
+            );
+        }
+        GateStatus::NoScanner => {}
+    }
+    if let Some(s) = &sec.scan {
+        let _ = writeln!(o, "      {}: {}", s.digest, counts(s));
+    }
+    if let Some(s) = sec
+        .built_on_scan
+        .as_ref()
+        .filter(|s| Some(&s.digest) != sec.scan.as_ref().map(|n| &n.digest))
+    {
+        let _ = writeln!(o, "      {} (built on): {}", s.digest, counts(s));
+    }
+    if let Some(r) = &sec.signature {
+        let _ = writeln!(
+            o,
+            "    signature rule `{}` applies (identity {}, issuer {}): a digest cosign cannot verify is held in Stage {soak} (its verification shows Failed)",
+            r.pattern, r.identity, r.issuer
+        );
+        if let Some(c) = &r.command {
+            let _ = writeln!(o, "      reproduce: {c}");
+        }
+    }
+    if let Some(f) = &sec.fast_path {
+        let [delay, fix] = &f.stages;
+        let built_on = sec.built_on.as_deref().unwrap_or("?");
+        let line = match f.decision {
+            FastPathDecision::Fix => format!(
+                "{digest} fixes {} of {built_on} (built on): the rebuild does not wait for rebuildDelay (Stage {fix})",
+                f.fixes.join(", ")
+            ),
+            FastPathDecision::Normal if sec.built_on.is_none() => format!(
+                "no recorded build on {base}: nothing to fix, normal soak (Stage {delay})"
+            ),
+            FastPathDecision::Normal => format!(
+                "{digest} fixes no vulnerability of {built_on} (built on): not a CVE fix, normal soak (Stage {delay}); Stage {fix} shows its verification Failed, by design"
+            ),
+            FastPathDecision::Held => "does not apply: the digest is held".to_string(),
+            FastPathDecision::Pending => format!(
+                "decided once both scans are recorded (Stage {fix}); until then, normal soak (Stage {delay})"
+            ),
+            FastPathDecision::InUse => "nothing new to decide".to_string(),
+        };
+        let _ = writeln!(o, "    CVE fast path: {line}");
     }
 }
 
@@ -801,8 +1139,11 @@ mod tests {
             &graph,
             &Settings::defaults("image-factory"),
             i,
-            Some(&image_state),
-            &bases,
+            &Recorded {
+                image: Some(&image_state),
+                bases: &bases,
+                scans: &BTreeMap::new(),
+            },
             Timestamp(1_800_000_000),
         )
     }
@@ -839,6 +1180,155 @@ mod tests {
             broken(&mut v);
             assert!(!schema_check::mismatches(&v, &schema).is_empty(), "{v}");
         }
+    }
+
+    /// A scan record of `digest` with critical vulnerabilities `critical`.
+    fn scan(digest: &str, critical: &[&str]) -> ScanRecord {
+        let f = crate::security::trivy::Findings {
+            artifact: None,
+            counts: crate::security::trivy::Counts {
+                critical: critical.len(),
+                ..Default::default()
+            },
+            critical: critical.iter().map(|s| (*s).to_string()).collect(),
+            high: std::collections::BTreeSet::default(),
+        };
+        ScanRecord::new(
+            digest,
+            "docker.io/library/node",
+            "trivy:1",
+            "2026-01-01T00:00:00Z",
+            &f,
+        )
+    }
+
+    #[test]
+    fn the_security_json_has_the_shape_of_the_schema() {
+        let model = Model::sample();
+        let graph = crate::graph::build(&model).unwrap();
+        let mut settings = Settings::defaults("image-factory");
+        settings.state_repo.url = Some("https://github.com/org/state.git".into());
+        settings.security = Some(SecuritySettings {
+            scanner: Some(crate::config::security::Scanner {
+                image: "aquasec/trivy:0.58.1".into(),
+                fail_on: crate::config::security::Severity::Critical,
+                db_repository: None,
+            }),
+            signatures: vec![crate::config::security::SignatureRule {
+                pattern: "docker.io/**".into(),
+                identity: "me".into(),
+                issuer: "https://issuer".into(),
+            }],
+            cve_fast_path: true,
+            cosign_image: "cosign:1".into(),
+        });
+        let image = ImageState {
+            last_built: Some(at(1)),
+            current_digest: Some("sha256:b".into()),
+            ..ImageState::default()
+        };
+        let node = BaseImageState {
+            current_digest: Some("sha256:1".into()),
+            last_updated: Some(at(2)),
+            update_history: vec![
+                crate::state::Update {
+                    at: Some(at(0)),
+                    digest: Some("sha256:0".into()),
+                    previous_digest: None,
+                },
+                crate::state::Update {
+                    at: Some(at(2)),
+                    digest: Some("sha256:1".into()),
+                    previous_digest: Some("sha256:0".into()),
+                },
+            ],
+            ..BaseImageState::default()
+        };
+        let bases = [("node-22".to_string(), node)].into_iter().collect();
+        let mut new = scan("sha256:1", &["CVE-2"]);
+        new.gates.insert(
+            "node-22".into(),
+            crate::security::GateRecord {
+                decision: Decision::Passed,
+                reason: "fine".into(),
+                compared_with: vec!["sha256:0".into()],
+                at: "2026-01-01T00:00:00Z".into(),
+            },
+        );
+        let scans: BTreeMap<String, ScanRecord> = [
+            new,
+            scan("sha256:0", &["CVE-1", "CVE-2"]),
+            scan("sha256:b", &[]),
+        ]
+        .into_iter()
+        .map(|r| (r.digest.clone(), r))
+        .collect();
+        let recorded = Recorded {
+            image: Some(&image),
+            bases: &bases,
+            scans: &scans,
+        };
+        let report = report(
+            &model,
+            &graph,
+            &settings,
+            0,
+            &recorded,
+            Timestamp(1_800_000_000),
+        );
+        let sec = report.bases[0].security.as_ref().unwrap();
+        assert_eq!(sec.built_on.as_deref(), Some("sha256:0"));
+        assert_eq!(sec.gate, GateStatus::Passed);
+        let fast = sec.fast_path.as_ref().unwrap();
+        assert_eq!(
+            (fast.decision, fast.fixes.clone()),
+            (FastPathDecision::Fix, vec!["CVE-1".to_string()])
+        );
+        // Every optional part of the security report is there.
+        assert!(sec.scan.is_some() && sec.built_on_scan.is_some() && sec.signature.is_some());
+        assert!(report.build_scan.is_some());
+        super::super::schema_check::assert_conforms(&report);
+        // Held: neither path; no fast path without a rebuild delay.
+        let mut held = scans.clone();
+        held.get_mut("sha256:1")
+            .unwrap()
+            .gates
+            .get_mut("node-22")
+            .unwrap()
+            .decision = Decision::Held;
+        let r = super::report(
+            &model,
+            &graph,
+            &settings,
+            0,
+            &Recorded {
+                scans: &held,
+                ..recorded
+            },
+            Timestamp(1_800_000_000),
+        );
+        let sec = r.bases[0].security.as_ref().unwrap();
+        assert_eq!(sec.gate, GateStatus::Held);
+        assert_eq!(
+            sec.fast_path.as_ref().unwrap().decision,
+            FastPathDecision::Held
+        );
+        assert!(
+            r.text().contains("held by the scanner gate: fine"),
+            "{}",
+            r.text()
+        );
+        let mut no_delay = model.clone();
+        no_delay.managed[0].rebuild_delay_secs = 0;
+        let r = super::report(
+            &no_delay,
+            &graph,
+            &settings,
+            0,
+            &recorded,
+            Timestamp(1_800_000_000),
+        );
+        assert!(r.bases[0].security.as_ref().unwrap().fast_path.is_none());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::graph::Graph;
 use crate::model::{BaseRef, Model};
+use crate::security::ScanRecord;
 use crate::state::{BaseImageState, ImageState};
 use crate::timestamp::Timestamp;
 
@@ -64,6 +65,36 @@ pub struct ImageStatus {
     pub bases: Vec<BaseStatus>,
     /// Present when a base changed after the last build.
     pub rebuild: Option<Rebuild>,
+    /// The recorded vulnerability scan of `currentDigest` (`state/scans/`);
+    /// absent when none is recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanCounts>,
+}
+
+/// What a recorded vulnerability scan found (`state/scans/`).
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanCounts {
+    /// The digest scanned.
+    pub digest: String,
+    /// Distinct critical vulnerabilities.
+    pub critical: usize,
+    /// Distinct high vulnerabilities.
+    pub high: usize,
+    /// When the scan was made.
+    pub scanned_at: String,
+}
+
+impl ScanCounts {
+    fn of(scans: &BTreeMap<String, ScanRecord>, digest: Option<&String>) -> Option<ScanCounts> {
+        let r = scans.get(digest?)?;
+        Some(ScanCounts {
+            digest: r.digest.clone(),
+            critical: r.counts.critical,
+            high: r.counts.high,
+            scanned_at: r.scanned_at.clone(),
+        })
+    }
 }
 
 /// What analysis last found.
@@ -96,6 +127,10 @@ pub struct BaseStatus {
     pub up_to_date: Option<bool>,
     /// When the image may rebuild for the newest digest (`rebuildEligibleAt`).
     pub rebuild_eligible_at: Option<String>,
+    /// The recorded vulnerability scan of `builtOn` (`state/scans/`);
+    /// absent when none is recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanCounts>,
 }
 
 /// A pending rebuild.
@@ -110,12 +145,14 @@ pub struct Rebuild {
     pub eligible: bool,
 }
 
-/// Computes the status at `now`.
+/// Computes the status at `now`, with the vulnerability counts of the
+/// builds and bases that have a recorded scan in `scans` (by digest).
 pub fn compute(
     model: &Model,
     graph: &Graph,
     images: &BTreeMap<String, ImageState>,
     bases: &BTreeMap<String, BaseImageState>,
+    scans: &BTreeMap<String, ScanRecord>,
     stale_after_secs: u64,
     now: Timestamp,
 ) -> Status {
@@ -128,7 +165,7 @@ pub fn compute(
         let mut base_rows = Vec::new();
         for b in &m.bases {
             let name = model.base_name(*b).to_string();
-            let row = match b {
+            let mut row = match b {
                 BaseRef::Upstream(_) => upstream_base(name, bases, &m.name, built),
                 BaseRef::Managed(j) => {
                     let bs = images.get(&model.managed[*j].name).unwrap_or(&empty);
@@ -149,9 +186,11 @@ pub fn compute(
                         newest_at: at.map(|t| t.to_string()),
                         up_to_date,
                         rebuild_eligible_at: None,
+                        scan: None,
                     }
                 }
             };
+            row.scan = ScanCounts::of(scans, row.built_on.as_ref());
             base_rows.push(row);
         }
         let changed: Vec<&BaseStatus> = base_rows
@@ -190,6 +229,7 @@ pub fn compute(
             },
             bases: base_rows,
             rebuild,
+            scan: ScanCounts::of(scans, st.current_digest.as_ref()),
         });
     }
     let summary = Summary {
@@ -223,42 +263,12 @@ fn upstream_base(
             newest_at: None,
             up_to_date: None,
             rebuild_eligible_at: None,
+            scan: None,
         };
     };
-    let newest_at = s
-        .last_updated
-        .as_deref()
-        .and_then(Timestamp::parse)
-        .or_else(|| {
-            s.update_history
-                .iter()
-                .filter_map(|u| u.at.as_deref().and_then(Timestamp::parse))
-                .max()
-        });
-    let mut history: Vec<(Timestamp, &crate::state::Update)> = s
-        .update_history
-        .iter()
-        .filter_map(|u| Some((u.at.as_deref().and_then(Timestamp::parse)?, u)))
-        .collect();
-    history.sort_by_key(|(t, _)| *t);
-    let up_to_date = match (newest_at, built) {
-        (Some(n), Some(b)) => Some(n <= b),
-        (None, Some(_)) if s.current_digest.is_some() => None,
-        (None, Some(_)) => Some(true),
-        _ => None,
-    };
-    let built_on = built.and_then(|b| {
-        if up_to_date == Some(true) {
-            return s.current_digest.clone();
-        }
-        match history.iter().rev().find(|(t, _)| *t <= b) {
-            Some((_, u)) => u.digest.clone(),
-            None => history
-                .first()
-                .and_then(|(_, u)| u.previous_digest.clone())
-                .or_else(|| s.previous_digest.clone().filter(|_| history.len() <= 1)),
-        }
-    });
+    let newest_at = newest_at(s);
+    let up_to_date = up_to_date(s, newest_at, built);
+    let built_on = built_on(s, built);
     let rebuild_eligible_at = s
         .rebuild_eligible_at
         .as_ref()
@@ -273,6 +283,58 @@ fn upstream_base(
         newest_at: newest_at.map(|t| t.to_string()),
         up_to_date,
         rebuild_eligible_at,
+        scan: None,
+    }
+}
+
+/// When upstream base `s` last changed: `lastUpdated`, else the newest
+/// time in its history.
+fn newest_at(s: &BaseImageState) -> Option<Timestamp> {
+    s.last_updated
+        .as_deref()
+        .and_then(Timestamp::parse)
+        .or_else(|| {
+            s.update_history
+                .iter()
+                .filter_map(|u| u.at.as_deref().and_then(Timestamp::parse))
+                .max()
+        })
+}
+
+/// Whether an image built at `built` is built on the newest digest of a
+/// base that last changed at `newest_at`; `None` when that cannot be told.
+fn up_to_date(
+    s: &BaseImageState,
+    newest_at: Option<Timestamp>,
+    built: Option<Timestamp>,
+) -> Option<bool> {
+    match (newest_at, built) {
+        (Some(n), Some(b)) => Some(n <= b),
+        (None, Some(_)) if s.current_digest.is_some() => None,
+        (None, Some(_)) => Some(true),
+        _ => None,
+    }
+}
+
+/// The digest of upstream base `s` an image last built at `built` is built
+/// on: the newest recorded digest at that time, from the update history.
+pub(crate) fn built_on(s: &BaseImageState, built: Option<Timestamp>) -> Option<String> {
+    let b = built?;
+    if up_to_date(s, newest_at(s), built) == Some(true) {
+        return s.current_digest.clone();
+    }
+    let mut history: Vec<(Timestamp, &crate::state::Update)> = s
+        .update_history
+        .iter()
+        .filter_map(|u| Some((u.at.as_deref().and_then(Timestamp::parse)?, u)))
+        .collect();
+    history.sort_by_key(|(t, _)| *t);
+    match history.iter().rev().find(|(t, _)| *t <= b) {
+        Some((_, u)) => u.digest.clone(),
+        None => history
+            .first()
+            .and_then(|(_, u)| u.previous_digest.clone())
+            .or_else(|| s.previous_digest.clone().filter(|_| history.len() <= 1)),
     }
 }
 
@@ -293,15 +355,54 @@ fn days(secs: u64) -> String {
     }
 }
 
-/// The status as a table for people.
+/// Whether any build or base of `s` has a recorded scan.
+fn scanned(s: &Status) -> bool {
+    s.images
+        .iter()
+        .any(|i| i.scan.is_some() || i.bases.iter().any(|b| b.scan.is_some()))
+}
+
+/// `critical/high` of a scan, `-` without one.
+fn ch(scan: Option<&ScanCounts>) -> String {
+    scan.map_or_else(|| "-".into(), |c| format!("{}/{}", c.critical, c.high))
+}
+
+/// The table's scan cells of `i`: its build's critical/high, and each
+/// scanned base's.
+fn scan_cells(i: &ImageStatus) -> [String; 2] {
+    let bases: Vec<String> = i
+        .bases
+        .iter()
+        .filter_map(|b| Some(format!("{} {}", b.name, ch(Some(b.scan.as_ref()?)))))
+        .collect();
+    [
+        ch(i.scan.as_ref()),
+        if bases.is_empty() {
+            "-".into()
+        } else {
+            bases.join(", ")
+        },
+    ]
+}
+
+/// The status as a table for people; with recorded scans, two more
+/// columns: the critical/high counts of each image's current build and of
+/// the base digests it is built on.
+#[must_use]
 pub fn table(s: &Status) -> String {
-    let mut rows: Vec<[String; 5]> = vec![[
+    let scans = scanned(s);
+    let mut head: Vec<String> = vec![
         "IMAGE".into(),
         "STATE".into(),
         "LAST BUILT".into(),
         "REBUILD".into(),
         "DISCOVERY".into(),
-    ]];
+    ];
+    if scans {
+        head.push("BUILD CRIT/HIGH".into());
+        head.push("BASES CRIT/HIGH".into());
+    }
+    let mut rows: Vec<Vec<String>> = vec![head];
     for i in &s.images {
         let state = match (i.outdated, i.overdue) {
             (true, true) => "stale (outdated, overdue)",
@@ -318,15 +419,19 @@ pub fn table(s: &Status) -> String {
                 (None, _) => "pending".to_string(),
             },
         };
-        rows.push([
+        let mut row = vec![
             i.name.clone(),
             state.into(),
             i.last_built.clone().unwrap_or_else(|| "never".into()),
             rebuild,
             i.discovery.status.clone().unwrap_or_else(|| "-".into()),
-        ]);
+        ];
+        if scans {
+            row.extend(scan_cells(i));
+        }
+        rows.push(row);
     }
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut o = String::new();
@@ -400,8 +505,64 @@ fn label(v: &str) -> String {
     o
 }
 
+/// The help of `imgf_image_vulnerabilities`.
+const IMAGE_VULNERABILITIES: &str = "Vulnerabilities found in the image's current build by the recorded scan, by severity; absent when not scanned.";
+
+/// The help of `imgf_base_vulnerabilities`.
+const BASE_VULNERABILITIES: &str = "Vulnerabilities found in a base digest images are built on by the recorded scan, by severity; absent when not scanned.";
+
+/// Samples of one metric family: labels (with braces) and value.
+type Samples = Vec<(String, i64)>;
+
+/// The samples of `imgf_image_vulnerabilities` and of
+/// `imgf_base_vulnerabilities` (one series per base and digest, whichever
+/// images are built on it).
+fn vulnerability_samples(s: &Status) -> (Samples, Samples) {
+    let by_severity = |labels: &str, c: &ScanCounts| {
+        [("critical", c.critical), ("high", c.high)].map(|(name, n)| {
+            (
+                format!("{{{labels},severity=\"{name}\"}}"),
+                i64::try_from(n).unwrap_or(i64::MAX),
+            )
+        })
+    };
+    let images = s
+        .images
+        .iter()
+        .filter_map(|i| {
+            Some(by_severity(
+                &format!("image=\"{}\"", label(&i.name)),
+                i.scan.as_ref()?,
+            ))
+        })
+        .flatten()
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let bases = s
+        .images
+        .iter()
+        .flat_map(|i| &i.bases)
+        .filter_map(|b| {
+            let c = b.scan.as_ref()?;
+            seen.insert((&b.name, &c.digest)).then(|| {
+                by_severity(
+                    &format!(
+                        "base=\"{}\",digest=\"{}\"",
+                        label(&b.name),
+                        label(&c.digest)
+                    ),
+                    c,
+                )
+            })
+        })
+        .flatten()
+        .collect();
+    (images, bases)
+}
+
 /// The status in the Prometheus text exposition format (for node-exporter's
 /// textfile collector).
+#[must_use]
 pub fn prometheus(s: &Status) -> String {
     let mut o = String::new();
     let mut family = |name: &str, help: &str, samples: Vec<(String, i64)>| {
@@ -476,6 +637,11 @@ pub fn prometheus(s: &Status) -> String {
             })
             .collect(),
     );
+    if scanned(s) {
+        let (images, bases) = vulnerability_samples(s);
+        family("imgf_image_vulnerabilities", IMAGE_VULNERABILITIES, images);
+        family("imgf_base_vulnerabilities", BASE_VULNERABILITIES, bases);
+    }
     family(
         "imgf_status_stale_after_seconds",
         "The age after which an image counts as stale.",
@@ -515,7 +681,7 @@ mod tests {
             .map(|b| ("node-22".to_string(), b))
             .into_iter()
             .collect();
-        compute(&m, &g, &images, &bases, 86_400, ts(now))
+        compute(&m, &g, &images, &bases, &BTreeMap::new(), 86_400, ts(now))
             .images
             .remove(0)
     }
@@ -637,7 +803,15 @@ mod tests {
         };
         let images = BTreeMap::from([("app".to_string(), image)]);
         let bases = BTreeMap::from([("node-22".to_string(), base)]);
-        let s = compute(&m, &g, &images, &bases, 86_400, ts("2026-02-21T00:00:00Z"));
+        let s = compute(
+            &m,
+            &g,
+            &images,
+            &bases,
+            &BTreeMap::new(),
+            86_400,
+            ts("2026-02-21T00:00:00Z"),
+        );
         // Every optional part is present, so every nested shape is checked.
         assert!(s.images[0].rebuild.is_some() && s.images[0].discovery.failed);
         crate::ops::schema_check::assert_conforms(&s);
@@ -646,5 +820,68 @@ mod tests {
     #[test]
     fn labels_are_escaped() {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn vulnerability_metrics_escape_labels_and_appear_once_per_base_digest() {
+        let model = model();
+        let graph = crate::graph::build(&model).unwrap();
+        let image = ImageState {
+            last_built: Some("2026-02-10T00:00:00Z".into()),
+            current_digest: Some("sha256:b".into()),
+            ..ImageState::default()
+        };
+        let base = BaseImageState {
+            current_digest: Some("sha256:1".into()),
+            last_updated: Some("2026-02-01T00:00:00Z".into()),
+            ..BaseImageState::default()
+        };
+        let record = |d: &str, critical: usize, high: usize| ScanRecord {
+            digest: d.into(),
+            repo: "r".into(),
+            scanned_at: "2026-02-02T00:00:00Z".into(),
+            scanner: "trivy".into(),
+            counts: crate::security::trivy::Counts {
+                critical,
+                high,
+                ..Default::default()
+            },
+            critical: Vec::new(),
+            high: Vec::new(),
+            gates: BTreeMap::new(),
+        };
+        let scans: BTreeMap<_, _> = [record("sha256:b", 1, 2), record("sha256:1", 3, 4)]
+            .into_iter()
+            .map(|r| (r.digest.clone(), r))
+            .collect();
+        let images = BTreeMap::from([("app".to_string(), image)]);
+        let bases = BTreeMap::from([("node-22".to_string(), base)]);
+        let mut s = compute(
+            &model,
+            &graph,
+            &images,
+            &bases,
+            &scans,
+            86_400,
+            ts("2026-02-21T00:00:00Z"),
+        );
+        crate::ops::schema_check::assert_conforms(&s);
+        assert_eq!(
+            s.images[0].bases[0].scan.as_ref().map(|c| c.critical),
+            Some(3)
+        );
+        // A second image on the same base digest: one series per base digest.
+        let mut twin = s.images[0].clone();
+        twin.name = "we\"ird".into();
+        s.images.push(twin);
+        let metrics = prometheus(&s);
+        assert!(
+            metrics
+                .contains("imgf_image_vulnerabilities{image=\"we\\\"ird\",severity=\"high\"} 2\n"),
+            "{metrics}"
+        );
+        assert_eq!(metrics.matches("imgf_base_vulnerabilities{base=\"node-22\",digest=\"sha256:1\",severity=\"critical\"} 3\n").count(), 1, "{metrics}");
+        let text = table(&s);
+        assert!(text.contains("1/2              node-22 3/4"), "{text}");
     }
 }

@@ -750,3 +750,232 @@ fn backstage_entities_carry_the_scan_summary() {
     assert_eq!(a["image-factory.io/scan-gate"].as_str(), Some("held"));
     assert_eq!(a["image-factory.io/scan-critical"].as_str(), Some("3"));
 }
+
+/// The time every scan record is pinned to, so that snapshots are stable.
+const SCANNED: &str = "2026-01-05T00:00:00Z";
+
+/// Pins the times the gate and record-scan wrote (now) to [`SCANNED`].
+fn pin_scan_times(p: &Project) {
+    let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
+    for e in std::fs::read_dir(p.dir().join("state/scans")).unwrap() {
+        let path = e.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, time.replace_all(&text, SCANNED).as_ref()).unwrap();
+    }
+}
+
+/// [`project`] after node-22 published D1: app is still built on D0, and
+/// may rebuild (the delay has passed; every time is in the past).
+fn project_with_new_digest() -> Project {
+    let p = project(SETTINGS);
+    p.file(
+        "state/base-images/node-22.yaml",
+        &format!(
+            "name: node-22\nrepoURL: docker.io/library/node\ntag: '22'\ncurrentDigest: {D1}\npreviousDigest: {D0}\nlastUpdated: '2025-01-20T00:00:00Z'\nrebuildEligibleAt:\n  app: '2025-01-27T00:00:00Z'\nupdateHistory:\n  - {{digest: {D0}, at: '2025-01-01T00:00:00Z'}}\n  - {{digest: {D1}, previousDigest: {D0}, at: '2025-01-20T00:00:00Z'}}\n"
+        ),
+    );
+    p
+}
+
+/// `imgf explain app` once the gate has judged D1 on `fixture` (D0 in use
+/// scanned as `in-use.json`).
+fn explain_after_gate(fixture: &str, code: i32) -> (Project, Run) {
+    let p = project_with_new_digest();
+    plan_and_scan(&p, D1, &[fixture, "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, code);
+    pin_scan_times(&p);
+    let r = p.run(&["explain", "app"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (p, r)
+}
+
+#[test]
+fn explain_says_why_a_base_is_held() {
+    let (_p, r) = explain_after_gate("worse.json", 1);
+    for needle in [
+        &format!("base node-22: new digest {D1} held by the scanner gate: 3 critical vulnerabilities, more than the 2 of {D0} in use (scanned {SCANNED})"),
+        "it stays unverified in Stage soak-node-22",
+        &format!("{D0} (built on): 2 critical, 1 high"),
+        "signature rule `docker.io/library/*` applies (identity keyless@node.example.org, issuer https://accounts.google.com)",
+        &format!("reproduce: cosign verify --certificate-identity keyless@node.example.org --certificate-oidc-issuer https://accounts.google.com docker.io/library/node@{D1}"),
+        "CVE fast path: does not apply: the digest is held",
+    ] {
+        assert!(r.stdout.contains(needle), "{needle}\nin\n{}", r.stdout);
+    }
+    insta::assert_snapshot!("explain_security_held", r.stdout);
+}
+
+#[test]
+fn explain_says_a_base_passed_and_takes_the_normal_soak() {
+    // Before the gate has run: awaiting its scan.
+    let p = project_with_new_digest();
+    let r = p.run(&["explain", "app"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "base node-22: new digest {D1} awaits the scanner gate in Stage soak-node-22"
+        )) && r
+            .stdout
+            .contains("kargo verify stage --project image-factory soak-node-22")
+            && r.stdout
+                .contains("CVE fast path: decided once both scans are recorded"),
+        "{}",
+        r.stdout
+    );
+    let (_p, r) = explain_after_gate("same.json", 0);
+    assert!(
+        r.stdout.contains(&format!("digest {D1} passed the scanner gate: 2 critical vulnerabilities, no more than the 2 of {D0} in use")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("CVE fast path: {D1} fixes no vulnerability of {D0} (built on): not a CVE fix, normal soak (Stage delay-app-node-22)")),
+        "{}",
+        r.stdout
+    );
+    insta::assert_snapshot!("explain_security_passed", r.stdout);
+}
+
+#[test]
+fn explain_says_when_the_cve_fast_path_applies() {
+    let (p, _) = explain_after_gate("swap.json", 0);
+    // The build is scanned too.
+    std::fs::write(
+        p.path("work/build.json"),
+        report("fixed.json", &format!("ghcr.io/org/app@{BUILD}")),
+    )
+    .unwrap();
+    let r = p.run(&[
+        "security",
+        "record-scan",
+        "--image",
+        "app",
+        "--repo",
+        "ghcr.io/org/app",
+        "--digest",
+        BUILD,
+        "--report",
+        "work/build.json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    pin_scan_times(&p);
+    let r = p.run(&["explain", "app"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!("CVE fast path: {D1} fixes CVE-2024-45490 of {D0} (built on): the rebuild does not wait for rebuildDelay (Stage cvefix-app-node-22)")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("current build {BUILD}: 0 critical, 1 high")),
+        "{}",
+        r.stdout
+    );
+    insta::assert_snapshot!("explain_security_fast_path", r.stdout);
+    // The JSON says the same, in fields added to the report's shape.
+    let j = p.run(&["explain", "app", "--format", "json"]);
+    assert_eq!(j.code, 0, "{}", j.stderr);
+    let v: Json = serde_json::from_str(&j.stdout).unwrap();
+    let sec = &v["bases"][0]["security"];
+    assert_eq!(sec["gate"], "passed");
+    assert_eq!(sec["digest"], D1);
+    assert_eq!(sec["builtOn"], D0);
+    assert_eq!(sec["fastPath"]["decision"], "fix");
+    assert_eq!(sec["fastPath"]["fixes"], json!(["CVE-2024-45490"]));
+    assert_eq!(sec["signature"]["match"], "docker.io/library/*");
+    assert_eq!(sec["scan"]["critical"], 2);
+    assert_eq!(v["buildScan"]["digest"], BUILD);
+    insta::assert_snapshot!("explain_security_fast_path_json", j.stdout);
+}
+
+#[test]
+fn without_security_settings_explain_says_nothing_of_scans() {
+    let p = project_with_new_digest();
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 1);
+    p.file(
+        "settings.yaml",
+        "analysis:\n  image: ghcr.io/org/imgf:1.0.0\n  stateRepoURL: https://github.com/org/state.git\n",
+    );
+    let r = p.run(&["explain", "app"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stdout.contains("scan") && !r.stdout.contains("signature"),
+        "{}",
+        r.stdout
+    );
+    let j = p.run(&["explain", "app", "--format", "json"]);
+    assert!(
+        !j.stdout.contains("security") && !j.stdout.contains("buildScan"),
+        "{}",
+        j.stdout
+    );
+}
+
+#[test]
+fn status_shows_the_scans_of_builds_and_bases() {
+    let p = project_with_new_digest();
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 1);
+    std::fs::write(
+        p.path("work/build.json"),
+        report("swap.json", &format!("ghcr.io/org/app@{BUILD}")),
+    )
+    .unwrap();
+    let r = p.run(&[
+        "security",
+        "record-scan",
+        "--image",
+        "app",
+        "--repo",
+        "ghcr.io/org/app",
+        "--digest",
+        BUILD,
+        "--report",
+        "work/build.json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    pin_scan_times(&p);
+    let status = |format: &str| {
+        let r = p.run(&[
+            "status",
+            "--now",
+            "2026-03-01T00:00:00Z",
+            "--format",
+            format,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let table = status("table");
+    assert!(
+        table.contains("BUILD CRIT/HIGH  BASES CRIT/HIGH"),
+        "{table}"
+    );
+    // app's build has 2 critical, 1 high; it is built on D0 (2 critical, 1 high).
+    assert!(table.contains("2/1              node-22 2/1"), "{table}");
+    insta::assert_snapshot!("status_security_table", table);
+    let json: Json = serde_json::from_str(&status("json")).unwrap();
+    let app = &json["images"][0];
+    assert_eq!(app["scan"]["digest"], BUILD);
+    assert_eq!(app["scan"]["critical"], 2);
+    assert_eq!(app["bases"][0]["builtOn"], D0);
+    assert_eq!(app["bases"][0]["scan"]["critical"], 2);
+    assert_eq!(app["bases"][0]["scan"]["high"], 1);
+    let prom = status("prometheus");
+    for line in [
+        "imgf_image_vulnerabilities{image=\"app\",severity=\"critical\"} 2\n",
+        "imgf_image_vulnerabilities{image=\"app\",severity=\"high\"} 1\n",
+        &format!("imgf_base_vulnerabilities{{base=\"node-22\",digest=\"{D0}\",severity=\"critical\"}} 2\n"),
+        &format!("imgf_base_vulnerabilities{{base=\"node-22\",digest=\"{D0}\",severity=\"high\"}} 1\n"),
+    ] {
+        assert!(prom.contains(line), "{line} in\n{prom}");
+    }
+    insta::assert_snapshot!("status_security_prometheus", prom);
+    // Without scan records, none of it.
+    std::fs::remove_dir_all(p.dir().join("state/scans")).unwrap();
+    assert!(!status("table").contains("CRIT/HIGH"));
+    assert!(!status("json").contains("\"scan\""));
+    assert!(!status("prometheus").contains("vulnerabilities"));
+}

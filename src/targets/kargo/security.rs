@@ -535,7 +535,7 @@ fn arg(name: &str, value: &str) -> NameValue {
 }
 
 /// Whether the rebuild of `m` takes upstream bases through the fast path.
-pub(super) fn fast_path(m: &Managed, settings: &Settings) -> bool {
+pub fn fast_path(m: &Managed, settings: &Settings) -> bool {
     m.rebuild_delay_secs > 0
         && settings.state_repo.url.is_some()
         && settings
