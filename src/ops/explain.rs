@@ -748,6 +748,7 @@ mod tests {
             argocd: Some(("argocd".into(), format!("app-{name}"))),
             verify: vec![],
             auto_promote: true,
+            shard: None,
         };
         model.managed[0].rebuild_delay_secs = 86400;
         model.managed[0].updates = vec![update("staging", None, 0), update("prod", Some(0), 86400)];

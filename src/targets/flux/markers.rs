@@ -337,6 +337,7 @@ mod tests {
                 argocd: None,
                 verify: vec![],
                 auto_promote: true,
+                shard: None,
             }],
         }
     }
