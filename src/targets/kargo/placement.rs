@@ -18,6 +18,7 @@ use super::poll::{self, Poller, Reason};
 use super::shard::{self, Choice, Unit};
 use crate::config::enrollment::Provider;
 use crate::config::settings::{registry_host, Settings, Webhook};
+use crate::diagnostic::Diagnostic;
 use crate::model::{BaseRef, Model};
 
 /// Shards and intervals for one model and its settings.
@@ -324,4 +325,95 @@ fn shards(model: &Model, settings: &Settings) -> Shards {
         a.load,
         balanced,
     )
+}
+
+impl Placement {
+    /// What the placement cannot promise: balance, and intervals a budget
+    /// lengthened past what the consumers' rebuild delays tolerate (a new
+    /// digest waits up to one interval before its soak — and so its
+    /// `rebuildDelay` — starts; more than a quarter of the delay is too much).
+    pub fn warnings(&self, model: &Model, settings: &Settings) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        if !self.shards.is_empty() && !self.balanced && model.managed.len() >= 100 {
+            out.push(
+                Diagnostic::warning(format!(
+                    "kargo.shards: the shards hold {} objects; the largest may exceed 1.3× the smallest (updates pinned with `shard:` crowd one shard, or the units are few and large)",
+                    self.load.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                ))
+                .help("pin fewer updates to the crowded shard, or add shards"),
+            );
+        }
+        if settings.discovery.budgets.is_empty() {
+            return out;
+        }
+        // The smallest rebuild delay among the images built on each base.
+        let mut upstream_delay: Vec<Option<u64>> = vec![None; model.upstream.len()];
+        let mut managed_delay: Vec<Option<u64>> = vec![None; model.managed.len()];
+        for m in &model.managed {
+            for b in &m.bases {
+                let slot = match b {
+                    BaseRef::Upstream(u) => &mut upstream_delay[*u],
+                    BaseRef::Managed(i) => &mut managed_delay[*i],
+                };
+                *slot = Some(slot.map_or(m.rebuild_delay_secs, |d| d.min(m.rebuild_delay_secs)));
+            }
+        }
+        let k = model.managed.len();
+        // Per registry: how many Warehouses are too slow, and the worst.
+        let mut slow: std::collections::BTreeMap<&str, (usize, u64, String, u64)> =
+            std::collections::BTreeMap::new();
+        for (i, p) in self.pollers.iter().enumerate() {
+            let Reason::Budget { .. } = self.polls.reason[i] else {
+                continue;
+            };
+            let (delay, image) = if i < k {
+                (managed_delay[i], &model.managed[i].repo_url)
+            } else if i >= 2 * k {
+                (
+                    upstream_delay[i - 2 * k],
+                    &model.upstream[i - 2 * k].repo_url,
+                )
+            } else {
+                continue;
+            };
+            let Some(delay) = delay else { continue };
+            let secs = self.polls.secs[i];
+            if secs > delay / 4 {
+                let e = slow
+                    .entry(p.registry.as_str())
+                    .or_insert((0, 0, String::new(), 0));
+                e.0 += 1;
+                if secs > e.1 {
+                    *e = (e.0, secs, image.clone(), delay);
+                }
+            }
+        }
+        for (registry, (n, secs, image, delay)) in slow {
+            let budget = settings
+                .discovery
+                .budgets
+                .get(registry)
+                .copied()
+                .unwrap_or(0);
+            let limit = if delay == 0 {
+                "its rebuild delay is 0".to_string()
+            } else {
+                format!(
+                    "{} rebuild delay, 25% limit: {}",
+                    crate::duration::human(delay),
+                    crate::duration::human(delay / 4)
+                )
+            };
+            out.push(
+                Diagnostic::warning(format!(
+                    "{n} Warehouse(s) of {registry} poll slower than their images' rebuild delays tolerate under its budget of {budget}/h: {image} polls every {}, so a new digest may wait that long before its rebuild delay starts ({limit})",
+                    crate::duration::hms(secs)
+                ))
+                .help(format!(
+                    "raise `discovery.registries.{registry}.pollsPerHour`, add a webhook, or accept the longer wait"
+                )),
+            );
+        }
+        out
+    }
 }
