@@ -947,15 +947,18 @@ fn resolve_discovery(
                 "`pollsPerHour: 0` would never poll, and Warehouses cannot be told not to".into(),
                 "set `pollsPerHour` to 1 or more, or remove this registry",
             );
-        } else if out.budgets.contains_key(&key) {
-            fail(
+            continue;
+        }
+        match out.budgets.entry(key) {
+            std::collections::btree_map::Entry::Occupied(e) => fail(
                 "discovery.registries",
                 &host,
-                format!("`{key}` has a budget already"),
+                format!("`{}` has a budget already", e.key()),
                 "write each registry once (`index.docker.io` is `docker.io`)",
-            );
-        } else {
-            out.budgets.insert(key, r.polls_per_hour);
+            ),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(r.polls_per_hour);
+            }
         }
     }
     out
