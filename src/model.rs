@@ -114,6 +114,8 @@ pub struct Update {
     pub argocd: Option<(String, String)>,
     pub verify: Vec<Check>,
     pub auto_promote: bool,
+    /// The Kargo controller shard its Stage runs on (images.yaml `shard`).
+    pub shard: Option<String>,
 }
 
 /// A post-update verification.

@@ -182,12 +182,35 @@ pub(crate) fn with_hash(readable: &str, key: &str) -> String {
 /// FNV-1a, 64 bit, as lowercase hex cut to [`HASH_LEN`] digits. Chosen for
 /// being tiny and fixed forever: names must not change when a dependency does.
 pub(crate) fn short_hash(s: &str) -> String {
+    format!("{:016x}", fnv1a64(s.as_bytes()))[..HASH_LEN].to_string()
+}
+
+/// FNV-1a, 64 bit: [`short_hash`]'s hash, whole.
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
+    for b in bytes {
+        h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{h:016x}")[..HASH_LEN].to_string()
+    h
+}
+
+/// A stable, well-mixed 64-bit hash of `s`: FNV-1a followed by murmur3's
+/// `fmix64` finaliser (plain FNV spreads similar keys poorly). Shard
+/// placement and poll spreading use it; like [`short_hash`] it is fixed
+/// forever, since changing it would move objects between shards.
+pub(crate) fn mixed_hash(s: &str) -> u64 {
+    fmix64(fnv1a64(s.as_bytes()))
+}
+
+/// murmur3's 64-bit finaliser.
+pub(crate) fn fmix64(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^= k >> 33;
+    k
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ fn status(args: &StatusArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error>
     let (inputs, model) = shell.load_model(&args.input)?;
     let graph = crate::graph::build(&model).map_err(Error::input)?;
     let (images, bases) = super::explain::full_states(&inputs);
-    let status = crate::ops::status::compute(
+    let mut status = crate::ops::status::compute(
         &model,
         &graph,
         &images,
@@ -41,6 +41,7 @@ fn status(args: &StatusArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Error>
         stale_after,
         now,
     );
+    status.placement = crate::ops::status::placement(&model, &inputs.settings);
     match args.format {
         StatusFormat::Table => shell.out_str(&crate::ops::status::table(&status))?,
         StatusFormat::Json => shell.out_json(&status)?,

@@ -161,6 +161,11 @@ pub struct Update {
     /// The git host of `repo` (default: the image's source provider).
     #[serde(default)]
     pub provider: Option<Provider>,
+    /// The Kargo controller shard (one of settings' `kargo.shards`) whose
+    /// cluster runs this update's Argo CD: its Stage, and so its
+    /// Promotions, run there.
+    #[serde(default)]
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
@@ -526,10 +531,82 @@ fn validate_updates(e: &Enrollment, c: &mut Check<'_>) {
                 }
             }
         }
+        if let Some(sh) = &u.shard {
+            if sh.is_empty() || !crate::names::is_valid_label_value(sh) {
+                c.bad_update(
+                    j,
+                    "shard",
+                    sh,
+                    "a shard name becomes the label `kargo.akuity.io/shard`: letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit, at most 63",
+                    "name one of settings' `kargo.shards`",
+                );
+            }
+        }
         for v in &u.verify {
             validate_verify(c, j, v);
         }
     }
+}
+
+/// Updates' `shard` against settings' `kargo.shards`: a shard must be one of
+/// them, and with shards set an update that syncs Argo CD must name the
+/// shard whose Argo CD holds its Application (Kargo runs `argocd-update`
+/// in the Stage's shard controller, with that controller's Argo CD).
+pub fn validate_shards(
+    entries: &[Enrollment],
+    shards: &[String],
+    file: &Path,
+    text: &str,
+) -> Vec<Diagnostic> {
+    let wrong = |u: &Update| match &u.shard {
+        Some(s) => !shards.contains(s),
+        None => !shards.is_empty() && u.argocd.is_some(),
+    };
+    if !entries.iter().any(|e| e.updates.iter().any(wrong)) {
+        return Vec::new();
+    }
+    let loc = Locator::new(text);
+    let mut out = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let mut c = Check {
+            out: &mut out,
+            file,
+            loc: &loc,
+            index: i,
+            name: &e.name,
+        };
+        for (j, u) in e.updates.iter().enumerate().filter(|(_, u)| wrong(u)) {
+            match (&u.shard, &u.argocd) {
+                (Some(s), _) if shards.is_empty() => c.bad_update(
+                    j,
+                    "shard",
+                    s,
+                    "settings.yaml lists no `kargo.shards`",
+                    "add the shard to `kargo.shards` in settings.yaml, or remove `shard`",
+                ),
+                (Some(s), _) => {
+                    let cands: Vec<&str> = shards.iter().map(String::as_str).collect();
+                    let help = match crate::diagnostic::did_you_mean(s, &cands) {
+                        Some(m) => format!("did you mean `{m}`?"),
+                        None => format!("name one of `kargo.shards`: {}", cands.join(", ")),
+                    };
+                    c.bad_update(j, "shard", s, "it is not one of `kargo.shards`", help);
+                }
+                (None, Some(a)) => c.bad_update(
+                    j,
+                    "app",
+                    &a.app,
+                    format!(
+                        "this update syncs Argo CD Application `{}`; with `kargo.shards` set, the update must name the shard whose Argo CD holds it",
+                        a.app
+                    ),
+                    format!("add `shard:` with one of {}", shards.join(", ")),
+                ),
+                (None, None) => {}
+            }
+        }
+    }
+    out
 }
 
 /// Whether following `after` from update `j` comes back to `j`.

@@ -112,6 +112,7 @@ pub(super) fn updates(
                     })
                     .collect(),
                 auto_promote: u.auto_promote.unwrap_or(true),
+                shard: u.shard.clone(),
             }
         })
         .collect()

@@ -50,6 +50,10 @@ pub(crate) struct Explain {
     /// `security:` only; absent otherwise, or when none is recorded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_scan: Option<ScanSummary>,
+    /// Its controller shard and how its Warehouses poll; only with
+    /// `kargo.shards` or `discovery` in settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
     /// The Kargo project (the text's commands name it).
     #[serde(skip)]
     pub project: String,
@@ -552,6 +556,7 @@ pub(crate) fn report(
             .and_then(|s| s.current_digest.as_ref())
             .and_then(|d| recorded.scans.get(d))
             .map(ScanSummary::of),
+        placement: placement(model, settings, image),
         project: settings.kargo.project.clone(),
     }
 }
@@ -678,6 +683,9 @@ impl Explain {
                 "false: a person must promote each rebuild (Stage not auto-promoted)"
             }
         );
+        if let Some(pl) = &self.placement {
+            pl.text(&mut o);
+        }
         if self.bases.is_empty() {
             let _ = writeln!(
                 o,
@@ -1048,6 +1056,136 @@ fn base_status(o: &mut String, state: &BaseState, image: &str) {
     }
 }
 
+/// Where an image runs and how its Warehouses poll (`kargo.shards`, `discovery`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Placement {
+    /// The controller shard of its Warehouses and Stages; `null` without `kargo.shards`.
+    pub shard: Option<String>,
+    /// How it was chosen: `rendezvous 1st choice`, `rendezvous 2nd choice
+    /// (earlier ones full)`, or `least loaded (all full)`.
+    pub shard_choice: Option<String>,
+    /// Update Stages that name their own shard.
+    pub pinned_updates: Vec<PinnedUpdate>,
+    /// Its registry Warehouse, then its source Warehouse.
+    pub warehouses: Vec<Polling>,
+}
+
+/// An update Stage on a shard of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub(crate) struct PinnedUpdate {
+    pub stage: String,
+    pub shard: String,
+}
+
+/// How one Warehouse polls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Polling {
+    pub warehouse: String,
+    /// The host it polls.
+    pub registry: String,
+    /// `spec.interval`.
+    pub interval: String,
+    pub interval_seconds: u64,
+    /// `default`, `webhook` (a fallback: a receiver refreshes it) or `budget`
+    /// (the registry's `pollsPerHour` lengthened it).
+    pub reason: String,
+    /// The webhook receiver that refreshes it.
+    pub webhook: Option<String>,
+    /// The registry's `pollsPerHour`.
+    pub budget_per_hour: Option<u32>,
+}
+
+fn placement(model: &Model, settings: &Settings, image: usize) -> Option<Placement> {
+    use crate::targets::kargo::placement::Placement as Plan;
+    use crate::targets::kargo::poll::Reason;
+    if settings.kargo.shards.is_empty()
+        && settings.discovery == crate::config::settings::Discovery::default()
+    {
+        return None;
+    }
+    let plan = Plan::new(model, settings);
+    let m = &model.managed[image];
+    let row = |warehouse: String, p: crate::targets::kargo::placement::Polling| Polling {
+        warehouse,
+        interval: crate::duration::hms(p.secs),
+        interval_seconds: p.secs,
+        reason: match p.reason {
+            Reason::Default => "default",
+            Reason::Webhook => "webhook",
+            Reason::Budget { .. } => "budget",
+        }
+        .into(),
+        webhook: p.webhook.map(|w| w.as_str().to_string()),
+        budget_per_hour: settings.discovery.budgets.get(&p.registry).copied(),
+        registry: p.registry,
+    };
+    Some(Placement {
+        shard: plan.managed(image).map(str::to_string),
+        shard_choice: plan.managed(image).map(|_| match plan.managed_rank(image) {
+            Some(0) => "rendezvous 1st choice".to_string(),
+            Some(r) => format!(
+                "rendezvous {} choice (earlier ones full)",
+                match r + 1 {
+                    2 => "2nd".to_string(),
+                    3 => "3rd".to_string(),
+                    n => format!("{n}th"),
+                }
+            ),
+            None => "least loaded (all full)".to_string(),
+        }),
+        pinned_updates: m
+            .updates
+            .iter()
+            .filter_map(|u| {
+                Some(PinnedUpdate {
+                    stage: update_stage_name(&m.name, &u.name),
+                    shard: plan.update(true, &m.name, u.shard.as_deref())?.to_string(),
+                })
+                .filter(|_| u.shard.is_some())
+            })
+            .collect(),
+        warehouses: vec![
+            row(image_warehouse_name(&m.name), plan.managed_polling(image)),
+            row(
+                crate::targets::kargo::source_warehouse_name(&m.name),
+                plan.source_polling(image),
+            ),
+        ],
+    })
+}
+
+impl Placement {
+    fn text(&self, o: &mut String) {
+        if let (Some(s), Some(c)) = (&self.shard, &self.shard_choice) {
+            let _ = writeln!(o, "  shard: {s} ({c}), its Warehouses and Stages");
+        }
+        for u in &self.pinned_updates {
+            let _ = writeln!(
+                o,
+                "    Stage {} on shard {} (pinned by its update)",
+                u.stage, u.shard
+            );
+        }
+        for w in &self.warehouses {
+            let why = match (w.reason.as_str(), &w.webhook, w.budget_per_hour) {
+                ("webhook", Some(h), _) => {
+                    format!("webhook {h} refreshes it; polling is a fallback")
+                }
+                ("budget", _, Some(b)) => format!("{} budget {b}/h", w.registry),
+                (_, _, Some(b)) => format!("default; {} budget {b}/h", w.registry),
+                _ => "default".to_string(),
+            };
+            let _ = writeln!(
+                o,
+                "  Warehouse {} polls {} every {} ({why})",
+                w.warehouse, w.registry, w.interval
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1087,6 +1225,7 @@ mod tests {
             argocd: Some(("argocd".into(), format!("app-{name}"))),
             verify: vec![],
             auto_promote: true,
+            shard: None,
         };
         model.managed[0].rebuild_delay_secs = 86400;
         model.managed[0].updates = vec![update("staging", None, 0), update("prod", Some(0), 86400)];

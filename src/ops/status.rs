@@ -32,6 +32,152 @@ pub struct Status {
     /// Managed images, bases before the images built on them.
     pub images: Vec<ImageStatus>,
     pub summary: Summary,
+    /// Shards and expected polls; only with `kargo.shards` or `discovery`
+    /// in settings (see [`placement`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<PlacementStatus>,
+}
+
+/// Where the Kargo output places objects and how often it polls.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementStatus {
+    /// Objects (Warehouses and Stages) per shard, in `kargo.shards` order.
+    pub shards: Vec<ShardLoad>,
+    /// The largest shard's objects over the smallest's (`null` without shards).
+    pub balance_ratio: Option<f64>,
+    /// Per polled host, in name order.
+    pub registries: Vec<RegistryPolls>,
+}
+
+// The ratios and poll rates are finite (never NaN), so equality is total.
+impl Eq for PlacementStatus {}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardLoad {
+    pub shard: String,
+    pub objects: u64,
+}
+
+/// One host's polling.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryPolls {
+    pub registry: String,
+    /// Σ 3600 / interval over its Warehouses.
+    pub expected_polls_per_hour: f64,
+    /// `discovery.registries.<host>.pollsPerHour`.
+    pub budget_per_hour: Option<u32>,
+    pub warehouses: usize,
+    /// Warehouses a webhook refreshes (they poll only as a fallback).
+    pub webhook_served_warehouses: usize,
+}
+
+/// The placement part of the status: `None` unless settings set
+/// `kargo.shards` or `discovery`.
+pub fn placement(
+    model: &Model,
+    settings: &crate::config::settings::Settings,
+) -> Option<PlacementStatus> {
+    if settings.kargo.shards.is_empty()
+        && settings.discovery == crate::config::settings::Discovery::default()
+    {
+        return None;
+    }
+    let p = crate::targets::kargo::placement::Placement::new(model, settings);
+    let has_shards = !p.shards.is_empty();
+    let ratio = {
+        let (max, min) = (p.load.iter().max(), p.load.iter().min());
+        match (max, min) {
+            // Object counts: far below 2^52, exact as floats.
+            #[allow(clippy::cast_precision_loss)]
+            (Some(a), Some(b)) if *b > 0 => Some(*a as f64 / *b as f64),
+            _ => None,
+        }
+    };
+    Some(PlacementStatus {
+        shards: p
+            .shards
+            .iter()
+            .zip(&p.load)
+            .map(|(s, l)| ShardLoad {
+                shard: s.clone(),
+                objects: *l,
+            })
+            .collect(),
+        balance_ratio: ratio.filter(|_| has_shards),
+        registries: p
+            .polls
+            .registries
+            .iter()
+            .map(|(r, x)| RegistryPolls {
+                registry: r.clone(),
+                expected_polls_per_hour: x.expected_per_hour,
+                budget_per_hour: x.budget,
+                warehouses: x.warehouses,
+                webhook_served_warehouses: x.webhook_served,
+            })
+            .collect(),
+    })
+}
+
+/// The placement families of the Prometheus text (floats allowed).
+fn placement_metrics(o: &mut String, p: &PlacementStatus) {
+    let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
+        let _ = writeln!(o, "# HELP {name} {help}");
+        let _ = writeln!(o, "# TYPE {name} gauge");
+        for (labels, v) in samples {
+            let _ = writeln!(o, "{name}{labels} {v}");
+        }
+    };
+    let reg = |r: &RegistryPolls| format!("{{registry=\"{}\"}}", label(&r.registry));
+    family(
+        "imgf_registry_expected_polls_per_hour",
+        "Warehouse discoveries per hour the generated intervals make, per registry or git host.",
+        p.registries
+            .iter()
+            .map(|r| (reg(r), format!("{:.1}", r.expected_polls_per_hour)))
+            .collect(),
+    );
+    family(
+        "imgf_registry_poll_budget_per_hour",
+        "discovery.registries.<host>.pollsPerHour; absent without a budget.",
+        p.registries
+            .iter()
+            .filter_map(|r| Some((reg(r), r.budget_per_hour?.to_string())))
+            .collect(),
+    );
+    family(
+        "imgf_registry_webhook_served_warehouses",
+        "Warehouses of this host that a webhook receiver refreshes (they poll only as a fallback).",
+        p.registries
+            .iter()
+            .map(|r| (reg(r), r.webhook_served_warehouses.to_string()))
+            .collect(),
+    );
+    if !p.shards.is_empty() {
+        family(
+            "imgf_shard_objects",
+            "Warehouses and Stages placed on each Kargo controller shard.",
+            p.shards
+                .iter()
+                .map(|s| {
+                    (
+                        format!("{{shard=\"{}\"}}", label(&s.shard)),
+                        s.objects.to_string(),
+                    )
+                })
+                .collect(),
+        );
+        if let Some(r) = p.balance_ratio {
+            family(
+                "imgf_shard_balance_ratio",
+                "The largest shard's objects over the smallest's.",
+                vec![(String::new(), format!("{r:.3}"))],
+            );
+        }
+    }
 }
 
 /// Counts over [`Status::images`].
@@ -244,6 +390,7 @@ pub fn compute(
         stale_after_seconds: stale_after_secs,
         images: out,
         summary,
+        placement: None,
     }
 }
 
@@ -656,6 +803,9 @@ pub fn prometheus(s: &Status) -> String {
         "When this status was computed (Unix time).",
         vec![(String::new(), now)],
     );
+    if let Some(p) = &s.placement {
+        placement_metrics(&mut o, p);
+    }
     o
 }
 

@@ -29,6 +29,7 @@ mod rebuild_policy;
 mod reference;
 mod reference_pages;
 mod runbook;
+mod scale;
 mod security;
 mod state_repo_and_signals;
 mod status;

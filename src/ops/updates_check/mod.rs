@@ -350,6 +350,7 @@ mod tests {
             argocd: Some(("argocd".into(), "app".into())),
             verify: vec![],
             auto_promote: true,
+            shard: None,
         }
     }
 

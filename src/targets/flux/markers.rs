@@ -335,6 +335,7 @@ mod tests {
                 argocd: None,
                 verify: vec![],
                 auto_promote: true,
+                shard: None,
             }],
         }
     }

@@ -42,6 +42,7 @@ fn image(tags: TagOrder, values: &[UpdateValue]) -> Managed {
                 argocd: None,
                 verify: vec![],
                 auto_promote: true,
+                shard: None,
             })
             .collect(),
     }

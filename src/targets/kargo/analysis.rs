@@ -62,6 +62,7 @@ pub(super) fn stage(m: &Managed, settings: &Settings) -> Stage {
             ],
         ),
         spec: StageSpec {
+            shard: None,
             requested_freight: vec![
                 FreightRequest::direct(warehouse.clone()),
                 FreightRequest::direct(source_warehouse_name(&m.name)),

@@ -18,12 +18,15 @@
 mod analysis;
 pub mod expr;
 pub mod objects;
+pub mod placement;
+pub mod poll;
 pub mod preflight;
 mod project;
 pub mod rebuild;
 mod record;
 pub mod runbook;
 pub mod security;
+pub mod shard;
 mod soak;
 mod spec;
 pub mod update;
@@ -66,6 +69,27 @@ pub struct Plan<'a> {
     deployed: Vec<update::Deployed<'a>>,
     /// (index into `deployed`, update): each gets an update Stage.
     updates: Vec<(usize, usize)>,
+    /// Shards and intervals (`kargo.shards`, `discovery`).
+    placement: placement::Placement,
+}
+
+/// A Warehouse with its shard, and its interval when placement sets one.
+fn placed_warehouse(
+    mut w: objects::Warehouse,
+    shard: Option<&str>,
+    interval: Option<String>,
+) -> Resource {
+    w.spec.shard = shard.map(str::to_string);
+    if let Some(i) = interval {
+        w.spec.interval = i;
+    }
+    Resource::Warehouse(w)
+}
+
+/// A Stage with its shard.
+fn placed_stage(mut s: objects::Stage, shard: Option<&str>) -> Resource {
+    s.spec.shard = shard.map(str::to_string);
+    Resource::Stage(s)
 }
 
 /// The output's object families, in output order: one row per family.
@@ -79,24 +103,45 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
         Family {
             count: |p| p.model.managed.len(),
             name: |p, i| ("Warehouse", image_warehouse_name(&p.model.managed[i].name)),
-            build: |p, i| Resource::Warehouse(warehouse::managed(&p.model.managed[i], p.settings)),
+            build: |p, i| {
+                placed_warehouse(
+                    warehouse::managed(&p.model.managed[i], p.settings),
+                    p.placement.managed(i),
+                    p.placement.managed_interval(i),
+                )
+            },
         },
         Family {
             count: |p| p.model.managed.len(),
             name: |p, i| ("Warehouse", source_warehouse_name(&p.model.managed[i].name)),
-            build: |p, i| Resource::Warehouse(warehouse::source(&p.model.managed[i], p.settings)),
+            build: |p, i| {
+                placed_warehouse(
+                    warehouse::source(&p.model.managed[i], p.settings),
+                    p.placement.managed(i),
+                    p.placement.source_interval(i),
+                )
+            },
         },
         Family {
             count: |p| p.model.upstream.len(),
             name: |p, i| ("Warehouse", names::fit(&p.model.upstream[i].name)),
             build: |p, i| {
-                Resource::Warehouse(warehouse::upstream(&p.model.upstream[i], p.settings))
+                placed_warehouse(
+                    warehouse::upstream(&p.model.upstream[i], p.settings),
+                    p.placement.upstream(i),
+                    p.placement.upstream_interval(i),
+                )
             },
         },
         Family {
             count: |p| p.soaks.len(),
             name: |p, i| ("Stage", soak_stage_name(&p.model.upstream[p.soaks[i]].name)),
-            build: |p, i| Resource::Stage(soak::stage(p.model, p.soaks[i], p.settings)),
+            build: |p, i| {
+                placed_stage(
+                    soak::stage(p.model, p.soaks[i], p.settings),
+                    p.placement.upstream(p.soaks[i]),
+                )
+            },
         },
         Family {
             count: |p| p.records.len(),
@@ -108,12 +153,15 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
             },
             build: |p, i| {
                 let b = BaseRef::Upstream(p.records[i]);
-                Resource::Stage(record::record_stage(
-                    p.model.base_name(b),
-                    &warehouse_name(p.model, b),
-                    p.model.base_repo_url(b),
-                    p.settings,
-                ))
+                placed_stage(
+                    record::record_stage(
+                        p.model.base_name(b),
+                        &warehouse_name(p.model, b),
+                        p.model.base_repo_url(b),
+                        p.settings,
+                    ),
+                    p.placement.upstream(p.records[i]),
+                )
             },
         },
         Family {
@@ -127,7 +175,10 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
             },
             build: |p, i| {
                 let (m, u) = p.fast_paths[i];
-                Resource::Stage(security::delay_stage(p.model, m, u, p.settings))
+                placed_stage(
+                    security::delay_stage(p.model, m, u, p.settings),
+                    p.placement.managed(m),
+                )
             },
         },
         Family {
@@ -141,13 +192,21 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
             },
             build: |p, i| {
                 let (m, u) = p.fast_paths[i];
-                Resource::Stage(security::cvefix_stage(p.model, m, u, p.settings))
+                placed_stage(
+                    security::cvefix_stage(p.model, m, u, p.settings),
+                    p.placement.managed(m),
+                )
             },
         },
         Family {
             count: |p| p.model.managed.len(),
             name: |p, i| ("Stage", analysis_stage_name(&p.model.managed[i].name)),
-            build: |p, i| Resource::Stage(analysis::stage(&p.model.managed[i], p.settings)),
+            build: |p, i| {
+                placed_stage(
+                    analysis::stage(&p.model.managed[i], p.settings),
+                    p.placement.managed(i),
+                )
+            },
         },
         Family {
             count: |p| p.rebuilds.len(),
@@ -157,7 +216,12 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
                     rebuild_stage_name(&p.model.managed[p.rebuilds[i]].name),
                 )
             },
-            build: |p, i| Resource::Stage(rebuild::stage(p.model, p.rebuilds[i], p.settings)),
+            build: |p, i| {
+                placed_stage(
+                    rebuild::stage(p.model, p.rebuilds[i], p.settings),
+                    p.placement.managed(p.rebuilds[i]),
+                )
+            },
         },
         Family {
             count: |p| p.updates.len(),
@@ -168,7 +232,12 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
             },
             build: |p, i| {
                 let (d, u) = p.updates[i];
-                Resource::Stage(update::stage(&p.deployed[d], u, p.settings))
+                let dep = &p.deployed[d];
+                placed_stage(
+                    update::stage(dep, u, p.settings),
+                    p.placement
+                        .update(dep.managed, dep.name, dep.updates[u].shard.as_deref()),
+                )
             },
         },
     ]
@@ -255,6 +324,7 @@ pub fn output<'a>(
             .collect(),
         deployed,
         updates,
+        placement: placement::Placement::new(model, settings),
     };
     Output::new(plan, families())
 }

@@ -78,7 +78,45 @@ pub struct ProjectConfig {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectConfigSpec {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub promotion_policies: Vec<PromotionPolicy>,
+    /// Kargo's webhook receivers (`discovery.webhooks`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub webhook_receivers: Vec<WebhookReceiver>,
+}
+
+/// A webhook receiver: its name and exactly one type key, with the Secret
+/// it reads (`{name: github, github: {secretRef: {name: …}}}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookReceiver {
+    pub name: String,
+    /// The type key (`github`, `gitlab`, `dockerhub`, `quay`).
+    pub kind: &'static str,
+    pub secret: String,
+}
+
+impl Serialize for WebhookReceiver {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Config<'a> {
+            secret_ref: LocalRef<'a>,
+        }
+        #[derive(Serialize)]
+        struct LocalRef<'a> {
+            name: &'a str,
+        }
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry(
+            self.kind,
+            &Config {
+                secret_ref: LocalRef { name: &self.secret },
+            },
+        )?;
+        map.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -109,6 +147,10 @@ pub struct Warehouse {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct WarehouseSpec {
+    /// The controller shard that polls it (`kargo.shards`); Kargo's webhook
+    /// copies it into the label `kargo.akuity.io/shard`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     pub interval: String,
     pub subscriptions: Vec<Subscription>,
 }
@@ -177,6 +219,9 @@ pub struct Stage {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct StageSpec {
+    /// The controller shard that reconciles it and runs its Promotions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     pub requested_freight: Vec<FreightRequest>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_template: Option<PromotionTemplate>,

@@ -40,6 +40,12 @@ pub fn refusals(inputs: &Inputs, model: Option<&Model>) -> Vec<Diagnostic> {
         &inputs.images_file,
         &inputs.images_text,
     );
+    diags.extend(crate::config::enrollment::validate_shards(
+        &inputs.enrollments,
+        &inputs.settings.kargo.shards,
+        &inputs.images_file,
+        &inputs.images_text,
+    ));
     if let Some(model) = model {
         let watched: std::collections::HashSet<(&str, &str)> = model
             .upstream

@@ -126,6 +126,7 @@ pub(super) fn stage(model: &Model, dependent: usize, settings: &Settings) -> Sta
         kind: "Stage",
         metadata: meta(name.clone(), settings, &labels),
         spec: StageSpec {
+            shard: None,
             requested_freight,
             promotion_template: Some(PromotionTemplate {
                 spec: PromotionTemplateSpec { steps },

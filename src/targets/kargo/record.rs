@@ -32,6 +32,7 @@ pub(super) fn record_stage(
             &[(AUTO_PROMOTE_LABEL, "true"), (ROLE_LABEL, "record")],
         ),
         spec: StageSpec {
+            shard: None,
             requested_freight: vec![FreightRequest::direct(warehouse.to_string())],
             promotion_template: Some(PromotionTemplate {
                 spec: PromotionTemplateSpec {

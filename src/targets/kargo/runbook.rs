@@ -512,6 +512,7 @@ mod tests {
             argocd: None,
             verify: vec![],
             auto_promote: true,
+            shard: None,
         };
         let mut m = Model::sample().managed.remove(0);
         m.updates = vec![update("staging", None, 0), update("prod", Some(0), soak)];

@@ -605,6 +605,7 @@ fn from_soak(model: &Model, m: &Managed, upstream: usize, settings: &Settings, f
             ],
         ),
         spec: StageSpec {
+            shard: None,
             requested_freight: vec![FreightRequest {
                 origin: FreightOrigin {
                     kind: "Warehouse",

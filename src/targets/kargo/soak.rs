@@ -45,6 +45,7 @@ pub(super) fn stage(model: &Model, upstream: usize, settings: &Settings) -> Stag
             &[(AUTO_PROMOTE_LABEL, "true"), (ROLE_LABEL, "soak")],
         ),
         spec: StageSpec {
+            shard: None,
             requested_freight: vec![FreightRequest::direct(warehouse)],
             promotion_template: Some(PromotionTemplate {
                 spec: PromotionTemplateSpec {

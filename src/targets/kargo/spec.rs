@@ -42,6 +42,14 @@ fn warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
             .help("set `analysis.stateRepoURL` in settings.yaml to the https URL of the repository that holds this directory (the Job commits state and regenerated manifests there)"),
         );
     }
+    if !inputs.settings.kargo.shards.is_empty()
+        || inputs.settings.discovery != crate::config::settings::Discovery::default()
+    {
+        warnings.extend(
+            super::placement::Placement::new(model, &inputs.settings)
+                .warnings(model, &inputs.settings),
+        );
+    }
     inputs.attach_sources(&mut warnings);
     warnings
 }

@@ -176,6 +176,7 @@ pub(super) fn stage(d: &Deployed<'_>, u: usize, settings: &Settings) -> Stage {
         kind: "Stage",
         metadata: meta(name, settings, &labels),
         spec: StageSpec {
+            shard: None,
             requested_freight: vec![requested],
             promotion_template: Some(PromotionTemplate {
                 spec: PromotionTemplateSpec {

@@ -73,6 +73,7 @@ pub(super) fn managed(m: &Managed, settings: &Settings) -> Warehouse {
             &[(super::IMAGE_LABEL, &super::image_label(&m.name))],
         ),
         spec: WarehouseSpec {
+            shard: None,
             interval: settings.intervals.managed.clone(),
             subscriptions: vec![Subscription::Image(image)],
         },
@@ -90,6 +91,7 @@ pub(super) fn source(m: &Managed, settings: &Settings) -> Warehouse {
             &[(super::IMAGE_LABEL, &super::image_label(&m.name))],
         ),
         spec: WarehouseSpec {
+            shard: None,
             interval: settings.intervals.managed.clone(),
             subscriptions: vec![Subscription::Git(GitSubscription {
                 repo_url: settings.providers.clone_url(m.provider, &m.source_repo),
@@ -142,6 +144,7 @@ pub(super) fn upstream(u: &Upstream, settings: &Settings) -> Warehouse {
         kind: "Warehouse",
         metadata: meta(crate::names::fit(&u.name), settings, &[]),
         spec: WarehouseSpec {
+            shard: None,
             interval: polite_interval(u, settings),
             subscriptions: vec![Subscription::Image(ImageSubscription {
                 repo_url: u.repo_url.clone(),

@@ -1,0 +1,419 @@
+//! Where each Warehouse and Stage runs (`spec.shard`) and how often each
+//! Warehouse polls (`spec.interval`), from settings' `kargo.shards` and
+//! `discovery`. Pure; computed once per output (and by `explain`/`status`).
+//!
+//! An image's Warehouses and Stages share a shard (one failure domain per
+//! image; the same cluster's egress serves its registry poll and its
+//! dispatch; one shard to report), chosen by [`super::shard`]. Kargo does
+//! not need this (Freight carries no shard and every controller caches
+//! every Warehouse and Freight, v1.11.2 `cmd/controlplane/controller.go:240-253`),
+//! so an update that names its `shard` — the cluster whose Argo CD holds its
+//! Application, where its Promotions run — moves only its own Stage.
+//! Upstream images are units of their own (Warehouse, soak and record
+//! Stages, and an external image's update Stages).
+
+use std::collections::HashMap;
+
+use super::poll::{self, Poller, Reason};
+use super::shard::{self, Choice, Unit};
+use crate::config::enrollment::Provider;
+use crate::config::settings::{registry_host, Settings, Webhook};
+use crate::diagnostic::Diagnostic;
+use crate::model::{BaseRef, Model};
+
+/// Shards and intervals for one model and its settings.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// `kargo.shards` (empty: no `spec.shard` anywhere).
+    pub shards: Vec<String>,
+    managed_shard: Vec<usize>,
+    upstream_shard: Vec<usize>,
+    managed_choice: Vec<Choice>,
+    upstream_choice: Vec<Choice>,
+    managed_index: HashMap<String, usize>,
+    upstream_index: HashMap<String, usize>,
+    /// Objects per shard, as placed.
+    pub load: Vec<u64>,
+    /// Whether the 1.3× balance bound is guaranteed.
+    pub balanced: bool,
+    /// Pollers: managed images' Warehouses, then their sources', then
+    /// upstream Warehouses (model order), and their intervals.
+    pub polls: poll::Plan,
+    pollers: Vec<Poller>,
+    hooks: Vec<Option<Webhook>>,
+}
+
+/// How one Warehouse polls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Polling {
+    pub registry: String,
+    pub secs: u64,
+    pub reason: Reason,
+    /// The receiver that refreshes it, if any.
+    pub webhook: Option<Webhook>,
+}
+
+/// The host an image repository URL (`ghcr.io/org/app`) polls.
+pub fn image_host(repo_url: &str) -> String {
+    registry_host(repo_url.split('/').next().unwrap_or_default()).to_string()
+}
+
+/// The host of an https URL (`https://github.com` → `github.com`).
+fn web_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or_default().to_string()
+}
+
+/// The receiver that refreshes a managed image's registry Warehouse.
+fn image_webhook(host: &str, settings: &Settings) -> Option<Webhook> {
+    let w = match host {
+        "ghcr.io" => Webhook::Github,
+        "docker.io" => Webhook::Dockerhub,
+        "quay.io" => Webhook::Quay,
+        _ => return None,
+    };
+    settings.discovery.has(w).then_some(w)
+}
+
+/// The receiver that refreshes a managed image's source Warehouse.
+fn source_webhook(provider: Provider, settings: &Settings) -> Option<Webhook> {
+    let w = match provider {
+        Provider::Github => Webhook::Github,
+        Provider::Gitlab => Webhook::Gitlab,
+    };
+    settings.discovery.has(w).then_some(w)
+}
+
+impl Placement {
+    pub fn new(model: &Model, settings: &Settings) -> Placement {
+        let (managed_shard, upstream_shard, managed_choice, upstream_choice, load, balanced) =
+            if settings.kargo.shards.is_empty() {
+                Default::default()
+            } else {
+                shards(model, settings)
+            };
+        let (pollers, hooks) = pollers(model, settings);
+        let polls = poll::plan(&pollers, &settings.discovery.budgets);
+        Placement {
+            shards: settings.kargo.shards.clone(),
+            managed_shard,
+            upstream_shard,
+            managed_choice,
+            upstream_choice,
+            managed_index: model
+                .managed
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.clone(), i))
+                .collect(),
+            upstream_index: model
+                .upstream
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.name.clone(), i))
+                .collect(),
+            load,
+            balanced,
+            polls,
+            pollers,
+            hooks,
+        }
+    }
+
+    /// The shard of managed image `m`'s objects.
+    pub fn managed(&self, m: usize) -> Option<&str> {
+        self.managed_shard.get(m).map(|s| self.shards[*s].as_str())
+    }
+
+    /// The shard of upstream image `u`'s objects.
+    pub fn upstream(&self, u: usize) -> Option<&str> {
+        self.upstream_shard.get(u).map(|s| self.shards[*s].as_str())
+    }
+
+    /// How managed image `m`'s shard was chosen: its rendezvous rank (0:
+    /// first choice), or `None` when every shard was full.
+    pub fn managed_rank(&self, m: usize) -> Option<usize> {
+        match self.managed_choice.get(m) {
+            Some(Choice::Preferred { rank }) => Some(*rank),
+            _ => None,
+        }
+    }
+
+    /// The same for upstream image `u`.
+    pub fn upstream_rank(&self, u: usize) -> Option<usize> {
+        match self.upstream_choice.get(u) {
+            Some(Choice::Preferred { rank }) => Some(*rank),
+            _ => None,
+        }
+    }
+
+    /// The shard of an update Stage of the image named `image` (managed or
+    /// external): the update's own `shard`, else its image's.
+    pub fn update(&self, managed: bool, image: &str, pinned: Option<&str>) -> Option<&str> {
+        if self.shards.is_empty() {
+            return None;
+        }
+        if let Some(p) = pinned {
+            return self.shards.iter().find(|s| *s == p).map(String::as_str);
+        }
+        if managed {
+            self.managed(*self.managed_index.get(image)?)
+        } else {
+            self.upstream(*self.upstream_index.get(image)?)
+        }
+    }
+
+    fn polling(&self, i: usize) -> Polling {
+        Polling {
+            registry: self.pollers[i].registry.clone(),
+            secs: self.polls.secs[i],
+            reason: self.polls.reason[i],
+            webhook: self.hooks[i],
+        }
+    }
+
+    /// How managed image `m`'s registry Warehouse polls.
+    pub fn managed_polling(&self, m: usize) -> Polling {
+        self.polling(m)
+    }
+
+    /// How managed image `m`'s source Warehouse polls.
+    pub fn source_polling(&self, m: usize) -> Polling {
+        self.polling(self.managed_shard_len() + m)
+    }
+
+    /// How upstream image `u`'s Warehouse polls.
+    pub fn upstream_polling(&self, u: usize) -> Polling {
+        self.polling(2 * self.managed_shard_len() + u)
+    }
+
+    fn managed_shard_len(&self) -> usize {
+        self.managed_index.len()
+    }
+
+    /// `spec.interval` when it differs from today's (a webhook or a budget
+    /// set it); `None` keeps the Warehouse's own.
+    fn interval(&self, i: usize) -> Option<String> {
+        (self.polls.reason[i] != Reason::Default).then(|| crate::duration::hms(self.polls.secs[i]))
+    }
+
+    pub fn managed_interval(&self, m: usize) -> Option<String> {
+        self.interval(m)
+    }
+
+    pub fn source_interval(&self, m: usize) -> Option<String> {
+        self.interval(self.managed_shard_len() + m)
+    }
+
+    pub fn upstream_interval(&self, u: usize) -> Option<String> {
+        self.interval(2 * self.managed_shard_len() + u)
+    }
+}
+
+/// Every Warehouse's polling inputs, in [`Placement`]'s order.
+fn pollers(model: &Model, settings: &Settings) -> (Vec<Poller>, Vec<Option<Webhook>>) {
+    let managed_secs = crate::duration::parse_interval(&settings.intervals.managed);
+    let n = 2 * model.managed.len() + model.upstream.len();
+    let mut out = Vec::with_capacity(n);
+    let mut hooks = Vec::with_capacity(n);
+    for m in &model.managed {
+        let registry = image_host(&m.repo_url);
+        let hook = image_webhook(&registry, settings);
+        hooks.push(hook);
+        out.push(Poller {
+            webhook: hook.is_some(),
+            registry,
+            name: super::image_warehouse_name(&m.name),
+            base_secs: managed_secs,
+        });
+    }
+    for m in &model.managed {
+        let hook = source_webhook(m.provider, settings);
+        hooks.push(hook);
+        out.push(Poller {
+            registry: web_host(settings.providers.web(m.provider)),
+            name: super::source_warehouse_name(&m.name),
+            base_secs: managed_secs,
+            webhook: hook.is_some(),
+        });
+    }
+    for u in &model.upstream {
+        out.push(Poller {
+            registry: image_host(&u.repo_url),
+            name: crate::names::fit(&u.name),
+            base_secs: crate::duration::parse_interval(&super::warehouse::polite_interval(
+                u, settings,
+            )),
+            // Upstream repositories are not ours: no webhook is ever registered there.
+            webhook: false,
+        });
+        hooks.push(None);
+    }
+    (out, hooks)
+}
+
+type Shards = (
+    Vec<usize>,
+    Vec<usize>,
+    Vec<Choice>,
+    Vec<Choice>,
+    Vec<u64>,
+    bool,
+);
+
+/// Units, weights and pins → shards.
+fn shards(model: &Model, settings: &Settings) -> Shards {
+    let names = &settings.kargo.shards;
+    let mut pins = vec![0u64; names.len()];
+    let mut unpinned = |updates: &[crate::model::Update]| -> u64 {
+        let mut n = 0;
+        for up in updates {
+            match up
+                .shard
+                .as_ref()
+                .and_then(|s| names.iter().position(|x| x == s))
+            {
+                Some(s) => pins[s] += 1,
+                None => n += 1,
+            }
+        }
+        n
+    };
+    let mut used = vec![false; model.upstream.len()];
+    for m in &model.managed {
+        for b in &m.bases {
+            if let BaseRef::Upstream(u) = b {
+                used[*u] = true;
+            }
+        }
+    }
+    let records = settings.state_repo.url.is_some();
+    let mut units = Vec::with_capacity(model.managed.len() + model.upstream.len());
+    for m in &model.managed {
+        let fast = if super::security::fast_path(m, settings) {
+            2 * m
+                .bases
+                .iter()
+                .filter(|b| matches!(b, BaseRef::Upstream(_)))
+                .count() as u64
+        } else {
+            0
+        };
+        let rebuild = u64::from(!m.bases.is_empty());
+        units.push(Unit {
+            key: format!("image:{}", m.name),
+            weight: 3 + rebuild + fast + unpinned(&m.updates),
+        });
+    }
+    for (i, u) in model.upstream.iter().enumerate() {
+        let stages = if used[i] { 1 + u64::from(records) } else { 0 };
+        units.push(Unit {
+            key: format!("upstream:{}", u.name),
+            weight: 1 + stages + unpinned(&u.updates),
+        });
+    }
+    let total = pins.iter().sum::<u64>() + units.iter().map(|u| u.weight).sum::<u64>();
+    let pins_ok = shard::pins_fit(names.len(), &pins, total);
+    let a = shard::assign(names, &units, &pins);
+    let balanced = a.balanced(pins_ok);
+    let k = model.managed.len();
+    (
+        a.shard[..k].to_vec(),
+        a.shard[k..].to_vec(),
+        a.choice[..k].to_vec(),
+        a.choice[k..].to_vec(),
+        a.load,
+        balanced,
+    )
+}
+
+impl Placement {
+    /// What the placement cannot promise: balance, and intervals a budget
+    /// lengthened past what the consumers' rebuild delays tolerate (a new
+    /// digest waits up to one interval before its soak — and so its
+    /// `rebuildDelay` — starts; more than a quarter of the delay is too much).
+    pub fn warnings(&self, model: &Model, settings: &Settings) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        if !self.shards.is_empty() && !self.balanced && model.managed.len() >= 100 {
+            out.push(
+                Diagnostic::warning(format!(
+                    "kargo.shards: the shards hold {} objects; the largest may exceed 1.3× the smallest (updates pinned with `shard:` crowd one shard, or the units are few and large)",
+                    self.load.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                ))
+                .help("pin fewer updates to the crowded shard, or add shards"),
+            );
+        }
+        if settings.discovery.budgets.is_empty() {
+            return out;
+        }
+        // The smallest rebuild delay among the images built on each base.
+        let mut upstream_delay: Vec<Option<u64>> = vec![None; model.upstream.len()];
+        let mut managed_delay: Vec<Option<u64>> = vec![None; model.managed.len()];
+        for m in &model.managed {
+            for b in &m.bases {
+                let slot = match b {
+                    BaseRef::Upstream(u) => &mut upstream_delay[*u],
+                    BaseRef::Managed(i) => &mut managed_delay[*i],
+                };
+                *slot = Some(slot.map_or(m.rebuild_delay_secs, |d| d.min(m.rebuild_delay_secs)));
+            }
+        }
+        let k = model.managed.len();
+        // Per registry: how many Warehouses are too slow, and the worst.
+        let mut slow: std::collections::BTreeMap<&str, (usize, u64, String, u64)> =
+            std::collections::BTreeMap::new();
+        for (i, p) in self.pollers.iter().enumerate() {
+            let Reason::Budget { .. } = self.polls.reason[i] else {
+                continue;
+            };
+            let (delay, image) = if i < k {
+                (managed_delay[i], &model.managed[i].repo_url)
+            } else if i >= 2 * k {
+                (
+                    upstream_delay[i - 2 * k],
+                    &model.upstream[i - 2 * k].repo_url,
+                )
+            } else {
+                continue;
+            };
+            let Some(delay) = delay else { continue };
+            let secs = self.polls.secs[i];
+            if secs > delay / 4 {
+                let e = slow
+                    .entry(p.registry.as_str())
+                    .or_insert((0, 0, String::new(), 0));
+                e.0 += 1;
+                if secs > e.1 {
+                    *e = (e.0, secs, image.clone(), delay);
+                }
+            }
+        }
+        for (registry, (n, secs, image, delay)) in slow {
+            let budget = settings
+                .discovery
+                .budgets
+                .get(registry)
+                .copied()
+                .unwrap_or(0);
+            let limit = if delay == 0 {
+                "its rebuild delay is 0".to_string()
+            } else {
+                format!(
+                    "{} rebuild delay, 25% limit: {}",
+                    crate::duration::human(delay),
+                    crate::duration::human(delay / 4)
+                )
+            };
+            out.push(
+                Diagnostic::warning(format!(
+                    "{n} Warehouse(s) of {registry} poll slower than their images' rebuild delays tolerate under its budget of {budget}/h: {image} polls every {}, so a new digest may wait that long before its rebuild delay starts ({limit})",
+                    crate::duration::hms(secs)
+                ))
+                .help(format!(
+                    "raise `discovery.registries.{registry}.pollsPerHour`, add a webhook, or accept the longer wait"
+                )),
+            );
+        }
+        out
+    }
+}
