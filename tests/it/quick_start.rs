@@ -95,7 +95,7 @@ fn the_quick_start_gives_loadable_up_to_date_manifests() {
     );
     assert_eq!(request["sources"]["requiredSoakTime"].as_str(), Some("24h"));
     // The analysis Job runs the image settings.yaml names.
-    assert!(yaml.contains("image: ghcr.io/example-org/imgf:0.1.0"));
+    assert!(yaml.contains("image: ghcr.io/example-org/imgf:0.2.0-dev"));
     // The guide's explain page shows what `imgf explain worker` prints here.
     let explain = crate::support::imgf_in(&repo, &["explain", "worker"]);
     assert!(explain.status.success());
