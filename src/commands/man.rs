@@ -83,7 +83,32 @@ fn page(path: &[String], cmd: &clap::Command) -> String {
     if cmd.get_version().is_some() {
         part(&|b| man.render_version_section(b));
     }
-    ascii(&text)
+    ascii(&code_spans(&text))
+}
+
+/// `text` with each Markdown code span of the help texts (`` `auto` ``, a
+/// pair of backticks on one line) set in bold (`\fBauto\fR`), as man pages
+/// show literal text; a lone backtick stays as it is.
+fn code_spans(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut rest = line;
+        while let Some(open) = rest.find('`') {
+            let Some(len) = rest[open + 1..].find('`') else {
+                break;
+            };
+            out.push_str(&rest[..open]);
+            out.push_str("\\fB");
+            out.push_str(&rest[open + 1..open + 1 + len]);
+            out.push_str("\\fR");
+            rest = &rest[open + 2 + len..];
+        }
+        out.push_str(rest);
+    }
+    out
 }
 
 /// `text` with every character outside ASCII as a groff escape (`…` is
@@ -138,6 +163,19 @@ mod tests {
     #[test]
     fn characters_outside_ascii_are_escaped() {
         assert_eq!(ascii("a \u{2026} b \u{1F600}"), "a \\[u2026] b \\[u1F600]");
+    }
+
+    #[test]
+    fn code_spans_are_bold_and_a_lone_backtick_stays() {
+        assert_eq!(
+            code_spans("one of `auto`, `always`\n`a` and ` alone"),
+            "one of \\fBauto\\fR, \\fBalways\\fR\n\\fBa\\fR and ` alone"
+        );
+        let cmd = reference::command();
+        let (path, top) = pages(&cmd).swap_remove(0);
+        let text = page(&path, top);
+        assert!(!text.contains("`auto`"), "{text}");
+        assert!(text.contains("\\fBauto\\fR"), "{text}");
     }
 
     #[test]

@@ -113,7 +113,7 @@ fn the_settings_example_loads() {
     let r = p.run(&["synth", "--output", "-"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains("ghcr.io/example-org/imgf:0.1.0"),
+        r.stdout.contains("ghcr.io/example-org/imgf:0.2.0-dev"),
         "{}",
         r.stdout
     );
@@ -265,7 +265,8 @@ fn the_release_workflow_builds_what_the_install_page_promises() {
 }
 
 /// What a user copies runs as it is: no `<owner>`-style placeholder in a
-/// shell block of the README or the guide's pages on installing and CI.
+/// shell block of the README or the guide's pages on installing, CI and the
+/// cluster's credentials.
 #[test]
 fn install_commands_have_no_placeholders() {
     let placeholder = regex::Regex::new(r"<[a-z][a-z -]*>").unwrap();
@@ -274,6 +275,7 @@ fn install_commands_have_no_placeholders() {
         "docs/src/install.md",
         "docs/src/ci.md",
         "docs/src/analysis-image.md",
+        "docs/src/targets/kargo-cluster.md",
     ] {
         let text = read(file);
         for (line, body) in blocks(&text, "sh") {

@@ -362,23 +362,19 @@ fn enroll_starts_the_file_and_unenroll_leaves_an_empty_list() {
     }
 }
 
-/// CRLF stays CRLF; mode, owner and group stay; a read-only file is
-/// refused and left as it was.
+const CRLF: &str = "# crlf\r\n- name: pg\r\n  registry: docker.io\r\n  repository: library/postgres\r\n  tag: '16'\r\n";
+
+/// CRLF stays CRLF; the mode stays; a read-only file is refused and left as
+/// it was.
 #[cfg(unix)]
 #[test]
-fn line_endings_mode_and_owner_are_kept_and_read_only_is_refused() {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+fn line_endings_and_mode_are_kept_and_read_only_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
     let p = Project::new();
-    let crlf = "# crlf\r\n- name: pg\r\n  registry: docker.io\r\n  repository: library/postgres\r\n  tag: '16'\r\n";
+    let crlf = CRLF;
     p.images(crlf);
     let file = p.dir().join("images.yaml");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
-    // Root (as tests run here) can give the file to another user; others
-    // cannot, and then only the mode is checked.
-    let chowned = std::os::unix::fs::chown(&file, Some(4321), Some(4322)).is_ok();
-    if !chowned {
-        eprintln!("SKIPPED (part): not root, so the owner and group check is not made");
-    }
     let r = p.run(REDIS);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = images(&p);
@@ -388,9 +384,6 @@ fn line_endings_mode_and_owner_are_kept_and_read_only_is_refused() {
     );
     let meta = std::fs::metadata(&file).unwrap();
     assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
-    if chowned {
-        assert_eq!((meta.uid(), meta.gid()), (4321, 4322));
-    }
     let r = p.run(&["unenroll", "redis"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(images(&p), crlf);
@@ -405,6 +398,29 @@ fn line_endings_mode_and_owner_are_kept_and_read_only_is_refused() {
         0o444
     );
     insta::assert_snapshot!("read_only_refused", r.stderr);
+}
+
+/// A file another user owns keeps its owner and group through enroll and
+/// unenroll (only root can give a file away, so only root can check it).
+#[cfg(unix)]
+#[test]
+#[cfg_attr(not(as_root), ignore = "needs root, to give the file to another owner")]
+fn owner_and_group_are_kept() {
+    use std::os::unix::fs::MetadataExt;
+    if !crate::support::root("the owner and group check cannot be made") {
+        return;
+    }
+    let p = Project::new();
+    p.images(CRLF);
+    let file = p.dir().join("images.yaml");
+    std::os::unix::fs::chown(&file, Some(4321), Some(4322)).unwrap();
+    for args in [REDIS, &["unenroll", "redis"][..]] {
+        let r = p.run(args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let meta = std::fs::metadata(&file).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4321, 4322), "after {args:?}");
+    }
+    assert_eq!(images(&p), CRLF);
 }
 
 /// Layouts the editor cannot change safely say so; errors name the

@@ -106,6 +106,13 @@ fn the_ci_workflow_runs_ci_run_on_push_and_pull_request_with_caches() {
     for event in ["push", "pull_request"] {
         assert!(on.contains_key(event), "ci.yml does not run on {event}");
     }
+    // Other branches run through their pull request: a push to one of this
+    // repository's branches with a pull request open would otherwise run twice.
+    assert_eq!(
+        on["push"]["branches"].as_sequence().map(Vec::as_slice),
+        Some(&[yaml_serde::Value::from("main")][..]),
+        "ci.yml should run on pushes to main only"
+    );
     assert_eq!(wf["permissions"]["contents"].as_str(), Some("read"));
     let job = &wf["jobs"]["ci"];
     assert_eq!(job["env"]["IMGF_CI_WITHOUT_SHARED"].as_str(), Some("1"));
@@ -129,6 +136,19 @@ fn the_ci_workflow_runs_ci_run_on_push_and_pull_request_with_caches() {
             "ci.yml does not cache {path}: {cached:?}"
         );
     }
+    // target/ is saved again when the sources change (a cache key is never
+    // overwritten), and restored from the newest older one.
+    let target = steps
+        .iter()
+        .find(|s| {
+            s["with"]["path"]
+                .as_str()
+                .is_some_and(|p| p.lines().any(|l| l.trim() == "target"))
+        })
+        .expect("a cache of target/");
+    let key = target["with"]["key"].as_str().expect("a key");
+    assert!(key.contains("'src/**'"), "{key}");
+    assert!(target["with"]["restore-keys"].as_str().is_some(), "{key}");
     let pinned = regex::Regex::new(r"^[\w.-]+/[\w.-]+@v\d+(\.\d+)*$").unwrap();
     for step in steps {
         if let Some(uses) = step["uses"].as_str() {
@@ -143,6 +163,7 @@ fn the_ci_workflow_runs_ci_run_on_push_and_pull_request_with_caches() {
         "IMGF_CI_WITHOUT_SHARED",
         ".cache/imgf-tools",
         "mdbook build",
+        "mdbook_version=0.5.4",
     ] {
         assert!(script.contains(text), ".ci/run lacks {text}");
     }

@@ -195,7 +195,7 @@ fn shared_dir() -> PathBuf {
 }
 
 /// The build's `has_shared`, `has_shellcheck`, `has_groff`,
-/// `has_actionlint` and `has_python_deps` agree with the machine, and CI has
+/// `has_actionlint`, `has_python_deps` and `as_root` agree with the machine, and CI has
 /// `../shared` (unless it says it has none, as GitHub's does): a test that
 /// needs one is ignored only where it is really missing.
 #[test]
@@ -231,6 +231,17 @@ fn the_shared_cfg_matches_the_disk() {
             if there { "installed" } else { "removed" }
         );
     }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    assert_eq!(
+        cfg!(as_root),
+        root,
+        "the tests were built {} root and run {}; build them as the user who runs them",
+        if cfg!(as_root) { "as" } else { "not as" },
+        if root { "as root" } else { "as another user" }
+    );
     let there = shared_dir().is_dir();
     assert!(
         there || std::env::var_os("CI").is_none() || std::env::var_os(NO_SHARED).is_some(),
@@ -270,6 +281,35 @@ pub(crate) fn python_deps(what: &str) -> bool {
         skip_or_fail(&format!(
             "{what} needs python3 with pyyaml and jsonschema (.ci/run installs them)"
         ));
+    }
+    ok
+}
+
+/// Whether `kubectl` reaches a cluster (`kubectl version` answers), for the
+/// tests marked `#[cfg_attr(not(has_cluster), ignore = …)]`; skipped visibly
+/// without, failing in CI (a CI without a cluster leaves those tests out by
+/// name: .ci/run).
+pub(crate) fn cluster(what: &str) -> bool {
+    let ok = Command::new("kubectl")
+        .args(["version", "--request-timeout=5s"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip_or_fail(&format!("no cluster answers kubectl, so {what}"));
+    }
+    ok
+}
+
+/// Whether the tests run as root (uid 0), for the tests marked
+/// `#[cfg_attr(not(as_root), ignore = …)]`; skipped visibly without, failing
+/// in CI.
+pub(crate) fn root(what: &str) -> bool {
+    let ok = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !ok {
+        skip_or_fail(&format!("the tests do not run as root, so {what}"));
     }
     ok
 }
