@@ -779,6 +779,7 @@ mod tests {
                 images: vec!["app".into()],
                 scope: None,
                 affected: Some(1),
+                allow_unverified: false,
             }],
             ..ImageState::default()
         };

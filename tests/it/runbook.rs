@@ -283,6 +283,12 @@ case "$*" in "auth can-i"*)
   exit 0 ;;
 esac
 w=$(printf '%s\n' "$*" | sed -n "s/.*origin\.name=='\([^']*\)'.*/\1/p")
+case "$*" in *"verifiedIn['soak-"*)
+  # The security gate passed $w-passed and held the newer $w-held.
+  echo "$w-passed {{\"verifiedAt\":\"2000-01-01T00:00:00Z\"}}"
+  echo "$w-held "
+  exit 0 ;;
+esac
 if [ -n "$w" ]; then
   echo "2000-01-01T00:00:00Z $w-old"
   case " ${{FAKE_PUBLISH:-}} " in *" $w "*)
@@ -857,6 +863,72 @@ fn emergency_script_passes_shellcheck() {
             r.stdout
         );
     }
+}
+
+/// With security gates, a base's Freight taken at once is the newest the
+/// gate passed (verified in its soak Stage), never a newer held one; with
+/// `--allow-unverified`, the newest whatever the gate said, and the audit
+/// entry says so.
+#[test]
+fn emergency_script_takes_only_freight_the_security_gate_passed() {
+    let p = chain();
+    p.file(
+        "settings.yaml",
+        "analysis:\n  image: ghcr.io/org/imgf:1.0.0\n  stateRepoURL: https://github.com/org/state.git\nsecurity:\n  scanner: {image: aquasec/trivy:0.58.1, failOn: CRITICAL}\n",
+    );
+    let args = ["emergency", "--base", "nginx-1", "--reason", "CVE"];
+    let f = Fakes::new();
+    emergency_script(&p, &args, &f);
+    let script = std::fs::read_to_string(f.script()).unwrap();
+    assert!(
+        script.contains("f1=$(latest_passed 'nginx-1' 'soak-nginx-1')"),
+        "{script}"
+    );
+    if cfg!(has_shellcheck) {
+        let out = Command::new("shellcheck")
+            .args(["--shell=sh", "--severity=style"])
+            .arg(f.script())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "shellcheck:\n{}\n{script}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let o = f.sh(&[], "", "", false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let approved: Vec<String> = f
+        .kargo()
+        .into_iter()
+        .filter(|l| l.starts_with("kargo approve"))
+        .collect();
+    assert_eq!(
+        approved,
+        [
+            "kargo approve --project image-factory --freight nginx-1-passed --stage rebuild-c",
+            "kargo approve --project image-factory --freight nginx-1-passed --stage rebuild-other",
+        ],
+        "{}",
+        f.log()
+    );
+    let state = std::fs::read_to_string(p.dir().join("state/images/other.yaml")).unwrap();
+    assert!(!state.contains("allowUnverified"), "{state}");
+
+    let f = Fakes::new();
+    emergency_script(&p, &[&args[..], &["--allow-unverified"]].concat(), &f);
+    let script = std::fs::read_to_string(f.script()).unwrap();
+    assert!(!script.contains("latest_passed"), "{script}");
+    assert!(script.contains("# --allow-unverified: "), "{script}");
+    let o = f.sh(&[], "", "", false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        f.kargo().iter().all(|l| !l.contains("-passed")),
+        "{}",
+        f.log()
+    );
+    let state = std::fs::read_to_string(p.dir().join("state/images/other.yaml")).unwrap();
+    assert!(state.contains("allowUnverified: true"), "{state}");
 }
 
 /// The reason and the actor are text a person typed; names come from files.

@@ -494,7 +494,14 @@ fn base_digest(model: &Model, upstream: usize) -> String {
     ))
 }
 
+/// Whether upstream base `upstream` has a security gate: its soak Stage
+/// verifies each new digest, so only Freight verified there passed it.
+pub fn gates(model: &Model, upstream: usize, settings: &Settings) -> bool {
+    soak_verification(model, upstream, settings).is_some()
+}
+
 /// The soak Stage's verification, when a gate applies to this base.
+
 pub(super) fn soak_verification(
     model: &Model,
     upstream: usize,
