@@ -6,7 +6,8 @@
 //! The reports in `fixtures/trivy/` have the shape of `trivy image --format
 //! json` (`SchemaVersion` 2), written by hand: `in-use.json` has two critical
 //! CVEs (one found in two packages), `worse.json` three, `same.json` the same
-//! two, `swap.json` one of them and a new one, `fixed.json` none.
+//! two, `swap.json` one of them and a new one, `partial.json` one of them,
+//! `fixed.json` none.
 
 use std::path::Path;
 
@@ -170,7 +171,7 @@ fn the_same_number_passes_and_is_not_a_cve_fix() {
 #[test]
 fn a_digest_that_fixes_a_critical_cve_takes_the_fast_path() {
     let p = project(SETTINGS);
-    plan_and_scan(&p, D1, &["swap.json", "in-use.json"]);
+    plan_and_scan(&p, D1, &["partial.json", "in-use.json"]);
     assert_eq!(gate(&p, D1).code, 0);
     let fix = cve_fix(&p, D1);
     assert_eq!(fix.code, 0, "{}", fix.stderr);
@@ -180,6 +181,55 @@ fn a_digest_that_fixes_a_critical_cve_takes_the_fast_path() {
         fix.stderr
     );
     assert!(!fix.stderr.contains("CVE-2024-45491"), "{}", fix.stderr);
+}
+
+/// Swapping one critical CVE for another passes the gate (no more of them)
+/// but is no proof of a fix: the fast path needs a strict improvement.
+#[test]
+fn a_digest_that_swaps_a_critical_cve_for_another_is_no_fix() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["swap.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 0);
+    let fix = cve_fix(&p, D1);
+    assert_eq!(fix.code, 1, "not a fix is exit 1: {}", fix.stderr);
+    assert!(
+        fix.stderr.contains("not a CVE fix for app") && fix.stderr.contains("it has CVE-2025-0001"),
+        "{}",
+        fix.stderr
+    );
+}
+
+/// A digest the gate held is never the bar: not when images are inferred
+/// to be built on it, not as the base's newest recorded digest, and not as
+/// what a CVE fix is proved against.
+#[test]
+fn a_held_digest_is_not_in_use() {
+    const D2: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 1, "held");
+    // The Warehouse still records D1, and app's last build is after it.
+    p.file(
+        "state/base-images/node-22.yaml",
+        &format!(
+            "name: node-22\nrepoURL: docker.io/library/node\ntag: '22'\ncurrentDigest: {D1}\npreviousDigest: {D0}\nlastUpdated: '2025-01-05T00:00:00Z'\nupdateHistory:\n  - {{digest: {D0}, at: '2025-01-01T00:00:00Z'}}\n  - {{digest: {D1}, at: '2025-01-05T00:00:00Z'}}\n"
+        ),
+    );
+    let r = p.run(&[
+        "security", "plan", "--base", "node-22", "--digest", D2, "--out", "work",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(p.path("work/refs")).unwrap(),
+        format!("docker.io/library/node@{D2}\ndocker.io/library/node@{D0}\n")
+    );
+    let fix = cve_fix(&p, D2);
+    assert_eq!(fix.code, 1, "{}", fix.stderr);
+    assert!(
+        fix.stderr.contains("which the gate of node-22 held"),
+        "{}",
+        fix.stderr
+    );
 }
 
 #[test]
