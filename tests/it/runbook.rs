@@ -272,7 +272,10 @@ impl Fakes {
         let log = dir.path().join("log");
         std::fs::write(&log, "").unwrap();
         let q = log.display().to_string();
-        let kargo = format!("#!/bin/sh\nprintf 'kargo %s\\n' \"$*\" >> '{q}'\n");
+        let deny_kargo = dir.path().join("deny-kargo").display().to_string();
+        let kargo = format!(
+            "#!/bin/sh\nprintf 'kargo %s\\n' \"$*\" >> '{q}'\ncase \"$*\" in 'get stages '*) [ ! -f '{deny_kargo}' ] || exit 1 ;; esac\n"
+        );
         let deny = dir.path().join("deny").display().to_string();
         let kubectl = format!(
             r#"#!/bin/sh
@@ -341,6 +344,18 @@ esac
     /// Runs `sh SCRIPT ARGS…` (or pipes the script to `sh` when `pipe`),
     /// waiting at most 2s for a base's build.
     fn sh(&self, args: &[&str], publish: &str, verified: &str, pipe: bool) -> std::process::Output {
+        self.sh_env(args, publish, verified, pipe, &[])
+    }
+
+    /// [`Fakes::sh`] with `env` set too.
+    fn sh_env(
+        &self,
+        args: &[&str],
+        publish: &str,
+        verified: &str,
+        pipe: bool,
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
         let path = format!(
             "{}:{}",
             self.dir.path().join("bin").display(),
@@ -353,6 +368,7 @@ esac
             .env("IMGF_POLL_SECONDS", "1")
             .env("FAKE_PUBLISH", publish)
             .env("FAKE_VERIFIED", verified)
+            .envs(env.iter().copied())
             .current_dir(self.dir.path());
         if pipe {
             cmd.stdin(std::fs::File::open(self.script()).unwrap());
@@ -447,18 +463,38 @@ fn emergency_script_checks_the_caller_may_promote_first() {
         assert!(at < first_step, "{check} after the first step:\n{log}");
     }
     assert!(!o.status.success(), "the cascade waits and gives up here");
-    // Denied for one Stage: nothing is approved.
+    // kubectl's identity is denied one Stage: kargo acts as the Kargo
+    // identity, so only a warning, and the steps run.
     let f = Fakes::new();
     emergency_script(&p, &EMERGENCY, &f);
     std::fs::write(f.dir.path().join("deny"), "rebuild-c\n").unwrap();
     let o = f.sh(&[], "", "", false);
-    assert_eq!(o.status.code(), Some(3), "{}", f.log());
-    assert!(f.kargo().is_empty(), "{}", f.log());
+    assert_ne!(o.status.code(), Some(3), "{}", f.log());
+    assert_eq!(f.kargo(), REBUILT_FROM_NODE, "{}", f.log());
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("you may not promote to Stage rebuild-c in project image-factory")
-            && stderr.contains("kargo-promoter"),
+        stderr.contains("warning: kubectl's identity may not promote to Stage rebuild-c in project image-factory")
+            && stderr.contains("kargo-promoter")
+            && stderr.contains("IMGF_SKIP_AUTH_CHECK=1"),
         "{stderr}"
+    );
+    // IMGF_SKIP_AUTH_CHECK=1: no per-Stage question at all.
+    let f = Fakes::new();
+    emergency_script(&p, &EMERGENCY, &f);
+    f.sh_env(&[], "", "", false, &[("IMGF_SKIP_AUTH_CHECK", "1")]);
+    assert!(!f.log().contains("can-i -q promote"), "{}", f.log());
+    assert_eq!(f.kargo(), REBUILT_FROM_NODE, "{}", f.log());
+    // kargo itself cannot read the project: refused, nothing approved.
+    let f = Fakes::new();
+    emergency_script(&p, &EMERGENCY, &f);
+    std::fs::write(f.dir.path().join("deny-kargo"), "").unwrap();
+    let o = f.sh(&[], "", "", false);
+    assert_eq!(o.status.code(), Some(3), "{}", f.log());
+    assert!(f.kargo().is_empty(), "{}", f.log());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("kargo cannot read project image-factory"),
+        "{}",
+        f.log()
     );
 }
 
