@@ -601,8 +601,11 @@ fn an_image_that_does_not_auto_rebuild_has_no_emergency_notification() {
     assert_eq!(v, json!(true));
 }
 
+/// The build scan is a metric of its own beside `analyze`, whose one failed
+/// measurement is tolerated (`failureLimit: 1`, `count: 1`): a scan that
+/// cannot pull Trivy, or a crash of `record-scan`, never fails the analysis.
 #[test]
-fn build_scans_run_before_analysis_and_never_fail_it() {
+fn build_scans_are_their_own_metric_and_never_fail_the_analysis() {
     let d = output(SETTINGS);
     let t = template(&d, "analyze-dockerfile");
     let args: Vec<&str> = t["spec"]["args"]
@@ -612,14 +615,28 @@ fn build_scans_run_before_analysis_and_never_fail_it() {
         .map(|a| a["name"].as_str().unwrap())
         .collect();
     assert_eq!(args, ["imageName", "imageTag", "imageDigest", "imageRepo"]);
-    let pod = &t["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"];
+    let metrics = t["spec"]["metrics"].as_sequence().unwrap();
+    let names: Vec<&str> = metrics
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["analyze", "build-scan"]);
+    let analyze = &metrics[0]["provider"]["job"]["spec"]["template"]["spec"];
+    assert!(analyze["initContainers"].is_null(), "{analyze:?}");
+    let scan = &metrics[1];
+    assert_eq!(scan["failureLimit"].as_i64(), Some(1));
+    assert_eq!(scan["count"].as_i64(), Some(1));
+    let job = &scan["provider"]["job"]["spec"];
+    assert_eq!(job["backoffLimit"].as_i64(), Some(0));
+    assert!(job["activeDeadlineSeconds"].as_i64().unwrap() <= 600);
+    let pod = &job["template"]["spec"];
     let trivy = &pod["initContainers"][0];
     let cmd = strings(&trivy["command"]);
     assert_eq!(cmd[..2], ["/bin/sh", "-c"]);
     assert!(cmd[2].trim_end().ends_with("exit 0"), "{}", cmd[2]);
     assert_eq!(cmd[4..6], ["{{args.imageRepo}}", "{{args.imageDigest}}"]);
     assert_eq!(
-        pod["initContainers"][1]["args"][1].as_str(),
+        pod["containers"][0]["args"][1].as_str(),
         Some("record-scan")
     );
     let stage = stage_named(&d, "analyze-dockerfile-app");
@@ -632,6 +649,7 @@ fn build_scans_run_before_analysis_and_never_fail_it() {
     assert_eq!(repo["value"].as_str(), Some("ghcr.io/org/app"));
     // The record template is not the analyze template's copy.
     let rec = template(&d, "record-base-update");
+    assert_eq!(rec["spec"]["metrics"].as_sequence().unwrap().len(), 1);
     assert!(
         rec["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"]["initContainers"]
             .is_null()

@@ -432,8 +432,25 @@ fn cve_fix_template(settings: &Settings, scanner: &Scanner, url: &str) -> Analys
     )
 }
 
-/// The analyze template scans each new build before analysing it and
-/// records the counts (`imgf security record-scan`, which never fails).
+/// The analyze template's metric that scans each new build.
+pub(super) const BUILD_SCAN_METRIC: &str = "build-scan";
+
+/// How long a build scan may take (pull, database download, scan, record).
+const BUILD_SCAN_DEADLINE: i64 = 600;
+
+/// The analyze template scans each new build and records the counts
+/// (`imgf security record-scan`), in a metric of its own, `build-scan`,
+/// beside `analyze`: a scan never fails or holds up the analysis, which
+/// gates cascades. Its Job (Trivy as an init container, then
+/// `record-scan`) may fail — Trivy's image cannot be pulled and the pod
+/// waits until the deadline, `record-scan` crashes — and its measurement is
+/// then Failed (Argo Rollouts v1.9.1 `metricproviders/job/job.go:198-206`).
+/// With `failureLimit: 1` and `count: 1` that one failure is tolerated:
+/// `assessMetricFailureInconclusiveOrError` fails a metric only when
+/// `failed > failureLimit` (`analysis/analysis.go:658-670`), and once the
+/// count is reached the metric is Successful (`analysis/analysis.go:612-649`;
+/// the count/limit combination is valid, `utils/analysis/factory.go:191-196`).
+/// Metrics run side by side, and the run is Successful when every metric is.
 pub(super) fn add_build_scan(
     t: &mut AnalysisTemplate,
     settings: &Settings,
@@ -466,22 +483,36 @@ pub(super) fn add_build_scan(
         "--commit",
         "--push",
     ]);
-    let job = t.spec.metrics[0]
-        .provider
-        .job
-        .as_mut()
-        .expect("the analyze template runs a Job");
-    let pod = &mut job.spec.template.spec;
-    pod.init_containers = vec![
-        trivy(
-            settings,
-            scanner,
-            BUILD_SCAN_SCRIPT,
-            &["{{args.imageRepo}}", "{{args.imageDigest}}"],
-        ),
-        imgf(settings, "record-scan", record),
-    ];
-    pod.volumes = work_volumes(settings);
+    let scan = trivy(
+        settings,
+        scanner,
+        BUILD_SCAN_SCRIPT,
+        &["{{args.imageRepo}}", "{{args.imageDigest}}"],
+    );
+    t.spec.metrics.push(Metric {
+        name: BUILD_SCAN_METRIC.into(),
+        count: Some(1),
+        interval: None,
+        success_condition: None,
+        failure_limit: Some(1),
+        consecutive_success_limit: None,
+        provider: MetricProvider {
+            job: Some(JobMetric {
+                spec: JobSpec {
+                    backoff_limit: 0,
+                    active_deadline_seconds: BUILD_SCAN_DEADLINE,
+                    pod_failure_policy: None,
+                    template: pod(
+                        settings,
+                        vec![scan],
+                        imgf(settings, "record-scan", record),
+                        true,
+                    ),
+                },
+            }),
+            web: None,
+        },
+    });
 }
 
 /// The digest of an upstream base in a Stage that requests it.
