@@ -565,6 +565,18 @@ fn notifications_fire_on_their_events_and_bodies_are_json_strings() {
         assert!(message.contains(D1), "{message}");
         assert!(message.contains("rebuild-app.01j.abc"), "{message}");
     }
+    // The actor is escaped for Slack (`<!channel>` would ping), not elsewhere.
+    let env = step_env(false, "<!channel> & co");
+    let body = |alias: &str| -> Json {
+        let s = steps.iter().find(|s| s["as"] == alias).unwrap();
+        let b = evaluate_template(s["config"]["body"].as_str().unwrap(), &env).unwrap();
+        serde_json::from_str(b.as_str().unwrap()).unwrap()
+    };
+    let slack = body("notify-platform-emergency");
+    let text = slack["text"].as_str().unwrap();
+    assert!(text.contains("by &lt;!channel&gt; &amp; co:"), "{text}");
+    assert!(!text.contains("<!channel>"), "{text}");
+    assert_eq!(body("notify-audit-emergency")["actor"], "<!channel> & co");
     // A missing Secret is an empty URL: the step fails, and continueOnError keeps the rebuild going.
     let url = evaluate_template(steps[1]["config"]["url"].as_str().unwrap(), &Env::new()).unwrap();
     assert!(url.is_null() || url == json!(""), "{url}");

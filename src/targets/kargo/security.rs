@@ -810,7 +810,7 @@ fn text(event: NotificationEvent, about: &About<'_>, settings: &Settings) -> Vec
         NotificationEvent::Rebuild => vec![t(&format!("Rebuilding {}: {bases} ", about.image))],
         NotificationEvent::Emergency => vec![
             t(&format!("Emergency rebuild of {} by ", about.image)),
-            e("ctx.meta.promotion.actor"),
+            e(ACTOR),
             t(&format!(": {bases} ")),
         ],
         NotificationEvent::Failure => vec![t(&format!(
@@ -827,7 +827,13 @@ fn text(event: NotificationEvent, about: &About<'_>, settings: &Settings) -> Vec
     out
 }
 
-/// Slack's mrkdwn reads `&`, `<` and `>`: escaped in the text imgf writes.
+/// Who started the promotion (empty for an auto-promotion).
+const ACTOR: &str = "ctx.meta.promotion.actor";
+
+/// Slack's mrkdwn reads `&`, `<` and `>`: escaped in the text imgf writes,
+/// and in the actor (a user name such as `<!channel>` would ping), with
+/// expr-lang's builtin `replace` (`strings.ReplaceAll`) in the cluster.
+/// The other expressions are tags and digests, which cannot hold them.
 fn slack_escape(pieces: Vec<Piece>) -> Vec<Piece> {
     pieces
         .into_iter()
@@ -837,6 +843,9 @@ fn slack_escape(pieces: Vec<Piece>) -> Vec<Piece> {
                     .replace('<', "&lt;")
                     .replace('>', "&gt;"),
             ),
+            Piece::Expr(e) if e == ACTOR => Piece::Expr(format!(
+                r#"replace(replace(replace({ACTOR}, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")"#
+            )),
             p @ Piece::Expr(_) => p,
         })
         .collect()
@@ -882,7 +891,7 @@ fn body(
             ("project", "ctx.project".into()),
             ("stage", "ctx.stage".into()),
             ("promotion", "ctx.promotion".into()),
-            ("actor", "ctx.meta.promotion.actor".into()),
+            ("actor", ACTOR.into()),
             ("image", lit(about.image)),
             ("bases", expr::concat(about.base_refs)),
             ("digests", expr::concat(about.base_digests)),
@@ -900,12 +909,17 @@ mod tests {
         let out = slack_escape(vec![
             Piece::Text("a <b> & c".into()),
             Piece::Expr("ctx.promotion".into()),
+            Piece::Expr(ACTOR.into()),
         ]);
         assert_eq!(
             out,
             vec![
                 Piece::Text("a &lt;b&gt; &amp; c".into()),
-                Piece::Expr("ctx.promotion".into())
+                Piece::Expr("ctx.promotion".into()),
+                Piece::Expr(
+                    r#"replace(replace(replace(ctx.meta.promotion.actor, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")"#
+                        .into()
+                ),
             ]
         );
     }
