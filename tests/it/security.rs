@@ -668,6 +668,35 @@ fn build_scans_are_their_own_metric_and_never_fail_the_analysis() {
     );
 }
 
+/// The gate holds the rebuild, not the build's pull: with security on, an
+/// image with a gated base whose dispatch does not send `base_digest` is
+/// warned about; once its workflow declares it, not.
+#[test]
+fn a_gated_build_not_sent_the_base_digest_is_warned_about() {
+    let p = project(SETTINGS);
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "1 image(s) with a security-gated base are rebuilt without `base_digest` (app)"
+        ) && r.stderr.contains("--build-context"),
+        "{}",
+        r.stderr
+    );
+    p.file(
+        "state/images/app.yaml",
+        &format!("name: app\nbaseImages: [node-22]\nlastBuilt: '2025-01-10T00:00:00Z'\ncurrentDigest: {BUILD}\nworkflowInputs:\n  - name: version_bump\n  - name: base_image\n  - name: base_digest\n"),
+    );
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("without `base_digest`"), "{}", r.stderr);
+    // Without security, no such warning.
+    let r = project("analysis:\n  image: ghcr.io/org/imgf:1.0.0\n  stateRepoURL: https://github.com/org/state.git\n")
+        .run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("without `base_digest`"), "{}", r.stderr);
+}
+
 #[test]
 #[cfg_attr(not(has_shared), ignore = "needs ../shared beside the repository")]
 fn everything_enabled_passes_validate_manifests_check_refs() {

@@ -532,7 +532,6 @@ pub fn gates(model: &Model, upstream: usize, settings: &Settings) -> bool {
 }
 
 /// The soak Stage's verification, when a gate applies to this base.
-
 pub(super) fn soak_verification(
     model: &Model,
     upstream: usize,
