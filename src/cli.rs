@@ -475,6 +475,12 @@ pub struct EmergencyArgs {
     /// Who (default: $USER, else $LOGNAME, else the login name of the user id).
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
+    /// With security gates (settings.yaml `security:`): take the newest
+    /// Freight of each base even when the gate did not pass it (held, or not
+    /// yet scanned). Recorded in the audit entry. Without it, the newest
+    /// Freight verified in the base's soak Stage is taken.
+    #[arg(long)]
+    pub allow_unverified: bool,
     /// `json`: the plan (images, steps, audit entry, script) in the
     /// documented shape (see the guide); errors as `{"errors": [...]}` on stdout.
     #[arg(long, value_enum, default_value = "text")]

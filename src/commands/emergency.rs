@@ -45,9 +45,12 @@ fn emergency(args: &EmergencyArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, 
         &graph,
         &inputs.settings,
         &scope,
-        &args.reason,
-        &actor,
-        now,
+        crate::ops::emergency::Request {
+            reason: &args.reason,
+            actor: &actor,
+            now,
+            allow_unverified: args.allow_unverified,
+        },
     )
     .map_err(|why| Error::input(Diagnostic::error(why).help("see `imgf explain IMAGE`")))?;
 

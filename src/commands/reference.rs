@@ -131,6 +131,11 @@ pub(crate) const ENVIRONMENT: &[EnvRow] = &[
         scope: Scope::Only(&["emergency"]),
         meaning: "Read by the script `emergency` prints, not by imgf: how often (default 60) and for how long at most (default 7200 seconds) it waits for each new build.",
     },
+    EnvRow {
+        name: "IMGF_SKIP_AUTH_CHECK",
+        scope: Scope::Only(&["emergency"]),
+        meaning: "Read by the script `emergency` prints, not by imgf: `1` skips its per-Stage `kubectl auth can-i promote` check (a warning only: kubectl's identity may differ from the Kargo identity `kargo promote` acts as).",
+    },
 ];
 
 /// The command line as clap sees it once built, without the `help`

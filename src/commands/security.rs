@@ -115,14 +115,18 @@ fn base_repo<'m>(model: &'m Model, base: &str) -> Result<&'m str, Error> {
 
 /// The digests of base `base` that images are built on (as `imgf status`
 /// tells them); when none is recorded, the base's newest recorded digest
-/// other than `new`. Sorted, without `new`.
+/// other than `new`. Sorted, without `new`, and without any digest `held`
+/// says the gate of `base` held: a held digest is never the bar a new one is
+/// compared with (it may be inferred as "built on" by time, or be the newest
+/// recorded, without having passed the gate).
 pub(crate) fn in_use(
     status: &Status,
     base: &str,
     state: Option<&BaseImageState>,
     new: &str,
+    held: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
-    let valid = |d: &String| d != new && crate::values::sha256_digest(d).is_ok();
+    let valid = |d: &String| d != new && crate::values::sha256_digest(d).is_ok() && !held(d);
     let mut out: std::collections::BTreeSet<String> = status
         .images
         .iter()
@@ -156,7 +160,15 @@ fn plan(args: &SecurityPlanArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, Er
         |dir, _, _| {
             let v = view(dir)?;
             let repo = base_repo(&v.model, &args.base)?;
-            let used = in_use(&v.status, &args.base, v.bases.get(&args.base), &args.digest);
+            let scans_dir = security::scans_dir(&Store::open(dir)?);
+            let held = |d: &str| security::held(&scans_dir, &args.base, d);
+            let used = in_use(
+                &v.status,
+                &args.base,
+                v.bases.get(&args.base),
+                &args.digest,
+                &held,
+            );
             let mut text = format!("{repo}@{}\n", args.digest);
             for d in &used {
                 let _ = writeln!(text, "{repo}@{d}");
@@ -318,6 +330,14 @@ fn cve_fix(args: &SecurityCveFixArgs, shell: &mut Shell<'_>) -> Result<ExitStatu
             };
             let store = Store::open(dir)?;
             let scans_dir = security::scans_dir(&store);
+            // A held digest is no bar: "fixing" one of its CVEs proves nothing.
+            if security::held(&scans_dir, &args.base, &built_on) {
+                fixed = Some(Vec::new());
+                return Ok(note(vec![format!(
+                    "{}: built on {built_on}, which the gate of {} held: no proof of a fix, normal soak",
+                    args.image, args.base
+                )]));
+            }
             let read = |d: &str| -> Result<ScanRecord, Error> {
                 security::read_scan(&security::scan_path(&scans_dir, d))?.ok_or_else(|| {
                 Error::input(
@@ -330,8 +350,17 @@ fn cve_fix(args: &SecurityCveFixArgs, shell: &mut Shell<'_>) -> Result<ExitStatu
             })
             };
             let (old, new) = (read(&built_on)?, read(&args.digest)?);
+            let introduced = security::introduced(&old, &new, args.fail_on);
             let f = security::cve_fix(&old, &new, args.fail_on);
-            let line = if f.is_empty() {
+            let line = if !introduced.is_empty() {
+                format!(
+                    "{} {}: not a CVE fix for {} (built on {built_on}): it has {} that {built_on} has not: normal soak",
+                    args.base,
+                    args.digest,
+                    args.image,
+                    introduced.join(", ")
+                )
+            } else if f.is_empty() {
                 format!(
                     "{} {}: not a CVE fix for {} (built on {built_on}): normal soak",
                     args.base, args.digest, args.image

@@ -778,6 +778,7 @@ mod tests {
                 images: vec!["api".into()],
                 scope: Some("image api".into()),
                 affected: Some(2),
+                allow_unverified: true,
             }],
             ..ImageState::default()
         }

@@ -761,7 +761,7 @@ mod tests {
                 current_digest: digest.clone(),
                 last_built: built.clone(),
                 base_images: vec!["old-base".into()],
-                audit: vec![crate::state::AuditEntry { action: "emergency".into(), at: "t".into(), actor: "a".into(), reason: "r".into(), images: vec![], scope: None, affected: None }],
+                audit: vec![crate::state::AuditEntry { action: "emergency".into(), at: "t".into(), actor: "a".into(), reason: "r".into(), images: vec![], scope: None, affected: None, allow_unverified: false }],
                 extra: vec![("custom".into(), crate::config::parse::Value::from(1))],
                 ..ImageState::default()
             };

@@ -18,7 +18,10 @@ use crate::targets::kargo::rebuild::dispatch_url;
 use crate::targets::kargo::runbook::{
     downstream, one_line, script, EmergencyBase, EmergencyStep, Plan,
 };
-use crate::targets::kargo::{analysis_stage_name, rebuild_stage_name, warehouse_name};
+use crate::targets::kargo::security::gates;
+use crate::targets::kargo::{
+    analysis_stage_name, rebuild_stage_name, soak_stage_name, warehouse_name,
+};
 use crate::timestamp::Timestamp;
 
 /// What an emergency rebuild touches.
@@ -39,18 +42,27 @@ pub(crate) struct Emergency {
     pub script: String,
 }
 
-/// The report of an emergency rebuild of `scope`, asked for by `actor` at
-/// `now` for `reason`; `Err` says what is wrong with the request.
+/// Who asks for an emergency rebuild, when, why, and whether the newest
+/// Freight of a gated base may be taken although the security gate did not
+/// pass it (`--allow-unverified`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request<'a> {
+    pub reason: &'a str,
+    pub actor: &'a str,
+    pub now: Timestamp,
+    pub allow_unverified: bool,
+}
+
+/// The report of an emergency rebuild of `scope` as `request` asks;
+/// `Err` says what is wrong with the request.
 pub(crate) fn report(
     model: &Model,
     graph: &Graph,
     settings: &Settings,
     scope: &Scope,
-    reason: &str,
-    actor: &str,
-    now: Timestamp,
+    request: Request<'_>,
 ) -> Result<Emergency, String> {
-    let plan = plan(model, graph, settings, scope, reason, actor, now)?;
+    let plan = plan(model, graph, settings, scope, request)?;
     let script = script::render(&plan);
     Ok(Emergency { plan, script })
 }
@@ -63,15 +75,23 @@ pub(crate) fn report(
 /// recorded, its build started by hand). Then each image built on an
 /// affected image gets a step that first waits for the new build of that
 /// base, verified in its analysis Stage, in dependency order.
+///
+/// With security gates on a base (its soak Stage verifies new digests),
+/// "newest" means the newest Freight the gate passed — verified in the soak
+/// Stage — unless the request allows unverified Freight.
 pub(crate) fn plan(
     model: &Model,
     graph: &Graph,
     settings: &Settings,
     scope: &Scope,
-    reason: &str,
-    actor: &str,
-    now: Timestamp,
+    request: Request<'_>,
 ) -> Result<Plan, String> {
+    let Request {
+        reason,
+        actor,
+        now,
+        allow_unverified,
+    } = request;
     let reason = one_line(reason);
     let actor = one_line(actor);
     if reason.is_empty() {
@@ -141,6 +161,14 @@ pub(crate) fn plan(
                 name: model.base_name(*b).to_string(),
                 warehouse: warehouse_name(model, *b),
                 verified_in: wait.then(|| analysis_stage_name(model.base_name(*b))),
+                gate: match b {
+                    BaseRef::Upstream(u)
+                        if !wait && !allow_unverified && gates(model, *u, settings) =>
+                    {
+                        Some(soak_stage_name(model.base_name(*b)))
+                    }
+                    _ => None,
+                },
             };
             let (wait_for, newest_of) = concerned.iter().partition::<Vec<_>, _>(|(_, w)| *w);
             EmergencyStep {
@@ -168,6 +196,7 @@ pub(crate) fn plan(
                 Scope::Image(i) => format!("image {}", model.managed[*i].name),
                 Scope::Base(b) => format!("base {}", model.base_name(*b)),
             }),
+            allow_unverified,
         },
         project: settings.kargo.project.clone(),
     })
@@ -196,20 +225,20 @@ mod tests {
         model
     }
 
+    fn request(reason: &str) -> Request<'_> {
+        Request {
+            reason,
+            actor: "me",
+            now: Timestamp(0),
+            allow_unverified: false,
+        }
+    }
+
     fn report_for(scope: &Scope) -> Emergency {
         let model = model();
         let graph = crate::graph::build(&model).unwrap();
         let settings = Settings::defaults("image-factory");
-        report(
-            &model,
-            &graph,
-            &settings,
-            scope,
-            "CVE\n1",
-            "me",
-            Timestamp(0),
-        )
-        .unwrap()
+        report(&model, &graph, &settings, scope, request("CVE\n1")).unwrap()
     }
 
     #[test]
@@ -260,9 +289,8 @@ mod tests {
         let model = model();
         let graph = crate::graph::build(&model).unwrap();
         let settings = Settings::defaults("image-factory");
-        let plan = |scope: &Scope, reason: &str| {
-            plan(&model, &graph, &settings, scope, reason, "me", Timestamp(0))
-        };
+        let plan =
+            |scope: &Scope, reason: &str| plan(&model, &graph, &settings, scope, request(reason));
         assert!(plan(&Scope::Image(0), " \n")
             .unwrap_err()
             .contains("needs a reason"));

@@ -1256,6 +1256,7 @@ mod tests {
                 images: vec!["app".into()],
                 scope: None,
                 affected: Some(1),
+                allow_unverified: false,
             }],
             ..ImageState::default()
         };

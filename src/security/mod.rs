@@ -124,15 +124,42 @@ pub fn gate(new: &Findings, in_use: &[(String, Findings)], sev: Severity) -> (De
     }
 }
 
-/// The vulnerabilities at `sev` of `built_on` that `new` no longer has:
-/// non-empty when `new` is a CVE fix for an image built on `built_on`.
+/// The vulnerabilities at `sev` of `built_on` that `new` no longer has,
+/// when `new` has none that `built_on` has not (its IDs are a strict subset
+/// of `built_on`'s): non-empty exactly when `new` is a CVE fix for an image
+/// built on `built_on` — it fixes at least one and introduces none. A digest
+/// that swaps one critical for another is no fix.
 pub fn cve_fix(built_on: &ScanRecord, new: &ScanRecord, sev: Severity) -> Vec<String> {
+    if !introduced(built_on, new, sev).is_empty() {
+        return Vec::new();
+    }
     let now = new.ids(sev);
     built_on
         .ids(sev)
         .into_iter()
         .filter(|id| !now.contains(id))
         .collect()
+}
+
+/// The vulnerabilities at `sev` of `new` that `built_on` has not.
+pub fn introduced(built_on: &ScanRecord, new: &ScanRecord, sev: Severity) -> Vec<String> {
+    let old = built_on.ids(sev);
+    new.ids(sev)
+        .into_iter()
+        .filter(|id| !old.contains(id))
+        .collect()
+}
+
+/// Whether the scan record of `digest` in `dir` says the gate of `base`
+/// held it. A missing or unreadable record says nothing: not held.
+pub fn held(dir: &Path, base: &str, digest: &str) -> bool {
+    if crate::values::sha256_digest(digest).is_err() {
+        return false;
+    }
+    matches!(
+        read_scan(&scan_path(dir, digest)),
+        Ok(Some(r)) if r.gates.get(base).is_some_and(|g| g.decision == Decision::Held)
+    )
 }
 
 /// The directory of scan records beside the other state directories.
@@ -266,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fix_removes_a_vulnerability_of_the_built_on_digest() {
+    fn a_fix_removes_a_vulnerability_of_the_built_on_digest_and_adds_none() {
         let rec = |c: &[&str]| ScanRecord::new("sha256:x", "r", "trivy", "t", &findings(c, &[]));
         assert_eq!(
             cve_fix(
@@ -274,7 +301,20 @@ mod tests {
                 &rec(&["CVE-2", "CVE-3"]),
                 Severity::Critical
             ),
+            Vec::<String>::new(),
+            "a swap is no fix"
+        );
+        assert_eq!(
+            cve_fix(
+                &rec(&["CVE-1", "CVE-2"]),
+                &rec(&["CVE-2"]),
+                Severity::Critical
+            ),
             vec!["CVE-1".to_string()]
+        );
+        assert_eq!(
+            introduced(&rec(&["CVE-1"]), &rec(&["CVE-2"]), Severity::Critical),
+            vec!["CVE-2".to_string()]
         );
         assert!(cve_fix(&rec(&["CVE-1"]), &rec(&["CVE-1"]), Severity::Critical).is_empty());
         assert!(cve_fix(&rec(&[]), &rec(&[]), Severity::Critical).is_empty());

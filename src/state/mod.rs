@@ -124,6 +124,10 @@ pub struct AuditEntry {
         skip_serializing_if = "Option::is_none"
     )]
     pub affected: Option<usize>,
+    /// `imgf emergency --allow-unverified`: the newest Freight of each base
+    /// was taken whether or not the security gate passed it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_unverified: bool,
 }
 
 /// `state/base-images/<name>.yaml`.

@@ -272,7 +272,10 @@ impl Fakes {
         let log = dir.path().join("log");
         std::fs::write(&log, "").unwrap();
         let q = log.display().to_string();
-        let kargo = format!("#!/bin/sh\nprintf 'kargo %s\\n' \"$*\" >> '{q}'\n");
+        let deny_kargo = dir.path().join("deny-kargo").display().to_string();
+        let kargo = format!(
+            "#!/bin/sh\nprintf 'kargo %s\\n' \"$*\" >> '{q}'\ncase \"$*\" in 'get stages '*) [ ! -f '{deny_kargo}' ] || exit 1 ;; esac\n"
+        );
         let deny = dir.path().join("deny").display().to_string();
         let kubectl = format!(
             r#"#!/bin/sh
@@ -283,6 +286,12 @@ case "$*" in "auth can-i"*)
   exit 0 ;;
 esac
 w=$(printf '%s\n' "$*" | sed -n "s/.*origin\.name=='\([^']*\)'.*/\1/p")
+case "$*" in *"verifiedIn['soak-"*)
+  # The security gate passed $w-passed and held the newer $w-held.
+  echo "$w-passed {{\"verifiedAt\":\"2000-01-01T00:00:00Z\"}}"
+  echo "$w-held "
+  exit 0 ;;
+esac
 if [ -n "$w" ]; then
   echo "2000-01-01T00:00:00Z $w-old"
   case " ${{FAKE_PUBLISH:-}} " in *" $w "*)
@@ -335,6 +344,18 @@ esac
     /// Runs `sh SCRIPT ARGS…` (or pipes the script to `sh` when `pipe`),
     /// waiting at most 2s for a base's build.
     fn sh(&self, args: &[&str], publish: &str, verified: &str, pipe: bool) -> std::process::Output {
+        self.sh_env(args, publish, verified, pipe, &[])
+    }
+
+    /// [`Fakes::sh`] with `env` set too.
+    fn sh_env(
+        &self,
+        args: &[&str],
+        publish: &str,
+        verified: &str,
+        pipe: bool,
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
         let path = format!(
             "{}:{}",
             self.dir.path().join("bin").display(),
@@ -347,6 +368,7 @@ esac
             .env("IMGF_POLL_SECONDS", "1")
             .env("FAKE_PUBLISH", publish)
             .env("FAKE_VERIFIED", verified)
+            .envs(env.iter().copied())
             .current_dir(self.dir.path());
         if pipe {
             cmd.stdin(std::fs::File::open(self.script()).unwrap());
@@ -441,18 +463,38 @@ fn emergency_script_checks_the_caller_may_promote_first() {
         assert!(at < first_step, "{check} after the first step:\n{log}");
     }
     assert!(!o.status.success(), "the cascade waits and gives up here");
-    // Denied for one Stage: nothing is approved.
+    // kubectl's identity is denied one Stage: kargo acts as the Kargo
+    // identity, so only a warning, and the steps run.
     let f = Fakes::new();
     emergency_script(&p, &EMERGENCY, &f);
     std::fs::write(f.dir.path().join("deny"), "rebuild-c\n").unwrap();
     let o = f.sh(&[], "", "", false);
-    assert_eq!(o.status.code(), Some(3), "{}", f.log());
-    assert!(f.kargo().is_empty(), "{}", f.log());
+    assert_ne!(o.status.code(), Some(3), "{}", f.log());
+    assert_eq!(f.kargo(), REBUILT_FROM_NODE, "{}", f.log());
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("you may not promote to Stage rebuild-c in project image-factory")
-            && stderr.contains("kargo-promoter"),
+        stderr.contains("warning: kubectl's identity may not promote to Stage rebuild-c in project image-factory")
+            && stderr.contains("kargo-promoter")
+            && stderr.contains("IMGF_SKIP_AUTH_CHECK=1"),
         "{stderr}"
+    );
+    // IMGF_SKIP_AUTH_CHECK=1: no per-Stage question at all.
+    let f = Fakes::new();
+    emergency_script(&p, &EMERGENCY, &f);
+    f.sh_env(&[], "", "", false, &[("IMGF_SKIP_AUTH_CHECK", "1")]);
+    assert!(!f.log().contains("can-i -q promote"), "{}", f.log());
+    assert_eq!(f.kargo(), REBUILT_FROM_NODE, "{}", f.log());
+    // kargo itself cannot read the project: refused, nothing approved.
+    let f = Fakes::new();
+    emergency_script(&p, &EMERGENCY, &f);
+    std::fs::write(f.dir.path().join("deny-kargo"), "").unwrap();
+    let o = f.sh(&[], "", "", false);
+    assert_eq!(o.status.code(), Some(3), "{}", f.log());
+    assert!(f.kargo().is_empty(), "{}", f.log());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("kargo cannot read project image-factory"),
+        "{}",
+        f.log()
     );
 }
 
@@ -857,6 +899,72 @@ fn emergency_script_passes_shellcheck() {
             r.stdout
         );
     }
+}
+
+/// With security gates, a base's Freight taken at once is the newest the
+/// gate passed (verified in its soak Stage), never a newer held one; with
+/// `--allow-unverified`, the newest whatever the gate said, and the audit
+/// entry says so.
+#[test]
+fn emergency_script_takes_only_freight_the_security_gate_passed() {
+    let p = chain();
+    p.file(
+        "settings.yaml",
+        "analysis:\n  image: ghcr.io/org/imgf:1.0.0\n  stateRepoURL: https://github.com/org/state.git\nsecurity:\n  scanner: {image: aquasec/trivy:0.58.1, failOn: CRITICAL}\n",
+    );
+    let args = ["emergency", "--base", "nginx-1", "--reason", "CVE"];
+    let f = Fakes::new();
+    emergency_script(&p, &args, &f);
+    let script = std::fs::read_to_string(f.script()).unwrap();
+    assert!(
+        script.contains("f1=$(latest_passed 'nginx-1' 'soak-nginx-1')"),
+        "{script}"
+    );
+    if cfg!(has_shellcheck) {
+        let out = Command::new("shellcheck")
+            .args(["--shell=sh", "--severity=style"])
+            .arg(f.script())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "shellcheck:\n{}\n{script}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let o = f.sh(&[], "", "", false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let approved: Vec<String> = f
+        .kargo()
+        .into_iter()
+        .filter(|l| l.starts_with("kargo approve"))
+        .collect();
+    assert_eq!(
+        approved,
+        [
+            "kargo approve --project image-factory --freight nginx-1-passed --stage rebuild-c",
+            "kargo approve --project image-factory --freight nginx-1-passed --stage rebuild-other",
+        ],
+        "{}",
+        f.log()
+    );
+    let state = std::fs::read_to_string(p.dir().join("state/images/other.yaml")).unwrap();
+    assert!(!state.contains("allowUnverified"), "{state}");
+
+    let f = Fakes::new();
+    emergency_script(&p, &[&args[..], &["--allow-unverified"]].concat(), &f);
+    let script = std::fs::read_to_string(f.script()).unwrap();
+    assert!(!script.contains("latest_passed"), "{script}");
+    assert!(script.contains("# --allow-unverified: "), "{script}");
+    let o = f.sh(&[], "", "", false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        f.kargo().iter().all(|l| !l.contains("-passed")),
+        "{}",
+        f.log()
+    );
+    let state = std::fs::read_to_string(p.dir().join("state/images/other.yaml")).unwrap();
+    assert!(state.contains("allowUnverified: true"), "{state}");
 }
 
 /// The reason and the actor are text a person typed; names come from files.

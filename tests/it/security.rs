@@ -6,7 +6,8 @@
 //! The reports in `fixtures/trivy/` have the shape of `trivy image --format
 //! json` (`SchemaVersion` 2), written by hand: `in-use.json` has two critical
 //! CVEs (one found in two packages), `worse.json` three, `same.json` the same
-//! two, `swap.json` one of them and a new one, `fixed.json` none.
+//! two, `swap.json` one of them and a new one, `partial.json` one of them,
+//! `fixed.json` none.
 
 use std::path::Path;
 
@@ -170,7 +171,7 @@ fn the_same_number_passes_and_is_not_a_cve_fix() {
 #[test]
 fn a_digest_that_fixes_a_critical_cve_takes_the_fast_path() {
     let p = project(SETTINGS);
-    plan_and_scan(&p, D1, &["swap.json", "in-use.json"]);
+    plan_and_scan(&p, D1, &["partial.json", "in-use.json"]);
     assert_eq!(gate(&p, D1).code, 0);
     let fix = cve_fix(&p, D1);
     assert_eq!(fix.code, 0, "{}", fix.stderr);
@@ -180,6 +181,55 @@ fn a_digest_that_fixes_a_critical_cve_takes_the_fast_path() {
         fix.stderr
     );
     assert!(!fix.stderr.contains("CVE-2024-45491"), "{}", fix.stderr);
+}
+
+/// Swapping one critical CVE for another passes the gate (no more of them)
+/// but is no proof of a fix: the fast path needs a strict improvement.
+#[test]
+fn a_digest_that_swaps_a_critical_cve_for_another_is_no_fix() {
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["swap.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 0);
+    let fix = cve_fix(&p, D1);
+    assert_eq!(fix.code, 1, "not a fix is exit 1: {}", fix.stderr);
+    assert!(
+        fix.stderr.contains("not a CVE fix for app") && fix.stderr.contains("it has CVE-2025-0001"),
+        "{}",
+        fix.stderr
+    );
+}
+
+/// A digest the gate held is never the bar: not when images are inferred
+/// to be built on it, not as the base's newest recorded digest, and not as
+/// what a CVE fix is proved against.
+#[test]
+fn a_held_digest_is_not_in_use() {
+    const D2: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+    let p = project(SETTINGS);
+    plan_and_scan(&p, D1, &["worse.json", "in-use.json"]);
+    assert_eq!(gate(&p, D1).code, 1, "held");
+    // The Warehouse still records D1, and app's last build is after it.
+    p.file(
+        "state/base-images/node-22.yaml",
+        &format!(
+            "name: node-22\nrepoURL: docker.io/library/node\ntag: '22'\ncurrentDigest: {D1}\npreviousDigest: {D0}\nlastUpdated: '2025-01-05T00:00:00Z'\nupdateHistory:\n  - {{digest: {D0}, at: '2025-01-01T00:00:00Z'}}\n  - {{digest: {D1}, at: '2025-01-05T00:00:00Z'}}\n"
+        ),
+    );
+    let r = p.run(&[
+        "security", "plan", "--base", "node-22", "--digest", D2, "--out", "work",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(p.path("work/refs")).unwrap(),
+        format!("docker.io/library/node@{D2}\ndocker.io/library/node@{D0}\n")
+    );
+    let fix = cve_fix(&p, D2);
+    assert_eq!(fix.code, 1, "{}", fix.stderr);
+    assert!(
+        fix.stderr.contains("which the gate of node-22 held"),
+        "{}",
+        fix.stderr
+    );
 }
 
 #[test]
@@ -515,6 +565,18 @@ fn notifications_fire_on_their_events_and_bodies_are_json_strings() {
         assert!(message.contains(D1), "{message}");
         assert!(message.contains("rebuild-app.01j.abc"), "{message}");
     }
+    // The actor is escaped for Slack (`<!channel>` would ping), not elsewhere.
+    let env = step_env(false, "<!channel> & co");
+    let body = |alias: &str| -> Json {
+        let s = steps.iter().find(|s| s["as"] == alias).unwrap();
+        let b = evaluate_template(s["config"]["body"].as_str().unwrap(), &env).unwrap();
+        serde_json::from_str(b.as_str().unwrap()).unwrap()
+    };
+    let slack = body("notify-platform-emergency");
+    let text = slack["text"].as_str().unwrap();
+    assert!(text.contains("by &lt;!channel&gt; &amp; co:"), "{text}");
+    assert!(!text.contains("<!channel>"), "{text}");
+    assert_eq!(body("notify-audit-emergency")["actor"], "<!channel> & co");
     // A missing Secret is an empty URL: the step fails, and continueOnError keeps the rebuild going.
     let url = evaluate_template(steps[1]["config"]["url"].as_str().unwrap(), &Env::new()).unwrap();
     assert!(url.is_null() || url == json!(""), "{url}");
@@ -551,8 +613,11 @@ fn an_image_that_does_not_auto_rebuild_has_no_emergency_notification() {
     assert_eq!(v, json!(true));
 }
 
+/// The build scan is a metric of its own beside `analyze`, whose one failed
+/// measurement is tolerated (`failureLimit: 1`, `count: 1`): a scan that
+/// cannot pull Trivy, or a crash of `record-scan`, never fails the analysis.
 #[test]
-fn build_scans_run_before_analysis_and_never_fail_it() {
+fn build_scans_are_their_own_metric_and_never_fail_the_analysis() {
     let d = output(SETTINGS);
     let t = template(&d, "analyze-dockerfile");
     let args: Vec<&str> = t["spec"]["args"]
@@ -562,14 +627,28 @@ fn build_scans_run_before_analysis_and_never_fail_it() {
         .map(|a| a["name"].as_str().unwrap())
         .collect();
     assert_eq!(args, ["imageName", "imageTag", "imageDigest", "imageRepo"]);
-    let pod = &t["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"];
+    let metrics = t["spec"]["metrics"].as_sequence().unwrap();
+    let names: Vec<&str> = metrics
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["analyze", "build-scan"]);
+    let analyze = &metrics[0]["provider"]["job"]["spec"]["template"]["spec"];
+    assert!(analyze["initContainers"].is_null(), "{analyze:?}");
+    let scan = &metrics[1];
+    assert_eq!(scan["failureLimit"].as_i64(), Some(1));
+    assert_eq!(scan["count"].as_i64(), Some(1));
+    let job = &scan["provider"]["job"]["spec"];
+    assert_eq!(job["backoffLimit"].as_i64(), Some(0));
+    assert!(job["activeDeadlineSeconds"].as_i64().unwrap() <= 600);
+    let pod = &job["template"]["spec"];
     let trivy = &pod["initContainers"][0];
     let cmd = strings(&trivy["command"]);
     assert_eq!(cmd[..2], ["/bin/sh", "-c"]);
     assert!(cmd[2].trim_end().ends_with("exit 0"), "{}", cmd[2]);
     assert_eq!(cmd[4..6], ["{{args.imageRepo}}", "{{args.imageDigest}}"]);
     assert_eq!(
-        pod["initContainers"][1]["args"][1].as_str(),
+        pod["containers"][0]["args"][1].as_str(),
         Some("record-scan")
     );
     let stage = stage_named(&d, "analyze-dockerfile-app");
@@ -582,10 +661,40 @@ fn build_scans_run_before_analysis_and_never_fail_it() {
     assert_eq!(repo["value"].as_str(), Some("ghcr.io/org/app"));
     // The record template is not the analyze template's copy.
     let rec = template(&d, "record-base-update");
+    assert_eq!(rec["spec"]["metrics"].as_sequence().unwrap().len(), 1);
     assert!(
         rec["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"]["initContainers"]
             .is_null()
     );
+}
+
+/// The gate holds the rebuild, not the build's pull: with security on, an
+/// image with a gated base whose dispatch does not send `base_digest` is
+/// warned about; once its workflow declares it, not.
+#[test]
+fn a_gated_build_not_sent_the_base_digest_is_warned_about() {
+    let p = project(SETTINGS);
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "1 image(s) with a security-gated base are rebuilt without `base_digest` (app)"
+        ) && r.stderr.contains("--build-context"),
+        "{}",
+        r.stderr
+    );
+    p.file(
+        "state/images/app.yaml",
+        &format!("name: app\nbaseImages: [node-22]\nlastBuilt: '2025-01-10T00:00:00Z'\ncurrentDigest: {BUILD}\nworkflowInputs:\n  - name: version_bump\n  - name: base_image\n  - name: base_digest\n"),
+    );
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("without `base_digest`"), "{}", r.stderr);
+    // Without security, no such warning.
+    let r = project("analysis:\n  image: ghcr.io/org/imgf:1.0.0\n  stateRepoURL: https://github.com/org/state.git\n")
+        .run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("without `base_digest`"), "{}", r.stderr);
 }
 
 #[test]

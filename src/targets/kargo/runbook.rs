@@ -458,6 +458,10 @@ pub struct EmergencyBase {
     pub warehouse: String,
     /// The analysis Stage a new build must be verified in (waits only).
     pub verified_in: Option<String>,
+    /// The soak Stage whose security gate the Freight taken at once must
+    /// have passed (verified in it): the newest such Freight is taken.
+    /// Null when the base has no gate, or with `--allow-unverified`.
+    pub gate: Option<String>,
 }
 #[cfg(test)]
 mod tests {

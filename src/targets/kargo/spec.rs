@@ -50,6 +50,43 @@ fn warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
                 .warnings(model, &inputs.settings),
         );
     }
+    warnings.extend(unpinned_builds(inputs, model));
     inputs.attach_sources(&mut warnings);
     warnings
+}
+
+/// With security gates: one warning for the images with a gated base whose
+/// build is not sent `base_digest`. The gate holds the rebuild's trigger,
+/// not the build's pull: a build that pulls its base by tag gets whatever
+/// the tag points to then, a digest the gate held included.
+fn unpinned_builds(inputs: &Inputs, model: &Model) -> Option<Diagnostic> {
+    inputs.settings.security.as_ref()?;
+    let images: Vec<&str> = model
+        .managed
+        .iter()
+        .filter(|m| !m.inputs.contains(&"base_digest"))
+        .filter(|m| {
+            m.bases.iter().any(|b| match b {
+                crate::model::BaseRef::Upstream(u) => {
+                    super::security::gates(model, *u, &inputs.settings)
+                }
+                crate::model::BaseRef::Managed(_) => false,
+            })
+        })
+        .map(|m| m.name.as_str())
+        .collect();
+    if images.is_empty() {
+        return None;
+    }
+    let shown: Vec<&str> = images.iter().take(5).copied().collect();
+    let more = images.len() - shown.len();
+    Some(
+        Diagnostic::warning(format!(
+            "{} image(s) with a security-gated base are rebuilt without `base_digest` ({}{}): the gate holds the rebuild, not the build's pull, so a build that pulls its base by tag may use a digest the gate held",
+            images.len(),
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ))
+        .help("declare `base_digest` (and `base_image`) as workflow_dispatch inputs (GitLab: variables), pin each base to the digest given (see `docker buildx build --build-context` in the guide's Security gates page), and run `imgf analyze` or list them in the image's `source.inputs`"),
+    )
 }

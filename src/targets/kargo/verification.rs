@@ -124,6 +124,8 @@ pub(super) fn record_template(settings: &Settings, state_repo: &str) -> Analysis
         .iter()
         .map(|a| NameRef { name: (*a).into() })
         .collect();
+    // Not the build scan of the analyze template (its second metric).
+    t.spec.metrics.truncate(1);
     let metric = &mut t.spec.metrics[0];
     metric.name = "record".into();
     let job = metric
@@ -131,9 +133,6 @@ pub(super) fn record_template(settings: &Settings, state_repo: &str) -> Analysis
         .job
         .as_mut()
         .expect("the analyze template runs a Job");
-    // Not the build scan of the analyze template.
-    job.spec.template.spec.init_containers.clear();
-    job.spec.template.spec.volumes.clear();
     let container = &mut job.spec.template.spec.containers[0];
     container.args = vec![
         "record-update".into(),

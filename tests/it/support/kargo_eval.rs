@@ -928,6 +928,8 @@ enum Function {
     Secret,
     Success,
     Failure,
+    /// expr-lang's builtin `replace(str, old, new)`: `strings.ReplaceAll`.
+    Replace,
 }
 
 impl Function {
@@ -941,6 +943,7 @@ impl Function {
             "warehouse" => Function::Warehouse,
             "imageFrom" => Function::ImageFrom,
             "secret" => Function::Secret,
+            "replace" => Function::Replace,
             _ => return None,
         })
     }
@@ -955,6 +958,7 @@ impl Function {
             Function::Secret => "secret",
             Function::Success => "success",
             Function::Failure => "failure",
+            Function::Replace => "replace",
         }
     }
 }
@@ -1445,6 +1449,10 @@ impl Function {
             ),
             Function::Secret => (&[&[Param::String]], Ty::StringMap),
             Function::Success | Function::Failure => (&[&[]], Ty::Bool),
+            Function::Replace => (
+                &[&[Param::String, Param::String, Param::String]],
+                Ty::String,
+            ),
         }
     }
 }
@@ -1937,6 +1945,14 @@ impl Evaluator<'_> {
                     ));
                 };
                 Value::Bool(matches!(function, Function::Failure) == failed)
+            }
+            Function::Replace => {
+                let (Value::String(s), Some(Value::String(old)), Some(Value::String(new))) =
+                    (first, arguments.next(), arguments.next())
+                else {
+                    return Err("replace: arguments must be strings".into());
+                };
+                Value::String(s.replace(&old, &new))
             }
         })
     }

@@ -27,6 +27,11 @@ pub fn render(plan: &Plan) -> String {
     let names = &plan.images;
     let first_wait = plan.steps.iter().position(|s| !s.wait_for.is_empty());
     let gated = first_wait.is_some();
+    // Whether some base's newest Freight must have passed its security gate.
+    let checked = plan
+        .steps
+        .iter()
+        .any(|s| s.newest_of.iter().any(|b| b.gate.is_some()));
     let _ = writeln!(s, "#!/bin/sh");
     let _ = writeln!(s, "# Emergency rebuild, {now}, by {actor}: {reason}");
     let _ = writeln!(s, "# Images, in rebuild order: {}.", names.join(", "));
@@ -34,6 +39,21 @@ pub fn render(plan: &Plan) -> String {
         s,
         "# A manual approval supersedes requiredSoakTime; later updates soak as usual."
     );
+    if checked {
+        let _ = writeln!(
+            s,
+            "# A base with security gates gives its newest Freight the gate passed
+# (verified in its soak Stage), never a held one; `imgf emergency
+# --allow-unverified` takes the newest whatever the gate said."
+        );
+    }
+    if plan.audit.allow_unverified {
+        let _ = writeln!(
+            s,
+            "# --allow-unverified: the newest Freight of each base is taken even if
+# the security gate held it (recorded in the audit entry)."
+        );
+    }
     let _ = writeln!(
         s,
         "#
@@ -82,7 +102,7 @@ done"#
         let _ = writeln!(s, "wait_seconds=${{IMGF_WAIT_SECONDS:-{WAIT_SECONDS}}}");
         let _ = writeln!(s, "poll_seconds=${{IMGF_POLL_SECONDS:-{POLL_SECONDS}}}");
     }
-    helpers(&mut s, gated);
+    helpers(&mut s, gated, checked);
     // The rebuild Stages the steps promote to (an image without bases has none).
     let mut stages: Vec<String> = Vec::new();
     for stage in plan.steps.iter().filter_map(|step| step.stage.as_ref()) {
@@ -149,11 +169,16 @@ done"#
         let mut list: Vec<String> = Vec::new();
         for (k, b) in bases.iter().enumerate() {
             let warehouse = sh_word(&b.warehouse);
-            match &b.verified_in {
-                Some(analysis) if wait => list.push(format!(
+            match (&b.verified_in, &b.gate) {
+                (Some(analysis), _) if wait => list.push(format!(
                     "wait_for_verified {warehouse} {} && {}=$found",
                     sh_word(analysis),
                     var(k)
+                )),
+                (_, Some(soak)) => list.push(format!(
+                    "{}=$(latest_passed {warehouse} {})",
+                    var(k),
+                    sh_word(soak)
                 )),
                 _ => list.push(format!("{}=$(latest {warehouse})", var(k))),
             }
@@ -197,8 +222,9 @@ const WAIT_SECONDS: u32 = 7200;
 const POLL_SECONDS: u32 = 60;
 
 /// The script's helper functions. `$project`, `$from`, `$only` and (when
-/// `gated`) `$since` are set before them; `$step` by each step.
-fn helpers(p: &mut String, gated: bool) {
+/// `gated`) `$since` are set before them; `$step` by each step. `checked`:
+/// some base's Freight must have passed its security gate.
+fn helpers(p: &mut String, gated: bool, checked: bool) {
     let _ = writeln!(
         p,
         r#"# Whether step $1 is to run: from step $from on, and one of $only when given.
@@ -234,6 +260,24 @@ latest() {{
   echo "$f"
 }}"#
     );
+    if checked {
+        let _ = writeln!(
+            p,
+            r#"# The newest Freight from Warehouse $1 verified in Stage $2 (it passed the
+# security gate there); fails when there is none.
+latest_passed() {{
+  f=$(kubectl -n "$project" get freight.kargo.akuity.io --sort-by=.metadata.creationTimestamp \
+    -o "jsonpath={{range .items[?(@.origin.name=='$1')]}}{{.metadata.name}}{{' '}}{{.status.verifiedIn['$2']}}{{'\n'}}{{end}}" |
+    awk 'NF >= 2 {{ f = $1 }} END {{ print f }}')
+  if [ -z "$f" ]; then
+    echo "imgf: step $step: no Freight from Warehouse $1 has passed the security gate (verified in Stage $2): the newest is held or not yet scanned" >&2
+    echo "imgf: to look: kargo get freight --project $project --warehouse $1; to take the newest anyway: imgf emergency ... --allow-unverified" >&2
+    return 1
+  fi
+  echo "$f"
+}}"#
+        );
+    }
     if !gated {
         return;
     }
