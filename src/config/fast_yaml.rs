@@ -409,9 +409,7 @@ fn flow_value(text: &str) -> Option<(Node<'_>, &str)> {
     let mut end = 0;
     while end < bytes.len() {
         let b = bytes[end];
-        if b == b':' && bytes.get(end + 1).is_some_and(|&n| plain_byte(n)) {
-            end += 1;
-        } else if plain_byte(b) {
+        if plain_byte(b) || (b == b':' && bytes.get(end + 1).is_some_and(|&n| plain_byte(n))) {
             end += 1;
         } else {
             break;
