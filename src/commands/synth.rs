@@ -27,6 +27,8 @@ pub(crate) fn run(args: &SynthArgs, shell: &mut Shell<'_>) -> Result<ExitStatus,
     }
     let inputs = read_inputs(&args.input)?;
     let prepared = synth::prepare(&inputs, target)?;
+    // What was read is not needed to render: its memory is freed first.
+    drop(inputs);
     let rendering = prepared.rendering()?;
     if !args.quiet {
         shell.diagnostics(&prepared.warnings)?;

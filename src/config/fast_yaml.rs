@@ -296,6 +296,10 @@ fn scalar(text: &str) -> Option<Node<'_>> {
     if let Some(rest) = text.strip_prefix("{}") {
         return comment_free(rest).then_some(Node::Map(Vec::new()));
     }
+    if let Some(body) = text.strip_prefix('{') {
+        let (map, rest) = flow_map(body)?;
+        return comment_free(rest).then_some(map);
+    }
     if let Some(body) = text.strip_prefix('"') {
         // Without escapes a one-line double-quoted scalar is its text.
         let end = body.find(['"', '\\'])?;
@@ -341,6 +345,83 @@ fn scalar(text: &str) -> Option<Node<'_>> {
         return None;
     }
     Some(Node::Scalar(Cow::Borrowed(value), true))
+}
+
+/// The one-line flow mapping the cdk8s app writes in update histories,
+/// `{digest: sha256:…, detectedAt: '2025-…'}` (`body` is after its `{`):
+/// simple keys, each followed by `: `, and values that are quoted as
+/// [`scalar`] reads them or plain of letters, digits and `_ . / + @ -`
+/// (`:` only between two of those), separated by `, `. Returns the mapping
+/// and the text after its `}`; anything else (nesting, spaces or flow
+/// indicators in a plain value, a trailing comma, a duplicate key) is left
+/// to the full parser.
+fn flow_map(body: &str) -> Option<(Node<'_>, &str)> {
+    let mut entries: Vec<(&str, Node<'_>)> = Vec::new();
+    let mut rest = body;
+    loop {
+        let end = rest
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')))?;
+        let (key, after) = rest.split_at(end);
+        let first = *key.as_bytes().first()?;
+        if !(first.is_ascii_alphanumeric() || first == b'_')
+            || entries.iter().any(|(k, _)| *k == key)
+        {
+            return None;
+        }
+        let after = after.strip_prefix(": ")?.trim_start_matches(' ');
+        let (value, after) = flow_value(after)?;
+        entries.push((key, value));
+        let after = after.trim_start_matches(' ');
+        if let Some(after) = after.strip_prefix('}') {
+            return Some((Node::Map(entries), after));
+        }
+        rest = after.strip_prefix(", ")?.trim_start_matches(' ');
+    }
+}
+
+/// One value of a [`flow_map`] and the text after it.
+fn flow_value(text: &str) -> Option<(Node<'_>, &str)> {
+    let quote = text.as_bytes().first().copied()?;
+    if quote == b'\'' || quote == b'"' {
+        // The closing quote: the first lone `'` (a doubled one is an
+        // escaped quote), or the first `"` with no escape before it.
+        let bytes = text.as_bytes();
+        let mut i = 1;
+        loop {
+            match bytes.get(i)? {
+                b'\\' if quote == b'"' => return None,
+                b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                &b if b == quote => break,
+                _ => i += 1,
+            }
+        }
+        let Node::Scalar(value, plain) = scalar(&text[..=i])? else {
+            return None;
+        };
+        return Some((Node::Scalar(value, plain), &text[i + 1..]));
+    }
+    let plain_byte =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'+' | b'@' | b'-');
+    let bytes = text.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let mut end = 0;
+    while end < bytes.len() {
+        let b = bytes[end];
+        if plain_byte(b) || (b == b':' && bytes.get(end + 1).is_some_and(|&n| plain_byte(n))) {
+            end += 1;
+        } else {
+            break;
+        }
+    }
+    // A plain value ends at `,` or `}` (spaces before them allowed).
+    let after = &text[end..];
+    if !after.trim_start_matches(' ').starts_with([',', '}']) {
+        return None;
+    }
+    Some((Node::Scalar(Cow::Borrowed(&text[..end]), true), after))
 }
 
 /// Any failure: the caller falls back to the full parser.
@@ -829,6 +910,7 @@ mod tests {
             "name: n\nbaseImages:\n- a\n- b\nworkflowInputs:\n- name: x\n  required: true\n",
             "name: n\ncurrentVersion: 1.10\ntag: 010\nallowTags: 0x1F\nlastBuilt: 1e3\n",
             "name: n\nupdateHistory: []\nmetadata: {}\nrebuildEligibleAt:\n  api: null\n  web: ~\n",
+            "name: n\nupdateHistory:\n  - {digest: sha256:ab12, detectedAt: '2025-12-23T09:10:35.947813+00:00'}\n  - {digest: \"sha256:cd\", detectedAt: 'it''s'}  # c\n",
         ] {
             assert!(
                 agrees::<ImageState>(text) | agrees::<BaseImageState>(text),
@@ -845,6 +927,14 @@ mod tests {
             "name: !tag n\n",
             "name: \"n\\tx\"\n",
             "name: [a]\n",
+            "updateHistory:\n  - {digest: a b, detectedAt: x}\n",
+            "updateHistory:\n  - {digest: x, detectedAt: x,}\n",
+            "updateHistory:\n  - {digest: x, digest: y}\n",
+            "updateHistory:\n  - {digest: {a: b}}\n",
+            "updateHistory:\n  - {digest: [a]}\n",
+            "updateHistory:\n  - {digest: a:}\n",
+            "updateHistory:\n  - {digest: 'a\\'}\n  - {digest: \"a\\\"\"}\n",
+            "updateHistory:\n  - {digest: x}: y\n",
             "name: n\nname: m\n",
             "---\nname: n\n",
             "name: n\n---\nname: m\n",
@@ -960,6 +1050,15 @@ mod tests {
                 scalar()
             )
                 .prop_map(|(k1, v1, k2, v2)| format!("- {k1}: {v1}\n  {k2}: {v2}\n")),
+            // The cdk8s app's update history: `- {digest: …, detectedAt: '…'}`.
+            (
+                prop::sample::select(keys),
+                scalar(),
+                prop::sample::select(keys),
+                scalar(),
+                prop::sample::select(vec![", ", ",", " , ", ",  "]),
+            )
+                .prop_map(|(k1, v1, k2, v2, sep)| format!("- {{{k1}: {v1}{sep}{k2}: {v2}}}\n")),
         ];
         (prop::collection::vec(item, 0..4), 0usize..3).prop_map(|(items, indent)| {
             let pad = " ".repeat(indent);

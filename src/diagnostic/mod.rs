@@ -142,19 +142,33 @@ impl fmt::Display for Diagnostic {
 /// Fills in the source line of every diagnostic about `file` that has a
 /// location and no line yet, from `text` (the file's contents).
 pub fn attach_source(diags: &mut [Diagnostic], file: &Path, text: &str) {
-    // The lines are split once, and only when some diagnostic needs one:
-    // a large images.yaml with hundreds of warnings is not read from the
-    // start for each.
-    let mut lines: Option<Vec<&str>> = None;
+    // The lines wanted are picked in one pass over the text, and only when
+    // some diagnostic needs one: a large images.yaml with hundreds of
+    // warnings is neither read from the start for each nor split whole.
+    let mut wanted: Vec<usize> = diags
+        .iter()
+        .filter(|d| d.source_line().is_none() && d.file.as_deref() == Some(file))
+        .filter_map(|d| d.location.map(|l| l.line))
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut found: std::collections::HashMap<usize, &str> = std::collections::HashMap::new();
+    let mut next = wanted.iter().copied().filter(|&l| l > 0).peekable();
+    for (i, line) in text.lines().enumerate() {
+        let Some(&want) = next.peek() else { break };
+        if i + 1 == want {
+            found.insert(want, line);
+            next.next();
+        }
+    }
     for d in diags {
         if d.source_line().is_none() && d.file.as_deref() == Some(file) {
             if let Some(loc) = d.location {
-                let lines = lines.get_or_insert_with(|| text.lines().collect());
-                d.source.get_or_insert_default().line = loc
-                    .line
-                    .checked_sub(1)
-                    .and_then(|i| lines.get(i))
-                    .map(std::string::ToString::to_string);
+                d.source.get_or_insert_default().line =
+                    found.get(&loc.line).map(|l| (*l).to_string());
             }
         }
     }

@@ -172,6 +172,7 @@ fn regenerate(
 ) -> Result<(), Error> {
     let inputs = load::load(dir, None, &Overrides::default())?;
     let prepared = crate::ops::synth::prepare(&inputs, target)?;
+    drop(inputs);
     let rendering = prepared.rendering()?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;

@@ -36,7 +36,7 @@ pub(super) fn tag_filter(
             } else if s == derived.replace("\\.", "\\\\.") {
                 false
             } else {
-                Regex::new(&s).is_ok_and(|re| re.is_match(&t))
+                compiled_matches(&s, &t) == Some(true)
             };
             if matches && is_safe_regex(&s) {
                 return Ok((Some(t), s, warnings));
@@ -51,7 +51,6 @@ pub(super) fn tag_filter(
             Ok((Some(t), derived, warnings))
         }
         (None, Some(s)) => {
-            let compiled = Some(Regex::new(&s));
             // Recover the tag the filter was meant for: `^3\\.12-slim$` → `3.12-slim`.
             let inner = s
                 .trim_start_matches('^')
@@ -60,16 +59,14 @@ pub(super) fn tag_filter(
                 .replace("\\.", ".");
             if values::tag(&inner).is_ok() {
                 let derived = exact_tag_regex(&inner);
-                if compiled.is_some_and(|c| c.is_ok_and(|re| re.is_match(&inner)))
-                    && is_safe_regex(&s)
-                {
+                if compiled_matches(&s, &inner) == Some(true) && is_safe_regex(&s) {
                     return Ok((Some(inner), s, warnings));
                 }
                 warnings.push(Diagnostic::warning(format!(
                     "`{name}`: stored tag filter `{s}` can never match the tag `{inner}` it was written for; using `{derived}`"
                 )));
                 Ok((Some(inner), derived, warnings))
-            } else if compiled.is_some_and(|c| c.is_ok()) && is_safe_regex(&s) {
+            } else if compiled_matches(&s, "").is_some() && is_safe_regex(&s) {
                 Ok((None, s, warnings))
             } else {
                 Err(Diagnostic::error(format!(
@@ -82,6 +79,24 @@ pub(super) fn tag_filter(
         (None, None) => Err(Diagnostic::error(format!("`{name}` has no tag to watch"))
             .help("add `tag: <tag>` to the image in images.yaml, like `tag: 22-bookworm-slim`")),
     }
+}
+
+/// Whether `pattern` compiles (`None` when not) and then matches `subject`.
+/// Each pattern is compiled once per thread: thousands of images share a
+/// few filters (`^26\.[0-9]+\.[0-9]+$`), and compiling one costs more than
+/// everything else merge does for an image.
+fn compiled_matches(pattern: &str, subject: &str) -> Option<bool> {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<std::collections::HashMap<String, Option<Regex>>> =
+            std::cell::RefCell::default();
+    }
+    COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if !cache.contains_key(pattern) {
+            cache.insert(pattern.to_string(), Regex::new(pattern).ok());
+        }
+        cache[pattern].as_ref().map(|re| re.is_match(subject))
+    })
 }
 
 /// A stored regex goes into YAML and a Kargo field, never into an

@@ -1,6 +1,7 @@
 //! The synth pipeline, end to end and pure: inputs → merge → graph → the
 //! objects of a target → YAML. Usable as a library call without the CLI.
 
+use crate::config::settings::Settings;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::graph::Graph;
 use crate::load::Inputs;
@@ -31,9 +32,12 @@ pub fn synthesize(inputs: &Inputs, target: Target) -> Result<Synthesis, Error> {
 }
 
 /// The steps before the objects: the model, its graph and the warnings.
+/// It holds nothing of the [`Inputs`] but their settings, so a caller can
+/// drop the inputs — the state files' texts and parsed values, most of
+/// the memory read — before rendering.
 #[derive(Debug)]
-pub struct Prepared<'a> {
-    inputs: &'a Inputs,
+pub struct Prepared {
+    settings: Settings,
     target: Target,
     pub model: Model,
     pub graph: Graph,
@@ -41,7 +45,7 @@ pub struct Prepared<'a> {
 }
 
 /// Merges `inputs` and builds the graph, for `target`.
-pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared<'_>, Error> {
+pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared, Error> {
     let spec = target.spec();
     let (model, mut warnings) = match crate::merge::merge(inputs) {
         Ok((model, warnings)) => {
@@ -62,7 +66,7 @@ pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared<'_>, Error> {
     warnings.extend((spec.warnings)(inputs, &model));
     let warnings = crate::diagnostic::into_result(warnings)?;
     Ok(Prepared {
-        inputs,
+        settings: inputs.settings.clone(),
         target,
         model,
         graph,
@@ -70,10 +74,10 @@ pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared<'_>, Error> {
     })
 }
 
-impl Prepared<'_> {
+impl Prepared {
     /// The target's objects, ready to render: made one at a time as they
     /// are written. Fails when two objects of a kind would share a name.
     pub fn rendering(&self) -> Result<crate::emit::Rendering<'_>, Error> {
-        (self.target.spec().render)(&self.model, &self.graph, &self.inputs.settings)
+        (self.target.spec().render)(&self.model, &self.graph, &self.settings)
     }
 }

@@ -6,24 +6,47 @@ use crate::diagnostic::Location;
 /// errors found later (validation, merge). This is a line-based search, so it
 /// is a best effort: when it finds nothing the error simply has no position.
 pub struct Locator<'a> {
-    lines: Vec<&'a str>,
+    text: &'a str,
+    /// Where each line starts in `text` (as `str::lines` splits it): four
+    /// bytes a line, where the lines themselves would take sixteen — an
+    /// images.yaml of 10,000 entries has a quarter of a million.
+    starts: Vec<u32>,
     /// First line (0-based) of each top-level list item.
     items: Vec<usize>,
 }
 
+/// Line `i` of `text` whose lines start at `starts`, as `str::lines` gives it.
+fn line_at<'a>(text: &'a str, starts: &[u32], i: usize) -> &'a str {
+    let start = starts[i] as usize;
+    let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize);
+    let line = &text[start..end];
+    match line.strip_suffix('\n') {
+        Some(line) => line.strip_suffix('\r').unwrap_or(line),
+        None => line,
+    }
+}
+
 impl<'a> Locator<'a> {
     pub fn new(text: &'a str) -> Self {
-        let lines: Vec<&str> = text.lines().collect();
-        let item_indent = lines
-            .iter()
+        // A text of 4 GiB or more is not searched (positions are a best effort).
+        let starts: Vec<u32> = match u32::try_from(text.len()) {
+            Ok(_) => std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .filter(|&i| i < text.len())
+                // Below text.len(), which fits in a u32 (checked above).
+                .filter_map(|i| u32::try_from(i).ok())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let lines = || (0..starts.len()).map(|i| line_at(text, &starts, i));
+        let item_indent = lines()
             .filter_map(|l| {
                 let t = l.trim_start();
                 (t.starts_with("- ") || *t == *"-").then(|| l.len() - t.len())
             })
             .min();
         let items = match item_indent {
-            Some(ind) => lines
-                .iter()
+            Some(ind) => lines()
                 .enumerate()
                 .filter(|(_, l)| {
                     l.len() > ind && l[..ind].trim().is_empty() && {
@@ -35,13 +58,35 @@ impl<'a> Locator<'a> {
                 .collect(),
             None => Vec::new(),
         };
-        Locator { lines, items }
+        Locator {
+            text,
+            starts,
+            items,
+        }
+    }
+
+    /// Line `i` (from 0), without its line break.
+    fn line(&self, i: usize) -> &'a str {
+        line_at(self.text, &self.starts, i)
+    }
+
+    /// How many lines the text has.
+    fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Lines `range`, each with its index.
+    fn lines_in(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (usize, &'a str)> + '_ {
+        range.map(move |i| (i, self.line(i)))
     }
 
     /// The start of list item `index`.
     pub fn item(&self, index: usize) -> Option<Location> {
         let line = *self.items.get(index)?;
-        let col = self.lines[line].find('-').unwrap_or(0);
+        let col = self.line(line).find('-').unwrap_or(0);
         Some(Location {
             line: line + 1,
             column: col + 1,
@@ -56,14 +101,14 @@ impl<'a> Locator<'a> {
             .items
             .get(index + 1)
             .copied()
-            .unwrap_or(self.lines.len());
-        for (i, line) in self.lines[start..end].iter().enumerate() {
+            .unwrap_or(self.line_count());
+        for (i, line) in self.lines_in(start..end) {
             let t = line.trim_start().trim_start_matches("- ").trim_start();
             if let Some(rest) = t.strip_prefix(key) {
                 if rest.trim_start().starts_with(':') {
                     let col = line.len() - t.len();
                     return Some(Location {
-                        line: start + i + 1,
+                        line: i + 1,
                         column: col + 1,
                     });
                 }
@@ -80,22 +125,23 @@ impl<'a> Locator<'a> {
             .items
             .get(index + 1)
             .copied()
-            .unwrap_or(self.lines.len());
+            .unwrap_or(self.line_count());
         let indent = |l: &str| l.len() - l.trim_start().len();
         let head = (start..end).find(|&i| {
-            let t = self.lines[i]
+            let t = self
+                .line(i)
                 .trim_start()
                 .trim_start_matches("- ")
                 .trim_start();
             t.strip_prefix(list)
                 .is_some_and(|r| r.trim_start().starts_with(':'))
         })?;
-        let base = indent(self.lines[head]);
+        let base = indent(self.line(head));
         let mut entries = Vec::new();
         let mut dash = None;
         let mut stop = end;
         for i in head + 1..end {
-            let l = self.lines[i];
+            let l = self.line(i);
             let t = l.trim_start();
             if t.is_empty() || t.starts_with('#') {
                 continue;
@@ -124,7 +170,7 @@ impl<'a> Locator<'a> {
         };
         let last = entries.get(j + 1).copied().unwrap_or(stop);
         for i in first..last {
-            let line = self.lines[i];
+            let line = self.line(i);
             let t = line.trim_start().trim_start_matches("- ").trim_start();
             if let Some(rest) = t.strip_prefix(key) {
                 if rest.trim_start().starts_with(':') {
@@ -138,7 +184,7 @@ impl<'a> Locator<'a> {
         // A flow mapping: `- http: {url: …}`.
         for pat in [format!("{{{key}:"), format!(" {key}:")] {
             for i in first..last {
-                if let Some(col) = self.lines[i].find(&pat) {
+                if let Some(col) = self.line(i).find(&pat) {
                     return Some(Location {
                         line: i + 1,
                         column: col + 2,
@@ -148,7 +194,7 @@ impl<'a> Locator<'a> {
         }
         Some(Location {
             line: first + 1,
-            column: indent(self.lines[first]) + 1,
+            column: indent(self.line(first)) + 1,
         })
     }
 
@@ -161,7 +207,7 @@ impl<'a> Locator<'a> {
         let mut indent = 0;
         for part in parts {
             let mut found = None;
-            for (i, l) in self.lines.iter().enumerate().skip(at.line) {
+            for (i, l) in self.lines_in(at.line.min(self.line_count())..self.line_count()) {
                 let t = l.trim_start();
                 if t.is_empty() || t.starts_with('#') {
                     continue;
@@ -195,7 +241,7 @@ impl<'a> Locator<'a> {
         if value.is_empty() {
             return Some(at);
         }
-        for (i, l) in self.lines.iter().enumerate().skip(at.line - 1) {
+        for (i, l) in self.lines_in((at.line - 1).min(self.line_count())..self.line_count()) {
             if i >= at.line && !l.starts_with([' ', '-', '#']) && !l.trim().is_empty() {
                 break;
             }
@@ -211,7 +257,7 @@ impl<'a> Locator<'a> {
 
     /// The first top-level `key:` of a mapping document.
     pub fn top_key(&self, key: &str) -> Option<Location> {
-        self.lines.iter().enumerate().find_map(|(i, line)| {
+        self.lines_in(0..self.line_count()).find_map(|(i, line)| {
             line.strip_prefix(key)
                 .filter(|rest| rest.trim_start().starts_with(':'))
                 .map(|_| Location {
