@@ -104,6 +104,14 @@ pub enum Decision {
 pub fn gate(new: &Findings, in_use: &[(String, Findings)], sev: Severity) -> (Decision, String) {
     let n = new.ids(sev).len();
     let level = sev.as_str().to_ascii_lowercase();
+    let found = format!(
+        "{n} {level} {}",
+        if n == 1 {
+            "vulnerability"
+        } else {
+            "vulnerabilities"
+        }
+    );
     let worst = in_use
         .iter()
         .map(|(d, f)| (f.ids(sev).len(), d))
@@ -111,15 +119,15 @@ pub fn gate(new: &Findings, in_use: &[(String, Findings)], sev: Severity) -> (De
     match worst {
         None => (
             Decision::Passed,
-            format!("{n} {level} vulnerabilities; no digest in use to compare with"),
+            format!("{found}; no digest in use to compare with"),
         ),
         Some((m, d)) if n > m => (
             Decision::Held,
-            format!("{n} {level} vulnerabilities, more than the {m} of {d} in use"),
+            format!("{found}, more than the {m} of {d} in use"),
         ),
         Some((m, d)) => (
             Decision::Passed,
-            format!("{n} {level} vulnerabilities, no more than the {m} of {d} in use"),
+            format!("{found}, no more than the {m} of {d} in use"),
         ),
     }
 }

@@ -947,7 +947,8 @@ fn explain_says_a_base_passed_and_takes_the_normal_soak() {
 
 #[test]
 fn explain_says_when_the_cve_fast_path_applies() {
-    let (p, _) = explain_after_gate("swap.json", 0);
+    // D1 drops one of D0's two critical CVEs and adds none: a strict fix.
+    let (p, _) = explain_after_gate("partial.json", 0);
     // The build is scanned too.
     std::fs::write(
         p.path("work/build.json"),
@@ -993,7 +994,7 @@ fn explain_says_when_the_cve_fast_path_applies() {
     assert_eq!(sec["fastPath"]["decision"], "fix");
     assert_eq!(sec["fastPath"]["fixes"], json!(["CVE-2024-45490"]));
     assert_eq!(sec["signature"]["match"], "docker.io/library/*");
-    assert_eq!(sec["scan"]["critical"], 2);
+    assert_eq!(sec["scan"]["critical"], 1);
     assert_eq!(v["buildScan"]["digest"], BUILD);
     insta::assert_snapshot!("explain_security_fast_path_json", j.stdout);
 }
