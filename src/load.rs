@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::enrollment::{self, Enrollment};
-use crate::config::parse::{self, Value};
+use crate::config::parse::{self, LineIndex, Locator, Value};
 use crate::config::settings::{Overrides, Settings, SettingsFile, SETTINGS_FILE};
 use crate::diagnostic::{Diagnostic, Error, Location};
 use crate::state::store::{Layout, StateFile, Store};
@@ -19,6 +19,8 @@ pub const IMAGES_FILE: &str = "images.yaml";
 pub struct Inputs {
     pub images_file: PathBuf,
     pub images_text: String,
+    /// Where `images_text`'s lines and entries are (see [`Inputs::images_locator`]).
+    pub images_index: LineIndex,
     pub enrollments: Vec<Enrollment>,
     pub image_states: Vec<StateFile<ImageState>>,
     pub base_states: Vec<StateFile<BaseImageState>>,
@@ -31,10 +33,16 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// Finds keys and entries in images.yaml, for positions in diagnostics.
+    pub fn images_locator(&self) -> Locator<'_> {
+        Locator::with_index(&self.images_text, &self.images_index)
+    }
+
     /// Gives each diagnostic about images.yaml or a state file the source
     /// line it points at, for the snippet under it.
     pub fn attach_sources(&self, diags: &mut [Diagnostic]) {
-        crate::diagnostic::attach_source(diags, &self.images_file, &self.images_text);
+        let images = self.images_locator();
+        crate::diagnostic::attach_source_lines(diags, &self.images_file, |n| images.source_line(n));
         let mut wanted = diags
             .iter_mut()
             .filter(|d| d.location.is_some() && d.source_line().is_none())
@@ -100,8 +108,13 @@ pub fn load_with(
             Ok((image_states, base_states, scans, store.layout, problems))
         });
         let enrolled = enrolled(&images_file).map(|(text, enrollments)| {
-            let problems = enrollment::validate(&enrollments, &images_file, &text);
-            (text, enrollments, problems)
+            let index = LineIndex::new(&text);
+            let problems = enrollment::validate_located(
+                &enrollments,
+                &images_file,
+                &Locator::with_index(&text, &index),
+            );
+            (text, index, enrollments, problems)
         });
         let states = match states.join() {
             Ok(r) => r,
@@ -111,7 +124,7 @@ pub fn load_with(
     });
     // Reported in the order they were always found: images.yaml, settings,
     // the state files.
-    let (images_text, mut enrollments, mut problems) = enrolled?;
+    let (images_text, images_index, mut enrollments, mut problems) = enrolled?;
     for e in &mut enrollments {
         normalize_paths(e);
     }
@@ -130,6 +143,7 @@ pub fn load_with(
         Some(settings) if !has_errors => Ok(Inputs {
             images_file,
             images_text,
+            images_index,
             enrollments,
             image_states,
             base_states,
@@ -255,10 +269,7 @@ fn parse_entries(path: &Path, text: &str) -> Result<Vec<Enrollment>, Diagnostic>
         && !text.contains(['&', '*', '%', '\t'])
         && !text.contains("\n---");
     if splittable {
-        let pieces = split_items(
-            text,
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
-        );
+        let pieces = split_items(text, crate::par::threads());
         if pieces.len() > 1 {
             // One piece per thread, each taken as a whole.
             let parsed = crate::par::map_pieces(&pieces, 1, |p| {

@@ -4,6 +4,36 @@
 //! files, serializing documents). The result is in input order, so output
 //! stays deterministic whatever the scheduling.
 
+/// How many threads the machine runs at once. Asked once per process: the
+/// standard library reads the cgroup's CPU quota files on every call.
+pub(crate) fn threads() -> usize {
+    static THREADS: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    *THREADS
+}
+
+/// Drops `value` on a thread of its own; the returned guard waits for it
+/// when it is dropped in turn. For large values whose many allocations take
+/// milliseconds to free while the caller has other work.
+pub(crate) fn drop_in_background<T: Send + 'static>(value: T) -> Dropping {
+    Dropping(std::thread::Builder::new().spawn(move || drop(value)).ok())
+}
+
+/// The freeing started by [`drop_in_background`] (`None` when no thread
+/// could be started: the value was dropped at once).
+#[must_use = "dropping the guard waits for the freeing"]
+pub(crate) struct Dropping(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for Dropping {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            // A panic while freeing is not the caller's to handle.
+            let _ = handle.join();
+        }
+    }
+}
+
 /// Applies `f` to every item, using up to the machine's parallelism, and
 /// returns the results in the order of `items`.
 pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
@@ -27,7 +57,7 @@ pub(crate) fn map_pieces<T: Sync, R: Send>(
     f: impl Fn(&[T]) -> R + Sync,
 ) -> Vec<R> {
     let piece = piece.max(1);
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let threads = threads();
     let pieces: Vec<&[T]> = items.chunks(piece).collect();
     if threads <= 1 || pieces.len() <= 1 {
         return pieces.into_iter().map(&f).collect();

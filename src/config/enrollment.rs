@@ -732,7 +732,11 @@ fn validate_verify(c: &mut Check<'_>, j: usize, v: &Verify) {
 
 /// Checks every value of every entry; returns all problems found.
 pub fn validate(entries: &[Enrollment], file: &Path, text: &str) -> Vec<Diagnostic> {
-    let loc = Locator::new(text);
+    validate_located(entries, file, &Locator::new(text))
+}
+
+/// [`validate`], with a locator of the file's text made before.
+pub fn validate_located(entries: &[Enrollment], file: &Path, loc: &Locator) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
     for (i, e) in entries.iter().enumerate() {
@@ -751,13 +755,13 @@ pub fn validate(entries: &[Enrollment], file: &Path, text: &str) -> Vec<Diagnost
         let mut c = Check {
             out: &mut out,
             file,
-            loc: &loc,
+            loc,
             index: i,
             name: &e.name,
         };
         validate_entry(e, &mut c);
     }
-    crate::diagnostic::attach_source(&mut out, file, text);
+    crate::diagnostic::attach_source_lines(&mut out, file, |n| loc.source_line(n));
     out
 }
 

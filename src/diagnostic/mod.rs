@@ -174,6 +174,22 @@ pub fn attach_source(diags: &mut [Diagnostic], file: &Path, text: &str) {
     }
 }
 
+/// [`attach_source`] for a text whose lines are indexed: `line(n)` is line
+/// `n` (from 1), if the text has it. No pass over the text.
+pub fn attach_source_lines<'t>(
+    diags: &mut [Diagnostic],
+    file: &Path,
+    line: impl Fn(usize) -> Option<&'t str>,
+) {
+    for d in diags {
+        if d.source_line().is_none() && d.file.as_deref() == Some(file) {
+            if let Some(loc) = d.location {
+                d.source.get_or_insert_default().line = line(loc.line).map(str::to_string);
+            }
+        }
+    }
+}
+
 /// A diagnostic as every `--format json` output writes it: `{"severity",
 /// "message", "file", "line", "column", "help"}`, unknown fields null.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]

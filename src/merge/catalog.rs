@@ -38,37 +38,35 @@ pub(super) fn facts(inputs: &Inputs, model: &Model) -> Catalog {
             f.lifecycle.clone_from(&e.lifecycle);
         }
     };
-    let managed = model
-        .managed
-        .iter()
-        .map(|m| {
-            let mut f = CatalogFacts::default();
-            catalog(&mut f, &m.name);
-            if let Some(s) = image_states.get(m.name.as_str()) {
-                put(&mut f, "tag", s.current_version.as_deref());
-                put_digest(&mut f, "digest", s.current_digest.as_deref());
-                put(&mut f, "last-built", s.last_built.as_deref());
-                put(&mut f, "enrolled-at", s.enrolled_at.as_deref());
-                put(&mut f, "discovery-status", s.discovery_status.as_deref());
-                put(&mut f, "last-discovery", s.last_discovery.as_deref());
-            }
-            // The latest time any of its upstream bases lets it rebuild.
-            let eligible = m
-                .bases
-                .iter()
-                .filter_map(|b| match b {
-                    BaseRef::Upstream(u) => base_states.get(model.upstream[*u].name.as_str()),
-                    BaseRef::Managed(_) => None,
-                })
-                .filter_map(|s| s.rebuild_eligible_at.as_ref()?.get(&m.name).cloned()?)
-                .max();
-            put(&mut f, "rebuild-eligible-at", eligible.as_deref());
-            if let Some(s) = image_states.get(m.name.as_str()) {
-                put_scan(&mut f, inputs, s.current_digest.as_deref());
-            }
-            f
-        })
-        .collect();
+    // Independent per image, and a tenth of the merge at 10,000 images: in
+    // parallel, in model order.
+    let managed = crate::par::map(&model.managed, |m| {
+        let mut f = CatalogFacts::default();
+        catalog(&mut f, &m.name);
+        if let Some(s) = image_states.get(m.name.as_str()) {
+            put(&mut f, "tag", s.current_version.as_deref());
+            put_digest(&mut f, "digest", s.current_digest.as_deref());
+            put(&mut f, "last-built", s.last_built.as_deref());
+            put(&mut f, "enrolled-at", s.enrolled_at.as_deref());
+            put(&mut f, "discovery-status", s.discovery_status.as_deref());
+            put(&mut f, "last-discovery", s.last_discovery.as_deref());
+        }
+        // The latest time any of its upstream bases lets it rebuild.
+        let eligible = m
+            .bases
+            .iter()
+            .filter_map(|b| match b {
+                BaseRef::Upstream(u) => base_states.get(model.upstream[*u].name.as_str()),
+                BaseRef::Managed(_) => None,
+            })
+            .filter_map(|s| s.rebuild_eligible_at.as_ref()?.get(&m.name).cloned()?)
+            .max();
+        put(&mut f, "rebuild-eligible-at", eligible.as_deref());
+        if let Some(s) = image_states.get(m.name.as_str()) {
+            put_scan(&mut f, inputs, s.current_digest.as_deref());
+        }
+        f
+    });
     let upstream = model
         .upstream
         .iter()

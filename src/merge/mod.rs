@@ -22,7 +22,6 @@ pub(crate) use upstream::base_image_for_kargo;
 use std::collections::HashMap;
 
 use crate::config::enrollment::Provider;
-use crate::config::parse::Locator;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::load::Inputs;
 use crate::model::Model;
@@ -48,7 +47,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
     // up-to-half unused (megabytes at 10,000 images).
     model.managed.reserve_exact(inputs.enrollments.len());
     let mut enrollment_of: Vec<usize> = Vec::with_capacity(inputs.enrollments.len());
-    let locator = Locator::new(&inputs.images_text);
+    let locator = inputs.images_locator();
     for (index, e) in inputs.enrollments.iter().enumerate() {
         if let Some(m) = managed::from_enrollment(e, index, &inputs.settings.providers) {
             if let (Provider::Gitlab, Some(w)) = (m.provider, &m.workflow) {

@@ -115,7 +115,10 @@ pub struct Output<P, O> {
 impl<P, O> Output<P, O> {
     /// The output of `plan`, in the order of `families`; fails if two objects
     /// of a kind would share a name.
-    pub fn new(plan: P, families: Vec<Family<P, O>>) -> Result<Output<P, O>, Error> {
+    pub fn new(plan: P, families: Vec<Family<P, O>>) -> Result<Output<P, O>, Error>
+    where
+        P: Sync,
+    {
         let out = Output { plan, families };
         out.check_unique()?;
         Ok(out)
@@ -148,23 +151,40 @@ impl<P, O> Output<P, O> {
     }
 
     /// `(kind, name)` of every object, in output order, without building them.
-    pub fn names(&self) -> Vec<(&'static str, String)> {
-        self.families
+    pub fn names(&self) -> Vec<(&'static str, String)>
+    where
+        P: Sync,
+    {
+        let objects: Vec<(usize, usize)> = self
+            .families
             .iter()
-            .flat_map(|f| (0..(f.count)(&self.plan)).map(move |i| (f.name)(&self.plan, i)))
-            .collect()
+            .enumerate()
+            .flat_map(|(f, family)| (0..(family.count)(&self.plan)).map(move |i| (f, i)))
+            .collect();
+        crate::par::map(&objects, |&(f, i)| (self.families[f].name)(&self.plan, i))
     }
 
-    fn check_unique(&self) -> Result<(), Error> {
+    fn check_unique(&self) -> Result<(), Error>
+    where
+        P: Sync,
+    {
         let names = self.names();
+        if let Some((_, name)) = crate::par::map_pieces(&names, 4096, |part| {
+            part.iter()
+                .find(|(_, name)| !crate::names::is_valid_object_name(name))
+                .cloned()
+        })
+        .into_iter()
+        .flatten()
+        .next()
+        {
+            return Err(Error::Internal(format!(
+                "generated an invalid name `{name}`"
+            )));
+        }
         let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(names.len());
         let mut problems = Vec::new();
         for (i, (kind, name)) in names.iter().enumerate() {
-            if !crate::names::is_valid_object_name(name) {
-                return Err(Error::Internal(format!(
-                    "generated an invalid name `{name}`"
-                )));
-            }
             if let Some(first) = seen.insert((kind, name), i) {
                 problems.push(
                     Diagnostic::error(format!(

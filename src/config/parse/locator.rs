@@ -7,6 +7,14 @@ use crate::diagnostic::Location;
 /// is a best effort: when it finds nothing the error simply has no position.
 pub struct Locator<'a> {
     text: &'a str,
+    index: std::borrow::Cow<'a, LineIndex>,
+}
+
+/// Where the lines and the top-level list items of a text are: what a
+/// [`Locator`] searches. Made once per text (for images.yaml, while it is
+/// read) and kept, since at 10,000 images it takes milliseconds to make.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineIndex {
     /// Where each line starts in `text` (as `str::lines` splits it): four
     /// bytes a line, where the lines themselves would take sixteen — an
     /// images.yaml of 10,000 entries has a quarter of a million.
@@ -26,8 +34,9 @@ fn line_at<'a>(text: &'a str, starts: &[u32], i: usize) -> &'a str {
     }
 }
 
-impl<'a> Locator<'a> {
-    pub fn new(text: &'a str) -> Self {
+impl LineIndex {
+    /// The index of `text`.
+    pub fn new(text: &str) -> Self {
         // A text of 4 GiB or more is not searched (positions are a best effort).
         let starts: Vec<u32> = match u32::try_from(text.len()) {
             Ok(_) => std::iter::once(0)
@@ -58,21 +67,47 @@ impl<'a> Locator<'a> {
                 .collect(),
             None => Vec::new(),
         };
+        LineIndex { starts, items }
+    }
+
+    /// Line `number` (from 1) of `text`, the text this index was made of,
+    /// without its line break.
+    pub fn line<'t>(&self, text: &'t str, number: usize) -> Option<&'t str> {
+        let i = number.checked_sub(1)?;
+        (i < self.starts.len()).then(|| line_at(text, &self.starts, i))
+    }
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(text: &'a str) -> Self {
         Locator {
             text,
-            starts,
-            items,
+            index: std::borrow::Cow::Owned(LineIndex::new(text)),
         }
+    }
+
+    /// A locator of `text` with its index made before.
+    pub fn with_index(text: &'a str, index: &'a LineIndex) -> Self {
+        Locator {
+            text,
+            index: std::borrow::Cow::Borrowed(index),
+        }
+    }
+
+    /// Line `number` (from 1), without its line break.
+    pub fn source_line(&self, number: usize) -> Option<&'a str> {
+        let i = number.checked_sub(1)?;
+        (i < self.line_count()).then(|| self.line(i))
     }
 
     /// Line `i` (from 0), without its line break.
     fn line(&self, i: usize) -> &'a str {
-        line_at(self.text, &self.starts, i)
+        line_at(self.text, &self.index.starts, i)
     }
 
     /// How many lines the text has.
     fn line_count(&self) -> usize {
-        self.starts.len()
+        self.index.starts.len()
     }
 
     /// Lines `range`, each with its index.
@@ -85,7 +120,7 @@ impl<'a> Locator<'a> {
 
     /// The start of list item `index`.
     pub fn item(&self, index: usize) -> Option<Location> {
-        let line = *self.items.get(index)?;
+        let line = *self.index.items.get(index)?;
         let col = self.line(line).find('-').unwrap_or(0);
         Some(Location {
             line: line + 1,
@@ -96,8 +131,9 @@ impl<'a> Locator<'a> {
     /// The position of `key:` inside list item `index` (the first match at
     /// any depth), or of the item itself when the key is not found.
     pub fn key(&self, index: usize, key: &str) -> Option<Location> {
-        let start = *self.items.get(index)?;
+        let start = *self.index.items.get(index)?;
         let end = self
+            .index
             .items
             .get(index + 1)
             .copied()
@@ -120,8 +156,9 @@ impl<'a> Locator<'a> {
     /// The position of `key:` inside entry `j` of the list under `list:` in
     /// item `index` (`updates[1].key`), or of that entry, or of `list:`.
     pub fn list_key(&self, index: usize, list: &str, j: usize, key: &str) -> Option<Location> {
-        let start = *self.items.get(index)?;
+        let start = *self.index.items.get(index)?;
         let end = self
+            .index
             .items
             .get(index + 1)
             .copied()

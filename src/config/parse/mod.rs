@@ -29,7 +29,7 @@ mod locator;
 mod messages;
 mod read;
 
-pub use locator::Locator;
+pub use locator::{LineIndex, Locator};
 use messages::diagnose;
 pub use read::{not_a_file, read_text, NotAFile, MAX_INPUT_BYTES};
 
