@@ -69,7 +69,8 @@ pub(super) const CVE_FIX_TEMPLATE: &str = "cve-fix";
 pub(super) const BUILD_REPO_ARG: &str = "imageRepo";
 /// Where the Jobs' containers share files.
 const WORK: &str = "/work";
-/// How long a notification may keep a promotion waiting (a 429 or a 3xx).
+/// How long a notification may keep a promotion waiting (a 429, a 3xx, or
+/// no answer: `pkg/promotion/local_orchestrator.go:323-332`).
 pub const NOTIFY_TIMEOUT: &str = "10m";
 
 /// The exit code of a decision ("held", "not a fix"): the Job fails at once.

@@ -39,7 +39,8 @@
 //! parentheses, environment entries (see [`Env::var`]), `.name`, `?.name`,
 //! `[index]`, `?.[index]`, `??`, `+`, `==`, `!=`, `<`, `>`, `<=`, `>=`, `&&`/`and`, `||`/`or`,
 //! `!`/`not`, unary `-`/`+`, `//` and `/* */` comments, and calls to `quote`,
-//! `unsafeQuote`, `asJSON`, `warehouse`, `imageFrom`, `secret`, and in a
+//! `unsafeQuote`, `asJSON`, `warehouse`, `imageFrom`, `secret`, the
+//! 3-argument `replace`, and in a
 //! step's `if` ([`Env::step_if`]) `success` and `failure`. Anything
 //! else fails with an error starting with [`UNSUPPORTED`], which marks a limit
 //! of this port, not a failure Kargo would report; so does `quote()` of a
