@@ -360,6 +360,7 @@ pub(crate) struct BuildRow {
 
 /// One audit entry (every field, `null` when not recorded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct AuditRow {
     pub action: String,
     pub at: String,
@@ -368,6 +369,11 @@ pub(crate) struct AuditRow {
     pub images: Vec<String>,
     pub scope: Option<String>,
     pub affected: Option<usize>,
+    /// `imgf emergency --allow-unverified`: the newest Freight of each base
+    /// was taken whether or not the security gates passed it (absent when
+    /// not).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_unverified: bool,
 }
 
 /// What the report is computed from besides the model: the state files
@@ -528,6 +534,7 @@ pub(crate) fn report(
                 images: a.images.clone(),
                 scope: a.scope.clone(),
                 affected: a.affected,
+                allow_unverified: a.allow_unverified,
             })
             .collect(),
     });
@@ -822,6 +829,12 @@ impl Explain {
                     "  audit: {} by {} at {}: {}",
                     a.action, a.actor, a.at, a.reason
                 );
+                if a.allow_unverified {
+                    let _ = writeln!(
+                        o,
+                        "    --allow-unverified: the bases' newest Freight was taken whether or not the security gates passed it"
+                    );
+                }
             }
         }
         o
@@ -1256,7 +1269,7 @@ mod tests {
                 images: vec!["app".into()],
                 scope: None,
                 affected: Some(1),
-                allow_unverified: false,
+                allow_unverified: true,
             }],
             ..ImageState::default()
         };
@@ -1485,6 +1498,7 @@ mod tests {
             "    web (on app)",
             "argocd/app-prod: kargo.akuity.io/authorized-stage: \"image-factory:update-app-prod\"",
             "audit: emergency-rebuild by me",
+            "    --allow-unverified: the bases' newest Freight was taken whether or not the security gates passed it",
         ] {
             assert!(text.contains(needle), "{needle} in\n{text}");
         }
@@ -1496,5 +1510,6 @@ mod tests {
         );
         let w = json["updates"][1]["warnings"][0].as_str().unwrap();
         assert!(!w.contains('\n') && !w.contains("  "), "{w}");
+        assert_eq!(json["state"]["audit"][0]["allowUnverified"], true);
     }
 }

@@ -14,6 +14,9 @@ use std::path::Path;
 use serde_json::{json, Value as Json};
 
 use crate::support::kargo_eval::{evaluate_raw_expression, evaluate_template, Env};
+use crate::support::kargo_promotion::{
+    promote, run_http_step, seconds, Phase, Server, Status, Step,
+};
 use crate::support::{docs, of_kind, shared, stage_named, Project, Run};
 
 const D0: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -582,6 +585,137 @@ fn notifications_fire_on_their_events_and_bodies_are_json_strings() {
     assert!(url.is_null() || url == json!(""), "{url}");
     // success()/failure() exist only in a step's `if`.
     assert!(evaluate_raw_expression("success()", &Env::new()).is_err());
+}
+
+/// How a test server answers the n-th request.
+type Answers = fn(u32) -> Server;
+
+/// What a notification does when its server answers 2xx, 4xx, 429, 5xx or
+/// not at all, run through the port of Kargo's http step and orchestrator
+/// (`support::kargo_promotion`): the rebuild's phase is the dispatch's, and a
+/// failed notification stops neither the rebuild nor the other
+/// notifications. How each ends is what docs/src/security.md says.
+#[test]
+fn a_failing_notification_never_fails_the_rebuild() {
+    let d = output(SETTINGS);
+    let steps = stage_named(&d, "rebuild-app")["spec"]["promotionTemplate"]["spec"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let steps: Vec<Json> = steps
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap())
+        .collect();
+    let notify = steps
+        .iter()
+        .find(|s| s["as"] == "notify-platform-rebuild")
+        .unwrap();
+    let timeout = seconds(notify["retry"]["timeout"].as_str().unwrap());
+    let poll = seconds(notify["config"]["pollInterval"].as_str().unwrap());
+    let backoff = 30;
+    let ends = |server: &dyn Fn(u32) -> Server| run_http_step(notify, backoff, server).unwrap();
+    // 2xx: delivered. 4xx and 5xx: given up at once (no second POST).
+    for (code, want) in [
+        (200, Status::Succeeded),
+        (204, Status::Succeeded),
+        (404, Status::Failed),
+        (500, Status::Failed),
+        (503, Status::Failed),
+    ] {
+        let e = ends(&|_| Server::Answers(code));
+        assert_eq!((e.status, e.attempts), (want, 1), "{code}");
+    }
+    // 429: re-sent every pollInterval until retry.timeout, then Errored.
+    let e = ends(&|_| Server::Answers(429));
+    assert_eq!(e.status, Status::Errored);
+    assert!(e.seconds > timeout && e.seconds <= timeout + poll, "{e:?}");
+    assert_eq!(e.attempts, u32::try_from(timeout / poll).unwrap() + 2);
+    let e = ends(&|n| Server::Answers(if n < 3 { 429 } else { 200 }));
+    assert_eq!((e.status, e.attempts), (Status::Succeeded, 4));
+    // No answer (the request's timeout, a refused connection): retried up to
+    // errorThreshold attempts, then Errored.
+    let threshold = u32::try_from(notify["retry"]["errorThreshold"].as_u64().unwrap()).unwrap();
+    assert!(threshold > 1);
+    let e = ends(&|_| Server::NoAnswer);
+    assert_eq!((e.status, e.attempts), (Status::Errored, threshold));
+    assert!(e.seconds <= timeout + backoff, "{e:?}");
+    let e = ends(&|n| {
+        if n == 0 {
+            Server::NoAnswer
+        } else {
+            Server::Answers(200)
+        }
+    });
+    assert_eq!((e.status, e.attempts), (Status::Succeeded, 2));
+
+    // The whole Promotion: the platform's server misbehaves in every way, the
+    // others answer 200.
+    let behaviours: [(&str, Answers); 5] = [
+        ("404", |_| Server::Answers(404)),
+        ("429", |_| Server::Answers(429)),
+        ("500", |_| Server::Answers(500)),
+        ("no answer", |_| Server::NoAnswer),
+        ("200", |_| Server::Answers(200)),
+    ];
+    for (what, platform) in behaviours {
+        for dispatched in [true, false] {
+            for actor in ["", "alice@example.org"] {
+                let promotion: Vec<Step<'_>> = steps
+                    .iter()
+                    .map(|s| {
+                        let alias = s["as"].as_str().unwrap();
+                        let run: Box<dyn Fn() -> Result<Status, String>> = if alias == "dispatch" {
+                            Box::new(move || {
+                                Ok(if dispatched {
+                                    Status::Succeeded
+                                } else {
+                                    Status::Failed
+                                })
+                            })
+                        } else {
+                            let server: Answers = if alias.starts_with("notify-platform") {
+                                platform
+                            } else {
+                                |_| Server::Answers(200)
+                            };
+                            Box::new(move || Ok(run_http_step(s, backoff, server)?.status))
+                        };
+                        Step {
+                            alias,
+                            condition: s["if"].as_str(),
+                            continue_on_error: s["continueOnError"].as_bool().unwrap_or(false),
+                            run,
+                        }
+                    })
+                    .collect();
+                let env = step_env(false, actor);
+                let (statuses, phase) = promote(&promotion, &env).unwrap();
+                let want = if dispatched {
+                    Phase::Succeeded
+                } else {
+                    Phase::Failed
+                };
+                let case = format!("platform {what}, dispatched {dispatched}, actor {actor:?}");
+                assert_eq!(phase, want, "{case}: {statuses:?}");
+                // Every other notification of the event still ran and was sent.
+                let event = match (dispatched, actor) {
+                    (false, _) => "failure",
+                    (true, "") => "rebuild",
+                    (true, _) => "emergency",
+                };
+                for (s, status) in promotion.iter().zip(&statuses) {
+                    if s.alias.ends_with(event) && !s.alias.starts_with("notify-platform") {
+                        assert_eq!(*status, Status::Succeeded, "{case}: {}", s.alias);
+                    }
+                }
+                let platform_ran = statuses[promotion
+                    .iter()
+                    .position(|s| s.alias == format!("notify-platform-{event}"))
+                    .unwrap()];
+                assert_ne!(platform_ran, Status::Skipped, "{case}");
+            }
+        }
+    }
 }
 
 #[test]

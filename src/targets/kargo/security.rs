@@ -69,7 +69,8 @@ pub(super) const CVE_FIX_TEMPLATE: &str = "cve-fix";
 pub(super) const BUILD_REPO_ARG: &str = "imageRepo";
 /// Where the Jobs' containers share files.
 const WORK: &str = "/work";
-/// How long a notification may keep a promotion waiting (a 429 or a 3xx).
+/// How long a notification may keep a promotion waiting (a 429, a 3xx, or
+/// no answer: `pkg/promotion/local_orchestrator.go:323-332`).
 pub const NOTIFY_TIMEOUT: &str = "10m";
 
 /// The exit code of a decision ("held", "not a fix"): the Job fails at once.
@@ -832,8 +833,14 @@ const ACTOR: &str = "ctx.meta.promotion.actor";
 
 /// Slack's mrkdwn reads `&`, `<` and `>`: escaped in the text imgf writes,
 /// and in the actor (a user name such as `<!channel>` would ping), with
-/// expr-lang's builtin `replace` (`strings.ReplaceAll`) in the cluster.
-/// The other expressions are tags and digests, which cannot hold them.
+/// expr-lang's builtin `replace` in the cluster: `replace(str, old, new)` is
+/// `strings.ReplaceAll(str, old, new)`, every occurrence, `old` literal
+/// (expr-lang v1.17.8 builtin/builtin.go:296-311; Kargo v1.11.2 pins that
+/// version, go.mod:59, and registers no `replace` of its own). `&` goes
+/// first so that nothing is escaped twice. The actor is a Go `string`
+/// (`PromotionActor`, pkg/promotion/evaluator.go:118), empty for an
+/// auto-promotion, never nil. The other expressions are tags and digests,
+/// which cannot hold them.
 fn slack_escape(pieces: Vec<Piece>) -> Vec<Piece> {
     pieces
         .into_iter()

@@ -39,7 +39,8 @@
 //! parentheses, environment entries (see [`Env::var`]), `.name`, `?.name`,
 //! `[index]`, `?.[index]`, `??`, `+`, `==`, `!=`, `<`, `>`, `<=`, `>=`, `&&`/`and`, `||`/`or`,
 //! `!`/`not`, unary `-`/`+`, `//` and `/* */` comments, and calls to `quote`,
-//! `unsafeQuote`, `asJSON`, `warehouse`, `imageFrom`, `secret`, and in a
+//! `unsafeQuote`, `asJSON`, `warehouse`, `imageFrom`, `secret`, the
+//! 3-argument `replace`, and in a
 //! step's `if` ([`Env::step_if`]) `success` and `failure`. Anything
 //! else fails with an error starting with [`UNSUPPORTED`], which marks a limit
 //! of this port, not a failure Kargo would report; so does `quote()` of a
@@ -928,7 +929,13 @@ enum Function {
     Secret,
     Success,
     Failure,
-    /// expr-lang's builtin `replace(str, old, new)`: `strings.ReplaceAll`.
+    /// expr-lang's builtin `replace(str, old, new)`: `strings.ReplaceAll`
+    /// (expr-lang v1.17.8, the version Kargo v1.11.2's go.mod:59 pins,
+    /// builtin/builtin.go:296-311): every non-overlapping occurrence, left
+    /// to right, of `old` taken literally (no regex). Kargo registers no
+    /// function of that name (pkg/expressions/function/functions.go,
+    /// pkg/expressions/json_templates.go:136-157), so the builtin is the one
+    /// called.
     Replace,
 }
 
@@ -1231,6 +1238,13 @@ impl Parser<'_> {
             arguments.push(self.expression(0)?);
         }
         self.expect(Kind::Bracket, ")")?;
+        if matches!(function, Function::Replace) && arguments.len() == 4 {
+            // expr-lang's `replace(str, old, new, n)` is `strings.Replace`
+            // (builtin/builtin.go:299-300 at v1.17.8): not ported, and not
+            // a type error either, so it is refused as unsupported.
+            let what = unsupported("the 4-argument `replace`");
+            return Err(bind(self.source, name.from, &what));
+        }
         Ok(Expr::Call(function, arguments))
     }
 
@@ -1952,6 +1966,10 @@ impl Evaluator<'_> {
                 else {
                     return Err("replace: arguments must be strings".into());
                 };
+                // Rust's `str::replace` is Go's `strings.ReplaceAll`: literal,
+                // leftmost non-overlapping matches, and an empty `old` matches
+                // before each character and at the end (pinned by the
+                // `replace_is_strings_replace_all` test).
                 Value::String(s.replace(&old, &new))
             }
         })
@@ -3316,6 +3334,52 @@ mod tests {
             &Env::new(),
         );
         assert_contains(&error, "imageFrom() found no such image");
+    }
+
+    /// expr-lang v1.17.8's `replace` (builtin/builtin.go:296-311, pinned
+    /// by Kargo v1.11.2's go.mod:59): `replace(str, old, new)` is
+    /// `strings.ReplaceAll(str, old, new)`, so every occurrence, literal, in
+    /// that argument order. The expected values are Go's.
+    #[test]
+    fn replace_is_strings_replace_all() {
+        let env = Env::new().var("actor", json!("<!channel> & a&lt;"));
+        let cases = [
+            // Argument order (str, old, new), every occurrence.
+            (r#"replace("hello", "l", "L")"#, "heLLo"),
+            // `old` is literal: `.` and `[0-9]+` are not patterns.
+            (r#"replace("a.b.c", ".", "-")"#, "a-b-c"),
+            (r#"replace("a1b22c", "[0-9]+", "N")"#, "a1b22c"),
+            // Leftmost, non-overlapping.
+            (r#"replace("aaa", "aa", "b")"#, "ba"),
+            // An empty `old` matches before each UTF-8 sequence and at the end.
+            (r#"replace("äb", "", "-")"#, "-ä-b-"),
+            // The Slack escaping imgf emits: `&` first, so nothing is escaped
+            // twice, and an `&lt;` in the value stays visible as text.
+            (
+                r#"replace(replace(replace(actor, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")"#,
+                "&lt;!channel&gt; &amp; a&amp;lt;",
+            ),
+        ];
+        for (expression, want) in cases {
+            assert_eq!(
+                eval(&format!("${{{{ {expression} }}}}"), &env),
+                json!(want),
+                "{expression}"
+            );
+        }
+        assert_contains(
+            &eval_error(r#"${{ replace("a", "b") }}"#, &env),
+            "not enough arguments to call replace",
+        );
+        assert_contains(
+            &eval_error(r#"${{ replace(1, "b", "c") }}"#, &env),
+            "cannot use int as argument",
+        );
+        // The 4-argument form (`strings.Replace` with a count) is not ported.
+        assert_contains(
+            &eval_error(r#"${{ replace("aaa", "a", "b", 1) }}"#, &env),
+            UNSUPPORTED,
+        );
     }
 
     #[test]

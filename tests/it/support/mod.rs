@@ -3,6 +3,7 @@
 //! Kargo's template evaluator the runtime tests check generated values with.
 
 pub(crate) mod kargo_eval;
+pub(crate) mod kargo_promotion;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
