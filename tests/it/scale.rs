@@ -487,3 +487,111 @@ fn kargo_output_of_a_sharded_10000_image_enrollment_passes_validate_manifests() 
     assert!(v.status.success(), "validation failed:\n{report}");
     assert!(report.trim_end().ends_with(" 0 failed"), "{report}");
 }
+
+/// What `explain --format json` says of every Warehouse an image uses (its
+/// own, its source's, its bases') is what the Kargo output holds: the
+/// interval and the shard, under budgets, webhooks and shards together.
+#[test]
+fn explain_reports_the_emitted_interval_and_shard_of_every_warehouse() {
+    let p = Project::new();
+    let mut y = String::new();
+    // app-0..9 on ghcr.io (the github receiver serves them and their
+    // sources), each on its own upstream base on docker.io (budgeted);
+    // app-10 and app-11 on quay.io (no receiver, no budget: the default),
+    // app-11 built on app-0 (a cascade).
+    for i in 0..12 {
+        let registry = if i < 10 { "ghcr.io" } else { "quay.io" };
+        write!(
+            y,
+            "- name: app-{i}\n  registry: {registry}\n  repository: org/app-{i}\n  source: {{repo: org/app-{i}, dockerfile: Dockerfile, workflow: build.yml}}\n"
+        )
+        .unwrap();
+        let base = if i == 11 {
+            "app-0-1".to_string()
+        } else {
+            format!("node-{i}")
+        };
+        p.file(
+            &format!("state/images/app-{i}.yaml"),
+            &format!("name: app-{i}\nbaseImages: [{base}]\n"),
+        );
+        p.file(
+            &format!("state/base-images/node-{i}.yaml"),
+            &crate::support::NODE_STATE
+                .replace("node-22", &format!("node-{i}"))
+                .replace("node:22", &format!("node:{i}"))
+                .replace("tag: '22'", &format!("tag: '{i}'")),
+        );
+    }
+    p.file(
+        "state/base-images/app-0-1.yaml",
+        "name: app-0-1\nrepoURL: ghcr.io/org/app-0\ntag: '1'\n",
+    );
+    p.images(&y);
+    // `300s`, not `5m`: a default interval is written as settings say.
+    p.file(
+        "settings.yaml",
+        "intervals:\n  managed: 300s\n  base: 1h\nkargo:\n  shards: [eu-west, us-east, ap-south]\ndiscovery:\n  webhooks: [github]\n  registries:\n    docker.io: {pollsPerHour: 2}\n    ghcr.io: {pollsPerHour: 1}\n",
+    );
+    let out = kargo(&p);
+    let emitted: BTreeMap<String, (String, String)> = of_kind(&docs(&out), "Warehouse")
+        .iter()
+        .map(|w| {
+            (
+                w["metadata"]["name"].as_str().unwrap().to_string(),
+                (
+                    w["spec"]["interval"].as_str().unwrap().to_string(),
+                    spec_shard(w).unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    let mut reasons = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for i in 0..12 {
+        let r = p.run(&["explain", &format!("app-{i}"), "--format", "json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let rows = v["placement"]["warehouses"].as_array().unwrap();
+        let bases = v["bases"].as_array().unwrap();
+        assert_eq!(rows.len(), 2 + bases.len(), "app-{i}: {rows:?}");
+        for row in rows {
+            let name = row["warehouse"].as_str().unwrap();
+            let (interval, shard) = &emitted[name];
+            assert_eq!(row["interval"], interval.as_str(), "app-{i}: {name}");
+            assert_eq!(row["shard"], shard.as_str(), "app-{i}: {name}");
+            assert_eq!(row["intervalSeconds"], seconds(interval), "app-{i}: {name}");
+            reasons.insert(row["reason"].as_str().unwrap().to_string());
+            seen.insert(name.to_string());
+        }
+        for b in bases {
+            let w = &b["warehouse"];
+            let name = w["name"].as_str().unwrap();
+            if b["kind"] == "upstream" {
+                assert_eq!(
+                    w["interval"],
+                    emitted[name].0.as_str(),
+                    "app-{i}: base {name}"
+                );
+            }
+        }
+        assert_eq!(rows[2]["warehouse"], bases[0]["warehouse"]["name"]);
+    }
+    // Every Warehouse of the output was compared, and each reason shown.
+    assert_eq!(seen, emitted.keys().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(
+        reasons,
+        ["budget", "default", "webhook"].map(String::from).into()
+    );
+    // The text: a base's Warehouse too, with its shard when not the image's.
+    let r = p.run(&["explain", "app-3"]);
+    let ((interval, shard), own) = (&emitted["node-3"], &emitted["app-3"].1);
+    let on = if shard == own {
+        String::new()
+    } else {
+        format!(" on shard {shard}")
+    };
+    let want =
+        format!("  Warehouse node-3{on} polls docker.io every {interval} (docker.io budget 2/h)\n");
+    assert!(r.stdout.contains(&want), "no {want:?} in:\n{}", r.stdout);
+}

@@ -43,6 +43,27 @@ pub struct Placement {
     hooks: Vec<Option<Webhook>>,
 }
 
+/// One Warehouse of the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarehouseOf {
+    /// Managed image `m`'s registry Warehouse.
+    Image(usize),
+    /// Managed image `m`'s source Warehouse.
+    Source(usize),
+    /// Upstream image `u`'s Warehouse.
+    Upstream(usize),
+}
+
+impl WarehouseOf {
+    /// The Warehouse a base's new versions come from.
+    pub fn base(b: BaseRef) -> WarehouseOf {
+        match b {
+            BaseRef::Upstream(u) => WarehouseOf::Upstream(u),
+            BaseRef::Managed(m) => WarehouseOf::Image(m),
+        }
+    }
+}
+
 /// How one Warehouse polls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Polling {
@@ -172,41 +193,34 @@ impl Placement {
         }
     }
 
-    /// How managed image `m`'s registry Warehouse polls.
-    pub fn managed_polling(&self, m: usize) -> Polling {
-        self.polling(m)
+    /// The index of Warehouse `w` among the pollers.
+    fn poller(&self, w: WarehouseOf) -> usize {
+        let k = self.managed_index.len();
+        match w {
+            WarehouseOf::Image(m) => m,
+            WarehouseOf::Source(m) => k + m,
+            WarehouseOf::Upstream(u) => 2 * k + u,
+        }
     }
 
-    /// How managed image `m`'s source Warehouse polls.
-    pub fn source_polling(&self, m: usize) -> Polling {
-        self.polling(self.managed_shard_len() + m)
+    /// How Warehouse `w` polls.
+    pub fn polling_of(&self, w: WarehouseOf) -> Polling {
+        self.polling(self.poller(w))
     }
 
-    /// How upstream image `u`'s Warehouse polls.
-    pub fn upstream_polling(&self, u: usize) -> Polling {
-        self.polling(2 * self.managed_shard_len() + u)
+    /// The shard of Warehouse `w`: its image's.
+    pub fn shard_of(&self, w: WarehouseOf) -> Option<&str> {
+        match w {
+            WarehouseOf::Image(m) | WarehouseOf::Source(m) => self.managed(m),
+            WarehouseOf::Upstream(u) => self.upstream(u),
+        }
     }
 
-    fn managed_shard_len(&self) -> usize {
-        self.managed_index.len()
-    }
-
-    /// `spec.interval` when it differs from today's (a webhook or a budget
-    /// set it); `None` keeps the Warehouse's own.
-    fn interval(&self, i: usize) -> Option<String> {
+    /// Warehouse `w`'s `spec.interval` when it differs from today's (a
+    /// webhook or a budget set it); `None` keeps the Warehouse's own.
+    pub fn interval_of(&self, w: WarehouseOf) -> Option<String> {
+        let i = self.poller(w);
         (self.polls.reason[i] != Reason::Default).then(|| crate::duration::hms(self.polls.secs[i]))
-    }
-
-    pub fn managed_interval(&self, m: usize) -> Option<String> {
-        self.interval(m)
-    }
-
-    pub fn source_interval(&self, m: usize) -> Option<String> {
-        self.interval(self.managed_shard_len() + m)
-    }
-
-    pub fn upstream_interval(&self, u: usize) -> Option<String> {
-        self.interval(2 * self.managed_shard_len() + u)
     }
 }
 
