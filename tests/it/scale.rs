@@ -595,3 +595,59 @@ fn explain_reports_the_emitted_interval_and_shard_of_every_warehouse() {
         format!("  Warehouse node-3{on} polls docker.io every {interval} (docker.io budget 2/h)\n");
     assert!(r.stdout.contains(&want), "no {want:?} in:\n{}", r.stdout);
 }
+
+/// The placement's warnings, and the refusal of an update's unknown shard,
+/// point at the value they are about: settings.yaml's `kargo.shards` and the
+/// registry's `pollsPerHour` (written under an alias of docker.io here),
+/// images.yaml's `shard:`.
+#[test]
+fn placement_warnings_point_at_their_settings() {
+    let p = Project::new();
+    // 100 images, each on its own base on docker.io and with five updates
+    // pinned to us-east: more than one shard's bound (balance is not
+    // guaranteed), and a budget that makes the bases poll for days.
+    let mut y = String::new();
+    for i in 0..100 {
+        write!(
+            y,
+            "- name: app-{i}\n  registry: ghcr.io\n  repository: org/app-{i}\n  rebuildDelay: 1d\n  source: {{repo: org/app-{i}, dockerfile: Dockerfile, workflow: build.yml, inputs: [version_bump]}}\n  updates:\n"
+        )
+        .unwrap();
+        for u in ["a", "b", "c", "d", "e"] {
+            writeln!(
+                y,
+                "    - {{name: {u}, repo: org/deploy, path: {u}/app-{i}.yaml, type: yaml-update, key: image.tag, value: digest, shard: us-east}}"
+            )
+            .unwrap();
+        }
+        p.file(
+            &format!("state/images/app-{i}.yaml"),
+            &format!("name: app-{i}\nbaseImages: [node-{i}]\n"),
+        );
+        p.file(
+            &format!("state/base-images/node-{i}.yaml"),
+            &crate::support::NODE_STATE
+                .replace("node-22", &format!("node-{i}"))
+                .replace("node:22", &format!("node:{i}"))
+                .replace("tag: '22'", &format!("tag: '{i}'")),
+        );
+    }
+    p.images(&y);
+    p.file(
+        "settings.yaml",
+        "analysis:\n  image: ghcr.io/org/imgf:1\n  stateRepoURL: https://github.com/org/factory\nkargo:\n  shards: [eu-west, us-east, ap-south]\ndiscovery:\n  registries:\n    github.com: {pollsPerHour: 1000}\n    index.docker.io:\n      pollsPerHour: 1\n",
+    );
+    let mut all = String::new();
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    write!(all, "# imgf synth\nexit {}\n{}", r.code, r.stderr).unwrap();
+    // An update naming a shard that is not one of them.
+    p.images(&y.replacen("shard: us-east", "shard: us-wset", 1));
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    write!(
+        all,
+        "\n# with shard: us-wset\nexit {}\n{}",
+        r.code, r.stderr
+    )
+    .unwrap();
+    insta::assert_snapshot!("placement_warnings_point_at_their_settings", all);
+}

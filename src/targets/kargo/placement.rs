@@ -13,10 +13,12 @@
 //! Stages, and an external image's update Stages).
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use super::poll::{self, Poller, Reason};
 use super::shard::{self, Choice, Unit};
 use crate::config::enrollment::Provider;
+use crate::config::parse::Locator;
 use crate::config::settings::{registry_host, Settings, Webhook};
 use crate::diagnostic::Diagnostic;
 use crate::model::{BaseRef, Model};
@@ -346,7 +348,18 @@ impl Placement {
     /// lengthened past what the consumers' rebuild delays tolerate (a new
     /// digest waits up to one interval before its soak — and so its
     /// `rebuildDelay` — starts; more than a quarter of the delay is too much).
-    pub fn warnings(&self, model: &Model, settings: &Settings) -> Vec<Diagnostic> {
+    /// Each points at the setting it is about in `settings_file`, whose
+    /// text is `settings_text`.
+    pub fn warnings(
+        &self,
+        model: &Model,
+        settings: &Settings,
+        settings_file: &Path,
+        settings_text: &str,
+    ) -> Vec<Diagnostic> {
+        // Lines are looked up only for a warning found.
+        let loc = std::cell::OnceCell::new();
+        let loc = || loc.get_or_init(|| Locator::new(settings_text));
         let mut out = Vec::new();
         if !self.shards.is_empty() && !self.balanced && model.managed.len() >= 100 {
             out.push(
@@ -354,6 +367,8 @@ impl Placement {
                     "kargo.shards: the shards hold {} objects; the largest may exceed 1.3× the smallest (updates pinned with `shard:` crowd one shard, or the units are few and large)",
                     self.load.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
                 ))
+                .in_file(settings_file)
+                .at(loc().path_key("kargo.shards"))
                 .help("pin fewer updates to the crowded shard, or add shards"),
             );
         }
@@ -398,11 +413,11 @@ impl Placement {
                     .or_insert((0, 0, String::new(), 0));
                 e.0 += 1;
                 if secs > e.1 {
-                    *e = (e.0, secs, image.clone(), delay);
+                    *e = (e.0, secs, format!("Warehouse {} ({image})", p.name), delay);
                 }
             }
         }
-        for (registry, (n, secs, image, delay)) in slow {
+        for (registry, (n, secs, slowest, delay)) in slow {
             let budget = settings
                 .discovery
                 .budgets
@@ -420,9 +435,11 @@ impl Placement {
             };
             out.push(
                 Diagnostic::warning(format!(
-                    "{n} Warehouse(s) of {registry} poll slower than their images' rebuild delays tolerate under its budget of {budget}/h: {image} polls every {}, so a new digest may wait that long before its rebuild delay starts ({limit})",
+                    "{n} Warehouse(s) of {registry} poll slower than their images' rebuild delays tolerate under its budget of {budget}/h: {slowest} polls every {}, so a new digest may wait that long before its rebuild delay starts ({limit})",
                     crate::duration::hms(secs)
                 ))
+                .in_file(settings_file)
+                .at(budget_key(loc(), registry))
                 .help(format!(
                     "raise `discovery.registries.{registry}.pollsPerHour`, add a webhook, or accept the longer wait"
                 )),
@@ -430,4 +447,18 @@ impl Placement {
         }
         out
     }
+}
+
+/// Where `discovery.registries.<host>.pollsPerHour` is written for
+/// `registry` (which the file may spell `index.docker.io`), else
+/// `discovery.registries`.
+fn budget_key(loc: &Locator<'_>, registry: &str) -> Option<crate::diagnostic::Location> {
+    std::iter::once(registry)
+        .chain(
+            crate::config::settings::DOCKER_HUB_ALIASES
+                .into_iter()
+                .filter(|a| registry_host(a) == registry),
+        )
+        .find_map(|host| loc.keys(&["discovery", "registries", host, "pollsPerHour"]))
+        .or_else(|| loc.path_key("discovery.registries"))
 }
