@@ -200,26 +200,26 @@ impl<'a> Locator<'a> {
 
     /// The `key:` a dotted path names in a mapping document
     /// (`analysis.image`: `image:` in the block under `analysis:`), or the
-    /// deepest part of it found.
+    /// deepest part of it found (a flow mapping is not looked into).
     pub fn path_key(&self, path: &str) -> Option<Location> {
         let parts: Vec<&str> = path.split('.').collect();
-        self.walk(&parts).map(|(at, _)| at)
+        self.walk(&parts, false).map(|(at, _)| at)
     }
 
     /// The `key:` that `parts` name, each in the mapping under the one
     /// before, for keys that hold dots (a registry host:
-    /// `["discovery", "registries", "docker.io", "pollsPerHour"]`); `None`
-    /// unless every part is found.
+    /// `["discovery", "registries", "docker.io", "pollsPerHour"]`), in
+    /// block or flow style; `None` unless every part is found.
     pub fn keys(&self, parts: &[&str]) -> Option<Location> {
-        self.walk(parts)
+        self.walk(parts, true)
             .filter(|(_, found)| *found == parts.len())
             .map(|(at, _)| at)
     }
 
     /// The deepest of `parts` found, and how many were: each key plain or
-    /// quoted, in a block under the one before or in a flow mapping on its
-    /// line (`docker.io: {pollsPerHour: 5}`).
-    fn walk(&self, parts: &[&str]) -> Option<(Location, usize)> {
+    /// quoted, in a block under the one before or, with `flow`, in a flow
+    /// mapping on its line (`docker.io: {pollsPerHour: 5}`).
+    fn walk(&self, parts: &[&str], flow: bool) -> Option<(Location, usize)> {
         let (first, rest) = parts.split_first()?;
         let mut at = self.top_key(first)?;
         let mut found = 1;
@@ -246,7 +246,10 @@ impl<'a> Locator<'a> {
                     column: ind + 1,
                 };
                 indent = ind;
-            } else if let Some(col) = flow_key(self.line(at.line - 1), at.column - 1, part) {
+            } else if let Some(col) = flow
+                .then(|| flow_key(self.line(at.line - 1), at.column - 1, part))
+                .flatten()
+            {
                 at.column = col + 1;
             } else {
                 break;
@@ -333,8 +336,12 @@ mod tests {
         assert_eq!(budget("quay.io"), Some(at(8, 25)));
         assert_eq!(budget("index.docker.io"), None);
         assert_eq!(loc.path_key("kargo.shards"), Some(at(2, 3)));
-        // path_key stops at the deepest part found.
+        // path_key stops at the deepest part found, and at a flow mapping.
         assert_eq!(loc.path_key("discovery.registries.nothing"), Some(at(4, 3)));
+        assert_eq!(loc.path_key("discovery.registries.quay.io"), Some(at(4, 3)));
+        let flow = Locator::new("flux:\n  author: {name: bot, email: x}\n");
+        assert_eq!(flow.path_key("flux.author.email"), Some(at(2, 3)));
+        assert_eq!(flow.keys(&["flux", "author", "email"]), Some(at(2, 23)));
         assert_eq!(loc.keys(&["discovery", "registries"]), Some(at(4, 3)));
     }
 }
