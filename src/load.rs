@@ -27,6 +27,10 @@ pub struct Inputs {
     /// The vulnerability scans recorded in `state/scans/`, by digest.
     pub scans: std::collections::BTreeMap<String, crate::security::ScanRecord>,
     pub settings: Settings,
+    /// The settings file (which may not exist) and its text (empty then),
+    /// for positions in warnings found after loading.
+    pub settings_file: PathBuf,
+    pub settings_text: String,
     pub layout: Layout,
     /// What reading found worth saying (e.g. a likely typo in a state file).
     pub warnings: Vec<Diagnostic>,
@@ -38,11 +42,12 @@ impl Inputs {
         Locator::with_index(&self.images_text, &self.images_index)
     }
 
-    /// Gives each diagnostic about images.yaml or a state file the source
-    /// line it points at, for the snippet under it.
+    /// Gives each diagnostic about images.yaml, the settings or a state
+    /// file the source line it points at, for the snippet under it.
     pub fn attach_sources(&self, diags: &mut [Diagnostic]) {
         let images = self.images_locator();
         crate::diagnostic::attach_source_lines(diags, &self.images_file, |n| images.source_line(n));
+        crate::diagnostic::attach_source(diags, &self.settings_file, &self.settings_text);
         let mut wanted = diags
             .iter_mut()
             .filter(|d| d.location.is_some() && d.source_line().is_none())
@@ -128,7 +133,7 @@ pub fn load_with(
     for e in &mut enrollments {
         normalize_paths(e);
     }
-    let settings = match load_settings(dir, settings_file, overrides) {
+    let settings = match read_settings(dir, settings_file, overrides) {
         Ok(s) => Some(s),
         Err(mut d) => {
             problems.append(&mut d);
@@ -140,7 +145,7 @@ pub fn load_with(
 
     let has_errors = problems.iter().any(Diagnostic::is_error);
     match settings {
-        Some(settings) if !has_errors => Ok(Inputs {
+        Some((settings, settings_file, settings_text)) if !has_errors => Ok(Inputs {
             images_file,
             images_text,
             images_index,
@@ -149,6 +154,8 @@ pub fn load_with(
             base_states,
             scans,
             settings,
+            settings_file,
+            settings_text,
             layout,
             warnings: problems,
         }),
@@ -322,6 +329,16 @@ pub(crate) fn load_settings(
     explicit: Option<&Path>,
     overrides: &Overrides,
 ) -> Result<Settings, Vec<Diagnostic>> {
+    read_settings(dir, explicit, overrides).map(|(s, _, _)| s)
+}
+
+/// [`load_settings`], with the file's path and text (empty when there is
+/// no file).
+fn read_settings(
+    dir: &Path,
+    explicit: Option<&Path>,
+    overrides: &Overrides,
+) -> Result<(Settings, PathBuf, String), Vec<Diagnostic>> {
     let dir_name = dir
         .canonicalize()
         .ok()
@@ -330,7 +347,8 @@ pub(crate) fn load_settings(
     let path = explicit.map_or_else(|| dir.join(SETTINGS_FILE), Path::to_path_buf);
     if explicit.is_none() && !path.is_file() {
         let empty = SettingsFile::default();
-        return Settings::resolve(&dir_name, empty, overrides, &path, "");
+        let s = Settings::resolve(&dir_name, empty, overrides, &path, "")?;
+        return Ok((s, path, String::new()));
     }
     let text = parse::read_text(&path).map_err(Error::into_diagnostics)?;
     let file: SettingsFile = if text.trim().is_empty() {
@@ -338,7 +356,8 @@ pub(crate) fn load_settings(
     } else {
         parse::parse(&path, &text).map_err(|d| vec![d])?
     };
-    Settings::resolve(&dir_name, file, overrides, &path, &text)
+    let s = Settings::resolve(&dir_name, file, overrides, &path, &text)?;
+    Ok((s, path, text))
 }
 
 #[cfg(test)]

@@ -967,11 +967,19 @@ fn resolve_discovery(
 /// A registry host as Kargo normalises image URLs
 /// (`pkg/urls/image.go`): `index.docker.io` and `registry-1.docker.io` are `docker.io`.
 pub fn registry_host(host: &str) -> &str {
-    match host {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => "docker.io",
-        h => h,
+    if DOCKER_HUB_ALIASES.contains(&host) {
+        "docker.io"
+    } else {
+        host
     }
 }
+
+/// The other names of `docker.io` that [`registry_host`] normalises.
+pub const DOCKER_HUB_ALIASES: [&str; 3] = [
+    "index.docker.io",
+    "registry-1.docker.io",
+    "registry.hub.docker.com",
+];
 
 /// Git URLs compared as Git hosts do: lowercase, no trailing `/` or `.git`.
 pub fn normalize_git_url(u: &str) -> String {

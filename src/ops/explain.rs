@@ -20,10 +20,11 @@ use crate::graph::Graph;
 use crate::model::{BaseRef, Managed, Model};
 use crate::security::{Decision, ScanRecord};
 use crate::state::{BaseImageState, ImageState};
+use crate::targets::kargo::placement::WarehouseOf;
 use crate::targets::kargo::runbook::{self, SoakStarvation, Starvation, AUTHORIZED_STAGE};
 use crate::targets::kargo::{
     analysis_stage_name, cvefix_stage_name, delay_stage_name, image_warehouse_name,
-    rebuild_stage_name, soak_stage_name, update_stage_name, verify_template_name, warehouse,
+    placed_warehouse, rebuild_stage_name, soak_stage_name, update_stage_name, verify_template_name,
     warehouse_name,
 };
 use crate::timestamp::Timestamp;
@@ -398,6 +399,8 @@ pub(crate) fn report(
 ) -> Explain {
     let (image_state, bases) = (recorded.image, recorded.bases);
     let m = &model.managed[image];
+    // Shards and intervals as the Kargo output places them.
+    let plan = crate::targets::kargo::placement::Placement::new(model, settings);
     let rebuild = rebuild_stage_name(&m.name);
     let base_rows = m
         .bases
@@ -416,7 +419,11 @@ pub(crate) fn report(
                         warehouse: Warehouse {
                             name: crate::names::fit(base_name),
                             tag_regex: Some(up.tag_regex.clone()),
-                            interval: Some(warehouse::polite_interval(up, settings)),
+                            interval: Some(
+                                placed_warehouse(model, settings, &plan, WarehouseOf::Upstream(*u))
+                                    .spec
+                                    .interval,
+                            ),
                         },
                         stages: [soak_stage_name(base_name), rebuild.clone()],
                         state: state.map(|s| base_state(s, &m.name, now)),
@@ -563,7 +570,7 @@ pub(crate) fn report(
             .and_then(|s| s.current_digest.as_ref())
             .and_then(|d| recorded.scans.get(d))
             .map(ScanSummary::of),
-        placement: placement(model, settings, image),
+        placement: placement(model, settings, image, &plan),
         project: settings.kargo.project.clone(),
     }
 }
@@ -1080,7 +1087,8 @@ pub(crate) struct Placement {
     pub shard_choice: Option<String>,
     /// Update Stages that name their own shard.
     pub pinned_updates: Vec<PinnedUpdate>,
-    /// Its registry Warehouse, then its source Warehouse.
+    /// Its registry Warehouse, its source Warehouse, then its bases'
+    /// Warehouses (in `bases` order).
     pub warehouses: Vec<Polling>,
 }
 
@@ -1096,9 +1104,12 @@ pub(crate) struct PinnedUpdate {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Polling {
     pub warehouse: String,
+    /// The Warehouse's controller shard (`spec.shard`; a base's is its
+    /// own image's); `null` without `kargo.shards`.
+    pub shard: Option<String>,
     /// The host it polls.
     pub registry: String,
-    /// `spec.interval`.
+    /// `spec.interval`, as the Kargo output writes it.
     pub interval: String,
     pub interval_seconds: u64,
     /// `default`, `webhook` (a fallback: a receiver refreshes it) or `budget`
@@ -1110,29 +1121,39 @@ pub(crate) struct Polling {
     pub budget_per_hour: Option<u32>,
 }
 
-fn placement(model: &Model, settings: &Settings, image: usize) -> Option<Placement> {
-    use crate::targets::kargo::placement::Placement as Plan;
+fn placement(
+    model: &Model,
+    settings: &Settings,
+    image: usize,
+    plan: &crate::targets::kargo::placement::Placement,
+) -> Option<Placement> {
     use crate::targets::kargo::poll::Reason;
     if settings.kargo.shards.is_empty()
         && settings.discovery == crate::config::settings::Discovery::default()
     {
         return None;
     }
-    let plan = Plan::new(model, settings);
     let m = &model.managed[image];
-    let row = |warehouse: String, p: crate::targets::kargo::placement::Polling| Polling {
-        warehouse,
-        interval: crate::duration::hms(p.secs),
-        interval_seconds: p.secs,
-        reason: match p.reason {
-            Reason::Default => "default",
-            Reason::Webhook => "webhook",
-            Reason::Budget { .. } => "budget",
+    // Each row from the Warehouse the output holds, so its interval is the
+    // emitted one.
+    let row = |which: WarehouseOf| {
+        let w = placed_warehouse(model, settings, plan, which);
+        let p = plan.polling_of(which);
+        Polling {
+            warehouse: w.metadata.name,
+            shard: w.spec.shard,
+            interval: w.spec.interval,
+            interval_seconds: p.secs,
+            reason: match p.reason {
+                Reason::Default => "default",
+                Reason::Webhook => "webhook",
+                Reason::Budget { .. } => "budget",
+            }
+            .into(),
+            webhook: p.webhook.map(|w| w.as_str().to_string()),
+            budget_per_hour: settings.discovery.budgets.get(&p.registry).copied(),
+            registry: p.registry,
         }
-        .into(),
-        webhook: p.webhook.map(|w| w.as_str().to_string()),
-        budget_per_hour: settings.discovery.budgets.get(&p.registry).copied(),
-        registry: p.registry,
     };
     Some(Placement {
         shard: plan.managed(image).map(str::to_string),
@@ -1159,13 +1180,11 @@ fn placement(model: &Model, settings: &Settings, image: usize) -> Option<Placeme
                 .filter(|_| u.shard.is_some())
             })
             .collect(),
-        warehouses: vec![
-            row(image_warehouse_name(&m.name), plan.managed_polling(image)),
-            row(
-                crate::targets::kargo::source_warehouse_name(&m.name),
-                plan.source_polling(image),
-            ),
-        ],
+        warehouses: [WarehouseOf::Image(image), WarehouseOf::Source(image)]
+            .into_iter()
+            .chain(m.bases.iter().map(|b| WarehouseOf::base(*b)))
+            .map(row)
+            .collect(),
     })
 }
 
@@ -1190,9 +1209,14 @@ impl Placement {
                 (_, _, Some(b)) => format!("default; {} budget {b}/h", w.registry),
                 _ => "default".to_string(),
             };
+            // A base's Warehouse may run elsewhere: its shard is its image's.
+            let elsewhere = match &w.shard {
+                Some(s) if w.shard != self.shard => format!(" on shard {s}"),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 o,
-                "  Warehouse {} polls {} every {} ({why})",
+                "  Warehouse {}{elsewhere} polls {} every {} ({why})",
                 w.warehouse, w.registry, w.interval
             );
         }

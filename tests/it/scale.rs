@@ -487,3 +487,167 @@ fn kargo_output_of_a_sharded_10000_image_enrollment_passes_validate_manifests() 
     assert!(v.status.success(), "validation failed:\n{report}");
     assert!(report.trim_end().ends_with(" 0 failed"), "{report}");
 }
+
+/// What `explain --format json` says of every Warehouse an image uses (its
+/// own, its source's, its bases') is what the Kargo output holds: the
+/// interval and the shard, under budgets, webhooks and shards together.
+#[test]
+fn explain_reports_the_emitted_interval_and_shard_of_every_warehouse() {
+    let p = Project::new();
+    let mut y = String::new();
+    // app-0..9 on ghcr.io (the github receiver serves them and their
+    // sources), each on its own upstream base on docker.io (budgeted);
+    // app-10 and app-11 on quay.io (no receiver, no budget: the default),
+    // app-11 built on app-0 (a cascade).
+    for i in 0..12 {
+        let registry = if i < 10 { "ghcr.io" } else { "quay.io" };
+        write!(
+            y,
+            "- name: app-{i}\n  registry: {registry}\n  repository: org/app-{i}\n  source: {{repo: org/app-{i}, dockerfile: Dockerfile, workflow: build.yml}}\n"
+        )
+        .unwrap();
+        let base = if i == 11 {
+            "app-0-1".to_string()
+        } else {
+            format!("node-{i}")
+        };
+        p.file(
+            &format!("state/images/app-{i}.yaml"),
+            &format!("name: app-{i}\nbaseImages: [{base}]\n"),
+        );
+        p.file(
+            &format!("state/base-images/node-{i}.yaml"),
+            &crate::support::NODE_STATE
+                .replace("node-22", &format!("node-{i}"))
+                .replace("node:22", &format!("node:{i}"))
+                .replace("tag: '22'", &format!("tag: '{i}'")),
+        );
+    }
+    p.file(
+        "state/base-images/app-0-1.yaml",
+        "name: app-0-1\nrepoURL: ghcr.io/org/app-0\ntag: '1'\n",
+    );
+    p.images(&y);
+    // `300s`, not `5m`: a default interval is written as settings say.
+    p.file(
+        "settings.yaml",
+        "intervals:\n  managed: 300s\n  base: 1h\nkargo:\n  shards: [eu-west, us-east, ap-south]\ndiscovery:\n  webhooks: [github]\n  registries:\n    docker.io: {pollsPerHour: 2}\n    ghcr.io: {pollsPerHour: 1}\n",
+    );
+    let out = kargo(&p);
+    let emitted: BTreeMap<String, (String, String)> = of_kind(&docs(&out), "Warehouse")
+        .iter()
+        .map(|w| {
+            (
+                w["metadata"]["name"].as_str().unwrap().to_string(),
+                (
+                    w["spec"]["interval"].as_str().unwrap().to_string(),
+                    spec_shard(w).unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    let mut reasons = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for i in 0..12 {
+        let r = p.run(&["explain", &format!("app-{i}"), "--format", "json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let rows = v["placement"]["warehouses"].as_array().unwrap();
+        let bases = v["bases"].as_array().unwrap();
+        assert_eq!(rows.len(), 2 + bases.len(), "app-{i}: {rows:?}");
+        for row in rows {
+            let name = row["warehouse"].as_str().unwrap();
+            let (interval, shard) = &emitted[name];
+            assert_eq!(row["interval"], interval.as_str(), "app-{i}: {name}");
+            assert_eq!(row["shard"], shard.as_str(), "app-{i}: {name}");
+            assert_eq!(row["intervalSeconds"], seconds(interval), "app-{i}: {name}");
+            reasons.insert(row["reason"].as_str().unwrap().to_string());
+            seen.insert(name.to_string());
+        }
+        for b in bases {
+            let w = &b["warehouse"];
+            let name = w["name"].as_str().unwrap();
+            if b["kind"] == "upstream" {
+                assert_eq!(
+                    w["interval"],
+                    emitted[name].0.as_str(),
+                    "app-{i}: base {name}"
+                );
+            }
+        }
+        assert_eq!(rows[2]["warehouse"], bases[0]["warehouse"]["name"]);
+    }
+    // Every Warehouse of the output was compared, and each reason shown.
+    assert_eq!(seen, emitted.keys().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(
+        reasons,
+        ["budget", "default", "webhook"].map(String::from).into()
+    );
+    // The text: a base's Warehouse too, with its shard when not the image's.
+    let r = p.run(&["explain", "app-3"]);
+    let ((interval, shard), own) = (&emitted["node-3"], &emitted["app-3"].1);
+    let on = if shard == own {
+        String::new()
+    } else {
+        format!(" on shard {shard}")
+    };
+    let want =
+        format!("  Warehouse node-3{on} polls docker.io every {interval} (docker.io budget 2/h)\n");
+    assert!(r.stdout.contains(&want), "no {want:?} in:\n{}", r.stdout);
+}
+
+/// The placement's warnings, and the refusal of an update's unknown shard,
+/// point at the value they are about: settings.yaml's `kargo.shards` and the
+/// registry's `pollsPerHour` (written under an alias of docker.io here),
+/// images.yaml's `shard:`.
+#[test]
+fn placement_warnings_point_at_their_settings() {
+    let p = Project::new();
+    // 100 images, each on its own base on docker.io and with five updates
+    // pinned to us-east: more than one shard's bound (balance is not
+    // guaranteed), and a budget that makes the bases poll for days.
+    let mut y = String::new();
+    for i in 0..100 {
+        write!(
+            y,
+            "- name: app-{i}\n  registry: ghcr.io\n  repository: org/app-{i}\n  rebuildDelay: 1d\n  source: {{repo: org/app-{i}, dockerfile: Dockerfile, workflow: build.yml, inputs: [version_bump]}}\n  updates:\n"
+        )
+        .unwrap();
+        for u in ["a", "b", "c", "d", "e"] {
+            writeln!(
+                y,
+                "    - {{name: {u}, repo: org/deploy, path: {u}/app-{i}.yaml, type: yaml-update, key: image.tag, value: digest, shard: us-east}}"
+            )
+            .unwrap();
+        }
+        p.file(
+            &format!("state/images/app-{i}.yaml"),
+            &format!("name: app-{i}\nbaseImages: [node-{i}]\n"),
+        );
+        p.file(
+            &format!("state/base-images/node-{i}.yaml"),
+            &crate::support::NODE_STATE
+                .replace("node-22", &format!("node-{i}"))
+                .replace("node:22", &format!("node:{i}"))
+                .replace("tag: '22'", &format!("tag: '{i}'")),
+        );
+    }
+    p.images(&y);
+    p.file(
+        "settings.yaml",
+        "analysis:\n  image: ghcr.io/org/imgf:1\n  stateRepoURL: https://github.com/org/factory\nkargo:\n  shards: [eu-west, us-east, ap-south]\ndiscovery:\n  registries:\n    github.com: {pollsPerHour: 1000}\n    index.docker.io:\n      pollsPerHour: 1\n",
+    );
+    let mut all = String::new();
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    write!(all, "# imgf synth\nexit {}\n{}", r.code, r.stderr).unwrap();
+    // An update naming a shard that is not one of them.
+    p.images(&y.replacen("shard: us-east", "shard: us-wset", 1));
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    write!(
+        all,
+        "\n# with shard: us-wset\nexit {}\n{}",
+        r.code, r.stderr
+    )
+    .unwrap();
+    insta::assert_snapshot!("placement_warnings_point_at_their_settings", all);
+}

@@ -239,11 +239,30 @@ impl<'a> Locator<'a> {
     /// (`analysis.image`: `image:` in the block under `analysis:`), or the
     /// deepest part of it found (a flow mapping is not looked into).
     pub fn path_key(&self, path: &str) -> Option<Location> {
-        let mut parts = path.split('.');
-        let mut at = self.top_key(parts.next()?)?;
+        let parts: Vec<&str> = path.split('.').collect();
+        self.walk(&parts, false).map(|(at, _)| at)
+    }
+
+    /// The `key:` that `parts` name, each in the mapping under the one
+    /// before, for keys that hold dots (a registry host:
+    /// `["discovery", "registries", "docker.io", "pollsPerHour"]`), in
+    /// block or flow style; `None` unless every part is found.
+    pub fn keys(&self, parts: &[&str]) -> Option<Location> {
+        self.walk(parts, true)
+            .filter(|(_, found)| *found == parts.len())
+            .map(|(at, _)| at)
+    }
+
+    /// The deepest of `parts` found, and how many were: each key plain or
+    /// quoted, in a block under the one before or, with `flow`, in a flow
+    /// mapping on its line (`docker.io: {pollsPerHour: 5}`).
+    fn walk(&self, parts: &[&str], flow: bool) -> Option<(Location, usize)> {
+        let (first, rest) = parts.split_first()?;
+        let mut at = self.top_key(first)?;
+        let mut found = 1;
         let mut indent = 0;
-        for part in parts {
-            let mut found = None;
+        for part in rest {
+            let mut block = None;
             for (i, l) in self.lines_in(at.line.min(self.line_count())..self.line_count()) {
                 let t = l.trim_start();
                 if t.is_empty() || t.starts_with('#') {
@@ -253,21 +272,28 @@ impl<'a> Locator<'a> {
                 if ind <= indent {
                     break;
                 }
-                if t.strip_prefix(part)
-                    .is_some_and(|r| r.trim_start().starts_with(':'))
-                {
-                    found = Some((i, ind));
+                if starts_with_key(t, part) {
+                    block = Some((i, ind));
                     break;
                 }
             }
-            let Some((i, ind)) = found else { break };
-            at = Location {
-                line: i + 1,
-                column: ind + 1,
-            };
-            indent = ind;
+            if let Some((i, ind)) = block {
+                at = Location {
+                    line: i + 1,
+                    column: ind + 1,
+                };
+                indent = ind;
+            } else if let Some(col) = flow
+                .then(|| flow_key(self.line(at.line - 1), at.column - 1, part))
+                .flatten()
+            {
+                at.column = col + 1;
+            } else {
+                break;
+            }
+            found += 1;
         }
-        Some(at)
+        Some((at, found))
     }
 
     /// Where `value` is first written at or after the key a dotted path
@@ -302,5 +328,57 @@ impl<'a> Locator<'a> {
                     column: 1,
                 })
         })
+    }
+}
+
+/// Whether `t` starts with `key:` (`key` plain, or in single or double quotes).
+fn starts_with_key(t: &str, key: &str) -> bool {
+    ["", "'", "\""].iter().any(|q| {
+        t.strip_prefix(q)
+            .and_then(|r| r.strip_prefix(key))
+            .and_then(|r| r.strip_prefix(q))
+            .is_some_and(|r| r.trim_start().starts_with(':'))
+    })
+}
+
+/// Where `key:` starts in a flow mapping of `line` after byte `from` (after
+/// a `{` or a `,`).
+fn flow_key(line: &str, from: usize, key: &str) -> Option<usize> {
+    line.char_indices()
+        .map(|(i, _)| i)
+        .filter(|i| *i > from)
+        .find(|&i| {
+            let before = line[..i].trim_end();
+            (before.ends_with('{') || before.ends_with(','))
+                && !line[i..].starts_with(' ')
+                && starts_with_key(&line[i..], key)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: usize, column: usize) -> Location {
+        Location { line, column }
+    }
+
+    #[test]
+    fn keys_with_dots_in_block_and_flow_style() {
+        let text = "kargo:\n  shards: [a, b]\ndiscovery:\n  registries:\n    docker.io: {pollsPerHour: 5}\n    'ghcr.io':\n      pollsPerHour: 3\n    quay.io: {other: 1, pollsPerHour: 2}\n";
+        let loc = Locator::new(text);
+        let budget = |host| loc.keys(&["discovery", "registries", host, "pollsPerHour"]);
+        assert_eq!(budget("docker.io"), Some(at(5, 17)));
+        assert_eq!(budget("ghcr.io"), Some(at(7, 7)));
+        assert_eq!(budget("quay.io"), Some(at(8, 25)));
+        assert_eq!(budget("index.docker.io"), None);
+        assert_eq!(loc.path_key("kargo.shards"), Some(at(2, 3)));
+        // path_key stops at the deepest part found, and at a flow mapping.
+        assert_eq!(loc.path_key("discovery.registries.nothing"), Some(at(4, 3)));
+        assert_eq!(loc.path_key("discovery.registries.quay.io"), Some(at(4, 3)));
+        let flow = Locator::new("flux:\n  author: {name: bot, email: x}\n");
+        assert_eq!(flow.path_key("flux.author.email"), Some(at(2, 3)));
+        assert_eq!(flow.keys(&["flux", "author", "email"]), Some(at(2, 23)));
+        assert_eq!(loc.keys(&["discovery", "registries"]), Some(at(4, 3)));
     }
 }

@@ -73,17 +73,26 @@ pub struct Plan<'a> {
     placement: placement::Placement,
 }
 
-/// A Warehouse with its shard, and its interval when placement sets one.
-fn placed_warehouse(
-    mut w: objects::Warehouse,
-    shard: Option<&str>,
-    interval: Option<String>,
-) -> Resource {
-    w.spec.shard = shard.map(str::to_string);
-    if let Some(i) = interval {
+/// Warehouse `which` as the output holds it: with its shard, and its
+/// interval when placement sets one. `explain` reads its interval here too,
+/// so what it reports is what is emitted.
+pub fn placed_warehouse(
+    model: &Model,
+    settings: &Settings,
+    placement: &placement::Placement,
+    which: placement::WarehouseOf,
+) -> objects::Warehouse {
+    use placement::WarehouseOf;
+    let mut w = match which {
+        WarehouseOf::Image(m) => warehouse::managed(&model.managed[m], settings),
+        WarehouseOf::Source(m) => warehouse::source(&model.managed[m], settings),
+        WarehouseOf::Upstream(u) => warehouse::upstream(&model.upstream[u], settings),
+    };
+    w.spec.shard = placement.shard_of(which).map(str::to_string);
+    if let Some(i) = placement.interval_of(which) {
         w.spec.interval = i;
     }
-    Resource::Warehouse(w)
+    w
 }
 
 /// A Stage with its shard.
@@ -104,33 +113,36 @@ pub fn families<'a>() -> Vec<Family<Plan<'a>, Resource>> {
             count: |p| p.model.managed.len(),
             name: |p, i| ("Warehouse", image_warehouse_name(&p.model.managed[i].name)),
             build: |p, i| {
-                placed_warehouse(
-                    warehouse::managed(&p.model.managed[i], p.settings),
-                    p.placement.managed(i),
-                    p.placement.managed_interval(i),
-                )
+                Resource::Warehouse(placed_warehouse(
+                    p.model,
+                    p.settings,
+                    &p.placement,
+                    placement::WarehouseOf::Image(i),
+                ))
             },
         },
         Family {
             count: |p| p.model.managed.len(),
             name: |p, i| ("Warehouse", source_warehouse_name(&p.model.managed[i].name)),
             build: |p, i| {
-                placed_warehouse(
-                    warehouse::source(&p.model.managed[i], p.settings),
-                    p.placement.managed(i),
-                    p.placement.source_interval(i),
-                )
+                Resource::Warehouse(placed_warehouse(
+                    p.model,
+                    p.settings,
+                    &p.placement,
+                    placement::WarehouseOf::Source(i),
+                ))
             },
         },
         Family {
             count: |p| p.model.upstream.len(),
             name: |p, i| ("Warehouse", names::fit(&p.model.upstream[i].name)),
             build: |p, i| {
-                placed_warehouse(
-                    warehouse::upstream(&p.model.upstream[i], p.settings),
-                    p.placement.upstream(i),
-                    p.placement.upstream_interval(i),
-                )
+                Resource::Warehouse(placed_warehouse(
+                    p.model,
+                    p.settings,
+                    &p.placement,
+                    placement::WarehouseOf::Upstream(i),
+                ))
             },
         },
         Family {

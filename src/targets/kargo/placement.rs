@@ -13,10 +13,12 @@
 //! Stages, and an external image's update Stages).
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use super::poll::{self, Poller, Reason};
 use super::shard::{self, Choice, Unit};
 use crate::config::enrollment::Provider;
+use crate::config::parse::Locator;
 use crate::config::settings::{registry_host, Settings, Webhook};
 use crate::diagnostic::Diagnostic;
 use crate::model::{BaseRef, Model};
@@ -41,6 +43,27 @@ pub struct Placement {
     pub polls: poll::Plan,
     pollers: Vec<Poller>,
     hooks: Vec<Option<Webhook>>,
+}
+
+/// One Warehouse of the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarehouseOf {
+    /// Managed image `m`'s registry Warehouse.
+    Image(usize),
+    /// Managed image `m`'s source Warehouse.
+    Source(usize),
+    /// Upstream image `u`'s Warehouse.
+    Upstream(usize),
+}
+
+impl WarehouseOf {
+    /// The Warehouse a base's new versions come from.
+    pub fn base(b: BaseRef) -> WarehouseOf {
+        match b {
+            BaseRef::Upstream(u) => WarehouseOf::Upstream(u),
+            BaseRef::Managed(m) => WarehouseOf::Image(m),
+        }
+    }
 }
 
 /// How one Warehouse polls.
@@ -172,41 +195,34 @@ impl Placement {
         }
     }
 
-    /// How managed image `m`'s registry Warehouse polls.
-    pub fn managed_polling(&self, m: usize) -> Polling {
-        self.polling(m)
+    /// The index of Warehouse `w` among the pollers.
+    fn poller(&self, w: WarehouseOf) -> usize {
+        let k = self.managed_index.len();
+        match w {
+            WarehouseOf::Image(m) => m,
+            WarehouseOf::Source(m) => k + m,
+            WarehouseOf::Upstream(u) => 2 * k + u,
+        }
     }
 
-    /// How managed image `m`'s source Warehouse polls.
-    pub fn source_polling(&self, m: usize) -> Polling {
-        self.polling(self.managed_shard_len() + m)
+    /// How Warehouse `w` polls.
+    pub fn polling_of(&self, w: WarehouseOf) -> Polling {
+        self.polling(self.poller(w))
     }
 
-    /// How upstream image `u`'s Warehouse polls.
-    pub fn upstream_polling(&self, u: usize) -> Polling {
-        self.polling(2 * self.managed_shard_len() + u)
+    /// The shard of Warehouse `w`: its image's.
+    pub fn shard_of(&self, w: WarehouseOf) -> Option<&str> {
+        match w {
+            WarehouseOf::Image(m) | WarehouseOf::Source(m) => self.managed(m),
+            WarehouseOf::Upstream(u) => self.upstream(u),
+        }
     }
 
-    fn managed_shard_len(&self) -> usize {
-        self.managed_index.len()
-    }
-
-    /// `spec.interval` when it differs from today's (a webhook or a budget
-    /// set it); `None` keeps the Warehouse's own.
-    fn interval(&self, i: usize) -> Option<String> {
+    /// Warehouse `w`'s `spec.interval` when it differs from today's (a
+    /// webhook or a budget set it); `None` keeps the Warehouse's own.
+    pub fn interval_of(&self, w: WarehouseOf) -> Option<String> {
+        let i = self.poller(w);
         (self.polls.reason[i] != Reason::Default).then(|| crate::duration::hms(self.polls.secs[i]))
-    }
-
-    pub fn managed_interval(&self, m: usize) -> Option<String> {
-        self.interval(m)
-    }
-
-    pub fn source_interval(&self, m: usize) -> Option<String> {
-        self.interval(self.managed_shard_len() + m)
-    }
-
-    pub fn upstream_interval(&self, u: usize) -> Option<String> {
-        self.interval(2 * self.managed_shard_len() + u)
     }
 }
 
@@ -332,7 +348,18 @@ impl Placement {
     /// lengthened past what the consumers' rebuild delays tolerate (a new
     /// digest waits up to one interval before its soak — and so its
     /// `rebuildDelay` — starts; more than a quarter of the delay is too much).
-    pub fn warnings(&self, model: &Model, settings: &Settings) -> Vec<Diagnostic> {
+    /// Each points at the setting it is about in `settings_file`, whose
+    /// text is `settings_text`.
+    pub fn warnings(
+        &self,
+        model: &Model,
+        settings: &Settings,
+        settings_file: &Path,
+        settings_text: &str,
+    ) -> Vec<Diagnostic> {
+        // Lines are looked up only for a warning found.
+        let loc = std::cell::OnceCell::new();
+        let loc = || loc.get_or_init(|| Locator::new(settings_text));
         let mut out = Vec::new();
         if !self.shards.is_empty() && !self.balanced && model.managed.len() >= 100 {
             out.push(
@@ -340,6 +367,8 @@ impl Placement {
                     "kargo.shards: the shards hold {} objects; the largest may exceed 1.3× the smallest (updates pinned with `shard:` crowd one shard, or the units are few and large)",
                     self.load.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
                 ))
+                .in_file(settings_file)
+                .at(loc().path_key("kargo.shards"))
                 .help("pin fewer updates to the crowded shard, or add shards"),
             );
         }
@@ -384,11 +413,11 @@ impl Placement {
                     .or_insert((0, 0, String::new(), 0));
                 e.0 += 1;
                 if secs > e.1 {
-                    *e = (e.0, secs, image.clone(), delay);
+                    *e = (e.0, secs, format!("Warehouse {} ({image})", p.name), delay);
                 }
             }
         }
-        for (registry, (n, secs, image, delay)) in slow {
+        for (registry, (n, secs, slowest, delay)) in slow {
             let budget = settings
                 .discovery
                 .budgets
@@ -406,9 +435,11 @@ impl Placement {
             };
             out.push(
                 Diagnostic::warning(format!(
-                    "{n} Warehouse(s) of {registry} poll slower than their images' rebuild delays tolerate under its budget of {budget}/h: {image} polls every {}, so a new digest may wait that long before its rebuild delay starts ({limit})",
+                    "{n} Warehouse(s) of {registry} poll slower than their images' rebuild delays tolerate under its budget of {budget}/h: {slowest} polls every {}, so a new digest may wait that long before its rebuild delay starts ({limit})",
                     crate::duration::hms(secs)
                 ))
+                .in_file(settings_file)
+                .at(budget_key(loc(), registry))
                 .help(format!(
                     "raise `discovery.registries.{registry}.pollsPerHour`, add a webhook, or accept the longer wait"
                 )),
@@ -416,4 +447,18 @@ impl Placement {
         }
         out
     }
+}
+
+/// Where `discovery.registries.<host>.pollsPerHour` is written for
+/// `registry` (which the file may spell `index.docker.io`), else
+/// `discovery.registries`.
+fn budget_key(loc: &Locator<'_>, registry: &str) -> Option<crate::diagnostic::Location> {
+    std::iter::once(registry)
+        .chain(
+            crate::config::settings::DOCKER_HUB_ALIASES
+                .into_iter()
+                .filter(|a| registry_host(a) == registry),
+        )
+        .find_map(|host| loc.keys(&["discovery", "registries", host, "pollsPerHour"]))
+        .or_else(|| loc.path_key("discovery.registries"))
 }

@@ -46,8 +46,12 @@ fn warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
         || inputs.settings.discovery != crate::config::settings::Discovery::default()
     {
         warnings.extend(
-            super::placement::Placement::new(model, &inputs.settings)
-                .warnings(model, &inputs.settings),
+            super::placement::Placement::new(model, &inputs.settings).warnings(
+                model,
+                &inputs.settings,
+                &inputs.settings_file,
+                &inputs.settings_text,
+            ),
         );
     }
     warnings.extend(unpinned_builds(inputs, model));
