@@ -55,18 +55,30 @@ impl Inputs {
         if wanted.peek().is_none() {
             return;
         }
-        let texts: std::collections::HashMap<&Path, &str> = self
+        let mut wanted: Vec<&mut Diagnostic> = wanted.filter(|d| d.file.is_some()).collect();
+        // Keyed by the paths' bytes: hashing a `Path` walks its components,
+        // and there are as many paths as state files. Only the files some
+        // diagnostic names are kept.
+        let files: std::collections::HashSet<&std::ffi::OsStr> = wanted
+            .iter()
+            .filter_map(|d| d.file.as_deref().map(Path::as_os_str))
+            .collect();
+        let texts: std::collections::HashMap<&std::ffi::OsStr, &str> = self
             .image_states
             .iter()
-            .map(|s| (s.path.as_path(), s.text.as_str()))
+            .map(|s| (s.path.as_os_str(), s.text.as_str()))
             .chain(
                 self.base_states
                     .iter()
-                    .map(|s| (s.path.as_path(), s.text.as_str())),
+                    .map(|s| (s.path.as_os_str(), s.text.as_str())),
             )
+            .filter(|(path, _)| files.contains(path))
             .collect();
-        for d in wanted {
-            let text = d.file.as_deref().and_then(|f| texts.get(f).copied());
+        for d in &mut wanted {
+            let text = d
+                .file
+                .as_deref()
+                .and_then(|f| texts.get(f.as_os_str()).copied());
             if let Some(text) = text {
                 d.set_source(text);
             }

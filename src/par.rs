@@ -20,6 +20,14 @@ pub(crate) fn drop_in_background<T: Send + 'static>(value: T) -> Dropping {
     Dropping(std::thread::Builder::new().spawn(move || drop(value)).ok())
 }
 
+/// Drops `value` on a thread of its own and does not wait for it: for the
+/// last large values of a command, whose freeing nobody needs to see end
+/// (a process that exits meanwhile frees everything at once). Dropped at
+/// once when no thread can be started.
+pub(crate) fn drop_detached<T: Send + 'static>(value: T) {
+    drop(std::thread::Builder::new().spawn(move || drop(value)));
+}
+
 /// The freeing started by [`drop_in_background`] (`None` when no thread
 /// could be started: the value was dropped at once).
 #[must_use = "dropping the guard waits for the freeing"]

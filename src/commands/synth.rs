@@ -31,6 +31,21 @@ pub(crate) fn run(args: &SynthArgs, shell: &mut Shell<'_>) -> Result<ExitStatus,
     // thread of its own (tens of thousands of allocations: milliseconds
     // the rendering need not wait for).
     let _freeing = crate::par::drop_in_background(inputs);
+    let status = write(args, shell, &output, &prepared);
+    // The model is freed without waiting for it, as the inputs are.
+    crate::par::drop_detached(prepared);
+    status
+}
+
+/// The rest of `imgf synth`, from `prepared`: to stdout, to `output`, or
+/// compared with it (`--check`).
+fn write(
+    args: &SynthArgs,
+    shell: &mut Shell<'_>,
+    output: &Path,
+    prepared: &synth::Prepared,
+) -> Result<ExitStatus, Error> {
+    let to_stdout = output.as_os_str() == "-";
     let rendering = prepared.rendering()?;
     if !args.quiet {
         shell.diagnostics(&prepared.warnings)?;
@@ -38,10 +53,10 @@ pub(crate) fn run(args: &SynthArgs, shell: &mut Shell<'_>) -> Result<ExitStatus,
     if args.check {
         // The common case, no drift, is decided while rendering, a batch at
         // a time; only drift renders the whole text, for the diff.
-        if emit::matches_rendering(&output, &rendering)? {
+        if emit::matches_rendering(output, &rendering)? {
             return Ok(ExitStatus::Success);
         }
-        return match emit::drift(&output, &rendering.to_stream()?)? {
+        return match emit::drift(output, &rendering.to_stream()?)? {
             None => Ok(ExitStatus::Success),
             Some(diff) => {
                 shell.out_str(&diff)?;
@@ -58,7 +73,7 @@ pub(crate) fn run(args: &SynthArgs, shell: &mut Shell<'_>) -> Result<ExitStatus,
         shell.out_with(|out| rendering.write_to(out))?;
         return Ok(ExitStatus::Success);
     }
-    let written = emit::write_rendering(&output, &rendering)?;
+    let written = emit::write_rendering(output, &rendering)?;
     if !args.quiet {
         let objects = match rendering.documents() {
             1 => "1 object".to_string(),

@@ -2,7 +2,7 @@
 //! upstream images (or, when their repository is a managed image, a
 //! cascade), and each image's recorded `baseImages` are resolved to them.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::{HashMap, HashMapExt};
 
 use super::upstream;
 use crate::diagnostic::Diagnostic;
@@ -86,7 +86,8 @@ pub(super) fn resolve(
     }
 
     // Resolve every managed image's bases.
-    let mut used: BTreeSet<&str> = BTreeSet::new();
+    // Which discovered bases some image is built on, by index in `bases`.
+    let mut used = vec![false; bases.len()];
     let base_index: HashMap<&str, usize> = bases
         .iter()
         .enumerate()
@@ -98,7 +99,8 @@ pub(super) fn resolve(
         let image = image.as_str();
         let state = states.get(image).copied();
         let mut refs = Vec::new();
-        let mut seen = BTreeSet::new();
+        // An image has a few bases: a list is quicker than a set.
+        let mut seen: Vec<&str> = Vec::new();
         if let Some(st) = state {
             if st.data.discovery_status.as_deref() == Some("failed") {
                 diags.push(
@@ -113,9 +115,8 @@ pub(super) fn resolve(
             model.managed[mi]
                 .current_version
                 .clone_from(&st.data.current_version);
-            let names = st.data.base_images.clone();
-            for (k, name) in names.iter().enumerate() {
-                if !seen.insert(name.clone()) {
+            for (k, name) in st.data.base_images.iter().enumerate() {
+                if seen.contains(&name.as_str()) {
                     diags.push(
                         Diagnostic::warning(format!(
                             "image `{image}` lists base `{name}` twice; using it once"
@@ -125,6 +126,7 @@ pub(super) fn resolve(
                     );
                     continue;
                 }
+                seen.push(name);
                 let r = if name == image {
                     diags.push(
                         Diagnostic::error(format!("image `{image}` lists itself as its own base"))
@@ -138,7 +140,7 @@ pub(super) fn resolve(
                 } else if let Some(&b) = base_alias.get(name.as_str()) {
                     Ok(Ref::Alias(b))
                 } else if let Some(&b) = base_index.get(name.as_str()) {
-                    used.insert(bases[b].0.stem.as_str());
+                    used[b] = true;
                     Ok(Ref::Base(b))
                 } else if let Some(&u) = upstream_by_name.get(name) {
                     Ok(Ref::External(u))
@@ -161,8 +163,8 @@ pub(super) fn resolve(
         resolved.push(refs);
     }
 
-    for (file, _) in &bases {
-        if !used.contains(file.stem.as_str()) {
+    for ((file, _), &used) in bases.iter().zip(&used) {
+        if !used {
             diags.push(
                 Diagnostic::warning(format!(
                     "base image `{}` is not used by any enrolled image; no Warehouse is generated for it",
@@ -177,8 +179,8 @@ pub(super) fn resolve(
     // Discovered bases follow the external images, sorted by file name (the
     // order they were read in).
     let mut kept: HashMap<usize, usize> = HashMap::new();
-    for (i, (file, u)) in bases.into_iter().enumerate() {
-        if used.contains(file.stem.as_str()) {
+    for (i, ((_, u), used)) in bases.into_iter().zip(used).enumerate() {
+        if used {
             kept.insert(i, model.upstream.len());
             model.upstream.push(u);
         }

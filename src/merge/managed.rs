@@ -131,8 +131,8 @@ pub(super) fn feedback_loops(
 ) {
     // The watched repositories, normalised once: a lookup per update, not a
     // scan of every image (10,000 images with 2,000 updates was quadratic).
-    let mut watched: std::collections::HashMap<String, Vec<&crate::model::Managed>> =
-        std::collections::HashMap::new();
+    let mut watched: foldhash::HashMap<String, Vec<&crate::model::Managed>> =
+        foldhash::HashMap::default();
     for w in &model.managed {
         watched
             .entry(normalize_git_url(
@@ -145,7 +145,12 @@ pub(super) fn feedback_loops(
         for (j, u) in m.updates.iter().enumerate() {
             let target = normalize_git_url(&u.repo_url);
             for w in watched.get(&target).into_iter().flatten() {
-                let inside = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+                // `a` is `b` or a path under it (no allocation: this runs
+                // for every pair of an update and an image of its repository).
+                let inside = |a: &str, b: &str| {
+                    a.strip_prefix(b)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                };
                 if let Some(p) = w
                     .source_paths
                     .iter()

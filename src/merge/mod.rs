@@ -19,7 +19,7 @@ mod upstream;
 
 pub(crate) use upstream::base_image_for_kargo;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::config::enrollment::Provider;
 use crate::diagnostic::{Diagnostic, Error};
@@ -109,7 +109,7 @@ pub fn merge(inputs: &Inputs) -> Result<(Model, Vec<Diagnostic>), Error> {
         &mut diags,
     );
 
-    let enrolled: std::collections::HashSet<&str> =
+    let enrolled: foldhash::HashSet<&str> =
         inputs.enrollments.iter().map(|e| e.name.as_str()).collect();
     for s in &inputs.image_states {
         let name = s.data.name.as_deref().unwrap_or(&s.stem);

@@ -15,7 +15,7 @@ pub mod flux;
 pub mod k8s;
 pub mod kargo;
 
-use std::collections::HashMap;
+use std::hash::DefaultHasher;
 
 use crate::config::settings::Settings;
 use crate::diagnostic::{Diagnostic, Error};
@@ -182,20 +182,41 @@ impl<P, O> Output<P, O> {
                 "generated an invalid name `{name}`"
             )));
         }
-        let mut seen: HashMap<(&str, &str), usize> = HashMap::with_capacity(names.len());
-        let mut problems = Vec::new();
-        for (i, (kind, name)) in names.iter().enumerate() {
-            if let Some(first) = seen.insert((kind, name), i) {
-                problems.push(
-                    Diagnostic::error(format!(
-                        "two generated {kind}s would both be named `{name}` (objects {} and {} of the output)",
-                        first + 1,
-                        i + 1
-                    ))
-                    .help("two images or base images map to the same generated name; rename one of the images"),
-                );
+        // Tens of thousands of names: hashed in parallel, then the (hash,
+        // index) pairs sorted, and only names with equal hashes compared.
+        // Each duplicate is reported with the latest object before it of
+        // the same kind and name, in output order.
+        let hashes = crate::par::map(&names, |n| {
+            std::hash::BuildHasher::hash_one(
+                &std::hash::BuildHasherDefault::<DefaultHasher>::default(),
+                n,
+            )
+        });
+        let mut order: Vec<(u64, usize)> = hashes.into_iter().zip(0..).collect();
+        order.sort_unstable();
+        let mut duplicates: Vec<(usize, usize)> = Vec::new();
+        for group in order.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+            for (k, &(_, i)) in group.iter().enumerate() {
+                if let Some(&(_, first)) =
+                    group[..k].iter().rev().find(|(_, j)| names[*j] == names[i])
+                {
+                    duplicates.push((i, first));
+                }
             }
         }
+        duplicates.sort_unstable();
+        let problems: Vec<Diagnostic> = duplicates
+            .into_iter()
+            .map(|(i, first)| {
+                let (kind, name) = &names[i];
+                Diagnostic::error(format!(
+                    "two generated {kind}s would both be named `{name}` (objects {} and {} of the output)",
+                    first + 1,
+                    i + 1
+                ))
+                .help("two images or base images map to the same generated name; rename one of the images")
+            })
+            .collect();
         if problems.is_empty() {
             Ok(())
         } else {
@@ -243,6 +264,35 @@ mod tests {
         };
         assert!(d[0].message.contains("`record-x`"), "{}", d[0].message);
         assert!(d[0].message.contains("objects 2 and 3"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn each_duplicate_is_reported_once_in_output_order_with_the_one_before_it() {
+        // Many names (the check hashes in parallel), three of one, two of
+        // another, in both families.
+        let many: Vec<&'static str> = (0..5_000)
+            .map(|i| &*Box::leak(format!("n{i}").into_boxed_str()))
+            .collect();
+        let mut a = many.clone();
+        a.extend(["x", "y", "x"]);
+        let Err(Error::Input(d)) = output(a, vec!["y", "x"]) else {
+            panic!("duplicates accepted");
+        };
+        let pairs: Vec<&str> = d
+            .iter()
+            .map(|d| {
+                let m = &d.message;
+                &m[m.find('`').unwrap()..]
+            })
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                "`x` (objects 5001 and 5003 of the output)",
+                "`y` (objects 5002 and 5004 of the output)",
+                "`x` (objects 5003 and 5005 of the output)",
+            ]
+        );
     }
 
     #[test]

@@ -32,8 +32,12 @@ pub struct Placement {
     upstream_shard: Vec<usize>,
     managed_choice: Vec<Choice>,
     upstream_choice: Vec<Choice>,
+    /// Image names → model index, for updates' shards; empty without
+    /// `kargo.shards` (the only use).
     managed_index: HashMap<String, usize>,
     upstream_index: HashMap<String, usize>,
+    /// How many managed images the model has.
+    managed_count: usize,
     /// Objects per shard, as placed.
     pub load: Vec<u64>,
     /// Whether the 1.3× balance bound is guaranteed.
@@ -117,6 +121,7 @@ impl Placement {
             };
         let (pollers, hooks) = pollers(model, settings);
         let polls = poll::plan(&pollers, &settings.discovery.budgets);
+        let sharded = !settings.kargo.shards.is_empty();
         Placement {
             shards: settings.kargo.shards.clone(),
             managed_shard,
@@ -127,14 +132,17 @@ impl Placement {
                 .managed
                 .iter()
                 .enumerate()
+                .filter(|_| sharded)
                 .map(|(i, m)| (m.name.clone(), i))
                 .collect(),
             upstream_index: model
                 .upstream
                 .iter()
                 .enumerate()
+                .filter(|_| sharded)
                 .map(|(i, u)| (u.name.clone(), i))
                 .collect(),
+            managed_count: model.managed.len(),
             load,
             balanced,
             polls,
@@ -197,7 +205,7 @@ impl Placement {
 
     /// The index of Warehouse `w` among the pollers.
     fn poller(&self, w: WarehouseOf) -> usize {
-        let k = self.managed_index.len();
+        let k = self.managed_count;
         match w {
             WarehouseOf::Image(m) => m,
             WarehouseOf::Source(m) => k + m,
