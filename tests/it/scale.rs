@@ -651,3 +651,50 @@ fn placement_warnings_point_at_their_settings() {
     .unwrap();
     insta::assert_snapshot!("placement_warnings_point_at_their_settings", all);
 }
+
+/// The exit code and the diagnostics of `stderr` that point into
+/// settings.yaml (not the placeholder-image and inputs warnings every
+/// minimal enrollment gets).
+fn about_settings(code: i32, stderr: &str) -> String {
+    let mut blocks: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        if line.starts_with("warning:") || line.starts_with("error:") || blocks.is_empty() {
+            blocks.push(String::new());
+        }
+        let b = blocks.last_mut().unwrap();
+        b.push_str(line);
+        b.push('\n');
+    }
+    let kept: String = blocks
+        .into_iter()
+        .filter(|b| b.contains("settings.yaml:"))
+        .collect();
+    format!("exit {code}\n{kept}")
+}
+
+/// A budget for a host no Warehouse polls limits nothing: synth says so at
+/// its key, naming the hosts polled and the nearest of them. Hosts compare
+/// as the budget lookup does (`index.docker.io` is `docker.io`).
+#[test]
+fn a_budget_for_a_host_nothing_polls_warns_at_its_key() {
+    let p = Project::new();
+    // ghcr.io images, their github.com sources, node-22 on docker.io.
+    enrollment(&p, 3, false);
+    p.file(
+        "settings.yaml",
+        "discovery:\n  registries:\n    ghcr.co: {pollsPerHour: 30}\n    index.docker.io:\n      pollsPerHour: 400\n    github.com: {pollsPerHour: 500}\n    quay.io: {pollsPerHour: 10}\n",
+    );
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    insta::assert_snapshot!(
+        "a_budget_for_a_host_nothing_polls_warns_at_its_key",
+        about_settings(r.code, &r.stderr)
+    );
+    // Every budgeted host polled: no word.
+    p.file(
+        "settings.yaml",
+        "discovery:\n  registries:\n    ghcr.io: {pollsPerHour: 300}\n    registry-1.docker.io: {pollsPerHour: 400}\n",
+    );
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("limits nothing"), "{}", r.stderr);
+}

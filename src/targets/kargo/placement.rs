@@ -453,7 +453,56 @@ impl Placement {
                 )),
             );
         }
+        out.extend(self.unused_budgets(settings, settings_file, settings_text));
         out
+    }
+
+    /// A warning for each budget of a host no Warehouse polls (a typo, or a
+    /// registry nothing is pulled from): it limits nothing.
+    fn unused_budgets(
+        &self,
+        settings: &Settings,
+        settings_file: &Path,
+        settings_text: &str,
+    ) -> Vec<Diagnostic> {
+        let polled: Vec<&str> = self.polls.registries.keys().map(String::as_str).collect();
+        let unused: Vec<(&String, &u32)> = settings
+            .discovery
+            .budgets
+            .iter()
+            .filter(|(host, _)| !self.polls.registries.contains_key(*host))
+            .collect();
+        if unused.is_empty() {
+            return Vec::new();
+        }
+        let loc = Locator::new(settings_text);
+        let hosts = if polled.is_empty() {
+            "no Warehouse is generated".to_string()
+        } else {
+            format!(
+                "the Warehouses poll {}",
+                polled
+                    .iter()
+                    .map(|h| format!("`{h}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        unused
+            .into_iter()
+            .map(|(host, budget)| {
+                let help = match crate::diagnostic::did_you_mean(host, &polled) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => "remove it, or name a host the Warehouses poll".to_string(),
+                };
+                Diagnostic::warning(format!(
+                    "discovery.registries: no Warehouse polls `{host}`, so its budget of {budget}/h limits nothing ({hosts})"
+                ))
+                .in_file(settings_file)
+                .at(registry_key(&loc, host, &[]))
+                .help(help)
+            })
+            .collect()
     }
 }
 
@@ -461,12 +510,26 @@ impl Placement {
 /// `registry` (which the file may spell `index.docker.io`), else
 /// `discovery.registries`.
 fn budget_key(loc: &Locator<'_>, registry: &str) -> Option<crate::diagnostic::Location> {
+    registry_key(loc, registry, &["pollsPerHour"])
+}
+
+/// Where `discovery.registries.<host>` followed by `under` is written for
+/// `registry`, under any of its spellings, else `discovery.registries`.
+fn registry_key(
+    loc: &Locator<'_>,
+    registry: &str,
+    under: &[&str],
+) -> Option<crate::diagnostic::Location> {
     std::iter::once(registry)
         .chain(
             crate::config::settings::DOCKER_HUB_ALIASES
                 .into_iter()
                 .filter(|a| registry_host(a) == registry),
         )
-        .find_map(|host| loc.keys(&["discovery", "registries", host, "pollsPerHour"]))
+        .find_map(|host| {
+            let mut parts = vec!["discovery", "registries", host];
+            parts.extend_from_slice(under);
+            loc.keys(&parts)
+        })
         .or_else(|| loc.path_key("discovery.registries"))
 }
