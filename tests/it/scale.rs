@@ -698,3 +698,51 @@ fn a_budget_for_a_host_nothing_polls_warns_at_its_key() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("limits nothing"), "{}", r.stderr);
 }
+
+/// A budget that slows Warehouses no rebuild delay waits on (images nothing
+/// is built on, sources) past a day warns once per registry at its
+/// `pollsPerHour`; not when a webhook serves them (polling is a fallback).
+#[test]
+fn a_budget_slowing_unwatched_warehouses_past_a_day_warns() {
+    let p = Project::new();
+    // 40 ghcr.io images on node-22: nothing is built on them.
+    enrollment(&p, 40, false);
+    let settings = "discovery:\n  registries:\n    ghcr.io:\n      pollsPerHour: 1\n    github.com: {pollsPerHour: 1}\n";
+    p.file("settings.yaml", settings);
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    insta::assert_snapshot!(
+        "a_budget_slowing_unwatched_warehouses_past_a_day_warns",
+        about_settings(r.code, &r.stderr)
+    );
+    // At 40/h, every one of them polls within the day.
+    p.file("settings.yaml", &settings.replace(": 1", ": 40"));
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("no rebuild delay waits on"),
+        "{}",
+        r.stderr
+    );
+    // The github receiver serves both the ghcr.io images and the GitHub
+    // sources: their polls are a fallback, however slow.
+    p.file(
+        "settings.yaml",
+        &format!("{settings}  webhooks: [github]\n"),
+    );
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("no rebuild delay waits on"),
+        "{}",
+        r.stderr
+    );
+    let slowest = of_kind(&docs(&r.stdout), "Warehouse")
+        .iter()
+        .map(|w| seconds(w["spec"]["interval"].as_str().unwrap()))
+        .max()
+        .unwrap();
+    assert!(
+        slowest > 24 * 3600,
+        "the budget still slows them: {slowest}"
+    );
+}
