@@ -746,3 +746,53 @@ fn a_budget_slowing_unwatched_warehouses_past_a_day_warns() {
         "the budget still slows them: {slowest}"
     );
 }
+
+/// An update naming a shard synth refuses is not dropped from explain's
+/// placement: the text and the JSON say it is not placed, and why.
+#[test]
+fn explain_shows_an_update_whose_shard_is_unknown() {
+    let p = Project::new();
+    p.images(&format!(
+        "{ONE_IMAGE}  updates:\n    - {{name: prod, repo: org/deploy, path: a/values.yaml, type: yaml-update, key: image.tag, shard: us-wset}}\n    - {{name: dev, repo: org/deploy, path: b/values.yaml, type: yaml-update, key: image.tag, shard: eu-west}}\n"
+    ));
+    p.file("settings.yaml", "kargo:\n  shards: [eu-west, us-west]\n");
+    assert_ne!(
+        p.run(&["synth", "--output", "-"]).code,
+        0,
+        "synth refuses it"
+    );
+    let r = p.run(&["explain", "app"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("Stage update-app-"))
+        .collect();
+    insta::assert_snapshot!(
+        "explain_shows_an_update_whose_shard_is_unknown",
+        lines.join("\n")
+    );
+    let j = p.run(&["explain", "app", "--format", "json"]);
+    assert_eq!(j.code, 0, "{}", j.stderr);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    let pl = &v["placement"];
+    assert_eq!(pl["pinnedUpdates"].as_array().unwrap().len(), 1, "{pl}");
+    assert_eq!(pl["pinnedUpdates"][0]["shard"], "eu-west");
+    assert_eq!(pl["unplacedUpdates"][0]["stage"], "update-app-prod");
+    assert_eq!(pl["unplacedUpdates"][0]["shard"], "us-wset");
+    assert_eq!(
+        pl["unplacedUpdates"][0]["reason"],
+        "it is not one of `kargo.shards`; did you mean `us-west`?"
+    );
+    // With discovery alone the placement section is shown, and a `shard:`
+    // is refused for want of `kargo.shards`.
+    p.file("settings.yaml", "discovery:\n  webhooks: [github]\n");
+    let j = p.run(&["explain", "app", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    let unplaced = v["placement"]["unplacedUpdates"].as_array().unwrap();
+    assert_eq!(unplaced.len(), 2, "{v}");
+    assert_eq!(
+        unplaced[1]["reason"],
+        "settings.yaml lists no `kargo.shards`"
+    );
+}
