@@ -1085,8 +1085,11 @@ pub(crate) struct Placement {
     /// How it was chosen: `rendezvous 1st choice`, `rendezvous 2nd choice
     /// (earlier ones full)`, or `least loaded (all full)`.
     pub shard_choice: Option<String>,
-    /// Update Stages that name their own shard.
+    /// Update Stages that name their own shard (one of `kargo.shards`).
     pub pinned_updates: Vec<PinnedUpdate>,
+    /// Update Stages whose `shard` is not one of `kargo.shards`: synth
+    /// refuses them, so they are on no shard.
+    pub unplaced_updates: Vec<UnplacedUpdate>,
     /// Its registry Warehouse, its source Warehouse, then its bases'
     /// Warehouses (in `bases` order).
     pub warehouses: Vec<Polling>,
@@ -1097,6 +1100,16 @@ pub(crate) struct Placement {
 pub(crate) struct PinnedUpdate {
     pub stage: String,
     pub shard: String,
+}
+
+/// An update Stage whose `shard` synth refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub(crate) struct UnplacedUpdate {
+    pub stage: String,
+    /// The shard the update names.
+    pub shard: String,
+    /// Why synth refuses it, with the nearest shard when one is close.
+    pub reason: String,
 }
 
 /// How one Warehouse polls.
@@ -1180,12 +1193,38 @@ fn placement(
                 .filter(|_| u.shard.is_some())
             })
             .collect(),
+        unplaced_updates: m
+            .updates
+            .iter()
+            .filter_map(|u| {
+                let s = u.shard.as_deref()?;
+                plan.update(true, &m.name, Some(s))
+                    .is_none()
+                    .then(|| UnplacedUpdate {
+                        stage: update_stage_name(&m.name, &u.name),
+                        shard: s.to_string(),
+                        reason: unknown_shard(s, &settings.kargo.shards),
+                    })
+            })
+            .collect(),
         warehouses: [WarehouseOf::Image(image), WarehouseOf::Source(image)]
             .into_iter()
             .chain(m.bases.iter().map(|b| WarehouseOf::base(*b)))
             .map(row)
             .collect(),
     })
+}
+
+/// Why synth refuses an update's `shard` (as `enrollment`'s check words it).
+fn unknown_shard(shard: &str, shards: &[String]) -> String {
+    if shards.is_empty() {
+        return "settings.yaml lists no `kargo.shards`".to_string();
+    }
+    let names: Vec<&str> = shards.iter().map(String::as_str).collect();
+    match crate::diagnostic::did_you_mean(shard, &names) {
+        Some(m) => format!("it is not one of `kargo.shards`; did you mean `{m}`?"),
+        None => format!("it is not one of `kargo.shards` ({})", names.join(", ")),
+    }
 }
 
 impl Placement {
@@ -1198,6 +1237,13 @@ impl Placement {
                 o,
                 "    Stage {} on shard {} (pinned by its update)",
                 u.stage, u.shard
+            );
+        }
+        for u in &self.unplaced_updates {
+            let _ = writeln!(
+                o,
+                "    Stage {} on no shard: synth refuses its update's shard {} ({})",
+                u.stage, u.shard, u.reason
             );
         }
         for w in &self.warehouses {

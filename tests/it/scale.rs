@@ -651,3 +651,148 @@ fn placement_warnings_point_at_their_settings() {
     .unwrap();
     insta::assert_snapshot!("placement_warnings_point_at_their_settings", all);
 }
+
+/// The exit code and the diagnostics of `stderr` that point into
+/// settings.yaml (not the placeholder-image and inputs warnings every
+/// minimal enrollment gets).
+fn about_settings(code: i32, stderr: &str) -> String {
+    let mut blocks: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        if line.starts_with("warning:") || line.starts_with("error:") || blocks.is_empty() {
+            blocks.push(String::new());
+        }
+        let b = blocks.last_mut().unwrap();
+        b.push_str(line);
+        b.push('\n');
+    }
+    let kept: String = blocks
+        .into_iter()
+        .filter(|b| b.contains("settings.yaml:"))
+        .collect();
+    format!("exit {code}\n{kept}")
+}
+
+/// A budget for a host no Warehouse polls limits nothing: synth says so at
+/// its key, naming the hosts polled and the nearest of them. Hosts compare
+/// as the budget lookup does (`index.docker.io` is `docker.io`).
+#[test]
+fn a_budget_for_a_host_nothing_polls_warns_at_its_key() {
+    let p = Project::new();
+    // ghcr.io images, their github.com sources, node-22 on docker.io.
+    enrollment(&p, 3, false);
+    p.file(
+        "settings.yaml",
+        "discovery:\n  registries:\n    ghcr.co: {pollsPerHour: 30}\n    index.docker.io:\n      pollsPerHour: 400\n    github.com: {pollsPerHour: 500}\n    quay.io: {pollsPerHour: 10}\n",
+    );
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    insta::assert_snapshot!(
+        "a_budget_for_a_host_nothing_polls_warns_at_its_key",
+        about_settings(r.code, &r.stderr)
+    );
+    // Every budgeted host polled: no word.
+    p.file(
+        "settings.yaml",
+        "discovery:\n  registries:\n    ghcr.io: {pollsPerHour: 300}\n    registry-1.docker.io: {pollsPerHour: 400}\n",
+    );
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("limits nothing"), "{}", r.stderr);
+}
+
+/// A budget that slows Warehouses no rebuild delay waits on (images nothing
+/// is built on, sources) past a day warns once per registry at its
+/// `pollsPerHour`; not when a webhook serves them (polling is a fallback).
+#[test]
+fn a_budget_slowing_unwatched_warehouses_past_a_day_warns() {
+    let p = Project::new();
+    // 40 ghcr.io images on node-22: nothing is built on them.
+    enrollment(&p, 40, false);
+    let settings = "discovery:\n  registries:\n    ghcr.io:\n      pollsPerHour: 1\n    github.com: {pollsPerHour: 1}\n";
+    p.file("settings.yaml", settings);
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    insta::assert_snapshot!(
+        "a_budget_slowing_unwatched_warehouses_past_a_day_warns",
+        about_settings(r.code, &r.stderr)
+    );
+    // At 40/h, every one of them polls within the day.
+    p.file("settings.yaml", &settings.replace(": 1", ": 40"));
+    let r = p.run(&["synth", "--output", "out.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("no rebuild delay waits on"),
+        "{}",
+        r.stderr
+    );
+    // The github receiver serves both the ghcr.io images and the GitHub
+    // sources: their polls are a fallback, however slow.
+    p.file(
+        "settings.yaml",
+        &format!("{settings}  webhooks: [github]\n"),
+    );
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("no rebuild delay waits on"),
+        "{}",
+        r.stderr
+    );
+    let slowest = of_kind(&docs(&r.stdout), "Warehouse")
+        .iter()
+        .map(|w| seconds(w["spec"]["interval"].as_str().unwrap()))
+        .max()
+        .unwrap();
+    assert!(
+        slowest > 24 * 3600,
+        "the budget still slows them: {slowest}"
+    );
+}
+
+/// An update naming a shard synth refuses is not dropped from explain's
+/// placement: the text and the JSON say it is not placed, and why.
+#[test]
+fn explain_shows_an_update_whose_shard_is_unknown() {
+    let p = Project::new();
+    p.images(&format!(
+        "{ONE_IMAGE}  updates:\n    - {{name: prod, repo: org/deploy, path: a/values.yaml, type: yaml-update, key: image.tag, shard: us-wset}}\n    - {{name: dev, repo: org/deploy, path: b/values.yaml, type: yaml-update, key: image.tag, shard: eu-west}}\n"
+    ));
+    p.file("settings.yaml", "kargo:\n  shards: [eu-west, us-west]\n");
+    assert_ne!(
+        p.run(&["synth", "--output", "-"]).code,
+        0,
+        "synth refuses it"
+    );
+    let r = p.run(&["explain", "app"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("Stage update-app-"))
+        .collect();
+    insta::assert_snapshot!(
+        "explain_shows_an_update_whose_shard_is_unknown",
+        lines.join("\n")
+    );
+    let j = p.run(&["explain", "app", "--format", "json"]);
+    assert_eq!(j.code, 0, "{}", j.stderr);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    let pl = &v["placement"];
+    assert_eq!(pl["pinnedUpdates"].as_array().unwrap().len(), 1, "{pl}");
+    assert_eq!(pl["pinnedUpdates"][0]["shard"], "eu-west");
+    assert_eq!(pl["unplacedUpdates"][0]["stage"], "update-app-prod");
+    assert_eq!(pl["unplacedUpdates"][0]["shard"], "us-wset");
+    assert_eq!(
+        pl["unplacedUpdates"][0]["reason"],
+        "it is not one of `kargo.shards`; did you mean `us-west`?"
+    );
+    // With discovery alone the placement section is shown, and a `shard:`
+    // is refused for want of `kargo.shards`.
+    p.file("settings.yaml", "discovery:\n  webhooks: [github]\n");
+    let j = p.run(&["explain", "app", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    let unplaced = v["placement"]["unplacedUpdates"].as_array().unwrap();
+    assert_eq!(unplaced.len(), 2, "{v}");
+    assert_eq!(
+        unplaced[1]["reason"],
+        "settings.yaml lists no `kargo.shards`"
+    );
+}

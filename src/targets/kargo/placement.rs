@@ -13,6 +13,7 @@
 //! Stages, and an external image's update Stages).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use super::poll::{self, Poller, Reason};
@@ -91,24 +92,33 @@ fn web_host(url: &str) -> String {
     rest.split('/').next().unwrap_or_default().to_string()
 }
 
+/// The receiver type that would refresh a managed image's registry
+/// Warehouse on `host`, if imgf generates one.
+fn image_receiver(host: &str) -> Option<Webhook> {
+    match host {
+        "ghcr.io" => Some(Webhook::Github),
+        "docker.io" => Some(Webhook::Dockerhub),
+        "quay.io" => Some(Webhook::Quay),
+        _ => None,
+    }
+}
+
+/// The receiver type that would refresh a source Warehouse.
+fn source_receiver(provider: Provider) -> Webhook {
+    match provider {
+        Provider::Github => Webhook::Github,
+        Provider::Gitlab => Webhook::Gitlab,
+    }
+}
+
 /// The receiver that refreshes a managed image's registry Warehouse.
 fn image_webhook(host: &str, settings: &Settings) -> Option<Webhook> {
-    let w = match host {
-        "ghcr.io" => Webhook::Github,
-        "docker.io" => Webhook::Dockerhub,
-        "quay.io" => Webhook::Quay,
-        _ => return None,
-    };
-    settings.discovery.has(w).then_some(w)
+    image_receiver(host).filter(|w| settings.discovery.has(*w))
 }
 
 /// The receiver that refreshes a managed image's source Warehouse.
 fn source_webhook(provider: Provider, settings: &Settings) -> Option<Webhook> {
-    let w = match provider {
-        Provider::Github => Webhook::Github,
-        Provider::Gitlab => Webhook::Gitlab,
-    };
-    settings.discovery.has(w).then_some(w)
+    Some(source_receiver(provider)).filter(|w| settings.discovery.has(*w))
 }
 
 impl Placement {
@@ -355,7 +365,10 @@ impl Placement {
     /// What the placement cannot promise: balance, and intervals a budget
     /// lengthened past what the consumers' rebuild delays tolerate (a new
     /// digest waits up to one interval before its soak — and so its
-    /// `rebuildDelay` — starts; more than a quarter of the delay is too much).
+    /// `rebuildDelay` — starts; more than a quarter of the delay is too much),
+    /// intervals a budget lengthened past a day for Warehouses no rebuild
+    /// delay waits on (unless a webhook serves them), and budgets of hosts
+    /// no Warehouse polls.
     /// Each points at the setting it is about in `settings_file`, whose
     /// text is `settings_text`.
     pub fn warnings(
@@ -399,10 +412,14 @@ impl Placement {
         // Per registry: how many Warehouses are too slow, and the worst.
         let mut slow: std::collections::BTreeMap<&str, (usize, u64, String, u64)> =
             std::collections::BTreeMap::new();
+        // Per registry: the Warehouses no rebuild delay waits on that poll
+        // slower than [`IDLE_BOUND_SECS`], and the slowest.
+        let mut idle: std::collections::BTreeMap<&str, Idle> = std::collections::BTreeMap::new();
         for (i, p) in self.pollers.iter().enumerate() {
             let Reason::Budget { .. } = self.polls.reason[i] else {
                 continue;
             };
+            let secs = self.polls.secs[i];
             let (delay, image) = if i < k {
                 (managed_delay[i], &model.managed[i].repo_url)
             } else if i >= 2 * k {
@@ -411,10 +428,22 @@ impl Placement {
                     &model.upstream[i - 2 * k].repo_url,
                 )
             } else {
+                (None, &model.managed[i - k].source_repo)
+            };
+            let Some(delay) = delay else {
+                // A webhook-served Warehouse polls only as a fallback.
+                if secs > IDLE_BOUND_SECS && !p.webhook {
+                    let e = idle.entry(p.registry.as_str()).or_default();
+                    e.count += 1;
+                    if secs > e.secs {
+                        e.secs = secs;
+                        e.slowest = format!("Warehouse {} ({image})", p.name);
+                    }
+                    e.receivers.extend(self.receiver_for(model, i));
+                    e.upstream |= i >= 2 * k;
+                }
                 continue;
             };
-            let Some(delay) = delay else { continue };
-            let secs = self.polls.secs[i];
             if secs > delay / 4 {
                 let e = slow
                     .entry(p.registry.as_str())
@@ -453,7 +482,127 @@ impl Placement {
                 )),
             );
         }
+        for (registry, e) in idle {
+            out.push(
+                e.warning(registry, settings)
+                    .in_file(settings_file)
+                    .at(budget_key(loc(), registry)),
+            );
+        }
+        out.extend(self.unused_budgets(settings, settings_file, settings_text));
         out
+    }
+
+    /// The receiver that would refresh poller `i` if `discovery.webhooks`
+    /// listed it (upstream Warehouses: none, their repositories are not ours).
+    fn receiver_for(&self, model: &Model, i: usize) -> Option<Webhook> {
+        let k = self.managed_count;
+        if i < k {
+            image_receiver(&self.pollers[i].registry)
+        } else if i < 2 * k {
+            Some(source_receiver(model.managed[i - k].provider))
+        } else {
+            None
+        }
+    }
+
+    /// A warning for each budget of a host no Warehouse polls (a typo, or a
+    /// registry nothing is pulled from): it limits nothing.
+    fn unused_budgets(
+        &self,
+        settings: &Settings,
+        settings_file: &Path,
+        settings_text: &str,
+    ) -> Vec<Diagnostic> {
+        let polled: Vec<&str> = self.polls.registries.keys().map(String::as_str).collect();
+        let unused: Vec<(&String, &u32)> = settings
+            .discovery
+            .budgets
+            .iter()
+            .filter(|(host, _)| !self.polls.registries.contains_key(*host))
+            .collect();
+        if unused.is_empty() {
+            return Vec::new();
+        }
+        let loc = Locator::new(settings_text);
+        let hosts = if polled.is_empty() {
+            "no Warehouse is generated".to_string()
+        } else {
+            format!(
+                "the Warehouses poll {}",
+                polled
+                    .iter()
+                    .map(|h| format!("`{h}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        unused
+            .into_iter()
+            .map(|(host, budget)| {
+                let help = match crate::diagnostic::did_you_mean(host, &polled) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => "remove it, or name a host the Warehouses poll".to_string(),
+                };
+                Diagnostic::warning(format!(
+                    "discovery.registries: no Warehouse polls `{host}`, so its budget of {budget}/h limits nothing ({hosts})"
+                ))
+                .in_file(settings_file)
+                .at(registry_key(&loc, host, &[]))
+                .help(help)
+            })
+            .collect()
+    }
+}
+
+/// Above a day between polls, a Warehouse no rebuild delay waits on is
+/// slower than the slowest interval imgf picks by itself (`intervals.base`,
+/// 24h, for images that are not ours): a new build or source commit may wait
+/// days before analysis records it, an external image's new version before
+/// its update Stages see it.
+const IDLE_BOUND_SECS: u64 = 24 * 3600;
+
+/// One registry's Warehouses that no rebuild delay waits on and a budget
+/// slowed past [`IDLE_BOUND_SECS`].
+#[derive(Default)]
+struct Idle {
+    count: usize,
+    secs: u64,
+    slowest: String,
+    /// Receivers that would serve some of them.
+    receivers: std::collections::BTreeSet<Webhook>,
+    /// Whether some are upstream Warehouses (no receiver ever serves those).
+    upstream: bool,
+}
+
+impl Idle {
+    fn warning(&self, registry: &str, settings: &Settings) -> Diagnostic {
+        let budget = settings
+            .discovery
+            .budgets
+            .get(registry)
+            .copied()
+            .unwrap_or(0);
+        let mut help = format!("raise `discovery.registries.{registry}.pollsPerHour`");
+        if !self.receivers.is_empty() {
+            let names: Vec<&str> = self.receivers.iter().map(|w| w.as_str()).collect();
+            let _ = write!(
+                help,
+                ", or add `{}` to `discovery.webhooks` (the Warehouses it serves poll only as a fallback)",
+                names.join("`, `")
+            );
+        }
+        if self.upstream {
+            help.push_str("; upstream images' Warehouses are never served by a webhook");
+        }
+        Diagnostic::warning(format!(
+            "{} Warehouse(s) of {registry} that no rebuild delay waits on poll less often than every {} under its budget of {budget}/h: {} polls every {}, so a new build, commit or version may wait that long to be discovered",
+            self.count,
+            crate::duration::human(IDLE_BOUND_SECS),
+            self.slowest,
+            crate::duration::hms(self.secs)
+        ))
+        .help(help)
     }
 }
 
@@ -461,12 +610,26 @@ impl Placement {
 /// `registry` (which the file may spell `index.docker.io`), else
 /// `discovery.registries`.
 fn budget_key(loc: &Locator<'_>, registry: &str) -> Option<crate::diagnostic::Location> {
+    registry_key(loc, registry, &["pollsPerHour"])
+}
+
+/// Where `discovery.registries.<host>` followed by `under` is written for
+/// `registry`, under any of its spellings, else `discovery.registries`.
+fn registry_key(
+    loc: &Locator<'_>,
+    registry: &str,
+    under: &[&str],
+) -> Option<crate::diagnostic::Location> {
     std::iter::once(registry)
         .chain(
             crate::config::settings::DOCKER_HUB_ALIASES
                 .into_iter()
                 .filter(|a| registry_host(a) == registry),
         )
-        .find_map(|host| loc.keys(&["discovery", "registries", host, "pollsPerHour"]))
+        .find_map(|host| {
+            let mut parts = vec!["discovery", "registries", host];
+            parts.extend_from_slice(under);
+            loc.keys(&parts)
+        })
         .or_else(|| loc.path_key("discovery.registries"))
 }
