@@ -249,6 +249,17 @@ fn poll_budgets_hold_and_without_one_intervals_stay() {
     assert_eq!(budgeted["docker.io"], free["docker.io"]);
 }
 
+/// The base-image state `node-{i}` (docker.io/library/node, tag `{i}`).
+fn node_base(p: &Project, i: usize) {
+    p.file(
+        &format!("state/base-images/node-{i}.yaml"),
+        &crate::support::NODE_STATE
+            .replace("node-22", &format!("node-{i}"))
+            .replace("node:22", &format!("node:{i}"))
+            .replace("tag: '22'", &format!("tag: '{i}'")),
+    );
+}
+
 #[test]
 fn a_budget_past_the_rebuild_delay_warns() {
     let p = Project::new();
@@ -268,13 +279,7 @@ fn a_budget_past_the_rebuild_delay_warns() {
             &format!("state/images/app-{i}.yaml"),
             &format!("name: app-{i}\nbaseImages: [node-{i}]\n"),
         );
-        p.file(
-            &format!("state/base-images/node-{i}.yaml"),
-            &crate::support::NODE_STATE
-                .replace("node-22", &format!("node-{i}"))
-                .replace("node:22", &format!("node:{i}"))
-                .replace("tag: '22'", &format!("tag: '{i}'")),
-        );
+        node_base(&p, i);
     }
     p.images(&y);
     let r = p.run(&["synth", "--output", "-"]);
@@ -285,6 +290,48 @@ fn a_budget_past_the_rebuild_delay_warns() {
         ) && r
             .stderr
             .contains("discovery.registries.docker.io.pollsPerHour"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A base that is an enrolled image on ghcr.io, slowed by a budget: too slow
+/// for the rebuild delays built on it, unless the `github` receiver
+/// refreshes its Warehouse (polling is then only a fallback).
+#[test]
+fn a_webhook_served_base_is_not_too_slow_for_a_rebuild_delay() {
+    let p = Project::new();
+    let mut y = String::new();
+    for i in 0..40 {
+        for (name, base) in [
+            (format!("lib-{i}"), format!("node-{i}")),
+            (format!("app-{i}"), format!("lib-{i}")),
+        ] {
+            write!(y, "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  rebuildDelay: 1d\n  source: {{repo: org/{name}, dockerfile: Dockerfile, workflow: build.yml}}\n").unwrap();
+            p.file(
+                &format!("state/images/{name}.yaml"),
+                &format!("name: {name}\nbaseImages: [{base}]\n"),
+            );
+        }
+        node_base(&p, i);
+    }
+    p.images(&y);
+    let budget = "discovery:\n  registries:\n    ghcr.io: {pollsPerHour: 2}\n";
+    p.file("settings.yaml", budget);
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "Warehouse(s) of ghcr.io poll slower than their images' rebuild delays tolerate"
+        ),
+        "{}",
+        r.stderr
+    );
+    p.file("settings.yaml", &format!("{budget}  webhooks: [github]\n"));
+    let r = p.run(&["synth", "--output", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("rebuild delays tolerate"),
         "{}",
         r.stderr
     );
@@ -515,13 +562,7 @@ fn explain_reports_the_emitted_interval_and_shard_of_every_warehouse() {
             &format!("state/images/app-{i}.yaml"),
             &format!("name: app-{i}\nbaseImages: [{base}]\n"),
         );
-        p.file(
-            &format!("state/base-images/node-{i}.yaml"),
-            &crate::support::NODE_STATE
-                .replace("node-22", &format!("node-{i}"))
-                .replace("node:22", &format!("node:{i}"))
-                .replace("tag: '22'", &format!("tag: '{i}'")),
-        );
+        node_base(&p, i);
     }
     p.file(
         "state/base-images/app-0-1.yaml",
@@ -624,13 +665,7 @@ fn placement_warnings_point_at_their_settings() {
             &format!("state/images/app-{i}.yaml"),
             &format!("name: app-{i}\nbaseImages: [node-{i}]\n"),
         );
-        p.file(
-            &format!("state/base-images/node-{i}.yaml"),
-            &crate::support::NODE_STATE
-                .replace("node-22", &format!("node-{i}"))
-                .replace("node:22", &format!("node:{i}"))
-                .replace("tag: '22'", &format!("tag: '{i}'")),
-        );
+        node_base(&p, i);
     }
     p.images(&y);
     p.file(

@@ -444,7 +444,9 @@ impl Placement {
                 }
                 continue;
             };
-            if secs > delay / 4 {
+            // As above: a receiver refreshes a webhook-served Warehouse at
+            // once; its slow polling is only a fallback.
+            if secs > delay / 4 && !p.webhook {
                 let e = slow
                     .entry(p.registry.as_str())
                     .or_insert((0, 0, String::new(), 0));
