@@ -12,6 +12,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+/// A value rule: `Err` holds the reason a value is refused.
+pub(crate) type Rule = fn(&str) -> Result<(), String>;
+
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("valid built-in pattern")
 }
@@ -586,6 +589,14 @@ pub fn exact_tag_regex(tag: &str) -> String {
     }
     out.push('$');
     out
+}
+
+/// Git URLs compared as Git hosts do: lowercase, no trailing `/` or `.git`.
+pub(crate) fn normalize_git_url(u: &str) -> String {
+    u.to_ascii_lowercase()
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_string()
 }
 
 #[cfg(test)]

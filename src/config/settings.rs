@@ -4,6 +4,13 @@
 //! They come from an optional `settings.yaml` beside images.yaml, then from
 //! command-line overrides; everything has a default, and nothing names a
 //! particular user, organisation or repository.
+//!
+//! The sections only one target reads live with that target, in
+//! `targets/<target>/settings.rs` (`kargo:` and `discovery:`, `flux:`,
+//! `backstage:`): their types as written and resolved, their defaults and
+//! checks. This module reads the file and resolves the shared sections, and
+//! calls theirs in the order the keys are checked, so errors come out in
+//! one order.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +24,11 @@ use crate::config::security::{
     DEFAULT_COSIGN_IMAGE,
 };
 use crate::diagnostic::Diagnostic;
+use crate::targets::backstage::settings::{BackstageFile, BackstageSettings};
+use crate::targets::flux::settings::{FluxFile, FluxSettings};
+use crate::targets::kargo::settings::{
+    resolve_discovery, resolve_shards, Discovery, DiscoveryFile, KargoFile, KargoSettings,
+};
 use crate::values;
 
 /// The settings file's name inside `--dir`.
@@ -68,152 +80,6 @@ pub struct SettingsFile {
     /// per-registry poll budgets.
     #[serde(default)]
     pub discovery: DiscoveryFile,
-}
-
-/// `kargo:`: the Kargo installation the output is applied to.
-#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct KargoFile {
-    /// The controller shards (each Kargo controller's `controller.shardName`)
-    /// that Warehouses and Stages are spread over (`[eu-west, us-east]`).
-    /// Every Warehouse and Stage gets `spec.shard`; an object on a shard no
-    /// controller runs is never reconciled.
-    #[serde(default)]
-    pub shards: Vec<String>,
-}
-
-/// `discovery:`: webhook receivers and poll budgets.
-#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DiscoveryFile {
-    /// Kargo webhook receivers to generate in the ProjectConfig: `github`,
-    /// `gitlab`, `dockerhub`, `quay`. The Warehouses they serve poll only as
-    /// a fallback (every 6 to 12 hours).
-    #[serde(default)]
-    pub webhooks: Vec<String>,
-    /// Poll budgets by registry host (`docker.io`, `ghcr.io`) or git host
-    /// (`github.com`): `{docker.io: {pollsPerHour: 400}}`.
-    #[serde(default)]
-    pub registries: BTreeMap<String, RegistryFile>,
-}
-
-/// One registry's budget.
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RegistryFile {
-    /// The most Warehouse discoveries per hour, summed over the Warehouses
-    /// that poll this host (one discovery lists tags and reads new manifests).
-    pub polls_per_hour: u32,
-}
-
-/// A Kargo webhook receiver type imgf generates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Webhook {
-    Github,
-    Gitlab,
-    Dockerhub,
-    Quay,
-}
-
-impl Webhook {
-    /// The receiver's type key, and its name in the ProjectConfig (fixed
-    /// forever: renaming a receiver changes its URL).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Webhook::Github => "github",
-            Webhook::Gitlab => "gitlab",
-            Webhook::Dockerhub => "dockerhub",
-            Webhook::Quay => "quay",
-        }
-    }
-
-    /// The Secret the receiver reads (imgf never writes it).
-    pub fn secret_name(self) -> String {
-        format!("imgf-webhook-{}", self.as_str())
-    }
-
-    /// The key of that Secret Kargo v1.11 reads
-    /// (`pkg/webhook/external/{github,gitlab,dockerhub,quay}.go`).
-    pub fn secret_key(self) -> &'static str {
-        match self {
-            Webhook::Gitlab => "secret-token",
-            _ => "secret",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Webhook, String> {
-        match s {
-            "github" => Ok(Webhook::Github),
-            "gitlab" => Ok(Webhook::Gitlab),
-            "dockerhub" => Ok(Webhook::Dockerhub),
-            "quay" => Ok(Webhook::Quay),
-            "harbor" | "artifactory" | "azure" | "gitea" | "bitbucket" | "generic" => Err(format!(
-                "imgf cannot tell which Warehouses a `{s}` receiver serves (its host is yours to name), so it does not generate one yet"
-            )),
-            _ => Err("not a webhook receiver imgf generates".into()),
-        }
-    }
-}
-
-/// What `discovery:` resolves to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Discovery {
-    /// Receivers, each once, in the order written.
-    pub webhooks: Vec<Webhook>,
-    /// Polls per hour by host (`index.docker.io` written as `docker.io`).
-    pub budgets: BTreeMap<String, u32>,
-}
-
-impl Discovery {
-    pub fn has(&self, w: Webhook) -> bool {
-        self.webhooks.contains(&w)
-    }
-}
-
-/// `backstage:`: what the catalog entities carry when images.yaml says
-/// nothing (the entity schemas require an owner and a lifecycle).
-#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BackstageFile {
-    /// The owner of managed images (default `platform-team`).
-    pub owner: Option<String>,
-    /// The system every image belongs to (default `image-factory`).
-    pub system: Option<String>,
-    /// The lifecycle of managed images (default `production`).
-    pub lifecycle: Option<String>,
-    /// The owner of upstream (base and external) images (default `upstream`).
-    pub base_owner: Option<String>,
-}
-
-/// `flux:` — read only by `imgf synth --target flux`.
-#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FluxFile {
-    /// The namespace of every Flux object (default `flux-system`).
-    pub namespace: Option<String>,
-    /// GitRepositories already in the cluster, by the repository they clone
-    /// (`owner/name` or an https URL): `{example-org/deploy: flux-system}`.
-    /// Other target repositories get a generated GitRepository.
-    #[serde(default)]
-    pub git_repositories: BTreeMap<String, String>,
-    /// The Secret with git credentials for generated GitRepositories.
-    pub git_secret: Option<String>,
-    /// The dockerconfigjson Secret ImageRepositories pull with.
-    pub registry_secret: Option<String>,
-    /// Registries served over plain HTTP (`registry.local:5000`).
-    #[serde(default)]
-    pub insecure_registries: Vec<String>,
-    /// The commit author (default `imgf` <imgf@users.noreply.github.com>).
-    pub author: Option<FluxAuthor>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FluxAuthor {
-    /// The author's name.
-    pub name: String,
-    /// The author's email address.
-    pub email: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -319,42 +185,6 @@ pub struct Settings {
     pub discovery: Discovery,
 }
 
-/// What only the Backstage target reads: defaults for the entities' owner,
-/// system and lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackstageSettings {
-    pub owner: String,
-    pub system: String,
-    pub lifecycle: String,
-    pub base_owner: String,
-}
-
-impl FluxSettings {
-    /// The existing GitRepository that clones `url`, if settings name one
-    /// (by its URL, or by its path on the host).
-    pub fn existing_git_repository(&self, url: &str) -> Option<&str> {
-        let url = normalize_git_url(url);
-        self.git_repositories
-            .iter()
-            .find(|(k, _)| *k == url || url.ends_with(&format!("/{k}")))
-            .map(|(_, n)| n.as_str())
-    }
-}
-
-/// What only the Flux target reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FluxSettings {
-    pub namespace: String,
-    /// Existing GitRepositories: (normalised https URL or `owner/name`
-    /// path on any host, name); see [`FluxSettings::existing_git_repository`].
-    pub git_repositories: Vec<(String, String)>,
-    pub git_secret: Option<String>,
-    pub registry_secret: Option<String>,
-    pub insecure_registries: Vec<String>,
-    pub author_name: String,
-    pub author_email: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intervals {
     /// Managed images' registries and source repositories.
@@ -415,22 +245,6 @@ impl Providers {
     }
 }
 
-/// What only the Kargo target reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KargoSettings {
-    /// The Kargo Project and the Namespace it owns.
-    pub project: String,
-    pub namespace_labels: BTreeMap<String, String>,
-    /// The image the analysis Job runs.
-    pub analysis_image: String,
-    /// Whether `analysis_image` is the built-in placeholder.
-    pub analysis_image_is_default: bool,
-    pub service_account: String,
-    pub image_pull_secrets: Vec<String>,
-    /// `kargo.shards`, in the order written (empty: no `spec.shard`).
-    pub shards: Vec<String>,
-}
-
 impl Settings {
     /// The defaults, for a project directory named `dir_name`.
     pub fn defaults(dir_name: &str) -> Settings {
@@ -459,30 +273,9 @@ impl Settings {
                     key: "token".into(),
                 },
             },
-            kargo: KargoSettings {
-                project: "image-factory".into(),
-                namespace_labels: BTreeMap::new(),
-                analysis_image: format!("imgf:{}", env!("CARGO_PKG_VERSION")),
-                analysis_image_is_default: true,
-                service_account: "image-factory".into(),
-                image_pull_secrets: Vec::new(),
-                shards: Vec::new(),
-            },
-            backstage: BackstageSettings {
-                owner: "platform-team".into(),
-                system: "image-factory".into(),
-                lifecycle: "production".into(),
-                base_owner: "upstream".into(),
-            },
-            flux: FluxSettings {
-                namespace: "flux-system".into(),
-                git_repositories: Vec::new(),
-                git_secret: None,
-                registry_secret: None,
-                insecure_registries: Vec::new(),
-                author_name: "imgf".into(),
-                author_email: "imgf@users.noreply.github.com".into(),
-            },
+            kargo: KargoSettings::defaults(),
+            backstage: BackstageSettings::defaults(),
+            flux: FluxSettings::defaults(),
             security: None,
             notifications: Vec::new(),
             discovery: Discovery::default(),
@@ -609,79 +402,8 @@ impl Settings {
             check("gitlab.tokenSecret.key", &t.key, values::secret_key);
             s.providers.gitlab_token = t;
         }
-        let b = file.backstage;
-        for (key, value, slot, rule) in [
-            (
-                "backstage.owner",
-                b.owner,
-                &mut s.backstage.owner,
-                values::entity_ref as fn(&str) -> Result<(), String>,
-            ),
-            (
-                "backstage.system",
-                b.system,
-                &mut s.backstage.system,
-                values::entity_ref,
-            ),
-            (
-                "backstage.lifecycle",
-                b.lifecycle,
-                &mut s.backstage.lifecycle,
-                values::lifecycle,
-            ),
-            (
-                "backstage.baseOwner",
-                b.base_owner,
-                &mut s.backstage.base_owner,
-                values::entity_ref,
-            ),
-        ] {
-            if let Some(v) = value {
-                check(key, &v, rule);
-                *slot = v;
-            }
-        }
-        if let Some(ns) = file.flux.namespace {
-            check("flux.namespace", &ns, |v| {
-                if crate::names::is_dns1123_label(v) {
-                    Ok(())
-                } else {
-                    Err("a namespace: lowercase letters, digits and `-`, at most 63".into())
-                }
-            });
-            s.flux.namespace = ns;
-        }
-        for (repo, name) in &file.flux.git_repositories {
-            check("flux.gitRepositories", name, values::object_name);
-            if repo.starts_with("https://") {
-                check("flux.gitRepositories", repo, values::https_url);
-            } else {
-                check("flux.gitRepositories", repo, |v| {
-                    values::source_repo(v, true)
-                });
-            }
-            s.flux
-                .git_repositories
-                .push((normalize_git_url(repo), name.clone()));
-        }
-        if let Some(n) = file.flux.git_secret {
-            check("flux.gitSecret", &n, values::object_name);
-            s.flux.git_secret = Some(n);
-        }
-        if let Some(n) = file.flux.registry_secret {
-            check("flux.registrySecret", &n, values::object_name);
-            s.flux.registry_secret = Some(n);
-        }
-        for r in &file.flux.insecure_registries {
-            check("flux.insecureRegistries", r, values::registry);
-        }
-        s.flux.insecure_registries = file.flux.insecure_registries;
-        if let Some(a) = file.flux.author {
-            check("flux.author.name", &a.name, values::commit_author);
-            check("flux.author.email", &a.email, values::email);
-            s.flux.author_name = a.name;
-            s.flux.author_email = a.email;
-        }
+        crate::targets::backstage::settings::resolve(file.backstage, &mut s.backstage, &mut check);
+        crate::targets::flux::settings::resolve(file.flux, &mut s.flux, &mut check);
         let at = |key: &str, value: &str| loc.value_under(key, value);
         let mut security_errors = Vec::new();
         let mut fail = |key: &str, value: &str, why: String, fix: &str| {
@@ -875,116 +597,4 @@ fn resolve_notifications(
         });
     }
     out
-}
-
-/// `kargo.shards` checked: each becomes the label `kargo.akuity.io/shard`
-/// (Kargo's webhooks copy `spec.shard` into it), so each must be a label value.
-fn resolve_shards(
-    list: Vec<String>,
-    fail: &mut impl FnMut(&str, &str, String, &str),
-) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in list {
-        if s.is_empty() || !crate::names::is_valid_label_value(&s) {
-            fail(
-                "kargo.shards",
-                &s,
-                "a shard name becomes the label `kargo.akuity.io/shard`: letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit, at most 63".into(),
-                "write the `controller.shardName` of a Kargo controller, like `eu-west`",
-            );
-        } else if out.contains(&s) {
-            fail(
-                "kargo.shards",
-                &s,
-                "it is listed twice".into(),
-                "list each shard once",
-            );
-        } else {
-            out.push(s);
-        }
-    }
-    out
-}
-
-/// `discovery:` checked.
-fn resolve_discovery(
-    d: DiscoveryFile,
-    fail: &mut impl FnMut(&str, &str, String, &str),
-) -> Discovery {
-    let mut out = Discovery::default();
-    for w in &d.webhooks {
-        match Webhook::parse(w) {
-            Ok(k) if out.webhooks.contains(&k) => fail(
-                "discovery.webhooks",
-                w,
-                "it is listed twice".into(),
-                "list each receiver once",
-            ),
-            Ok(k) => out.webhooks.push(k),
-            Err(why) => fail(
-                "discovery.webhooks",
-                w,
-                why,
-                "list some of github, gitlab, dockerhub, quay",
-            ),
-        }
-    }
-    for (host, r) in d.registries {
-        if let Err(why) = values::registry(&host) {
-            fail(
-                "discovery.registries",
-                &host,
-                why,
-                "name a registry or git host, like `docker.io` or `github.com`",
-            );
-            continue;
-        }
-        let key = registry_host(&host).to_string();
-        if r.polls_per_hour == 0 {
-            fail(
-                "discovery.registries",
-                &host,
-                "`pollsPerHour: 0` would never poll, and Warehouses cannot be told not to".into(),
-                "set `pollsPerHour` to 1 or more, or remove this registry",
-            );
-            continue;
-        }
-        match out.budgets.entry(key) {
-            std::collections::btree_map::Entry::Occupied(e) => fail(
-                "discovery.registries",
-                &host,
-                format!("`{}` has a budget already", e.key()),
-                "write each registry once (`index.docker.io` is `docker.io`)",
-            ),
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(r.polls_per_hour);
-            }
-        }
-    }
-    out
-}
-
-/// A registry host as Kargo normalises image URLs
-/// (`pkg/urls/image.go`): `index.docker.io` and `registry-1.docker.io` are `docker.io`.
-pub fn registry_host(host: &str) -> &str {
-    if DOCKER_HUB_ALIASES.contains(&host) {
-        "docker.io"
-    } else {
-        host
-    }
-}
-
-/// The other names of `docker.io` that [`registry_host`] normalises.
-pub const DOCKER_HUB_ALIASES: [&str; 3] = [
-    "index.docker.io",
-    "registry-1.docker.io",
-    "registry.hub.docker.com",
-];
-
-/// Git URLs compared as Git hosts do: lowercase, no trailing `/` or `.git`.
-pub fn normalize_git_url(u: &str) -> String {
-    u.to_ascii_lowercase()
-        .trim_end_matches('/')
-        .trim_end_matches(".git")
-        .to_string()
 }

@@ -3,11 +3,12 @@
 
 use crate::config::enrollment::{Enrollment, Provider, CONTEXT_INPUTS};
 use crate::config::enrollment::{Update, UpdateValue};
-use crate::config::settings::{normalize_git_url, Providers};
+use crate::config::settings::Providers;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Check, Managed};
 use crate::state::store::StateFile;
 use crate::state::ImageState;
+use crate::values::normalize_git_url;
 
 /// A managed image as images.yaml enrolls it (bases and version come later).
 pub(super) fn from_enrollment(

@@ -1142,7 +1142,7 @@ fn placement(
 ) -> Option<Placement> {
     use crate::targets::kargo::poll::Reason;
     if settings.kargo.shards.is_empty()
-        && settings.discovery == crate::config::settings::Discovery::default()
+        && settings.discovery == crate::targets::kargo::settings::Discovery::default()
     {
         return None;
     }

@@ -81,7 +81,7 @@ pub fn placement(
     settings: &crate::config::settings::Settings,
 ) -> Option<PlacementStatus> {
     if settings.kargo.shards.is_empty()
-        && settings.discovery == crate::config::settings::Discovery::default()
+        && settings.discovery == crate::targets::kargo::settings::Discovery::default()
     {
         return None;
     }

@@ -28,7 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("load", &["load"]),
     ("merge", &["merge", "model"]),
     ("graph", &["graph"]),
-    ("targets", &["targets"]),
+    ("targets", &["targets", SETTINGS]),
     ("ops", &["ops", "git"]),
     ("commands", &["commands", "cli"]),
 ];
@@ -74,8 +74,8 @@ fn ident(s: &str) -> &str {
     &s[..end]
 }
 
-/// The first segments of the paths in `crate::…`, including each item of a
-/// `crate::{a, b::c}` group.
+/// The paths in `crate::…` (without `crate::`), each item of a
+/// `crate::{a, b::{c, d}}` group expanded (`a`, `b::c`, `b::d`).
 fn crate_paths(code: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     for (i, _) in code.match_indices("crate::") {
@@ -85,7 +85,16 @@ fn crate_paths(code: &str) -> BTreeSet<String> {
                 continue; // `$crate::`, `my_crate::`
             }
         }
-        let rest = &code[i + "crate::".len()..];
+        path_at(&code[i + "crate::".len()..], Vec::new(), &mut found);
+    }
+    found
+}
+
+/// The path that starts `text`, after the segments `prefix`; a group
+/// (`{a, b::c}`) gives one path per item.
+fn path_at(text: &str, mut prefix: Vec<String>, found: &mut BTreeSet<String>) {
+    let mut rest = text.trim_start();
+    loop {
         if let Some(group) = rest.strip_prefix('{') {
             let mut depth = 0;
             let mut start = 0;
@@ -93,23 +102,52 @@ fn crate_paths(code: &str) -> BTreeSet<String> {
                 match c {
                     '{' => depth += 1,
                     '}' if depth == 0 => {
-                        found.insert(ident(group[start..j].trim()).to_string());
-                        break;
+                        path_at(&group[start..j], prefix.clone(), found);
+                        return;
                     }
                     '}' => depth -= 1,
                     ',' if depth == 0 => {
-                        found.insert(ident(group[start..j].trim()).to_string());
+                        path_at(&group[start..j], prefix.clone(), found);
                         start = j + 1;
                     }
                     _ => {}
                 }
             }
-        } else {
-            found.insert(ident(rest).to_string());
+            return;
+        }
+        let id = ident(rest);
+        if id.is_empty() {
+            break;
+        }
+        prefix.push(id.to_string());
+        match rest[id.len()..].strip_prefix("::") {
+            Some(after) => rest = after.trim_start(),
+            None => break,
         }
     }
-    found
+    if !prefix.is_empty() {
+        found.insert(prefix.join("::"));
+    }
 }
+
+/// The node of the graph a path (`targets::kargo::settings::X`) or a file
+/// (`targets/kargo/settings.rs`, as segments without `.rs`) belongs to: its
+/// top-level module, except that every target's settings module is one node
+/// of its own, `targets::settings` (see [`SETTINGS`]).
+fn node(segments: &[&str]) -> String {
+    match segments {
+        ["targets", _, "settings", ..] => SETTINGS.to_string(),
+        [first, ..] => (*first).to_string(),
+        [] => String::new(),
+    }
+}
+
+/// The one node finer than a top-level module: the targets' settings
+/// modules (`src/targets/<target>/settings.rs`). `config` resolves
+/// settings.yaml into their types, so `config` → `targets::settings` is an
+/// upward dependency (the one allowed); they use only the base layer, so
+/// there is no cycle with `targets` (which uses `config`).
+const SETTINGS: &str = "targets::settings";
 
 /// Module → the modules it uses, with a file that does.
 fn dependencies(src: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -125,24 +163,41 @@ fn dependencies(src: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
     }
     let mut files = Vec::new();
     rust_files(src, &mut files);
+    let segments_of = |rel: &Path| -> Vec<String> {
+        rel.with_extension("")
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
+    };
+    if files
+        .iter()
+        .any(|f| node(&as_strs(&segments_of(f.strip_prefix(src).unwrap()))) == SETTINGS)
+    {
+        modules.insert(SETTINGS.to_string());
+    }
     let mut deps: BTreeMap<String, BTreeMap<String, String>> = modules
         .iter()
         .map(|m| (m.clone(), BTreeMap::new()))
         .collect();
     for f in files {
         let rel = f.strip_prefix(src).unwrap();
-        let first = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy();
-        let from = first.strip_suffix(".rs").unwrap_or(&first).to_string();
+        let from = node(&as_strs(&segments_of(rel)));
         if !modules.contains(&from) || f.file_name().is_some_and(|n| n == "tests.rs") {
             continue;
         }
         let code = production_code(&std::fs::read_to_string(&f).unwrap());
-        for to in crate_paths(&code) {
+        if from == SETTINGS {
+            // Only `crate::` paths are seen: a settings module reaching its
+            // target through `super::`, or hiding code in a submodule, would
+            // be a dependency the graph misses.
+            assert!(
+                !code.contains("super::") && !code.contains("self::") && !has_submodule(&code),
+                "{}: a target's settings module uses `crate::` paths only and has no submodules",
+                rel.display()
+            );
+        }
+        for path in crate_paths(&code) {
+            let to = node(&path.split("::").collect::<Vec<_>>());
             if to != from && modules.contains(&to) {
                 deps.get_mut(&from)
                     .unwrap()
@@ -152,6 +207,22 @@ fn dependencies(src: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
         }
     }
     deps
+}
+
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Whether `code` declares a module (`mod x;` or `mod x {`).
+fn has_submodule(code: &str) -> bool {
+    code.lines().any(|l| {
+        let l = l.trim_start();
+        let l = l
+            .strip_prefix("pub(crate) ")
+            .or_else(|| l.strip_prefix("pub "))
+            .unwrap_or(l);
+        l.starts_with("mod ")
+    })
 }
 
 /// A cycle in `deps`, if there is one.
@@ -192,7 +263,67 @@ fn crate_paths_are_read_from_use_lines_and_groups() {
          // crate::comment\n$crate::m\n#[cfg(test)]\nmod tests {\n    use crate::t;\n}\n",
     );
     let got: Vec<String> = crate_paths(&code).into_iter().collect();
-    assert_eq!(got, ["a", "c", "d", "g", "h"]);
+    assert_eq!(got, ["a::b", "c", "d::e", "d::f", "g", "h::i"]);
+    let nested = crate_paths("use crate::targets::{kargo::settings::{A, B}, flux};");
+    let nodes: BTreeSet<String> = nested
+        .iter()
+        .map(|p| node(&p.split("::").collect::<Vec<_>>()))
+        .collect();
+    assert_eq!(
+        nested.into_iter().collect::<Vec<_>>(),
+        [
+            "targets::flux",
+            "targets::kargo::settings::A",
+            "targets::kargo::settings::B"
+        ]
+    );
+    assert_eq!(nodes.into_iter().collect::<Vec<_>>(), ["targets", SETTINGS]);
+}
+
+#[test]
+fn a_targets_settings_module_is_its_own_node() {
+    assert_eq!(node(&["targets", "kargo", "settings"]), SETTINGS);
+    assert_eq!(
+        node(&["targets", "flux", "settings", "FluxSettings"]),
+        SETTINGS
+    );
+    assert_eq!(node(&["targets", "kargo", "placement"]), "targets");
+    assert_eq!(node(&["targets", "settings"]), "targets");
+    assert_eq!(node(&["config", "settings", "Settings"]), "config");
+}
+
+fn graph(edges: &[(&str, &str)]) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut deps: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (from, to) in edges {
+        deps.entry((*to).to_string()).or_default();
+        deps.entry((*from).to_string())
+            .or_default()
+            .insert((*to).to_string(), "planted.rs".into());
+    }
+    deps
+}
+
+#[test]
+fn the_cycle_check_finds_a_planted_cycle() {
+    // config → targets::settings and targets → config: no cycle.
+    let fine = graph(&[
+        ("config", SETTINGS),
+        (SETTINGS, "values"),
+        ("targets", "config"),
+        ("targets", SETTINGS),
+    ]);
+    assert_eq!(cycle(&fine), None);
+    // A settings module that reaches back into its target closes one.
+    let planted = graph(&[
+        ("config", SETTINGS),
+        (SETTINGS, "targets"),
+        ("targets", "config"),
+    ]);
+    let c = cycle(&planted).expect("the planted cycle is found");
+    assert_eq!(c.first(), c.last());
+    assert_eq!(c.len(), 4, "{c:?}");
+    // So does config → targets at top-level granularity.
+    assert!(cycle(&graph(&[("config", "targets"), ("targets", "config")])).is_some());
 }
 
 #[test]

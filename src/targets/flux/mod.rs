@@ -18,6 +18,7 @@
 
 pub mod markers;
 pub mod objects;
+pub mod settings;
 mod spec;
 pub mod template;
 
@@ -25,11 +26,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::config::enrollment::UpdateValue;
-use crate::config::settings::{normalize_git_url, Settings};
+use crate::config::settings::Settings;
 use crate::diagnostic::{Diagnostic, Error};
 use crate::model::{Managed, Model, TagOrder, TagPolicy, Update, Upstream};
 use crate::names;
 use crate::targets::{k8s, Family, Output};
+use crate::values::normalize_git_url;
 use objects::{
     Author, BranchRef, Checkout, CommitSpec, CrossNamespaceRef, GitRepository, GitRepositorySpec,
     GitSpec, ImagePolicy, ImagePolicySpec, ImageRepository, ImageRepositorySpec,

@@ -26,6 +26,7 @@ pub mod rebuild;
 mod record;
 pub mod runbook;
 pub mod security;
+pub mod settings;
 pub mod shard;
 mod soak;
 mod spec;

@@ -20,9 +20,10 @@ use super::poll::{self, Poller, Reason};
 use super::shard::{self, Choice, Unit};
 use crate::config::enrollment::Provider;
 use crate::config::parse::Locator;
-use crate::config::settings::{registry_host, Settings, Webhook};
+use crate::config::settings::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::model::{BaseRef, Model};
+use crate::targets::kargo::settings::{registry_host, Webhook};
 
 /// Shards and intervals for one model and its settings.
 #[derive(Debug, Clone)]
@@ -624,7 +625,7 @@ fn registry_key(
 ) -> Option<crate::diagnostic::Location> {
     std::iter::once(registry)
         .chain(
-            crate::config::settings::DOCKER_HUB_ALIASES
+            crate::targets::kargo::settings::DOCKER_HUB_ALIASES
                 .into_iter()
                 .filter(|a| registry_host(a) == registry),
         )

@@ -277,7 +277,7 @@ fn races(
         for up in d.updates {
             files
                 .entry((
-                    crate::config::settings::normalize_git_url(&up.repo_url),
+                    crate::values::normalize_git_url(&up.repo_url),
                     up.branch.clone(),
                     up.path.clone(),
                 ))

@@ -43,7 +43,7 @@ fn warnings(inputs: &Inputs, model: &Model) -> Vec<Diagnostic> {
         );
     }
     if !inputs.settings.kargo.shards.is_empty()
-        || inputs.settings.discovery != crate::config::settings::Discovery::default()
+        || inputs.settings.discovery != crate::targets::kargo::settings::Discovery::default()
     {
         warnings.extend(
             super::placement::Placement::new(model, &inputs.settings).warnings(

@@ -34,6 +34,8 @@
 //! from the state files: [`crate::merge`] puts them in [`Model::catalog`],
 //! so the catalog is as fresh as the last analysis commit.
 
+pub mod settings;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
