@@ -458,12 +458,7 @@ impl Placement {
             }
         }
         for (registry, (n, secs, slowest, delay)) in slow {
-            let budget = settings
-                .discovery
-                .budgets
-                .get(registry)
-                .copied()
-                .unwrap_or(0);
+            let budget = settings.discovery.budget(registry);
             let limit = if delay == 0 {
                 "its rebuild delay is 0".to_string()
             } else {
@@ -580,12 +575,7 @@ struct Idle {
 
 impl Idle {
     fn warning(&self, registry: &str, settings: &Settings) -> Diagnostic {
-        let budget = settings
-            .discovery
-            .budgets
-            .get(registry)
-            .copied()
-            .unwrap_or(0);
+        let budget = settings.discovery.budget(registry);
         let mut help = format!("raise `discovery.registries.{registry}.pollsPerHour`");
         if !self.receivers.is_empty() {
             let names: Vec<&str> = self.receivers.iter().map(|w| w.as_str()).collect();

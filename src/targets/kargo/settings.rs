@@ -111,6 +111,11 @@ impl Discovery {
     pub fn has(&self, w: Webhook) -> bool {
         self.webhooks.contains(&w)
     }
+
+    /// The polls per hour `host` may take (0: no budget is set for it).
+    pub fn budget(&self, host: &str) -> u32 {
+        self.budgets.get(host).copied().unwrap_or(0)
+    }
 }
 
 /// What only the Kargo target reads.
