@@ -30,10 +30,7 @@ fn enrollment(p: &Project, n: usize, pin: bool) {
             if i == 0 && pin { ", argocd: {app: app-0}, shard: us-east" } else { "" }
         )
         .unwrap();
-        p.file(
-            &format!("state/images/app-{i}.yaml"),
-            &format!("name: app-{i}\nbaseImages: [node-22]\n"),
-        );
+        built_on(p, &format!("app-{i}"), "node-22");
     }
     p.images(&y)
         .file("state/base-images/node-22.yaml", crate::support::NODE_STATE);
@@ -249,6 +246,21 @@ fn poll_budgets_hold_and_without_one_intervals_stay() {
     assert_eq!(budgeted["docker.io"], free["docker.io"]);
 }
 
+/// The image state of `name`, analysed as built on `base`.
+fn built_on(p: &Project, name: &str, base: &str) {
+    p.file(
+        &format!("state/images/{name}.yaml"),
+        &format!("name: {name}\nbaseImages: [{base}]\n"),
+    );
+}
+
+/// Appends to `y` the images.yaml entry of `name` on ghcr.io, waiting
+/// `rebuildDelay: 1d` for its bases, and writes its state, built on `base`.
+fn delayed_image(p: &Project, y: &mut String, name: &str, base: &str) {
+    write!(y, "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  rebuildDelay: 1d\n  source: {{repo: org/{name}, dockerfile: Dockerfile, workflow: build.yml}}\n").unwrap();
+    built_on(p, name, base);
+}
+
 /// The base-image state `node-{i}` (docker.io/library/node, tag `{i}`).
 fn node_base(p: &Project, i: usize) {
     p.file(
@@ -274,11 +286,7 @@ fn a_budget_past_the_rebuild_delay_warns() {
     // With several bases on docker.io at a tiny budget, each polls slower.
     let mut y = String::new();
     for i in 0..40 {
-        write!(y, "- name: app-{i}\n  registry: ghcr.io\n  repository: org/app-{i}\n  rebuildDelay: 1d\n  source: {{repo: org/app-{i}, dockerfile: Dockerfile, workflow: build.yml}}\n").unwrap();
-        p.file(
-            &format!("state/images/app-{i}.yaml"),
-            &format!("name: app-{i}\nbaseImages: [node-{i}]\n"),
-        );
+        delayed_image(&p, &mut y, &format!("app-{i}"), &format!("node-{i}"));
         node_base(&p, i);
     }
     p.images(&y);
@@ -303,16 +311,8 @@ fn a_webhook_served_base_is_not_too_slow_for_a_rebuild_delay() {
     let p = Project::new();
     let mut y = String::new();
     for i in 0..40 {
-        for (name, base) in [
-            (format!("lib-{i}"), format!("node-{i}")),
-            (format!("app-{i}"), format!("lib-{i}")),
-        ] {
-            write!(y, "- name: {name}\n  registry: ghcr.io\n  repository: org/{name}\n  rebuildDelay: 1d\n  source: {{repo: org/{name}, dockerfile: Dockerfile, workflow: build.yml}}\n").unwrap();
-            p.file(
-                &format!("state/images/{name}.yaml"),
-                &format!("name: {name}\nbaseImages: [{base}]\n"),
-            );
-        }
+        delayed_image(&p, &mut y, &format!("lib-{i}"), &format!("node-{i}"));
+        delayed_image(&p, &mut y, &format!("app-{i}"), &format!("lib-{i}"));
         node_base(&p, i);
     }
     p.images(&y);
@@ -558,10 +558,7 @@ fn explain_reports_the_emitted_interval_and_shard_of_every_warehouse() {
         } else {
             format!("node-{i}")
         };
-        p.file(
-            &format!("state/images/app-{i}.yaml"),
-            &format!("name: app-{i}\nbaseImages: [{base}]\n"),
-        );
+        built_on(&p, &format!("app-{i}"), &base);
         node_base(&p, i);
     }
     p.file(
@@ -661,10 +658,7 @@ fn placement_warnings_point_at_their_settings() {
             )
             .unwrap();
         }
-        p.file(
-            &format!("state/images/app-{i}.yaml"),
-            &format!("name: app-{i}\nbaseImages: [node-{i}]\n"),
-        );
+        built_on(&p, &format!("app-{i}"), &format!("node-{i}"));
         node_base(&p, i);
     }
     p.images(&y);
