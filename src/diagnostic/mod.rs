@@ -164,14 +164,7 @@ pub fn attach_source(diags: &mut [Diagnostic], file: &Path, text: &str) {
             next.next();
         }
     }
-    for d in diags {
-        if d.source_line().is_none() && d.file.as_deref() == Some(file) {
-            if let Some(loc) = d.location {
-                d.source.get_or_insert_default().line =
-                    found.get(&loc.line).map(|l| (*l).to_string());
-            }
-        }
-    }
+    attach_source_lines(diags, file, |n| found.get(&n).copied());
 }
 
 /// [`attach_source`] for a text whose lines are indexed: `line(n)` is line

@@ -69,13 +69,6 @@ impl LineIndex {
         };
         LineIndex { starts, items }
     }
-
-    /// Line `number` (from 1) of `text`, the text this index was made of,
-    /// without its line break.
-    pub fn line<'t>(&self, text: &'t str, number: usize) -> Option<&'t str> {
-        let i = number.checked_sub(1)?;
-        (i < self.starts.len()).then(|| line_at(text, &self.starts, i))
-    }
 }
 
 impl<'a> Locator<'a> {

@@ -487,7 +487,7 @@ impl Placement {
                     .at(budget_key(loc(), registry)),
             );
         }
-        out.extend(self.unused_budgets(settings, settings_file, settings_text));
+        out.extend(self.unused_budgets(settings, settings_file, loc));
         out
     }
 
@@ -506,11 +506,11 @@ impl Placement {
 
     /// A warning for each budget of a host no Warehouse polls (a typo, or a
     /// registry nothing is pulled from): it limits nothing.
-    fn unused_budgets(
+    fn unused_budgets<'l>(
         &self,
         settings: &Settings,
         settings_file: &Path,
-        settings_text: &str,
+        loc: impl Fn() -> &'l Locator<'l>,
     ) -> Vec<Diagnostic> {
         let polled: Vec<&str> = self.polls.registries.keys().map(String::as_str).collect();
         let unused: Vec<(&String, &u32)> = settings
@@ -522,7 +522,6 @@ impl Placement {
         if unused.is_empty() {
             return Vec::new();
         }
-        let loc = Locator::new(settings_text);
         let hosts = if polled.is_empty() {
             "no Warehouse is generated".to_string()
         } else {
@@ -546,7 +545,7 @@ impl Placement {
                     "discovery.registries: no Warehouse polls `{host}`, so its budget of {budget}/h limits nothing ({hosts})"
                 ))
                 .in_file(settings_file)
-                .at(registry_key(&loc, host, &[]))
+                .at(registry_key(loc(), host, &[]))
                 .help(help)
             })
             .collect()
