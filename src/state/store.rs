@@ -41,8 +41,99 @@ pub struct StateFile<T> {
     /// The file name without `.yaml`: the state's key.
     pub stem: String,
     pub data: T,
-    /// The source, for positions in later errors and to skip identical writes.
-    pub text: String,
+    /// What is kept of the file's text, for positions in later diagnostics
+    /// and to skip identical writes.
+    source: Source,
+}
+
+/// What a read keeps of a state file's text.
+#[derive(Debug, Clone)]
+enum Source {
+    /// All of it.
+    Text(String),
+    /// Only the `baseImages:` block, from its line `first` (from 1): what
+    /// synth and explain keep of an image state. Its base list is the one
+    /// place in an image state that diagnostics found after reading point
+    /// at (a base listed twice, or with no state file), and at 10,000
+    /// images the whole texts were a fifth of synth's peak memory, each of
+    /// their pages a page fault.
+    BaseImages { first: usize, block: String },
+}
+
+impl<T> StateFile<T> {
+    /// The file's text, for positions in diagnostics; empty for an image
+    /// state read to look ([`Store::read_images`]), which keeps only what
+    /// [`StateFile::base_image_line`] and [`StateFile::source_line`] need.
+    pub fn text(&self) -> &str {
+        match &self.source {
+            Source::Text(t) => t,
+            Source::BaseImages { .. } => "",
+        }
+    }
+
+    /// The text of line `n` (from 1), when it was kept.
+    pub fn source_line(&self, n: usize) -> Option<&str> {
+        match &self.source {
+            Source::Text(t) => t.lines().nth(n.checked_sub(1)?),
+            Source::BaseImages { first, block } => block.lines().nth(n.checked_sub(*first)?),
+        }
+    }
+
+    /// Where entry `k` of the file's `baseImages` list is.
+    pub fn base_image_line(&self, k: usize) -> Option<crate::diagnostic::Location> {
+        match &self.source {
+            Source::Text(t) => base_image_line(t, 0, k),
+            Source::BaseImages { first, block } => base_image_line(block, first - 1, k),
+        }
+    }
+}
+
+/// The line and column of `baseImages` entry `k` in `text`, whose first
+/// line is line `offset + 1` of its file.
+fn base_image_line(text: &str, offset: usize, k: usize) -> Option<crate::diagnostic::Location> {
+    let mut in_list = false;
+    let mut n = 0;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("baseImages:") {
+            in_list = true;
+            continue;
+        }
+        if in_list {
+            let t = line.trim_start();
+            if t.starts_with("- ") {
+                if n == k {
+                    return Some(crate::diagnostic::Location {
+                        line: offset + i + 1,
+                        column: line.len() - t.len() + 3,
+                    });
+                }
+                n += 1;
+            } else if !t.is_empty() && !t.starts_with('#') {
+                break;
+            }
+        }
+    }
+    None
+}
+
+/// The `baseImages:` block of `text` ([`base_image_line`] reads no
+/// further) and the number of its first line; `None` without one.
+fn base_images_block(text: &str) -> Option<(usize, String)> {
+    let start = if text.starts_with("baseImages:") {
+        0
+    } else {
+        text.find("\nbaseImages:")? + 1
+    };
+    let first = text[..start].bytes().filter(|&b| b == b'\n').count() + 1;
+    let mut end = start;
+    for (i, line) in text[start..].split_inclusive('\n').enumerate() {
+        let t = line.trim();
+        if i > 0 && !t.is_empty() && !t.starts_with('#') && !t.starts_with("- ") {
+            break;
+        }
+        end += line.len();
+    }
+    Some((first, text[start..end].to_string()))
 }
 
 /// The state directories of one enrollment directory.
@@ -97,7 +188,7 @@ impl Store {
         &self,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<Vec<StateFile<ImageState>>, Error> {
-        read(&self.images, problems, Keep::Names)
+        read(&self.images, problems, Keep::Names, Kept::BaseImages)
     }
 
     /// Every base-image state, to read (as [`Store::read_images`]);
@@ -106,7 +197,7 @@ impl Store {
         &self,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<Vec<StateFile<BaseImageState>>, Error> {
-        read(&self.bases, problems, Keep::Names)
+        read(&self.bases, problems, Keep::Names, Kept::Text)
     }
 
     /// Every archived image state.
@@ -114,7 +205,7 @@ impl Store {
         &self,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<Vec<StateFile<ImageState>>, Error> {
-        read(&self.archive_images, problems, Keep::Values)
+        read(&self.archive_images, problems, Keep::Values, Kept::Text)
     }
 
     /// Carries out a lifecycle move (archive or restore); a file that is not
@@ -187,7 +278,7 @@ pub fn read_or_fail<T: StateDoc>(
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<StateFile<T>>, Error> {
     let mut problems = Vec::new();
-    let files = read(dir, &mut problems, Keep::Values)?;
+    let files = read(dir, &mut problems, Keep::Values, Kept::Text)?;
     warnings.extend(crate::diagnostic::into_result(problems)?);
     Ok(files)
 }
@@ -196,7 +287,14 @@ pub fn read_or_fail<T: StateDoc>(
 pub fn keyed<T>(files: Vec<StateFile<T>>) -> std::collections::BTreeMap<String, (T, String)> {
     files
         .into_iter()
-        .map(|f| (f.stem, (f.data, f.text)))
+        .map(|f| {
+            let text = match f.source {
+                Source::Text(t) => t,
+                // Only reads that keep the whole text feed a write.
+                Source::BaseImages { .. } => String::new(),
+            };
+            (f.stem, (f.data, text))
+        })
         .collect()
 }
 
@@ -235,26 +333,24 @@ fn list_state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .max_depth(1)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(dir).to_path_buf();
-            Error::io("cannot list", &path, e.into())
-        })?;
-        let name = entry.file_name().to_string_lossy();
-        let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-        let is_example = name.ends_with(".example.yaml") || name.ends_with(".example.yml");
+    let listing = |e: std::io::Error| Error::io("cannot list", dir, e);
+    // Names first, sorted as bytes, then joined: sorting paths would parse
+    // their components in every comparison, thousands of times a run.
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(listing)? {
+        let name = entry.map_err(listing)?.file_name();
+        let text = name.to_string_lossy();
+        let is_yaml = text.ends_with(".yaml") || text.ends_with(".yml");
+        let is_example = text.ends_with(".example.yaml") || text.ends_with(".example.yml");
         // Links are followed and anything else with a state file's name
         // (a directory, a link to nothing) is read too, so it is reported
         // as what it is rather than silently passed over.
-        if is_yaml && !is_example && !name.starts_with('.') {
-            files.push(entry.into_path());
+        if is_yaml && !is_example && !text.starts_with('.') {
+            names.push(name);
         }
     }
+    names.sort_unstable();
+    let files = names.into_iter().map(|n| dir.join(n)).collect();
     Ok(files)
 }
 
@@ -272,13 +368,22 @@ enum Keep {
     Names,
 }
 
+/// What a read keeps of each file's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    Text,
+    /// The `baseImages:` block ([`Source::BaseImages`]).
+    BaseImages,
+}
+
 /// The one reader of state files: parsed in parallel, the keys the type does
-/// not model kept as `keep` says, a file's problems collected (I/O errors
-/// are fatal).
+/// not model kept as `keep` says, the text as `kept` says, a file's
+/// problems collected (I/O errors are fatal).
 fn read<T: StateDoc>(
     dir: &Path,
     problems: &mut Vec<Diagnostic>,
     keep: Keep,
+    kept: Kept,
 ) -> Result<Vec<StateFile<T>>, Error> {
     let files = list_state_files(dir)?;
     let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
@@ -309,7 +414,16 @@ fn read<T: StateDoc>(
                             path: path.clone(),
                             stem,
                             data,
-                            text,
+                            source: match kept {
+                                Kept::Text => Source::Text(text),
+                                Kept::BaseImages => match base_images_block(&text) {
+                                    Some((first, block)) => Source::BaseImages { first, block },
+                                    None => Source::BaseImages {
+                                        first: 1,
+                                        block: String::new(),
+                                    },
+                                },
+                            },
                         },
                         typos,
                     )
@@ -488,6 +602,43 @@ mod tests {
         let (_, extra) =
             parse_state::<ImageState>(path, "name: web\nbaseImages: []\n", Keep::Values).unwrap();
         assert!(extra.is_empty());
+    }
+
+    /// What an image state read to look keeps (its `baseImages:` block)
+    /// places each base entry, and shows its line, exactly as the whole
+    /// text does.
+    #[test]
+    fn the_kept_base_images_block_points_where_the_whole_text_does() {
+        for text in [
+            "# c\nname: web\nenrollment:\n  registry: ghcr.io\n  source:\n    repo: o/r\n\n# Discovered\nbaseImages:\n  - node-22\n\n  # a comment\n  - nginx-1\n\n# Current\ncurrentVersion: null\n",
+            "baseImages:\n- a\n- b\nname: x\n",
+            "name: x\nbaseImages: []\n",
+            "name: x\nbaseImages: [a, b]\n",
+            "name: x\n",
+            "name: x\nbaseImages:\n    - a\n    - b",
+            "name: x\nnotbaseImages:\n  - a\nbaseImages:\n  - b\n",
+        ] {
+            let whole = StateFile {
+                path: PathBuf::from("x.yaml"),
+                stem: "x".into(),
+                data: (),
+                source: Source::Text(text.to_string()),
+            };
+            let (first, block) = base_images_block(text).unwrap_or((1, String::new()));
+            let kept = StateFile {
+                source: Source::BaseImages { first, block },
+                ..whole.clone()
+            };
+            for k in 0..4 {
+                let at = whole.base_image_line(k);
+                assert_eq!(kept.base_image_line(k), at, "{text:?} entry {k}");
+                if let Some(at) = at {
+                    assert_eq!(kept.source_line(at.line), whole.source_line(at.line), "{text:?}");
+                    assert!(kept.source_line(at.line).is_some());
+                }
+            }
+            assert_eq!(kept.text(), "");
+        }
     }
 
     /// One pass records exactly the keys (and values) a second parse of
