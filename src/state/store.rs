@@ -119,12 +119,13 @@ fn base_image_line(text: &str, offset: usize, k: usize) -> Option<crate::diagnos
 /// The `baseImages:` block of `text` ([`base_image_line`] reads no
 /// further) and the number of its first line; `None` without one.
 fn base_images_block(text: &str) -> Option<(usize, String)> {
+    // memchr's searches: this runs on every image state of a run.
     let start = if text.starts_with("baseImages:") {
         0
     } else {
-        text.find("\nbaseImages:")? + 1
+        memchr::memmem::find(text.as_bytes(), b"\nbaseImages:")? + 1
     };
-    let first = text[..start].bytes().filter(|&b| b == b'\n').count() + 1;
+    let first = memchr::memchr_iter(b'\n', &text.as_bytes()[..start]).count() + 1;
     let mut end = start;
     for (i, line) in text[start..].split_inclusive('\n').enumerate() {
         let t = line.trim();
@@ -386,11 +387,12 @@ fn read<T: StateDoc>(
     kept: Kept,
 ) -> Result<Vec<StateFile<T>>, Error> {
     let files = list_state_files(dir)?;
+    let opened = parse::Dir::open(dir);
     let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
     let parsed = crate::par::map(
         &files,
         |path| -> Result<Result<Read<T>, Diagnostic>, Error> {
-            let text = parse::read_text(path)?;
+            let text = opened.read_text(path)?;
             let stem = stem(path);
             if text.trim().is_empty() {
                 return Ok(Err(Diagnostic::error("state file is empty")
