@@ -388,72 +388,91 @@ fn read<T: StateDoc>(
 ) -> Result<Vec<StateFile<T>>, Error> {
     let files = list_state_files(dir)?;
     let opened = parse::Dir::open(dir);
-    let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
-    let parsed = crate::par::map(
-        &files,
-        |path| -> Result<Result<Read<T>, Diagnostic>, Error> {
-            let text = opened.read_text(path)?;
-            let stem = stem(path);
-            if text.trim().is_empty() {
-                return Ok(Err(Diagnostic::error("state file is empty")
-                    .in_file(path)
-                    .help("delete it, or run `imgf analyze` to write it again")));
-            }
-            Ok(
-                parse_state::<T>(path, &text, keep).map(|(mut data, unknown)| {
-                    let mut typos = typos(path, &text, unknown.iter().map(|(k, _)| k), T::KEYS);
-                    typos.extend(bad_timestamps(path, &text, &data));
-                    if keep == Keep::Values {
-                        data.set_extra(
-                            unknown
-                                .into_iter()
-                                .filter_map(|(k, v)| Some((k, v?)))
-                                .collect(),
-                        );
-                    }
-                    (
-                        StateFile {
-                            path: path.clone(),
-                            stem,
-                            data,
-                            source: match kept {
-                                Kept::Text => Source::Text(text),
-                                Kept::BaseImages => match base_images_block(&text) {
-                                    Some((first, block)) => Source::BaseImages { first, block },
-                                    None => Source::BaseImages {
-                                        first: 1,
-                                        block: String::new(),
-                                    },
+    let read_one = |path: &PathBuf| -> Result<Result<Read<T>, Diagnostic>, Error> {
+        let text = opened.read_text(path)?;
+        let stem = stem(path);
+        if text.trim().is_empty() {
+            return Ok(Err(Diagnostic::error("state file is empty")
+                .in_file(path)
+                .help("delete it, or run `imgf analyze` to write it again")));
+        }
+        Ok(
+            parse_state::<T>(path, &text, keep).map(|(mut data, unknown)| {
+                let mut typos = typos(path, &text, unknown.iter().map(|(k, _)| k), T::KEYS);
+                typos.extend(bad_timestamps(path, &text, &data));
+                if keep == Keep::Values {
+                    data.set_extra(
+                        unknown
+                            .into_iter()
+                            .filter_map(|(k, v)| Some((k, v?)))
+                            .collect(),
+                    );
+                }
+                (
+                    StateFile {
+                        path: path.clone(),
+                        stem,
+                        data,
+                        source: match kept {
+                            Kept::Text => Source::Text(text),
+                            Kept::BaseImages => match base_images_block(&text) {
+                                Some((first, block)) => Source::BaseImages { first, block },
+                                None => Source::BaseImages {
+                                    first: 1,
+                                    block: String::new(),
                                 },
                             },
                         },
-                        typos,
-                    )
-                }),
-            )
-        },
-    );
-    let mut seen = std::collections::HashMap::new();
-    for p in parsed {
-        match p? {
-            Ok((s, mut typos)) => {
-                problems.append(&mut typos);
-                if let Some(first) = seen.insert(s.stem.clone(), s.path.clone()) {
-                    problems.push(
-                        Diagnostic::error(format!("two state files for `{}`", s.stem))
-                            .in_file(&s.path)
-                            .help(format!(
-                                "remove one of {} and {}",
-                                first.display(),
-                                s.path.display()
-                            )),
-                    );
+                    },
+                    typos,
+                )
+            }),
+        )
+    };
+    // Read in parallel, in pieces; each piece's states are moved once, into
+    // `out` (a flattened list of results would be one more copy of every
+    // state, on one thread, at the end).
+    let pieces = crate::par::map_pieces(&files, 32, |part| {
+        part.iter().map(read_one).collect::<Vec<_>>()
+    });
+    let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
+    // What each file said, in order: its warnings (and its index in `out`),
+    // or why it was not read.
+    let mut said: Vec<(Option<usize>, Vec<Diagnostic>)> = Vec::with_capacity(files.len());
+    for piece in pieces {
+        for p in piece {
+            match p? {
+                Ok((s, typos)) => {
+                    said.push((Some(out.len()), typos));
+                    out.push(s);
                 }
-                out.push(s);
+                Err(d) => said.push((
+                    None,
+                    vec![d.help(
+                        "fix the file, or delete it and run `imgf analyze` to write it again",
+                    )],
+                )),
             }
-            Err(d) => problems.push(
-                d.help("fix the file, or delete it and run `imgf analyze` to write it again"),
-            ),
+        }
+    }
+    // Two files for one key (`x.yaml` and `x.yml`), each reported after
+    // the warnings of the later one, against the one before it.
+    let mut seen: foldhash::HashMap<&str, &Path> = foldhash::HashMapExt::with_capacity(out.len());
+    for (index, mut diags) in said {
+        problems.append(&mut diags);
+        let Some(s) = index.map(|i| &out[i]) else {
+            continue;
+        };
+        if let Some(first) = seen.insert(&s.stem, &s.path) {
+            problems.push(
+                Diagnostic::error(format!("two state files for `{}`", s.stem))
+                    .in_file(&s.path)
+                    .help(format!(
+                        "remove one of {} and {}",
+                        first.display(),
+                        s.path.display()
+                    )),
+            );
         }
     }
     Ok(out)

@@ -274,6 +274,24 @@ fn a_missing_base_in_a_cdk8s_state_file_is_shown_on_its_line() {
     assert!(e.contains("13 |   - nginx-1"), "{e}");
 }
 
+/// `app.yaml` and `app.yml` are both the state of `app`: an error naming
+/// both, after the warnings about the later file, which is still read.
+#[test]
+fn two_state_files_for_one_image() {
+    let p = Project::new();
+    p.images(ONE_IMAGE)
+        .file("state/images/app.yaml", "name: app\nbaseImages: []\n")
+        .file("state/images/app.yml", "name: app\nbaseImage: []\n");
+    let e = fails(&p);
+    let typo = e.find("unknown key `baseImage`").expect(&e);
+    let two = e.find("two state files for `app`").expect(&e);
+    assert!(typo < two, "{e}");
+    assert!(
+        e.contains("state/images/app.yaml and ") && e.contains("state/images/app.yml"),
+        "{e}"
+    );
+}
+
 #[test]
 fn dockerfile_outside_the_repository() {
     let p = Project::new();
