@@ -63,18 +63,8 @@ impl Inputs {
             .iter()
             .filter_map(|d| d.file.as_deref().map(Path::as_os_str))
             .collect();
-        let images: std::collections::HashMap<&std::ffi::OsStr, &StateFile<ImageState>> = self
-            .image_states
-            .iter()
-            .filter(|s| files.contains(s.path.as_os_str()))
-            .map(|s| (s.path.as_os_str(), s))
-            .collect();
-        let bases: std::collections::HashMap<&std::ffi::OsStr, &StateFile<BaseImageState>> = self
-            .base_states
-            .iter()
-            .filter(|s| files.contains(s.path.as_os_str()))
-            .map(|s| (s.path.as_os_str(), s))
-            .collect();
+        let images = named_in(&self.image_states, &files);
+        let bases = named_in(&self.base_states, &files);
         for d in &mut wanted {
             let (Some(file), Some(at)) = (d.file.as_deref(), d.location) else {
                 continue;
@@ -88,6 +78,18 @@ impl Inputs {
             d.source.get_or_insert_default().line = line.map(str::to_string);
         }
     }
+}
+
+/// The state files among `states` whose paths are in `files`, by path.
+fn named_in<'a, T>(
+    states: &'a [StateFile<T>],
+    files: &std::collections::HashSet<&std::ffi::OsStr>,
+) -> std::collections::HashMap<&'a std::ffi::OsStr, &'a StateFile<T>> {
+    states
+        .iter()
+        .filter(|s| files.contains(s.path.as_os_str()))
+        .map(|s| (s.path.as_os_str(), s))
+        .collect()
 }
 
 /// Reads `dir` (images.yaml, settings, state files). Collects every problem
