@@ -63,27 +63,33 @@ impl Inputs {
             .iter()
             .filter_map(|d| d.file.as_deref().map(Path::as_os_str))
             .collect();
-        let texts: std::collections::HashMap<&std::ffi::OsStr, &str> = self
-            .image_states
-            .iter()
-            .map(|s| (s.path.as_os_str(), s.text.as_str()))
-            .chain(
-                self.base_states
-                    .iter()
-                    .map(|s| (s.path.as_os_str(), s.text.as_str())),
-            )
-            .filter(|(path, _)| files.contains(path))
-            .collect();
+        let images = named_in(&self.image_states, &files);
+        let bases = named_in(&self.base_states, &files);
         for d in &mut wanted {
-            let text = d
-                .file
-                .as_deref()
-                .and_then(|f| texts.get(f.as_os_str()).copied());
-            if let Some(text) = text {
-                d.set_source(text);
-            }
+            let (Some(file), Some(at)) = (d.file.as_deref(), d.location) else {
+                continue;
+            };
+            let line = match images.get(file.as_os_str()) {
+                Some(s) => s.source_line(at.line),
+                None => bases
+                    .get(file.as_os_str())
+                    .and_then(|s| s.source_line(at.line)),
+            };
+            d.source.get_or_insert_default().line = line.map(str::to_string);
         }
     }
+}
+
+/// The state files among `states` whose paths are in `files`, by path.
+fn named_in<'a, T>(
+    states: &'a [StateFile<T>],
+    files: &std::collections::HashSet<&std::ffi::OsStr>,
+) -> std::collections::HashMap<&'a std::ffi::OsStr, &'a StateFile<T>> {
+    states
+        .iter()
+        .filter(|s| files.contains(s.path.as_os_str()))
+        .map(|s| (s.path.as_os_str(), s))
+        .collect()
 }
 
 /// Reads `dir` (images.yaml, settings, state files). Collects every problem

@@ -203,6 +203,17 @@ pub(crate) fn mixed_hash(s: &str) -> u64 {
     fmix64(fnv1a64(s.as_bytes()))
 }
 
+/// [`mixed_hash`] of `parts` written one after the other, without making
+/// that string (placement hashes tens of thousands of joined names).
+pub(crate) fn mixed_hash_parts(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.iter().flat_map(|p| p.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    fmix64(h)
+}
+
 /// murmur3's 64-bit finaliser.
 pub(crate) fn fmix64(mut k: u64) -> u64 {
     k ^= k >> 33;
@@ -217,6 +228,15 @@ pub(crate) fn fmix64(mut k: u64) -> u64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// Hashing the parts is hashing the string they make.
+        #[test]
+        fn parts_hash_as_their_concatenation(parts in prop::collection::vec(".{0,12}", 0..4)) {
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            prop_assert_eq!(mixed_hash_parts(&parts), mixed_hash(&parts.concat()));
+        }
+    }
 
     #[test]
     fn keeps_valid_short_names() {

@@ -91,7 +91,10 @@ fn emergency(args: &EmergencyArgs, shell: &mut Shell<'_>) -> Result<ExitStatus, 
         let mut state = match inputs.image_states.iter().find(|s| &s.stem == name) {
             Some(s) => {
                 let mut st = s.data.clone();
-                st.extra = crate::state::extra_keys(&s.path, &s.text, &crate::state::IMAGE_KEYS)
+                // synth's read keeps no values of the keys imgf does not
+                // model, nor the text: both come from the file itself.
+                let text = crate::config::parse::read_text(&s.path)?;
+                st.extra = crate::state::extra_keys(&s.path, &text, &crate::state::IMAGE_KEYS)
                     .map_err(Error::input)?;
                 st
             }

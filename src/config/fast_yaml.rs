@@ -341,7 +341,10 @@ fn scalar(text: &str) -> Option<Node<'_>> {
         Some(i) => text[..i].trim_end_matches(' '),
         None => text,
     };
-    if value.contains(": ") || value.ends_with(':') || value.contains(['[', ']', '{', '}']) {
+    // Flow indicators (`[]{},`) end a plain scalar only inside a flow
+    // collection; in a block one, past the first character, they are text
+    // (`allowTags: ^3\.[0-9]+$`, the cdk8s app's external images).
+    if value.contains(": ") || value.ends_with(':') {
         return None;
     }
     Some(Node::Scalar(Cow::Borrowed(value), true))
@@ -911,6 +914,10 @@ mod tests {
             "name: n\ncurrentVersion: 1.10\ntag: 010\nallowTags: 0x1F\nlastBuilt: 1e3\n",
             "name: n\nupdateHistory: []\nmetadata: {}\nrebuildEligibleAt:\n  api: null\n  web: ~\n",
             "name: n\nupdateHistory:\n  - {digest: sha256:ab12, detectedAt: '2025-12-23T09:10:35.947813+00:00'}\n  - {digest: \"sha256:cd\", detectedAt: 'it''s'}  # c\n",
+            // An external image's file: a tag regex as a plain scalar, whose
+            // brackets are text outside a flow collection.
+            "name: kafka\nallowTags: ^3\\.[0-9]+\\.[0-9]+$\nimageSelectionStrategy: SemVer\nbaseImages: []\n",
+            "name: n\nallowTags: ^v{1}[0-9]+$ # c\ntag: a]b\n",
         ] {
             assert!(
                 agrees::<ImageState>(text) | agrees::<BaseImageState>(text),
@@ -1034,9 +1041,18 @@ mod tests {
                 "./x",
                 "+",
                 "12345678901234567890123",
+                "^3\\.[0-9]+\\.[0-9]+$",
+                "a[b]",
+                "a]",
+                "x{y}",
+                "a}b{",
+                "a,[b]",
+                "a [b] #c",
+                "a#[b]",
             ])
             .prop_map(str::to_string),
             "[a-z0-9:.@/ #'-]{0,12}",
+            "[a-z][a-z0-9:.@/ #'\\[\\]{},^$\\\\-]{0,12}",
         ]
     }
 

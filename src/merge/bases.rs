@@ -122,7 +122,7 @@ pub(super) fn resolve(
                             "image `{image}` lists base `{name}` twice; using it once"
                         ))
                         .in_file(&st.path)
-                        .at(base_line(&st.text, k)),
+                        .at(st.base_image_line(k)),
                     );
                     continue;
                 }
@@ -131,7 +131,7 @@ pub(super) fn resolve(
                     diags.push(
                         Diagnostic::error(format!("image `{image}` lists itself as its own base"))
                             .in_file(&st.path)
-                            .at(base_line(&st.text, k))
+                            .at(st.base_image_line(k))
                             .help("remove it from baseImages and run `imgf analyze`"),
                     );
                     Err(())
@@ -150,7 +150,7 @@ pub(super) fn resolve(
                             "image `{image}` is built on `{name}`, but there is no base-image state file for it"
                         ))
                         .in_file(&st.path)
-                        .at(base_line(&st.text, k))
+                        .at(st.base_image_line(k))
                         .help(format!(
                             "run `imgf analyze --image {image}` to discover its base images, or add base-images/{name}.yaml"
                         )),
@@ -202,31 +202,4 @@ pub(super) fn resolve(
                 acc
             });
     }
-}
-
-/// The line of `baseImages` entry `k` in a state file.
-fn base_line(text: &str, k: usize) -> Option<crate::diagnostic::Location> {
-    let mut in_list = false;
-    let mut n = 0;
-    for (i, line) in text.lines().enumerate() {
-        if line.starts_with("baseImages:") {
-            in_list = true;
-            continue;
-        }
-        if in_list {
-            let t = line.trim_start();
-            if t.starts_with("- ") {
-                if n == k {
-                    return Some(crate::diagnostic::Location {
-                        line: i + 1,
-                        column: line.len() - t.len() + 3,
-                    });
-                }
-                n += 1;
-            } else if !t.is_empty() && !t.starts_with('#') {
-                break;
-            }
-        }
-    }
-    None
 }

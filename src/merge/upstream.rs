@@ -72,7 +72,7 @@ pub(super) fn base_image(
 ) -> Result<(Upstream, Vec<Diagnostic>), Diagnostic> {
     let s = &file.data;
     let here = |d: Diagnostic| d.in_file(&file.path);
-    let loc = Locator::new(&file.text);
+    let loc = Locator::new(file.text());
     let at = |key: &str| loc.top_key(key);
     let Some((repo_url, key)) = s.watched_repo_url() else {
         return Err(here(
@@ -158,7 +158,7 @@ pub(crate) fn base_image_for_kargo(
             shown.escape_debug()
         ))
         .in_file(&file.path)
-        .at(Locator::new(&file.text).top_key(key))
+        .at(Locator::new(file.text()).top_key(key))
         .underline(shown)
         .help(format!(
             "Kargo v1.11 cannot watch `{repo_url}`; build on an image from a repository without `--` (change the FROM line and run `imgf analyze`), or use `imgf synth --target flux`"

@@ -47,7 +47,10 @@ pub struct Prepared {
 /// Merges `inputs` and builds the graph, for `target`.
 pub fn prepare(inputs: &Inputs, target: Target) -> Result<Prepared, Error> {
     let spec = target.spec();
-    let (model, mut warnings) = match crate::merge::merge(inputs) {
+    let parts = crate::merge::Parts {
+        catalog: spec.catalog,
+    };
+    let (model, mut warnings) = match crate::merge::merge_with(inputs, parts) {
         Ok((model, warnings)) => {
             let refused = (spec.refusals)(inputs, Some(&model));
             if !refused.is_empty() {

@@ -41,8 +41,100 @@ pub struct StateFile<T> {
     /// The file name without `.yaml`: the state's key.
     pub stem: String,
     pub data: T,
-    /// The source, for positions in later errors and to skip identical writes.
-    pub text: String,
+    /// What is kept of the file's text, for positions in later diagnostics
+    /// and to skip identical writes.
+    source: Source,
+}
+
+/// What a read keeps of a state file's text.
+#[derive(Debug, Clone)]
+enum Source {
+    /// All of it.
+    Text(String),
+    /// Only the `baseImages:` block, from its line `first` (from 1): what
+    /// synth and explain keep of an image state. Its base list is the one
+    /// place in an image state that diagnostics found after reading point
+    /// at (a base listed twice, or with no state file), and at 10,000
+    /// images the whole texts were a fifth of synth's peak memory, each of
+    /// their pages a page fault.
+    BaseImages { first: usize, block: String },
+}
+
+impl<T> StateFile<T> {
+    /// The file's text, for positions in diagnostics; empty for an image
+    /// state read to look ([`Store::read_images`]), which keeps only what
+    /// [`StateFile::base_image_line`] and [`StateFile::source_line`] need.
+    pub fn text(&self) -> &str {
+        match &self.source {
+            Source::Text(t) => t,
+            Source::BaseImages { .. } => "",
+        }
+    }
+
+    /// The text of line `n` (from 1), when it was kept.
+    pub fn source_line(&self, n: usize) -> Option<&str> {
+        match &self.source {
+            Source::Text(t) => t.lines().nth(n.checked_sub(1)?),
+            Source::BaseImages { first, block } => block.lines().nth(n.checked_sub(*first)?),
+        }
+    }
+
+    /// Where entry `k` of the file's `baseImages` list is.
+    pub fn base_image_line(&self, k: usize) -> Option<crate::diagnostic::Location> {
+        match &self.source {
+            Source::Text(t) => base_image_line(t, 0, k),
+            Source::BaseImages { first, block } => base_image_line(block, first - 1, k),
+        }
+    }
+}
+
+/// The line and column of `baseImages` entry `k` in `text`, whose first
+/// line is line `offset + 1` of its file.
+fn base_image_line(text: &str, offset: usize, k: usize) -> Option<crate::diagnostic::Location> {
+    let mut in_list = false;
+    let mut n = 0;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("baseImages:") {
+            in_list = true;
+            continue;
+        }
+        if in_list {
+            let t = line.trim_start();
+            if t.starts_with("- ") {
+                if n == k {
+                    return Some(crate::diagnostic::Location {
+                        line: offset + i + 1,
+                        column: line.len() - t.len() + 3,
+                    });
+                }
+                n += 1;
+            } else if !t.is_empty() && !t.starts_with('#') {
+                break;
+            }
+        }
+    }
+    None
+}
+
+/// The `baseImages:` block of `text` ([`base_image_line`] reads no
+/// further) and the number of its first line; `None` without one.
+fn base_images_block(text: &str) -> Option<(usize, String)> {
+    // memchr's searches: this runs on every image state of a run.
+    let start = if text.starts_with("baseImages:") {
+        0
+    } else {
+        memchr::memmem::find(text.as_bytes(), b"\nbaseImages:")? + 1
+    };
+    let first = memchr::memchr_iter(b'\n', &text.as_bytes()[..start]).count() + 1;
+    let mut end = start;
+    for (i, line) in text[start..].split_inclusive('\n').enumerate() {
+        let t = line.trim();
+        if i > 0 && !t.is_empty() && !t.starts_with('#') && !t.starts_with("- ") {
+            break;
+        }
+        end += line.len();
+    }
+    Some((first, text[start..end].to_string()))
 }
 
 /// The state directories of one enrollment directory.
@@ -97,7 +189,7 @@ impl Store {
         &self,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<Vec<StateFile<ImageState>>, Error> {
-        read(&self.images, problems, Keep::Names)
+        read(&self.images, problems, Keep::Names, Kept::BaseImages)
     }
 
     /// Every base-image state, to read (as [`Store::read_images`]);
@@ -106,7 +198,7 @@ impl Store {
         &self,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<Vec<StateFile<BaseImageState>>, Error> {
-        read(&self.bases, problems, Keep::Names)
+        read(&self.bases, problems, Keep::Names, Kept::Text)
     }
 
     /// Every archived image state.
@@ -114,7 +206,7 @@ impl Store {
         &self,
         problems: &mut Vec<Diagnostic>,
     ) -> Result<Vec<StateFile<ImageState>>, Error> {
-        read(&self.archive_images, problems, Keep::Values)
+        read(&self.archive_images, problems, Keep::Values, Kept::Text)
     }
 
     /// Carries out a lifecycle move (archive or restore); a file that is not
@@ -187,7 +279,7 @@ pub fn read_or_fail<T: StateDoc>(
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<StateFile<T>>, Error> {
     let mut problems = Vec::new();
-    let files = read(dir, &mut problems, Keep::Values)?;
+    let files = read(dir, &mut problems, Keep::Values, Kept::Text)?;
     warnings.extend(crate::diagnostic::into_result(problems)?);
     Ok(files)
 }
@@ -196,7 +288,14 @@ pub fn read_or_fail<T: StateDoc>(
 pub fn keyed<T>(files: Vec<StateFile<T>>) -> std::collections::BTreeMap<String, (T, String)> {
     files
         .into_iter()
-        .map(|f| (f.stem, (f.data, f.text)))
+        .map(|f| {
+            let text = match f.source {
+                Source::Text(t) => t,
+                // Only reads that keep the whole text feed a write.
+                Source::BaseImages { .. } => String::new(),
+            };
+            (f.stem, (f.data, text))
+        })
         .collect()
 }
 
@@ -235,26 +334,24 @@ fn list_state_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .max_depth(1)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(dir).to_path_buf();
-            Error::io("cannot list", &path, e.into())
-        })?;
-        let name = entry.file_name().to_string_lossy();
-        let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-        let is_example = name.ends_with(".example.yaml") || name.ends_with(".example.yml");
+    let listing = |e: std::io::Error| Error::io("cannot list", dir, e);
+    // Names first, sorted as bytes, then joined: sorting paths would parse
+    // their components in every comparison, thousands of times a run.
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(listing)? {
+        let name = entry.map_err(listing)?.file_name();
+        let text = name.to_string_lossy();
+        let is_yaml = text.ends_with(".yaml") || text.ends_with(".yml");
+        let is_example = text.ends_with(".example.yaml") || text.ends_with(".example.yml");
         // Links are followed and anything else with a state file's name
         // (a directory, a link to nothing) is read too, so it is reported
         // as what it is rather than silently passed over.
-        if is_yaml && !is_example && !name.starts_with('.') {
-            files.push(entry.into_path());
+        if is_yaml && !is_example && !text.starts_with('.') {
+            names.push(name);
         }
     }
+    names.sort_unstable();
+    let files = names.into_iter().map(|n| dir.join(n)).collect();
     Ok(files)
 }
 
@@ -272,72 +369,110 @@ enum Keep {
     Names,
 }
 
+/// What a read keeps of each file's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    Text,
+    /// The `baseImages:` block ([`Source::BaseImages`]).
+    BaseImages,
+}
+
 /// The one reader of state files: parsed in parallel, the keys the type does
-/// not model kept as `keep` says, a file's problems collected (I/O errors
-/// are fatal).
+/// not model kept as `keep` says, the text as `kept` says, a file's
+/// problems collected (I/O errors are fatal).
 fn read<T: StateDoc>(
     dir: &Path,
     problems: &mut Vec<Diagnostic>,
     keep: Keep,
+    kept: Kept,
 ) -> Result<Vec<StateFile<T>>, Error> {
     let files = list_state_files(dir)?;
-    let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
-    let parsed = crate::par::map(
-        &files,
-        |path| -> Result<Result<Read<T>, Diagnostic>, Error> {
-            let text = parse::read_text(path)?;
-            let stem = stem(path);
-            if text.trim().is_empty() {
-                return Ok(Err(Diagnostic::error("state file is empty")
-                    .in_file(path)
-                    .help("delete it, or run `imgf analyze` to write it again")));
-            }
-            Ok(
-                parse_state::<T>(path, &text, keep).map(|(mut data, unknown)| {
-                    let mut typos = typos(path, &text, unknown.iter().map(|(k, _)| k), T::KEYS);
-                    typos.extend(bad_timestamps(path, &text, &data));
-                    if keep == Keep::Values {
-                        data.set_extra(
-                            unknown
-                                .into_iter()
-                                .filter_map(|(k, v)| Some((k, v?)))
-                                .collect(),
-                        );
-                    }
-                    (
-                        StateFile {
-                            path: path.clone(),
-                            stem,
-                            data,
-                            text,
-                        },
-                        typos,
-                    )
-                }),
-            )
-        },
-    );
-    let mut seen = std::collections::HashMap::new();
-    for p in parsed {
-        match p? {
-            Ok((s, mut typos)) => {
-                problems.append(&mut typos);
-                if let Some(first) = seen.insert(s.stem.clone(), s.path.clone()) {
-                    problems.push(
-                        Diagnostic::error(format!("two state files for `{}`", s.stem))
-                            .in_file(&s.path)
-                            .help(format!(
-                                "remove one of {} and {}",
-                                first.display(),
-                                s.path.display()
-                            )),
+    let opened = parse::Dir::open(dir);
+    let read_one = |path: &PathBuf| -> Result<Result<Read<T>, Diagnostic>, Error> {
+        let text = opened.read_text(path)?;
+        let stem = stem(path);
+        if text.trim().is_empty() {
+            return Ok(Err(Diagnostic::error("state file is empty")
+                .in_file(path)
+                .help("delete it, or run `imgf analyze` to write it again")));
+        }
+        Ok(
+            parse_state::<T>(path, &text, keep).map(|(mut data, unknown)| {
+                let mut typos = typos(path, &text, unknown.iter().map(|(k, _)| k), T::KEYS);
+                typos.extend(bad_timestamps(path, &text, &data));
+                if keep == Keep::Values {
+                    data.set_extra(
+                        unknown
+                            .into_iter()
+                            .filter_map(|(k, v)| Some((k, v?)))
+                            .collect(),
                     );
                 }
-                out.push(s);
+                (
+                    StateFile {
+                        path: path.clone(),
+                        stem,
+                        data,
+                        source: match kept {
+                            Kept::Text => Source::Text(text),
+                            Kept::BaseImages => match base_images_block(&text) {
+                                Some((first, block)) => Source::BaseImages { first, block },
+                                None => Source::BaseImages {
+                                    first: 1,
+                                    block: String::new(),
+                                },
+                            },
+                        },
+                    },
+                    typos,
+                )
+            }),
+        )
+    };
+    // Read in parallel, in pieces; each piece's states are moved once, into
+    // `out` (a flattened list of results would be one more copy of every
+    // state, on one thread, at the end).
+    let pieces = crate::par::map_pieces(&files, 32, |part| {
+        part.iter().map(read_one).collect::<Vec<_>>()
+    });
+    let mut out: Vec<StateFile<T>> = Vec::with_capacity(files.len());
+    // What each file said, in order: its warnings (and its index in `out`),
+    // or why it was not read.
+    let mut said: Vec<(Option<usize>, Vec<Diagnostic>)> = Vec::with_capacity(files.len());
+    for piece in pieces {
+        for p in piece {
+            match p? {
+                Ok((s, typos)) => {
+                    said.push((Some(out.len()), typos));
+                    out.push(s);
+                }
+                Err(d) => said.push((
+                    None,
+                    vec![d.help(
+                        "fix the file, or delete it and run `imgf analyze` to write it again",
+                    )],
+                )),
             }
-            Err(d) => problems.push(
-                d.help("fix the file, or delete it and run `imgf analyze` to write it again"),
-            ),
+        }
+    }
+    // Two files for one key (`x.yaml` and `x.yml`), each reported after
+    // the warnings of the later one, against the one before it.
+    let mut seen: foldhash::HashMap<&str, &Path> = foldhash::HashMapExt::with_capacity(out.len());
+    for (index, mut diags) in said {
+        problems.append(&mut diags);
+        let Some(s) = index.map(|i| &out[i]) else {
+            continue;
+        };
+        if let Some(first) = seen.insert(&s.stem, &s.path) {
+            problems.push(
+                Diagnostic::error(format!("two state files for `{}`", s.stem))
+                    .in_file(&s.path)
+                    .help(format!(
+                        "remove one of {} and {}",
+                        first.display(),
+                        s.path.display()
+                    )),
+            );
         }
     }
     Ok(out)
@@ -488,6 +623,43 @@ mod tests {
         let (_, extra) =
             parse_state::<ImageState>(path, "name: web\nbaseImages: []\n", Keep::Values).unwrap();
         assert!(extra.is_empty());
+    }
+
+    /// What an image state read to look keeps (its `baseImages:` block)
+    /// places each base entry, and shows its line, exactly as the whole
+    /// text does.
+    #[test]
+    fn the_kept_base_images_block_points_where_the_whole_text_does() {
+        for text in [
+            "# c\nname: web\nenrollment:\n  registry: ghcr.io\n  source:\n    repo: o/r\n\n# Discovered\nbaseImages:\n  - node-22\n\n  # a comment\n  - nginx-1\n\n# Current\ncurrentVersion: null\n",
+            "baseImages:\n- a\n- b\nname: x\n",
+            "name: x\nbaseImages: []\n",
+            "name: x\nbaseImages: [a, b]\n",
+            "name: x\n",
+            "name: x\nbaseImages:\n    - a\n    - b",
+            "name: x\nnotbaseImages:\n  - a\nbaseImages:\n  - b\n",
+        ] {
+            let whole = StateFile {
+                path: PathBuf::from("x.yaml"),
+                stem: "x".into(),
+                data: (),
+                source: Source::Text(text.to_string()),
+            };
+            let (first, block) = base_images_block(text).unwrap_or((1, String::new()));
+            let kept = StateFile {
+                source: Source::BaseImages { first, block },
+                ..whole.clone()
+            };
+            for k in 0..4 {
+                let at = whole.base_image_line(k);
+                assert_eq!(kept.base_image_line(k), at, "{text:?} entry {k}");
+                if let Some(at) = at {
+                    assert_eq!(kept.source_line(at.line), whole.source_line(at.line), "{text:?}");
+                    assert!(kept.source_line(at.line).is_some());
+                }
+            }
+            assert_eq!(kept.text(), "");
+        }
     }
 
     /// One pass records exactly the keys (and values) a second parse of

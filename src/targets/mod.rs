@@ -72,6 +72,9 @@ pub struct Spec {
     /// The target's own warnings about a merged model; an error among them
     /// fails the run (with the merge's warnings).
     pub warnings: fn(&Inputs, &Model) -> Vec<Diagnostic>,
+    /// Whether the target reads [`Model::catalog`]; the merge leaves it
+    /// empty for one that does not.
+    pub catalog: bool,
     /// The objects of the target, ready to write in [`Spec::format`].
     pub render: for<'a> fn(&'a Model, &'a Graph, &'a Settings) -> Result<Rendering<'a>, Error>,
     /// The `imgf analyze` / `record-update` flag that named this target's

@@ -78,3 +78,34 @@ fn example_graph_html_data_snapshot() {
         serde_json::to_string_pretty(&data).unwrap()
     );
 }
+
+/// The merge makes catalog facts only for the target that reads them:
+/// Kargo and Flux render the same with and without them, and the
+/// Backstage catalog asks for them (and the example has some).
+#[test]
+fn only_the_catalog_target_asks_the_merge_for_catalog_facts() {
+    use imgf::targets::Target;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("image-factory");
+    let inputs =
+        imgf::load::load(&dir, None, &imgf::config::settings::Overrides::default()).unwrap();
+    let (full, _) = imgf::merge::merge(&inputs).unwrap();
+    let (lean, _) =
+        imgf::merge::merge_with(&inputs, imgf::merge::Parts { catalog: false }).unwrap();
+    assert!(!full.catalog.managed.is_empty());
+    assert!(lean.catalog.managed.is_empty() && lean.catalog.upstream.is_empty());
+    let graph = imgf::graph::build(&full).unwrap();
+    for target in [Target::Kargo, Target::Flux, Target::Backstage] {
+        let spec = target.spec();
+        assert_eq!(spec.catalog, target == Target::Backstage, "{target:?}");
+        let render = |model| {
+            (spec.render)(model, &graph, &inputs.settings)
+                .unwrap()
+                .to_stream()
+                .unwrap()
+                .to_text()
+        };
+        if !spec.catalog {
+            assert_eq!(render(&full), render(&lean), "{target:?}");
+        }
+    }
+}

@@ -31,7 +31,7 @@ mod read;
 
 pub use locator::{LineIndex, Locator};
 use messages::diagnose;
-pub use read::{not_a_file, read_text, NotAFile, MAX_INPUT_BYTES};
+pub use read::{not_a_file, read_text, Dir, NotAFile, MAX_INPUT_BYTES};
 
 /// How deep `[` and `{` may nest: the YAML library gives up at this depth
 /// anyway, but only after work that grows with the square of the depth

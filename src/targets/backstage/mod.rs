@@ -58,6 +58,7 @@ pub static SPEC: crate::targets::Spec = crate::targets::Spec {
     format: crate::emit::Format::Stream,
     refusals: crate::targets::refuses_nothing,
     warnings: |_, _| Vec::new(),
+    catalog: true,
     render: |model, graph, settings| {
         let out = output(model, graph, settings)?;
         Ok(SPEC.rendering(out.len(), move |i| out.get(i)))

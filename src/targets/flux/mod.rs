@@ -120,13 +120,18 @@ pub fn output<'a>(
         .filter(|i| !i.updates().is_empty())
         .collect();
     let mut repos: Vec<Repo> = Vec::new();
+    // Each repository (by its normalised URL) and group by index, in the
+    // order first seen: thousands of updates, hundreds of repositories.
+    let mut repo_index: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+    let mut group_index: foldhash::HashMap<(usize, &str, bool), usize> =
+        foldhash::HashMap::default();
     // (repo, branch, merge request) → (images, target directories)
     #[allow(clippy::type_complexity)]
     let mut groups: Vec<(usize, String, bool, BTreeSet<String>, Vec<String>)> = Vec::new();
     for &m in &images {
         for u in m.updates() {
             let url = normalize_git_url(&u.repo_url);
-            let r = if let Some(r) = repos.iter().position(|r| normalize_git_url(&r.url) == url) {
+            let r = if let Some(&r) = repo_index.get(&url) {
                 r
             } else {
                 let existing = settings
@@ -141,19 +146,17 @@ pub fn output<'a>(
                     existing: existing.is_some(),
                     branch: u.branch.clone(),
                 });
+                repo_index.insert(url, repos.len() - 1);
                 repos.len() - 1
             };
             let dir = target_dir(u);
             let mr = merge_request(u);
-            let g = if let Some(g) = groups
-                .iter()
-                .position(|g| g.0 == r && g.1 == u.branch && g.2 == mr)
-            {
-                g
-            } else {
-                groups.push((r, u.branch.clone(), mr, BTreeSet::new(), Vec::new()));
-                groups.len() - 1
-            };
+            let g = *group_index
+                .entry((r, u.branch.as_str(), mr))
+                .or_insert_with(|| {
+                    groups.push((r, u.branch.clone(), mr, BTreeSet::new(), Vec::new()));
+                    groups.len() - 1
+                });
             groups[g].3.insert(object_name(m));
             groups[g].4.push(dir);
         }

@@ -14,6 +14,7 @@ pub static SPEC: Spec = Spec {
         warnings.extend(super::security_losses(model, &inputs.settings));
         warnings
     },
+    catalog: false,
     render: |model, _graph, settings| {
         let out = super::output(model, settings)?;
         Ok(SPEC.rendering(out.len(), move |i| out.get(i)))

@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::names::mixed_hash;
+use crate::names::mixed_hash_parts;
 
 /// A webhook-served Warehouse's fallback interval: 6 hours, spread to 12.
 pub const WEBHOOK_FALLBACK_SECS: u64 = 6 * 3600;
@@ -82,7 +82,7 @@ pub struct Plan {
 
 /// `u ∈ [0, 1)` as a fraction of 2^64: the Warehouse's stable spread.
 fn spread(p: &Poller) -> u64 {
-    mixed_hash(&format!("{}/{}", p.registry, p.name))
+    mixed_hash_parts(&[&p.registry, "/", &p.name])
 }
 
 /// `t · (1 + u)`, in whole seconds.

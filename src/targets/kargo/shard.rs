@@ -78,7 +78,7 @@ impl Assignment {
 
 /// `score(shard, key)`: the rendezvous weight of a shard for a unit.
 pub fn score(shard: &str, key: &str) -> u64 {
-    mixed_hash(&format!("{shard}\u{0}{key}"))
+    crate::names::mixed_hash_parts(&[shard, "\u{0}", key])
 }
 
 /// `c · 100` for `n` shards: `floor(100 · 1.3n / (1 + 1.3(n−1)))`

@@ -14,6 +14,7 @@ pub static SPEC: Spec = Spec {
     // reported with the merge's problems; its pre-flight holds both.
     refusals: super::preflight::refusals,
     warnings,
+    catalog: false,
     render: |model, graph, settings| {
         let out = super::output(model, graph, settings)?;
         Ok(SPEC.rendering(out.len(), move |i| out.get(i)))
