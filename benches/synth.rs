@@ -9,7 +9,9 @@
 //!   app's state files (comments, `enrollment:` copies, flow-style history),
 //!   from `../shared/bench/gen_state.py --layout seed --always-workflow`
 //!   (skipped, with a note, when that script is not there; an error when
-//!   `CI` is set).
+//!   `CI` is set);
+//! - **sharded**: the seed layout with three controller shards, webhook
+//!   receivers and poll budgets in settings.yaml (Kargo target only).
 //!
 //! Runs the release binary as a child process, as users do, several times,
 //! and reports the best wall time, the best CPU time (user + system, from
@@ -269,6 +271,11 @@ fn objects(path: &Path) -> (usize, u64) {
     (documents, std::fs::metadata(path).unwrap().len())
 }
 
+/// The settings of the **sharded** layout: the seed layout spread over
+/// three controller shards, with webhook receivers and poll budgets (as the
+/// scale tests' 10,000-image enrollment that `validate-manifests` checks).
+const SHARDED: &str = "kargo:\n  shards: [eu-west, us-east, ap-south]\ndiscovery:\n  webhooks: [github, dockerhub]\n  registries:\n    docker.io: {pollsPerHour: 400}\n    ghcr.io: {pollsPerHour: 500}\n    github.com: {pollsPerHour: 3000}\n";
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -305,11 +312,11 @@ fn main() {
     };
     println!("imgf synth, release binary, best of runs ({cores} cores)");
     println!(
-        "{:>6} {:>8} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}",
+        "{:>7} {:>8} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}",
         "layout", "images", "target", "objects", "output", "wall (ms)", "cpu (ms)", "peak RSS"
     );
     let script = gen_state();
-    for layout in ["imgf", "seed"] {
+    for layout in ["imgf", "seed", "sharded"] {
         for &n in &sizes {
             let tmp = tempfile::tempdir().unwrap();
             let dir = tmp.path().join("image-factory");
@@ -318,21 +325,30 @@ fn main() {
                 _ => {
                     if let Some(script) = &script {
                         generate_with(script, &dir, n, "seed");
+                        if layout == "sharded" {
+                            std::fs::write(dir.join("settings.yaml"), SHARDED).unwrap();
+                        }
                     } else {
                         println!(
-                            "{layout:>6} {n:>8} skipped: ../shared/bench/gen_state.py is not there"
+                            "{layout:>7} {n:>8} skipped: ../shared/bench/gen_state.py is not there"
                         );
                         continue;
                     }
                 }
             }
             let runs = if n >= 10_000 { 5 } else { 9 };
-            for target in ["kargo", "flux", "backstage"] {
+            // Shards, webhooks and budgets are Kargo's alone.
+            let targets: &[&str] = if layout == "sharded" {
+                &["kargo"]
+            } else {
+                &["kargo", "flux", "backstage"]
+            };
+            for &target in targets {
                 let out = tmp.path().join(format!("{target}.yaml"));
                 let cost = best(runs, || synth(bin, &dir, target, &out));
                 let (objects, bytes) = objects(&out);
                 println!(
-                    "{layout:>6} {n:>8} {target:>10} {objects:>9} {:>8.1}MB {:>10.1} {:>10.1} {:>7.1}MiB",
+                    "{layout:>7} {n:>8} {target:>10} {objects:>9} {:>8.1}MB {:>10.1} {:>10.1} {:>7.1}MiB",
                     bytes as f64 / 1e6,
                     ms(cost.wall),
                     ms(cost.cpu),
