@@ -182,14 +182,14 @@ pub(crate) fn with_hash(readable: &str, key: &str) -> String {
 /// FNV-1a, 64 bit, as lowercase hex cut to [`HASH_LEN`] digits. Chosen for
 /// being tiny and fixed forever: names must not change when a dependency does.
 pub(crate) fn short_hash(s: &str) -> String {
-    format!("{:016x}", fnv1a64(s.as_bytes()))[..HASH_LEN].to_string()
+    format!("{:016x}", fnv1a64(s.bytes()))[..HASH_LEN].to_string()
 }
 
 /// FNV-1a, 64 bit: [`short_hash`]'s hash, whole.
-pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: impl IntoIterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
-        h ^= u64::from(*b);
+        h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
@@ -200,18 +200,13 @@ pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
 /// placement and poll spreading use it; like [`short_hash`] it is fixed
 /// forever, since changing it would move objects between shards.
 pub(crate) fn mixed_hash(s: &str) -> u64 {
-    fmix64(fnv1a64(s.as_bytes()))
+    fmix64(fnv1a64(s.bytes()))
 }
 
 /// [`mixed_hash`] of `parts` written one after the other, without making
 /// that string (placement hashes tens of thousands of joined names).
 pub(crate) fn mixed_hash_parts(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in parts.iter().flat_map(|p| p.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    fmix64(h)
+    fmix64(fnv1a64(parts.iter().flat_map(|p| p.bytes())))
 }
 
 /// murmur3's 64-bit finaliser.

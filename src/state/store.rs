@@ -82,43 +82,35 @@ impl<T> StateFile<T> {
     /// Where entry `k` of the file's `baseImages` list is.
     pub fn base_image_line(&self, k: usize) -> Option<crate::diagnostic::Location> {
         match &self.source {
-            Source::Text(t) => base_image_line(t, 0, k),
-            Source::BaseImages { first, block } => base_image_line(block, first - 1, k),
-        }
-    }
-}
-
-/// The line and column of `baseImages` entry `k` in `text`, whose first
-/// line is line `offset + 1` of its file.
-fn base_image_line(text: &str, offset: usize, k: usize) -> Option<crate::diagnostic::Location> {
-    let mut in_list = false;
-    let mut n = 0;
-    for (i, line) in text.lines().enumerate() {
-        if line.starts_with("baseImages:") {
-            in_list = true;
-            continue;
-        }
-        if in_list {
-            let t = line.trim_start();
-            if t.starts_with("- ") {
-                if n == k {
-                    return Some(crate::diagnostic::Location {
-                        line: offset + i + 1,
-                        column: line.len() - t.len() + 3,
-                    });
-                }
-                n += 1;
-            } else if !t.is_empty() && !t.starts_with('#') {
-                break;
+            Source::Text(t) => {
+                let (first, block) = base_images_block(t)?;
+                base_image_entry(&t[block], first, k)
             }
+            Source::BaseImages { first, block } => base_image_entry(block, *first, k),
         }
     }
-    None
 }
 
-/// The `baseImages:` block of `text` ([`base_image_line`] reads no
-/// further) and the number of its first line; `None` without one.
-fn base_images_block(text: &str) -> Option<(usize, String)> {
+/// The line and column of entry `k` of `block`, a `baseImages:` block
+/// ([`base_images_block`]) whose first line is line `first` of its file.
+fn base_image_entry(block: &str, first: usize, k: usize) -> Option<crate::diagnostic::Location> {
+    block
+        .lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, line)| line.trim_start().starts_with("- "))
+        .nth(k)
+        .map(|(i, line)| crate::diagnostic::Location {
+            line: first + i,
+            column: line.len() - line.trim_start().len() + 3,
+        })
+}
+
+/// Where the `baseImages:` block of `text` is: the number of its first line
+/// and its bytes (the key's line, then its entries with the blank lines and
+/// comments among them); `None` without one. The one reading of that block,
+/// for the whole text and for the block kept alone alike.
+fn base_images_block(text: &str) -> Option<(usize, std::ops::Range<usize>)> {
     // memchr's searches: this runs on every image state of a run.
     let start = if text.starts_with("baseImages:") {
         0
@@ -127,14 +119,18 @@ fn base_images_block(text: &str) -> Option<(usize, String)> {
     };
     let first = memchr::memchr_iter(b'\n', &text.as_bytes()[..start]).count() + 1;
     let mut end = start;
-    for (i, line) in text[start..].split_inclusive('\n').enumerate() {
-        let t = line.trim();
+    for (i, piece) in text[start..].split_inclusive('\n').enumerate() {
+        // The line as `str::lines` gives it.
+        let line = piece
+            .strip_suffix('\n')
+            .map_or(piece, |l| l.strip_suffix('\r').unwrap_or(l));
+        let t = line.trim_start();
         if i > 0 && !t.is_empty() && !t.starts_with('#') && !t.starts_with("- ") {
             break;
         }
-        end += line.len();
+        end += piece.len();
     }
-    Some((first, text[start..end].to_string()))
+    Some((first, start..end))
 }
 
 /// The state directories of one enrollment directory.
@@ -416,7 +412,10 @@ fn read<T: StateDoc>(
                         source: match kept {
                             Kept::Text => Source::Text(text),
                             Kept::BaseImages => match base_images_block(&text) {
-                                Some((first, block)) => Source::BaseImages { first, block },
+                                Some((first, block)) => Source::BaseImages {
+                                    first,
+                                    block: text[block].to_string(),
+                                },
                                 None => Source::BaseImages {
                                     first: 1,
                                     block: String::new(),
@@ -638,6 +637,8 @@ mod tests {
             "name: x\n",
             "name: x\nbaseImages:\n    - a\n    - b",
             "name: x\nnotbaseImages:\n  - a\nbaseImages:\n  - b\n",
+            // An entry with nothing after its dash but a space, then one more.
+            "name: x\nbaseImages:\n  - \n  - b\r\nname2: y\n",
         ] {
             let whole = StateFile {
                 path: PathBuf::from("x.yaml"),
@@ -645,7 +646,8 @@ mod tests {
                 data: (),
                 source: Source::Text(text.to_string()),
             };
-            let (first, block) = base_images_block(text).unwrap_or((1, String::new()));
+            let (first, block) = base_images_block(text)
+                .map_or((1, String::new()), |(first, r)| (first, text[r].to_string()));
             let kept = StateFile {
                 source: Source::BaseImages { first, block },
                 ..whole.clone()
@@ -660,6 +662,19 @@ mod tests {
             }
             assert_eq!(kept.text(), "");
         }
+        // Where the entries are, as a reader counts lines and columns.
+        let at = |text: &str, k| {
+            let (first, block) = base_images_block(text)?;
+            base_image_entry(&text[block], first, k).map(|l| (l.line, l.column))
+        };
+        let cdk8s = "# c\nname: web\nenrollment:\n  registry: ghcr.io\n  source:\n    repo: o/r\n\n# Discovered\nbaseImages:\n  - node-22\n\n  # a comment\n  - nginx-1\n\n# Current\ncurrentVersion: null\n";
+        assert_eq!(at(cdk8s, 0), Some((10, 5)));
+        assert_eq!(at(cdk8s, 1), Some((13, 5)));
+        assert_eq!(at(cdk8s, 2), None);
+        let bare = "name: x\nbaseImages:\n  - \n  - b\r\nname2: y\n";
+        assert_eq!(at(bare, 1), Some((4, 5)));
+        assert_eq!(at(bare, 2), None);
+        assert_eq!(at("baseImages:\n- a\n", 0), Some((2, 3)));
     }
 
     /// One pass records exactly the keys (and values) a second parse of

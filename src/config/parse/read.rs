@@ -78,7 +78,7 @@ fn read_open(file: &std::fs::File, path: &Path) -> Result<String, Error> {
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let too_large = |file: &std::fs::File| {
+    let too_large = || {
         let message = match file.metadata() {
             Ok(meta) if meta.len() > MAX_INPUT_BYTES => format!(
                 "file is {} bytes, more than the {MAX_INPUT_BYTES} imgf accepts",
@@ -104,7 +104,7 @@ fn read_open(file: &std::fs::File, path: &Path) -> Result<String, Error> {
             });
         let text = match read {
             Err(e) => Err(e),
-            Ok(_) if bytes.len() as u64 > MAX_INPUT_BYTES => Err(too_large(file)),
+            Ok(_) if bytes.len() as u64 > MAX_INPUT_BYTES => Err(too_large()),
             Ok(_) => std::str::from_utf8(&bytes)
                 .map(|t| t.strip_prefix('\u{feff}').unwrap_or(t).to_string())
                 .map_err(|e| {

@@ -24,7 +24,7 @@
     clippy::float_cmp
 )]
 
-use crate::names::mixed_hash;
+use crate::names::{mixed_hash, mixed_hash_parts};
 
 /// The largest shard's load over the smallest's that placement guarantees.
 pub const MAX_RATIO: f64 = 1.3;
@@ -78,7 +78,7 @@ impl Assignment {
 
 /// `score(shard, key)`: the rendezvous weight of a shard for a unit.
 pub fn score(shard: &str, key: &str) -> u64 {
-    crate::names::mixed_hash_parts(&[shard, "\u{0}", key])
+    mixed_hash_parts(&[shard, "\u{0}", key])
 }
 
 /// `c · 100` for `n` shards: `floor(100 · 1.3n / (1 + 1.3(n−1)))`
